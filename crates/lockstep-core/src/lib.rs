@@ -1,1 +1,27 @@
-//! placeholder
+//! The Lockstep domain: teams, components, environments, releases, scope items,
+//! cross-team dependencies and integration tasks, changed only through commands
+//! that [`decide`] turns into [`Event`]s and that [`State::apply`] folds into state.
+//!
+//! This crate is pure. It never reads the clock (every decision takes `now`), the
+//! environment, files or the network, and it knows nothing about YAML, JSON on the
+//! wire, SQL or HTTP. Serde derives exist only so that the store can persist events
+//! and snapshots.
+#![deny(missing_docs)]
+
+mod command;
+mod decide;
+mod error;
+mod event;
+pub mod graph;
+mod model;
+mod name;
+mod state;
+pub mod suggest;
+
+pub use command::Command;
+pub use decide::{decide, decide_all};
+pub use error::DomainError;
+pub use event::{Event, EventMeta, Recorded};
+pub use model::*;
+pub use name::{Name, NameError};
+pub use state::{State, StreamId};

@@ -1,1 +1,24 @@
-//! placeholder
+//! Release programs as YAML manifests in the Kubernetes/Backstage envelope
+//! (`apiVersion: lockstep.dev/v1`, `kind`, `metadata`, `spec`).
+//!
+//! [`parse`] reads documents into located resources, [`plan`] turns them into core
+//! commands with a source location each, and [`export`] writes the state back as
+//! manifests that re-apply with no change. Every error says file:line:column.
+//!
+//! This crate reads no files and writes nothing: callers hand it text. It does not
+//! decide whether a change is allowed; `lockstep_core::decide_all` does.
+#![deny(missing_docs)]
+
+mod error;
+mod export;
+mod parse;
+mod plan;
+mod wire;
+
+pub use error::{Location, ManifestError, ManifestErrors};
+pub use export::export;
+pub use parse::{Limits, Manifest, Resource, Source, parse};
+pub use plan::{LocatedCommand, locate, plan};
+
+/// The only `apiVersion` this build understands.
+pub const API_VERSION: &str = "lockstep.dev/v1";

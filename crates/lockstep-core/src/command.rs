@@ -1,0 +1,68 @@
+//! Commands: what an actor asks for, in the imperative. A command is already
+//! parsed (names are [`Name`]s, dates are dates); `decide` checks it against the
+//! state and turns it into events or a [`DomainError`](crate::DomainError).
+//!
+//! `Define*` commands are upserts so that applying the same manifest twice
+//! decides no events the second time.
+
+use jiff::civil::Date;
+
+use crate::{
+    ComponentSpec, EnvironmentSpec, IntegrationTaskSpec, ItemSpec, ItemStatus, Name, ReleaseSpec,
+    ReleaseState, ScenarioResult, StatusUpdate, TeamSpec,
+};
+
+/// A request to change the release program.
+#[derive(Clone, Debug, PartialEq)]
+#[allow(missing_docs)] // Field names say it; each variant is documented.
+pub enum Command {
+    /// Create or update a team.
+    DefineTeam { team: Name, spec: TeamSpec },
+    /// Create or update a component.
+    DefineComponent {
+        component: Name,
+        spec: ComponentSpec,
+    },
+    /// Create or update an environment.
+    DefineEnvironment {
+        environment: Name,
+        spec: EnvironmentSpec,
+    },
+    /// Plan a release or change its dates and plan.
+    DefineRelease { release: Name, spec: ReleaseSpec },
+    /// Move a release through its life cycle.
+    ChangeReleaseState { release: Name, to: ReleaseState },
+    /// Add an item to a release or change its declaration.
+    DefineItem {
+        item: Name,
+        release: Name,
+        spec: ItemSpec,
+    },
+    /// Move an item to another board column.
+    MoveItem { item: Name, to: ItemStatus },
+    /// Set or clear an item's estimated completion date.
+    SetEta { item: Name, eta: Option<Date> },
+    /// Post a dated status note; an identical note already posted is not repeated.
+    PostUpdate { item: Name, update: StatusUpdate },
+    /// Declare that `blocker` must be done before `blocked`, or change the terms.
+    DefineDependency {
+        blocker: Name,
+        blocked: Name,
+        need_by: Option<Date>,
+        buffer_days: u32,
+    },
+    /// Remove a dependency.
+    RemoveDependency { blocker: Name, blocked: Name },
+    /// Create or update an integration task.
+    DefineIntegrationTask {
+        task: Name,
+        release: Name,
+        spec: IntegrationTaskSpec,
+    },
+    /// Record the result of one scenario (0-based index) of an integration task.
+    RecordScenarioResult {
+        task: Name,
+        scenario: usize,
+        result: ScenarioResult,
+    },
+}

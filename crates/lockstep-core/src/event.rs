@@ -1,0 +1,220 @@
+//! Events: the facts the log stores, in the past tense, never edited once written.
+//!
+//! A change of meaning gets a new variant (or an upcaster in the store), never an
+//! edit of an existing one: old logs must replay forever.
+
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ComponentSpec, Dependency, EnvironmentSpec, IntegrationTaskSpec, ItemSpec, ItemStatus, Name,
+    ReleaseSpec, ReleaseState, ScenarioResult, StatusUpdate, TeamSpec,
+};
+
+/// Something that happened to the release program.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "PascalCase")]
+#[allow(missing_docs)] // The field names say it; the variants are documented.
+pub enum Event {
+    /// A team was declared.
+    TeamDefined { team: Name, spec: TeamSpec },
+    /// A team's declaration changed; `spec` is the whole new declaration.
+    TeamRedefined { team: Name, spec: TeamSpec },
+    /// A component was declared.
+    ComponentDefined {
+        component: Name,
+        spec: ComponentSpec,
+    },
+    /// A component's declaration changed.
+    ComponentRedefined {
+        component: Name,
+        spec: ComponentSpec,
+    },
+    /// An environment was declared.
+    EnvironmentDefined {
+        environment: Name,
+        spec: EnvironmentSpec,
+    },
+    /// An environment's declaration changed.
+    EnvironmentRedefined {
+        environment: Name,
+        spec: EnvironmentSpec,
+    },
+    /// A release was planned.
+    ReleasePlanned { release: Name, spec: ReleaseSpec },
+    /// A release's dates, milestones or plan changed.
+    ReleaseRedefined { release: Name, spec: ReleaseSpec },
+    /// A release moved through its life cycle.
+    ReleaseStateChanged {
+        release: Name,
+        from: ReleaseState,
+        to: ReleaseState,
+    },
+    /// An item joined a release's scope.
+    ItemAdded {
+        item: Name,
+        release: Name,
+        spec: ItemSpec,
+    },
+    /// An item's declaration changed.
+    ItemRedefined { item: Name, spec: ItemSpec },
+    /// An item moved to another board column.
+    ItemStatusChanged {
+        item: Name,
+        from: ItemStatus,
+        to: ItemStatus,
+    },
+    /// An item's estimated completion date changed.
+    ItemEtaChanged {
+        item: Name,
+        from: Option<Date>,
+        to: Option<Date>,
+    },
+    /// A status note was posted on an item.
+    ItemUpdatePosted { item: Name, update: StatusUpdate },
+    /// A dependency between two items was declared.
+    DependencyAdded { dependency: Dependency },
+    /// A dependency's need-by date or buffer changed.
+    DependencyChanged { dependency: Dependency },
+    /// A dependency was removed.
+    DependencyRemoved { blocker: Name, blocked: Name },
+    /// An integration task was declared.
+    IntegrationTaskDefined {
+        task: Name,
+        release: Name,
+        spec: IntegrationTaskSpec,
+    },
+    /// An integration task's declaration changed.
+    IntegrationTaskRedefined {
+        task: Name,
+        spec: IntegrationTaskSpec,
+    },
+    /// A scenario of an integration task got a result.
+    ScenarioResultRecorded {
+        task: Name,
+        scenario: usize,
+        result: ScenarioResult,
+    },
+}
+
+impl Event {
+    /// The variant name, stored beside the payload so the log can be read
+    /// without deserializing it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::TeamDefined { .. } => "TeamDefined",
+            Event::TeamRedefined { .. } => "TeamRedefined",
+            Event::ComponentDefined { .. } => "ComponentDefined",
+            Event::ComponentRedefined { .. } => "ComponentRedefined",
+            Event::EnvironmentDefined { .. } => "EnvironmentDefined",
+            Event::EnvironmentRedefined { .. } => "EnvironmentRedefined",
+            Event::ReleasePlanned { .. } => "ReleasePlanned",
+            Event::ReleaseRedefined { .. } => "ReleaseRedefined",
+            Event::ReleaseStateChanged { .. } => "ReleaseStateChanged",
+            Event::ItemAdded { .. } => "ItemAdded",
+            Event::ItemRedefined { .. } => "ItemRedefined",
+            Event::ItemStatusChanged { .. } => "ItemStatusChanged",
+            Event::ItemEtaChanged { .. } => "ItemEtaChanged",
+            Event::ItemUpdatePosted { .. } => "ItemUpdatePosted",
+            Event::DependencyAdded { .. } => "DependencyAdded",
+            Event::DependencyChanged { .. } => "DependencyChanged",
+            Event::DependencyRemoved { .. } => "DependencyRemoved",
+            Event::IntegrationTaskDefined { .. } => "IntegrationTaskDefined",
+            Event::IntegrationTaskRedefined { .. } => "IntegrationTaskRedefined",
+            Event::ScenarioResultRecorded { .. } => "ScenarioResultRecorded",
+        }
+    }
+
+    /// A one-line, human description for histories and activity feeds.
+    pub fn describe(&self) -> String {
+        match self {
+            Event::TeamDefined { team, .. } => format!("team {team} defined"),
+            Event::TeamRedefined { team, .. } => format!("team {team} changed"),
+            Event::ComponentDefined { component, .. } => format!("component {component} defined"),
+            Event::ComponentRedefined { component, .. } => format!("component {component} changed"),
+            Event::EnvironmentDefined { environment, .. } => {
+                format!("environment {environment} defined")
+            }
+            Event::EnvironmentRedefined { environment, .. } => {
+                format!("environment {environment} changed")
+            }
+            Event::ReleasePlanned { release, spec } => {
+                format!("release {release} planned for {}", spec.target_date)
+            }
+            Event::ReleaseRedefined { release, .. } => format!("release {release} changed"),
+            Event::ReleaseStateChanged { release, from, to } => {
+                format!("release {release}: {from} → {to}")
+            }
+            Event::ItemAdded { item, release, .. } => format!("item {item} added to {release}"),
+            Event::ItemRedefined { item, .. } => format!("item {item} changed"),
+            Event::ItemStatusChanged { item, from, to } => format!("item {item}: {from} → {to}"),
+            Event::ItemEtaChanged { item, from, to } => format!(
+                "item {item}: eta {} → {}",
+                from.map_or_else(|| "none".to_owned(), |d| d.to_string()),
+                to.map_or_else(|| "none".to_owned(), |d| d.to_string())
+            ),
+            Event::ItemUpdatePosted { item, update } => {
+                format!("item {item}: {} {}", update.date, update.text)
+            }
+            Event::DependencyAdded { dependency } => format!(
+                "{} now blocks {}{}",
+                dependency.blocker,
+                dependency.blocked,
+                if dependency.late {
+                    " (late: after feature freeze)"
+                } else {
+                    ""
+                }
+            ),
+            Event::DependencyChanged { dependency } => {
+                format!(
+                    "dependency {} → {} changed",
+                    dependency.blocker, dependency.blocked
+                )
+            }
+            Event::DependencyRemoved { blocker, blocked } => {
+                format!("{blocker} no longer blocks {blocked}")
+            }
+            Event::IntegrationTaskDefined { task, .. } => {
+                format!("integration task {task} defined")
+            }
+            Event::IntegrationTaskRedefined { task, .. } => {
+                format!("integration task {task} changed")
+            }
+            Event::ScenarioResultRecorded {
+                task,
+                scenario,
+                result,
+            } => {
+                format!(
+                    "integration task {task}: scenario {} {result:?}",
+                    scenario + 1
+                )
+            }
+        }
+    }
+}
+
+/// Who caused an event, when, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventMeta {
+    /// The user or integration that issued the command.
+    pub actor: String,
+    /// When the command was decided.
+    pub at: jiff::Timestamp,
+    /// Why, if the actor said.
+    pub reason: Option<String>,
+}
+
+/// An event as read back from the log.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Recorded {
+    /// Global position in the log, 1-based.
+    pub position: i64,
+    /// The stream it belongs to.
+    pub stream: String,
+    /// Who, when, why.
+    pub meta: EventMeta,
+    /// What happened.
+    pub event: Event,
+}

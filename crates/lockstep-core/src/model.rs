@@ -1,0 +1,641 @@
+//! The resources of a release program as plain data: what a manifest declares and
+//! what the state holds.
+//!
+//! Invariants that span resources (references exist, no dependency cycle, freeze
+//! dates in order) are enforced by `decide`, not here; these types only make
+//! malformed single values unrepresentable where that is cheap.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use jiff::civil::{Date, Time};
+use serde::{Deserialize, Serialize};
+
+use crate::Name;
+
+/// Free-form key/value labels, as in Kubernetes `metadata.labels`.
+pub type Labels = BTreeMap<String, String>;
+
+/// A role a person plays in a release.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Role {
+    /// Plans releases, owns the calendar, runs go/no-go.
+    ReleaseManager,
+    /// Leads a team and answers for its items.
+    TechLead,
+    /// A team member.
+    Member,
+    /// Represents customer support.
+    SupportLiaison,
+    /// User experience.
+    UxDesigner,
+    /// Security review.
+    Security,
+    /// Quality assurance.
+    Qa,
+    /// Business or product owner.
+    ProductOwner,
+}
+
+impl Role {
+    /// Every role, in declaration order.
+    pub const ALL: [Role; 8] = [
+        Role::ReleaseManager,
+        Role::TechLead,
+        Role::Member,
+        Role::SupportLiaison,
+        Role::UxDesigner,
+        Role::Security,
+        Role::Qa,
+        Role::ProductOwner,
+    ];
+
+    /// The kebab-case name used in manifests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::ReleaseManager => "release-manager",
+            Role::TechLead => "tech-lead",
+            Role::Member => "member",
+            Role::SupportLiaison => "support-liaison",
+            Role::UxDesigner => "ux-designer",
+            Role::Security => "security",
+            Role::Qa => "qa",
+            Role::ProductOwner => "product-owner",
+        }
+    }
+}
+
+/// A person on a team.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Member {
+    /// Chat handle, unique across the program (`sarah`).
+    pub handle: Name,
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// E-mail address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// Roles this person holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<Role>,
+}
+
+/// Days of the week a team works.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum Weekday {
+    Mon,
+    Tue,
+    Wed,
+    Thu,
+    Fri,
+    Sat,
+    Sun,
+}
+
+impl Weekday {
+    /// Converts to jiff's weekday.
+    pub fn to_jiff(self) -> jiff::civil::Weekday {
+        use jiff::civil::Weekday as W;
+        match self {
+            Weekday::Mon => W::Monday,
+            Weekday::Tue => W::Tuesday,
+            Weekday::Wed => W::Wednesday,
+            Weekday::Thu => W::Thursday,
+            Weekday::Fri => W::Friday,
+            Weekday::Sat => W::Saturday,
+            Weekday::Sun => W::Sunday,
+        }
+    }
+}
+
+/// A team's working hours in its own time zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkingHours {
+    /// Start of the working day.
+    pub start: Time,
+    /// End of the working day; after `start`.
+    pub end: Time,
+    /// Working days.
+    pub days: Vec<Weekday>,
+}
+
+impl Default for WorkingHours {
+    fn default() -> Self {
+        WorkingHours {
+            start: Time::constant(9, 0, 0, 0),
+            end: Time::constant(17, 0, 0, 0),
+            days: vec![
+                Weekday::Mon,
+                Weekday::Tue,
+                Weekday::Wed,
+                Weekday::Thu,
+                Weekday::Fri,
+            ],
+        }
+    }
+}
+
+/// Who to call: a primary and a backup contact, by member handle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Contacts {
+    /// First person to call.
+    pub primary: Name,
+    /// Called when the primary does not answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<Name>,
+}
+
+/// What a team declares about itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TeamSpec {
+    /// Display name (`Frontend (Team A)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// IANA time zone name, validated at the edge.
+    pub time_zone: String,
+    /// Working hours in `time_zone`.
+    #[serde(default)]
+    pub working_hours: WorkingHours,
+    /// Days off.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub holidays: Vec<Date>,
+    /// The people on the team.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub members: Vec<Member>,
+    /// On-call contacts, by member handle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_call: Option<Contacts>,
+    /// Labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: Labels,
+}
+
+/// A deployable unit owned by one team.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ComponentSpec {
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Owning team.
+    pub team: Name,
+    /// Source repository (`github.com/acme/api`), used to map CI signals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+    /// Labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: Labels,
+}
+
+/// The tier of an environment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum Tier {
+    Development,
+    Testing,
+    Staging,
+    Production,
+}
+
+/// A place components are deployed to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnvironmentSpec {
+    /// Display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Tier, which orders environments in a promotion path.
+    pub tier: Tier,
+    /// Labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: Labels,
+}
+
+/// The kind of a release.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReleaseKind {
+    /// A scheduled release train.
+    #[default]
+    Regular,
+    /// A fix for a released version.
+    Hotfix,
+    /// An emergency change with an expedited path.
+    Emergency,
+    /// Outside the regular cadence.
+    OutOfBand,
+}
+
+/// Where a release is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReleaseState {
+    /// Scope is being planned.
+    #[default]
+    Planned,
+    /// Teams are working on it.
+    InProgress,
+    /// Deployed; terminal.
+    Released,
+    /// Abandoned; terminal.
+    Cancelled,
+}
+
+impl ReleaseState {
+    /// Whether nothing in the release may change any more.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, ReleaseState::Released | ReleaseState::Cancelled)
+    }
+
+    /// Whether the release may move from `self` to `to`.
+    pub fn can_move_to(self, to: ReleaseState) -> bool {
+        use ReleaseState::*;
+        matches!(
+            (self, to),
+            (Planned, InProgress)
+                | (Planned, Cancelled)
+                | (InProgress, Released)
+                | (InProgress, Cancelled)
+        )
+    }
+}
+
+impl fmt::Display for ReleaseState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ReleaseState::Planned => "planned",
+            ReleaseState::InProgress => "in-progress",
+            ReleaseState::Released => "released",
+            ReleaseState::Cancelled => "cancelled",
+        })
+    }
+}
+
+/// A dated point in a release plan (`API + Backend integrated`, Feb 5), or a
+/// period when `end` is set (`integration testing`, Feb 15–22).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Milestone {
+    /// Unique within the release.
+    pub name: Name,
+    /// Display title.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// The date, or the first day of a period.
+    pub date: Date,
+    /// Last day of a period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<Date>,
+}
+
+/// A signal that, when it fires during a deployment, calls for a rollback.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RollbackTrigger {
+    /// What is watched: `error-rate`, `p0-bug`, `integration-failure`, `latency`.
+    pub signal: String,
+    /// Threshold, in the signal's unit (percent for an error rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub above: Option<f64>,
+    /// How long the threshold must be exceeded, in minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub for_minutes: Option<u32>,
+    /// Human description (`Error rate >5% for 10 min`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// One planned deployment step of the release day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeploymentStep {
+    /// The component deployed.
+    pub component: Name,
+    /// Planned start, in the deployment's time zone.
+    pub at: Time,
+    /// What is done (`Backend services`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+}
+
+/// The release-day plan: where, when, in what order, and when to roll back.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeploymentPlan {
+    /// Target environment.
+    pub environment: Name,
+    /// Time zone of the step times.
+    pub time_zone: String,
+    /// Steps in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<DeploymentStep>,
+    /// Checks after each component.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verification: Vec<String>,
+    /// Rollback triggers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rollback_triggers: Vec<RollbackTrigger>,
+}
+
+/// What a release manager declares about a release (its scope lives in items).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReleaseSpec {
+    /// Display title (`Q1 2025 Platform Release`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Regular, hotfix, emergency or out-of-band.
+    #[serde(default)]
+    pub kind: ReleaseKind,
+    /// Version string (`2025.1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Release (deployment) date.
+    pub target_date: Date,
+    /// No new scope after this date; on or before `code_freeze`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_freeze: Option<Date>,
+    /// No code changes after this date; on or before `target_date`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_freeze: Option<Date>,
+    /// Handle of the release manager.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<Name>,
+    /// Integration milestones and periods.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub milestones: Vec<Milestone>,
+    /// The release-day plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<DeploymentPlan>,
+    /// Labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: Labels,
+}
+
+/// The board column of a scope item.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ItemStatus {
+    /// Being planned.
+    #[default]
+    Planning,
+    /// Being built.
+    InDevelopment,
+    /// Being tested.
+    Testing,
+    /// In the staging environment.
+    Staging,
+    /// Done and waiting for the release.
+    ReadyForRelease,
+    /// In production; terminal.
+    Released,
+}
+
+impl ItemStatus {
+    /// The columns in board order.
+    pub const COLUMNS: [ItemStatus; 6] = [
+        ItemStatus::Planning,
+        ItemStatus::InDevelopment,
+        ItemStatus::Testing,
+        ItemStatus::Staging,
+        ItemStatus::ReadyForRelease,
+        ItemStatus::Released,
+    ];
+
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemStatus::Planning => "planning",
+            ItemStatus::InDevelopment => "in-development",
+            ItemStatus::Testing => "testing",
+            ItemStatus::Staging => "staging",
+            ItemStatus::ReadyForRelease => "ready-for-release",
+            ItemStatus::Released => "released",
+        }
+    }
+
+    /// The column title shown on a board.
+    pub fn title(self) -> &'static str {
+        match self {
+            ItemStatus::Planning => "Planning",
+            ItemStatus::InDevelopment => "In Development",
+            ItemStatus::Testing => "Testing",
+            ItemStatus::Staging => "Staging",
+            ItemStatus::ReadyForRelease => "Ready for Release",
+            ItemStatus::Released => "Released",
+        }
+    }
+
+    /// Parses the kebab-case name.
+    pub fn parse(raw: &str) -> Option<ItemStatus> {
+        ItemStatus::COLUMNS.into_iter().find(|s| s.as_str() == raw)
+    }
+}
+
+impl fmt::Display for ItemStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Optimistic, most likely and pessimistic effort in working days.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Estimate {
+    /// Best case.
+    pub optimistic: u32,
+    /// Most likely.
+    pub likely: u32,
+    /// Worst case.
+    pub pessimistic: u32,
+}
+
+/// One item of a release's scope, owned by a team.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ItemSpec {
+    /// Display title.
+    pub title: String,
+    /// Owning team.
+    pub team: Name,
+    /// The component changed, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<Name>,
+    /// Conditions of done.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acceptance_criteria: Vec<String>,
+    /// Labels (`dependency/blocking`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    /// Committed due date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<Date>,
+    /// Three-point estimate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<Estimate>,
+}
+
+/// A dated status note on an item (`Jan 28: Started, on track`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct StatusUpdate {
+    /// The day it refers to.
+    pub date: Date,
+    /// The note.
+    pub text: String,
+}
+
+/// An item as the state holds it: its spec plus what changes day to day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    /// Unique across the program.
+    pub name: Name,
+    /// The release it belongs to.
+    pub release: Name,
+    /// What was declared.
+    pub spec: ItemSpec,
+    /// Board column.
+    pub status: ItemStatus,
+    /// Current estimated completion date.
+    pub eta: Option<Date>,
+    /// Status notes, oldest first.
+    pub updates: Vec<StatusUpdate>,
+}
+
+/// `blocker` must be done before `blocked` can proceed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Dependency {
+    /// The item that blocks.
+    pub blocker: Name,
+    /// The item that waits.
+    pub blocked: Name,
+    /// When `blocked` needs `blocker` done.
+    pub need_by: Option<Date>,
+    /// Days of slack wanted before `need_by`.
+    pub buffer_days: u32,
+    /// Added after the blocked item's release passed feature freeze.
+    pub late: bool,
+}
+
+/// The integration phases of seed 000: pairs, subsystems, full system.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum IntegrationPhase {
+    /// Component pairs (week -3).
+    ComponentPairs,
+    /// Subsystems (week -2).
+    Subsystems,
+    /// Full system (week -1).
+    FullSystem,
+}
+
+/// Outcome of one integration test scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum ScenarioResult {
+    #[default]
+    Pending,
+    Passed,
+    Failed,
+    Blocked,
+}
+
+/// A test scenario of an integration task.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Scenario {
+    /// What is tested (`Chart loads with real data`).
+    pub title: String,
+    /// Latest result.
+    #[serde(default)]
+    pub result: ScenarioResult,
+}
+
+/// Seed 000's integration task: components joined, scenarios, owners, due date.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IntegrationTaskSpec {
+    /// Display title.
+    pub title: String,
+    /// Phase.
+    pub phase: IntegrationPhase,
+    /// Milestone of the release this task feeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub milestone: Option<Name>,
+    /// Components joined (two or more).
+    pub components: Vec<Name>,
+    /// Owners, one or more per side, by member handle.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<Name>,
+    /// Due date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<Date>,
+    /// Where it runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<Name>,
+    /// Test scenarios.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scenarios: Vec<Scenario>,
+}
+
+/// A team as the state holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    /// Name.
+    pub name: Name,
+    /// Declaration.
+    pub spec: TeamSpec,
+}
+
+/// A component as the state holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Component {
+    /// Name.
+    pub name: Name,
+    /// Declaration.
+    pub spec: ComponentSpec,
+}
+
+/// An environment as the state holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Environment {
+    /// Name.
+    pub name: Name,
+    /// Declaration.
+    pub spec: EnvironmentSpec,
+}
+
+/// A release as the state holds it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Release {
+    /// Name.
+    pub name: Name,
+    /// Declaration.
+    pub spec: ReleaseSpec,
+    /// Life-cycle state.
+    pub state: ReleaseState,
+}
+
+/// An integration task as the state holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IntegrationTask {
+    /// Name, unique across the program.
+    pub name: Name,
+    /// The release.
+    pub release: Name,
+    /// Declaration, with the latest scenario results.
+    pub spec: IntegrationTaskSpec,
+}

@@ -1,0 +1,344 @@
+//! The state of the release program: everything the events say, folded.
+//!
+//! [`State::apply`] is replay: it never fails and never re-validates, because
+//! `decide` already did. The state also counts the events of each stream, so that
+//! a writer can tell the store which version of a stream its decision read.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Bound;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    Component, Dependency, Environment, Event, IntegrationTask, Item, Name, Release, Team,
+};
+
+/// The id of an event stream: the unit of optimistic concurrency. One per team,
+/// component, environment and release; a release's stream holds its items,
+/// dependencies and integration tasks.
+pub type StreamId = String;
+
+/// Everything the log says, as of `position`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct State {
+    teams: BTreeMap<Name, Team>,
+    components: BTreeMap<Name, Component>,
+    environments: BTreeMap<Name, Environment>,
+    releases: BTreeMap<Name, Release>,
+    items: BTreeMap<Name, Item>,
+    /// Keyed `(blocker, blocked)`.
+    dependencies: BTreeMap<(Name, Name), Dependency>,
+    /// `(blocked, blocker)`: the reverse index of `dependencies`.
+    blocked_by: BTreeSet<(Name, Name)>,
+    integration_tasks: BTreeMap<Name, IntegrationTask>,
+    /// Member handle to team.
+    member_teams: BTreeMap<Name, Name>,
+    stream_versions: HashMap<StreamId, i64>,
+    position: i64,
+}
+
+impl State {
+    /// An empty program.
+    pub fn new() -> State {
+        State::default()
+    }
+
+    /// Position of the last event applied (0 when none).
+    pub fn position(&self) -> i64 {
+        self.position
+    }
+
+    /// How many events of `stream` have been applied.
+    pub fn stream_version(&self, stream: &str) -> i64 {
+        self.stream_versions.get(stream).copied().unwrap_or(0)
+    }
+
+    /// Teams by name.
+    pub fn teams(&self) -> &BTreeMap<Name, Team> {
+        &self.teams
+    }
+    /// Components by name.
+    pub fn components(&self) -> &BTreeMap<Name, Component> {
+        &self.components
+    }
+    /// Environments by name.
+    pub fn environments(&self) -> &BTreeMap<Name, Environment> {
+        &self.environments
+    }
+    /// Releases by name.
+    pub fn releases(&self) -> &BTreeMap<Name, Release> {
+        &self.releases
+    }
+    /// Items by name.
+    pub fn items(&self) -> &BTreeMap<Name, Item> {
+        &self.items
+    }
+    /// Integration tasks by name.
+    pub fn integration_tasks(&self) -> &BTreeMap<Name, IntegrationTask> {
+        &self.integration_tasks
+    }
+    /// All dependencies, ordered by blocker then blocked.
+    pub fn dependencies(&self) -> impl Iterator<Item = &Dependency> {
+        self.dependencies.values()
+    }
+    /// The dependency `blocker → blocked`, if declared.
+    pub fn dependency(&self, blocker: &Name, blocked: &Name) -> Option<&Dependency> {
+        self.dependencies.get(&(blocker.clone(), blocked.clone()))
+    }
+    /// The team a member handle belongs to.
+    pub fn team_of_member(&self, handle: &str) -> Option<&Name> {
+        self.member_teams.get(handle)
+    }
+
+    /// Items that `item` blocks.
+    pub fn blocks<'a>(&'a self, item: &'a Name) -> impl Iterator<Item = &'a Dependency> + 'a {
+        self.dependencies
+            .range((
+                Bound::Included((item.clone(), min_name())),
+                Bound::Unbounded,
+            ))
+            .take_while(move |((blocker, _), _)| blocker == item)
+            .map(|(_, dependency)| dependency)
+    }
+
+    /// Items that block `item`.
+    pub fn blocked_by<'a>(&'a self, item: &'a Name) -> impl Iterator<Item = &'a Dependency> + 'a {
+        self.blocked_by
+            .range((
+                Bound::Included((item.clone(), min_name())),
+                Bound::Unbounded,
+            ))
+            .take_while(move |(blocked, _)| blocked == item)
+            .filter_map(move |(blocked, blocker)| {
+                self.dependencies.get(&(blocker.clone(), blocked.clone()))
+            })
+    }
+
+    /// Items of one release.
+    pub fn items_of<'a>(&'a self, release: &'a Name) -> impl Iterator<Item = &'a Item> + 'a {
+        self.items
+            .values()
+            .filter(move |item| &item.release == release)
+    }
+
+    /// The path of dependencies from `from` to `to` (both included), if `to` is
+    /// downstream of `from`.
+    pub fn dependency_path(&self, from: &Name, to: &Name) -> Option<Vec<Name>> {
+        let mut came_from: HashMap<&Name, &Name> = HashMap::new();
+        let mut stack = vec![from];
+        while let Some(node) = stack.pop() {
+            if node == to {
+                let mut path = vec![node.clone()];
+                let mut at = node;
+                while let Some(prev) = came_from.get(at) {
+                    path.push((*prev).clone());
+                    at = prev;
+                }
+                path.reverse();
+                return Some(path);
+            }
+            for dependency in self.blocks(node) {
+                let next = &dependency.blocked;
+                if next != from && !came_from.contains_key(next) {
+                    came_from.insert(next, node);
+                    stack.push(next);
+                }
+            }
+        }
+        None
+    }
+
+    /// The stream an event belongs to. Item and dependency events belong to the
+    /// release of their (blocked) item, which must exist when this is called.
+    pub fn stream_of(&self, event: &Event) -> StreamId {
+        match event {
+            Event::TeamDefined { team, .. } | Event::TeamRedefined { team, .. } => {
+                format!("team:{team}")
+            }
+            Event::ComponentDefined { component, .. }
+            | Event::ComponentRedefined { component, .. } => format!("component:{component}"),
+            Event::EnvironmentDefined { environment, .. }
+            | Event::EnvironmentRedefined { environment, .. } => {
+                format!("environment:{environment}")
+            }
+            Event::ReleasePlanned { release, .. }
+            | Event::ReleaseRedefined { release, .. }
+            | Event::ReleaseStateChanged { release, .. }
+            | Event::ItemAdded { release, .. }
+            | Event::IntegrationTaskDefined { release, .. } => format!("release:{release}"),
+            Event::ItemRedefined { item, .. }
+            | Event::ItemStatusChanged { item, .. }
+            | Event::ItemEtaChanged { item, .. }
+            | Event::ItemUpdatePosted { item, .. }
+            | Event::DependencyRemoved { blocked: item, .. } => self.release_stream_of_item(item),
+            Event::DependencyAdded { dependency } | Event::DependencyChanged { dependency } => {
+                self.release_stream_of_item(&dependency.blocked)
+            }
+            Event::IntegrationTaskRedefined { task, .. }
+            | Event::ScenarioResultRecorded { task, .. } => {
+                match self.integration_tasks.get(task) {
+                    Some(task) => format!("release:{}", task.release),
+                    None => format!("integration-task:{task}"),
+                }
+            }
+        }
+    }
+
+    fn release_stream_of_item(&self, item: &Name) -> StreamId {
+        match self.items.get(item) {
+            Some(item) => format!("release:{}", item.release),
+            None => format!("item:{item}"),
+        }
+    }
+
+    /// Folds one stored event into the state. `position` is its global position.
+    pub fn apply(&mut self, position: i64, event: &Event) {
+        let stream = self.stream_of(event);
+        *self.stream_versions.entry(stream).or_insert(0) += 1;
+        self.position = self.position.max(position);
+        self.apply_event(event);
+    }
+
+    /// Folds an event that is not stored yet (while deciding a batch).
+    pub(crate) fn apply_event(&mut self, event: &Event) {
+        match event.clone() {
+            Event::TeamDefined { team, spec } | Event::TeamRedefined { team, spec } => {
+                self.member_teams.retain(|_, owner| *owner != team);
+                for member in &spec.members {
+                    self.member_teams
+                        .insert(member.handle.clone(), team.clone());
+                }
+                self.teams.insert(team.clone(), Team { name: team, spec });
+            }
+            Event::ComponentDefined { component, spec }
+            | Event::ComponentRedefined { component, spec } => {
+                self.components.insert(
+                    component.clone(),
+                    Component {
+                        name: component,
+                        spec,
+                    },
+                );
+            }
+            Event::EnvironmentDefined { environment, spec }
+            | Event::EnvironmentRedefined { environment, spec } => {
+                self.environments.insert(
+                    environment.clone(),
+                    Environment {
+                        name: environment,
+                        spec,
+                    },
+                );
+            }
+            Event::ReleasePlanned { release, spec } => {
+                self.releases.insert(
+                    release.clone(),
+                    Release {
+                        name: release,
+                        spec,
+                        state: Default::default(),
+                    },
+                );
+            }
+            Event::ReleaseRedefined { release, spec } => {
+                if let Some(existing) = self.releases.get_mut(&release) {
+                    existing.spec = spec;
+                }
+            }
+            Event::ReleaseStateChanged { release, to, .. } => {
+                if let Some(existing) = self.releases.get_mut(&release) {
+                    existing.state = to;
+                }
+            }
+            Event::ItemAdded {
+                item,
+                release,
+                spec,
+            } => {
+                self.items.insert(
+                    item.clone(),
+                    Item {
+                        name: item,
+                        release,
+                        spec,
+                        status: Default::default(),
+                        eta: None,
+                        updates: Vec::new(),
+                    },
+                );
+            }
+            Event::ItemRedefined { item, spec } => {
+                if let Some(existing) = self.items.get_mut(&item) {
+                    existing.spec = spec;
+                }
+            }
+            Event::ItemStatusChanged { item, to, .. } => {
+                if let Some(existing) = self.items.get_mut(&item) {
+                    existing.status = to;
+                }
+            }
+            Event::ItemEtaChanged { item, to, .. } => {
+                if let Some(existing) = self.items.get_mut(&item) {
+                    existing.eta = to;
+                }
+            }
+            Event::ItemUpdatePosted { item, update } => {
+                if let Some(existing) = self.items.get_mut(&item) {
+                    existing.updates.push(update);
+                }
+            }
+            Event::DependencyAdded { dependency } | Event::DependencyChanged { dependency } => {
+                self.blocked_by
+                    .insert((dependency.blocked.clone(), dependency.blocker.clone()));
+                self.dependencies.insert(
+                    (dependency.blocker.clone(), dependency.blocked.clone()),
+                    dependency,
+                );
+            }
+            Event::DependencyRemoved { blocker, blocked } => {
+                self.blocked_by.remove(&(blocked.clone(), blocker.clone()));
+                self.dependencies.remove(&(blocker, blocked));
+            }
+            Event::IntegrationTaskDefined {
+                task,
+                release,
+                spec,
+            } => {
+                self.integration_tasks.insert(
+                    task.clone(),
+                    IntegrationTask {
+                        name: task,
+                        release,
+                        spec,
+                    },
+                );
+            }
+            Event::IntegrationTaskRedefined { task, spec } => {
+                if let Some(existing) = self.integration_tasks.get_mut(&task) {
+                    existing.spec = spec;
+                }
+            }
+            Event::ScenarioResultRecorded {
+                task,
+                scenario,
+                result,
+            } => {
+                if let Some(scenario) = self
+                    .integration_tasks
+                    .get_mut(&task)
+                    .and_then(|existing| existing.spec.scenarios.get_mut(scenario))
+                {
+                    scenario.result = result;
+                }
+            }
+        }
+    }
+}
+
+/// The smallest possible name, for range scans. Names are never empty, so the
+/// empty string sorts before every real one.
+fn min_name() -> Name {
+    // `Name` guarantees non-empty names; a range bound does not need to be a valid
+    // name, only to sort first, so build it through serde's escape hatch.
+    Name::min_bound()
+}

@@ -1,0 +1,44 @@
+//! "Did you mean" suggestions for unknown names.
+//!
+//! A plain Levenshtein distance: the candidate lists are resource names, short and
+//! few enough that nothing cleverer pays.
+
+/// The candidate closest to `wanted`, if any is close enough to be a plausible typo
+/// (at most a third of the longer name's length, and at least one edit allowed).
+pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let limit = (wanted.chars().count() / 3).max(1);
+    candidates
+        .into_iter()
+        .map(|candidate| (levenshtein(wanted, candidate), candidate))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, candidate)| (*distance, *candidate))
+        .map(|(_, candidate)| candidate)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        current[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::closest;
+
+    #[test]
+    fn suggests_the_nearest_plausible_name() {
+        let names = ["frontend", "backend", "api", "mobile"];
+        assert_eq!(closest("fronted", names), Some("frontend"));
+        assert_eq!(closest("backedn", names), Some("backend"));
+        assert_eq!(closest("payments", names), None);
+    }
+}

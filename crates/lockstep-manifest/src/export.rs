@@ -1,0 +1,162 @@
+//! The state written back as manifests: `lockstep get -o yaml` output that
+//! re-applies with no change.
+//!
+//! Dependencies are written inline under the blocked item, integration tasks and
+//! items inline under their release.
+
+use lockstep_core::{Name, State};
+use serde::Serialize;
+
+use crate::API_VERSION;
+use crate::wire::{
+    ComponentDoc, DependsOnDoc, Document, IntegrationTaskDoc, ItemDoc, Metadata, ReleaseDoc,
+    spanned,
+};
+
+/// Writes resources of `state` as a multi-document YAML stream.
+pub fn export(state: &State, kind: Option<&str>) -> Result<String, String> {
+    let wants = |k: &str| kind.is_none_or(|wanted| wanted.eq_ignore_ascii_case(k));
+    let mut out = String::new();
+    let mut write = |doc: &dyn erased::Doc| -> Result<(), String> {
+        out.push_str("---\n");
+        out.push_str(&doc.to_yaml()?);
+        Ok(())
+    };
+    if wants("Team") {
+        for team in state.teams().values() {
+            let mut spec = team.spec.clone();
+            let labels = std::mem::take(&mut spec.labels);
+            write(&document("Team", &team.name, labels, spec))?;
+        }
+    }
+    if wants("Environment") {
+        for environment in state.environments().values() {
+            let mut spec = environment.spec.clone();
+            let labels = std::mem::take(&mut spec.labels);
+            write(&document("Environment", &environment.name, labels, spec))?;
+        }
+    }
+    if wants("Component") {
+        for component in state.components().values() {
+            let spec = ComponentDoc::from_spec(&component.spec);
+            write(&document(
+                "Component",
+                &component.name,
+                component.spec.labels.clone(),
+                spec,
+            ))?;
+        }
+    }
+    if wants("Release") {
+        for release in state.releases().values() {
+            let spec = &release.spec;
+            let items = state
+                .items_of(&release.name)
+                .map(|item| ItemDoc {
+                    name: Some(spanned(item.name.to_string())),
+                    release: None,
+                    title: item.spec.title.clone(),
+                    team: spanned(item.spec.team.to_string()),
+                    component: item.spec.component.as_ref().map(|c| spanned(c.to_string())),
+                    status: Some(item.status),
+                    due: item.spec.due,
+                    eta: item.eta,
+                    estimate: item.spec.estimate,
+                    labels: item.spec.labels.clone(),
+                    acceptance_criteria: item.spec.acceptance_criteria.clone(),
+                    depends_on: state
+                        .blocked_by(&item.name)
+                        .map(|d| DependsOnDoc {
+                            item: spanned(d.blocker.to_string()),
+                            need_by: d.need_by,
+                            buffer_days: d.buffer_days,
+                        })
+                        .collect(),
+                    updates: item.updates.clone(),
+                })
+                .collect();
+            let integration_tasks = state
+                .integration_tasks()
+                .values()
+                .filter(|t| t.release == release.name)
+                .map(|task| IntegrationTaskDoc {
+                    name: Some(spanned(task.name.to_string())),
+                    release: None,
+                    title: task.spec.title.clone(),
+                    phase: task.spec.phase,
+                    milestone: task.spec.milestone.as_ref().map(|m| spanned(m.to_string())),
+                    components: task
+                        .spec
+                        .components
+                        .iter()
+                        .map(|c| spanned(c.to_string()))
+                        .collect(),
+                    owners: task
+                        .spec
+                        .owners
+                        .iter()
+                        .map(|o| spanned(o.to_string()))
+                        .collect(),
+                    due: task.spec.due,
+                    environment: task
+                        .spec
+                        .environment
+                        .as_ref()
+                        .map(|e| spanned(e.to_string())),
+                    scenarios: task.spec.scenarios.clone(),
+                })
+                .collect();
+            let doc = ReleaseDoc {
+                title: spec.title.clone(),
+                kind: spec.kind,
+                version: spec.version.clone(),
+                state: Some(release.state),
+                target_date: spec.target_date,
+                feature_freeze: spec.feature_freeze,
+                code_freeze: spec.code_freeze,
+                manager: spec.manager.as_ref().map(|m| spanned(m.to_string())),
+                milestones: spec.milestones.clone(),
+                deployment: spec.deployment.clone(),
+                items,
+                integration_tasks,
+            };
+            write(&document(
+                "Release",
+                &release.name,
+                spec.labels.clone(),
+                doc,
+            ))?;
+        }
+    }
+    Ok(out)
+}
+
+fn document<S: Serialize>(
+    kind: &str,
+    name: &Name,
+    labels: lockstep_core::Labels,
+    spec: S,
+) -> Document<S> {
+    Document {
+        api_version: API_VERSION.to_owned(),
+        kind: kind.to_owned(),
+        metadata: Metadata {
+            name: spanned(name.to_string()),
+            labels,
+            annotations: Default::default(),
+        },
+        spec,
+    }
+}
+
+mod erased {
+    //! Lets `export` write documents of different spec types through one closure.
+    pub trait Doc {
+        fn to_yaml(&self) -> Result<String, String>;
+    }
+    impl<S: serde::Serialize> Doc for super::Document<S> {
+        fn to_yaml(&self) -> Result<String, String> {
+            serde_saphyr::to_string(self).map_err(|e| format!("cannot write YAML: {e}"))
+        }
+    }
+}

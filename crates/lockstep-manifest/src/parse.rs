@@ -1,0 +1,372 @@
+//! Reading manifest text into located resources.
+//!
+//! Each document is read twice: once for its envelope (to learn the kind), then as
+//! that kind. Documents are split on `---` lines ourselves so that the second pass
+//! sees one document and locations can be shifted back to file lines: YAML forbids
+//! a `---` at column 0 inside a document, so the split is exact.
+
+use serde::de::DeserializeOwned;
+use serde_saphyr::{Budget, Options, Spanned};
+
+use crate::wire::{
+    ComponentDoc, DependencyDoc, Document, Envelope, EnvironmentDoc, IntegrationTaskDoc, ItemDoc,
+    ReleaseDoc, TeamDoc,
+};
+use crate::{API_VERSION, Location, ManifestError, ManifestErrors};
+
+/// One manifest file's text and the name to report it by.
+#[derive(Clone, Debug)]
+pub struct Source {
+    /// Path as the user gave it; only used in messages.
+    pub name: String,
+    /// The YAML text.
+    pub text: String,
+}
+
+/// Bounds on hostile or accidental input.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// Largest accepted file, in bytes.
+    pub max_file_bytes: usize,
+    /// Most documents accepted across all files.
+    pub max_documents: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_file_bytes: 64 * 1024 * 1024,
+            max_documents: 200_000,
+        }
+    }
+}
+
+/// A parsed resource with where it was declared.
+#[allow(missing_docs, private_interfaces)]
+pub enum Resource {
+    Team {
+        name: Spanned<String>,
+        labels: lockstep_core::Labels,
+        spec: TeamDoc,
+    },
+    Component {
+        name: Spanned<String>,
+        labels: lockstep_core::Labels,
+        spec: ComponentDoc,
+    },
+    Environment {
+        name: Spanned<String>,
+        labels: lockstep_core::Labels,
+        spec: EnvironmentDoc,
+    },
+    Release {
+        name: Spanned<String>,
+        labels: lockstep_core::Labels,
+        spec: ReleaseDoc,
+    },
+    Item {
+        name: Spanned<String>,
+        spec: ItemDoc,
+    },
+    Dependency {
+        name: Spanned<String>,
+        spec: DependencyDoc,
+    },
+    IntegrationTask {
+        name: Spanned<String>,
+        spec: IntegrationTaskDoc,
+    },
+}
+
+impl std::fmt::Debug for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (kind, name) = self.kind_and_name();
+        write!(f, "{kind}/{}", name.value)
+    }
+}
+
+impl Resource {
+    pub(crate) fn kind_and_name(&self) -> (&'static str, &Spanned<String>) {
+        match self {
+            Resource::Team { name, .. } => ("Team", name),
+            Resource::Component { name, .. } => ("Component", name),
+            Resource::Environment { name, .. } => ("Environment", name),
+            Resource::Release { name, .. } => ("Release", name),
+            Resource::Item { name, .. } => ("Item", name),
+            Resource::Dependency { name, .. } => ("Dependency", name),
+            Resource::IntegrationTask { name, .. } => ("IntegrationTask", name),
+        }
+    }
+}
+
+/// A resource and the file it came from.
+#[derive(Debug)]
+pub(crate) struct Located {
+    pub file: usize,
+    /// Added to every line the parser reports: where the document starts.
+    pub line_offset: u64,
+    pub resource: Resource,
+}
+
+/// Parsed manifests.
+#[derive(Debug)]
+pub struct Manifest {
+    pub(crate) files: Vec<String>,
+    pub(crate) resources: Vec<Located>,
+}
+
+impl Manifest {
+    /// How many resources (documents) were read.
+    pub fn len(&self) -> usize {
+        self.resources.len()
+    }
+
+    /// Whether no resource was read.
+    pub fn is_empty(&self) -> bool {
+        self.resources.is_empty()
+    }
+
+    pub(crate) fn location(&self, resource: &Located, at: &serde_saphyr::Location) -> Location {
+        location(&self.files[resource.file], resource.line_offset, at)
+    }
+}
+
+fn location(file: &str, line_offset: u64, at: &serde_saphyr::Location) -> Location {
+    if *at == serde_saphyr::Location::UNKNOWN {
+        return Location {
+            file: file.to_owned(),
+            line: line_offset + 1,
+            column: 1,
+        };
+    }
+    Location {
+        file: file.to_owned(),
+        line: line_offset + at.line(),
+        column: at.column(),
+    }
+}
+
+/// The kinds this build reads, for "did you mean".
+const KINDS: [&str; 7] = [
+    "Team",
+    "Component",
+    "Environment",
+    "Release",
+    "Item",
+    "Dependency",
+    "IntegrationTask",
+];
+
+/// Parses every document of every source. Collects all errors; any error means
+/// the manifests as a whole are rejected.
+pub fn parse(sources: &[Source], limits: Limits) -> Result<Manifest, ManifestErrors> {
+    let mut manifest = Manifest {
+        files: Vec::new(),
+        resources: Vec::new(),
+    };
+    let mut errors = Vec::new();
+    for (file_index, source) in sources.iter().enumerate() {
+        manifest.files.push(source.name.clone());
+        if source.text.len() > limits.max_file_bytes {
+            errors.push(ManifestError {
+                location: Location {
+                    file: source.name.clone(),
+                    line: 1,
+                    column: 1,
+                },
+                message: format!(
+                    "file is {} bytes; the limit is {} bytes",
+                    source.text.len(),
+                    limits.max_file_bytes
+                ),
+            });
+            continue;
+        }
+        for (line_offset, text) in split_documents(&source.text) {
+            if manifest.resources.len() >= limits.max_documents {
+                errors.push(ManifestError {
+                    location: Location {
+                        file: source.name.clone(),
+                        line: line_offset + 1,
+                        column: 1,
+                    },
+                    message: format!("more than {} documents", limits.max_documents),
+                });
+                return Err(ManifestErrors(errors));
+            }
+            match parse_document(text) {
+                Ok(resource) => manifest.resources.push(Located {
+                    file: file_index,
+                    line_offset,
+                    resource,
+                }),
+                Err((at, message)) => errors.push(ManifestError {
+                    location: location(&source.name, line_offset, &at),
+                    message,
+                }),
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(manifest)
+    } else {
+        Err(ManifestErrors(errors))
+    }
+}
+
+/// Splits a multi-document stream into `(lines before the document, text)`,
+/// skipping documents that hold only comments and blank lines.
+fn split_documents(text: &str) -> Vec<(u64, &str)> {
+    let mut documents = Vec::new();
+    let mut start_byte = 0;
+    let mut start_line = 0u64;
+    let mut offset = 0;
+    for (line_number, line) in text.split_inclusive('\n').enumerate() {
+        let trimmed = line.trim_end_matches(['\n', '\r']);
+        let is_marker = |marker: &str| {
+            trimmed == marker
+                || trimmed
+                    .strip_prefix(marker)
+                    .is_some_and(|rest| rest.starts_with([' ', '\t']))
+        };
+        if is_marker("---") || is_marker("...") {
+            documents.push((start_line, &text[start_byte..offset]));
+            // The marker line opens the next chunk: YAML accepts a document that
+            // starts with `---`, even with content after it on the same line.
+            start_byte = offset;
+            start_line = line_number as u64;
+        }
+        offset += line.len();
+    }
+    documents.push((start_line, &text[start_byte..]));
+    documents
+        .into_iter()
+        .filter(|(_, doc)| {
+            doc.lines().any(|l| {
+                let l = l.trim();
+                !l.is_empty() && !l.starts_with('#') && l != "---" && l != "..."
+            })
+        })
+        .collect()
+}
+
+fn options() -> Options {
+    // Nesting and aliases bounded: a "billion laughs" document fails fast instead
+    // of eating memory. The crate's defaults already bound events and scalar bytes.
+    let mut budget = Budget::default();
+    budget.max_depth = 64;
+    budget.max_aliases = 10_000;
+    let mut options = Options::default();
+    options.budget = Some(budget);
+    options
+}
+
+fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, String)> {
+    let envelope: Envelope = from_yaml(text)?;
+    if envelope.api_version.value != API_VERSION {
+        return Err((
+            envelope.api_version.referenced,
+            format!(
+                "apiVersion `{}` is not supported; use `{API_VERSION}`",
+                envelope.api_version.value
+            ),
+        ));
+    }
+    let name_and = |doc: Document<_>| (doc.metadata.name, doc.metadata.labels, doc.spec);
+    Ok(match envelope.kind.value.as_str() {
+        "Team" => {
+            let (name, labels, spec) = name_and(from_yaml::<Document<TeamDoc>>(text)?);
+            Resource::Team { name, labels, spec }
+        }
+        "Component" => {
+            let doc = from_yaml::<Document<ComponentDoc>>(text)?;
+            Resource::Component {
+                name: doc.metadata.name,
+                labels: doc.metadata.labels,
+                spec: doc.spec,
+            }
+        }
+        "Environment" => {
+            let doc = from_yaml::<Document<EnvironmentDoc>>(text)?;
+            Resource::Environment {
+                name: doc.metadata.name,
+                labels: doc.metadata.labels,
+                spec: doc.spec,
+            }
+        }
+        "Release" => {
+            let doc = from_yaml::<Document<ReleaseDoc>>(text)?;
+            Resource::Release {
+                name: doc.metadata.name,
+                labels: doc.metadata.labels,
+                spec: doc.spec,
+            }
+        }
+        "Item" => {
+            let doc = from_yaml::<Document<ItemDoc>>(text)?;
+            Resource::Item {
+                name: doc.metadata.name,
+                spec: doc.spec,
+            }
+        }
+        "Dependency" => {
+            let doc = from_yaml::<Document<DependencyDoc>>(text)?;
+            Resource::Dependency {
+                name: doc.metadata.name,
+                spec: doc.spec,
+            }
+        }
+        "IntegrationTask" => {
+            let doc = from_yaml::<Document<IntegrationTaskDoc>>(text)?;
+            Resource::IntegrationTask {
+                name: doc.metadata.name,
+                spec: doc.spec,
+            }
+        }
+        other => {
+            let hint = lockstep_core::suggest::closest(other, KINDS)
+                .map(|k| format!(" (did you mean `{k}`?)"))
+                .unwrap_or_default();
+            return Err((
+                envelope.kind.referenced,
+                format!(
+                    "unknown kind `{other}`{hint}; known kinds: {}",
+                    KINDS.join(", ")
+                ),
+            ));
+        }
+    })
+}
+
+fn from_yaml<T: DeserializeOwned>(text: &str) -> Result<T, (serde_saphyr::Location, String)> {
+    serde_saphyr::from_str_with_options(text, options()).map_err(|error| {
+        let at = error.location().unwrap_or(serde_saphyr::Location::UNKNOWN);
+        (at, message_of(&error))
+    })
+}
+
+/// The parser's message without its source snippet and location prefix: we print
+/// our own `file:line:column`.
+fn message_of(error: &serde_saphyr::Error) -> String {
+    let rendered = error.without_snippet().to_string();
+    let first_line = rendered.lines().next().unwrap_or("invalid document").trim();
+    // serde-saphyr appends " at line L, column C"; we report the location ourselves.
+    let message = match first_line.rfind(" at line ") {
+        Some(cut) => &first_line[..cut],
+        None => first_line,
+    };
+    message.trim_end_matches('.').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_documents_and_keeps_line_offsets() {
+        let text = "a: 1\n---\nb: 2\n---\n# only a comment\n---\nc: 3\n";
+        let docs = split_documents(text);
+        let offsets: Vec<u64> = docs.iter().map(|(line, _)| *line).collect();
+        assert_eq!(offsets, vec![0, 1, 5]);
+    }
+}

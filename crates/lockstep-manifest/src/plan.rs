@@ -1,0 +1,578 @@
+//! From parsed manifests to core commands, each with the location it came from.
+//!
+//! References are checked here against the manifests plus the current state, so
+//! that an unknown name is reported where it is written, with the closest known
+//! name. `decide_all` checks everything again; its errors are located at the
+//! resource whose command failed.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use lockstep_core::{
+    Command, ComponentSpec, DomainError, IntegrationTaskSpec, ItemSpec, Name, ReleaseSpec, State,
+    suggest,
+};
+use serde_saphyr::Spanned;
+
+use crate::parse::{Located, Manifest, Resource};
+use crate::wire::{DependsOnDoc, IntegrationTaskDoc, ItemDoc};
+use crate::{Location, ManifestError, ManifestErrors};
+
+/// A command and where in the manifests it comes from.
+#[derive(Debug, Clone)]
+pub struct LocatedCommand {
+    /// The command.
+    pub command: Command,
+    /// The resource's `metadata.name` (or inline `name`).
+    pub location: Location,
+}
+
+/// Turns manifests into commands in dependency order (teams before the components
+/// they own, items before their dependencies, release states last).
+pub fn plan(manifest: &Manifest, state: &State) -> Result<Vec<LocatedCommand>, ManifestErrors> {
+    let mut planner = Planner {
+        manifest,
+        errors: Vec::new(),
+        known: Known::from_state(state),
+    };
+    planner.collect_names();
+    let mut phases: [Vec<LocatedCommand>; 8] = Default::default();
+    for located in &manifest.resources {
+        planner.resource(located, &mut phases);
+    }
+    let mut errors = planner.errors;
+    if !errors.is_empty() {
+        errors.sort_by(|a, b| a.location.cmp(&b.location));
+        return Err(ManifestErrors(errors));
+    }
+    Ok(phases.into_iter().flatten().collect())
+}
+
+/// Maps errors from `decide_all` back to manifest locations.
+pub fn locate(
+    commands: &[LocatedCommand],
+    errors: Vec<(Option<usize>, DomainError)>,
+    fallback: &str,
+) -> ManifestErrors {
+    ManifestErrors(
+        errors
+            .into_iter()
+            .map(|(index, error)| ManifestError {
+                location: index
+                    .and_then(|i| commands.get(i))
+                    .map(|c| c.location.clone())
+                    .unwrap_or_else(|| Location {
+                        file: fallback.to_owned(),
+                        line: 1,
+                        column: 1,
+                    }),
+                message: error.to_string(),
+            })
+            .collect(),
+    )
+}
+
+// Phases, in application order.
+const TEAMS: usize = 0;
+const ENVIRONMENTS: usize = 1;
+const COMPONENTS: usize = 2;
+const RELEASES: usize = 3;
+const ITEMS: usize = 4;
+const ITEM_STATE: usize = 5;
+const LINKS: usize = 6;
+const RELEASE_STATE: usize = 7;
+
+#[derive(Default)]
+struct Known {
+    teams: BTreeSet<String>,
+    components: BTreeSet<String>,
+    environments: BTreeSet<String>,
+    releases: BTreeMap<String, BTreeSet<String>>, // release -> milestones
+    items: BTreeSet<String>,
+    members: BTreeSet<String>,
+}
+
+impl Known {
+    fn from_state(state: &State) -> Known {
+        let names = |keys: &mut dyn Iterator<Item = &Name>| keys.map(|n| n.to_string()).collect();
+        Known {
+            teams: names(&mut state.teams().keys()),
+            components: names(&mut state.components().keys()),
+            environments: names(&mut state.environments().keys()),
+            releases: state
+                .releases()
+                .iter()
+                .map(|(name, r)| {
+                    (
+                        name.to_string(),
+                        r.spec
+                            .milestones
+                            .iter()
+                            .map(|m| m.name.to_string())
+                            .collect(),
+                    )
+                })
+                .collect(),
+            items: names(&mut state.items().keys()),
+            members: state
+                .teams()
+                .values()
+                .flat_map(|t| t.spec.members.iter().map(|m| m.handle.to_string()))
+                .collect(),
+        }
+    }
+}
+
+struct Planner<'m> {
+    manifest: &'m Manifest,
+    errors: Vec<ManifestError>,
+    known: Known,
+}
+
+impl<'m> Planner<'m> {
+    fn error(&mut self, located: &Located, at: &serde_saphyr::Location, message: String) {
+        let location = self.manifest.location(located, at);
+        self.errors.push(ManifestError { location, message });
+    }
+
+    fn name(&mut self, located: &Located, name: &Spanned<String>) -> Option<Name> {
+        match Name::parse(&name.value) {
+            Ok(parsed) => Some(parsed),
+            Err(error) => {
+                self.error(located, &name.referenced, error.to_string());
+                None
+            }
+        }
+    }
+
+    /// Checks that `name` refers to something in `known`; on failure reports it
+    /// where it is written, with the closest known name.
+    fn reference(
+        &mut self,
+        located: &Located,
+        kind: &str,
+        name: &Spanned<String>,
+        known: &BTreeSet<String>,
+    ) -> Option<Name> {
+        let parsed = self.name(located, name)?;
+        if known.contains(&name.value) {
+            return Some(parsed);
+        }
+        let hint = suggest::closest(&name.value, known.iter().map(String::as_str))
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        self.error(
+            located,
+            &name.referenced,
+            format!("unknown {kind} `{}`{hint}", name.value),
+        );
+        None
+    }
+
+    /// First pass: every name the manifests define, so that references may point
+    /// forward, and duplicates are caught.
+    fn collect_names(&mut self) {
+        let mut seen: BTreeMap<(&str, String), ()> = BTreeMap::new();
+        let manifest = self.manifest;
+        for located in &manifest.resources {
+            let (kind, name) = located.resource.kind_and_name();
+            let mut define = |planner: &mut Planner, kind: &'static str, name: &Spanned<String>| {
+                if seen.insert((kind, name.value.clone()), ()).is_some() {
+                    planner.error(
+                        located,
+                        &name.referenced,
+                        format!("duplicate {kind} `{}`", name.value),
+                    );
+                }
+            };
+            define(self, kind, name);
+            match &located.resource {
+                Resource::Team { name, spec, .. } => {
+                    self.known.teams.insert(name.value.clone());
+                    for member in &spec.members {
+                        self.known.members.insert(member.handle.to_string());
+                    }
+                }
+                Resource::Component { name, .. } => {
+                    self.known.components.insert(name.value.clone());
+                }
+                Resource::Environment { name, .. } => {
+                    self.known.environments.insert(name.value.clone());
+                }
+                Resource::Release { name, spec, .. } => {
+                    let milestones = spec.milestones.iter().map(|m| m.name.to_string()).collect();
+                    self.known.releases.insert(name.value.clone(), milestones);
+                    for item in &spec.items {
+                        if let Some(item_name) = &item.name {
+                            define(self, "Item", item_name);
+                            self.known.items.insert(item_name.value.clone());
+                        }
+                    }
+                    for task in &spec.integration_tasks {
+                        if let Some(task_name) = &task.name {
+                            define(self, "IntegrationTask", task_name);
+                        }
+                    }
+                }
+                Resource::Item { name, .. } => {
+                    self.known.items.insert(name.value.clone());
+                }
+                Resource::Dependency { .. } | Resource::IntegrationTask { .. } => {}
+            }
+        }
+    }
+
+    fn resource(&mut self, located: &Located, phases: &mut [Vec<LocatedCommand>; 8]) {
+        let (_, doc_name) = located.resource.kind_and_name();
+        let location = self.manifest.location(located, &doc_name.referenced);
+        let Some(name) = self.name(located, doc_name) else {
+            return;
+        };
+        let mut push = |phase: usize, command: Command| {
+            phases[phase].push(LocatedCommand {
+                command,
+                location: location.clone(),
+            });
+        };
+        match &located.resource {
+            Resource::Team { labels, spec, .. } => {
+                let mut spec = spec.clone();
+                spec.labels.extend(labels.clone());
+                if jiff::tz::TimeZone::get(&spec.time_zone).is_err() {
+                    self.error(
+                        located,
+                        &doc_name.referenced,
+                        format!(
+                            "team `{name}`: spec.timeZone `{}` is not an IANA time zone",
+                            spec.time_zone
+                        ),
+                    );
+                    return;
+                }
+                push(TEAMS, Command::DefineTeam { team: name, spec });
+            }
+            Resource::Environment { labels, spec, .. } => {
+                let mut spec = spec.clone();
+                spec.labels.extend(labels.clone());
+                push(
+                    ENVIRONMENTS,
+                    Command::DefineEnvironment {
+                        environment: name,
+                        spec,
+                    },
+                );
+            }
+            Resource::Component { labels, spec, .. } => {
+                let teams = self.known.teams.clone();
+                let Some(team) = self.reference(located, "team", &spec.team, &teams) else {
+                    return;
+                };
+                let spec = ComponentSpec {
+                    title: spec.title.clone(),
+                    team,
+                    repository: spec.repository.clone(),
+                    labels: labels.clone(),
+                };
+                push(
+                    COMPONENTS,
+                    Command::DefineComponent {
+                        component: name,
+                        spec,
+                    },
+                );
+            }
+            Resource::Release { labels, spec, .. } => {
+                let members = self.known.members.clone();
+                let manager = match &spec.manager {
+                    Some(manager) => match self.reference(located, "member", manager, &members) {
+                        Some(manager) => Some(manager),
+                        None => return,
+                    },
+                    None => None,
+                };
+                if let Some(plan) = &spec.deployment {
+                    if jiff::tz::TimeZone::get(&plan.time_zone).is_err() {
+                        self.error(
+                            located,
+                            &doc_name.referenced,
+                            format!("release `{name}`: spec.deployment.timeZone `{}` is not an IANA time zone", plan.time_zone),
+                        );
+                        return;
+                    }
+                }
+                let release_spec = ReleaseSpec {
+                    title: spec.title.clone(),
+                    kind: spec.kind,
+                    version: spec.version.clone(),
+                    target_date: spec.target_date,
+                    feature_freeze: spec.feature_freeze,
+                    code_freeze: spec.code_freeze,
+                    manager,
+                    milestones: spec.milestones.clone(),
+                    deployment: spec.deployment.clone(),
+                    labels: labels.clone(),
+                };
+                push(
+                    RELEASES,
+                    Command::DefineRelease {
+                        release: name.clone(),
+                        spec: release_spec,
+                    },
+                );
+                if let Some(to) = spec.state {
+                    push(
+                        RELEASE_STATE,
+                        Command::ChangeReleaseState {
+                            release: name.clone(),
+                            to,
+                        },
+                    );
+                }
+                for item in &spec.items {
+                    if let Some(inline_release) = &item.release {
+                        self.error(located, &inline_release.referenced, "an inline item takes its release from the enclosing Release; remove `release`".to_owned());
+                        continue;
+                    }
+                    let Some(item_name) = &item.name else {
+                        self.error(
+                            located,
+                            &item.team.referenced,
+                            "an inline item needs a `name`".to_owned(),
+                        );
+                        continue;
+                    };
+                    let Some(item_name) = self.name(located, item_name) else {
+                        continue;
+                    };
+                    let location = self.manifest.location(
+                        located,
+                        &item
+                            .name
+                            .as_ref()
+                            .map_or(serde_saphyr::Location::UNKNOWN, |n| n.referenced),
+                    );
+                    self.item(located, location, item_name, name.clone(), item, phases);
+                }
+                for task in &spec.integration_tasks {
+                    let Some(task_name) = &task.name else {
+                        self.error(
+                            located,
+                            &doc_name.referenced,
+                            format!("an integration task of `{name}` needs a `name`"),
+                        );
+                        continue;
+                    };
+                    let Some(task_name) = self.name(located, task_name) else {
+                        continue;
+                    };
+                    let location = self.manifest.location(
+                        located,
+                        &task
+                            .name
+                            .as_ref()
+                            .map_or(serde_saphyr::Location::UNKNOWN, |n| n.referenced),
+                    );
+                    self.integration_task(located, location, task_name, name.clone(), task, phases);
+                }
+            }
+            Resource::Item { spec, .. } => {
+                let Some(release) = &spec.release else {
+                    self.error(
+                        located,
+                        &doc_name.referenced,
+                        format!("item `{name}`: spec.release is required"),
+                    );
+                    return;
+                };
+                let releases: BTreeSet<String> = self.known.releases.keys().cloned().collect();
+                let Some(release) = self.reference(located, "release", release, &releases) else {
+                    return;
+                };
+                self.item(located, location, name, release, spec, phases);
+            }
+            Resource::Dependency { spec, .. } => {
+                let items = self.known.items.clone();
+                let blocker = self.reference(located, "item", &spec.blocker, &items);
+                let blocked = self.reference(located, "item", &spec.blocked, &items);
+                if let (Some(blocker), Some(blocked)) = (blocker, blocked) {
+                    push(
+                        LINKS,
+                        Command::DefineDependency {
+                            blocker,
+                            blocked,
+                            need_by: spec.need_by,
+                            buffer_days: spec.buffer_days,
+                        },
+                    );
+                }
+            }
+            Resource::IntegrationTask { spec, .. } => {
+                let Some(release) = &spec.release else {
+                    self.error(
+                        located,
+                        &doc_name.referenced,
+                        format!("integration task `{name}`: spec.release is required"),
+                    );
+                    return;
+                };
+                let releases: BTreeSet<String> = self.known.releases.keys().cloned().collect();
+                let Some(release) = self.reference(located, "release", release, &releases) else {
+                    return;
+                };
+                self.integration_task(located, location, name, release, spec, phases);
+            }
+        }
+    }
+
+    fn item(
+        &mut self,
+        located: &Located,
+        location: Location,
+        item: Name,
+        release: Name,
+        doc: &ItemDoc,
+        phases: &mut [Vec<LocatedCommand>; 8],
+    ) {
+        let teams = self.known.teams.clone();
+        let components = self.known.components.clone();
+        let items = self.known.items.clone();
+        let team = self.reference(located, "team", &doc.team, &teams);
+        let component = match &doc.component {
+            Some(component) => match self.reference(located, "component", component, &components) {
+                Some(component) => Some(component),
+                None => return,
+            },
+            None => None,
+        };
+        let Some(team) = team else { return };
+        let mut push = |phase: usize, command: Command| {
+            phases[phase].push(LocatedCommand {
+                command,
+                location: location.clone(),
+            });
+        };
+        let spec = ItemSpec {
+            title: doc.title.clone(),
+            team,
+            component,
+            acceptance_criteria: doc.acceptance_criteria.clone(),
+            labels: doc.labels.clone(),
+            due: doc.due,
+            estimate: doc.estimate,
+        };
+        push(
+            ITEMS,
+            Command::DefineItem {
+                item: item.clone(),
+                release,
+                spec,
+            },
+        );
+        if let Some(to) = doc.status {
+            push(
+                ITEM_STATE,
+                Command::MoveItem {
+                    item: item.clone(),
+                    to,
+                },
+            );
+        }
+        if let Some(eta) = doc.eta {
+            push(
+                ITEM_STATE,
+                Command::SetEta {
+                    item: item.clone(),
+                    eta: Some(eta),
+                },
+            );
+        }
+        for update in &doc.updates {
+            push(
+                ITEM_STATE,
+                Command::PostUpdate {
+                    item: item.clone(),
+                    update: update.clone(),
+                },
+            );
+        }
+        let mut links = Vec::new();
+        for DependsOnDoc {
+            item: blocker,
+            need_by,
+            buffer_days,
+        } in &doc.depends_on
+        {
+            if let Some(blocker) = self.reference(located, "item", blocker, &items) {
+                links.push(Command::DefineDependency {
+                    blocker,
+                    blocked: item.clone(),
+                    need_by: *need_by,
+                    buffer_days: *buffer_days,
+                });
+            }
+        }
+        phases[LINKS].extend(links.into_iter().map(|command| LocatedCommand {
+            command,
+            location: location.clone(),
+        }));
+    }
+
+    fn integration_task(
+        &mut self,
+        located: &Located,
+        location: Location,
+        task: Name,
+        release: Name,
+        doc: &IntegrationTaskDoc,
+        phases: &mut [Vec<LocatedCommand>; 8],
+    ) {
+        let components = self.known.components.clone();
+        let members = self.known.members.clone();
+        let environments = self.known.environments.clone();
+        let milestones = self
+            .known
+            .releases
+            .get(release.as_str())
+            .cloned()
+            .unwrap_or_default();
+        let before = self.errors.len();
+        let resolved_components: Vec<Name> = doc
+            .components
+            .iter()
+            .filter_map(|c| self.reference(located, "component", c, &components))
+            .collect();
+        let owners: Vec<Name> = doc
+            .owners
+            .iter()
+            .filter_map(|o| self.reference(located, "member", o, &members))
+            .collect();
+        let environment = doc
+            .environment
+            .as_ref()
+            .and_then(|e| self.reference(located, "environment", e, &environments));
+        let milestone = doc
+            .milestone
+            .as_ref()
+            .and_then(|m| self.reference(located, "milestone", m, &milestones));
+        if self.errors.len() > before {
+            return;
+        }
+        let spec = IntegrationTaskSpec {
+            title: doc.title.clone(),
+            phase: doc.phase,
+            milestone,
+            components: resolved_components,
+            owners,
+            due: doc.due,
+            environment,
+            scenarios: doc.scenarios.clone(),
+        };
+        phases[LINKS].push(LocatedCommand {
+            command: Command::DefineIntegrationTask {
+                task,
+                release,
+                spec,
+            },
+            location,
+        });
+    }
+}

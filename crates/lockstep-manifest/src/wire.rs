@@ -1,0 +1,185 @@
+//! The manifest's own serde types. Fields that name another resource are
+//! `Spanned` so that an unknown reference can be reported where it is written;
+//! the rest reuse the core specs, whose serde attributes reject unknown fields.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::Date;
+use lockstep_core::{
+    ComponentSpec, DeploymentPlan, EnvironmentSpec, Estimate, IntegrationPhase, ItemStatus, Labels,
+    Milestone, ReleaseKind, ReleaseState, Scenario, StatusUpdate, TeamSpec,
+};
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+/// First pass: only what every document has.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Envelope {
+    pub api_version: Spanned<String>,
+    pub kind: Spanned<String>,
+    #[allow(dead_code)] // Read again, typed, in the second pass.
+    pub metadata: serde::de::IgnoredAny,
+    #[allow(dead_code)]
+    pub spec: serde::de::IgnoredAny,
+}
+
+/// Second pass: the whole document with its kind's spec.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Document<S> {
+    pub api_version: String,
+    pub kind: String,
+    pub metadata: Metadata,
+    pub spec: S,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Metadata {
+    pub name: Spanned<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: Labels,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub annotations: BTreeMap<String, String>,
+}
+
+pub(crate) type TeamDoc = TeamSpec;
+pub(crate) type EnvironmentDoc = EnvironmentSpec;
+
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ComponentDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub team: Spanned<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
+}
+
+impl ComponentDoc {
+    pub fn from_spec(spec: &ComponentSpec) -> ComponentDoc {
+        ComponentDoc {
+            title: spec.title.clone(),
+            team: spanned(spec.team.to_string()),
+            repository: spec.repository.clone(),
+        }
+    }
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ReleaseDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub kind: ReleaseKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<ReleaseState>,
+    pub target_date: Date,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_freeze: Option<Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_freeze: Option<Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub milestones: Vec<Milestone>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<DeploymentPlan>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<ItemDoc>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub integration_tasks: Vec<IntegrationTaskDoc>,
+}
+
+/// An item, inline in a release (`release` absent) or its own document.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ItemDoc {
+    /// Required inline; taken from `metadata.name` in an `Item` document.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Spanned<String>>,
+    /// Required in an `Item` document; forbidden inline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<Spanned<String>>,
+    pub title: String,
+    pub team: Spanned<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<ItemStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eta: Option<Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<Estimate>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub acceptance_criteria: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<DependsOnDoc>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub updates: Vec<StatusUpdate>,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct DependsOnDoc {
+    pub item: Spanned<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub need_by: Option<Date>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub buffer_days: u32,
+}
+
+/// A dependency as its own document.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct DependencyDoc {
+    pub blocker: Spanned<String>,
+    pub blocked: Spanned<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub need_by: Option<Date>,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub buffer_days: u32,
+}
+
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct IntegrationTaskDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<Spanned<String>>,
+    pub title: String,
+    pub phase: IntegrationPhase,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub milestone: Option<Spanned<String>>,
+    pub components: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub owners: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scenarios: Vec<Scenario>,
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
+}
+
+/// A value with no source location, for export.
+pub(crate) fn spanned<T>(value: T) -> Spanned<T> {
+    Spanned::new(
+        value,
+        serde_saphyr::Location::UNKNOWN,
+        serde_saphyr::Location::UNKNOWN,
+    )
+}
