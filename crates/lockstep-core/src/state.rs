@@ -26,7 +26,8 @@ pub struct State {
     environments: BTreeMap<Name, Environment>,
     releases: BTreeMap<Name, Release>,
     items: BTreeMap<Name, Item>,
-    /// Keyed `(blocker, blocked)`.
+    /// Keyed `(blocker, blocked)`; a list on the wire, since JSON keys are strings.
+    #[serde(with = "dependency_list")]
     dependencies: BTreeMap<(Name, Name), Dependency>,
     /// `(blocked, blocker)`: the reverse index of `dependencies`.
     blocked_by: BTreeSet<(Name, Name)>,
@@ -341,4 +342,30 @@ fn min_name() -> Name {
     // `Name` guarantees non-empty names; a range bound does not need to be a valid
     // name, only to sort first, so build it through serde's escape hatch.
     Name::min_bound()
+}
+
+mod dependency_list {
+    //! Serializes the dependency map as a list: JSON object keys must be strings.
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::{Dependency, Name};
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<(Name, Name), Dependency>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(map.values())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<(Name, Name), Dependency>, D::Error> {
+        let list = Vec::<Dependency>::deserialize(deserializer)?;
+        Ok(list
+            .into_iter()
+            .map(|d| ((d.blocker.clone(), d.blocked.clone()), d))
+            .collect())
+    }
 }

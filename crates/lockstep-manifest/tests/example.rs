@@ -13,7 +13,11 @@ fn example_sources() -> Vec<Source> {
     paths
         .into_iter()
         .map(|path| Source {
-            name: path.file_name().expect("file name").to_string_lossy().into_owned(),
+            name: path
+                .file_name()
+                .expect("file name")
+                .to_string_lossy()
+                .into_owned(),
             text: std::fs::read_to_string(&path).expect("readable example"),
         })
         .collect()
@@ -26,8 +30,12 @@ fn now() -> jiff::Timestamp {
 fn apply(state: &mut State, sources: &[Source]) -> usize {
     let manifest = parse(sources, Limits::default()).unwrap_or_else(|e| panic!("{e}"));
     let commands = plan(&manifest, state).unwrap_or_else(|e| panic!("{e}"));
-    let events = decide_all(state, commands.iter().map(|c| c.command.clone()).collect(), now())
-        .unwrap_or_else(|errors| panic!("{}", locate(&commands, errors, "example")));
+    let events = decide_all(
+        state,
+        commands.iter().map(|c| c.command.clone()).collect(),
+        now(),
+    )
+    .unwrap_or_else(|errors| panic!("{}", locate(&commands, errors, "example")));
     for (index, event) in events.iter().enumerate() {
         state.apply(index as i64 + 1, event);
     }
@@ -44,7 +52,11 @@ fn seed_example_applies_and_reapplies_with_no_change() {
     assert_eq!(state.items().len(), 4);
     assert_eq!(state.dependencies().count(), 3);
     assert_eq!(state.integration_tasks().len(), 3);
-    assert_eq!(apply(&mut state, &sources), 0, "second apply must change nothing");
+    assert_eq!(
+        apply(&mut state, &sources),
+        0,
+        "second apply must change nothing"
+    );
 }
 
 #[test]
@@ -52,8 +64,15 @@ fn exported_yaml_reapplies_with_no_change() {
     let mut state = State::new();
     apply(&mut state, &example_sources());
     let yaml = export(&state, None).expect("export");
-    let exported = [Source { name: "exported.yaml".into(), text: yaml.clone() }];
-    assert_eq!(apply(&mut state, &exported), 0, "export must round-trip:\n{yaml}");
+    let exported = [Source {
+        name: "exported.yaml".into(),
+        text: yaml.clone(),
+    }];
+    assert_eq!(
+        apply(&mut state, &exported),
+        0,
+        "export must round-trip:\n{yaml}"
+    );
     // And on a fresh state the export alone rebuilds the same program.
     let mut fresh = State::new();
     apply(&mut fresh, &exported);

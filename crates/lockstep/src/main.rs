@@ -1,1 +1,71 @@
-fn main() {}
+//! `lockstep`: the command-line interface and the server's entry point.
+//!
+//! Thin glue: parse arguments, open the log, call core and the manifest reader,
+//! print. Exit codes: 0 success, 1 a clean "no", 2 an error. Errors go to stderr
+//! as `error: …`, or to stdout as a problem document with `--output json`.
+
+mod apply;
+mod bench;
+mod cli;
+mod demo;
+mod read;
+mod serve;
+mod verbs;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, Output};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("LOCKSTEP_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let output = cli.output;
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => return report(&anyhow::Error::from(error), output),
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(error) => report(&error, output),
+    }
+}
+
+fn report(error: &anyhow::Error, output: Output) -> ExitCode {
+    match output {
+        Output::Json => {
+            let problem = serde_json::json!({
+                "type": "https://lockstep.dev/problems/cli-error",
+                "title": "command failed",
+                "status": 2,
+                "detail": format!("{error:#}"),
+            });
+            println!("{problem:#}");
+        }
+        _ => eprintln!("error: {error:#}"),
+    }
+    ExitCode::from(2)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let global = cli.global();
+    match cli.command {
+        Command::Apply(args) => apply::run(&global, args).await,
+        Command::Get(args) => read::get(&global, args).await,
+        Command::Describe(args) => read::describe(&global, args).await,
+        Command::History(args) => read::history(&global, args).await,
+        Command::Item(args) => verbs::item(&global, args).await,
+        Command::Serve(args) => serve::run(&global, args).await,
+        Command::Bench(args) => bench::run(args).await,
+    }
+}

@@ -1,0 +1,411 @@
+//! Domain rules: given a program, when a command, then events or an error.
+
+use jiff::civil::{Date, date};
+use lockstep_core::{
+    Command, ComponentSpec, DomainError, Event, ItemSpec, ItemStatus, Name, ReleaseSpec,
+    ReleaseState, State, StatusUpdate, TeamSpec, decide, decide_all,
+};
+
+fn name(raw: &str) -> Name {
+    Name::parse(raw).expect("test names are valid")
+}
+
+fn now() -> jiff::Timestamp {
+    "2025-01-20T12:00:00Z".parse().expect("valid timestamp")
+}
+
+/// Builds a program through the same commands a user would issue.
+struct ProgramBuilder {
+    state: State,
+    position: i64,
+}
+
+impl ProgramBuilder {
+    fn new() -> Self {
+        ProgramBuilder {
+            state: State::new(),
+            position: 0,
+        }
+    }
+
+    fn run(mut self, command: Command) -> Self {
+        let events = decide(&self.state, command.clone(), now())
+            .unwrap_or_else(|error| panic!("fixture command {command:?} failed: {error}"));
+        for event in &events {
+            self.position += 1;
+            self.state.apply(self.position, event);
+        }
+        self
+    }
+
+    fn team(self, team: &str) -> Self {
+        let spec = TeamSpec {
+            title: None,
+            time_zone: "UTC".into(),
+            working_hours: Default::default(),
+            holidays: vec![],
+            members: vec![],
+            on_call: None,
+            labels: Default::default(),
+        };
+        self.run(Command::DefineTeam {
+            team: name(team),
+            spec,
+        })
+    }
+
+    fn component(self, component: &str, team: &str) -> Self {
+        let spec = ComponentSpec {
+            title: None,
+            team: name(team),
+            repository: None,
+            labels: Default::default(),
+        };
+        self.run(Command::DefineComponent {
+            component: name(component),
+            spec,
+        })
+    }
+
+    fn release(self, release: &str, target: Date, feature_freeze: Option<Date>) -> Self {
+        self.run(Command::DefineRelease {
+            release: name(release),
+            spec: release_spec(target, feature_freeze, None),
+        })
+    }
+
+    fn item(self, item: &str, release: &str, team: &str) -> Self {
+        self.run(Command::DefineItem {
+            item: name(item),
+            release: name(release),
+            spec: item_spec(item, team),
+        })
+    }
+
+    fn depends(self, blocked: &str, blocker: &str) -> Self {
+        self.run(dependency(blocker, blocked))
+    }
+
+    fn release_state(self, release: &str, to: ReleaseState) -> Self {
+        self.run(Command::ChangeReleaseState {
+            release: name(release),
+            to,
+        })
+    }
+
+    /// The seed's chain: backend → api → frontend, one release.
+    fn seed_chain() -> Self {
+        ProgramBuilder::new()
+            .team("backend")
+            .team("api")
+            .team("frontend")
+            .release("q1", date(2025, 3, 1), Some(date(2025, 2, 15)))
+            .item("pipeline", "q1", "backend")
+            .item("endpoints", "q1", "api")
+            .item("dashboard", "q1", "frontend")
+            .depends("endpoints", "pipeline")
+            .depends("dashboard", "endpoints")
+    }
+}
+
+fn release_spec(
+    target: Date,
+    feature_freeze: Option<Date>,
+    code_freeze: Option<Date>,
+) -> ReleaseSpec {
+    ReleaseSpec {
+        title: None,
+        kind: Default::default(),
+        version: None,
+        target_date: target,
+        feature_freeze,
+        code_freeze,
+        manager: None,
+        milestones: vec![],
+        deployment: None,
+        labels: Default::default(),
+    }
+}
+
+fn item_spec(title: &str, team: &str) -> ItemSpec {
+    ItemSpec {
+        title: title.into(),
+        team: name(team),
+        component: None,
+        acceptance_criteria: vec![],
+        labels: vec![],
+        due: None,
+        estimate: None,
+    }
+}
+
+fn dependency(blocker: &str, blocked: &str) -> Command {
+    Command::DefineDependency {
+        blocker: name(blocker),
+        blocked: name(blocked),
+        need_by: None,
+        buffer_days: 0,
+    }
+}
+
+/// Routes every rule test through one place.
+fn check(given: &ProgramBuilder, when: Command) -> Result<Vec<Event>, DomainError> {
+    decide(&given.state, when, now())
+}
+
+#[test]
+fn rejects_dependency_that_closes_a_cycle_and_names_it() {
+    let given = ProgramBuilder::seed_chain();
+    let error = check(&given, dependency("dashboard", "pipeline")).expect_err("cycle");
+    assert_eq!(
+        error,
+        DomainError::CycleDetected {
+            cycle: vec![
+                name("pipeline"),
+                name("endpoints"),
+                name("dashboard"),
+                name("pipeline")
+            ]
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "dependency would create a cycle: pipeline → endpoints → dashboard → pipeline"
+    );
+}
+
+#[test]
+fn rejects_self_dependency() {
+    let given = ProgramBuilder::seed_chain();
+    assert!(matches!(
+        check(&given, dependency("pipeline", "pipeline")),
+        Err(DomainError::CycleDetected { .. })
+    ));
+}
+
+#[test]
+fn batch_cycle_is_found_once_over_the_whole_graph() {
+    let given = ProgramBuilder::seed_chain();
+    let errors = decide_all(
+        &given.state,
+        vec![dependency("dashboard", "pipeline")],
+        now(),
+    )
+    .expect_err("cycle");
+    assert!(
+        matches!(&errors[..], [(None, DomainError::CycleDetected { cycle })] if cycle.len() == 4)
+    );
+}
+
+#[test]
+fn marks_dependencies_added_after_feature_freeze_as_late() {
+    let given = ProgramBuilder::seed_chain().item("export", "q1", "api");
+    let after_freeze: jiff::Timestamp = "2025-02-16T09:00:00Z".parse().expect("valid");
+    let events = decide(
+        &given.state,
+        dependency("export", "dashboard"),
+        after_freeze,
+    )
+    .expect("allowed");
+    assert!(matches!(&events[..], [Event::DependencyAdded { dependency }] if dependency.late));
+    let events = check(&given, dependency("export", "dashboard")).expect("allowed");
+    assert!(matches!(&events[..], [Event::DependencyAdded { dependency }] if !dependency.late));
+}
+
+#[test]
+fn rejects_freeze_dates_out_of_order() {
+    let given = ProgramBuilder::new();
+    let spec = release_spec(
+        date(2025, 3, 1),
+        Some(date(2025, 2, 15)),
+        Some(date(2025, 3, 5)),
+    );
+    let error = check(
+        &given,
+        Command::DefineRelease {
+            release: name("q1"),
+            spec,
+        },
+    )
+    .expect_err("out of order");
+    assert_eq!(
+        error.to_string(),
+        "codeFreeze (2025-03-05) must be on or before targetDate (2025-03-01)"
+    );
+}
+
+#[test]
+fn unknown_reference_suggests_the_closest_name() {
+    let given = ProgramBuilder::seed_chain();
+    let when = Command::DefineItem {
+        item: name("x"),
+        release: name("q1"),
+        spec: item_spec("x", "fronted"),
+    };
+    let error = check(&given, when).expect_err("unknown team");
+    assert_eq!(
+        error.to_string(),
+        "unknown team `fronted` (did you mean `frontend`?)"
+    );
+}
+
+#[test]
+fn released_items_cannot_move_back() {
+    let given = ProgramBuilder::seed_chain().run(Command::MoveItem {
+        item: name("pipeline"),
+        to: ItemStatus::Released,
+    });
+    let error = check(
+        &given,
+        Command::MoveItem {
+            item: name("pipeline"),
+            to: ItemStatus::Planning,
+        },
+    )
+    .expect_err("final");
+    assert!(matches!(error, DomainError::IllegalItemTransition { .. }));
+}
+
+#[test]
+fn items_of_a_cancelled_release_cannot_change() {
+    let given = ProgramBuilder::seed_chain().release_state("q1", ReleaseState::Cancelled);
+    let error = check(
+        &given,
+        Command::MoveItem {
+            item: name("pipeline"),
+            to: ItemStatus::Testing,
+        },
+    )
+    .expect_err("closed");
+    assert_eq!(
+        error.to_string(),
+        "release `q1` is cancelled: nothing in it can change"
+    );
+    let error = check(
+        &given,
+        Command::DefineItem {
+            item: name("new"),
+            release: name("q1"),
+            spec: item_spec("n", "api"),
+        },
+    )
+    .expect_err("closed");
+    assert!(matches!(error, DomainError::ReleaseClosed { .. }));
+}
+
+#[test]
+fn release_life_cycle_is_enforced() {
+    let given = ProgramBuilder::seed_chain();
+    let error = check(
+        &given,
+        Command::ChangeReleaseState {
+            release: name("q1"),
+            to: ReleaseState::Released,
+        },
+    )
+    .expect_err("planned cannot jump to released");
+    assert!(matches!(
+        error,
+        DomainError::IllegalReleaseTransition { .. }
+    ));
+    let given = given
+        .release_state("q1", ReleaseState::InProgress)
+        .release_state("q1", ReleaseState::Released);
+    let error = check(
+        &given,
+        Command::ChangeReleaseState {
+            release: name("q1"),
+            to: ReleaseState::Planned,
+        },
+    )
+    .expect_err("released is final");
+    assert!(matches!(
+        error,
+        DomainError::IllegalReleaseTransition { .. }
+    ));
+}
+
+#[test]
+fn same_declaration_twice_decides_nothing() {
+    let given = ProgramBuilder::seed_chain().component("pipeline-svc", "backend");
+    assert_eq!(
+        check(&given, dependency("pipeline", "endpoints")),
+        Ok(vec![])
+    );
+    let spec = ComponentSpec {
+        title: None,
+        team: name("backend"),
+        repository: None,
+        labels: Default::default(),
+    };
+    assert_eq!(
+        check(
+            &given,
+            Command::DefineComponent {
+                component: name("pipeline-svc"),
+                spec
+            }
+        ),
+        Ok(vec![])
+    );
+    let update = StatusUpdate {
+        date: date(2025, 1, 28),
+        text: "Started, on track".into(),
+    };
+    let given = given.run(Command::PostUpdate {
+        item: name("endpoints"),
+        update: update.clone(),
+    });
+    assert_eq!(
+        check(
+            &given,
+            Command::PostUpdate {
+                item: name("endpoints"),
+                update
+            }
+        ),
+        Ok(vec![])
+    );
+}
+
+#[test]
+fn eta_change_records_before_and_after() {
+    let given = ProgramBuilder::seed_chain().run(Command::SetEta {
+        item: name("endpoints"),
+        eta: Some(date(2025, 2, 5)),
+    });
+    let events = check(
+        &given,
+        Command::SetEta {
+            item: name("endpoints"),
+            eta: Some(date(2025, 2, 10)),
+        },
+    )
+    .expect("ok");
+    assert_eq!(
+        events,
+        vec![Event::ItemEtaChanged {
+            item: name("endpoints"),
+            from: Some(date(2025, 2, 5)),
+            to: Some(date(2025, 2, 10))
+        }]
+    );
+}
+
+#[test]
+fn state_counts_events_per_stream() {
+    let given = ProgramBuilder::seed_chain();
+    assert_eq!(given.state.stream_version("team:api"), 1);
+    // Release planned, three items, two dependencies.
+    assert_eq!(given.state.stream_version("release:q1"), 6);
+}
+
+#[test]
+fn snapshot_round_trips_through_json() {
+    let given = ProgramBuilder::seed_chain();
+    let json = serde_json::to_string(&given.state).expect("serializable");
+    let restored: State = serde_json::from_str(&json).expect("deserializable");
+    assert_eq!(restored.dependencies().count(), 2);
+    assert_eq!(restored.blocked_by(&name("dashboard")).count(), 1);
+    assert_eq!(restored.stream_version("release:q1"), 6);
+}

@@ -1,0 +1,184 @@
+//! Every kind of bad manifest gets a located, specific error and applies nothing.
+
+use lockstep_core::{State, decide_all};
+use lockstep_manifest::{Limits, Source, locate, parse, plan};
+
+const TEAM: &str = "apiVersion: lockstep.dev/v1\nkind: Team\nmetadata: {name: frontend}\nspec: {timeZone: Europe/Paris}\n";
+
+/// Parses, plans and decides `text` against an empty program; returns the
+/// rendered errors, or panics if it was accepted.
+fn errors(text: &str) -> String {
+    errors_with(text, Limits::default())
+}
+
+fn errors_with(text: &str, limits: Limits) -> String {
+    let sources = [Source {
+        name: "bad.yaml".into(),
+        text: text.into(),
+    }];
+    let state = State::new();
+    let manifest = match parse(&sources, limits) {
+        Ok(manifest) => manifest,
+        Err(errors) => return errors.to_string(),
+    };
+    let commands = match plan(&manifest, &state) {
+        Ok(commands) => commands,
+        Err(errors) => return errors.to_string(),
+    };
+    let now = "2025-01-20T12:00:00Z".parse().expect("valid");
+    match decide_all(
+        &state,
+        commands.iter().map(|c| c.command.clone()).collect(),
+        now,
+    ) {
+        Ok(events) => panic!("accepted, deciding {} events", events.len()),
+        Err(errors) => locate(&commands, errors, "bad.yaml").to_string(),
+    }
+}
+
+fn release(items: &str) -> String {
+    format!(
+        "{TEAM}---\napiVersion: lockstep.dev/v1\nkind: Release\nmetadata: {{name: q1}}\nspec:\n  targetDate: 2025-03-01\n  items:\n{items}"
+    )
+}
+
+#[test]
+fn malformed_yaml_is_located() {
+    let message = errors("apiVersion: lockstep.dev/v1\nkind: Team\nmetadata: {name: [unclosed\n");
+    assert!(message.starts_with("bad.yaml:3:"), "{message}");
+}
+
+#[test]
+fn unknown_kind_suggests_the_nearest() {
+    let message =
+        errors("apiVersion: lockstep.dev/v1\nkind: Teem\nmetadata: {name: x}\nspec: {}\n");
+    assert!(
+        message.starts_with("bad.yaml:2:7: unknown kind `Teem` (did you mean `Team`?)"),
+        "{message}"
+    );
+}
+
+#[test]
+fn unsupported_api_version_is_rejected() {
+    let message =
+        errors("apiVersion: lockstep.dev/v2\nkind: Team\nmetadata: {name: x}\nspec: {}\n");
+    assert_eq!(
+        message,
+        "bad.yaml:1:13: apiVersion `lockstep.dev/v2` is not supported; use `lockstep.dev/v1`"
+    );
+}
+
+#[test]
+fn unknown_fields_are_rejected() {
+    let message = errors(
+        "apiVersion: lockstep.dev/v1\nkind: Team\nmetadata: {name: x}\nspec:\n  timeZone: UTC\n  colour: blue\n",
+    );
+    assert!(message.starts_with("bad.yaml:6:"), "{message}");
+    assert!(message.contains("colour"), "{message}");
+}
+
+#[test]
+fn wrong_types_are_located() {
+    let message = release("    - {name: a, title: A, team: frontend, due: not-a-date}\n");
+    let message = errors(&message);
+    // The location points at the value itself.
+    assert!(message.starts_with("bad.yaml:12:48: "), "{message}");
+    assert!(message.contains("year"), "{message}");
+}
+
+#[test]
+fn dangling_reference_is_located_with_a_suggestion() {
+    let message = errors(&release("    - {name: a, title: A, team: fronted}\n"));
+    assert_eq!(
+        message,
+        "bad.yaml:12:33: unknown team `fronted` (did you mean `frontend`?)"
+    );
+}
+
+#[test]
+fn duplicate_names_are_rejected() {
+    let message = errors(&format!("{TEAM}---\n{TEAM}"));
+    assert_eq!(message, "bad.yaml:8:18: duplicate Team `frontend`");
+}
+
+#[test]
+fn invalid_names_are_rejected() {
+    let message = errors(
+        "apiVersion: lockstep.dev/v1\nkind: Team\nmetadata: {name: Front_End}\nspec: {timeZone: UTC}\n",
+    );
+    assert_eq!(
+        message,
+        "bad.yaml:3:18: name `Front_End` contains `F`: use lowercase letters, digits and `-`"
+    );
+}
+
+#[test]
+fn dependency_cycle_is_named() {
+    let items = "    - {name: a, title: A, team: frontend, dependsOn: [{item: b}]}\n    - {name: b, title: B, team: frontend, dependsOn: [{item: a}]}\n";
+    let message = errors(&release(items));
+    assert!(
+        message.ends_with("dependency would create a cycle: a → b → a"),
+        "{message}"
+    );
+}
+
+#[test]
+fn dates_out_of_order_are_rejected_at_the_release() {
+    let text = format!(
+        "{TEAM}---\napiVersion: lockstep.dev/v1\nkind: Release\nmetadata: {{name: q1}}\nspec:\n  targetDate: 2025-03-01\n  codeFreeze: 2025-03-10\n"
+    );
+    assert_eq!(
+        errors(&text),
+        "bad.yaml:8:18: codeFreeze (2025-03-10) must be on or before targetDate (2025-03-01)"
+    );
+}
+
+#[test]
+fn invalid_time_zone_is_rejected() {
+    let message = errors(
+        "apiVersion: lockstep.dev/v1\nkind: Team\nmetadata: {name: x}\nspec: {timeZone: Mars/Olympus}\n",
+    );
+    assert_eq!(
+        message,
+        "bad.yaml:3:18: team `x`: spec.timeZone `Mars/Olympus` is not an IANA time zone"
+    );
+}
+
+#[test]
+fn oversized_input_is_refused() {
+    let limits = Limits {
+        max_file_bytes: 64,
+        max_documents: 10,
+    };
+    let message = errors_with(&format!("{TEAM}{}", "#".repeat(100)), limits);
+    assert!(message.starts_with("bad.yaml:1:1: file is"), "{message}");
+    let many = format!("---\n{TEAM}").repeat(3);
+    let message = errors_with(
+        &many,
+        Limits {
+            max_file_bytes: 1 << 20,
+            max_documents: 2,
+        },
+    );
+    assert!(message.contains("more than 2 documents"), "{message}");
+}
+
+#[test]
+fn alias_bombs_are_refused() {
+    let mut text = String::from(
+        "apiVersion: lockstep.dev/v1\nkind: Team\nmetadata: {name: x}\nspec:\n  timeZone: UTC\n  labels:\n    a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n",
+    );
+    for level in 1..9 {
+        let prev = level - 1;
+        text.push_str(&format!("    a{level}: &a{level} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"));
+    }
+    let message = errors(&text);
+    assert!(message.starts_with("bad.yaml:"), "{message}");
+}
+
+#[test]
+fn every_error_is_reported_not_just_the_first() {
+    let items = "    - {name: a, title: A, team: nobody}\n    - {name: b, title: B, team: frontend, component: nothing}\n";
+    let message = errors(&release(items));
+    assert_eq!(message.lines().count(), 2, "{message}");
+}

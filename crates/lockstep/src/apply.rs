@@ -1,0 +1,170 @@
+//! `lockstep apply -f`: manifests in, one atomic change out.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use lockstep_core::{Event, EventMeta, State, decide_all};
+use lockstep_manifest::{Limits, Source, locate, parse, plan};
+use lockstep_store::program::Program;
+
+use crate::cli::{ApplyArgs, Global, Output};
+
+/// Reads `*.yaml`/`*.yml` files, directories recursively, in a stable order.
+pub fn read_sources(paths: &[PathBuf], limits: Limits) -> anyhow::Result<Vec<Source>> {
+    let mut files = Vec::new();
+    for path in paths {
+        collect(path, &mut files)?;
+    }
+    files
+        .into_iter()
+        .map(|file| {
+            let size = std::fs::metadata(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?
+                .len();
+            if size > limits.max_file_bytes as u64 {
+                bail!(
+                    "{}: file is {size} bytes; the limit is {} bytes",
+                    file.display(),
+                    limits.max_file_bytes
+                );
+            }
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("cannot read {} as UTF-8 text", file.display()))?;
+            Ok(Source {
+                name: file.display().to_string(),
+                text,
+            })
+        })
+        .collect()
+}
+
+fn collect(path: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let metadata =
+        std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if metadata.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("cannot list {}", path.display()))?
+            .map(|entry| entry.map(|e| e.path()))
+            .collect::<Result<_, _>>()
+            .with_context(|| format!("cannot list {}", path.display()))?;
+        entries.sort();
+        for entry in entries {
+            let is_yaml = entry.extension().is_some_and(|e| e == "yaml" || e == "yml");
+            if entry.is_dir() || is_yaml {
+                collect(&entry, files)?;
+            }
+        }
+    } else {
+        files.push(path.to_owned());
+    }
+    Ok(())
+}
+
+/// Plans and decides `sources` against `state`: the events to write, or every
+/// located error.
+pub fn decide_manifests(
+    state: &State,
+    sources: &[Source],
+    now: jiff::Timestamp,
+) -> anyhow::Result<Vec<Event>> {
+    let manifest =
+        parse(sources, Limits::default()).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    let commands = plan(&manifest, state).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    let fallback = sources.first().map_or("manifest", |s| s.name.as_str());
+    decide_all(
+        state,
+        commands.iter().map(|c| c.command.clone()).collect(),
+        now,
+    )
+    .map_err(|errors| anyhow::anyhow!("{}", locate(&commands, errors, fallback)))
+}
+
+pub async fn open(global: &Global) -> anyhow::Result<Program> {
+    Program::open(&global.database_url, Default::default())
+        .await
+        .with_context(|| {
+            format!(
+                "cannot open the log at {}",
+                lockstep_store::redact_url(&global.database_url)
+            )
+        })
+}
+
+pub async fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<ExitCode> {
+    let sources = read_sources(&args.files, Limits::default())?;
+    let program = open(global).await?;
+    let mut state = program.load().await?;
+    // A concurrent writer may commit between our read and our append; the append
+    // then conflicts and we decide again on the newer state.
+    for attempt in 1..=3 {
+        let now = jiff::Timestamp::now();
+        let events = decide_manifests(&state, &sources, now)?;
+        print_changes(global.output, &state, &events, args.dry_run);
+        if args.dry_run || events.is_empty() {
+            return Ok(ExitCode::SUCCESS);
+        }
+        let meta = EventMeta {
+            actor: global.actor.clone(),
+            at: now,
+            reason: args.reason.clone(),
+        };
+        match program.commit(&mut state, events, &meta, &[]).await {
+            Ok(recorded) => {
+                if global.output == Output::Table {
+                    println!(
+                        "applied {} change(s) at position {}",
+                        recorded.len(),
+                        state.position()
+                    );
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(error) if error.is_conflict() && attempt < 3 => {
+                tracing::info!(%error, "another writer got there first; deciding again");
+                program.catch_up(&mut state, |_| {}).await?;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    unreachable!("the loop returns on its last attempt")
+}
+
+fn print_changes(output: Output, state: &State, events: &[Event], dry_run: bool) {
+    match output {
+        Output::Json => {
+            let changes: Vec<_> = events
+                .iter()
+                .map(|e| serde_json::json!({ "stream": state.stream_of(e), "summary": e.describe(), "event": e }))
+                .collect();
+            println!(
+                "{:#}",
+                serde_json::json!({ "dryRun": dry_run, "changes": changes })
+            );
+        }
+        _ => {
+            if events.is_empty() {
+                println!("no changes");
+                return;
+            }
+            for event in events {
+                let sign = match event {
+                    Event::TeamDefined { .. }
+                    | Event::ComponentDefined { .. }
+                    | Event::EnvironmentDefined { .. }
+                    | Event::ReleasePlanned { .. }
+                    | Event::ItemAdded { .. }
+                    | Event::DependencyAdded { .. }
+                    | Event::IntegrationTaskDefined { .. }
+                    | Event::ItemUpdatePosted { .. } => '+',
+                    Event::DependencyRemoved { .. } => '-',
+                    _ => '~',
+                };
+                println!("{sign} {}", event.describe());
+            }
+            if dry_run {
+                println!("dry run: {} change(s) not applied", events.len());
+            }
+        }
+    }
+}

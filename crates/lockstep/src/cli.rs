@@ -1,0 +1,215 @@
+//! Command-line arguments.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The log used when none is named: a SQLite file in the working directory.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./lockstep.db";
+
+/// Coordinate multi-team software releases.
+#[derive(Debug, Parser)]
+#[command(name = "lockstep", version, about)]
+pub struct Cli {
+    /// Where the event log lives: `sqlite://PATH` or `postgres://…`.
+    #[arg(
+        long,
+        global = true,
+        env = "LOCKSTEP_DATABASE_URL",
+        default_value = DEFAULT_DATABASE_URL
+    )]
+    pub database_url: String,
+    /// Who is acting, recorded with every change.
+    #[arg(long, global = true, env = "LOCKSTEP_ACTOR")]
+    pub actor: Option<String>,
+    /// Output format.
+    #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// What every command may need.
+#[derive(Debug, Clone)]
+pub struct Global {
+    pub database_url: String,
+    pub actor: String,
+    pub output: Output,
+}
+
+impl Cli {
+    pub fn global(&self) -> Global {
+        let actor = self
+            .actor
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or_else(|| "cli".to_owned());
+        Global {
+            database_url: self.database_url.clone(),
+            actor,
+            output: self.output,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Output {
+    /// Human-readable tables.
+    Table,
+    /// JSON for scripts.
+    Json,
+    /// YAML manifests that re-apply.
+    Yaml,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply manifests: print the change, then make it as one atomic change.
+    Apply(ApplyArgs),
+    /// List resources of a kind.
+    Get(GetArgs),
+    /// Show one resource in detail.
+    Describe(DescribeArgs),
+    /// Who changed what, when and why.
+    History(HistoryArgs),
+    /// Daily verbs on scope items.
+    Item(ItemArgs),
+    /// Run the HTTP server and dashboard.
+    Serve(ServeArgs),
+    /// Measure performance.
+    Bench(BenchArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Manifest files or directories (read recursively, `*.yaml`/`*.yml`).
+    #[arg(short = 'f', long = "filename", required = true)]
+    pub files: Vec<PathBuf>,
+    /// Print the change without making it.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Why, recorded with every event.
+    #[arg(long)]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Kind {
+    #[value(alias = "team")]
+    Teams,
+    #[value(alias = "component")]
+    Components,
+    #[value(alias = "environment", alias = "envs")]
+    Environments,
+    #[value(alias = "release")]
+    Releases,
+    #[value(alias = "item")]
+    Items,
+    #[value(alias = "dependency", alias = "deps")]
+    Dependencies,
+    #[value(alias = "integration-task", alias = "integrations")]
+    IntegrationTasks,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The kind of resource.
+    pub kind: Kind,
+    /// Only items of this release.
+    #[arg(long)]
+    pub release: Option<String>,
+    /// Only items of this team.
+    #[arg(long)]
+    pub team: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    /// The kind of resource.
+    pub kind: Kind,
+    /// Its name.
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Show at most this many events (the most recent).
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Only events of this stream (`release:q1-2025`, `team:api`).
+    #[arg(long)]
+    pub stream: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ItemArgs {
+    #[command(subcommand)]
+    pub verb: ItemVerb,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ItemVerb {
+    /// Move an item to a board column.
+    Status {
+        item: String,
+        /// planning, in-development, testing, staging, ready-for-release, released.
+        status: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Set an item's ETA (YYYY-MM-DD), or `none` to clear it.
+    Eta {
+        item: String,
+        eta: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Post a dated status update.
+    Update {
+        item: String,
+        text: String,
+        /// The day it refers to (default: today, UTC).
+        #[arg(long)]
+        date: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "LOCKSTEP_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Load the seed example into a fresh database, dated so that the release is in progress today.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub which: BenchWhich,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchWhich {
+    /// Apply a generated program (teams, items, dependencies) to a fresh SQLite file.
+    Apply {
+        #[arg(long, default_value_t = 200)]
+        teams: usize,
+        #[arg(long, default_value_t = 10_000)]
+        items: usize,
+        #[arg(long, default_value_t = 30_000)]
+        dependencies: usize,
+    },
+    /// Durable appends per second through the store vs a plain SQLite insert loop.
+    Append {
+        #[arg(long, default_value_t = 2_000)]
+        events: usize,
+    },
+    /// Start-up time with many events in the log, with and without a snapshot.
+    Startup {
+        #[arg(long, default_value_t = 1_000_000)]
+        events: usize,
+    },
+}

@@ -1,0 +1,379 @@
+//! Read verbs: `get`, `describe`, `history`.
+
+use std::process::ExitCode;
+
+use anyhow::bail;
+use lockstep_core::{Name, State};
+use serde_json::{Value, json};
+
+use crate::apply::open;
+use crate::cli::{DescribeArgs, GetArgs, Global, HistoryArgs, Kind, Output};
+
+/// Prints rows as aligned columns.
+pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+fn opt<T: ToString>(value: Option<T>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+fn yaml_kind(kind: Kind) -> anyhow::Result<&'static str> {
+    Ok(match kind {
+        Kind::Teams => "Team",
+        Kind::Components => "Component",
+        Kind::Environments => "Environment",
+        Kind::Releases => "Release",
+        Kind::Items | Kind::Dependencies | Kind::IntegrationTasks => {
+            bail!(
+                "items, dependencies and integration tasks are written inside their release: use `get releases -o yaml`"
+            )
+        }
+    })
+}
+
+pub async fn get(global: &Global, args: GetArgs) -> anyhow::Result<ExitCode> {
+    let state = open(global).await?.load().await?;
+    if global.output == Output::Yaml {
+        let yaml = lockstep_manifest::export(&state, Some(yaml_kind(args.kind)?))
+            .map_err(anyhow::Error::msg)?;
+        print!("{yaml}");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (header, rows, json) = listing(&state, &args)?;
+    match global.output {
+        Output::Json => println!("{:#}", json!({ "items": json })),
+        _ => print_table(&header, &rows),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+type Listing = (Vec<&'static str>, Vec<Vec<String>>, Vec<Value>);
+
+fn listing(state: &State, args: &GetArgs) -> anyhow::Result<Listing> {
+    Ok(match args.kind {
+        Kind::Teams => (
+            vec!["NAME", "TITLE", "TIME ZONE", "MEMBERS", "ON CALL"],
+            state
+                .teams()
+                .values()
+                .map(|t| {
+                    vec![
+                        t.name.to_string(),
+                        opt(t.spec.title.as_ref()),
+                        t.spec.time_zone.clone(),
+                        t.spec.members.len().to_string(),
+                        opt(t.spec.on_call.as_ref().map(|c| match &c.backup {
+                            Some(backup) => format!("{} (backup {backup})", c.primary),
+                            None => c.primary.to_string(),
+                        })),
+                    ]
+                })
+                .collect(),
+            state.teams().values().map(|t| json!(t)).collect(),
+        ),
+        Kind::Components => (
+            vec!["NAME", "TEAM", "REPOSITORY"],
+            state
+                .components()
+                .values()
+                .map(|c| {
+                    vec![
+                        c.name.to_string(),
+                        c.spec.team.to_string(),
+                        opt(c.spec.repository.as_ref()),
+                    ]
+                })
+                .collect(),
+            state.components().values().map(|c| json!(c)).collect(),
+        ),
+        Kind::Environments => (
+            vec!["NAME", "TIER"],
+            state
+                .environments()
+                .values()
+                .map(|e| {
+                    vec![
+                        e.name.to_string(),
+                        format!("{:?}", e.spec.tier).to_lowercase(),
+                    ]
+                })
+                .collect(),
+            state.environments().values().map(|e| json!(e)).collect(),
+        ),
+        Kind::Releases => (
+            vec![
+                "NAME",
+                "KIND",
+                "STATE",
+                "FEATURE FREEZE",
+                "CODE FREEZE",
+                "TARGET",
+                "ITEMS",
+            ],
+            state
+                .releases()
+                .values()
+                .map(|r| {
+                    vec![
+                        r.name.to_string(),
+                        format!("{:?}", r.spec.kind).to_lowercase(),
+                        r.state.to_string(),
+                        opt(r.spec.feature_freeze),
+                        opt(r.spec.code_freeze),
+                        r.spec.target_date.to_string(),
+                        state.items_of(&r.name).count().to_string(),
+                    ]
+                })
+                .collect(),
+            state.releases().values().map(|r| json!(r)).collect(),
+        ),
+        Kind::Items => {
+            let items: Vec<_> = state
+                .items()
+                .values()
+                .filter(|i| {
+                    args.release
+                        .as_deref()
+                        .is_none_or(|r| i.release.as_str() == r)
+                })
+                .filter(|i| {
+                    args.team
+                        .as_deref()
+                        .is_none_or(|t| i.spec.team.as_str() == t)
+                })
+                .collect();
+            (
+                vec![
+                    "NAME",
+                    "RELEASE",
+                    "TEAM",
+                    "STATUS",
+                    "DUE",
+                    "ETA",
+                    "BLOCKED BY",
+                ],
+                items
+                    .iter()
+                    .map(|i| {
+                        let blockers: Vec<String> = state
+                            .blocked_by(&i.name)
+                            .map(|d| d.blocker.to_string())
+                            .collect();
+                        vec![
+                            i.name.to_string(),
+                            i.release.to_string(),
+                            i.spec.team.to_string(),
+                            i.status.to_string(),
+                            opt(i.spec.due),
+                            opt(i.eta),
+                            if blockers.is_empty() {
+                                "-".to_owned()
+                            } else {
+                                blockers.join(",")
+                            },
+                        ]
+                    })
+                    .collect(),
+                items.iter().map(|i| json!(i)).collect(),
+            )
+        }
+        Kind::Dependencies => (
+            vec!["BLOCKER", "BLOCKED", "NEED BY", "BUFFER", "LATE"],
+            state
+                .dependencies()
+                .map(|d| {
+                    vec![
+                        d.blocker.to_string(),
+                        d.blocked.to_string(),
+                        opt(d.need_by),
+                        format!("{}d", d.buffer_days),
+                        if d.late {
+                            "yes".to_owned()
+                        } else {
+                            "no".to_owned()
+                        },
+                    ]
+                })
+                .collect(),
+            state.dependencies().map(|d| json!(d)).collect(),
+        ),
+        Kind::IntegrationTasks => (
+            vec![
+                "NAME",
+                "RELEASE",
+                "PHASE",
+                "DUE",
+                "COMPONENTS",
+                "SCENARIOS PASSED",
+            ],
+            state
+                .integration_tasks()
+                .values()
+                .map(|t| {
+                    let passed = t
+                        .spec
+                        .scenarios
+                        .iter()
+                        .filter(|s| s.result == lockstep_core::ScenarioResult::Passed)
+                        .count();
+                    vec![
+                        t.name.to_string(),
+                        t.release.to_string(),
+                        format!("{:?}", t.spec.phase),
+                        opt(t.spec.due),
+                        t.spec
+                            .components
+                            .iter()
+                            .map(Name::to_string)
+                            .collect::<Vec<_>>()
+                            .join("+"),
+                        format!("{passed}/{}", t.spec.scenarios.len()),
+                    ]
+                })
+                .collect(),
+            state
+                .integration_tasks()
+                .values()
+                .map(|t| json!(t))
+                .collect(),
+        ),
+    })
+}
+
+pub async fn describe(global: &Global, args: DescribeArgs) -> anyhow::Result<ExitCode> {
+    let state = open(global).await?.load().await?;
+    let missing = |kind: &str, names: &mut dyn Iterator<Item = &Name>| {
+        let hint = lockstep_core::suggest::closest(&args.name, names.map(Name::as_str))
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        anyhow::anyhow!("unknown {kind} `{}`{hint}", args.name)
+    };
+    let name = args.name.as_str();
+    let value =
+        match args.kind {
+            Kind::Teams => json!(
+                state
+                    .teams()
+                    .get(name)
+                    .ok_or_else(|| missing("team", &mut state.teams().keys()))?
+            ),
+            Kind::Components => {
+                json!(
+                    state
+                        .components()
+                        .get(name)
+                        .ok_or_else(|| missing("component", &mut state.components().keys()))?
+                )
+            }
+            Kind::Environments => json!(
+                state
+                    .environments()
+                    .get(name)
+                    .ok_or_else(|| missing("environment", &mut state.environments().keys()))?
+            ),
+            Kind::Releases => {
+                let release = state
+                    .releases()
+                    .get(name)
+                    .ok_or_else(|| missing("release", &mut state.releases().keys()))?;
+                let items: Vec<_> = state
+                    .items_of(&release.name)
+                    .map(|i| (i.name.to_string(), i.status.to_string()))
+                    .collect();
+                json!({ "release": release, "items": items })
+            }
+            Kind::Items => {
+                let item = state
+                    .items()
+                    .get(name)
+                    .ok_or_else(|| missing("item", &mut state.items().keys()))?;
+                json!({
+                    "item": item,
+                    "blocks": state.blocks(&item.name).collect::<Vec<_>>(),
+                    "blockedBy": state.blocked_by(&item.name).collect::<Vec<_>>(),
+                })
+            }
+            Kind::IntegrationTasks => json!(state.integration_tasks().get(name).ok_or_else(
+                || missing("integration task", &mut state.integration_tasks().keys())
+            )?),
+            Kind::Dependencies => {
+                bail!("dependencies have no name: use `describe item NAME` to see what it blocks")
+            }
+        };
+    match global.output {
+        Output::Json => println!("{value:#}"),
+        _ => print!(
+            "{}",
+            serde_saphyr::to_string(&value).map_err(|e| anyhow::anyhow!("cannot render: {e}"))?
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn history(global: &Global, args: HistoryArgs) -> anyhow::Result<ExitCode> {
+    let program = open(global).await?;
+    let events = match &args.stream {
+        Some(stream) => program
+            .store()
+            .read_stream(stream)
+            .await?
+            .into_iter()
+            .map(lockstep_store::program::decode)
+            .collect::<Result<Vec<_>, _>>()?,
+        None => {
+            let head = program.store().head().await?;
+            program
+                .history((head - args.limit as i64).max(0), args.limit as i64)
+                .await?
+        }
+    };
+    let events = &events[events.len().saturating_sub(args.limit)..];
+    match global.output {
+        Output::Json => {
+            let rows: Vec<Value> = events
+                .iter()
+                .map(|e| {
+                    json!({
+                        "position": e.position, "stream": e.stream, "actor": e.meta.actor,
+                        "at": e.meta.at, "reason": e.meta.reason, "summary": e.event.describe(), "event": e.event,
+                    })
+                })
+                .collect();
+            println!("{:#}", json!({ "items": rows }));
+        }
+        _ => print_table(
+            &["#", "WHEN (UTC)", "WHO", "WHAT", "WHY"],
+            &events
+                .iter()
+                .map(|e| {
+                    vec![
+                        e.position.to_string(),
+                        e.meta.at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+                        e.meta.actor.clone(),
+                        e.event.describe(),
+                        opt(e.meta.reason.as_ref()),
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,377 @@
+//! The real binary, run in a temporary directory, end to end.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+struct Workspace {
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new() -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn command(&self) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_lockstep"));
+        command
+            .current_dir(self.path())
+            .env(
+                "LOCKSTEP_DATABASE_URL",
+                format!("sqlite://{}", self.path().join("lockstep.db").display()),
+            )
+            .env("LOCKSTEP_ACTOR", "tester")
+            .env("LOCKSTEP_LOG", "warn")
+            .stdin(Stdio::null());
+        command
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("binary runs")
+    }
+
+    /// Runs and insists on success; returns stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert!(
+            output.status.success(),
+            "lockstep {args:?} failed: {}\n{}",
+            String::from_utf8_lossy(&output.stderr),
+            String::from_utf8_lossy(&output.stdout)
+        );
+        String::from_utf8(output.stdout).expect("utf-8 output")
+    }
+
+    /// Runs and insists on exit code 2; returns stderr.
+    fn fails(&self, args: &[&str]) -> String {
+        let output = self.run(args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "lockstep {args:?} should fail: {output:?}"
+        );
+        String::from_utf8(output.stderr).expect("utf-8 output")
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.path().join(name);
+        std::fs::write(&path, text).expect("write file");
+        path
+    }
+
+    fn n_events(&self) -> usize {
+        let json = self.ok(&["history", "--limit", "100000", "-o", "json"]);
+        let value: serde_json::Value = serde_json::from_str(&json).expect("json history");
+        value["items"].as_array().map_or(0, Vec::len)
+    }
+}
+
+fn example() -> String {
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/q1-2025").to_owned()
+}
+
+#[test]
+fn applies_the_seed_example_and_reapplies_with_no_change() {
+    let ws = Workspace::new();
+    let first = ws.ok(&["apply", "-f", &example()]);
+    assert!(
+        first.contains("+ release q1-2025 planned for 2025-03-01"),
+        "{first}"
+    );
+    assert!(
+        first.contains("+ backend-data-pipeline now blocks api-analytics-endpoints"),
+        "{first}"
+    );
+    let n_events = ws.n_events();
+    assert_eq!(ws.ok(&["apply", "-f", &example()]).trim(), "no changes");
+    assert_eq!(ws.n_events(), n_events);
+}
+
+#[test]
+fn exported_yaml_round_trips() {
+    let ws = Workspace::new();
+    ws.ok(&["apply", "-f", &example()]);
+    let mut exported = String::new();
+    for kind in ["teams", "environments", "components", "releases"] {
+        exported.push_str(&ws.ok(&["get", kind, "-o", "yaml"]));
+    }
+    let path = ws.write("exported.yaml", &exported);
+    assert_eq!(
+        ws.ok(&["apply", "-f", path.to_str().expect("utf-8 path")])
+            .trim(),
+        "no changes"
+    );
+    // On an empty log the export alone rebuilds the same program.
+    let fresh = Workspace::new();
+    fresh.ok(&["apply", "-f", path.to_str().expect("utf-8 path")]);
+    assert_eq!(
+        fresh.ok(&["get", "releases", "-o", "yaml"]),
+        ws.ok(&["get", "releases", "-o", "yaml"])
+    );
+}
+
+#[test]
+fn dry_run_prints_the_change_and_writes_nothing() {
+    let ws = Workspace::new();
+    let out = ws.ok(&["apply", "-f", &example(), "--dry-run"]);
+    assert!(out.contains("dry run: 35 change(s) not applied"), "{out}");
+    assert_eq!(ws.n_events(), 0);
+}
+
+#[test]
+fn a_bad_manifest_applies_nothing_and_says_where() {
+    let ws = Workspace::new();
+    ws.ok(&["apply", "-f", &example()]);
+    let before = ws.n_events();
+    let bad = ws.write(
+        "bad.yaml",
+        "apiVersion: lockstep.dev/v1\nkind: Item\nmetadata: {name: new-item}\nspec: {release: q1-2025, title: New, team: mobil}\n",
+    );
+    let error = ws.fails(&["apply", "-f", bad.to_str().expect("utf-8 path")]);
+    assert!(
+        error.contains("bad.yaml:4:44: unknown team `mobil` (did you mean `mobile`?)"),
+        "{error}"
+    );
+    assert_eq!(ws.n_events(), before);
+}
+
+#[test]
+fn item_verbs_record_who_and_why() {
+    let ws = Workspace::new();
+    ws.ok(&["apply", "-f", &example()]);
+    let out = ws.ok(&[
+        "item",
+        "eta",
+        "api-analytics-endpoints",
+        "2025-02-10",
+        "--reason",
+        "pipeline slipped",
+    ]);
+    assert_eq!(
+        out.trim(),
+        "item api-analytics-endpoints: eta 2025-02-05 → 2025-02-10"
+    );
+    ws.ok(&["item", "status", "frontend-dashboard", "testing"]);
+    ws.ok(&[
+        "item",
+        "update",
+        "frontend-dashboard",
+        "Charts wired to real data",
+        "--date",
+        "2025-02-06",
+    ]);
+    let history = ws.ok(&["history", "--limit", "3", "-o", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&history).expect("json");
+    let items = value["items"].as_array().expect("items");
+    assert_eq!(items[0]["actor"], "tester");
+    assert_eq!(items[0]["reason"], "pipeline slipped");
+    assert_eq!(
+        items[1]["summary"],
+        "item frontend-dashboard: in-development → testing"
+    );
+    assert_eq!(
+        items[2]["summary"],
+        "item frontend-dashboard: 2025-02-06 Charts wired to real data"
+    );
+    let error = ws.fails(&["item", "status", "frontend-dashboard", "done"]);
+    assert!(error.contains("unknown status `done`"), "{error}");
+    let error = ws.fails(&["item", "eta", "frontend-dashbord", "2025-02-10"]);
+    assert!(
+        error.contains("unknown item `frontend-dashbord` (did you mean `frontend-dashboard`?)"),
+        "{error}"
+    );
+}
+
+#[test]
+fn get_lists_resources_as_table_and_json() {
+    let ws = Workspace::new();
+    ws.ok(&["apply", "-f", &example()]);
+    let table = ws.ok(&["get", "items", "--team", "api"]);
+    assert!(
+        table.lines().next().is_some_and(|h| h.starts_with("NAME")),
+        "{table}"
+    );
+    assert!(
+        table.contains("api-analytics-endpoints  q1-2025  api"),
+        "{table}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ws.ok(&["get", "dependencies", "-o", "json"])).expect("json");
+    assert_eq!(json["items"].as_array().map(Vec::len), Some(3));
+    let described = ws.ok(&["describe", "item", "api-analytics-endpoints", "-o", "json"]);
+    let described: serde_json::Value = serde_json::from_str(&described).expect("json");
+    assert_eq!(described["blocks"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn a_corrupt_database_gets_a_clear_error() {
+    let ws = Workspace::new();
+    ws.write("lockstep.db", &"this is not a database ".repeat(200));
+    let error = ws.fails(&["get", "teams"]);
+    assert!(
+        error.contains("is not a SQLite database or is corrupt"),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_unsupported_url_gets_a_clear_error() {
+    let ws = Workspace::new();
+    let error = ws.fails(&["get", "teams", "--database-url", "mysql://localhost/x"]);
+    assert!(error.contains("mysql://localhost/x"), "{error}");
+}
+
+#[test]
+fn json_output_carries_errors_as_problem_documents() {
+    let ws = Workspace::new();
+    let output = ws.run(&["describe", "team", "nobody", "-o", "json"]);
+    assert_eq!(output.status.code(), Some(2));
+    let problem: serde_json::Value = serde_json::from_slice(&output.stdout).expect("problem json");
+    assert_eq!(problem["status"], 2);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("unknown team `nobody`")),
+        "{problem}"
+    );
+}
+
+/// A running `lockstep serve`, killed on drop.
+struct Server {
+    child: Child,
+    address: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(ws: &Workspace, extra: &[&str]) -> Server {
+    let mut child = ws
+        .command()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("server starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("server prints its address");
+    let address = line
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_owned();
+    Server { child, address }
+}
+
+/// A plain HTTP/1.1 GET over loopback: (status, body).
+fn get(address: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[test]
+fn serve_answers_probes_and_read_only_api() {
+    let ws = Workspace::new();
+    ws.ok(&["apply", "-f", &example()]);
+    let server = serve(&ws, &[]);
+    assert_eq!(get(&server.address, "/healthz"), (200, "ok".to_owned()));
+    let (status, body) = get(&server.address, "/readyz");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = get(&server.address, "/api/v1/releases/q1-2025/items");
+    assert_eq!(status, 200);
+    assert!(body.contains("api-analytics-endpoints"), "{body}");
+    let (status, body) = get(&server.address, "/api/v1/items/nope");
+    assert_eq!(status, 404);
+    assert!(body.contains("\"status\":404"), "{body}");
+    let (status, body) = get(&server.address, "/releases/q1-2025");
+    assert_eq!(status, 200);
+    assert!(body.contains("Q1 2025 Platform Release"), "{body}");
+}
+
+#[test]
+fn server_follows_changes_made_by_the_cli() {
+    let ws = Workspace::new();
+    ws.ok(&["apply", "-f", &example()]);
+    let server = serve(&ws, &[]);
+    ws.ok(&["item", "status", "mobile-analytics-view", "testing"]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, body) = get(&server.address, "/api/v1/items/mobile-analytics-view");
+        if body.contains("\"status\":\"testing\"") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "server never saw the change: {body}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn serve_demo_shows_a_release_in_progress_today() {
+    let ws = Workspace::new();
+    let server = serve(
+        &ws,
+        &[
+            "--demo",
+            "--database-url",
+            &format!("sqlite://{}", ws.path().join("demo.db").display()),
+        ],
+    );
+    let (status, body) = get(&server.address, "/api/v1/releases/q1-2025");
+    assert_eq!(status, 200, "{body}");
+    let release: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(release["state"], "in-progress");
+    let target: jiff::civil::Date = release["spec"]["targetDate"]
+        .as_str()
+        .expect("date")
+        .parse()
+        .expect("date");
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+        .date();
+    assert!(
+        target > today,
+        "release date {target} should be ahead of {today}"
+    );
+    let feature_freeze: jiff::civil::Date = release["spec"]["featureFreeze"]
+        .as_str()
+        .expect("date")
+        .parse()
+        .expect("date");
+    assert!(feature_freeze > today);
+}
