@@ -78,3 +78,83 @@ fn exported_yaml_reapplies_with_no_change() {
     apply(&mut fresh, &exported);
     assert_eq!(export(&fresh, None).expect("export"), yaml);
 }
+
+fn name(raw: &str) -> lockstep_core::Name {
+    lockstep_core::Name::parse(raw).expect("valid name")
+}
+
+#[test]
+fn seed_example_on_plan_has_no_risk() {
+    let mut state = State::new();
+    apply(&mut state, &example_sources());
+    let report = lockstep_core::risk::assess(&state);
+    assert!(report.items.is_empty(), "{report:#?}");
+    assert!(report.releases.is_empty(), "{report:#?}");
+}
+
+#[test]
+fn slipped_api_eta_marks_frontend_mobile_and_the_release_at_risk() {
+    let mut state = State::new();
+    apply(&mut state, &example_sources());
+    let slip = lockstep_core::Command::SetEta {
+        item: name("api-analytics-endpoints"),
+        eta: Some(jiff::civil::date(2025, 2, 10)),
+    };
+    let events = lockstep_core::decide(&state, slip, now()).expect("eta change allowed");
+    for event in &events {
+        state.apply(state.position() + 1, event);
+    }
+    let report = lockstep_core::risk::assess(&state);
+    let at_risk: Vec<&str> = report.items.keys().map(|n| n.as_str()).collect();
+    assert_eq!(
+        at_risk,
+        [
+            "api-analytics-endpoints",
+            "frontend-dashboard",
+            "mobile-analytics-view"
+        ]
+    );
+    assert_eq!(
+        report.items[&name("api-analytics-endpoints")].chain,
+        ["API: Analytics endpoints ETA Feb 10 > due Feb 8 → at risk"]
+    );
+    assert_eq!(
+        report.items[&name("frontend-dashboard")].chain,
+        [
+            "API: Analytics endpoints ETA Feb 10 > need-by Feb 8 − 3 d buffer → Frontend: New dashboard UI at risk"
+        ]
+    );
+    assert_eq!(
+        report.items[&name("frontend-dashboard")].projected_finish,
+        jiff::civil::date(2025, 2, 16)
+    );
+    let release = &report.releases[&name("q1-2025")];
+    assert_eq!(release.items.len(), 3, "{release:#?}");
+    assert_eq!(
+        release.chain,
+        [
+            "API: Analytics endpoints ETA Feb 10 > need-by Feb 8 − 3 d buffer → Frontend: New dashboard UI at risk",
+            "release Mar 1 at risk"
+        ]
+    );
+}
+
+#[test]
+fn a_slip_inside_the_buffer_warns_without_moving_dates() {
+    let mut state = State::new();
+    apply(&mut state, &example_sources());
+    // Feb 6 is past need-by Feb 8 − 3 d = Feb 5, but before Feb 8: buffer consumed, no slip.
+    let slip = lockstep_core::Command::SetEta {
+        item: name("api-analytics-endpoints"),
+        eta: Some(jiff::civil::date(2025, 2, 6)),
+    };
+    for event in lockstep_core::decide(&state, slip, now()).expect("allowed") {
+        state.apply(state.position() + 1, &event);
+    }
+    let report = lockstep_core::risk::assess(&state);
+    assert_eq!(
+        report.items[&name("frontend-dashboard")].projected_finish,
+        jiff::civil::date(2025, 2, 14)
+    );
+    assert!(report.releases.is_empty(), "{report:#?}");
+}
