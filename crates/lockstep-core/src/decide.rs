@@ -53,10 +53,11 @@ pub fn decide_all(
             Err(error) => errors.push((Some(index), error)),
         }
     }
-    if added_dependency && errors.is_empty() {
-        if let Some(cycle) = find_dependency_cycle(&scratch) {
-            errors.push((None, DomainError::CycleDetected { cycle }));
-        }
+    if added_dependency
+        && errors.is_empty()
+        && let Some(cycle) = find_dependency_cycle(&scratch)
+    {
+        errors.push((None, DomainError::CycleDetected { cycle }));
     }
     if errors.is_empty() {
         Ok(events)
@@ -256,11 +257,11 @@ impl Decider<'_> {
                     };
                     return Ok(vec![Event::DependencyChanged { dependency }]);
                 }
-                if self.check_cycles {
-                    if let Some(mut path) = state.dependency_path(&blocked, &blocker) {
-                        path.push(blocked.clone());
-                        return Err(DomainError::CycleDetected { cycle: path });
-                    }
+                if self.check_cycles
+                    && let Some(mut path) = state.dependency_path(&blocked, &blocker)
+                {
+                    path.push(blocked.clone());
+                    return Err(DomainError::CycleDetected { cycle: path });
                 }
                 let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
                 let late = state
@@ -455,13 +456,13 @@ impl Decider<'_> {
                     name: member.handle.to_string(),
                 });
             }
-            if let Some(other) = self.state.team_of_member(member.handle.as_str()) {
-                if other != team {
-                    return Err(DomainError::invalid(
-                        "spec.members",
-                        format!("`{}` is already a member of team `{other}`", member.handle),
-                    ));
-                }
+            if let Some(other) = self.state.team_of_member(member.handle.as_str())
+                && other != team
+            {
+                return Err(DomainError::invalid(
+                    "spec.members",
+                    format!("`{}` is already a member of team `{other}`", member.handle),
+                ));
             }
         }
         if let Some(on_call) = &spec.on_call {
@@ -561,17 +562,16 @@ impl Decider<'_> {
         if let Some(component) = &spec.component {
             self.component(component)?;
         }
-        if let Some(estimate) = spec.estimate {
-            if !(estimate.optimistic <= estimate.likely && estimate.likely <= estimate.pessimistic)
-            {
-                return Err(DomainError::invalid(
-                    "estimate",
-                    format!(
-                        "optimistic ({}) ≤ likely ({}) ≤ pessimistic ({}) does not hold",
-                        estimate.optimistic, estimate.likely, estimate.pessimistic
-                    ),
-                ));
-            }
+        if let Some(estimate) = spec.estimate
+            && !(estimate.optimistic <= estimate.likely && estimate.likely <= estimate.pessimistic)
+        {
+            return Err(DomainError::invalid(
+                "estimate",
+                format!(
+                    "optimistic ({}) ≤ likely ({}) ≤ pessimistic ({}) does not hold",
+                    estimate.optimistic, estimate.likely, estimate.pessimistic
+                ),
+            ));
         }
         Ok(())
     }

@@ -96,6 +96,13 @@ impl std::borrow::Borrow<str> for Name {
     }
 }
 
+impl Name {
+    /// A value that sorts before every valid name; only for range bounds.
+    pub(crate) fn min_bound() -> Name {
+        Name(String::new())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -124,12 +131,5 @@ mod tests {
             Name::parse(&"a".repeat(64)),
             Err(NameError::TooLong(_))
         ));
-    }
-}
-
-impl Name {
-    /// A value that sorts before every valid name; only for range bounds.
-    pub(crate) fn min_bound() -> Name {
-        Name(String::new())
     }
 }

@@ -125,16 +125,16 @@ pub fn assess(state: &State) -> RiskReport {
         }
         if let Some(finish) = finish {
             projected.insert(name, finish);
-            if chain.is_none() {
-                if let Some(due) = item.spec.due.filter(|due| finish > *due) {
-                    let link = format!(
-                        "{} ETA {} > due {} → at risk",
-                        title(item),
-                        short(finish),
-                        short(due)
-                    );
-                    chain = Some((vec![link], false));
-                }
+            if chain.is_none()
+                && let Some(due) = item.spec.due.filter(|due| finish > *due)
+            {
+                let link = format!(
+                    "{} ETA {} > due {} → at risk",
+                    title(item),
+                    short(finish),
+                    short(due)
+                );
+                chain = Some((vec![link], false));
             }
             if let Some((chain, upstream)) = chain {
                 let risk = ItemRisk {

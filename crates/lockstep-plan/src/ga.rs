@@ -1,0 +1,471 @@
+//! Hartmann's activity-list genetic algorithm for the RCPSP, with double justification of
+//! every child (Valls et al. 2005), run as deterministic islands in parallel.
+//!
+//! Individuals are precedence-feasible activity lists decoded by the serial SGS. The initial
+//! population holds one list per priority rule plus regret-based biased random samples
+//! around the latest-finish-time rule; children come from two-point crossover and adjacent
+//! swap mutation; selection ranks parents and children together and keeps the best.
+//! Islands evolve independently between migrations with seeds derived from the caller's
+//! seed, so the result depends only on the seed and the schedule budget, never on thread
+//! timing. This module reads no clock: a time budget is the caller's `should_stop` callback
+//! (and a result bounded by it is naturally not reproducible).
+
+use crate::rcpsp::{Problem, Schedule, ScheduleError, diagnose};
+use crate::rng::SeededRng;
+use crate::sgs::{
+    Evaluator, Fitness, PriorityRule, not_found, priority_list, priority_values, time_window,
+};
+use rayon::prelude::*;
+
+/// How much search to spend. With neither limit set, [`Budget::DEFAULT_SCHEDULES`] applies.
+#[derive(Clone, Copy, Default)]
+pub struct Budget<'a> {
+    /// Maximum number of generated schedules (every SGS pass counts, including the two
+    /// passes of each justification), summed over islands.
+    pub max_schedules: Option<u64>,
+    /// Polled between generations; returning true stops the search. This is how a wall-time
+    /// budget is expressed without the crate reading the clock.
+    pub should_stop: Option<&'a (dyn Fn() -> bool + Sync)>,
+}
+
+impl std::fmt::Debug for Budget<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Budget")
+            .field("max_schedules", &self.max_schedules)
+            .field("should_stop", &self.should_stop.map(|_| "callback"))
+            .finish()
+    }
+}
+
+impl<'a> Budget<'a> {
+    /// Schedules generated when no limit is given.
+    pub const DEFAULT_SCHEDULES: u64 = 5_000;
+
+    /// A budget of `max_schedules` generated schedules.
+    pub fn schedules(max_schedules: u64) -> Budget<'a> {
+        Budget {
+            max_schedules: Some(max_schedules),
+            should_stop: None,
+        }
+    }
+
+    /// A budget that ends when `should_stop` returns true.
+    pub fn until(should_stop: &'a (dyn Fn() -> bool + Sync)) -> Budget<'a> {
+        Budget {
+            max_schedules: None,
+            should_stop: Some(should_stop),
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.should_stop.is_some_and(|stop| stop())
+    }
+}
+
+/// Tuning of the genetic algorithm; the defaults follow Hartmann (1998).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GaConfig {
+    /// Individuals per island; `None` sizes it from the budget.
+    pub population: Option<usize>,
+    /// Probability of swapping each pair of adjacent, unrelated activities.
+    pub mutation_probability: f64,
+    /// Independent populations, evolved in parallel. The result depends on this number,
+    /// not on how many threads run them.
+    pub islands: usize,
+    /// Generations between migrations of each island's best list to the next island.
+    pub migration_interval: usize,
+}
+
+impl Default for GaConfig {
+    fn default() -> GaConfig {
+        GaConfig {
+            population: None,
+            mutation_probability: 0.05,
+            islands: 2,
+            migration_interval: 10,
+        }
+    }
+}
+
+/// The best schedule found and what it cost.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Solution {
+    schedule: Schedule,
+    activity_list: Vec<usize>,
+    schedules_generated: u64,
+}
+
+impl Solution {
+    /// The schedule (every hard constraint holds).
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+    /// Its makespan.
+    pub fn makespan(&self) -> i64 {
+        self.schedule.makespan()
+    }
+    /// An activity list whose serial SGS decoding is the schedule.
+    pub fn activity_list(&self) -> &[usize] {
+        &self.activity_list
+    }
+    /// Schedules generated during the search.
+    pub fn schedules_generated(&self) -> u64 {
+        self.schedules_generated
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Individual {
+    list: Vec<usize>,
+    fitness: Fitness,
+}
+
+#[derive(Debug)]
+struct Island<'p> {
+    evaluator: Evaluator<'p>,
+    rng: SeededRng,
+    population: Vec<Individual>,
+    schedule_budget: u64,
+    population_size: usize,
+    exhausted: bool,
+}
+
+/// Searches for a makespan-minimal schedule. Fails with [`ScheduleError::Infeasible`] when
+/// [`diagnose`] finds contradicting constraints, and with [`ScheduleError::NotFound`] when
+/// no schedule meeting pins and deadline was found within the budget.
+pub fn solve(
+    problem: &Problem,
+    budget: &Budget<'_>,
+    config: &GaConfig,
+    seed: u64,
+) -> Result<Solution, ScheduleError> {
+    let conflicts = diagnose(problem);
+    if !conflicts.is_empty() {
+        return Err(ScheduleError::Infeasible { conflicts });
+    }
+    let n_islands = config.islands.max(1);
+    let total_budget = match (budget.max_schedules, budget.should_stop) {
+        (Some(limit), _) => limit,
+        (None, Some(_)) => u64::MAX,
+        (None, None) => Budget::DEFAULT_SCHEDULES,
+    };
+    let latest_finish = time_window(problem).1;
+    let rule_lists: Vec<Vec<usize>> = PriorityRule::ALL
+        .iter()
+        .map(|&rule| priority_list(problem, &priority_values(problem, rule)))
+        .collect();
+    let mut islands: Vec<Island<'_>> = (0..n_islands)
+        .map(|island_idx| {
+            let share = total_budget / n_islands as u64
+                + u64::from((island_idx as u64) < total_budget % n_islands as u64);
+            let population_size = config
+                .population
+                .unwrap_or_else(|| auto_population(share))
+                .max(2);
+            Island {
+                evaluator: Evaluator::new(problem),
+                rng: SeededRng::derive(seed, island_idx as u64),
+                population: Vec::with_capacity(2 * population_size),
+                schedule_budget: share,
+                population_size,
+                exhausted: false,
+            }
+        })
+        .collect();
+    islands
+        .par_iter_mut()
+        .for_each(|island| island.initialize(problem, &rule_lists, &latest_finish, budget));
+    loop {
+        islands.par_iter_mut().for_each(|island| {
+            for _ in 0..config.migration_interval.max(1) {
+                if island.exhausted || budget.stopped() {
+                    island.exhausted = true;
+                    break;
+                }
+                island.generation(problem, config.mutation_probability);
+            }
+        });
+        if islands.iter().all(|island| island.exhausted) {
+            break;
+        }
+        migrate(&mut islands);
+    }
+    let (best_island, best) = islands
+        .iter()
+        .enumerate()
+        .filter_map(|(idx, island)| island.population.first().map(|best| (idx, best)))
+        .min_by_key(|(idx, individual)| (individual.fitness, *idx))
+        .ok_or_else(|| not_found(problem))?;
+    let schedules_generated: u64 = islands
+        .iter()
+        .map(|island| island.evaluator.schedules_generated)
+        .sum();
+    let best = best.clone();
+    let evaluator = &mut islands[best_island].evaluator;
+    let replay = evaluator.forward(&best.list, None);
+    debug_assert_eq!(
+        replay, best.fitness,
+        "invariant: a list reproduces its fitness"
+    );
+    if replay.violations > 0 {
+        return Err(not_found(problem));
+    }
+    Ok(Solution {
+        schedule: evaluator.schedule(),
+        activity_list: best.list,
+        schedules_generated,
+    })
+}
+
+/// Population size from the schedules an island may generate: small budgets need fast
+/// convergence, large ones diversity.
+fn auto_population(share: u64) -> usize {
+    ((share as f64).sqrt() * 0.4).clamp(10.0, 100.0) as usize
+}
+
+fn migrate(islands: &mut [Island<'_>]) {
+    let n_islands = islands.len();
+    if n_islands < 2 {
+        return;
+    }
+    let bests: Vec<Option<Individual>> = islands
+        .iter()
+        .map(|island| island.population.first().cloned())
+        .collect();
+    for (idx, best) in bests.into_iter().enumerate() {
+        let Some(best) = best else { continue };
+        let target = &mut islands[(idx + 1) % n_islands];
+        if target
+            .population
+            .iter()
+            .any(|other| other.fitness == best.fitness && other.list == best.list)
+        {
+            continue;
+        }
+        if let Some(worst) = target.population.last_mut()
+            && best.fitness < worst.fitness
+        {
+            *worst = best;
+            target
+                .population
+                .sort_by_key(|individual| individual.fitness);
+        }
+    }
+}
+
+impl Island<'_> {
+    fn can_afford(&self) -> bool {
+        // A child costs up to three SGS passes (forward, backward, forward).
+        self.evaluator.schedules_generated + 3 <= self.schedule_budget
+    }
+
+    fn evaluate(&mut self, mut list: Vec<usize>) -> Individual {
+        let fitness = self.evaluator.forward(&list, None);
+        let fitness = self.evaluator.justify(&mut list, fitness);
+        Individual { list, fitness }
+    }
+
+    fn initialize(
+        &mut self,
+        problem: &Problem,
+        rule_lists: &[Vec<usize>],
+        latest_finish: &[i64],
+        budget: &Budget<'_>,
+    ) {
+        for list in rule_lists.iter().take(self.population_size) {
+            if !self.can_afford() && !self.population.is_empty() {
+                break;
+            }
+            let individual = self.evaluate(list.clone());
+            self.population.push(individual);
+        }
+        while self.population.len() < self.population_size && self.can_afford() && !budget.stopped()
+        {
+            let list = biased_random_list(problem, latest_finish, &mut self.rng);
+            let individual = self.evaluate(list);
+            self.population.push(individual);
+        }
+        self.population.sort_by_key(|individual| individual.fitness);
+        self.exhausted = !self.can_afford();
+    }
+
+    fn generation(&mut self, problem: &Problem, mutation_probability: f64) {
+        let n_parents = self.population.len();
+        let mut order: Vec<usize> = (0..n_parents).collect();
+        for idx in (1..n_parents).rev() {
+            order.swap(idx, self.rng.below(idx + 1));
+        }
+        let mut children: Vec<Individual> = Vec::with_capacity(n_parents + 1);
+        let mut taken = vec![false; problem.n_activities()];
+        for pair in order.chunks(2) {
+            let (mother, father) = (pair[0], pair[pair.len() - 1]);
+            for (first, second) in [(mother, father), (father, mother)] {
+                if !self.can_afford() {
+                    self.exhausted = true;
+                    break;
+                }
+                let mut list = crossover(
+                    &self.population[first].list,
+                    &self.population[second].list,
+                    &mut self.rng,
+                    &mut taken,
+                );
+                mutate(problem, &mut list, mutation_probability, &mut self.rng);
+                let child = self.evaluate(list);
+                children.push(child);
+            }
+        }
+        // Ranking selection over parents and children; identical lists are kept once so the
+        // population does not collapse onto one schedule.
+        self.population.append(&mut children);
+        self.population.sort_by_key(|individual| individual.fitness);
+        let mut survivors: Vec<Individual> = Vec::with_capacity(self.population_size);
+        for individual in self.population.drain(..) {
+            if survivors.len() == self.population_size {
+                break;
+            }
+            let duplicate = survivors
+                .iter()
+                .rev()
+                .take_while(|kept| kept.fitness == individual.fitness)
+                .any(|kept| kept.list == individual.list);
+            if !duplicate {
+                survivors.push(individual);
+            }
+        }
+        self.population = survivors;
+        if !self.can_afford() {
+            self.exhausted = true;
+        }
+    }
+}
+
+/// Hartmann's two-point crossover: positions before `q1` and from `q2` on follow `mother`,
+/// the middle follows `father`'s relative order. Both parents being precedence-feasible, so
+/// is the child.
+fn crossover(
+    mother: &[usize],
+    father: &[usize],
+    rng: &mut SeededRng,
+    taken: &mut [bool],
+) -> Vec<usize> {
+    let n_activities = mother.len();
+    let mut cut_a = rng.below(n_activities + 1);
+    let mut cut_b = rng.below(n_activities + 1);
+    if cut_a > cut_b {
+        std::mem::swap(&mut cut_a, &mut cut_b);
+    }
+    taken.fill(false);
+    let mut child = Vec::with_capacity(n_activities);
+    for &activity in &mother[..cut_a] {
+        taken[activity] = true;
+        child.push(activity);
+    }
+    for &activity in father {
+        if child.len() == cut_b {
+            break;
+        }
+        if !taken[activity] {
+            taken[activity] = true;
+            child.push(activity);
+        }
+    }
+    for &activity in mother {
+        if !taken[activity] {
+            taken[activity] = true;
+            child.push(activity);
+        }
+    }
+    child
+}
+
+/// Swaps adjacent activities with the given probability unless one directly precedes the
+/// other (only a direct arc can relate neighbours in a precedence-feasible list).
+fn mutate(problem: &Problem, list: &mut [usize], probability: f64, rng: &mut SeededRng) {
+    let network = problem.network();
+    for idx in 0..list.len().saturating_sub(1) {
+        if rng.next_f64() < probability {
+            let (first, second) = (list[idx], list[idx + 1]);
+            if !network.successors(first).any(|(succ, _)| succ == second) {
+                list.swap(idx, idx + 1);
+            }
+        }
+    }
+}
+
+/// Regret-based biased random sampling on latest finish times (Kolisch and Drexl 1996):
+/// an eligible activity is drawn with probability proportional to `1 + LFT_max − LFT_j`.
+fn biased_random_list(problem: &Problem, latest_finish: &[i64], rng: &mut SeededRng) -> Vec<usize> {
+    let network = problem.network();
+    let n_activities = problem.n_activities();
+    let mut waiting: Vec<usize> = (0..n_activities)
+        .map(|a| network.predecessors(a).count())
+        .collect();
+    let mut eligible: Vec<usize> = (0..n_activities).filter(|&a| waiting[a] == 0).collect();
+    let mut list = Vec::with_capacity(n_activities);
+    while !eligible.is_empty() {
+        let worst = eligible
+            .iter()
+            .map(|&a| latest_finish[a])
+            .max()
+            .expect("invariant: eligible is non-empty");
+        let total: f64 = eligible
+            .iter()
+            .map(|&a| (1 + worst - latest_finish[a]) as f64)
+            .sum();
+        let mut pick = rng.next_f64() * total;
+        let mut chosen = eligible.len() - 1;
+        for (idx, &activity) in eligible.iter().enumerate() {
+            pick -= (1 + worst - latest_finish[activity]) as f64;
+            if pick < 0.0 {
+                chosen = idx;
+                break;
+            }
+        }
+        let activity = eligible.swap_remove(chosen);
+        list.push(activity);
+        for (succ, _) in network.successors(activity) {
+            waiting[succ] -= 1;
+            if waiting[succ] == 0 {
+                eligible.push(succ);
+            }
+        }
+    }
+    list
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rcpsp::{ProblemBuilder, check_schedule};
+
+    /// Four activities of one unit each, pairwise conflicting on resource 0 except (0, 1)
+    /// and (2, 3); the optimum runs those pairs in parallel: makespan 2 × 3 = 6.
+    fn pairing_problem() -> Problem {
+        let mut builder = ProblemBuilder::new(vec![4]);
+        builder.activity(3, &[2]);
+        builder.activity(3, &[2]);
+        builder.activity(3, &[3]);
+        builder.activity(3, &[1]);
+        builder.build().expect("well-formed")
+    }
+
+    #[test]
+    fn finds_the_known_optimum_of_a_small_instance() {
+        let problem = pairing_problem();
+        let solution =
+            solve(&problem, &Budget::schedules(300), &GaConfig::default(), 1).expect("feasible");
+        check_schedule(&problem, solution.schedule()).expect("valid");
+        assert_eq!(solution.makespan(), 6);
+        assert!(solution.schedules_generated() <= 300);
+    }
+
+    #[test]
+    fn stops_when_the_callback_says_so() {
+        let problem = pairing_problem();
+        let stop = || true;
+        let solution =
+            solve(&problem, &Budget::until(&stop), &GaConfig::default(), 1).expect("feasible");
+        check_schedule(&problem, solution.schedule()).expect("valid");
+    }
+}

@@ -1,0 +1,127 @@
+//! Incremental re-planning: a new schedule for a changed problem that keeps activities at
+//! their previous start whenever that is still feasible, and reports what moved.
+//!
+//! The serial SGS takes activities in order of their previous start (new activities by
+//! their earliest start) and uses each previous start as a floor, so an activity moves only
+//! when a changed constraint pushes it later. Deliberately, nothing is pulled earlier just
+//! because it could be: stability is the point of re-planning, and a full optimisation is
+//! `ga::solve`. The caller maps old activity identities onto the new indices.
+
+use crate::rcpsp::{Problem, Schedule, ScheduleError, diagnose};
+use crate::sgs::{Evaluator, not_found, priority_list, time_window};
+
+/// An activity whose start changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Move {
+    /// The activity.
+    pub activity: usize,
+    /// Its start in the previous schedule.
+    pub previous_start: i64,
+    /// Its start now.
+    pub new_start: i64,
+}
+
+/// The result of re-planning.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replan {
+    schedule: Schedule,
+    moved: Vec<Move>,
+}
+
+impl Replan {
+    /// The new schedule (every hard constraint holds).
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+    /// Activities that had a previous start and now start elsewhere, in index order.
+    pub fn moved(&self) -> &[Move] {
+        &self.moved
+    }
+}
+
+/// Re-plans `problem` given `previous_starts` (one per activity of the *new* problem;
+/// `None` for activities that are new).
+pub fn replan(problem: &Problem, previous_starts: &[Option<i64>]) -> Result<Replan, ScheduleError> {
+    let n_activities = problem.n_activities();
+    if previous_starts.len() != n_activities {
+        return Err(ScheduleError::PreviousStartsLength {
+            expected: n_activities,
+            actual: previous_starts.len(),
+        });
+    }
+    let conflicts = diagnose(problem);
+    if !conflicts.is_empty() {
+        return Err(ScheduleError::Infeasible { conflicts });
+    }
+    let earliest = time_window(problem).0;
+    let priorities: Vec<i64> = (0..n_activities)
+        .map(|activity| previous_starts[activity].unwrap_or(earliest[activity]))
+        .collect();
+    let list = priority_list(problem, &priorities);
+    let mut evaluator = Evaluator::new(problem);
+    let mut fitness = evaluator.forward(&list, Some(previous_starts));
+    if fitness.violations > 0 {
+        // Holding everything at its old start blocked a pin or the deadline: let activities
+        // move earlier too, keeping the old order.
+        fitness = evaluator.forward(&list, None);
+    }
+    if fitness.violations > 0 {
+        return Err(not_found(problem));
+    }
+    let schedule = evaluator.schedule();
+    let moved = previous_starts
+        .iter()
+        .enumerate()
+        .filter_map(|(activity, previous)| {
+            let previous_start = (*previous)?;
+            let new_start = schedule.starts()[activity];
+            (new_start != previous_start).then_some(Move {
+                activity,
+                previous_start,
+                new_start,
+            })
+        })
+        .collect();
+    Ok(Replan { schedule, moved })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rcpsp::{ProblemBuilder, check_schedule};
+
+    #[test]
+    fn keeps_unaffected_activities_and_reports_the_ones_that_moved() {
+        // Resource of capacity 1: three independent activities in a row.
+        let build = |first_duration: i64| {
+            let mut builder = ProblemBuilder::new(vec![1]);
+            builder.activity(first_duration, &[1]);
+            builder.activity(2, &[1]);
+            builder.activity(2, &[0]);
+            builder.activity(3, &[1]);
+            builder.precedence(2, 3, 0);
+            builder.build().expect("well-formed")
+        };
+        let previous = [Some(0), Some(2), Some(0), Some(4)];
+        let unchanged = replan(&build(2), &previous).expect("feasible");
+        assert!(unchanged.moved().is_empty());
+        let longer = build(3);
+        let replanned = replan(&longer, &previous).expect("feasible");
+        check_schedule(&longer, replanned.schedule()).expect("valid");
+        assert_eq!(
+            replanned.moved(),
+            &[
+                Move {
+                    activity: 1,
+                    previous_start: 2,
+                    new_start: 3
+                },
+                Move {
+                    activity: 3,
+                    previous_start: 4,
+                    new_start: 5
+                }
+            ]
+        );
+    }
+}
