@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
 use lockstep_core::{Event, EventMeta, Recorded, State};
@@ -22,11 +23,38 @@ pub const SNAPSHOT_FORMAT: &str = "state-v1";
 /// Take a snapshot once this many events were committed since the last one.
 const SNAPSHOT_EVERY: i64 = 10_000;
 
-/// The event log of a release program.
+/// An event about to be appended, with the stream version it will get: enough
+/// for an [`OutboxPolicy`] to derive stable idempotency keys.
 #[derive(Debug)]
+pub struct PendingEvent<'a> {
+    /// Its stream.
+    pub stream: &'a str,
+    /// The version it will have in that stream.
+    pub stream_version: i64,
+    /// The event.
+    pub event: &'a Event,
+}
+
+/// Decides which outbound messages a batch of events causes. They are written in
+/// the same transaction as the events, so a message exists if and only if its
+/// cause does. Runs on the state the events were decided against.
+pub type OutboxPolicy =
+    Arc<dyn Fn(&State, &[PendingEvent<'_>], &EventMeta) -> Vec<NewOutboxMessage> + Send + Sync>;
+
+/// The event log of a release program.
 pub struct Program {
     store: Store,
     snapshot_position: AtomicI64,
+    outbox_policy: Option<OutboxPolicy>,
+}
+
+impl std::fmt::Debug for Program {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Program")
+            .field("store", &self.store)
+            .field("outbox_policy", &self.outbox_policy.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// What went wrong while loading or committing.
@@ -88,7 +116,14 @@ impl Program {
         Program {
             store,
             snapshot_position: AtomicI64::new(0),
+            outbox_policy: None,
         }
+    }
+
+    /// Sets the policy that turns committed events into outbox messages.
+    pub fn with_outbox_policy(mut self, policy: OutboxPolicy) -> Program {
+        self.outbox_policy = Some(policy);
+        self
     }
 
     /// The underlying store.
@@ -206,9 +241,27 @@ impl Program {
                 })
             })
             .collect::<Result<Vec<_>, ProgramError>>()?;
+        let mut outbox = outbox.to_vec();
+        if let Some(policy) = &self.outbox_policy {
+            let mut next_version: BTreeMap<&str, i64> = expected.clone();
+            let pending: Vec<PendingEvent<'_>> = events
+                .iter()
+                .zip(&streams)
+                .map(|(event, stream)| {
+                    let version = next_version.entry(stream).or_insert(0);
+                    *version += 1;
+                    PendingEvent {
+                        stream,
+                        stream_version: *version,
+                        event,
+                    }
+                })
+                .collect();
+            outbox.extend(policy(state, &pending, meta));
+        }
         let outcome = self
             .store
-            .append(&expectations, &new_events, outbox)
+            .append(&expectations, &new_events, &outbox)
             .await?;
         let recorded: Vec<Recorded> = events
             .into_iter()
