@@ -8,8 +8,8 @@
 use jiff::civil::Date;
 
 use crate::{
-    ComponentSpec, EnvironmentSpec, IntegrationTaskSpec, ItemSpec, ItemStatus, Name, ReleaseSpec,
-    ReleaseState, ScenarioResult, StatusUpdate, TeamSpec,
+    BlackoutSpec, ComponentSpec, EnvironmentSpec, IntegrationTaskSpec, ItemSpec, ItemStatus, Name,
+    ReleaseSpec, ReleaseState, ScenarioResult, StatusUpdate, TeamSpec,
 };
 
 /// A request to change the release program.
@@ -28,6 +28,8 @@ pub enum Command {
         environment: Name,
         spec: EnvironmentSpec,
     },
+    /// Create or update a blackout window.
+    DefineBlackout { blackout: Name, spec: BlackoutSpec },
     /// Plan a release or change its dates and plan.
     DefineRelease { release: Name, spec: ReleaseSpec },
     /// Move a release through its life cycle.

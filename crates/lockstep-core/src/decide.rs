@@ -121,6 +121,25 @@ impl Decider<'_> {
                     Some(_) => vec![Event::EnvironmentRedefined { environment, spec }],
                 })
             }
+            Command::DefineBlackout { blackout, spec } => {
+                if spec.start >= spec.end {
+                    return Err(DomainError::invalid(
+                        "spec",
+                        format!(
+                            "blackout start {} must be before its end {}",
+                            spec.start, spec.end
+                        ),
+                    ));
+                }
+                for environment in &spec.environments {
+                    self.environment(environment)?;
+                }
+                Ok(match state.blackouts().get(&blackout) {
+                    None => vec![Event::BlackoutDefined { blackout, spec }],
+                    Some(existing) if existing.spec == spec => vec![],
+                    Some(_) => vec![Event::BlackoutRedefined { blackout, spec }],
+                })
+            }
             Command::DefineRelease { release, spec } => {
                 if state
                     .releases()

@@ -7,8 +7,8 @@ use jiff::civil::Date;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    ComponentSpec, Dependency, EnvironmentSpec, IntegrationTaskSpec, ItemSpec, ItemStatus, Name,
-    ReleaseSpec, ReleaseState, ScenarioResult, StatusUpdate, TeamSpec,
+    BlackoutSpec, ComponentSpec, Dependency, EnvironmentSpec, IntegrationTaskSpec, ItemSpec,
+    ItemStatus, Name, ReleaseSpec, ReleaseState, ScenarioResult, StatusUpdate, TeamSpec,
 };
 
 /// Something that happened to the release program.
@@ -40,6 +40,10 @@ pub enum Event {
         environment: Name,
         spec: EnvironmentSpec,
     },
+    /// A blackout window was declared.
+    BlackoutDefined { blackout: Name, spec: BlackoutSpec },
+    /// A blackout window changed.
+    BlackoutRedefined { blackout: Name, spec: BlackoutSpec },
     /// A release was planned.
     ReleasePlanned { release: Name, spec: ReleaseSpec },
     /// A release's dates, milestones or plan changed.
@@ -108,6 +112,8 @@ impl Event {
             Event::ComponentRedefined { .. } => "ComponentRedefined",
             Event::EnvironmentDefined { .. } => "EnvironmentDefined",
             Event::EnvironmentRedefined { .. } => "EnvironmentRedefined",
+            Event::BlackoutDefined { .. } => "BlackoutDefined",
+            Event::BlackoutRedefined { .. } => "BlackoutRedefined",
             Event::ReleasePlanned { .. } => "ReleasePlanned",
             Event::ReleaseRedefined { .. } => "ReleaseRedefined",
             Event::ReleaseStateChanged { .. } => "ReleaseStateChanged",
@@ -138,6 +144,13 @@ impl Event {
             Event::EnvironmentRedefined { environment, .. } => {
                 format!("environment {environment} changed")
             }
+            Event::BlackoutDefined { blackout, spec } => {
+                format!(
+                    "blackout {blackout} defined: {} to {} {}",
+                    spec.start, spec.end, spec.time_zone
+                )
+            }
+            Event::BlackoutRedefined { blackout, .. } => format!("blackout {blackout} changed"),
             Event::ReleasePlanned { release, spec } => {
                 format!("release {release} planned for {}", spec.target_date)
             }

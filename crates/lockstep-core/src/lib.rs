@@ -15,6 +15,7 @@ mod event;
 pub mod graph;
 mod model;
 mod name;
+pub mod planning;
 pub mod risk;
 mod state;
 pub mod suggest;

@@ -325,6 +325,53 @@ pub struct DeploymentStep {
     /// What is done (`Backend services`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
+    /// How long the step (deployment plus verification) takes, in minutes.
+    #[serde(
+        default = "default_step_minutes",
+        skip_serializing_if = "is_default_step_minutes"
+    )]
+    pub minutes: u32,
+}
+
+fn default_step_minutes() -> u32 {
+    30
+}
+
+fn is_default_step_minutes(minutes: &u32) -> bool {
+    *minutes == default_step_minutes()
+}
+
+/// A period when nothing may be deployed (a freeze or blackout), in a time zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BlackoutSpec {
+    /// Display title (`Payments freeze`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// IANA time zone of `start` and `end`, validated at the edge.
+    pub time_zone: String,
+    /// First instant of the blackout.
+    pub start: jiff::civil::DateTime,
+    /// First instant after it; after `start`.
+    pub end: jiff::civil::DateTime,
+    /// Environments it applies to; empty means all.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub environments: Vec<Name>,
+    /// Why (`quarter-end close`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: Labels,
+}
+
+/// A blackout as the state holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Blackout {
+    /// Name.
+    pub name: Name,
+    /// Declaration.
+    pub spec: BlackoutSpec,
 }
 
 /// The release-day plan: where, when, in what order, and when to roll back.

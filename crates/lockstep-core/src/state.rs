@@ -10,7 +10,7 @@ use std::ops::Bound;
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Component, Dependency, Environment, Event, IntegrationTask, Item, Name, Release, Team,
+    Blackout, Component, Dependency, Environment, Event, IntegrationTask, Item, Name, Release, Team,
 };
 
 /// The id of an event stream: the unit of optimistic concurrency. One per team,
@@ -25,6 +25,8 @@ pub struct State {
     components: BTreeMap<Name, Component>,
     environments: BTreeMap<Name, Environment>,
     releases: BTreeMap<Name, Release>,
+    #[serde(default)]
+    blackouts: BTreeMap<Name, Blackout>,
     items: BTreeMap<Name, Item>,
     /// Keyed `(blocker, blocked)`; a list on the wire, since JSON keys are strings.
     #[serde(with = "dependency_list")]
@@ -69,6 +71,10 @@ impl State {
     /// Releases by name.
     pub fn releases(&self) -> &BTreeMap<Name, Release> {
         &self.releases
+    }
+    /// Blackout windows by name.
+    pub fn blackouts(&self) -> &BTreeMap<Name, Blackout> {
+        &self.blackouts
     }
     /// Items by name.
     pub fn items(&self) -> &BTreeMap<Name, Item> {
@@ -162,6 +168,9 @@ impl State {
             | Event::EnvironmentRedefined { environment, .. } => {
                 format!("environment:{environment}")
             }
+            Event::BlackoutDefined { blackout, .. } | Event::BlackoutRedefined { blackout, .. } => {
+                format!("blackout:{blackout}")
+            }
             Event::ReleasePlanned { release, .. }
             | Event::ReleaseRedefined { release, .. }
             | Event::ReleaseStateChanged { release, .. }
@@ -227,6 +236,16 @@ impl State {
                     environment.clone(),
                     Environment {
                         name: environment,
+                        spec,
+                    },
+                );
+            }
+            Event::BlackoutDefined { blackout, spec }
+            | Event::BlackoutRedefined { blackout, spec } => {
+                self.blackouts.insert(
+                    blackout.clone(),
+                    Blackout {
+                        name: blackout,
                         spec,
                     },
                 );

@@ -36,6 +36,13 @@ pub fn export(state: &State, kind: Option<&str>) -> Result<String, String> {
             write(&document("Environment", &environment.name, labels, spec))?;
         }
     }
+    if wants("Blackout") {
+        for blackout in state.blackouts().values() {
+            let mut spec = blackout.spec.clone();
+            let labels = std::mem::take(&mut spec.labels);
+            write(&document("Blackout", &blackout.name, labels, spec))?;
+        }
+    }
     if wants("Component") {
         for component in state.components().values() {
             let spec = ComponentDoc::from_spec(&component.spec);

@@ -59,6 +59,11 @@ pub enum Resource {
         labels: lockstep_core::Labels,
         spec: EnvironmentDoc,
     },
+    Blackout {
+        name: Spanned<String>,
+        labels: lockstep_core::Labels,
+        spec: lockstep_core::BlackoutSpec,
+    },
     Release {
         name: Spanned<String>,
         labels: lockstep_core::Labels,
@@ -91,6 +96,7 @@ impl Resource {
             Resource::Team { name, .. } => ("Team", name),
             Resource::Component { name, .. } => ("Component", name),
             Resource::Environment { name, .. } => ("Environment", name),
+            Resource::Blackout { name, .. } => ("Blackout", name),
             Resource::Release { name, .. } => ("Release", name),
             Resource::Item { name, .. } => ("Item", name),
             Resource::Dependency { name, .. } => ("Dependency", name),
@@ -147,10 +153,11 @@ fn location(file: &str, line_offset: u64, at: &serde_saphyr::Location) -> Locati
 }
 
 /// The kinds this build reads, for "did you mean".
-const KINDS: [&str; 7] = [
+const KINDS: [&str; 8] = [
     "Team",
     "Component",
     "Environment",
+    "Blackout",
     "Release",
     "Item",
     "Dependency",
@@ -289,6 +296,14 @@ fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, Strin
         "Environment" => {
             let doc = from_yaml::<Document<EnvironmentDoc>>(text)?;
             Resource::Environment {
+                name: doc.metadata.name,
+                labels: doc.metadata.labels,
+                spec: doc.spec,
+            }
+        }
+        "Blackout" => {
+            let doc = from_yaml::<Document<lockstep_core::BlackoutSpec>>(text)?;
+            Resource::Blackout {
                 name: doc.metadata.name,
                 labels: doc.metadata.labels,
                 spec: doc.spec,

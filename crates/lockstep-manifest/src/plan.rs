@@ -254,7 +254,9 @@ impl<'m> Planner<'m> {
                 Resource::Item { name, .. } => {
                     self.known.items.insert(name.value.clone());
                 }
-                Resource::Dependency { .. } | Resource::IntegrationTask { .. } => {}
+                Resource::Dependency { .. }
+                | Resource::IntegrationTask { .. }
+                | Resource::Blackout { .. } => {}
             }
         }
     }
@@ -295,6 +297,38 @@ impl<'m> Planner<'m> {
                     ENVIRONMENTS,
                     Command::DefineEnvironment {
                         environment: name,
+                        spec,
+                    },
+                );
+            }
+            Resource::Blackout { labels, spec, .. } => {
+                let mut spec = spec.clone();
+                spec.labels.extend(labels.clone());
+                if jiff::tz::TimeZone::get(&spec.time_zone).is_err() {
+                    self.error(
+                        located,
+                        &doc_name.referenced,
+                        format!(
+                            "blackout `{name}`: spec.timeZone `{}` is not an IANA time zone",
+                            spec.time_zone
+                        ),
+                    );
+                    return;
+                }
+                for environment in &spec.environments {
+                    if !self.known.environments.contains(environment.as_str()) {
+                        self.error(
+                            located,
+                            &doc_name.referenced,
+                            format!("blackout `{name}`: unknown environment `{environment}`"),
+                        );
+                        return;
+                    }
+                }
+                push(
+                    COMPONENTS,
+                    Command::DefineBlackout {
+                        blackout: name,
                         spec,
                     },
                 );

@@ -75,6 +75,9 @@ pub enum Command {
     History(HistoryArgs),
     /// Daily verbs on scope items.
     Item(ItemArgs),
+    /// Plan releases straight from manifest files, offline: schedule, critical path,
+    /// risks, forecast and release-day steps.
+    Plan(PlanArgs),
     /// Run the HTTP server and dashboard.
     Serve(ServeArgs),
     /// Measure performance.
@@ -173,6 +176,36 @@ pub enum ItemVerb {
         #[arg(long)]
         date: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Manifest files or directories.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Only this release (default: every release in the manifests).
+    #[arg(long)]
+    pub release: Option<String>,
+    /// Day 0 of the plan (default: today, UTC).
+    #[arg(long)]
+    pub today: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
+    pub format: PlanFormat,
+    /// Monte Carlo trials for the forecast (0 to skip).
+    #[arg(long, default_value_t = 10_000)]
+    pub trials: usize,
+    /// Seed of the forecast.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Table,
+    Json,
+    Markdown,
+    Svg,
 }
 
 #[derive(Debug, Args)]

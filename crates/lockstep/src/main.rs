@@ -9,6 +9,7 @@ mod bench;
 mod bench_psplib;
 mod cli;
 mod demo;
+mod plan_cmd;
 mod read;
 mod serve;
 mod verbs;
@@ -66,6 +67,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Describe(args) => read::describe(&global, args).await,
         Command::History(args) => read::history(&global, args).await,
         Command::Item(args) => verbs::item(&global, args).await,
+        Command::Plan(args) => plan_cmd::run(args),
         Command::Serve(args) => serve::run(&global, args).await,
         Command::Bench(args) => bench::run(args).await,
     }

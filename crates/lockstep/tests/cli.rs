@@ -375,3 +375,131 @@ fn serve_demo_shows_a_release_in_progress_today() {
         .expect("date");
     assert!(feature_freeze > today);
 }
+
+#[test]
+fn plan_shows_the_seed_chain_as_critical_path() {
+    let ws = Workspace::new();
+    let out = ws.ok(&[
+        "plan",
+        &example(),
+        "--today",
+        "2025-02-05",
+        "--trials",
+        "500",
+    ]);
+    assert!(
+        out.contains(
+            "critical path: backend-data-pipeline → api-analytics-endpoints → mobile-analytics-view → integration-testing → q1-2025"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("chance of finishing by 2025-03-01"), "{out}");
+    // Offline: nothing was written to the log.
+    assert_eq!(ws.n_events(), 0);
+}
+
+#[test]
+fn plan_json_markdown_and_svg_agree() {
+    let ws = Workspace::new();
+    let args = |format: &'static str| {
+        vec![
+            "plan",
+            "--release",
+            "q1-2025",
+            "--today",
+            "2025-02-05",
+            "--trials",
+            "200",
+            "--format",
+            format,
+        ]
+    };
+    let mut json_args = args("json");
+    let example = example();
+    json_args.insert(1, &example);
+    let json: serde_json::Value = serde_json::from_str(&ws.ok(&json_args)).expect("json plan");
+    let plan = &json["plans"][0];
+    assert_eq!(plan["release"], "q1-2025");
+    assert_eq!(plan["criticalPath"].as_array().map(Vec::len), Some(5));
+    let p50 = plan["forecast"]["p50"].as_str().expect("p50").to_owned();
+    let mut md_args = args("markdown");
+    md_args.insert(1, &example);
+    let markdown = ws.ok(&md_args);
+    assert!(markdown.starts_with("# Plan of `q1-2025`"), "{markdown}");
+    assert!(markdown.contains(&format!("P50 {p50}")), "{markdown}");
+    let mut svg_args = args("svg");
+    svg_args.insert(1, &example);
+    let svg = ws.ok(&svg_args);
+    assert!(
+        svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+        "{svg}"
+    );
+    assert!(svg.contains("<title>Plan of q1-2025</title>"), "{svg}");
+}
+
+#[test]
+fn a_blackout_over_the_deployment_moves_it_and_says_so() {
+    let ws = Workspace::new();
+    let blackout = ws.write(
+        "blackout.yaml",
+        "apiVersion: lockstep.dev/v1\nkind: Blackout\nmetadata: {name: payments-freeze}\nspec:\n  title: Payments freeze\n  timeZone: America/New_York\n  start: 2025-03-01T08:00:00\n  end: 2025-03-01T09:45:00\n  environments: [production]\n",
+    );
+    let out = ws.ok(&[
+        "plan",
+        &example(),
+        blackout.to_str().expect("utf-8"),
+        "--today",
+        "2025-02-05",
+        "--trials",
+        "0",
+    ]);
+    assert!(
+        out.contains("09:00    09:45      data-pipeline  Backend services (Team C)         moved out of blackout: Payments freeze Mar 1 08:00–Mar 1 09:45"),
+        "{out}"
+    );
+    assert!(out.contains("09:30    10:15      analytics-api"), "{out}");
+    // A blackout covering the whole day leaves no room, and says what blocks it.
+    let all_day = ws.write(
+        "all-day.yaml",
+        "apiVersion: lockstep.dev/v1\nkind: Blackout\nmetadata: {name: holiday}\nspec: {timeZone: America/New_York, start: 2025-03-01T00:00:00, end: 2025-03-02T00:00:00}\n",
+    );
+    let out = ws.ok(&[
+        "plan",
+        &example(),
+        all_day.to_str().expect("utf-8"),
+        "--today",
+        "2025-02-05",
+        "--trials",
+        "0",
+    ]);
+    assert!(
+        out.contains("unscheduled") && out.contains("no room on 2025-03-01: blocked by holiday"),
+        "{out}"
+    );
+}
+
+#[test]
+fn plan_reports_the_chain_when_an_eta_slips() {
+    let ws = Workspace::new();
+    let slipped = std::fs::read_to_string(format!("{}/release.yaml", example()))
+        .expect("example release")
+        .replace("      eta: 2025-02-05\n", "      eta: 2025-02-10\n");
+    let dir = ws.path().join("slipped");
+    std::fs::create_dir(&dir).expect("dir");
+    for file in ["teams.yaml", "components.yaml"] {
+        std::fs::copy(format!("{}/{file}", example()), dir.join(file)).expect("copy");
+    }
+    std::fs::write(dir.join("release.yaml"), slipped).expect("write");
+    let out = ws.ok(&[
+        "plan",
+        dir.to_str().expect("utf-8"),
+        "--today",
+        "2025-02-05",
+        "--trials",
+        "0",
+    ]);
+    assert!(
+        out.contains("API: Analytics endpoints ETA Feb 10 > need-by Feb 8 − 3 d buffer → Frontend: New dashboard UI at risk → release Mar 1 at risk"),
+        "{out}"
+    );
+}

@@ -1,0 +1,382 @@
+//! `lockstep plan FILE`: the plan of a release straight from manifests, offline —
+//! schedule, critical path, risks, forecast and the release-day steps, as a table,
+//! JSON, Markdown or an SVG Gantt chart.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use jiff::tz::TimeZone;
+use lockstep_core::planning::{PlanOptions, ReleasePlan, plan_release};
+use lockstep_core::risk::{RiskReport, assess};
+use lockstep_core::{EventMeta, State};
+use lockstep_manifest::Limits;
+
+use crate::apply::{decide_manifests, read_sources};
+use crate::cli::{PlanArgs, PlanFormat};
+use crate::read::print_table;
+
+/// Every time zone the state names, resolved once at the edge.
+pub fn time_zones(state: &State) -> anyhow::Result<BTreeMap<String, TimeZone>> {
+    let names = state
+        .teams()
+        .values()
+        .map(|t| t.spec.time_zone.as_str())
+        .chain(
+            state
+                .releases()
+                .values()
+                .filter_map(|r| r.spec.deployment.as_ref().map(|d| d.time_zone.as_str())),
+        )
+        .chain(
+            state
+                .blackouts()
+                .values()
+                .map(|b| b.spec.time_zone.as_str()),
+        );
+    names
+        .map(|name| {
+            Ok((
+                name.to_owned(),
+                TimeZone::get(name).with_context(|| format!("unknown time zone `{name}`"))?,
+            ))
+        })
+        .collect()
+}
+
+pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
+    let sources = read_sources(&args.files, Limits::default())?;
+    let now = jiff::Timestamp::now();
+    let mut state = State::new();
+    let events = decide_manifests(&state, &sources, now)?;
+    let _meta = EventMeta {
+        actor: "plan".to_owned(),
+        at: now,
+        reason: None,
+    };
+    for (index, event) in events.iter().enumerate() {
+        state.apply(index as i64 + 1, event);
+    }
+    let today = match &args.today {
+        Some(raw) => raw
+            .parse()
+            .with_context(|| format!("`{raw}` is not a date: use YYYY-MM-DD"))?,
+        None => now.to_zoned_datetime(TimeZone::UTC).date(),
+    };
+    let releases: Vec<String> = match &args.release {
+        Some(release) => vec![release.clone()],
+        None => state.releases().keys().map(|n| n.to_string()).collect(),
+    };
+    if releases.is_empty() {
+        bail!("the manifests declare no release to plan");
+    }
+    let zones = time_zones(&state)?;
+    let options = PlanOptions {
+        today,
+        trials: args.trials,
+        seed: args.seed,
+        time_zones: &zones,
+    };
+    let risks = assess(&state);
+    let plans: Vec<ReleasePlan> = releases
+        .iter()
+        .map(|r| plan_release(&state, r, &options))
+        .collect::<Result<_, _>>()?;
+    match args.format {
+        PlanFormat::Json => {
+            let value = serde_json::json!({ "plans": plans, "risks": risks });
+            println!("{value:#}");
+        }
+        PlanFormat::Table => plans.iter().for_each(|plan| print_plan(plan, &risks)),
+        PlanFormat::Markdown => plans
+            .iter()
+            .for_each(|plan| print!("{}", markdown(plan, &risks))),
+        PlanFormat::Svg => {
+            let [plan] = plans.as_slice() else {
+                bail!("an SVG shows one release: name it with --release");
+            };
+            print!("{}", gantt_svg(plan));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn forecast_line(plan: &ReleasePlan) -> String {
+    match &plan.forecast {
+        Some(f) => format!(
+            "forecast ({} trials): P50 {}, P85 {}, P95 {}; {:.0}% chance of finishing by {}",
+            f.trials,
+            f.p50,
+            f.p85,
+            f.p95,
+            f.probability_on_target * 100.0,
+            plan.target_date
+        ),
+        None => "forecast: not run (--trials 0)".to_owned(),
+    }
+}
+
+fn release_risks<'a>(plan: &ReleasePlan, risks: &'a RiskReport) -> Vec<&'a Vec<String>> {
+    let mut chains: Vec<&Vec<String>> = risks
+        .releases
+        .get(&plan.release)
+        .map(|r| &r.chain)
+        .into_iter()
+        .collect();
+    chains.extend(
+        risks
+            .items
+            .values()
+            .filter(|r| plan.activities.iter().any(|a| a.name == r.item.as_str()))
+            .map(|r| &r.chain),
+    );
+    chains
+}
+
+fn print_plan(plan: &ReleasePlan, risks: &RiskReport) {
+    println!(
+        "release {} — planned from {}, target {}",
+        plan.release, plan.today, plan.target_date
+    );
+    println!(
+        "planned finish {} ({})",
+        plan.planned_finish,
+        slack_words(plan)
+    );
+    println!("{}", forecast_line(plan));
+    println!();
+    let rows: Vec<Vec<String>> = plan
+        .activities
+        .iter()
+        .map(|a| {
+            vec![
+                if a.critical {
+                    "*".to_owned()
+                } else {
+                    String::new()
+                },
+                a.name.clone(),
+                a.team
+                    .as_ref()
+                    .map_or_else(|| a.kind.to_owned(), |t| t.to_string()),
+                a.start.to_string(),
+                a.finish.to_string(),
+                a.committed
+                    .map_or_else(|| "-".to_owned(), |d| d.to_string()),
+                a.slack_days.to_string(),
+                a.criticality
+                    .map_or_else(|| "-".to_owned(), |c| format!("{:.0}%", c * 100.0)),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "",
+            "ACTIVITY",
+            "TEAM",
+            "START",
+            "FINISH",
+            "COMMITTED",
+            "SLACK",
+            "CRITICAL IN",
+        ],
+        &rows,
+    );
+    println!();
+    println!("critical path: {}", plan.critical_path.join(" → "));
+    let chains = release_risks(plan, risks);
+    if !chains.is_empty() {
+        println!("\nat risk:");
+        for chain in chains {
+            println!("  {}", chain.join(" → "));
+        }
+    }
+    if !plan.deployment.is_empty() {
+        println!(
+            "\nrelease day ({}):",
+            plan.deployment_time_zone.as_deref().unwrap_or("UTC")
+        );
+        let rows: Vec<Vec<String>> = plan
+            .deployment
+            .iter()
+            .map(|s| {
+                vec![
+                    s.planned.strftime("%H:%M").to_string(),
+                    s.scheduled.map_or_else(
+                        || "unscheduled".to_owned(),
+                        |d| d.strftime("%H:%M").to_string(),
+                    ),
+                    s.component.to_string(),
+                    s.title.clone().unwrap_or_default(),
+                    s.note.clone().unwrap_or_default(),
+                ]
+            })
+            .collect();
+        print_table(
+            &["PLANNED", "SCHEDULED", "COMPONENT", "STEP", "NOTE"],
+            &rows,
+        );
+    }
+    println!();
+}
+
+fn slack_words(plan: &ReleasePlan) -> String {
+    let days = (plan.target_date - plan.planned_finish).get_days();
+    match days {
+        0 => "on the target date".to_owned(),
+        d if d > 0 => format!("{d} day(s) before the target"),
+        d => format!("{} day(s) late", -d),
+    }
+}
+
+fn markdown(plan: &ReleasePlan, risks: &RiskReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Plan of `{}`\n", plan.release);
+    let _ = writeln!(
+        out,
+        "- Planned from {} for target {}",
+        plan.today, plan.target_date
+    );
+    let _ = writeln!(
+        out,
+        "- Planned finish {} ({})",
+        plan.planned_finish,
+        slack_words(plan)
+    );
+    let _ = writeln!(out, "- {}\n", forecast_line(plan));
+    let _ = writeln!(
+        out,
+        "| | Activity | Team | Start | Finish | Committed | Slack |\n|---|---|---|---|---|---|---|"
+    );
+    for a in &plan.activities {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            if a.critical { "★" } else { "" },
+            a.title,
+            a.team
+                .as_ref()
+                .map_or_else(|| a.kind.to_owned(), |t| t.to_string()),
+            a.start,
+            a.finish,
+            a.committed
+                .map_or_else(|| "–".to_owned(), |d| d.to_string()),
+            a.slack_days
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n**Critical path:** {}\n",
+        plan.critical_path.join(" → ")
+    );
+    let chains = release_risks(plan, risks);
+    if !chains.is_empty() {
+        let _ = writeln!(out, "## At risk\n");
+        for chain in chains {
+            let _ = writeln!(out, "- {}", chain.join(" → "));
+        }
+        out.push('\n');
+    }
+    if !plan.deployment.is_empty() {
+        let _ = writeln!(
+            out,
+            "## Release day\n\n| Planned | Scheduled | Component | Note |\n|---|---|---|---|"
+        );
+        for s in &plan.deployment {
+            let _ = writeln!(
+                out,
+                "| {} | {} | {} | {} |",
+                s.planned.strftime("%H:%M"),
+                s.scheduled.map_or_else(
+                    || "unscheduled".to_owned(),
+                    |d| d.strftime("%H:%M").to_string()
+                ),
+                s.component,
+                s.note.as_deref().unwrap_or("")
+            );
+        }
+    }
+    out
+}
+
+fn escape_xml(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A Gantt chart: one bar per activity, critical ones red, committed dates as ticks.
+pub fn gantt_svg(plan: &ReleasePlan) -> String {
+    let first = plan
+        .activities
+        .iter()
+        .map(|a| a.start)
+        .min()
+        .unwrap_or(plan.today);
+    let last = plan
+        .activities
+        .iter()
+        .map(|a| a.finish)
+        .chain([plan.target_date])
+        .max()
+        .unwrap_or(plan.today);
+    let n_days = i64::from((last - first).get_days()) + 1;
+    let (label_width, day_width, row_height) =
+        (260.0, (720.0 / n_days as f64).clamp(4.0, 40.0), 26.0);
+    let width = label_width + day_width * n_days as f64 + 20.0;
+    let height = 50.0 + row_height * plan.activities.len() as f64 + 20.0;
+    let x =
+        |date: jiff::civil::Date| label_width + day_width * f64::from((date - first).get_days());
+    let mut svg = format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="system-ui, sans-serif" font-size="12" role="img" aria-label="Plan of {name}">
+<title>Plan of {name}</title>
+<rect width="100%" height="100%" fill="#ffffff"/>
+<text x="10" y="20" font-size="14" font-weight="600">{name}: planned finish {finish}, target {target}</text>
+"##,
+        name = escape_xml(plan.release.as_str()),
+        finish = plan.planned_finish,
+        target = plan.target_date
+    );
+    let target_x = x(plan.target_date);
+    let _ = writeln!(
+        svg,
+        r##"<line x1="{target_x:.1}" y1="30" x2="{target_x:.1}" y2="{:.0}" stroke="#1d4ed8" stroke-dasharray="4 3"/><text x="{:.1}" y="42" fill="#1d4ed8">target</text>"##,
+        height - 10.0,
+        target_x + 3.0
+    );
+    for (row, activity) in plan.activities.iter().enumerate() {
+        let y = 50.0 + row_height * row as f64;
+        let bar_x = x(activity.start);
+        let bar_width = (x(activity.finish) - bar_x + day_width).max(2.0);
+        let fill = if activity.critical {
+            "#dc2626"
+        } else {
+            "#64748b"
+        };
+        let _ = writeln!(
+            svg,
+            r##"<text x="10" y="{:.1}">{}</text><rect x="{bar_x:.1}" y="{:.1}" width="{bar_width:.1}" height="{:.1}" rx="3" fill="{fill}"><title>{} {} – {} (slack {} d)</title></rect>"##,
+            y + 16.0,
+            escape_xml(&activity.title),
+            y + 5.0,
+            row_height - 10.0,
+            escape_xml(&activity.title),
+            activity.start,
+            activity.finish,
+            activity.slack_days
+        );
+        if let Some(committed) = activity.committed {
+            let cx = x(committed) + day_width;
+            let _ = writeln!(
+                svg,
+                r##"<line x1="{cx:.1}" y1="{:.1}" x2="{cx:.1}" y2="{:.1}" stroke="#111827" stroke-width="2"/>"##,
+                y + 2.0,
+                y + row_height - 2.0
+            );
+        }
+    }
+    svg.push_str("</svg>\n");
+    svg
+}
