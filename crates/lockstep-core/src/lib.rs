@@ -8,6 +8,7 @@
 //! and snapshots.
 #![deny(missing_docs)]
 
+pub mod access;
 mod command;
 mod decide;
 mod error;

@@ -182,3 +182,12 @@ fn every_error_is_reported_not_just_the_first() {
     let message = errors(&release(items));
     assert_eq!(message.lines().count(), 2, "{message}");
 }
+
+#[test]
+fn a_blackout_that_ends_before_it_starts_is_rejected() {
+    let text = "apiVersion: lockstep.dev/v1\nkind: Blackout\nmetadata: {name: freeze}\nspec: {timeZone: UTC, start: 2025-03-01T10:00:00, end: 2025-03-01T09:00:00}\n";
+    assert_eq!(
+        errors(text),
+        "bad.yaml:3:18: spec: blackout start 2025-03-01T10:00:00 must be before its end 2025-03-01T09:00:00"
+    );
+}

@@ -115,11 +115,11 @@ fn slipped_api_eta_marks_frontend_mobile_and_the_release_at_risk() {
         ]
     );
     assert_eq!(
-        report.items[&name("api-analytics-endpoints")].chain,
+        report.chain(&name("api-analytics-endpoints")),
         ["API: Analytics endpoints ETA Feb 10 > due Feb 8 → at risk"]
     );
     assert_eq!(
-        report.items[&name("frontend-dashboard")].chain,
+        report.chain(&name("frontend-dashboard")),
         [
             "API: Analytics endpoints ETA Feb 10 > need-by Feb 8 − 3 d buffer → Frontend: New dashboard UI at risk"
         ]
@@ -157,4 +157,31 @@ fn a_slip_inside_the_buffer_warns_without_moving_dates() {
         jiff::civil::date(2025, 2, 14)
     );
     assert!(report.releases.is_empty(), "{report:#?}");
+}
+
+#[test]
+fn updating_after_one_change_matches_a_full_assessment() {
+    let mut state = State::new();
+    apply(&mut state, &example_sources());
+    let mut report = lockstep_core::risk::assess(&state);
+    for (item, eta) in [
+        ("api-analytics-endpoints", (2025, 2, 10)),
+        ("backend-data-pipeline", (2025, 2, 3)),
+        ("api-analytics-endpoints", (2025, 2, 5)),
+        ("mobile-analytics-view", (2025, 2, 20)),
+    ] {
+        let command = lockstep_core::Command::SetEta {
+            item: name(item),
+            eta: Some(jiff::civil::date(eta.0, eta.1, eta.2)),
+        };
+        for event in lockstep_core::decide(&state, command, now()).expect("allowed") {
+            state.apply(state.position() + 1, &event);
+        }
+        report.update(&state, &name(item));
+        assert_eq!(
+            report,
+            lockstep_core::risk::assess(&state),
+            "after {item} → {eta:?}"
+        );
+    }
 }

@@ -1,20 +1,26 @@
-//! Read-only JSON endpoints under `/api/v1`.
+//! Read endpoints under `/api/v1`, and the OpenAPI document.
 //!
-//! Responses are the resources as the state holds them (name, spec, status);
-//! list endpoints return `{"items": [...]}` so that pagination can be added
-//! without breaking clients.
+//! Responses are the resources as the state holds them (name, spec, status); a
+//! single resource carries its stream version as `ETag`. Lists return
+//! `{"items": [...], "nextCursor": ...}`, ordered by name, with `?limit` (1..=1000)
+//! and `?cursor` (the last name of the previous page) and per-list filters; anything
+//! else in the query is a 400.
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::Router;
 use axum::extract::{Path, State as Extract};
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use lockstep_core::Name;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::extract::{ListQuery, etag};
+use crate::wire::path_name;
+use crate::write::Target;
 use crate::{ApiError, AppState};
 
 type Shared = Extract<Arc<AppState>>;
@@ -30,6 +36,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/releases", get(releases))
         .route("/releases/{name}", get(release))
         .route("/releases/{name}/items", get(release_items))
+        .route("/items", get(items))
         .route("/items/{name}", get(item))
         .route("/dependencies", get(dependencies))
         .route("/integration-tasks", get(integration_tasks))
@@ -38,6 +45,22 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
 
 fn list<T: Serialize>(items: impl Iterator<Item = T>) -> Json<Value> {
     Json(json!({ "items": items.collect::<Vec<_>>() }))
+}
+
+fn page<'a, T: Serialize + 'a>(
+    query: &ListQuery,
+    items: impl Iterator<Item = (&'a Name, T)>,
+) -> Json<Value> {
+    let (page, next) = query.page(items);
+    Json(json!({ "items": page, "nextCursor": next }))
+}
+
+fn tagged(value: Value, version: i64) -> Response {
+    let mut response = Json(value).into_response();
+    if let Ok(tag) = HeaderValue::from_str(&etag(version)) {
+        response.headers_mut().insert(header::ETAG, tag);
+    }
+    response
 }
 
 fn lookup<'a, T>(
@@ -51,94 +74,148 @@ fn lookup<'a, T>(
     })
 }
 
-async fn teams(Extract(app): Shared) -> Json<Value> {
-    list(app.state.read().await.teams().values())
+async fn teams(Extract(app): Shared, query: ListQuery) -> Result<Json<Value>, ApiError> {
+    query.filters(&[])?;
+    Ok(page(&query, app.state.read().await.teams().iter()))
 }
-async fn team(Extract(app): Shared, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(lookup(
-        app.state.read().await.teams(),
-        "team",
-        &name
-    )?)))
+async fn team(Extract(app): Shared, Path(name): Path<String>) -> Result<Response, ApiError> {
+    single(&app, Target::Team(path_name("team", &name)?)).await
 }
-async fn components(Extract(app): Shared) -> Json<Value> {
-    list(app.state.read().await.components().values())
+async fn components(Extract(app): Shared, query: ListQuery) -> Result<Json<Value>, ApiError> {
+    let filters = query.filters(&["team"])?;
+    let state = app.state.read().await;
+    let team = filters.get("team");
+    Ok(page(
+        &query,
+        state
+            .components()
+            .iter()
+            .filter(|(_, c)| team.is_none_or(|t| c.spec.team.as_str() == t)),
+    ))
 }
-async fn component(
-    Extract(app): Shared,
-    Path(name): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(lookup(
-        app.state.read().await.components(),
-        "component",
-        &name
-    )?)))
+async fn component(Extract(app): Shared, Path(name): Path<String>) -> Result<Response, ApiError> {
+    single(&app, Target::Component(path_name("component", &name)?)).await
 }
-async fn environments(Extract(app): Shared) -> Json<Value> {
-    list(app.state.read().await.environments().values())
+async fn environments(Extract(app): Shared, query: ListQuery) -> Result<Json<Value>, ApiError> {
+    query.filters(&[])?;
+    Ok(page(&query, app.state.read().await.environments().iter()))
 }
-async fn environment(
-    Extract(app): Shared,
-    Path(name): Path<String>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(lookup(
-        app.state.read().await.environments(),
-        "environment",
-        &name
-    )?)))
+async fn environment(Extract(app): Shared, Path(name): Path<String>) -> Result<Response, ApiError> {
+    single(&app, Target::Environment(path_name("environment", &name)?)).await
 }
-async fn releases(Extract(app): Shared) -> Json<Value> {
-    list(app.state.read().await.releases().values())
+async fn releases(Extract(app): Shared, query: ListQuery) -> Result<Json<Value>, ApiError> {
+    let filters = query.filters(&["state"])?;
+    let wanted = filters.get("state");
+    let state = app.state.read().await;
+    Ok(page(
+        &query,
+        state
+            .releases()
+            .iter()
+            .filter(|(_, r)| wanted.is_none_or(|w| r.state.to_string() == *w)),
+    ))
 }
-async fn release(Extract(app): Shared, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(lookup(
-        app.state.read().await.releases(),
-        "release",
-        &name
-    )?)))
+async fn release(Extract(app): Shared, Path(name): Path<String>) -> Result<Response, ApiError> {
+    single(&app, Target::Release(path_name("release", &name)?)).await
 }
 async fn release_items(
     Extract(app): Shared,
     Path(name): Path<String>,
+    query: ListQuery,
 ) -> Result<Json<Value>, ApiError> {
+    let filters = query.filters(&["team", "status"])?;
     let state = app.state.read().await;
     let release = lookup(state.releases(), "release", &name)?;
-    Ok(list(state.items_of(&release.name)))
+    Ok(page(
+        &query,
+        state
+            .items_of(&release.name)
+            .filter(|i| item_matches(i, filters))
+            .map(|i| (&i.name, i)),
+    ))
 }
-async fn item(Extract(app): Shared, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn items(Extract(app): Shared, query: ListQuery) -> Result<Json<Value>, ApiError> {
+    let filters = query.filters(&["release", "team", "status"])?;
     let state = app.state.read().await;
-    let item = lookup(state.items(), "item", &name)?;
-    Ok(Json(json!({
-        "item": item,
-        "blocks": state.blocks(&item.name).collect::<Vec<_>>(),
-        "blockedBy": state.blocked_by(&item.name).collect::<Vec<_>>(),
-    })))
-}
-async fn dependencies(Extract(app): Shared) -> Json<Value> {
-    list(app.state.read().await.dependencies())
-}
-async fn integration_tasks(Extract(app): Shared) -> Json<Value> {
-    list(app.state.read().await.integration_tasks().values())
+    Ok(page(
+        &query,
+        state
+            .items()
+            .iter()
+            .filter(|(_, i)| item_matches(i, filters)),
+    ))
 }
 
-#[derive(serde::Deserialize)]
-pub(crate) struct HistoryQuery {
-    #[serde(default)]
-    after: i64,
-    #[serde(default = "default_limit")]
-    limit: i64,
+fn item_matches(
+    item: &lockstep_core::Item,
+    filters: &std::collections::BTreeMap<String, String>,
+) -> bool {
+    filters
+        .get("release")
+        .is_none_or(|r| item.release.as_str() == r)
+        && filters
+            .get("team")
+            .is_none_or(|t| item.spec.team.as_str() == t)
+        && filters
+            .get("status")
+            .is_none_or(|s| item.status.as_str() == s)
 }
 
-fn default_limit() -> i64 {
-    100
+async fn item(Extract(app): Shared, Path(name): Path<String>) -> Result<Response, ApiError> {
+    single(&app, Target::Item(path_name("item", &name)?)).await
 }
 
-async fn history(
+async fn single(app: &AppState, target: Target) -> Result<Response, ApiError> {
+    let state = app.state.read().await;
+    let (Some(value), Some(stream)) = (target.render(&state), target.stream(&state)) else {
+        return Err(ApiError::NotFound {
+            kind: target.kind(),
+            name: target.name(),
+        });
+    };
+    Ok(tagged(value, state.stream_version(&stream)))
+}
+
+async fn dependencies(Extract(app): Shared, query: ListQuery) -> Result<Json<Value>, ApiError> {
+    query.filters(&[])?;
+    Ok(list(app.state.read().await.dependencies()))
+}
+async fn integration_tasks(
     Extract(app): Shared,
-    axum::extract::Query(query): axum::extract::Query<HistoryQuery>,
+    query: ListQuery,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = query.limit.clamp(1, 1000);
-    let events = app.program.history(query.after.max(0), limit).await?;
+    query.filters(&[])?;
+    Ok(page(
+        &query,
+        app.state.read().await.integration_tasks().iter(),
+    ))
+}
+
+async fn history(Extract(app): Shared, uri: Uri) -> Result<Json<Value>, ApiError> {
+    let mut after = 0_i64;
+    let mut limit = 100_i64;
+    for (key, value) in crate::extract::form_pairs(uri.query().unwrap_or("")) {
+        let number = value.parse::<i64>().ok();
+        match key.as_str() {
+            "after" => {
+                after = number.filter(|n| *n >= 0).ok_or_else(|| {
+                    ApiError::bad_request("after", "after must be a position (0 or more)")
+                })?;
+            }
+            "limit" => {
+                limit = number.filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
+                    ApiError::bad_request("limit", "limit must be a whole number from 1 to 1000")
+                })?;
+            }
+            _ => {
+                return Err(ApiError::bad_request(
+                    key.clone(),
+                    format!("unknown query parameter `{key}`; history accepts after, limit"),
+                ));
+            }
+        }
+    }
+    let events = app.program.history(after, limit).await?;
     Ok(list(events.iter().map(|e| {
         json!({
             "position": e.position,
@@ -170,4 +247,153 @@ pub(crate) async fn ready(Extract(app): Shared) -> (StatusCode, Json<Value>) {
 
 pub(crate) async fn not_found(uri: Uri) -> ApiError {
     ApiError::NoRoute(uri.path().to_owned())
+}
+
+/// Every route of the API: (method, path, summary). The OpenAPI document is generated
+/// from this table, and a test checks that the router and the table agree.
+pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
+    ("get", "/teams", "List teams"),
+    ("post", "/teams", "Create a team"),
+    ("get", "/teams/{name}", "Get a team"),
+    ("put", "/teams/{name}", "Create or update a team"),
+    ("get", "/components", "List components (filter: team)"),
+    ("post", "/components", "Create a component"),
+    ("get", "/components/{name}", "Get a component"),
+    ("put", "/components/{name}", "Create or update a component"),
+    ("get", "/environments", "List environments"),
+    ("post", "/environments", "Create an environment"),
+    ("get", "/environments/{name}", "Get an environment"),
+    (
+        "put",
+        "/environments/{name}",
+        "Create or update an environment",
+    ),
+    ("get", "/releases", "List releases (filter: state)"),
+    ("post", "/releases", "Plan a release"),
+    ("get", "/releases/{name}", "Get a release"),
+    (
+        "put",
+        "/releases/{name}",
+        "Change a release's dates and plan",
+    ),
+    (
+        "post",
+        "/releases/{name}/state",
+        "Move a release through its life cycle",
+    ),
+    (
+        "get",
+        "/releases/{name}/items",
+        "List a release's items (filters: team, status)",
+    ),
+    ("post", "/releases/{name}/items", "Add an item to a release"),
+    (
+        "get",
+        "/items",
+        "List items (filters: release, team, status)",
+    ),
+    ("get", "/items/{name}", "Get an item with its dependencies"),
+    ("put", "/items/{name}", "Update an item's declaration"),
+    (
+        "post",
+        "/items/{name}/status",
+        "Move an item to another column",
+    ),
+    ("post", "/items/{name}/eta", "Set or clear an item's ETA"),
+    ("post", "/items/{name}/updates", "Post a status note"),
+    ("get", "/dependencies", "List dependencies"),
+    ("post", "/dependencies", "Declare a dependency"),
+    (
+        "delete",
+        "/dependencies/{blocker}/{blocked}",
+        "Remove a dependency",
+    ),
+    ("get", "/integration-tasks", "List integration tasks"),
+    ("get", "/history", "Read the event log (after, limit)"),
+    (
+        "get",
+        "/events",
+        "Live feed of committed events (server-sent events)",
+    ),
+    ("get", "/me", "Who the caller is and their role"),
+    ("get", "/openapi.json", "This document"),
+];
+
+/// `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of the API.
+pub(crate) async fn openapi() -> Json<Value> {
+    Json(openapi_document())
+}
+
+pub(crate) fn openapi_document() -> Value {
+    let problem = json!({ "$ref": "#/components/responses/Problem" });
+    let mut paths = serde_json::Map::new();
+    for (method, path, summary) in ROUTES {
+        let parameters: Vec<Value> = path
+            .split('/')
+            .filter_map(|segment| segment.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .collect();
+        let mut operation = json!({
+            "summary": summary,
+            "operationId": format!("{method}{}", path.replace(['/', '{', '}', '-', '.'], "_")),
+            "parameters": parameters,
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}},
+                "400": problem, "401": problem, "403": problem, "404": problem, "422": problem,
+            },
+        });
+        if *method != "get" && *method != "delete" {
+            operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": {"type": "object"}}}});
+            operation["responses"]["409"] = problem.clone();
+            operation["responses"]["412"] = problem.clone();
+            operation["responses"]["413"] = problem.clone();
+        }
+        if *method != "get" {
+            operation["parameters"]
+                .as_array_mut()
+                .expect("parameters is an array")
+                .push(json!({"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"}}));
+        }
+        if *method == "post" {
+            operation["parameters"]
+                .as_array_mut()
+                .expect("parameters is an array")
+                .push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}}));
+        }
+        paths
+            .entry(format!("/api/v1{path}"))
+            .or_insert_with(|| json!({}))[*method] = operation;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {"title": "Lockstep API", "version": env!("CARGO_PKG_VERSION")},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}, {"session": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE},
+            },
+            "schemas": {
+                "Problem": {
+                    "type": "object",
+                    "required": ["type", "title", "status", "detail"],
+                    "properties": {
+                        "type": {"type": "string", "format": "uri"},
+                        "title": {"type": "string"},
+                        "status": {"type": "integer"},
+                        "detail": {"type": "string"},
+                        "field": {"type": "string"},
+                    },
+                },
+            },
+            "responses": {
+                "Problem": {
+                    "description": "RFC 9457 problem details",
+                    "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+                },
+            },
+        },
+    })
 }

@@ -1,70 +1,218 @@
-//! The HTTP face of Lockstep: health probes, the read-only JSON API under
-//! `/api/v1`, and a server-rendered overview page.
+//! The HTTP face of Lockstep: health probes, the JSON API under `/api/v1` (reads and
+//! writes), authentication (users, API tokens, browser sessions with CSRF tokens), the
+//! live feed over server-sent events, and the server-rendered dashboard.
 //!
 //! This is the only crate that knows HTTP, JSON on the wire and HTML. It holds the
-//! state in memory and follows the log, so that writes made by the CLI or by
-//! another replica show up here. Writes over HTTP, authentication and the live
-//! dashboard come with the API issue; nothing here mutates the program yet.
+//! state in memory, follows the log so that writes made by the CLI or by another
+//! replica show up here, and sends every write down the one path of the conventions:
+//! parse, authorize, decide, commit with expectations, apply, publish.
+//!
+//! What it deliberately does not do: decide business rules (core does), decide who may
+//! do what (`lockstep_core::access` does), or keep secrets in the event log
+//! (credentials live in `lockstep_store::auth`).
 #![deny(missing_docs)]
 
 mod api;
+pub mod auth;
 mod error;
+mod extract;
+mod live;
 mod pages;
+mod security;
+mod wire;
+mod write;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
-use lockstep_core::State;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use lockstep_core::{Recorded, State};
+use lockstep_store::auth::AuthStore;
 use lockstep_store::program::Program;
-use tokio::sync::RwLock;
+use tokio::sync::{RwLock, broadcast};
 
-pub use error::ApiError;
+pub use error::{ApiError, Problem};
+pub use live::Change;
+
+/// Where the server reads the time: the system clock, or a fixed instant in tests.
+#[derive(Debug, Clone, Default)]
+pub enum Clock {
+    /// The system clock.
+    #[default]
+    System,
+    /// A settable instant, shared by clones.
+    Fixed(Arc<Mutex<jiff::Timestamp>>),
+}
+
+impl Clock {
+    /// A clock stopped at `at`.
+    pub fn fixed(at: jiff::Timestamp) -> Clock {
+        Clock::Fixed(Arc::new(Mutex::new(at)))
+    }
+
+    /// The current instant.
+    pub fn now(&self) -> jiff::Timestamp {
+        match self {
+            Clock::System => jiff::Timestamp::now(),
+            Clock::Fixed(at) => *at.lock().unwrap_or_else(|poison| poison.into_inner()),
+        }
+    }
+
+    /// Moves a fixed clock forward; the system clock ignores it.
+    pub fn advance(&self, by: jiff::SignedDuration) {
+        if let Clock::Fixed(at) = self {
+            let mut at = at.lock().unwrap_or_else(|poison| poison.into_inner());
+            *at = at.saturating_add(by).unwrap_or(*at);
+        }
+    }
+}
+
+/// How the server treats requests.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Whether requests without credentials may read (pages and `GET /api/v1`). Writes
+    /// always need credentials. `lockstep serve` allows it only on a loopback address.
+    pub anonymous_read: bool,
+    /// Whether session cookies are marked `Secure` even without `X-Forwarded-Proto: https`.
+    pub secure_cookies: bool,
+    /// How long a browser session lives.
+    pub session_ttl: jiff::SignedDuration,
+    /// The time source.
+    pub clock: Clock,
+    /// Password hashing cost.
+    pub password_cost: auth::PasswordCost,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            anonymous_read: false,
+            secure_cookies: false,
+            session_ttl: jiff::SignedDuration::from_hours(12),
+            clock: Clock::System,
+            password_cost: auth::PasswordCost::Interactive,
+        }
+    }
+}
 
 /// What every handler shares.
 #[derive(Debug)]
 pub struct AppState {
     program: Program,
     state: RwLock<State>,
+    auth: AuthStore,
+    feed: broadcast::Sender<Arc<Change>>,
+    config: Config,
 }
 
 impl AppState {
-    /// Loads the state from the log.
+    /// Loads the state from the log; `auth` holds the credentials.
     pub async fn load(
         program: Program,
+        auth: AuthStore,
+        config: Config,
     ) -> Result<Arc<AppState>, lockstep_store::program::ProgramError> {
         let state = program.load().await?;
+        let (feed, _) = broadcast::channel(1024);
         Ok(Arc::new(AppState {
             program,
             state: RwLock::new(state),
+            auth,
+            feed,
+            config,
         }))
     }
 
-    /// Applies events other writers appended since the last look.
+    /// The credential store.
+    pub fn auth(&self) -> &AuthStore {
+        &self.auth
+    }
+
+    /// The current instant, from the configured clock.
+    pub fn now(&self) -> jiff::Timestamp {
+        self.config.clock.now()
+    }
+
+    /// A snapshot of the state, for callers outside the server (the binary's demo).
+    pub async fn state(&self) -> tokio::sync::RwLockReadGuard<'_, State> {
+        self.state.read().await
+    }
+
+    /// Applies events other writers appended since the last look, and publishes them.
     pub async fn catch_up(&self) -> Result<u64, lockstep_store::program::ProgramError> {
-        // Read the tail into a copy outside the lock would double memory for big
-        // programs; catching up in place under the write lock is short because it
-        // only ever replays the tail.
+        // Catching up in place under the write lock is short because it only ever
+        // replays the tail; a copy would double memory for big programs.
         let mut state = self.state.write().await;
-        self.program.catch_up(&mut state, |_| {}).await
+        self.catch_up_locked(&mut state).await
+    }
+
+    async fn catch_up_locked(
+        &self,
+        state: &mut State,
+    ) -> Result<u64, lockstep_store::program::ProgramError> {
+        let mut seen = Vec::new();
+        let n = self
+            .program
+            .catch_up(state, |recorded| seen.push(recorded.clone()))
+            .await?;
+        self.publish(state, &seen);
+        Ok(n)
+    }
+
+    fn publish(&self, state: &State, recorded: &[Recorded]) {
+        for record in recorded {
+            // No receivers is normal (no dashboard open).
+            let _ = self.feed.send(Arc::new(Change::of(state, record)));
+        }
+    }
+
+    /// Subscribes to committed changes.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.feed.subscribe()
     }
 }
 
 /// The application's routes.
 pub fn app(shared: Arc<AppState>) -> Router {
+    let writes = write::routes().layer(axum::middleware::from_fn_with_state(
+        shared.clone(),
+        write::idempotent,
+    ));
+    let api = api::routes()
+        .merge(writes)
+        .route("/events", get(live::events))
+        .route("/me", get(auth::me))
+        .route_layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            auth::require_api_access,
+        ));
     Router::new()
         .route("/", get(pages::index))
         .route("/releases/{name}", get(pages::release))
+        .route("/teams/{name}", get(pages::team))
+        .route("/items/{name}", get(pages::item))
+        .route("/calendar", get(pages::calendar))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/static/{*path}", get(security::static_file))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(api::ready))
-        .nest("/api/v1", api::routes())
+        .route("/api/v1/openapi.json", get(api::openapi))
+        .nest("/api/v1", api)
         .fallback(api::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            auth::authenticate,
+        ))
+        .layer(DefaultBodyLimit::max(extract::BODY_LIMIT))
+        .layer(axum::middleware::from_fn(security::headers))
         .with_state(shared)
 }
 
 /// Follows the log until the process ends: every `interval`, applies what other
-/// writers appended. A failed poll is logged and retried.
+/// writers appended and publishes it. A failed poll is logged and retried.
 pub async fn follow(shared: Arc<AppState>, interval: Duration) {
     let mut ticker = tokio::time::interval(interval);
     loop {

@@ -1,18 +1,28 @@
-//! The server-rendered overview: a release list and a board per release.
+//! The server-rendered dashboard: release list, release dashboard (board by column,
+//! readiness per team, timeline, dependency graph with the critical path and risk, recent
+//! activity), team page, item page, calendar, and the login form.
 //!
-//! Deliberately small: plain HTML with escaped text and no script. The live
-//! dashboard (SSE, dependency graph, timeline) replaces it with the API issue.
+//! HTML is built here with every text escaped; charts are SVG drawn here. The only
+//! script is `static/live.js`, which re-renders the `#live` section when the event
+//! stream reports a change. Nothing needs a build step.
 
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write;
 use std::sync::Arc;
 
 use axum::extract::{Path, State as Extract};
-use axum::response::Html;
-use lockstep_core::{ItemStatus, Name};
+use axum::http::Uri;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use jiff::civil::Date;
+use lockstep_core::access::role_of;
+use lockstep_core::risk::{RiskReport, assess};
+use lockstep_core::{Item, ItemStatus, Name, Recorded, State};
 
+use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
-fn escape(text: &str) -> String {
+/// Escapes text for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -27,106 +37,811 @@ fn escape(text: &str) -> String {
     out
 }
 
-fn page(title: &str, body: &str) -> Html<String> {
-    Html(format!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · Lockstep</title>
-<style>
-body{{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2330;background:#f6f7f9}}
-header{{background:#1d2330;color:#fff;padding:.8rem 1.5rem}} header a{{color:#fff;text-decoration:none;font-weight:600}}
-main{{padding:1.5rem;max-width:1400px;margin:auto}} h1{{font-size:1.5rem;margin:.2rem 0 1rem}}
-.board{{display:grid;grid-template-columns:repeat(auto-fit,minmax(180px,1fr));gap:.8rem}}
-.col{{background:#e9ecf1;border-radius:8px;padding:.6rem}} .col h2{{font-size:.85rem;text-transform:uppercase;letter-spacing:.04em;margin:.2rem 0 .6rem;color:#4a5568}}
-.card{{background:#fff;border-radius:6px;padding:.6rem;margin-bottom:.5rem;box-shadow:0 1px 2px rgba(0,0,0,.08)}}
-.card .meta{{font-size:.8rem;color:#4a5568}} table{{border-collapse:collapse;width:100%;background:#fff}}
-td,th{{text-align:left;padding:.5rem .7rem;border-bottom:1px solid #e2e8f0}} .dates span{{margin-right:1.2rem}}
-</style></head><body><header><a href="/">Lockstep</a></header><main>{body}</main></body></html>"#,
-        title = escape(title),
-    ))
-}
-
-pub(crate) async fn index(Extract(app): Extract<Arc<AppState>>) -> Html<String> {
-    let state = app.state.read().await;
-    let mut body = String::from(
-        "<h1>Releases</h1><table><thead><tr><th>Release</th><th>Kind</th><th>State</th><th>Target date</th><th>Items</th></tr></thead><tbody>",
-    );
-    for release in state.releases().values() {
-        let _ = write!(
-            body,
-            r#"<tr><td><a href="/releases/{name}">{title}</a></td><td>{kind:?}</td><td>{status}</td><td>{date}</td><td>{n}</td></tr>"#,
-            name = escape(release.name.as_str()),
-            title = escape(
-                release
-                    .spec
-                    .title
-                    .as_deref()
-                    .unwrap_or(release.name.as_str())
-            ),
-            kind = release.spec.kind,
-            status = release.state,
-            date = release.spec.target_date,
-            n = state.items_of(&release.name).count(),
-        );
-    }
-    body.push_str("</tbody></table>");
-    page("Releases", &body)
-}
-
-pub(crate) async fn release(
-    Extract(app): Extract<Arc<AppState>>,
-    Path(name): Path<String>,
-) -> Result<Html<String>, ApiError> {
-    let state = app.state.read().await;
-    let release = state
-        .releases()
-        .get(name.as_str())
-        .ok_or_else(|| ApiError::NotFound {
-            kind: "release",
-            name: name.clone(),
-        })?;
-    let title = release
-        .spec
-        .title
-        .as_deref()
-        .unwrap_or(release.name.as_str());
-    let mut body = format!("<h1>{}</h1><p class=\"dates\">", escape(title));
-    let mut date = |label: &str, value: Option<jiff::civil::Date>| {
-        if let Some(value) = value {
-            let _ = write!(body, "<span><strong>{label}</strong> {value}</span>");
-        }
+fn layout(title: &str, caller: &Caller, role: Option<String>, body: &str) -> String {
+    let csrf = caller.csrf().unwrap_or("");
+    let who = match &caller.principal {
+        Some(principal) => format!(
+            r#"<span>{user}{role}</span><form method="post" action="/logout"><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Log out</button></form>"#,
+            user = escape(&principal.user),
+            role = role
+                .map(|r| format!(" · {}", escape(&r)))
+                .unwrap_or_default(),
+            csrf = escape(csrf),
+        ),
+        None => r#"<a href="/login">Log in</a>"#.to_owned(),
     };
-    date("Feature freeze", release.spec.feature_freeze);
-    date("Code freeze", release.spec.code_freeze);
-    date("Release", Some(release.spec.target_date));
-    let _ = write!(
-        body,
-        "<span><strong>State</strong> {}</span></p><div class=\"board\">",
-        release.state
+    format!(
+        r##"<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="csrf-token" content="{csrf}">
+<title>{title} · Lockstep</title>
+<link rel="stylesheet" href="/static/app.css">
+<script src="/static/live.js" defer></script>
+</head><body><a class="skip" href="#main">Skip to content</a>
+<header class="top"><a class="brand" href="/">Lockstep</a>
+<nav aria-label="Main"><a href="/">Releases</a><a href="/calendar">Calendar</a></nav>
+<div class="who">{who}</div></header>
+<main id="main">{body}</main>
+<p id="live-status" class="sr-only" aria-live="polite"></p>
+<div id="flash" role="alert"></div>
+</body></html>"##,
+        title = escape(title),
+        csrf = escape(csrf),
+    )
+}
+
+/// Renders a page, or sends an anonymous caller to the login page when reads need
+/// credentials.
+async fn render(
+    app: &AppState,
+    caller: &Caller,
+    uri: &Uri,
+    build: impl FnOnce(&State) -> Result<(String, String), ApiError>,
+) -> Result<Response, ApiError> {
+    if caller.principal.is_none() && !app.config.anonymous_read {
+        let next = uri.path_and_query().map_or("/", |p| p.as_str());
+        return Ok(Redirect::to(&format!("/login?next={}", url_encode(next))).into_response());
+    }
+    let state = app.state.read().await;
+    let role = caller
+        .principal
+        .as_ref()
+        .map(|principal| role_of(&state, principal).label());
+    let (title, body) = build(&state)?;
+    Ok(Html(layout(&title, caller, role, &body)).into_response())
+}
+
+fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The login form.
+pub fn login(error: Option<&str>, csrf: &str, next: &str) -> String {
+    let error = error
+        .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, escape(e)))
+        .unwrap_or_default();
+    let body = format!(
+        r#"<section class="login panel"><h1>Log in</h1>{error}
+<form method="post" action="/login">
+<input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="next" value="{next}">
+<label for="username">User name</label><input id="username" name="username" autocomplete="username" required autofocus>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Log in</button></form>
+<p class="hint">Running the demo? The users and their password are printed by <code>lockstep serve --demo</code>.</p></section>"#,
+        csrf = escape(csrf),
+        next = escape(next),
     );
-    let release_name: &Name = &release.name;
-    for column in ItemStatus::COLUMNS {
-        let _ = write!(body, "<section class=\"col\"><h2>{}</h2>", column.title());
-        for item in state.items_of(release_name).filter(|i| i.status == column) {
-            let blocked_by: Vec<String> = state
-                .blocked_by(&item.name)
-                .map(|d| escape(d.blocker.as_str()))
-                .collect();
+    layout(
+        "Log in",
+        &Caller {
+            principal: None,
+            via: crate::auth::Via::Anonymous,
+        },
+        None,
+        &body,
+    )
+}
+
+fn item_finish(item: &Item) -> Option<Date> {
+    item.eta.or(item.spec.due)
+}
+
+fn short(date: Date) -> String {
+    date.strftime("%b %-d").to_string()
+}
+
+fn readiness(items: &[&Item]) -> (usize, usize) {
+    let ready = items
+        .iter()
+        .filter(|i| matches!(i.status, ItemStatus::ReadyForRelease | ItemStatus::Released))
+        .count();
+    (ready, items.len())
+}
+
+fn percent(ready: usize, total: usize) -> usize {
+    (ready * 100).checked_div(total).unwrap_or(0)
+}
+
+fn risk_class(report: &RiskReport, item: &Item) -> &'static str {
+    match report.items.get(&item.name) {
+        Some(risk) if risk.upstream => "warn",
+        Some(_) => "risk",
+        None if item.status == ItemStatus::Released
+            || item.status == ItemStatus::ReadyForRelease =>
+        {
+            "done"
+        }
+        None => "",
+    }
+}
+
+/// `GET /`: the release list.
+pub(crate) async fn index(
+    Extract(app): Extract<Arc<AppState>>,
+    caller: Caller,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    render(&app, &caller, &uri, |state| {
+        let report = assess(state);
+        let mut body = String::from(
+            r#"<h1>Releases</h1><p class="sub">Every release of the program, its readiness and its risk.</p><div id="live"><table><caption class="sub">Releases by target date</caption><thead><tr><th scope="col">Release</th><th scope="col">Kind</th><th scope="col">State</th><th scope="col">Target date</th><th scope="col">Ready</th><th scope="col">Risk</th></tr></thead><tbody>"#,
+        );
+        let mut releases: Vec<_> = state.releases().values().collect();
+        releases.sort_by_key(|r| r.spec.target_date);
+        for release in releases {
+            let items: Vec<&Item> = state.items_of(&release.name).collect();
+            let (ready, total) = readiness(&items);
+            let risk = match report.releases.get(&release.name) {
+                Some(r) => format!(
+                    r#"<span class="badge risk">at risk</span> <span class="hint">{}</span>"#,
+                    escape(r.chain.last().map_or("", String::as_str))
+                ),
+                None => r#"<span class="badge ok">on track</span>"#.to_owned(),
+            };
             let _ = write!(
                 body,
-                "<article class=\"card\"><div>{}</div><div class=\"meta\">{} · eta {}{}</div></article>",
-                escape(&item.spec.title),
-                escape(item.spec.team.as_str()),
-                item.eta.map_or_else(|| "—".to_owned(), |d| d.to_string()),
-                if blocked_by.is_empty() {
-                    String::new()
+                r#"<tr><td><a href="/releases/{name}">{title}</a></td><td>{kind:?}</td><td>{status}</td><td>{date}</td><td>{ready}/{total} <meter min="0" max="100" value="{pct}" aria-label="{pct}% ready">{pct}%</meter></td><td>{risk}</td></tr>"#,
+                name = escape(release.name.as_str()),
+                title = escape(release.spec.title.as_deref().unwrap_or(release.name.as_str())),
+                kind = release.spec.kind,
+                status = release.state,
+                date = release.spec.target_date,
+                pct = percent(ready, total),
+            );
+        }
+        body.push_str("</tbody></table></div>");
+        Ok(("Releases".to_owned(), body))
+    })
+    .await
+}
+
+fn recent_activity(history: &[Recorded], filter: impl Fn(&Recorded) -> bool, n: usize) -> String {
+    let mut out = String::from(r#"<ul class="activity">"#);
+    let mut count = 0;
+    for record in history.iter().rev().filter(|r| filter(r)).take(n) {
+        count += 1;
+        let _ = write!(
+            out,
+            r#"<li><time datetime="{at}">{when}</time><strong>{actor}</strong> {summary}{reason}</li>"#,
+            at = record.meta.at,
+            when = record.meta.at.strftime("%b %-d %H:%M"),
+            actor = escape(&record.meta.actor),
+            summary = escape(&record.event.describe()),
+            reason = record
+                .meta
+                .reason
+                .as_deref()
+                .map(|r| format!(r#" <span class="hint">— {}</span>"#, escape(r)))
+                .unwrap_or_default(),
+        );
+    }
+    if count == 0 {
+        out.push_str("<li>No activity yet.</li>");
+    }
+    out.push_str("</ul>");
+    out
+}
+
+async fn history_tail(app: &AppState, n: i64) -> Vec<Recorded> {
+    let head = app.state.read().await.position();
+    app.program
+        .history((head - n).max(0), n)
+        .await
+        .unwrap_or_default()
+}
+
+/// `GET /releases/{name}`: the release dashboard.
+pub(crate) async fn release(
+    Extract(app): Extract<Arc<AppState>>,
+    caller: Caller,
+    uri: Uri,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let history = history_tail(&app, 500).await;
+    let writable = caller.principal.is_some();
+    render(&app, &caller, &uri, |state| {
+        let release = state
+            .releases()
+            .get(name.as_str())
+            .ok_or_else(|| ApiError::NotFound {
+                kind: "release",
+                name: name.clone(),
+            })?;
+        let report = assess(state);
+        let title = release.spec.title.as_deref().unwrap_or(release.name.as_str());
+        let items: Vec<&Item> = state.items_of(&release.name).collect();
+        let (ready, total) = readiness(&items);
+        let n_risk = items.iter().filter(|i| report.items.contains_key(&i.name)).count();
+        let mut body = format!(
+            r#"<h1>{title}</h1><p class="sub">{kind:?} release{version} · {state} · manager {manager}</p><div id="live" data-release="{name}">"#,
+            title = escape(title),
+            kind = release.spec.kind,
+            version = release
+                .spec
+                .version
+                .as_deref()
+                .map(|v| format!(" {}", escape(v)))
+                .unwrap_or_default(),
+            state = release.state,
+            manager = escape(release.spec.manager.as_ref().map_or("—", Name::as_str)),
+            name = escape(release.name.as_str()),
+        );
+        let _ = write!(
+            body,
+            r#"<div class="kpis"><div class="kpi"><b>{date}</b><span>Release date</span></div><div class="kpi"><b>{pct}%</b><span>{ready} of {total} items ready</span></div><div class="kpi"><b>{n_risk}</b><span>items at risk</span></div><div class="kpi"><b>{ff}</b><span>Feature freeze</span></div><div class="kpi"><b>{cf}</b><span>Code freeze</span></div></div>"#,
+            date = short(release.spec.target_date),
+            pct = percent(ready, total),
+            ff = release.spec.feature_freeze.map_or("—".to_owned(), short),
+            cf = release.spec.code_freeze.map_or("—".to_owned(), short),
+        );
+        if let Some(risk) = report.releases.get(&release.name) {
+            body.push_str(r#"<section class="panel" aria-labelledby="risk-h"><h2 id="risk-h"><span class="badge risk">At risk</span> Why</h2><ol class="chain">"#);
+            for link in &risk.chain {
+                let _ = write!(body, "<li>{}</li>", escape(link));
+            }
+            body.push_str("</ol></section>");
+        }
+        // Board.
+        body.push_str(r#"<h2 id="board-h">Board</h2><div class="board" role="region" aria-labelledby="board-h">"#);
+        for column in ItemStatus::COLUMNS {
+            let cards: Vec<&&Item> = items.iter().filter(|i| i.status == column).collect();
+            let _ = write!(
+                body,
+                r#"<section class="col" aria-label="{title}" data-column="{slug}"><h3>{title}<span>{n}</span></h3>"#,
+                title = column.title(),
+                slug = column.as_str(),
+                n = cards.len(),
+            );
+            for item in cards {
+                body.push_str(&card(state, &report, item, writable));
+            }
+            body.push_str("</section>");
+        }
+        body.push_str("</div>");
+        // Readiness per team, timeline, graph, activity.
+        body.push_str(r#"<div class="grid"><section class="panel"><h2>Readiness by team</h2><table><thead><tr><th scope="col">Team</th><th scope="col">Ready</th><th scope="col">At risk</th></tr></thead><tbody>"#);
+        let mut by_team: BTreeMap<&Name, Vec<&Item>> = BTreeMap::new();
+        for item in &items {
+            by_team.entry(&item.spec.team).or_default().push(item);
+        }
+        for (team, team_items) in &by_team {
+            let (r, t) = readiness(team_items);
+            let at_risk = team_items.iter().filter(|i| report.items.contains_key(&i.name)).count();
+            let _ = write!(
+                body,
+                r#"<tr><td><a href="/teams/{team}">{team}</a></td><td>{r}/{t}<meter min="0" max="100" value="{pct}" aria-label="{pct}% ready">{pct}%</meter></td><td>{risk}</td></tr>"#,
+                team = escape(team.as_str()),
+                pct = percent(r, t),
+                risk = if at_risk > 0 {
+                    format!(r#"<span class="badge risk">{at_risk}</span>"#)
                 } else {
-                    format!(" · waits on {}", blocked_by.join(", "))
+                    r#"<span class="badge ok">0</span>"#.to_owned()
                 },
             );
         }
-        body.push_str("</section>");
+        body.push_str("</tbody></table></section>");
+        let _ = write!(
+            body,
+            r#"<section class="panel"><h2>Recent activity</h2>{}</section></div>"#,
+            recent_activity(&history, |r| r.stream == format!("release:{}", release.name), 12)
+        );
+        let _ = write!(
+            body,
+            r#"<h2>Timeline</h2><div class="panel scroll">{}</div>"#,
+            timeline(release, &items)
+        );
+        let _ = write!(
+            body,
+            r#"<h2>Dependencies and critical path</h2><div class="panel scroll">{}</div>"#,
+            graph(state, &report, &items)
+        );
+        body.push_str("</div>");
+        Ok((title.to_owned(), body))
+    })
+    .await
+}
+
+fn card(state: &State, report: &RiskReport, item: &Item, writable: bool) -> String {
+    let waits: Vec<String> = state
+        .blocked_by(&item.name)
+        .map(|d| escape(d.blocker.as_str()))
+        .collect();
+    let risk = report.items.get(&item.name);
+    let mut out = format!(
+        r#"<article class="card {class}" data-item="{name}"><a href="/items/{name}">{title}</a><div class="meta">{team} · {when}{waits}</div>"#,
+        class = risk_class(report, item),
+        name = escape(item.name.as_str()),
+        title = escape(&item.spec.title),
+        team = escape(item.spec.team.as_str()),
+        when = match (item.eta, item.spec.due) {
+            (Some(eta), _) => format!("ETA {}", short(eta)),
+            (None, Some(due)) => format!("due {}", short(due)),
+            (None, None) => "no date".to_owned(),
+        },
+        waits = if waits.is_empty() {
+            String::new()
+        } else {
+            format!(" · waits on {}", waits.join(", "))
+        },
+    );
+    if let Some(risk) = risk {
+        let _ = write!(
+            out,
+            r#"<div class="meta"><span class="badge {}">{}</span> {}</div>"#,
+            if risk.upstream { "warn" } else { "risk" },
+            if risk.upstream {
+                "buffer consumed"
+            } else {
+                "at risk"
+            },
+            escape(&risk.link),
+        );
     }
-    body.push_str("</div>");
-    Ok(page(title, &body))
+    if writable && item.status != ItemStatus::Released {
+        let _ = write!(
+            out,
+            r#"<label class="sr-only" for="move-{name}">Move {title}</label><select id="move-{name}" data-move="{name}">"#,
+            name = escape(item.name.as_str()),
+            title = escape(&item.spec.title),
+        );
+        for status in ItemStatus::COLUMNS {
+            let _ = write!(
+                out,
+                r#"<option value="{v}"{sel}>{t}</option>"#,
+                v = status.as_str(),
+                t = status.title(),
+                sel = if status == item.status {
+                    " selected"
+                } else {
+                    ""
+                },
+            );
+        }
+        out.push_str("</select>");
+    }
+    out.push_str("</article>");
+    out
+}
+
+fn timeline(release: &lockstep_core::Release, items: &[&Item]) -> String {
+    let mut dates: Vec<Date> = vec![release.spec.target_date];
+    dates.extend(release.spec.feature_freeze);
+    dates.extend(release.spec.code_freeze);
+    for milestone in &release.spec.milestones {
+        dates.push(milestone.date);
+        dates.extend(milestone.end);
+    }
+    dates.extend(items.iter().filter_map(|i| item_finish(i)));
+    let (Some(&first), Some(&last)) = (dates.iter().min(), dates.iter().max()) else {
+        return String::new();
+    };
+    let start = first
+        .checked_sub(jiff::Span::new().days(2))
+        .unwrap_or(first);
+    let end = last.checked_add(jiff::Span::new().days(2)).unwrap_or(last);
+    let n_days = (end - start).get_days().max(1);
+    let width = 1100.0_f64;
+    let x = |d: Date| 20.0 + (d - start).get_days() as f64 / f64::from(n_days) * (width - 40.0);
+    let mut rows: Vec<(String, Date, Option<Date>, &str)> = Vec::new();
+    for milestone in &release.spec.milestones {
+        rows.push((
+            milestone
+                .title
+                .clone()
+                .unwrap_or_else(|| milestone.name.as_str().to_owned()),
+            milestone.date,
+            milestone.end,
+            "#2b50c8",
+        ));
+    }
+    if let Some(deployment) = &release.spec.deployment {
+        rows.push((
+            format!("Deployment window ({})", deployment.environment),
+            release.spec.target_date,
+            None,
+            "#1e7d46",
+        ));
+    }
+    let height = 70 + rows.len() * 26;
+    let mut svg = format!(
+        r#"<svg viewBox="0 0 {width} {height}" role="img" aria-label="Timeline of {name}"><title>Timeline of {name}</title>"#,
+        name = escape(release.name.as_str()),
+    );
+    // Freeze band: from feature freeze to release.
+    if let Some(freeze) = release.spec.feature_freeze.or(release.spec.code_freeze) {
+        let _ = write!(
+            svg,
+            r##"<rect x="{x0:.0}" y="20" width="{w:.0}" height="{h}" fill="#eef1fb"/><text x="{x0:.0}" y="14" font-size="11" fill="#5b6577">freeze</text>"##,
+            x0 = x(freeze),
+            w = (x(release.spec.target_date) - x(freeze)).max(2.0),
+            h = height - 30,
+        );
+    }
+    let mut axis = start;
+    while axis <= end {
+        if axis.weekday() == jiff::civil::Weekday::Monday {
+            let _ = write!(
+                svg,
+                r##"<line x1="{x:.0}" x2="{x:.0}" y1="20" y2="{y}" stroke="#dfe3ea"/><text x="{x:.0}" y="{ty}" font-size="11" fill="#5b6577">{label}</text>"##,
+                x = x(axis),
+                y = height - 12,
+                ty = height - 2,
+                label = short(axis),
+            );
+        }
+        axis = match axis.tomorrow() {
+            Ok(next) => next,
+            Err(_) => break,
+        };
+    }
+    for (index, (label, date, end_date, colour)) in rows.iter().enumerate() {
+        let y = 34 + index * 26;
+        match end_date {
+            Some(end_date) => {
+                let _ = write!(
+                    svg,
+                    r#"<rect x="{x0:.0}" y="{y}" width="{w:.0}" height="12" rx="3" fill="{colour}" opacity=".75"/>"#,
+                    x0 = x(*date),
+                    w = (x(*end_date) - x(*date)).max(4.0),
+                );
+            }
+            None => {
+                let _ = write!(
+                    svg,
+                    r#"<circle cx="{cx:.0}" cy="{cy}" r="6" fill="{colour}"/>"#,
+                    cx = x(*date),
+                    cy = y + 6,
+                );
+            }
+        }
+        let _ = write!(
+            svg,
+            r##"<text x="{tx:.0}" y="{ty}" font-size="12" fill="#17202e">{label} · {d}</text>"##,
+            tx = x(*date) + 10.0,
+            ty = y + 10,
+            label = escape(label),
+            d = short(*date),
+        );
+    }
+    let today_marker = release.spec.target_date;
+    let _ = write!(
+        svg,
+        r##"<line x1="{x:.0}" x2="{x:.0}" y1="20" y2="{y}" stroke="#c62828" stroke-width="2"/><text x="{x:.0}" y="{ty}" font-size="12" fill="#c62828" text-anchor="end">release {d} </text>"##,
+        x = x(today_marker),
+        y = height - 12,
+        ty = 30,
+        d = short(today_marker),
+    );
+    svg.push_str("</svg>");
+    svg
+}
+
+/// The longest chain by projected finish, ending at the latest-finishing item.
+fn critical_path(state: &State, items: &[&Item]) -> Vec<Name> {
+    let finish: HashMap<&Name, Date> = items
+        .iter()
+        .filter_map(|i| item_finish(i).map(|d| (&i.name, d)))
+        .collect();
+    let Some(mut at) = items
+        .iter()
+        .filter(|i| finish.contains_key(&i.name))
+        .max_by_key(|i| (finish.get(&i.name), std::cmp::Reverse(i.name.clone())))
+        .map(|i| i.name.clone())
+    else {
+        return Vec::new();
+    };
+    let mut path = vec![at.clone()];
+    while let Some(prev) = state
+        .blocked_by(&at)
+        .map(|d| d.blocker.clone())
+        .filter(|b| !path.contains(b))
+        .max_by_key(|b| finish.get(b).copied())
+    {
+        path.push(prev.clone());
+        at = prev;
+    }
+    path.reverse();
+    path
+}
+
+fn graph(state: &State, report: &RiskReport, items: &[&Item]) -> String {
+    let names: HashMap<&Name, &Item> = items.iter().map(|i| (&i.name, *i)).collect();
+    // Layer each item by its longest distance from a root.
+    let mut depth: HashMap<&Name, usize> = HashMap::new();
+    fn layer<'a>(
+        state: &'a State,
+        name: &'a Name,
+        names: &HashMap<&'a Name, &'a Item>,
+        depth: &mut HashMap<&'a Name, usize>,
+        guard: usize,
+    ) -> usize {
+        if let Some(&d) = depth.get(name) {
+            return d;
+        }
+        let d = if guard > 64 {
+            0
+        } else {
+            state
+                .blocked_by(name)
+                .filter_map(|dep| names.get_key_value(&dep.blocker).map(|(k, _)| *k))
+                .map(|blocker| layer(state, blocker, names, depth, guard + 1) + 1)
+                .max()
+                .unwrap_or(0)
+        };
+        depth.insert(name, d);
+        d
+    }
+    for item in items {
+        layer(state, &item.name, &names, &mut depth, 0);
+    }
+    let mut layers: BTreeMap<usize, Vec<&Name>> = BTreeMap::new();
+    for item in items {
+        layers
+            .entry(depth[&item.name])
+            .or_default()
+            .push(&item.name);
+    }
+    let (box_w, box_h, gap_x, gap_y) = (200.0_f64, 46.0_f64, 70.0_f64, 18.0_f64);
+    let mut position: HashMap<&Name, (f64, f64)> = HashMap::new();
+    for (layer_idx, members) in &layers {
+        for (row, name) in members.iter().enumerate() {
+            position.insert(
+                name,
+                (
+                    10.0 + *layer_idx as f64 * (box_w + gap_x),
+                    10.0 + row as f64 * (box_h + gap_y),
+                ),
+            );
+        }
+    }
+    let width = 20.0 + layers.len() as f64 * (box_w + gap_x);
+    let height = 20.0 + layers.values().map(Vec::len).max().unwrap_or(1) as f64 * (box_h + gap_y);
+    let critical = critical_path(state, items);
+    let on_path = |a: &Name, b: &Name| critical.windows(2).any(|w| &w[0] == a && &w[1] == b);
+    let mut svg = format!(
+        r##"<svg viewBox="0 0 {width:.0} {height:.0}" role="img" aria-label="Dependency graph; the critical path is drawn thick"><title>Dependency graph</title><defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#5b6577"/></marker></defs>"##
+    );
+    for item in items {
+        for dependency in state.blocked_by(&item.name) {
+            let (Some(&(x1, y1)), Some(&(x2, y2))) =
+                (position.get(&dependency.blocker), position.get(&item.name))
+            else {
+                continue;
+            };
+            let hot = on_path(&dependency.blocker, &item.name);
+            let _ = write!(
+                svg,
+                r##"<path d="M{sx:.0},{sy:.0} C{c1:.0},{sy:.0} {c2:.0},{ey:.0} {ex:.0},{ey:.0}" fill="none" stroke="{stroke}" stroke-width="{w}"{dash} marker-end="url(#arrow)"/>"##,
+                sx = x1 + box_w,
+                sy = y1 + box_h / 2.0,
+                ex = x2,
+                ey = y2 + box_h / 2.0,
+                c1 = x1 + box_w + gap_x / 2.0,
+                c2 = x2 - gap_x / 2.0,
+                stroke = if hot { "#17202e" } else { "#9aa3b2" },
+                w = if hot { 3 } else { 1 },
+                dash = if dependency.late {
+                    r#" stroke-dasharray="5 4""#
+                } else {
+                    ""
+                },
+            );
+        }
+    }
+    for item in items {
+        let Some(&(x, y)) = position.get(&item.name) else {
+            continue;
+        };
+        let (fill, stroke) = match risk_class(report, item) {
+            "risk" => ("#fde7e7", "#c62828"),
+            "warn" => ("#fff1dc", "#b26a00"),
+            "done" => ("#e2f4e9", "#1e7d46"),
+            _ => ("#ffffff", "#9aa3b2"),
+        };
+        let on_critical = critical.contains(&item.name);
+        let mut title = item.spec.title.clone();
+        if title.chars().count() > 28 {
+            title = title.chars().take(27).collect::<String>() + "…";
+        }
+        let _ = write!(
+            svg,
+            r##"<a href="/items/{name}"><rect x="{x:.0}" y="{y:.0}" width="{box_w:.0}" height="{box_h:.0}" rx="8" fill="{fill}" stroke="{stroke}" stroke-width="{sw}"/><text x="{tx:.0}" y="{ty:.0}" font-size="12" font-weight="600" fill="#17202e">{title}</text><text x="{tx:.0}" y="{ty2:.0}" font-size="11" fill="#5b6577">{team} · {status}{when}</text><title>{full}</title></a>"##,
+            name = escape(item.name.as_str()),
+            sw = if on_critical { 3 } else { 1 },
+            tx = x + 8.0,
+            ty = y + 18.0,
+            ty2 = y + 35.0,
+            title = escape(&title),
+            full = escape(&item.spec.title),
+            team = escape(item.spec.team.as_str()),
+            status = item.status,
+            when = item_finish(item)
+                .map(|d| format!(" · {}", short(d)))
+                .unwrap_or_default(),
+        );
+    }
+    svg.push_str("</svg>");
+    svg.push_str(r#"<p class="hint">Thick outline and arrows: the critical path (longest chain by ETA or due date). Red: at risk. Amber: a blocker consumed the buffer. Green: ready. Dashed: added after feature freeze.</p>"#);
+    svg
+}
+
+/// `GET /teams/{name}`: what blocks us, what we block, our items.
+pub(crate) async fn team(
+    Extract(app): Extract<Arc<AppState>>,
+    caller: Caller,
+    uri: Uri,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let writable = caller.principal.is_some();
+    render(&app, &caller, &uri, |state| {
+        let team = state.teams().get(name.as_str()).ok_or_else(|| ApiError::NotFound {
+            kind: "team",
+            name: name.clone(),
+        })?;
+        let report = assess(state);
+        let title = team.spec.title.clone().unwrap_or_else(|| team.name.as_str().to_owned());
+        let ours: Vec<&Item> = state.items().values().filter(|i| i.spec.team == team.name).collect();
+        let mut body = format!(
+            r#"<h1>{}</h1><p class="sub">{} · {} members</p><div id="live"><div class="grid">"#,
+            escape(&title),
+            escape(&team.spec.time_zone),
+            team.spec.members.len()
+        );
+        let mut blocks_us = String::new();
+        let mut we_block = String::new();
+        for item in &ours {
+            for dependency in state.blocked_by(&item.name) {
+                if let Some(other) = state.items().get(&dependency.blocker)
+                    && other.spec.team != team.name
+                {
+                    let _ = write!(
+                        blocks_us,
+                        r#"<li><a href="/items/{b}">{bt}</a> ({bteam}) → <a href="/items/{o}">{ot}</a>{need}</li>"#,
+                        b = escape(other.name.as_str()),
+                        bt = escape(&other.spec.title),
+                        bteam = escape(other.spec.team.as_str()),
+                        o = escape(item.name.as_str()),
+                        ot = escape(&item.spec.title),
+                        need = dependency.need_by.map(|d| format!(", needed by {}", short(d))).unwrap_or_default(),
+                    );
+                }
+            }
+            for dependency in state.blocks(&item.name) {
+                if let Some(other) = state.items().get(&dependency.blocked)
+                    && other.spec.team != team.name
+                {
+                    let _ = write!(
+                        we_block,
+                        r#"<li><a href="/items/{o}">{ot}</a> → <a href="/items/{b}">{bt}</a> ({bteam}){need}</li>"#,
+                        b = escape(other.name.as_str()),
+                        bt = escape(&other.spec.title),
+                        bteam = escape(other.spec.team.as_str()),
+                        o = escape(item.name.as_str()),
+                        ot = escape(&item.spec.title),
+                        need = dependency.need_by.map(|d| format!(", needed by {}", short(d))).unwrap_or_default(),
+                    );
+                }
+            }
+        }
+        let or_none = |list: String| if list.is_empty() { "<li>Nothing.</li>".to_owned() } else { list };
+        let _ = write!(
+            body,
+            r#"<section class="panel"><h2>What blocks us</h2><ul>{}</ul></section><section class="panel"><h2>What we block</h2><ul>{}</ul></section></div><h2>Our items</h2><div class="grid">"#,
+            or_none(blocks_us),
+            or_none(we_block)
+        );
+        for item in &ours {
+            body.push_str(&card(state, &report, item, writable));
+        }
+        body.push_str("</div></div>");
+        Ok((title, body))
+    })
+    .await
+}
+
+/// `GET /items/{name}`: an item, its dependencies, notes and history.
+pub(crate) async fn item(
+    Extract(app): Extract<Arc<AppState>>,
+    caller: Caller,
+    uri: Uri,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let history = history_tail(&app, 2000).await;
+    render(&app, &caller, &uri, |state| {
+        let item = state.items().get(name.as_str()).ok_or_else(|| ApiError::NotFound {
+            kind: "item",
+            name: name.clone(),
+        })?;
+        let report = assess(state);
+        let mut body = format!(
+            r#"<h1>{title}</h1><p class="sub"><a href="/teams/{team}">{team}</a> · release <a href="/releases/{release}">{release}</a></p><div id="live" data-release="{release}"><div class="kpis"><div class="kpi"><b>{status}</b><span>Status</span></div><div class="kpi"><b>{eta}</b><span>ETA</span></div><div class="kpi"><b>{due}</b><span>Due</span></div></div>"#,
+            title = escape(&item.spec.title),
+            team = escape(item.spec.team.as_str()),
+            release = escape(item.release.as_str()),
+            status = item.status.title(),
+            eta = item.eta.map_or("—".to_owned(), short),
+            due = item.spec.due.map_or("—".to_owned(), short),
+        );
+        if report.items.contains_key(&item.name) {
+            body.push_str(r#"<section class="panel"><h2><span class="badge risk">At risk</span> Why</h2><ol class="chain">"#);
+            for link in &report.chain(&item.name) {
+                let _ = write!(body, "<li>{}</li>", escape(link));
+            }
+            body.push_str("</ol></section>");
+        }
+        body.push_str(r#"<div class="grid"><section class="panel"><h2>Blocked by</h2><ul>"#);
+        for d in state.blocked_by(&item.name) {
+            let _ = write!(body, r#"<li><a href="/items/{0}">{0}</a>{1}</li>"#, escape(d.blocker.as_str()), d.need_by.map(|n| format!(" — needed by {}, {} day buffer", short(n), d.buffer_days)).unwrap_or_default());
+        }
+        body.push_str(r#"</ul></section><section class="panel"><h2>Blocks</h2><ul>"#);
+        for d in state.blocks(&item.name) {
+            let _ = write!(body, r#"<li><a href="/items/{0}">{0}</a></li>"#, escape(d.blocked.as_str()));
+        }
+        body.push_str(r#"</ul></section><section class="panel"><h2>Status notes</h2><ul class="activity">"#);
+        for update in item.updates.iter().rev() {
+            let _ = write!(body, "<li><time>{}</time>{}</li>", short(update.date), escape(&update.text));
+        }
+        body.push_str("</ul></section></div>");
+        let item_name = item.name.as_str();
+        let _ = write!(
+            body,
+            r#"<h2>History</h2><div class="panel">{}</div></div>"#,
+            recent_activity(
+                &history,
+                |r| {
+                    let text = r.event.describe();
+                    text.split(|c: char| c.is_whitespace() || c == ':')
+                        .any(|word| word == item_name)
+                },
+                50
+            )
+        );
+        Ok((item.spec.title.clone(), body))
+    })
+    .await
+}
+
+/// `GET /calendar`: releases by date with their freezes and milestones.
+pub(crate) async fn calendar(
+    Extract(app): Extract<Arc<AppState>>,
+    caller: Caller,
+    uri: Uri,
+) -> Result<Response, ApiError> {
+    render(&app, &caller, &uri, |state| {
+        let mut entries: Vec<(Date, String, &Name)> = Vec::new();
+        for release in state.releases().values() {
+            let title = release.spec.title.as_deref().unwrap_or(release.name.as_str());
+            entries.push((release.spec.target_date, format!("Release: {title}"), &release.name));
+            if let Some(d) = release.spec.feature_freeze {
+                entries.push((d, format!("Feature freeze: {title}"), &release.name));
+            }
+            if let Some(d) = release.spec.code_freeze {
+                entries.push((d, format!("Code freeze: {title}"), &release.name));
+            }
+            for m in &release.spec.milestones {
+                entries.push((m.date, format!("{}: {title}", m.title.as_deref().unwrap_or(m.name.as_str())), &release.name));
+            }
+        }
+        entries.sort();
+        let mut body = String::from(r#"<h1>Calendar</h1><p class="sub">Releases, freezes and milestones in date order.</p><div id="live"><table><thead><tr><th scope="col">Date</th><th scope="col">What</th></tr></thead><tbody>"#);
+        for (date, what, release) in entries {
+            let _ = write!(
+                body,
+                r#"<tr><td><time datetime="{date}">{pretty}</time></td><td><a href="/releases/{r}">{what}</a></td></tr>"#,
+                pretty = date.strftime("%a %b %-d, %Y"),
+                r = escape(release.as_str()),
+                what = escape(&what),
+            );
+        }
+        body.push_str("</tbody></table></div>");
+        Ok(("Calendar".to_owned(), body))
+    })
+    .await
 }

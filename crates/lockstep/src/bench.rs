@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use lockstep_core::{Event, EventMeta, State};
 use lockstep_manifest::Source;
 use lockstep_store::program::Program;
@@ -28,6 +28,12 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchWhich::Append { events } => append(&dir, events).await,
         BenchWhich::Startup { events } => startup(&dir, events).await,
         BenchWhich::Psplib(args) => psplib(args),
+        BenchWhich::Plan {
+            cpm_activities,
+            items,
+            activities,
+            trials,
+        } => plan_scale(cpm_activities, items, activities, trials).await,
     };
     let _ = std::fs::remove_dir_all(&dir);
     result.map(|()| ExitCode::SUCCESS)
@@ -310,5 +316,187 @@ fn psplib(args: PsplibArgs) -> anyhow::Result<()> {
         parallelism,
     })?;
     print!("{report}");
+    Ok(())
+}
+
+/// Median wall time of `runs` calls of `f`, in milliseconds.
+fn median_millis(runs: usize, mut f: impl FnMut()) -> f64 {
+    let mut times: Vec<f64> = (0..runs.max(1))
+        .map(|_| {
+            let started = Instant::now();
+            f();
+            started.elapsed().as_secs_f64() * 1000.0
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+async fn plan_scale(
+    n_cpm: usize,
+    n_items: usize,
+    n_schedule: usize,
+    trials: usize,
+) -> anyhow::Result<()> {
+    use lockstep_plan::calendar::{ActivityMode, Calendar, Interval};
+    use lockstep_plan::forecast::{DurationDistribution, Estimate, ForecastConfig, forecast};
+    use lockstep_plan::generate::{LayeredDagConfig, layered_dag};
+    use lockstep_plan::network::Network;
+    use lockstep_plan::rcpsp::ProblemBuilder;
+    use lockstep_plan::sgs::{PriorityRule, priority_list, priority_values, serial_sgs};
+
+    println!(
+        "planning at scale ({} threads):",
+        rayon::current_num_threads()
+    );
+    // Critical path on a large DAG.
+    let config = LayeredDagConfig {
+        n_activities: n_cpm,
+        layer_width: 1_000,
+        arcs_per_activity: 3,
+        max_duration: 10,
+        max_lag: 0,
+    };
+    let (durations, arcs) = layered_dag(&config, 1);
+    let started = Instant::now();
+    let network = Network::new(durations, &arcs)?;
+    let built = started.elapsed();
+    let cpm = lockstep_plan::cpm::critical_path(&network, &Default::default())?;
+    println!(
+        "  critical path, {} activities / {} arcs: {:.3} s (network {:.3} s + CPM {:.3} s; target < 1 s), makespan {}",
+        network.len(),
+        network.n_arcs(),
+        started.elapsed().as_secs_f64(),
+        built.as_secs_f64(),
+        (started.elapsed() - built).as_secs_f64(),
+        cpm.makespan()
+    );
+
+    // At-risk update after one ETA change in a program of `n_items` items.
+    let sources = [Source {
+        name: "generated.yaml".to_owned(),
+        text: generate_program(200, n_items, n_items * 3),
+    }];
+    let mut state = State::new();
+    for (index, event) in decide_manifests(&state, &sources, jiff::Timestamp::now())?
+        .iter()
+        .enumerate()
+    {
+        state.apply(index as i64 + 1, event);
+    }
+    let item = state
+        .items()
+        .keys()
+        .nth(n_items / 2)
+        .cloned()
+        .context("the program has items")?;
+    let started = Instant::now();
+    let mut report = lockstep_core::risk::assess(&state);
+    let full = started.elapsed().as_secs_f64() * 1000.0;
+    let mut day = 0;
+    let update = median_millis(21, || {
+        day = (day + 1) % 60;
+        let eta = jiff::civil::date(2030, 1, 1)
+            .checked_add(jiff::Span::new().days(day))
+            .ok();
+        let command = lockstep_core::Command::SetEta {
+            item: item.clone(),
+            eta,
+        };
+        if let Ok(events) = lockstep_core::decide(&state, command, jiff::Timestamp::now()) {
+            for event in &events {
+                state.apply(state.position() + 1, event);
+            }
+        }
+        report.update(&state, &item);
+    });
+    if report != lockstep_core::risk::assess(&state) {
+        bail!("the incremental at-risk update disagrees with a full assessment");
+    }
+    println!(
+        "  at-risk update after one ETA change, {n_items} items: {update:.2} ms median incremental (target < 20 ms); full assessment {full:.1} ms; {} items at risk",
+        report.items.len()
+    );
+
+    // A resource- and calendar-constrained schedule: 200 team calendars, 50 resources.
+    let (durations, arcs) = layered_dag(
+        &LayeredDagConfig {
+            n_activities: n_schedule,
+            layer_width: 200,
+            arcs_per_activity: 2,
+            max_duration: 16,
+            max_lag: 0,
+        },
+        2,
+    );
+    let horizon = 24 * 7 * 160; // hours in 160 weeks
+    let mut builder = ProblemBuilder::new(vec![3; 50]);
+    let calendars: Vec<_> = (0..200)
+        .map(|team| {
+            // Eight working hours a day, Monday to Friday, shifted by the team's time zone.
+            let shift = (team % 12) as i64;
+            builder.add_calendar(Calendar::new(
+                (0..horizon / 24).filter(|day| day % 7 < 5).map(|day| {
+                    let start = day * 24 + 8 + shift;
+                    Interval::new(start, start + 8)
+                }),
+            ))
+        })
+        .collect();
+    let mut rng = SplitMix(3);
+    for (activity, duration) in durations.iter().enumerate() {
+        let mut demand = vec![0; 50];
+        demand[rng.below(50) as usize] = 1 + rng.below(2) as i64;
+        let id = builder.activity((*duration).max(1), &demand);
+        builder.use_calendar(id, calendars[activity % 200], ActivityMode::Interruptible);
+    }
+    for arc in &arcs {
+        builder.precedence(arc.from, arc.to, arc.lag);
+    }
+    let problem = builder.build()?;
+    let started = Instant::now();
+    let list = priority_list(
+        &problem,
+        &priority_values(&problem, PriorityRule::LatestFinishTime),
+    );
+    let schedule = serial_sgs(&problem, &list)?;
+    println!(
+        "  schedule, {n_schedule} activities, 200 team calendars, 50 shared resources: {:.3} s (target < 5 s), makespan {} h",
+        started.elapsed().as_secs_f64(),
+        schedule.makespan()
+    );
+
+    // Monte Carlo over `n_schedule` activities.
+    let estimates: Vec<Estimate> = problem
+        .network()
+        .durations()
+        .iter()
+        .map(|d| Estimate::new(*d as f64 * 0.8, *d as f64, *d as f64 * 1.6))
+        .collect::<Result<_, _>>()?;
+    for distribution in [
+        DurationDistribution::Triangular,
+        DurationDistribution::PertBeta,
+    ] {
+        let started = Instant::now();
+        let result = forecast(
+            problem.network(),
+            &[],
+            &estimates,
+            &ForecastConfig {
+                trials,
+                seed: 1,
+                distribution,
+                percentiles: &[50.0, 85.0, 95.0],
+                milestones: &[],
+                target: None,
+                earliest_starts: None,
+            },
+        )?;
+        println!(
+            "  Monte Carlo {distribution:?}, {trials} trials × {n_schedule} activities: {:.3} s (target < 2 s), P85 {:.0}",
+            started.elapsed().as_secs_f64(),
+            result.project.percentiles.get(1).map_or(0.0, |(_, v)| *v)
+        );
+    }
     Ok(())
 }

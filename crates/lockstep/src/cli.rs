@@ -245,6 +245,21 @@ pub enum BenchWhich {
         #[arg(long, default_value_t = 1_000_000)]
         events: usize,
     },
+    /// Planning at scale: critical path, at-risk update, constrained schedule, Monte Carlo.
+    Plan {
+        /// Activities of the critical-path DAG.
+        #[arg(long, default_value_t = 1_000_000)]
+        cpm_activities: usize,
+        /// Items of the program whose at-risk view is updated.
+        #[arg(long, default_value_t = 10_000)]
+        items: usize,
+        /// Activities of the scheduled and forecast program.
+        #[arg(long, default_value_t = 10_000)]
+        activities: usize,
+        /// Monte Carlo trials.
+        #[arg(long, default_value_t = 10_000)]
+        trials: usize,
+    },
     /// Solve PSPLIB single-mode RCPSP instances and compare with the best known makespans.
     Psplib(PsplibArgs),
 }

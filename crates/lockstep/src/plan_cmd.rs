@@ -85,7 +85,12 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         .collect::<Result<_, _>>()?;
     match args.format {
         PlanFormat::Json => {
-            let value = serde_json::json!({ "plans": plans, "risks": risks });
+            let chains: BTreeMap<String, Vec<String>> = risks
+                .items
+                .keys()
+                .map(|item| (item.to_string(), risks.chain(item)))
+                .collect();
+            let value = serde_json::json!({ "plans": plans, "risks": risks, "chains": chains });
             println!("{value:#}");
         }
         PlanFormat::Table => plans.iter().for_each(|plan| print_plan(plan, &risks)),
@@ -117,21 +122,14 @@ fn forecast_line(plan: &ReleasePlan) -> String {
     }
 }
 
-fn release_risks<'a>(plan: &ReleasePlan, risks: &'a RiskReport) -> Vec<&'a Vec<String>> {
-    let mut chains: Vec<&Vec<String>> = risks
-        .releases
-        .get(&plan.release)
-        .map(|r| &r.chain)
-        .into_iter()
-        .collect();
-    chains.extend(
-        risks
-            .items
-            .values()
-            .filter(|r| plan.activities.iter().any(|a| a.name == r.item.as_str()))
-            .map(|r| &r.chain),
-    );
-    chains
+fn release_risks(plan: &ReleasePlan, risks: &RiskReport) -> Vec<Vec<String>> {
+    let release = risks.releases.get(&plan.release).map(|r| r.chain.clone());
+    let items = risks
+        .items
+        .values()
+        .filter(|r| plan.activities.iter().any(|a| a.name == r.item.as_str()))
+        .map(|r| risks.chain(&r.item));
+    release.into_iter().chain(items).collect()
 }
 
 fn print_plan(plan: &ReleasePlan, risks: &RiskReport) {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use lockstep_core::EventMeta;
+use lockstep_store::auth::AuthStore;
 use lockstep_store::program::Program;
 
 use crate::apply::decide_manifests;
@@ -32,15 +33,57 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
     if args.demo {
         load_demo(&program, &global.actor).await?;
     }
-    let shared = lockstep_server::AppState::load(program).await?;
+    let auth = AuthStore::open(&database_url, &Default::default())
+        .await
+        .context("cannot open the credential store")?;
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
+    // Reading without logging in is a convenience of a server only this machine can
+    // reach; anywhere else every read needs a user or a token.
+    let config = lockstep_server::Config {
+        anonymous_read: address.ip().is_loopback(),
+        ..Default::default()
+    };
+    let shared = lockstep_server::AppState::load(program, auth, config).await?;
+    let admin_password = std::env::var("LOCKSTEP_ADMIN_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    let generated = shared
+        .bootstrap_admin(admin_password.as_deref())
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot create the first administrator: {e}"))?;
+    if args.demo {
+        for (user, member) in DEMO_USERS {
+            shared
+                .add_user(user, member, false, Some(DEMO_PASSWORD))
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot create demo user {user}: {e}"))?;
+        }
+    }
+    // The first line is the address: scripts and tests read it.
     println!(
         "Lockstep is running on http://{address}/  (log: {})",
         lockstep_store::redact_url(&database_url)
     );
+    if let Some(password) = generated {
+        eprintln!(
+            "Created the first administrator: user `admin`, password `{password}` (shown once; \
+             set LOCKSTEP_ADMIN_PASSWORD to choose it)"
+        );
+    }
+    if args.demo {
+        // Whoever started us may have read only the first line and closed the pipe (the
+        // CLI tests do): a failed write here must not stop the server.
+        use std::io::Write as _;
+        let mut stdout = std::io::stdout();
+        let _ = writeln!(
+            stdout,
+            "Demo users (password `{DEMO_PASSWORD}`): rita (release manager), mike (API tech lead), viewer (read only)"
+        );
+        let _ = stdout.flush();
+    }
     tokio::spawn(lockstep_server::follow(
         shared.clone(),
         Duration::from_millis(500),
@@ -52,6 +95,16 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
     .context("server failed")?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// The demo's users: (user name, team member handle). Roles follow from the example.
+const DEMO_USERS: [(&str, Option<&str>); 3] = [
+    ("rita", Some("rita")),
+    ("mike", Some("mike")),
+    ("viewer", None),
+];
+
+/// The demo users' password: printed on start, documented in the README.
+const DEMO_PASSWORD: &str = "lockstep-demo";
 
 async fn load_demo(program: &Program, actor: &str) -> anyhow::Result<()> {
     let now = jiff::Timestamp::now();

@@ -1,0 +1,300 @@
+//! Who may issue which command: the authorization rules, as a pure function of the
+//! program state, the principal and the command.
+//!
+//! Roles are not stored with users: they follow from the program. A principal linked to
+//! a member handle is a *release manager* when that member holds the `release-manager`
+//! role (or is named as a release's manager, for that release), a *team member* of the
+//! team that lists the handle, and a *stakeholder* through any other role it holds. An
+//! unlinked principal is a *viewer*. Administrators may do everything.
+//!
+//! The rules:
+//! - everyone authenticated reads (reads are not commands and never reach this module);
+//! - only an administrator or a release manager defines teams, components, environments
+//!   and integration tasks, changes release dates, scope (adding items) or state;
+//! - a team member moves, re-dates and annotates their own team's items, edits an existing
+//!   item of their team without moving it to another team, release or due date, and
+//!   declares or removes dependencies that touch one of their team's items;
+//! - an integration task's owners (and members of the teams owning its components)
+//!   record its scenario results;
+//! - stakeholders and viewers change nothing (sign-offs come with the readiness issue).
+//!
+//! This module does not authenticate: the edge says who the principal is.
+
+use crate::{Command, Name, Role, State};
+
+/// Who is asking, as established by the edge.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    /// Login name, for messages and the audit trail.
+    pub user: String,
+    /// Administrators may do everything.
+    pub admin: bool,
+    /// The team member handle the user acts as, if linked.
+    pub member: Option<Name>,
+}
+
+/// Why a command was refused to a principal.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{user} may not {action}: {reason}")]
+pub struct Denied {
+    /// The principal's login name.
+    pub user: String,
+    /// What was attempted, in words (`move item api-analytics-endpoints`).
+    pub action: String,
+    /// Which rule refused it.
+    pub reason: String,
+}
+
+/// The role a principal plays in the program, derived from the state.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProgramRole {
+    /// Administers the server.
+    Admin,
+    /// Holds the `release-manager` role.
+    ReleaseManager,
+    /// A member of a team (any team role that is not a stakeholder role).
+    TeamMember {
+        /// The team.
+        team: Name,
+    },
+    /// A stakeholder through a role such as security or UX.
+    Stakeholder {
+        /// The roles held.
+        roles: Vec<Role>,
+    },
+    /// Reads only.
+    Viewer,
+}
+
+impl ProgramRole {
+    /// A short label for pages and responses.
+    pub fn label(&self) -> String {
+        match self {
+            ProgramRole::Admin => "admin".to_owned(),
+            ProgramRole::ReleaseManager => "release manager".to_owned(),
+            ProgramRole::TeamMember { team } => format!("member of {team}"),
+            ProgramRole::Stakeholder { roles } => format!(
+                "stakeholder ({})",
+                roles
+                    .iter()
+                    .map(|role| role.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            ProgramRole::Viewer => "viewer".to_owned(),
+        }
+    }
+}
+
+fn member_roles(state: &State, handle: &Name) -> Vec<Role> {
+    state
+        .team_of_member(handle.as_str())
+        .and_then(|team| state.teams().get(team))
+        .and_then(|team| team.spec.members.iter().find(|m| &m.handle == handle))
+        .map(|member| member.roles.clone())
+        .unwrap_or_default()
+}
+
+/// The principal's strongest role in `state`.
+pub fn role_of(state: &State, principal: &Principal) -> ProgramRole {
+    if principal.admin {
+        return ProgramRole::Admin;
+    }
+    let Some(handle) = &principal.member else {
+        return ProgramRole::Viewer;
+    };
+    let roles = member_roles(state, handle);
+    if roles.contains(&Role::ReleaseManager) {
+        return ProgramRole::ReleaseManager;
+    }
+    let Some(team) = state.team_of_member(handle.as_str()) else {
+        return ProgramRole::Viewer;
+    };
+    let is_team_member = roles.is_empty()
+        || roles
+            .iter()
+            .any(|r| matches!(r, Role::TechLead | Role::Member));
+    if is_team_member {
+        ProgramRole::TeamMember { team: team.clone() }
+    } else {
+        ProgramRole::Stakeholder { roles }
+    }
+}
+
+fn action(command: &Command) -> String {
+    match command {
+        Command::DefineTeam { team, .. } => format!("define team {team}"),
+        Command::DefineComponent { component, .. } => format!("define component {component}"),
+        Command::DefineEnvironment { environment, .. } => {
+            format!("define environment {environment}")
+        }
+        Command::DefineBlackout { blackout, .. } => format!("define blackout {blackout}"),
+        Command::DefineRelease { release, .. } => format!("change release {release}"),
+        Command::ChangeReleaseState { release, to } => {
+            format!("move release {release} to {to}")
+        }
+        Command::DefineItem { item, .. } => format!("define item {item}"),
+        Command::MoveItem { item, to } => format!("move item {item} to {to}"),
+        Command::SetEta { item, .. } => format!("set the ETA of item {item}"),
+        Command::PostUpdate { item, .. } => format!("post an update on item {item}"),
+        Command::DefineDependency {
+            blocker, blocked, ..
+        } => format!("declare that {blocker} blocks {blocked}"),
+        Command::RemoveDependency { blocker, blocked } => {
+            format!("remove the dependency {blocker} → {blocked}")
+        }
+        Command::DefineIntegrationTask { task, .. } => format!("define integration task {task}"),
+        Command::RecordScenarioResult { task, .. } => {
+            format!("record a result of integration task {task}")
+        }
+        // Commands added later are named by their variant until they get words here.
+        #[allow(unreachable_patterns)]
+        other => {
+            let debug = format!("{other:?}");
+            let variant = debug.split([' ', '{', '(']).next().unwrap_or("change");
+            format!("issue {variant}")
+        }
+    }
+}
+
+/// Whether the principal manages `release` by being named its manager.
+fn manages_release(state: &State, principal: &Principal, release: &Name) -> bool {
+    let Some(handle) = &principal.member else {
+        return false;
+    };
+    state
+        .releases()
+        .get(release)
+        .and_then(|r| r.spec.manager.as_ref())
+        .is_some_and(|manager| manager == handle)
+}
+
+fn release_of_command(state: &State, command: &Command) -> Option<Name> {
+    match command {
+        Command::DefineRelease { release, .. }
+        | Command::ChangeReleaseState { release, .. }
+        | Command::DefineItem { release, .. }
+        | Command::DefineIntegrationTask { release, .. } => Some(release.clone()),
+        Command::MoveItem { item, .. }
+        | Command::SetEta { item, .. }
+        | Command::PostUpdate { item, .. }
+        | Command::DefineDependency { blocked: item, .. }
+        | Command::RemoveDependency { blocked: item, .. } => {
+            state.items().get(item).map(|i| i.release.clone())
+        }
+        Command::RecordScenarioResult { task, .. } => state
+            .integration_tasks()
+            .get(task)
+            .map(|t| t.release.clone()),
+        Command::DefineTeam { .. }
+        | Command::DefineComponent { .. }
+        | Command::DefineEnvironment { .. }
+        | Command::DefineBlackout { .. } => None,
+    }
+}
+
+fn team_of_item<'a>(state: &'a State, item: &Name) -> Option<&'a Name> {
+    state.items().get(item).map(|i| &i.spec.team)
+}
+
+/// Whether `principal` may issue `command` against `state`.
+///
+/// A command about something that does not exist is allowed here when the principal
+/// could issue it if it did, so that `decide` reports the missing resource (404/422)
+/// rather than this module hiding it behind a refusal that says less.
+pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Result<(), Denied> {
+    let deny = |reason: &str| {
+        Err(Denied {
+            user: principal.user.clone(),
+            action: action(command),
+            reason: reason.to_owned(),
+        })
+    };
+    let role = role_of(state, principal);
+    match role {
+        ProgramRole::Admin | ProgramRole::ReleaseManager => return Ok(()),
+        ProgramRole::Viewer => return deny("viewers change nothing"),
+        ProgramRole::Stakeholder { .. } | ProgramRole::TeamMember { .. } => {}
+    }
+    if release_of_command(state, command)
+        .is_some_and(|release| manages_release(state, principal, &release))
+    {
+        return Ok(());
+    }
+    let ProgramRole::TeamMember { team } = role else {
+        return deny("stakeholders sign off and read; they do not change the plan");
+    };
+    let own = |item: &Name| team_of_item(state, item).is_none_or(|owner| *owner == team);
+    match command {
+        Command::MoveItem { item, .. }
+        | Command::SetEta { item, .. }
+        | Command::PostUpdate { item, .. } => {
+            if own(item) {
+                Ok(())
+            } else {
+                deny(&format!(
+                    "team members change only their own team's ({team}) items"
+                ))
+            }
+        }
+        Command::DefineItem {
+            item,
+            release,
+            spec,
+        } => match state.items().get(item) {
+            None => deny("only a release manager or an admin changes a release's scope"),
+            Some(existing) if existing.spec.team != team => deny(&format!(
+                "team members change only their own team's ({team}) items"
+            )),
+            Some(existing)
+                if &existing.release != release
+                    || spec.team != team
+                    || spec.due != existing.spec.due =>
+            {
+                deny("only a release manager or an admin moves an item or its due date")
+            }
+            Some(_) => Ok(()),
+        },
+        Command::DefineDependency {
+            blocker, blocked, ..
+        }
+        | Command::RemoveDependency { blocker, blocked } => {
+            let touches = |item: &Name| team_of_item(state, item).is_some_and(|o| *o == team);
+            if touches(blocker) || touches(blocked) {
+                Ok(())
+            } else {
+                deny(&format!(
+                    "team members declare only dependencies that touch their team's ({team}) items"
+                ))
+            }
+        }
+        Command::RecordScenarioResult { task, .. } => {
+            let Some(task) = state.integration_tasks().get(task) else {
+                return Ok(());
+            };
+            let handle = principal.member.as_ref();
+            let owner = handle.is_some_and(|h| task.spec.owners.contains(h));
+            let team_component = task.spec.components.iter().any(|component| {
+                state
+                    .components()
+                    .get(component)
+                    .is_some_and(|c| c.spec.team == team)
+            });
+            if owner || team_component {
+                Ok(())
+            } else {
+                deny("only the task's owners and teams record its results")
+            }
+        }
+        Command::DefineRelease { .. } | Command::ChangeReleaseState { .. } => {
+            deny("only a release manager or an admin changes release dates, scope or state")
+        }
+        Command::DefineTeam { .. }
+        | Command::DefineComponent { .. }
+        | Command::DefineEnvironment { .. }
+        | Command::DefineBlackout { .. }
+        | Command::DefineIntegrationTask { .. } => {
+            deny("only a release manager or an admin defines the program's resources")
+        }
+    }
+}

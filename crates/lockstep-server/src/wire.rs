@@ -1,0 +1,486 @@
+//! The JSON the API accepts, as the server's own types, converted by hand into core
+//! commands and specs.
+//!
+//! Every request type denies unknown fields, so a typo is a 422 that names the field
+//! instead of a silently ignored value. Names and dates are parsed here (parse, don't
+//! validate): a command that reaches `decide` holds only valid values. These types do
+//! not check references or business rules; `decide` does.
+
+use std::collections::BTreeMap;
+
+use jiff::civil::{Date, Time};
+use lockstep_core as core;
+use lockstep_core::Name;
+use serde::Deserialize;
+
+use crate::ApiError;
+
+fn name(field: &str, raw: &str) -> Result<Name, ApiError> {
+    Name::parse(raw).map_err(|error| ApiError::unprocessable(field, error.to_string()))
+}
+
+fn enum_value<T: serde::de::DeserializeOwned>(field: &str, raw: &str) -> Result<T, ApiError> {
+    serde_json::from_value(serde_json::Value::String(raw.to_owned()))
+        .map_err(|_| ApiError::unprocessable(field, format!("`{raw}` is not a valid {field}")))
+}
+
+/// `POST /items/{name}/status`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MoveItemRequest {
+    /// Target column (`testing`).
+    pub status: String,
+    /// Why, recorded with the event.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl MoveItemRequest {
+    /// The command for `item`.
+    pub fn command(&self, item: Name) -> Result<core::Command, ApiError> {
+        let to = core::ItemStatus::parse(&self.status).ok_or_else(|| {
+            ApiError::unprocessable(
+                "status",
+                format!(
+                    "`{}` is not a status; use one of {}",
+                    self.status,
+                    core::ItemStatus::COLUMNS.map(|s| s.as_str()).join(", ")
+                ),
+            )
+        })?;
+        Ok(core::Command::MoveItem { item, to })
+    }
+}
+
+/// `POST /items/{name}/eta`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SetEtaRequest {
+    /// The new ETA, or null to clear it.
+    pub eta: Option<Date>,
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /items/{name}/updates`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PostUpdateRequest {
+    /// The day the note refers to.
+    pub date: Date,
+    /// The note.
+    pub text: String,
+}
+
+impl PostUpdateRequest {
+    /// The command for `item`.
+    pub fn command(self, item: Name) -> Result<core::Command, ApiError> {
+        if self.text.trim().is_empty() {
+            return Err(ApiError::unprocessable("text", "an update needs some text"));
+        }
+        Ok(core::Command::PostUpdate {
+            item,
+            update: core::StatusUpdate {
+                date: self.date,
+                text: self.text,
+            },
+        })
+    }
+}
+
+/// `POST /dependencies`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DependencyRequest {
+    /// The item that must finish first.
+    pub blocker: String,
+    /// The item that waits.
+    pub blocked: String,
+    /// When the blocked item needs the blocker done.
+    #[serde(default)]
+    pub need_by: Option<Date>,
+    /// Days of slack wanted before `needBy`.
+    #[serde(default)]
+    pub buffer_days: u32,
+}
+
+impl DependencyRequest {
+    /// The command.
+    pub fn command(&self) -> Result<core::Command, ApiError> {
+        Ok(core::Command::DefineDependency {
+            blocker: name("blocker", &self.blocker)?,
+            blocked: name("blocked", &self.blocked)?,
+            need_by: self.need_by,
+            buffer_days: self.buffer_days,
+        })
+    }
+}
+
+/// `POST /releases/{name}/state`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReleaseStateRequest {
+    /// `in-progress`, `released` or `cancelled`.
+    pub state: String,
+    /// Why.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl ReleaseStateRequest {
+    /// The command for `release`.
+    pub fn command(&self, release: Name) -> Result<core::Command, ApiError> {
+        Ok(core::Command::ChangeReleaseState {
+            release,
+            to: enum_value("state", &self.state)?,
+        })
+    }
+}
+
+/// A person on a team.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MemberBody {
+    /// Chat handle.
+    pub handle: String,
+    /// Display name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// E-mail.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Roles (`tech-lead`, `release-manager`, …).
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// Working hours.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkingHoursBody {
+    /// Start (`09:00`).
+    pub start: Time,
+    /// End (`17:00`).
+    pub end: Time,
+    /// Days (`mon`…`sun`).
+    pub days: Vec<String>,
+}
+
+/// Primary and backup contacts.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ContactsBody {
+    /// Primary handle.
+    pub primary: String,
+    /// Backup handle.
+    #[serde(default)]
+    pub backup: Option<String>,
+}
+
+/// A team's declaration.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TeamBody {
+    /// Display name.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// IANA time zone.
+    pub time_zone: String,
+    /// Working hours.
+    #[serde(default)]
+    pub working_hours: Option<WorkingHoursBody>,
+    /// Days off.
+    #[serde(default)]
+    pub holidays: Vec<Date>,
+    /// Members.
+    #[serde(default)]
+    pub members: Vec<MemberBody>,
+    /// On-call contacts.
+    #[serde(default)]
+    pub on_call: Option<ContactsBody>,
+    /// Labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+impl TeamBody {
+    /// The core spec.
+    pub fn spec(self) -> Result<core::TeamSpec, ApiError> {
+        if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
+            return Err(ApiError::unprocessable(
+                "timeZone",
+                format!("`{}` is not an IANA time zone", self.time_zone),
+            ));
+        }
+        let working_hours = match self.working_hours {
+            None => core::WorkingHours::default(),
+            Some(hours) => core::WorkingHours {
+                start: hours.start,
+                end: hours.end,
+                days: hours
+                    .days
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| enum_value(&format!("workingHours.days[{i}]"), d))
+                    .collect::<Result<_, _>>()?,
+            },
+        };
+        let members = self
+            .members
+            .into_iter()
+            .enumerate()
+            .map(|(index, member)| {
+                Ok(core::Member {
+                    handle: name(&format!("members[{index}].handle"), &member.handle)?,
+                    name: member.name,
+                    email: member.email,
+                    roles: member
+                        .roles
+                        .iter()
+                        .map(|role| enum_value(&format!("members[{index}].roles"), role))
+                        .collect::<Result<_, ApiError>>()?,
+                })
+            })
+            .collect::<Result<_, ApiError>>()?;
+        let on_call = match self.on_call {
+            None => None,
+            Some(contacts) => Some(core::Contacts {
+                primary: name("onCall.primary", &contacts.primary)?,
+                backup: contacts
+                    .backup
+                    .map(|b| name("onCall.backup", &b))
+                    .transpose()?,
+            }),
+        };
+        Ok(core::TeamSpec {
+            title: self.title,
+            time_zone: self.time_zone,
+            working_hours,
+            holidays: self.holidays,
+            members,
+            on_call,
+            labels: self.labels,
+        })
+    }
+}
+
+/// A component's declaration.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ComponentBody {
+    /// Display name.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Owning team.
+    pub team: String,
+    /// Source repository.
+    #[serde(default)]
+    pub repository: Option<String>,
+    /// Labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+impl ComponentBody {
+    /// The core spec.
+    pub fn spec(self) -> Result<core::ComponentSpec, ApiError> {
+        Ok(core::ComponentSpec {
+            title: self.title,
+            team: name("team", &self.team)?,
+            repository: self.repository,
+            labels: self.labels,
+        })
+    }
+}
+
+/// An environment's declaration.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnvironmentBody {
+    /// Display name.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// `development`, `testing`, `staging` or `production`.
+    pub tier: String,
+    /// Labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+impl EnvironmentBody {
+    /// The core spec.
+    pub fn spec(self) -> Result<core::EnvironmentSpec, ApiError> {
+        Ok(core::EnvironmentSpec {
+            title: self.title,
+            tier: enum_value("tier", &self.tier)?,
+            labels: self.labels,
+        })
+    }
+}
+
+/// A milestone of a release.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MilestoneBody {
+    /// Name, unique in the release.
+    pub name: String,
+    /// Title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// Date or first day.
+    pub date: Date,
+    /// Last day of a period.
+    #[serde(default)]
+    pub end: Option<Date>,
+}
+
+/// A release's declaration. The release-day deployment plan is declared in manifests;
+/// a `PUT` keeps the one the release has.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ReleaseBody {
+    /// Title.
+    #[serde(default)]
+    pub title: Option<String>,
+    /// `regular`, `hotfix`, `emergency` or `out-of-band`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    /// Version string.
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Release date.
+    pub target_date: Date,
+    /// Feature freeze.
+    #[serde(default)]
+    pub feature_freeze: Option<Date>,
+    /// Code freeze.
+    #[serde(default)]
+    pub code_freeze: Option<Date>,
+    /// Manager's handle.
+    #[serde(default)]
+    pub manager: Option<String>,
+    /// Milestones.
+    #[serde(default)]
+    pub milestones: Vec<MilestoneBody>,
+    /// Labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+impl ReleaseBody {
+    /// The core spec; `existing` supplies what the API does not edit.
+    pub fn spec(self, existing: Option<&core::ReleaseSpec>) -> Result<core::ReleaseSpec, ApiError> {
+        Ok(core::ReleaseSpec {
+            title: self.title,
+            kind: match &self.kind {
+                Some(kind) => enum_value("kind", kind)?,
+                None => core::ReleaseKind::default(),
+            },
+            version: self.version,
+            target_date: self.target_date,
+            feature_freeze: self.feature_freeze,
+            code_freeze: self.code_freeze,
+            manager: self.manager.map(|m| name("manager", &m)).transpose()?,
+            milestones: self
+                .milestones
+                .into_iter()
+                .enumerate()
+                .map(|(index, milestone)| {
+                    Ok(core::Milestone {
+                        name: name(&format!("milestones[{index}].name"), &milestone.name)?,
+                        title: milestone.title,
+                        date: milestone.date,
+                        end: milestone.end,
+                    })
+                })
+                .collect::<Result<_, ApiError>>()?,
+            deployment: existing.and_then(|spec| spec.deployment.clone()),
+            labels: self.labels,
+        })
+    }
+}
+
+/// A three-point estimate.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EstimateBody {
+    /// Best case, working days.
+    pub optimistic: u32,
+    /// Most likely.
+    pub likely: u32,
+    /// Worst case.
+    pub pessimistic: u32,
+}
+
+/// An item's declaration.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ItemBody {
+    /// Title.
+    pub title: String,
+    /// Owning team.
+    pub team: String,
+    /// Component changed.
+    #[serde(default)]
+    pub component: Option<String>,
+    /// Conditions of done.
+    #[serde(default)]
+    pub acceptance_criteria: Vec<String>,
+    /// Labels.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// Committed due date.
+    #[serde(default)]
+    pub due: Option<Date>,
+    /// Estimate.
+    #[serde(default)]
+    pub estimate: Option<EstimateBody>,
+}
+
+impl ItemBody {
+    /// The core spec.
+    pub fn spec(self) -> Result<core::ItemSpec, ApiError> {
+        if self.title.trim().is_empty() {
+            return Err(ApiError::unprocessable("title", "an item needs a title"));
+        }
+        Ok(core::ItemSpec {
+            title: self.title,
+            team: name("team", &self.team)?,
+            component: self.component.map(|c| name("component", &c)).transpose()?,
+            acceptance_criteria: self.acceptance_criteria,
+            labels: self.labels,
+            due: self.due,
+            estimate: self.estimate.map(|e| core::Estimate {
+                optimistic: e.optimistic,
+                likely: e.likely,
+                pessimistic: e.pessimistic,
+            }),
+        })
+    }
+}
+
+/// `POST /{collection}`: a name and a declaration.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Create<T> {
+    /// The new resource's name.
+    pub name: String,
+    /// Its declaration.
+    pub spec: T,
+}
+
+impl<T> Create<T> {
+    /// The parsed name.
+    pub fn name(&self) -> Result<Name, ApiError> {
+        name("name", &self.name)
+    }
+}
+
+/// Parses a path segment as a name; a bad one cannot exist, so it is a 404.
+pub fn path_name(kind: &'static str, raw: &str) -> Result<Name, ApiError> {
+    Name::parse(raw).map_err(|_| ApiError::NotFound {
+        kind,
+        name: raw.to_owned(),
+    })
+}

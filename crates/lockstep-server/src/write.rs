@@ -1,0 +1,628 @@
+//! Writes under `/api/v1`: the domain verbs and the create/update of every resource.
+//!
+//! Every write takes the one path: parse the wire body into a core `Command`, take
+//! the state's write lock, catch up with the log, check `If-Match` against the
+//! resource's stream version, authorize, `decide`, `Program::commit` with the
+//! expectations of the streams the decision read, apply, publish to the live feed,
+//! answer with the resource and its new ETag. POSTs with an `Idempotency-Key` store
+//! their response and replay it on retry.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Request, State as Extract};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, post, put};
+use lockstep_core::access::{Principal, authorize};
+use lockstep_core::{Command, EventMeta, Name, Recorded, State};
+use serde_json::{Value, json};
+use sha2::Digest;
+
+use crate::auth::Caller;
+use crate::extract::{ApiJson, IfMatch, etag};
+use crate::wire::{self, path_name};
+use crate::{ApiError, AppState};
+
+type Shared = Extract<Arc<AppState>>;
+
+pub(crate) fn routes() -> Router<Arc<AppState>> {
+    Router::new()
+        .route("/teams", post(create_team))
+        .route("/teams/{name}", put(put_team))
+        .route("/components", post(create_component))
+        .route("/components/{name}", put(put_component))
+        .route("/environments", post(create_environment))
+        .route("/environments/{name}", put(put_environment))
+        .route("/releases", post(create_release))
+        .route("/releases/{name}", put(put_release))
+        .route("/releases/{name}/state", post(release_state))
+        .route("/releases/{name}/items", post(create_item))
+        .route("/items/{name}", put(put_item))
+        .route("/items/{name}/status", post(move_item))
+        .route("/items/{name}/eta", post(set_eta))
+        .route("/items/{name}/updates", post(post_update))
+        .route("/dependencies", post(add_dependency))
+        .route(
+            "/dependencies/{blocker}/{blocked}",
+            delete(remove_dependency),
+        )
+}
+
+/// Which resource a write answers with, and whose stream versions it.
+#[derive(Debug, Clone)]
+pub(crate) enum Target {
+    Team(Name),
+    Component(Name),
+    Environment(Name),
+    Release(Name),
+    Item(Name),
+    Dependency(Name, Name),
+}
+
+impl Target {
+    pub(crate) fn kind(&self) -> &'static str {
+        match self {
+            Target::Team(_) => "team",
+            Target::Component(_) => "component",
+            Target::Environment(_) => "environment",
+            Target::Release(_) => "release",
+            Target::Item(_) => "item",
+            Target::Dependency(..) => "dependency",
+        }
+    }
+
+    pub(crate) fn name(&self) -> String {
+        match self {
+            Target::Team(n)
+            | Target::Component(n)
+            | Target::Environment(n)
+            | Target::Release(n)
+            | Target::Item(n) => n.as_str().to_owned(),
+            Target::Dependency(a, b) => format!("{a}/{b}"),
+        }
+    }
+
+    /// The stream that versions the resource; `None` when it does not exist.
+    pub(crate) fn stream(&self, state: &State) -> Option<String> {
+        match self {
+            Target::Team(n) => state.teams().contains_key(n).then(|| format!("team:{n}")),
+            Target::Component(n) => state
+                .components()
+                .contains_key(n)
+                .then(|| format!("component:{n}")),
+            Target::Environment(n) => state
+                .environments()
+                .contains_key(n)
+                .then(|| format!("environment:{n}")),
+            Target::Release(n) => state
+                .releases()
+                .contains_key(n)
+                .then(|| format!("release:{n}")),
+            Target::Item(n) | Target::Dependency(_, n) => state
+                .items()
+                .get(n)
+                .map(|i| format!("release:{}", i.release)),
+        }
+    }
+
+    /// The resource as JSON, if it exists.
+    pub(crate) fn render(&self, state: &State) -> Option<Value> {
+        match self {
+            Target::Team(n) => state.teams().get(n).map(|t| json!(t)),
+            Target::Component(n) => state.components().get(n).map(|c| json!(c)),
+            Target::Environment(n) => state.environments().get(n).map(|e| json!(e)),
+            Target::Release(n) => state.releases().get(n).map(|r| json!(r)),
+            Target::Item(n) => state.items().get(n).map(|item| {
+                json!({
+                    "item": item,
+                    "blocks": state.blocks(&item.name).collect::<Vec<_>>(),
+                    "blockedBy": state.blocked_by(&item.name).collect::<Vec<_>>(),
+                })
+            }),
+            Target::Dependency(a, b) => state.dependency(a, b).map(|d| json!(d)),
+        }
+    }
+}
+
+/// What a write asks for besides its command.
+struct Write {
+    command: Command,
+    target: Target,
+    if_match: IfMatch,
+    reason: Option<String>,
+    created: bool,
+}
+
+/// The one path of every write. Returns the resource after the change with its ETag.
+async fn execute(app: &AppState, caller: &Caller, write: Write) -> Result<Response, ApiError> {
+    let principal: &Principal = caller.principal()?;
+    let mut state = app.state.write().await;
+    // A decision must never read a state older than the log: another replica or the
+    // CLI may have appended since the last poll.
+    app.catch_up_locked(&mut state).await?;
+    if let IfMatch(Some(tags)) = &write.if_match {
+        let Some(stream) = write.target.stream(&state) else {
+            return Err(ApiError::PreconditionFailed {
+                kind: write.target.kind(),
+                name: write.target.name(),
+                expected: tags.join(", "),
+                actual: 0,
+            });
+        };
+        let actual = state.stream_version(&stream);
+        if !tags.is_empty() && !tags.iter().any(|tag| tag == &actual.to_string()) {
+            return Err(ApiError::PreconditionFailed {
+                kind: write.target.kind(),
+                name: write.target.name(),
+                expected: tags.join(", "),
+                actual,
+            });
+        }
+    }
+    authorize(&state, principal, &write.command)?;
+    let now = app.now();
+    let events = lockstep_core::decide(&state, write.command, now)?;
+    let meta = EventMeta {
+        actor: principal.user.clone(),
+        at: now,
+        reason: write.reason,
+    };
+    let recorded: Vec<Recorded> = app.program.commit(&mut state, events, &meta, &[]).await?;
+    app.publish(&state, &recorded);
+    let body = write
+        .target
+        .render(&state)
+        .unwrap_or_else(|| json!({ "deleted": write.target.name() }));
+    let version = write
+        .target
+        .stream(&state)
+        .map(|stream| state.stream_version(&stream));
+    drop(state);
+    let status = if write.created && !recorded.is_empty() {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_vec(&json!({
+            "resource": body,
+            "events": recorded.iter().map(|r| json!({
+                "position": r.position,
+                "summary": r.event.describe(),
+            })).collect::<Vec<_>>(),
+        }))
+        .unwrap_or_default(),
+    )
+        .into_response();
+    if let Some(version) = version
+        && let Ok(value) = HeaderValue::from_str(&etag(version))
+    {
+        response.headers_mut().insert(header::ETAG, value);
+    }
+    Ok(response)
+}
+
+fn write(command: Command, target: Target, if_match: IfMatch) -> Write {
+    Write {
+        command,
+        target,
+        if_match,
+        reason: None,
+        created: false,
+    }
+}
+
+async fn create_team(
+    Extract(app): Shared,
+    caller: Caller,
+    ApiJson(body): ApiJson<wire::Create<wire::TeamBody>>,
+) -> Result<Response, ApiError> {
+    let team = body.name()?;
+    if app.state.read().await.teams().contains_key(&team) {
+        return Err(exists("team", &team));
+    }
+    let command = Command::DefineTeam {
+        team: team.clone(),
+        spec: body.spec.spec()?,
+    };
+    let mut w = write(command, Target::Team(team), IfMatch::default());
+    w.created = true;
+    execute(&app, &caller, w).await
+}
+
+fn exists(kind: &'static str, name: &Name) -> ApiError {
+    ApiError::Domain(lockstep_core::DomainError::Duplicate {
+        kind,
+        name: name.as_str().to_owned(),
+    })
+}
+
+async fn put_team(
+    Extract(app): Shared,
+    caller: Caller,
+    Path(name): Path<String>,
+    if_match: IfMatch,
+    ApiJson(body): ApiJson<wire::TeamBody>,
+) -> Result<Response, ApiError> {
+    let team = path_name("team", &name)?;
+    let command = Command::DefineTeam {
+        team: team.clone(),
+        spec: body.spec()?,
+    };
+    execute(&app, &caller, write(command, Target::Team(team), if_match)).await
+}
+
+async fn create_component(
+    Extract(app): Shared,
+    caller: Caller,
+    ApiJson(body): ApiJson<wire::Create<wire::ComponentBody>>,
+) -> Result<Response, ApiError> {
+    let component = body.name()?;
+    if app.state.read().await.components().contains_key(&component) {
+        return Err(exists("component", &component));
+    }
+    let command = Command::DefineComponent {
+        component: component.clone(),
+        spec: body.spec.spec()?,
+    };
+    let mut w = write(command, Target::Component(component), IfMatch::default());
+    w.created = true;
+    execute(&app, &caller, w).await
+}
+
+async fn put_component(
+    Extract(app): Shared,
+    caller: Caller,
+    Path(name): Path<String>,
+    if_match: IfMatch,
+    ApiJson(body): ApiJson<wire::ComponentBody>,
+) -> Result<Response, ApiError> {
+    let component = path_name("component", &name)?;
+    let command = Command::DefineComponent {
+        component: component.clone(),
+        spec: body.spec()?,
+    };
+    execute(
+        &app,
+        &caller,
+        write(command, Target::Component(component), if_match),
+    )
+    .await
+}
+
+async fn create_environment(
+    Extract(app): Shared,
+    caller: Caller,
+    ApiJson(body): ApiJson<wire::Create<wire::EnvironmentBody>>,
+) -> Result<Response, ApiError> {
+    let environment = body.name()?;
+    if app
+        .state
+        .read()
+        .await
+        .environments()
+        .contains_key(&environment)
+    {
+        return Err(exists("environment", &environment));
+    }
+    let command = Command::DefineEnvironment {
+        environment: environment.clone(),
+        spec: body.spec.spec()?,
+    };
+    let mut w = write(
+        command,
+        Target::Environment(environment),
+        IfMatch::default(),
+    );
+    w.created = true;
+    execute(&app, &caller, w).await
+}
+
+async fn put_environment(
+    Extract(app): Shared,
+    caller: Caller,
+    Path(name): Path<String>,
+    if_match: IfMatch,
+    ApiJson(body): ApiJson<wire::EnvironmentBody>,
+) -> Result<Response, ApiError> {
+    let environment = path_name("environment", &name)?;
+    let command = Command::DefineEnvironment {
+        environment: environment.clone(),
+        spec: body.spec()?,
+    };
+    execute(
+        &app,
+        &caller,
+        write(command, Target::Environment(environment), if_match),
+    )
+    .await
+}
+
+async fn create_release(
+    Extract(app): Shared,
+    caller: Caller,
+    ApiJson(body): ApiJson<wire::Create<wire::ReleaseBody>>,
+) -> Result<Response, ApiError> {
+    let release = body.name()?;
+    if app.state.read().await.releases().contains_key(&release) {
+        return Err(exists("release", &release));
+    }
+    let command = Command::DefineRelease {
+        release: release.clone(),
+        spec: body.spec.spec(None)?,
+    };
+    let mut w = write(command, Target::Release(release), IfMatch::default());
+    w.created = true;
+    execute(&app, &caller, w).await
+}
+
+async fn put_release(
+    Extract(app): Shared,
+    caller: Caller,
+    Path(name): Path<String>,
+    if_match: IfMatch,
+    ApiJson(body): ApiJson<wire::ReleaseBody>,
+) -> Result<Response, ApiError> {
+    let release = path_name("release", &name)?;
+    let existing = app
+        .state
+        .read()
+        .await
+        .releases()
+        .get(&release)
+        .map(|r| r.spec.clone());
+    let command = Command::DefineRelease {
+        release: release.clone(),
+        spec: body.spec(existing.as_ref())?,
+    };
+    execute(
+        &app,
+        &caller,
+        write(command, Target::Release(release), if_match),
+    )
+    .await
+}
+
+async fn release_state(
+    Extract(app): Shared,
+    caller: Caller,
+    Path(name): Path<String>,
+    if_match: IfMatch,
+    ApiJson(body): ApiJson<wire::ReleaseStateRequest>,
+) -> Result<Response, ApiError> {
+    let release = path_name("release", &name)?;
+    let command = body.command(release.clone())?;
+    let mut w = write(command, Target::Release(release), if_match);
+    w.reason = body.reason;
+    execute(&app, &caller, w).await
+}
+
+async fn create_item(
+    Extract(app): Shared,
+    caller: Caller,
+    Path(release): Path<String>,
+    ApiJson(body): ApiJson<wire::Create<wire::ItemBody>>,
+) -> Result<Response, ApiError> {
+    let release = path_name("release", &release)?;
+    let item = body.name()?;
+    if app.state.read().await.items().contains_key(&item) {
+        return Err(exists("item", &item));
+    }
+    let command = Command::DefineItem {
+        item: item.clone(),
+        release,
+        spec: body.spec.spec()?,
+    };
+    let mut w = write(command, Target::Item(item), IfMatch::default());
+    w.created = true;
+    execute(&app, &caller, w).await
+}
+
+/// `PUT /items/{name}` body: the release it belongs to and its declaration.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PutItem {
+    release: String,
+    spec: wire::ItemBody,
+}
+
+async fn put_item(
+    Extract(app): Shared,
+    caller: Caller,
+    Path(name): Path<String>,
+    if_match: IfMatch,
+    ApiJson(body): ApiJson<PutItem>,
+) -> Result<Response, ApiError> {
+    let item = path_name("item", &name)?;
+    let release = lockstep_core::Name::parse(&body.release)
+        .map_err(|e| ApiError::unprocessable("release", e.to_string()))?;
+    let command = Command::DefineItem {
+        item: item.clone(),
+        release,
+        spec: body.spec.spec()?,
+    };
+    execute(&app, &caller, write(command, Target::Item(item), if_match)).await
+}
+
+async fn move_item(
+    Extract(app): Shared,
+    caller: Caller,
+    Path(name): Path<String>,
+    if_match: IfMatch,
+    ApiJson(body): ApiJson<wire::MoveItemRequest>,
+) -> Result<Response, ApiError> {
+    let item = path_name("item", &name)?;
+    let command = body.command(item.clone())?;
+    let mut w = write(command, Target::Item(item), if_match);
+    w.reason = body.reason;
+    execute(&app, &caller, w).await
+}
+
+async fn set_eta(
+    Extract(app): Shared,
+    caller: Caller,
+    Path(name): Path<String>,
+    if_match: IfMatch,
+    ApiJson(body): ApiJson<wire::SetEtaRequest>,
+) -> Result<Response, ApiError> {
+    let item = path_name("item", &name)?;
+    let command = Command::SetEta {
+        item: item.clone(),
+        eta: body.eta,
+    };
+    let mut w = write(command, Target::Item(item), if_match);
+    w.reason = body.reason;
+    execute(&app, &caller, w).await
+}
+
+async fn post_update(
+    Extract(app): Shared,
+    caller: Caller,
+    Path(name): Path<String>,
+    if_match: IfMatch,
+    ApiJson(body): ApiJson<wire::PostUpdateRequest>,
+) -> Result<Response, ApiError> {
+    let item = path_name("item", &name)?;
+    let command = body.command(item.clone())?;
+    execute(&app, &caller, write(command, Target::Item(item), if_match)).await
+}
+
+async fn add_dependency(
+    Extract(app): Shared,
+    caller: Caller,
+    if_match: IfMatch,
+    ApiJson(body): ApiJson<wire::DependencyRequest>,
+) -> Result<Response, ApiError> {
+    let command = body.command()?;
+    let Command::DefineDependency {
+        blocker, blocked, ..
+    } = &command
+    else {
+        return Err(ApiError::Internal(
+            "dependency request built another command".into(),
+        ));
+    };
+    let target = Target::Dependency(blocker.clone(), blocked.clone());
+    let mut w = write(command, target, if_match);
+    w.created = true;
+    execute(&app, &caller, w).await
+}
+
+async fn remove_dependency(
+    Extract(app): Shared,
+    caller: Caller,
+    Path((blocker, blocked)): Path<(String, String)>,
+    if_match: IfMatch,
+) -> Result<Response, ApiError> {
+    let blocker = path_name("item", &blocker)?;
+    let blocked = path_name("item", &blocked)?;
+    {
+        let state = app.state.read().await;
+        if state.dependency(&blocker, &blocked).is_none() {
+            return Err(ApiError::NotFound {
+                kind: "dependency",
+                name: format!("{blocker}/{blocked}"),
+            });
+        }
+    }
+    let command = Command::RemoveDependency {
+        blocker: blocker.clone(),
+        blocked: blocked.clone(),
+    };
+    execute(
+        &app,
+        &caller,
+        write(command, Target::Dependency(blocker, blocked), if_match),
+    )
+    .await
+}
+
+/// The header that makes a POST safe to retry.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// Replays the stored response of a POST retried with the same `Idempotency-Key` and
+/// body; refuses the key reused with another body (422); stores 2xx responses.
+pub(crate) async fn idempotent(
+    Extract(app): Shared,
+    request: Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let Some(key) = request
+        .headers()
+        .get(IDEMPOTENCY_KEY)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+    else {
+        return next.run(request).await;
+    };
+    if key.is_empty() || key.len() > 255 {
+        return ApiError::bad_request("Idempotency-Key", "the key must be 1 to 255 characters")
+            .into_response();
+    }
+    let principal = match request.extensions().get::<Caller>().map(Caller::principal) {
+        Some(Ok(principal)) => principal.user.clone(),
+        _ => return next.run(request).await,
+    };
+    let (parts, body) = request.into_parts();
+    let bytes: Bytes = match axum::body::to_bytes(body, crate::extract::BODY_LIMIT).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return ApiError::PayloadTooLarge {
+                limit: crate::extract::BODY_LIMIT,
+            }
+            .into_response();
+        }
+    };
+    let mut hasher = sha2::Sha256::new();
+    hasher.update(parts.method.as_str().as_bytes());
+    hasher.update(b" ");
+    hasher.update(parts.uri.path().as_bytes());
+    hasher.update(b"\n");
+    hasher.update(&bytes);
+    let request_hash = crate::auth::hex(&hasher.finalize());
+    match app.auth.idempotent_response(&principal, &key).await {
+        Ok(Some(stored)) if stored.request_hash == request_hash => {
+            let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK);
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            headers.insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return (status, headers, stored.body).into_response();
+        }
+        Ok(Some(_)) => return ApiError::IdempotencyKeyReused(key).into_response(),
+        Ok(None) => {}
+        Err(error) => return ApiError::from(error).into_response(),
+    }
+    let request = Request::from_parts(parts, axum::body::Body::from(bytes));
+    let response = next.run(request).await;
+    if !response.status().is_success() {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return ApiError::Internal("cannot buffer a response".into()).into_response();
+    };
+    let stored = lockstep_store::auth::StoredResponse {
+        request_hash,
+        status: parts.status.as_u16(),
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    };
+    let now = app.now().as_second();
+    if let Err(error) = app
+        .auth
+        .save_idempotent_response(&principal, &key, &stored, now)
+        .await
+    {
+        tracing::warn!(%error, "cannot store an idempotent response");
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}

@@ -1,0 +1,69 @@
+// Live updates for the Lockstep dashboard: listens to the server's event stream and
+// re-renders the page's live section in place; sends board moves with the CSRF token.
+(function () {
+  'use strict';
+  var meta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = meta ? meta.getAttribute('content') : '';
+  var live = document.getElementById('live');
+  var status = document.getElementById('live-status');
+  var flash = document.getElementById('flash');
+
+  function say(text, isError) {
+    if (!flash) return;
+    flash.textContent = text;
+    flash.className = 'show' + (isError ? ' error' : '');
+    clearTimeout(say.timer);
+    say.timer = setTimeout(function () { flash.className = ''; }, 5000);
+  }
+
+  var pending = false;
+  function refresh(summary) {
+    if (!live || pending) return;
+    pending = true;
+    fetch(window.location.href, { headers: { 'Accept': 'text/html' }, credentials: 'same-origin' })
+      .then(function (r) { return r.text(); })
+      .then(function (html) {
+        var doc = new DOMParser().parseFromString(html, 'text/html');
+        var next = doc.getElementById('live');
+        if (next) {
+          live.innerHTML = next.innerHTML;
+          bind();
+        }
+        if (status && summary) status.textContent = 'Updated: ' + summary;
+      })
+      .finally(function () { pending = false; });
+  }
+
+  function bind() {
+    document.querySelectorAll('select[data-move]').forEach(function (select) {
+      select.addEventListener('change', function () {
+        var item = select.getAttribute('data-move');
+        fetch('/api/v1/items/' + encodeURIComponent(item) + '/status', {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+          body: JSON.stringify({ status: select.value })
+        }).then(function (r) {
+          if (r.ok) { say('Moved ' + item + ' to ' + select.value); refresh(); return; }
+          return r.json().then(function (problem) {
+            say('Refused: ' + (problem.detail || problem.title), true);
+            refresh();
+          });
+        });
+      });
+    });
+  }
+
+  bind();
+  if (live && window.EventSource) {
+    var source = new EventSource('/api/v1/events');
+    source.addEventListener('change', function (e) {
+      var change = {};
+      try { change = JSON.parse(e.data); } catch (err) { /* ignore */ }
+      var scope = live.getAttribute('data-release');
+      if (!scope || !change.release || change.release === scope) refresh(change.summary);
+    });
+    source.addEventListener('resync', function () { refresh('resynchronised'); });
+    source.onopen = function () { document.body.setAttribute('data-live', 'connected'); };
+  }
+})();

@@ -1,0 +1,1108 @@
+//! The HTTP API driven through the router (`oneshot`): writes, conditional writes,
+//! idempotency, bad input and abuse, authentication, and the authorization matrix.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use lockstep_core::{
+    Command, EventMeta, ItemSpec, Member, Name, ReleaseSpec, Role, State, TeamSpec,
+};
+use lockstep_server::auth::PasswordCost;
+use lockstep_server::{AppState, Clock, Config, app};
+use lockstep_store::auth::AuthStore;
+use lockstep_store::program::Program;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+fn name(raw: &str) -> Name {
+    Name::parse(raw).expect("valid test name")
+}
+
+fn date(raw: &str) -> jiff::civil::Date {
+    raw.parse().expect("valid test date")
+}
+
+fn team(members: &[(&str, Role)]) -> TeamSpec {
+    TeamSpec {
+        title: None,
+        time_zone: "UTC".to_owned(),
+        working_hours: Default::default(),
+        holidays: Vec::new(),
+        members: members
+            .iter()
+            .map(|(handle, role)| Member {
+                handle: name(handle),
+                name: None,
+                email: None,
+                roles: vec![*role],
+            })
+            .collect(),
+        on_call: None,
+        labels: Default::default(),
+    }
+}
+
+fn item(title: &str, team: &str, due: &str) -> ItemSpec {
+    ItemSpec {
+        title: title.to_owned(),
+        team: name(team),
+        component: None,
+        acceptance_criteria: Vec::new(),
+        labels: Vec::new(),
+        due: Some(date(due)),
+        estimate: None,
+    }
+}
+
+/// A small program: teams api (mike), frontend (sarah), office (rita, release manager;
+/// sid, security); release r1 with `api-endpoints` (api) blocking `dashboard` (frontend).
+fn commands() -> Vec<Command> {
+    vec![
+        Command::DefineTeam {
+            team: name("api"),
+            spec: team(&[("mike", Role::TechLead)]),
+        },
+        Command::DefineTeam {
+            team: name("frontend"),
+            spec: team(&[("sarah", Role::TechLead)]),
+        },
+        Command::DefineTeam {
+            team: name("office"),
+            spec: team(&[("rita", Role::ReleaseManager), ("sid", Role::Security)]),
+        },
+        Command::DefineRelease {
+            release: name("r1"),
+            spec: ReleaseSpec {
+                title: Some("Release One".to_owned()),
+                kind: Default::default(),
+                version: None,
+                target_date: date("2030-03-01"),
+                feature_freeze: Some(date("2030-02-15")),
+                code_freeze: Some(date("2030-02-22")),
+                manager: None,
+                milestones: Vec::new(),
+                deployment: None,
+                labels: Default::default(),
+            },
+        },
+        Command::DefineItem {
+            item: name("api-endpoints"),
+            release: name("r1"),
+            spec: item("API endpoints", "api", "2030-02-08"),
+        },
+        Command::DefineItem {
+            item: name("dashboard"),
+            release: name("r1"),
+            spec: item("Dashboard", "frontend", "2030-02-14"),
+        },
+        Command::DefineDependency {
+            blocker: name("api-endpoints"),
+            blocked: name("dashboard"),
+            need_by: Some(date("2030-02-10")),
+            buffer_days: 1,
+        },
+    ]
+}
+
+struct Harness {
+    app: Arc<AppState>,
+    clock: Clock,
+    tokens: std::collections::HashMap<&'static str, String>,
+}
+
+const USERS: [(&str, Option<&str>, bool); 6] = [
+    ("admin", None, true),
+    ("rita", Some("rita"), false),
+    ("mike", Some("mike"), false),
+    ("sarah", Some("sarah"), false),
+    ("sid", Some("sid"), false),
+    ("viewer", None, false),
+];
+
+const PASSWORD: &str = "correct horse battery staple";
+
+impl Harness {
+    async fn new() -> Harness {
+        let now: jiff::Timestamp = "2030-01-10T10:00:00Z".parse().expect("valid instant");
+        let program = Program::open("sqlite::memory:", Default::default())
+            .await
+            .expect("memory log");
+        let mut state = State::new();
+        let events = lockstep_core::decide_all(&state, commands(), now).expect("fixture is valid");
+        let meta = EventMeta {
+            actor: "fixture".to_owned(),
+            at: now,
+            reason: None,
+        };
+        program
+            .commit(&mut state, events, &meta, &[])
+            .await
+            .expect("fixture commits");
+        let auth = AuthStore::open("sqlite::memory:", &Default::default())
+            .await
+            .expect("memory credentials");
+        let clock = Clock::fixed(now);
+        let config = Config {
+            anonymous_read: false,
+            clock: clock.clone(),
+            password_cost: PasswordCost::Test,
+            ..Default::default()
+        };
+        let app = AppState::load(program, auth, config)
+            .await
+            .expect("state loads");
+        let mut tokens = std::collections::HashMap::new();
+        for (user, member, admin) in USERS {
+            app.add_user(user, member, admin, Some(PASSWORD))
+                .await
+                .expect("user added");
+            tokens.insert(user, app.issue_token(user).await.expect("token issued"));
+        }
+        Harness { app, clock, tokens }
+    }
+
+    fn router(&self) -> Router {
+        app(self.app.clone())
+    }
+
+    async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
+        let response = self
+            .router()
+            .oneshot(request)
+            .await
+            .expect("router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body reads");
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, headers, value)
+    }
+
+    async fn call(
+        &self,
+        user: Option<&str>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let (status, _, value) = self
+            .send(request(
+                self.token(user).as_deref(),
+                method,
+                path,
+                body,
+                &[],
+            ))
+            .await;
+        (status, value)
+    }
+
+    fn token(&self, user: Option<&str>) -> Option<String> {
+        user.map(|u| self.tokens.get(u).cloned().expect("known test user"))
+    }
+
+    async fn item_status(&self) -> Value {
+        let (_, value) = self
+            .call(
+                Some("admin"),
+                Method::GET,
+                "/api/v1/items/api-endpoints",
+                None,
+            )
+            .await;
+        value["item"]["status"].clone()
+    }
+}
+
+fn request(
+    token: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    for (key, value) in headers {
+        builder = builder.header(*key, *value);
+    }
+    match body {
+        Some(body) => builder
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string())),
+        None => builder.body(Body::empty()),
+    }
+    .expect("request builds")
+}
+
+fn move_to(status: &str) -> Option<Value> {
+    Some(json!({ "status": status }))
+}
+
+fn release_body(target: &str) -> Option<Value> {
+    Some(json!({
+        "title": "Release One",
+        "targetDate": target,
+        "featureFreeze": "2030-02-15",
+        "codeFreeze": "2030-02-22",
+    }))
+}
+
+/// One rule of the matrix: who, what, and the expected status.
+async fn check(
+    h: &Harness,
+    user: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+    expected: StatusCode,
+) {
+    let (status, value) = h.call(Some(user), method.clone(), path, body).await;
+    assert_eq!(status, expected, "{user} {method} {path}: {value}");
+    if status == StatusCode::FORBIDDEN {
+        assert!(
+            value["type"]
+                .as_str()
+                .is_some_and(|t| t.ends_with("/forbidden")),
+            "{value}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn team_member_moves_own_team_items_but_not_other_teams() {
+    let h = Harness::new().await;
+    check(
+        &h,
+        "mike",
+        Method::POST,
+        "/api/v1/items/api-endpoints/status",
+        move_to("testing"),
+        StatusCode::OK,
+    )
+    .await;
+    check(
+        &h,
+        "mike",
+        Method::POST,
+        "/api/v1/items/dashboard/status",
+        move_to("testing"),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    check(
+        &h,
+        "sarah",
+        Method::POST,
+        "/api/v1/items/dashboard/status",
+        move_to("testing"),
+        StatusCode::OK,
+    )
+    .await;
+    check(
+        &h,
+        "sarah",
+        Method::POST,
+        "/api/v1/items/api-endpoints/eta",
+        Some(json!({"eta": "2030-02-20"})),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    check(
+        &h,
+        "mike",
+        Method::POST,
+        "/api/v1/items/api-endpoints/eta",
+        Some(json!({"eta": "2030-02-20"})),
+        StatusCode::OK,
+    )
+    .await;
+    check(
+        &h,
+        "mike",
+        Method::POST,
+        "/api/v1/items/dashboard/updates",
+        Some(json!({"date": "2030-01-10", "text": "hi"})),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    check(
+        &h,
+        "sarah",
+        Method::POST,
+        "/api/v1/items/dashboard/updates",
+        Some(json!({"date": "2030-01-10", "text": "on track"})),
+        StatusCode::OK,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn only_release_manager_or_admin_change_release_dates_scope_and_state() {
+    let h = Harness::new().await;
+    check(
+        &h,
+        "mike",
+        Method::PUT,
+        "/api/v1/releases/r1",
+        release_body("2030-03-08"),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    check(
+        &h,
+        "sid",
+        Method::PUT,
+        "/api/v1/releases/r1",
+        release_body("2030-03-08"),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    check(
+        &h,
+        "rita",
+        Method::PUT,
+        "/api/v1/releases/r1",
+        release_body("2030-03-08"),
+        StatusCode::OK,
+    )
+    .await;
+    check(
+        &h,
+        "admin",
+        Method::PUT,
+        "/api/v1/releases/r1",
+        release_body("2030-03-09"),
+        StatusCode::OK,
+    )
+    .await;
+    let new_item = json!({"name": "extra", "spec": {"title": "Extra", "team": "api"}});
+    check(
+        &h,
+        "mike",
+        Method::POST,
+        "/api/v1/releases/r1/items",
+        Some(new_item.clone()),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    check(
+        &h,
+        "rita",
+        Method::POST,
+        "/api/v1/releases/r1/items",
+        Some(new_item),
+        StatusCode::CREATED,
+    )
+    .await;
+    check(
+        &h,
+        "mike",
+        Method::POST,
+        "/api/v1/releases/r1/state",
+        Some(json!({"state": "in-progress"})),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    check(
+        &h,
+        "rita",
+        Method::POST,
+        "/api/v1/releases/r1/state",
+        Some(json!({"state": "in-progress"})),
+        StatusCode::OK,
+    )
+    .await;
+    // A release manager may move any team's item.
+    check(
+        &h,
+        "rita",
+        Method::POST,
+        "/api/v1/items/dashboard/status",
+        move_to("testing"),
+        StatusCode::OK,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn viewers_and_stakeholders_read_but_change_nothing() {
+    let h = Harness::new().await;
+    for user in ["viewer", "sid"] {
+        check(
+            &h,
+            user,
+            Method::GET,
+            "/api/v1/items/api-endpoints",
+            None,
+            StatusCode::OK,
+        )
+        .await;
+        check(
+            &h,
+            user,
+            Method::POST,
+            "/api/v1/items/api-endpoints/status",
+            move_to("testing"),
+            StatusCode::FORBIDDEN,
+        )
+        .await;
+    }
+    assert_eq!(h.item_status().await, "planning");
+}
+
+#[tokio::test]
+async fn dependencies_need_a_team_on_one_side_and_resources_need_a_manager() {
+    let h = Harness::new().await;
+    let extra = json!({"name": "extra", "spec": {"title": "Extra", "team": "frontend", "due": "2030-02-14"}});
+    check(
+        &h,
+        "rita",
+        Method::POST,
+        "/api/v1/releases/r1/items",
+        Some(extra),
+        StatusCode::CREATED,
+    )
+    .await;
+    let dependency = json!({"blocker": "dashboard", "blocked": "extra"});
+    check(
+        &h,
+        "mike",
+        Method::POST,
+        "/api/v1/dependencies",
+        Some(dependency.clone()),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    check(
+        &h,
+        "sarah",
+        Method::POST,
+        "/api/v1/dependencies",
+        Some(dependency),
+        StatusCode::CREATED,
+    )
+    .await;
+    check(
+        &h,
+        "mike",
+        Method::DELETE,
+        "/api/v1/dependencies/dashboard/extra",
+        None,
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    check(
+        &h,
+        "sarah",
+        Method::DELETE,
+        "/api/v1/dependencies/dashboard/extra",
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    let team = json!({"name": "mobile", "spec": {"timeZone": "Europe/Paris"}});
+    check(
+        &h,
+        "mike",
+        Method::POST,
+        "/api/v1/teams",
+        Some(team.clone()),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    check(
+        &h,
+        "admin",
+        Method::POST,
+        "/api/v1/teams",
+        Some(team),
+        StatusCode::CREATED,
+    )
+    .await;
+    let environment = json!({"name": "staging", "spec": {"tier": "staging"}});
+    check(
+        &h,
+        "viewer",
+        Method::POST,
+        "/api/v1/environments",
+        Some(environment.clone()),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    check(
+        &h,
+        "rita",
+        Method::POST,
+        "/api/v1/environments",
+        Some(environment),
+        StatusCode::CREATED,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn missing_forged_and_malformed_credentials_get_401_and_change_nothing() {
+    let h = Harness::new().await;
+    let (status, value) = h.call(None, Method::GET, "/api/v1/items", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{value}");
+    assert_eq!(value["status"], 401);
+    let (status, _) = h
+        .call(
+            None,
+            Method::POST,
+            "/api/v1/items/api-endpoints/status",
+            move_to("testing"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    for auth in ["Bearer lst_forged", "Basic YWRtaW46YWRtaW4=", "Bearer "] {
+        let (status, _, value) = h
+            .send(request(
+                None,
+                Method::POST,
+                "/api/v1/items/api-endpoints/status",
+                move_to("testing"),
+                &[("authorization", auth)],
+            ))
+            .await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{auth}: {value}");
+    }
+    assert_eq!(h.item_status().await, "planning");
+}
+
+/// Logs in through the form; returns (session cookie, CSRF token of the session).
+async fn log_in(h: &Harness, user: &str) -> (String, String) {
+    let (status, headers, page) = h
+        .send(request(None, Method::GET, "/login", None, &[]))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let login_cookie = headers[header::SET_COOKIE]
+        .to_str()
+        .expect("ascii")
+        .split(';')
+        .next()
+        .expect("cookie")
+        .to_owned();
+    let html = page.as_str().expect("html").to_owned();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("csrf in form");
+    let form =
+        format!("csrf={csrf}&next=%2F&username={user}&password=correct+horse+battery+staple");
+    let response = h
+        .router()
+        .oneshot(
+            Request::post("/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::COOKIE, &login_cookie)
+                .body(Body::from(form))
+                .expect("request"),
+        )
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let session = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("lockstep_session="))
+        .expect("session cookie")
+        .to_owned();
+    assert!(
+        session.contains("HttpOnly") && session.contains("SameSite=Strict"),
+        "{session}"
+    );
+    let cookie = session.split(';').next().expect("pair").to_owned();
+    let (_, _, me) = h
+        .send(request(
+            None,
+            Method::GET,
+            "/",
+            None,
+            &[("cookie", &cookie)],
+        ))
+        .await;
+    let page = me.as_str().expect("html").to_owned();
+    let token = page
+        .split("name=\"csrf-token\" content=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("csrf meta")
+        .to_owned();
+    (cookie, token)
+}
+
+#[tokio::test]
+async fn session_writes_need_the_csrf_token_and_expire() {
+    let h = Harness::new().await;
+    let (cookie, csrf) = log_in(&h, "mike").await;
+    let path = "/api/v1/items/api-endpoints/status";
+    let (status, _, value) = h
+        .send(request(
+            None,
+            Method::POST,
+            path,
+            move_to("testing"),
+            &[("cookie", &cookie)],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{value}");
+    assert!(value["type"].as_str().is_some_and(|t| t.ends_with("/csrf")));
+    let (status, _, _) = h
+        .send(request(
+            None,
+            Method::POST,
+            path,
+            move_to("testing"),
+            &[("cookie", &cookie), ("x-csrf-token", "wrong")],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(h.item_status().await, "planning");
+    let (status, _, value) = h
+        .send(request(
+            None,
+            Method::POST,
+            path,
+            move_to("testing"),
+            &[("cookie", &cookie), ("x-csrf-token", &csrf)],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    h.clock.advance(jiff::SignedDuration::from_hours(13));
+    let (status, _, _) = h
+        .send(request(
+            None,
+            Method::GET,
+            "/api/v1/items",
+            None,
+            &[("cookie", &cookie)],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, _, _) = h
+        .send(request(
+            None,
+            Method::GET,
+            "/api/v1/items",
+            None,
+            &[("cookie", "lockstep_session=forged")],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn login_refuses_wrong_password_and_missing_form_token() {
+    let h = Harness::new().await;
+    let response = h
+        .router()
+        .oneshot(
+            Request::post("/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(
+                    "username=mike&password=correct+horse+battery+staple",
+                ))
+                .expect("request"),
+        )
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    let (status, headers, _) = h
+        .send(request(None, Method::GET, "/login", None, &[]))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let cookie = headers[header::SET_COOKIE]
+        .to_str()
+        .expect("ascii")
+        .split(';')
+        .next()
+        .expect("pair")
+        .to_owned();
+    let token = cookie.split('=').nth(1).expect("value").to_owned();
+    let response = h
+        .router()
+        .oneshot(
+            Request::post("/login")
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::COOKIE, &cookie)
+                .body(Body::from(format!(
+                    "csrf={token}&username=mike&password=nope"
+                )))
+                .expect("request"),
+        )
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn bad_bodies_are_problems_naming_the_field() {
+    let h = Harness::new().await;
+    let token = h.token(Some("mike"));
+    let path = "/api/v1/items/api-endpoints/status";
+    let send_raw = |body: &'static str, content_type: &'static str| {
+        let mut builder = Request::post(path).header(header::CONTENT_TYPE, content_type);
+        if let Some(token) = &token {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        builder.body(Body::from(body)).expect("request")
+    };
+    let (status, headers, value) = h.send(send_raw("{\"status\": ", "application/json")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{value}");
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    let (status, _, value) = h
+        .send(send_raw("{\"status\": 3}", "application/json"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{value}");
+    assert_eq!(value["field"], "status", "{value}");
+    let (status, _, value) = h
+        .send(send_raw(
+            "{\"status\": \"testing\", \"colour\": \"red\"}",
+            "application/json",
+        ))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{value}");
+    assert_eq!(value["field"], "colour", "{value}");
+    let (status, _, value) = h
+        .send(send_raw("{\"status\": \"done\"}", "application/json"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{value}");
+    assert_eq!(value["field"], "status");
+    let (status, _, _) = h.send(send_raw("status=testing", "text/plain")).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let huge = json!({"status": "testing", "reason": "x".repeat(300 * 1024)});
+    let (status, _, value) = h
+        .send(request(
+            token.as_deref(),
+            Method::POST,
+            path,
+            Some(huge),
+            &[],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{value}");
+    let (status, _, value) = h
+        .send(request(
+            token.as_deref(),
+            Method::POST,
+            "/api/v1/items/nope/status",
+            move_to("testing"),
+            &[],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{value}");
+    assert_eq!(h.item_status().await, "planning");
+}
+
+#[tokio::test]
+async fn invalid_pagination_is_400_and_pages_follow_the_cursor() {
+    let h = Harness::new().await;
+    for query in [
+        "limit=0",
+        "limit=-1",
+        "limit=abc",
+        "limit=1001",
+        "cursor=..%2f",
+        "colour=red",
+        "limit=1&limit=2",
+    ] {
+        let (status, value) = h
+            .call(
+                Some("viewer"),
+                Method::GET,
+                &format!("/api/v1/items?{query}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {value}");
+    }
+    let (status, value) = h
+        .call(Some("viewer"), Method::GET, "/api/v1/items?limit=1", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(value["items"][0]["name"], "api-endpoints");
+    assert_eq!(value["nextCursor"], "api-endpoints");
+    let (_, value) = h
+        .call(
+            Some("viewer"),
+            Method::GET,
+            "/api/v1/items?limit=1&cursor=api-endpoints",
+            None,
+        )
+        .await;
+    assert_eq!(value["items"][0]["name"], "dashboard");
+    assert_eq!(value["nextCursor"], Value::Null);
+    let (_, value) = h
+        .call(
+            Some("viewer"),
+            Method::GET,
+            "/api/v1/items?team=frontend",
+            None,
+        )
+        .await;
+    assert_eq!(value["items"].as_array().map(Vec::len), Some(1));
+    let (status, _) = h
+        .call(Some("viewer"), Method::GET, "/api/v1/history?limit=0", None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn stale_if_match_is_412_and_current_one_succeeds() {
+    let h = Harness::new().await;
+    let token = h.token(Some("mike"));
+    let (status, headers, _) = h
+        .send(request(
+            token.as_deref(),
+            Method::GET,
+            "/api/v1/items/api-endpoints",
+            None,
+            &[],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let tag = headers[header::ETAG].to_str().expect("ascii").to_owned();
+    let path = "/api/v1/items/api-endpoints/status";
+    let (status, headers, value) = h
+        .send(request(
+            token.as_deref(),
+            Method::POST,
+            path,
+            move_to("testing"),
+            &[("if-match", &tag)],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_ne!(headers[header::ETAG].to_str().expect("ascii"), tag);
+    let (status, _, value) = h
+        .send(request(
+            token.as_deref(),
+            Method::POST,
+            path,
+            move_to("staging"),
+            &[("if-match", &tag)],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{value}");
+    assert_eq!(h.item_status().await, "testing");
+}
+
+#[tokio::test]
+async fn idempotency_key_replays_the_same_request_and_refuses_another() {
+    let h = Harness::new().await;
+    let token = h.token(Some("mike"));
+    let path = "/api/v1/items/api-endpoints/updates";
+    let body = json!({"date": "2030-01-10", "text": "started"});
+    let key = [("idempotency-key", "k-1")];
+    let (first, _, first_body) = h
+        .send(request(
+            token.as_deref(),
+            Method::POST,
+            path,
+            Some(body.clone()),
+            &key,
+        ))
+        .await;
+    assert_eq!(first, StatusCode::OK, "{first_body}");
+    let (second, headers, second_body) = h
+        .send(request(
+            token.as_deref(),
+            Method::POST,
+            path,
+            Some(body),
+            &key,
+        ))
+        .await;
+    assert_eq!(second, StatusCode::OK);
+    assert_eq!(headers["idempotent-replayed"], "true");
+    assert_eq!(first_body, second_body);
+    let other = json!({"date": "2030-01-10", "text": "something else"});
+    let (status, _, value) = h
+        .send(request(
+            token.as_deref(),
+            Method::POST,
+            path,
+            Some(other),
+            &key,
+        ))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{value}");
+    let (_, value) = h
+        .call(
+            Some("mike"),
+            Method::GET,
+            "/api/v1/items/api-endpoints",
+            None,
+        )
+        .await;
+    assert_eq!(value["item"]["updates"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn domain_rejections_are_422_and_live_feed_sees_commits() {
+    let h = Harness::new().await;
+    let mut feed = h.app.subscribe();
+    let cycle = json!({"blocker": "dashboard", "blocked": "api-endpoints"});
+    let (status, value) = h
+        .call(
+            Some("rita"),
+            Method::POST,
+            "/api/v1/dependencies",
+            Some(cycle),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{value}");
+    assert!(
+        value["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("cycle")),
+        "{value}"
+    );
+    let (status, _) = h
+        .call(
+            Some("mike"),
+            Method::POST,
+            "/api/v1/items/api-endpoints/status",
+            move_to("testing"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let change = feed.try_recv().expect("a change was published");
+    assert_eq!(change.kind, "ItemStatusChanged");
+    assert_eq!(change.release.as_deref(), Some("r1"));
+    assert_eq!(change.actor, "mike");
+}
+
+#[tokio::test]
+async fn static_files_come_only_from_the_embedded_set() {
+    let h = Harness::new().await;
+    let (status, headers, _) = h
+        .send(request(None, Method::GET, "/static/app.css", None, &[]))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .expect("ascii")
+            .starts_with("text/css")
+    );
+    for path in [
+        "/static/..%2fCargo.toml",
+        "/static/../Cargo.toml",
+        "/static/%2e%2e/%2e%2e/etc/passwd",
+        "/static//etc/passwd",
+        "/static/app.css%00",
+    ] {
+        let (status, _, _) = h.send(request(None, Method::GET, path, None, &[])).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn every_response_carries_security_headers() {
+    let h = Harness::new().await;
+    for path in [
+        "/login",
+        "/api/v1/items",
+        "/static/live.js",
+        "/nope",
+        "/healthz",
+    ] {
+        let (_, headers, _) = h.send(request(None, Method::GET, path, None, &[])).await;
+        let csp = headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .expect("ascii");
+        assert!(
+            csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+            "{path}: {csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"));
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert!(headers.contains_key(header::REFERRER_POLICY));
+    }
+}
+
+#[tokio::test]
+async fn pages_send_anonymous_users_to_login_and_render_for_users() {
+    let h = Harness::new().await;
+    let response = h
+        .router()
+        .oneshot(request(None, Method::GET, "/releases/r1", None, &[]))
+        .await
+        .expect("answer");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (cookie, _) = log_in(&h, "rita").await;
+    for path in [
+        "/",
+        "/releases/r1",
+        "/teams/api",
+        "/items/dashboard",
+        "/calendar",
+    ] {
+        let (status, _, page) = h
+            .send(request(
+                None,
+                Method::GET,
+                path,
+                None,
+                &[("cookie", &cookie)],
+            ))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        let html = page.as_str().expect("html");
+        assert!(!html.contains("<script>"), "no inline script on {path}");
+    }
+    let (_, _, page) = h
+        .send(request(
+            None,
+            Method::GET,
+            "/releases/r1",
+            None,
+            &[("cookie", &cookie)],
+        ))
+        .await;
+    let html = page.as_str().expect("html");
+    assert!(
+        html.contains("<svg") && html.contains("data-move=\"dashboard\""),
+        "{html}"
+    );
+}
+
+#[tokio::test]
+async fn openapi_document_lists_every_route_the_tests_exercise() {
+    let h = Harness::new().await;
+    let (status, value) = h
+        .call(None, Method::GET, "/api/v1/openapi.json", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(value["openapi"], "3.1.0");
+    let paths = value["paths"].as_object().expect("paths");
+    for (method, path) in [
+        ("post", "/api/v1/items/{name}/status"),
+        ("post", "/api/v1/items/{name}/eta"),
+        ("post", "/api/v1/items/{name}/updates"),
+        ("post", "/api/v1/dependencies"),
+        ("delete", "/api/v1/dependencies/{blocker}/{blocked}"),
+        ("put", "/api/v1/releases/{name}"),
+        ("post", "/api/v1/releases/{name}/items"),
+        ("get", "/api/v1/items"),
+        ("get", "/api/v1/events"),
+    ] {
+        assert!(
+            paths.get(path).and_then(|p| p.get(method)).is_some(),
+            "{method} {path}"
+        );
+    }
+}

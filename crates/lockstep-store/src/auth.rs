@@ -1,0 +1,356 @@
+//! Credentials of the HTTP server: users, API tokens, browser sessions, and the stored
+//! responses of idempotent POSTs.
+//!
+//! These are secrets and request bookkeeping, not facts of the release program, so they
+//! live in tables of their own beside the log and never in it: a credential must be
+//! deletable, an event never is. The store only keeps what it is given: hashing
+//! passwords (argon2id) and digesting tokens and session ids (SHA-256) is the server's
+//! job, so no secret in clear text ever reaches this module.
+//!
+//! [`AuthStore`] opens its own small connection pool to the same database as the log
+//! (for `sqlite::memory:`, a private in-memory database) and creates its tables with
+//! idempotent statements, so that it never contends with the log's migrations.
+
+use std::str::FromStr;
+
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+
+use crate::location::Location;
+use crate::{OpenOptions, StoreError};
+
+const SQLITE_SCHEMA: &str = include_str!("../migrations/sqlite/0002_auth.sql");
+const POSTGRES_SCHEMA: &str = include_str!("../migrations/postgres/0002_auth.sql");
+
+/// A user as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// Login name, unique.
+    pub name: String,
+    /// PHC string of the password hash; `None` for token-only users.
+    pub password_hash: Option<String>,
+    /// The team member handle this user acts as, if any.
+    pub member: Option<String>,
+    /// Whether the user administers the server.
+    pub admin: bool,
+}
+
+/// A browser session as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    /// The user.
+    pub user: UserRecord,
+    /// The CSRF token that writes in this session must echo.
+    pub csrf: String,
+    /// Seconds since the Unix epoch after which the session is dead.
+    pub expires_at: i64,
+}
+
+/// A stored response to an idempotent request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// Digest of the request it answered.
+    pub request_hash: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Body, as sent.
+    pub body: String,
+}
+
+#[derive(Debug, Clone)]
+enum Pool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// The credential tables.
+#[derive(Debug, Clone)]
+pub struct AuthStore {
+    pool: Pool,
+}
+
+/// Rewrites `?` placeholders as `$1, $2, …` for PostgreSQL. Our SQL has no `?` in literals.
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Runs a statement on either engine; evaluates to the number of rows affected.
+macro_rules! execute {
+    ($store:expr, $operation:literal, $sql:expr $(, $arg:expr)* $(,)?) => {
+        match &$store.pool {
+            Pool::Sqlite(pool) => sqlx::query($sql)$(.bind($arg))*.execute(pool).await
+                .map(|done| done.rows_affected()),
+            Pool::Postgres(pool) => sqlx::query(&numbered($sql))$(.bind($arg))*.execute(pool).await
+                .map(|done| done.rows_affected()),
+        }
+        .map_err(StoreError::database($operation))
+    };
+}
+
+/// Fetches at most one row of type `$row` on either engine.
+macro_rules! fetch_optional {
+    ($store:expr, $operation:literal, $row:ty, $sql:expr $(, $arg:expr)* $(,)?) => {
+        match &$store.pool {
+            Pool::Sqlite(pool) => sqlx::query_as::<_, $row>($sql)$(.bind($arg))*.fetch_optional(pool).await,
+            Pool::Postgres(pool) => sqlx::query_as::<_, $row>(&numbered($sql))$(.bind($arg))*.fetch_optional(pool).await,
+        }
+        .map_err(StoreError::database($operation))
+    };
+}
+
+type UserRow = (String, Option<String>, Option<String>, i64);
+
+fn user(row: UserRow) -> UserRecord {
+    UserRecord {
+        name: row.0,
+        password_hash: row.1,
+        member: row.2,
+        admin: row.3 != 0,
+    }
+}
+
+impl AuthStore {
+    /// Opens the credential tables in the database at `url` (the log's URL), creating
+    /// them if needed.
+    pub async fn open(url: &str, options: &OpenOptions) -> Result<AuthStore, StoreError> {
+        let pool = match Location::parse(url)? {
+            Location::SqliteFile(path) => {
+                let connect = SqliteConnectOptions::new()
+                    .filename(path)
+                    .busy_timeout(options.busy_timeout)
+                    .foreign_keys(true)
+                    .create_if_missing(true);
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(2)
+                    .connect_with(connect)
+                    .await
+                    .map_err(StoreError::database("opening the credential store"))?;
+                Pool::Sqlite(pool)
+            }
+            Location::SqliteMemory => {
+                let connect = SqliteConnectOptions::from_str("sqlite::memory:")
+                    .map_err(StoreError::database("opening the credential store"))?
+                    .foreign_keys(true);
+                // One connection that never expires: the in-memory database lives with it.
+                let pool = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .min_connections(1)
+                    .idle_timeout(None)
+                    .max_lifetime(None)
+                    .connect_with(connect)
+                    .await
+                    .map_err(StoreError::database("opening the credential store"))?;
+                Pool::Sqlite(pool)
+            }
+            Location::Postgres(url) => {
+                let pool = PgPoolOptions::new()
+                    .max_connections(4)
+                    .acquire_timeout(options.connect_timeout)
+                    .connect(&url)
+                    .await
+                    .map_err(StoreError::database("opening the credential store"))?;
+                Pool::Postgres(pool)
+            }
+        };
+        match &pool {
+            Pool::Sqlite(pool) => sqlx::raw_sql(SQLITE_SCHEMA).execute(pool).await.map(drop),
+            Pool::Postgres(pool) => sqlx::raw_sql(POSTGRES_SCHEMA).execute(pool).await.map(drop),
+        }
+        .map_err(StoreError::database("creating the credential tables"))?;
+        Ok(AuthStore { pool })
+    }
+
+    /// How many users exist.
+    pub async fn count_users(&self) -> Result<i64, StoreError> {
+        let row = fetch_optional!(
+            self,
+            "counting users",
+            (i64,),
+            "SELECT COUNT(*) FROM auth_users"
+        )?;
+        Ok(row.map_or(0, |(n,)| n))
+    }
+
+    /// Creates `user`, or replaces its password hash, member link and admin flag.
+    pub async fn upsert_user(&self, user: &UserRecord, now: i64) -> Result<(), StoreError> {
+        execute!(
+            self,
+            "saving a user",
+            "INSERT INTO auth_users (name, password_hash, member, admin, created_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, \
+             member = excluded.member, admin = excluded.admin",
+            user.name.clone(),
+            user.password_hash.clone(),
+            user.member.clone(),
+            i64::from(user.admin),
+            now,
+        )?;
+        Ok(())
+    }
+
+    /// The user called `name`.
+    pub async fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        let row = fetch_optional!(
+            self,
+            "reading a user",
+            UserRow,
+            "SELECT name, password_hash, member, admin FROM auth_users WHERE name = ?",
+            name.to_owned(),
+        )?;
+        Ok(row.map(user))
+    }
+
+    /// Every user, by name.
+    pub async fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        const SQL: &str = "SELECT name, password_hash, member, admin FROM auth_users ORDER BY name";
+        let rows = match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query_as::<_, UserRow>(SQL).fetch_all(pool).await,
+            Pool::Postgres(pool) => sqlx::query_as::<_, UserRow>(SQL).fetch_all(pool).await,
+        }
+        .map_err(StoreError::database("listing users"))?;
+        Ok(rows.into_iter().map(user).collect())
+    }
+
+    /// Stores the digest of a new API token of `user_name`.
+    pub async fn add_token(
+        &self,
+        user_name: &str,
+        token_hash: &str,
+        label: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        execute!(
+            self,
+            "saving a token",
+            "INSERT INTO auth_tokens (token_hash, user_name, label, created_at) VALUES (?, ?, ?, ?)",
+            token_hash.to_owned(),
+            user_name.to_owned(),
+            label.map(str::to_owned),
+            now,
+        )?;
+        Ok(())
+    }
+
+    /// The user owning the token with this digest.
+    pub async fn user_by_token(&self, token_hash: &str) -> Result<Option<UserRecord>, StoreError> {
+        let row = fetch_optional!(
+            self,
+            "checking a token",
+            UserRow,
+            "SELECT u.name, u.password_hash, u.member, u.admin FROM auth_tokens t \
+             JOIN auth_users u ON u.name = t.user_name WHERE t.token_hash = ?",
+            token_hash.to_owned(),
+        )?;
+        Ok(row.map(user))
+    }
+
+    /// Starts a session; `session_hash` is the digest of the cookie value.
+    pub async fn create_session(
+        &self,
+        session_hash: &str,
+        user_name: &str,
+        csrf: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        execute!(
+            self,
+            "starting a session",
+            "INSERT INTO auth_sessions (session_hash, user_name, csrf, expires_at) VALUES (?, ?, ?, ?)",
+            session_hash.to_owned(),
+            user_name.to_owned(),
+            csrf.to_owned(),
+            expires_at,
+        )?;
+        Ok(())
+    }
+
+    /// The live session with this digest at `now` (seconds); expired sessions are absent.
+    pub async fn session(
+        &self,
+        session_hash: &str,
+        now: i64,
+    ) -> Result<Option<SessionRecord>, StoreError> {
+        let row = fetch_optional!(
+            self,
+            "reading a session",
+            (String, Option<String>, Option<String>, i64, String, i64),
+            "SELECT u.name, u.password_hash, u.member, u.admin, s.csrf, s.expires_at FROM auth_sessions s \
+             JOIN auth_users u ON u.name = s.user_name WHERE s.session_hash = ? AND s.expires_at > ?",
+            session_hash.to_owned(),
+            now,
+        )?;
+        Ok(row.map(
+            |(name, hash, member, admin, csrf, expires_at)| SessionRecord {
+                user: user((name, hash, member, admin)),
+                csrf,
+                expires_at,
+            },
+        ))
+    }
+
+    /// Ends a session (logout). Returns whether it existed.
+    pub async fn delete_session(&self, session_hash: &str) -> Result<bool, StoreError> {
+        let n = execute!(
+            self,
+            "ending a session",
+            "DELETE FROM auth_sessions WHERE session_hash = ?",
+            session_hash.to_owned(),
+        )?;
+        Ok(n > 0)
+    }
+
+    /// The response stored for `principal`'s request with `key`.
+    pub async fn idempotent_response(
+        &self,
+        principal: &str,
+        key: &str,
+    ) -> Result<Option<StoredResponse>, StoreError> {
+        let row = fetch_optional!(
+            self,
+            "reading an idempotent response",
+            (String, i64, String),
+            "SELECT request_hash, status, body FROM idempotency_keys WHERE principal = ? AND key = ?",
+            principal.to_owned(),
+            key.to_owned(),
+        )?;
+        Ok(row.map(|(request_hash, status, body)| StoredResponse {
+            request_hash,
+            status: u16::try_from(status).unwrap_or(500),
+            body,
+        }))
+    }
+
+    /// Remembers the response to `principal`'s request with `key`; the first one wins.
+    pub async fn save_idempotent_response(
+        &self,
+        principal: &str,
+        key: &str,
+        response: &StoredResponse,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        execute!(
+            self,
+            "saving an idempotent response",
+            "INSERT INTO idempotency_keys (principal, key, request_hash, status, body, created_at) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (principal, key) DO NOTHING",
+            principal.to_owned(),
+            key.to_owned(),
+            response.request_hash.clone(),
+            i64::from(response.status),
+            response.body.clone(),
+            now,
+        )?;
+        Ok(())
+    }
+}
