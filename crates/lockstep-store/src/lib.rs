@@ -18,6 +18,7 @@ mod envelope;
 mod error;
 mod location;
 mod migrate;
+pub mod outbox;
 mod postgres;
 pub mod program;
 mod sqlite;

@@ -82,6 +82,12 @@ pub enum Command {
     Serve(ServeArgs),
     /// Measure performance.
     Bench(BenchArgs),
+    /// Generated messages: preview them, print their templates.
+    Message(crate::comms::MessageArgs),
+    /// iCalendar feeds of releases, freezes and deployment windows.
+    Calendar(crate::comms::CalendarArgs),
+    /// Deliver generated messages; dead letters, replay, acknowledgements.
+    Outbox(crate::comms::OutboxArgs),
 }
 
 #[derive(Debug, Args)]

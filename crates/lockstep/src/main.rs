@@ -8,6 +8,7 @@ mod apply;
 mod bench;
 mod bench_psplib;
 mod cli;
+mod comms;
 mod demo;
 mod plan_cmd;
 mod read;
@@ -70,5 +71,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Plan(args) => plan_cmd::run(args),
         Command::Serve(args) => serve::run(&global, args).await,
         Command::Bench(args) => bench::run(args).await,
+        Command::Message(args) => comms::message(&global, args).await,
+        Command::Calendar(args) => comms::calendar(&global, args).await,
+        Command::Outbox(args) => comms::outbox(&global, args).await,
     }
 }

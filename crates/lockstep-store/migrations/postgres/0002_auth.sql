@@ -1,7 +1,7 @@
 -- Credentials and request bookkeeping of the HTTP server (PostgreSQL). These are secrets and
 -- caches, not facts of the release program, so they live here and never in the event log.
--- Applied by src/auth.rs when the server opens its credential store; every statement is
--- idempotent so that replicas and restarts may run it again.
+-- Schema version 2, applied when the log is opened; src/auth.rs runs it again when it opens
+-- its own pool, so every statement is idempotent.
 
 -- `password_hash` is a PHC string (argon2id); NULL for users who only use API tokens.
 -- `member` links the user to a team member handle of the program; roles follow from it.

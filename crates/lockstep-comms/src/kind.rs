@@ -1,0 +1,93 @@
+//! The kinds of generated message and the formats they render to.
+//!
+//! Names are the kebab-case words the CLI, templates and subscriptions use; nothing here
+//! knows how a kind is composed.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A kind of generated message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MessageKind {
+    /// Seed 003's pre-release announcement: scope, timeline, impact, actions required.
+    PreReleaseAnnouncement,
+    /// Seed 003's release completion announcement: deployed features, summary, next steps.
+    CompletionAnnouncement,
+    /// Seed 000's daily async update, one block per team (✅ ⏳ 🚨 ℹ️).
+    DailyUpdate,
+    /// Seed 000's weekly release sync agenda in four parts.
+    WeeklyAgenda,
+    /// Release notes from the released (or ready) scope.
+    ReleaseNotes,
+    /// A notice for one stakeholder role.
+    StakeholderNotice,
+    /// An unacknowledged blocker, escalated to the next contact.
+    Escalation,
+}
+
+/// A kind name that is not one of [`MessageKind::ALL`].
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown message kind `{0}` (expected one of: {list})", list = MessageKind::names())]
+pub struct UnknownKind(pub String);
+
+impl MessageKind {
+    /// Every kind, in the order the documentation lists them.
+    pub const ALL: [MessageKind; 7] = [
+        MessageKind::PreReleaseAnnouncement,
+        MessageKind::CompletionAnnouncement,
+        MessageKind::DailyUpdate,
+        MessageKind::WeeklyAgenda,
+        MessageKind::ReleaseNotes,
+        MessageKind::StakeholderNotice,
+        MessageKind::Escalation,
+    ];
+
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::PreReleaseAnnouncement => "pre-release-announcement",
+            MessageKind::CompletionAnnouncement => "completion-announcement",
+            MessageKind::DailyUpdate => "daily-update",
+            MessageKind::WeeklyAgenda => "weekly-agenda",
+            MessageKind::ReleaseNotes => "release-notes",
+            MessageKind::StakeholderNotice => "stakeholder-notice",
+            MessageKind::Escalation => "escalation",
+        }
+    }
+
+    /// Parses the kebab-case name.
+    pub fn parse(raw: &str) -> Result<MessageKind, UnknownKind> {
+        MessageKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == raw)
+            .ok_or_else(|| UnknownKind(raw.to_owned()))
+    }
+
+    /// The name of its template (`daily-update.j2`).
+    pub fn template_name(self) -> String {
+        format!("{}.j2", self.as_str())
+    }
+
+    fn names() -> String {
+        MessageKind::ALL.map(MessageKind::as_str).join(", ")
+    }
+}
+
+impl fmt::Display for MessageKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a message body is rendered.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// Plain text: e-mail bodies, terminals.
+    Text,
+    /// Markdown: chat messages, issue comments.
+    #[default]
+    Markdown,
+}

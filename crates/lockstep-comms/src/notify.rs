@@ -1,0 +1,490 @@
+//! Who gets which message where: the notification configuration (`notifications.yaml`),
+//! subscription matching, and quiet hours in the subscriber's own team time zone.
+//!
+//! The configuration lives in its own small file for now; moving channels and
+//! subscriptions into the manifests is a follow-up. This module parses text and answers
+//! questions; it does not read the file, resolve secrets or send anything.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use jiff::civil::Time;
+use jiff::tz::TimeZone;
+use lockstep_core::{Name, Role, State};
+use serde::{Deserialize, Serialize};
+
+use crate::MessageKind;
+use crate::escalation::EscalationPolicy;
+
+/// The whole `notifications.yaml`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NotificationConfig {
+    /// Channels by name.
+    #[serde(default)]
+    pub channels: BTreeMap<String, Channel>,
+    /// Who wants what.
+    #[serde(default)]
+    pub subscriptions: Vec<Subscription>,
+    /// How long owners and backups have to acknowledge a blocker.
+    #[serde(default)]
+    pub escalation: EscalationPolicy,
+    /// How deliveries are retried.
+    #[serde(default)]
+    pub retry: RetryPolicy,
+}
+
+/// A place messages go.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Channel {
+    /// What speaks at the other end.
+    pub kind: ChannelKind,
+    /// Webhook URL (chat and generic webhooks).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// HMAC-SHA256 key of a generic webhook (`env:NAME` reads the environment at the edge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// SMTP settings of an e-mail channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<Smtp>,
+    /// Seconds to wait for the receiver.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: u32,
+}
+
+fn default_timeout() -> u32 {
+    10
+}
+
+/// The kinds of channel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ChannelKind {
+    /// A Slack-compatible incoming webhook (Block Kit).
+    Slack,
+    /// A Microsoft Teams-compatible incoming webhook (MessageCard).
+    Teams,
+    /// A generic webhook: CloudEvents JSON signed with HMAC-SHA256.
+    Webhook,
+    /// E-mail over SMTP.
+    Email,
+}
+
+/// SMTP settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Smtp {
+    /// Server host.
+    pub host: String,
+    /// Server port (587 for STARTTLS submission).
+    #[serde(default = "default_smtp_port")]
+    pub port: u16,
+    /// Upgrade with STARTTLS (required unless explicitly off, e.g. a local sink).
+    #[serde(default = "default_true")]
+    pub starttls: bool,
+    /// Login user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// Login password (`env:NAME` reads the environment at the edge).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    /// The From address.
+    pub from: String,
+}
+
+fn default_smtp_port() -> u16 {
+    587
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// Retries: exponential backoff with full jitter, capped, then a dead letter.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetryPolicy {
+    /// Attempts before a message becomes a dead letter.
+    #[serde(default = "default_attempts")]
+    pub max_attempts: u32,
+    /// The first backoff, in milliseconds.
+    #[serde(default = "default_base")]
+    pub base_millis: u64,
+    /// The longest backoff, in milliseconds.
+    #[serde(default = "default_max")]
+    pub max_millis: u64,
+}
+
+fn default_attempts() -> u32 {
+    8
+}
+fn default_base() -> u64 {
+    2_000
+}
+fn default_max() -> u64 {
+    3_600_000
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: default_attempts(),
+            base_millis: default_base(),
+            max_millis: default_max(),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The delay before attempt `attempt + 1` after `attempt` failures (1-based), given
+    /// a uniform random `unit` in [0, 1): full jitter over the capped exponential, with a
+    /// floor of half so that retries never bunch at zero. `None` once attempts run out.
+    pub fn backoff_millis(&self, attempt: u32, unit: f64) -> Option<u64> {
+        if attempt >= self.max_attempts {
+            return None;
+        }
+        let exponent = attempt.saturating_sub(1).min(40);
+        let ceiling = self
+            .base_millis
+            .saturating_mul(1_u64 << exponent)
+            .min(self.max_millis);
+        let unit = unit.clamp(0.0, 1.0);
+        Some(ceiling / 2 + ((ceiling / 2) as f64 * unit) as u64)
+    }
+}
+
+/// Quiet hours in the subscriber's team time zone, e.g. 18:00–08:00.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QuietHours {
+    /// When quiet starts.
+    pub start: Time,
+    /// When it ends (may be the next day).
+    pub end: Time,
+}
+
+/// How a subscriber wants messages.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cadence {
+    /// As soon as they are written (outside quiet hours).
+    #[default]
+    Immediate,
+    /// Held to the subscriber's digest time, then sent together.
+    Digest,
+}
+
+/// One subscription: a person (member handle) or everyone with a role, on a channel.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Subscription {
+    /// A member handle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<Name>,
+    /// Or: every member with this role.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    /// The channel name.
+    pub channel: String,
+    /// Only these releases (all when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub releases: Vec<Name>,
+    /// Only messages about these teams (all when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teams: Vec<Name>,
+    /// Only these kinds (all when empty).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<MessageKind>,
+    /// Immediate or digest.
+    #[serde(default)]
+    pub cadence: Cadence,
+    /// Local time of the digest (default 09:00).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest_at: Option<Time>,
+    /// Quiet hours in the subscriber's team time zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<QuietHours>,
+}
+
+/// What is wrong with a configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// Not valid YAML for this format.
+    #[error("notifications: {0}")]
+    Syntax(String),
+    /// A subscription names a channel that is not declared.
+    #[error("subscription {index} uses unknown channel `{channel}`")]
+    UnknownChannel {
+        /// 0-based.
+        index: usize,
+        /// The name.
+        channel: String,
+    },
+    /// A subscription names neither a member nor a role, or both.
+    #[error("subscription {index} needs exactly one of `member` or `role`")]
+    Subscriber {
+        /// 0-based.
+        index: usize,
+    },
+    /// A channel lacks what its kind needs.
+    #[error("channel `{channel}` ({kind:?}) needs {what}")]
+    Incomplete {
+        /// The channel.
+        channel: String,
+        /// Its kind.
+        kind: ChannelKind,
+        /// What is missing.
+        what: &'static str,
+    },
+}
+
+impl NotificationConfig {
+    /// Parses and checks `notifications.yaml`.
+    pub fn parse(text: &str) -> Result<NotificationConfig, ConfigError> {
+        let config: NotificationConfig =
+            serde_saphyr::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+        for (name, channel) in &config.channels {
+            let missing = match channel.kind {
+                ChannelKind::Slack | ChannelKind::Teams if channel.url.is_none() => Some("a url"),
+                ChannelKind::Webhook if channel.url.is_none() => Some("a url"),
+                ChannelKind::Webhook if channel.secret.is_none() => Some("a secret"),
+                ChannelKind::Email if channel.smtp.is_none() => Some("smtp settings"),
+                _ => None,
+            };
+            if let Some(what) = missing {
+                return Err(ConfigError::Incomplete {
+                    channel: name.clone(),
+                    kind: channel.kind,
+                    what,
+                });
+            }
+        }
+        for (index, subscription) in config.subscriptions.iter().enumerate() {
+            if subscription.member.is_some() == subscription.role.is_some() {
+                return Err(ConfigError::Subscriber { index });
+            }
+            if !config.channels.contains_key(&subscription.channel) {
+                return Err(ConfigError::UnknownChannel {
+                    index,
+                    channel: subscription.channel.clone(),
+                });
+            }
+        }
+        Ok(config)
+    }
+}
+
+/// A person a message goes to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recipient {
+    /// Member handle.
+    pub handle: Name,
+    /// Display name.
+    pub name: String,
+    /// E-mail address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The team's IANA time zone.
+    pub time_zone: String,
+}
+
+/// A recipient of a message with the subscription that matched.
+#[derive(Clone, Debug)]
+pub struct Target<'a> {
+    /// Who.
+    pub recipient: Recipient,
+    /// Through which subscription.
+    pub subscription: &'a Subscription,
+}
+
+/// The member `handle` as a recipient.
+pub fn recipient(state: &State, handle: &Name) -> Option<Recipient> {
+    let team = state.teams().get(state.team_of_member(handle.as_str())?)?;
+    let member = team.spec.members.iter().find(|m| &m.handle == handle)?;
+    Some(Recipient {
+        handle: handle.clone(),
+        name: member.name.clone().unwrap_or_else(|| handle.to_string()),
+        email: member.email.clone(),
+        time_zone: team.spec.time_zone.clone(),
+    })
+}
+
+/// Everyone subscribed to a message of `kind` about `release` (and `team`, if the
+/// message is about one), once per (person, channel).
+pub fn targets<'a>(
+    config: &'a NotificationConfig,
+    state: &State,
+    kind: MessageKind,
+    release: &Name,
+    team: Option<&Name>,
+) -> Vec<Target<'a>> {
+    let mut out: Vec<Target<'a>> = Vec::new();
+    for subscription in &config.subscriptions {
+        if !subscription.kinds.is_empty() && !subscription.kinds.contains(&kind) {
+            continue;
+        }
+        if !subscription.releases.is_empty() && !subscription.releases.contains(release) {
+            continue;
+        }
+        if let Some(team) = team
+            && !subscription.teams.is_empty()
+            && !subscription.teams.contains(team)
+        {
+            continue;
+        }
+        let handles: Vec<Name> = match (&subscription.member, subscription.role) {
+            (Some(member), _) => vec![member.clone()],
+            (None, Some(role)) => state
+                .teams()
+                .values()
+                .flat_map(|t| t.spec.members.iter())
+                .filter(|m| m.roles.contains(&role))
+                .map(|m| m.handle.clone())
+                .collect(),
+            (None, None) => Vec::new(),
+        };
+        for handle in handles {
+            let Some(recipient) = recipient(state, &handle) else {
+                continue;
+            };
+            let duplicate = out.iter().any(|t| {
+                t.recipient.handle == recipient.handle
+                    && t.subscription.channel == subscription.channel
+            });
+            if !duplicate {
+                out.push(Target {
+                    recipient,
+                    subscription,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The earliest instant at or after `now` a message may be sent to someone with these
+/// settings: after quiet hours, and at the digest time for digest subscribers.
+pub fn send_after(subscription: &Subscription, time_zone: &str, now: Timestamp) -> Timestamp {
+    let zone = TimeZone::get(time_zone).unwrap_or(TimeZone::UTC);
+    let local = now.to_zoned_datetime(zone.clone());
+    let mut at = now;
+    if subscription.cadence == Cadence::Digest {
+        let digest = subscription.digest_at.unwrap_or(Time::constant(9, 0, 0, 0));
+        let today = local.date().to_datetime(digest);
+        let next = if local.datetime() <= today {
+            today
+        } else {
+            local
+                .date()
+                .tomorrow()
+                .map(|d| d.to_datetime(digest))
+                .unwrap_or(today)
+        };
+        at = zone.to_timestamp(next).unwrap_or(now);
+    }
+    if let Some(quiet) = subscription.quiet_hours {
+        at = after_quiet(quiet, &zone, at);
+    }
+    at
+}
+
+fn after_quiet(quiet: QuietHours, zone: &TimeZone, at: Timestamp) -> Timestamp {
+    let local = at.to_zoned_datetime(zone.clone());
+    let time = local.time();
+    let in_quiet = if quiet.start <= quiet.end {
+        time >= quiet.start && time < quiet.end
+    } else {
+        time >= quiet.start || time < quiet.end
+    };
+    if !in_quiet {
+        return at;
+    }
+    let end_day = if quiet.start > quiet.end && time >= quiet.start {
+        local.date().tomorrow().unwrap_or(local.date())
+    } else {
+        local.date()
+    };
+    zone.to_timestamp(end_day.to_datetime(quiet.end))
+        .unwrap_or(at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subscription(yaml: &str) -> Subscription {
+        serde_saphyr::from_str(yaml).expect("subscription")
+    }
+
+    #[test]
+    fn quiet_hours_hold_a_message_until_they_end_in_the_local_zone() {
+        let quiet = subscription(
+            "{member: sarah, channel: c, quietHours: {start: \"18:00\", end: \"08:00\"}}",
+        );
+        // 23:30 UTC is 18:30 in New York (EST): held to 08:00 EST = 13:00 UTC next day.
+        let now: Timestamp = "2025-02-05T23:30:00Z".parse().expect("ts");
+        assert_eq!(
+            send_after(&quiet, "America/New_York", now).to_string(),
+            "2025-02-06T13:00:00Z"
+        );
+        // 15:00 UTC is 10:00 in New York: not quiet.
+        let day: Timestamp = "2025-02-05T15:00:00Z".parse().expect("ts");
+        assert_eq!(send_after(&quiet, "America/New_York", day), day);
+        // 03:00 UTC is 22:00 the previous evening: held to 08:00 the same UTC day.
+        let night: Timestamp = "2025-02-06T03:00:00Z".parse().expect("ts");
+        assert_eq!(
+            send_after(&quiet, "America/New_York", night).to_string(),
+            "2025-02-06T13:00:00Z"
+        );
+    }
+
+    #[test]
+    fn digest_subscribers_get_messages_at_their_digest_time() {
+        let digest =
+            subscription("{member: alex, channel: c, cadence: digest, digestAt: \"09:00\"}");
+        // 10:00 in London is past today's digest: tomorrow 09:00 GMT.
+        let now: Timestamp = "2025-02-05T10:00:00Z".parse().expect("ts");
+        assert_eq!(
+            send_after(&digest, "Europe/London", now).to_string(),
+            "2025-02-06T09:00:00Z"
+        );
+    }
+
+    #[test]
+    fn backoff_grows_exponentially_with_jitter_then_stops() {
+        let policy = RetryPolicy {
+            max_attempts: 4,
+            base_millis: 1_000,
+            max_millis: 3_000,
+        };
+        assert_eq!(policy.backoff_millis(1, 0.0), Some(500));
+        assert_eq!(policy.backoff_millis(1, 0.999_999), Some(999));
+        assert_eq!(policy.backoff_millis(2, 0.0), Some(1_000));
+        assert_eq!(policy.backoff_millis(3, 1.0), Some(3_000), "capped");
+        assert_eq!(policy.backoff_millis(4, 0.5), None, "attempts exhausted");
+    }
+
+    #[test]
+    fn rejects_a_subscription_to_an_undeclared_channel() {
+        let error = NotificationConfig::parse(
+            "channels: {}\nsubscriptions:\n  - {member: sarah, channel: chat}\n",
+        )
+        .expect_err("unknown channel");
+        assert_eq!(
+            error.to_string(),
+            "subscription 0 uses unknown channel `chat`"
+        );
+    }
+
+    #[test]
+    fn rejects_a_webhook_without_a_secret() {
+        let error = NotificationConfig::parse(
+            "channels:\n  hook: {kind: webhook, url: \"http://127.0.0.1:1/\"}\n",
+        )
+        .expect_err("no secret");
+        assert!(error.to_string().contains("needs a secret"), "{error}");
+    }
+}

@@ -1,0 +1,291 @@
+//! From events and schedules to outbox envelopes: who is sent which message, on which
+//! channel, under which idempotency key, and not before when.
+//!
+//! [`on_commit`] runs inside `Program::commit` (as the store's outbox policy, wrapped by
+//! `lockstep-delivery`), so a message exists if and only if the events that caused it
+//! do: announcements when a release starts or ships, escalation notices when a blocker
+//! newly endangers other items. [`scheduled`] writes the time-driven messages (daily
+//! updates, weekly agendas) with keys that make enqueueing them twice a no-op. Pure: the
+//! caller passes `now` and stores what comes out.
+
+use jiff::Timestamp;
+use lockstep_core::{Event, EventMeta, Name, ReleaseState, State};
+use serde::{Deserialize, Serialize};
+
+use crate::escalation::{self, EscalationNotice};
+use crate::notify::{NotificationConfig, Recipient, send_after, targets};
+use crate::{Compose, ComposeError, Format, Message, MessageKind, Provenance, Request, Templates};
+
+/// An outbox message as this crate writes it (the store's `NewOutboxMessage` by another
+/// name, so that this crate stays free of the store).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Envelope {
+    /// The channel name from the configuration.
+    pub channel: String,
+    /// Unique per channel.
+    pub idempotency_key: String,
+    /// A serialized [`Delivery`].
+    pub payload: String,
+}
+
+/// What the delivery worker sends: the message, to whom, and from when.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Delivery {
+    /// The message.
+    pub message: Message,
+    /// The person, when it is addressed to one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recipient: Option<Recipient>,
+    /// Not to be sent before (quiet hours, digests, escalation steps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<Timestamp>,
+    /// The events that caused it, as `stream@version` (stable before positions exist).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub caused_by: Vec<String>,
+}
+
+/// An event about to be committed, with its stream version.
+#[derive(Clone, Copy, Debug)]
+pub struct Pending<'a> {
+    /// Stream.
+    pub stream: &'a str,
+    /// Version it will have.
+    pub stream_version: i64,
+    /// The event.
+    pub event: &'a Event,
+}
+
+fn envelope(channel: &str, key: String, delivery: &Delivery) -> Envelope {
+    Envelope {
+        channel: channel.to_owned(),
+        idempotency_key: key,
+        payload: serde_json::to_string(delivery).expect("a delivery serializes"),
+    }
+}
+
+/// The messages a batch of events causes. `before` is the state the events were decided
+/// against; `meta.at` is their time.
+pub fn on_commit(
+    config: &NotificationConfig,
+    templates: &Templates,
+    before: &State,
+    events: &[Pending<'_>],
+    meta: &EventMeta,
+) -> Vec<Envelope> {
+    if config.subscriptions.is_empty() || events.is_empty() {
+        return Vec::new();
+    }
+    let mut after = before.clone();
+    for pending in events {
+        after.apply(after.position(), pending.event);
+    }
+    let mut out = Vec::new();
+    let empty = Provenance::default();
+    let risk_after = lockstep_core::risk::assess(&after);
+    let compose_for = |kind: MessageKind, release: &Name| -> Result<Message, ComposeError> {
+        crate::compose(
+            Compose {
+                state: &after,
+                history: &[],
+                provenance: &empty,
+                risk: &risk_after,
+                templates,
+            },
+            &Request {
+                kind,
+                release: release.clone(),
+                team: None,
+                role: None,
+                date: meta.at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
+                format: Format::Markdown,
+                escalation: None,
+            },
+        )
+    };
+    for pending in events {
+        let cause = format!("{}@{}", pending.stream, pending.stream_version);
+        let Event::ReleaseStateChanged { release, to, .. } = pending.event else {
+            continue;
+        };
+        let kind = match to {
+            ReleaseState::InProgress => MessageKind::PreReleaseAnnouncement,
+            ReleaseState::Released => MessageKind::CompletionAnnouncement,
+            _ => continue,
+        };
+        let Ok(message) = compose_for(kind, release) else {
+            continue;
+        };
+        for target in targets(config, &after, kind, release, None) {
+            let not_before = send_after(target.subscription, &target.recipient.time_zone, meta.at);
+            let key = format!("{kind}:{release}:{cause}:{}", target.recipient.handle);
+            let delivery = Delivery {
+                message: message.clone(),
+                recipient: Some(target.recipient),
+                not_before: (not_before > meta.at).then_some(not_before),
+                caused_by: vec![cause.clone()],
+            };
+            out.push(envelope(&target.subscription.channel, key, &delivery));
+        }
+    }
+    // Escalations: blockers that newly endanger something downstream.
+    let risk_before = lockstep_core::risk::assess(before);
+    let cause = events
+        .last()
+        .map(|p| format!("{}@{}", p.stream, p.stream_version))
+        .unwrap_or_default();
+    for risk in risk_after.items.values().filter(|r| r.upstream) {
+        if risk_before
+            .items
+            .get(&risk.item)
+            .is_some_and(|r| r.upstream)
+        {
+            continue;
+        }
+        for blocker in after.blocked_by(&risk.item).map(|d| &d.blocker) {
+            if !risk_after.chain(&risk.item).iter().any(|link| {
+                after
+                    .items()
+                    .get(blocker)
+                    .is_some_and(|b| link.starts_with(&b.spec.title))
+            }) {
+                continue;
+            }
+            for notice in escalation::plan(&after, blocker, meta.at, config.escalation) {
+                out.extend(escalation_envelopes(
+                    config,
+                    templates,
+                    &after,
+                    &risk_after,
+                    &notice,
+                    &cause,
+                ));
+            }
+        }
+    }
+    // One blocker endangering two items must not notify twice.
+    out.sort_by(|a, b| (&a.channel, &a.idempotency_key).cmp(&(&b.channel, &b.idempotency_key)));
+    out.dedup_by(|a, b| a.channel == b.channel && a.idempotency_key == b.idempotency_key);
+    out
+}
+
+fn escalation_envelopes(
+    config: &NotificationConfig,
+    templates: &Templates,
+    state: &State,
+    risk: &lockstep_core::risk::RiskReport,
+    notice: &EscalationNotice,
+    cause: &str,
+) -> Vec<Envelope> {
+    let Some(item) = state.items().get(&notice.blocker) else {
+        return Vec::new();
+    };
+    let Some(recipient) = crate::notify::recipient(state, &notice.to) else {
+        return Vec::new();
+    };
+    let empty = Provenance::default();
+    let Ok(message) = crate::compose(
+        Compose {
+            state,
+            history: &[],
+            provenance: &empty,
+            risk,
+            templates,
+        },
+        &Request {
+            kind: MessageKind::Escalation,
+            release: item.release.clone(),
+            team: Some(item.spec.team.clone()),
+            role: None,
+            date: notice
+                .not_before
+                .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .date(),
+            format: Format::Markdown,
+            escalation: Some(notice.clone()),
+        },
+    ) else {
+        return Vec::new();
+    };
+    // Escalations go to every channel the person subscribed to for escalations (or to
+    // everything), ignoring quiet hours: a blocker does not wait for the morning.
+    let mut channels: Vec<&str> = config
+        .subscriptions
+        .iter()
+        .filter(|s| s.kinds.is_empty() || s.kinds.contains(&MessageKind::Escalation))
+        .filter(|s| {
+            s.member.as_ref() == Some(&notice.to)
+                || s.role.is_some_and(|role| {
+                    state
+                        .teams()
+                        .values()
+                        .flat_map(|t| t.spec.members.iter())
+                        .any(|m| m.handle == notice.to && m.roles.contains(&role))
+                })
+        })
+        .map(|s| s.channel.as_str())
+        .collect();
+    channels.sort_unstable();
+    channels.dedup();
+    channels
+        .into_iter()
+        .map(|channel| {
+            let key = format!(
+                "{}{cause}:{}",
+                escalation::key_prefix(&notice.blocker),
+                notice.level.as_str()
+            );
+            let delivery = Delivery {
+                message: message.clone(),
+                recipient: Some(recipient.clone()),
+                not_before: Some(notice.not_before),
+                caused_by: vec![cause.to_owned()],
+            };
+            envelope(channel, key, &delivery)
+        })
+        .collect()
+}
+
+/// The time-driven messages of one day for `release`: the daily update for each
+/// subscriber (per team when they follow teams), and the weekly agenda on `weekly_on`.
+/// Keys name the release, kind, day and person, so enqueueing twice sends once.
+pub fn scheduled(
+    config: &NotificationConfig,
+    input: Compose<'_>,
+    release: &Name,
+    date: jiff::civil::Date,
+    weekly_on: jiff::civil::Weekday,
+    now: Timestamp,
+) -> Result<Vec<Envelope>, ComposeError> {
+    let mut kinds = vec![MessageKind::DailyUpdate];
+    if date.weekday() == weekly_on {
+        kinds.push(MessageKind::WeeklyAgenda);
+    }
+    let mut out = Vec::new();
+    for kind in kinds {
+        let message = crate::compose(
+            input,
+            &Request {
+                kind,
+                release: release.clone(),
+                team: None,
+                role: None,
+                date,
+                format: Format::Markdown,
+                escalation: None,
+            },
+        )?;
+        for target in targets(config, input.state, kind, release, None) {
+            let not_before = send_after(target.subscription, &target.recipient.time_zone, now);
+            let key = format!("{kind}:{release}:{date}:{}", target.recipient.handle);
+            let delivery = Delivery {
+                message: message.clone(),
+                recipient: Some(target.recipient),
+                not_before: (not_before > now).then_some(not_before),
+                caused_by: Vec::new(),
+            };
+            out.push(envelope(&target.subscription.channel, key, &delivery));
+        }
+    }
+    Ok(out)
+}

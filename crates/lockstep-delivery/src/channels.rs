@@ -1,0 +1,124 @@
+//! What each channel kind puts on the wire for one delivery: a Slack Block Kit payload, a
+//! Teams MessageCard, or a CloudEvents 1.0 JSON event signed with HMAC-SHA256.
+//!
+//! Pure: bodies and headers only. Sending is the worker's job; e-mail is not rendered
+//! here (see the crate docs).
+
+use hmac::{Hmac, Mac};
+use lockstep_comms::notify::ChannelKind;
+use lockstep_comms::policy::Delivery;
+use serde_json::{Value, json};
+use sha2::Sha256;
+
+/// The header carrying the receiver's deduplication key.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+/// The header carrying `sha256=<hex HMAC of the body>` on generic webhooks.
+pub const SIGNATURE: &str = "X-Lockstep-Signature";
+
+/// An HTTP request to make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireRequest {
+    /// Headers besides `Content-Type`.
+    pub headers: Vec<(&'static str, String)>,
+    /// The content type.
+    pub content_type: &'static str,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+/// The lowercase hex HMAC-SHA256 of `body` under `secret`.
+pub fn sign(secret: &[u8], body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(body);
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn slack(delivery: &Delivery) -> Value {
+    let message = &delivery.message;
+    // Section text is limited to 3000 characters by Slack.
+    let mut text: String = message.body.chars().take(2900).collect();
+    if text.len() < message.body.len() {
+        text.push_str("\n…");
+    }
+    json!({
+        "text": message.subject,
+        "blocks": [
+            {"type": "header", "text": {"type": "plain_text", "text": message.subject.chars().take(150).collect::<String>()}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": text.replace("**", "*")}},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": format!(
+                "{} · {} · events {}", message.kind, message.release,
+                message.sources.iter().map(i64::to_string).collect::<Vec<_>>().join(", "))}]},
+        ],
+    })
+}
+
+fn teams(delivery: &Delivery) -> Value {
+    let message = &delivery.message;
+    json!({
+        "@type": "MessageCard",
+        "@context": "https://schema.org/extensions",
+        "summary": message.subject,
+        "title": message.subject,
+        "text": message.body.replace('\n', "\n\n"),
+    })
+}
+
+fn cloudevent(delivery: &Delivery, id: &str, time: jiff::Timestamp) -> Value {
+    let message = &delivery.message;
+    json!({
+        "specversion": "1.0",
+        "id": id,
+        "source": format!("lockstep/releases/{}", message.release),
+        "type": format!("dev.lockstep.message.{}", message.kind),
+        "subject": message.subject,
+        "time": time.to_string(),
+        "datacontenttype": "application/json",
+        "data": delivery,
+    })
+}
+
+/// The request that delivers `delivery` with `key` on a channel of `kind`; `secret`
+/// signs generic webhooks. `time` is the CloudEvents `time` (when it was written).
+pub fn request(
+    kind: ChannelKind,
+    delivery: &Delivery,
+    key: &str,
+    secret: Option<&[u8]>,
+    time: jiff::Timestamp,
+) -> WireRequest {
+    let (content_type, body) = match kind {
+        ChannelKind::Slack => ("application/json", slack(delivery)),
+        ChannelKind::Teams => ("application/json", teams(delivery)),
+        ChannelKind::Webhook | ChannelKind::Email => (
+            "application/cloudevents+json",
+            cloudevent(delivery, key, time),
+        ),
+    };
+    let body = serde_json::to_vec(&body).expect("a JSON value serializes");
+    let mut headers = vec![(IDEMPOTENCY_KEY, key.to_owned())];
+    if let Some(secret) = secret {
+        headers.push((SIGNATURE, format!("sha256={}", sign(secret, &body))));
+    }
+    WireRequest {
+        headers,
+        content_type,
+        body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signs_with_hmac_sha256_as_rfc_4231_test_case_2() {
+        assert_eq!(
+            sign(b"Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}

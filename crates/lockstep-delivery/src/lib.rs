@@ -1,0 +1,254 @@
+//! Delivery of outbox messages: the worker that sends what `lockstep-comms` wrote to
+//! Slack- and Teams-compatible webhooks and to generic webhooks (CloudEvents JSON signed
+//! with HMAC-SHA256), at least once, with an `Idempotency-Key` header, exponential
+//! backoff with jitter, a retry limit and dead letters; and the outbox policy that plugs
+//! message generation into `Program::commit`.
+//!
+//! A message is marked delivered only after the receiver's 2xx, so a worker killed
+//! mid-delivery loses nothing: its lease expires and the message is sent again under the
+//! same key, which a receiver that honours the key drops.
+//!
+//! What it does not do yet: e-mail (SMTP channels are parsed and their messages are
+//! dead-lettered with a clear error until the SMTP sender lands), digests merged into
+//! one message (digest subscribers get each message at their digest time).
+#![deny(missing_docs)]
+
+pub mod channels;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use lockstep_comms::Templates;
+use lockstep_comms::notify::{ChannelKind, NotificationConfig};
+use lockstep_comms::policy::{Delivery, Pending, on_commit};
+use lockstep_store::NewOutboxMessage;
+use lockstep_store::outbox::{ClaimedMessage, DeliveryLog};
+use lockstep_store::program::OutboxPolicy;
+
+/// What went wrong outside a single delivery.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliveryError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] lockstep_store::StoreError),
+    /// The HTTP client could not be built.
+    #[error("cannot build the http client: {0}")]
+    Client(String),
+}
+
+/// The outbox policy for `Program::with_outbox_policy`: events in, envelopes for the
+/// subscribers of `config` out, in the same transaction.
+pub fn outbox_policy(config: Arc<NotificationConfig>, templates: Arc<Templates>) -> OutboxPolicy {
+    Arc::new(move |state, pending, meta| {
+        let pending: Vec<Pending<'_>> = pending
+            .iter()
+            .map(|p| Pending {
+                stream: p.stream,
+                stream_version: p.stream_version,
+                event: p.event,
+            })
+            .collect();
+        on_commit(&config, &templates, state, &pending, meta)
+            .into_iter()
+            .map(|e| NewOutboxMessage {
+                channel: e.channel,
+                idempotency_key: e.idempotency_key,
+                payload: e.payload,
+            })
+            .collect()
+    })
+}
+
+/// What one pass of the worker did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PassReport {
+    /// Delivered (2xx).
+    pub delivered: usize,
+    /// Failed and scheduled for another attempt.
+    pub retried: usize,
+    /// Failed for the last time: now dead letters.
+    pub dead: usize,
+    /// Not due yet (a not-before time): put back until then.
+    pub postponed: usize,
+}
+
+/// Worker settings.
+#[derive(Debug, Clone)]
+pub struct WorkerOptions {
+    /// How long a claimed message is hidden from other workers.
+    pub lease: Duration,
+    /// Messages claimed per pass.
+    pub batch: i64,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for WorkerOptions {
+    fn default() -> Self {
+        WorkerOptions {
+            lease: Duration::from_secs(60),
+            batch: 256,
+            concurrency: 16,
+        }
+    }
+}
+
+/// Delivers outbox messages.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    log: DeliveryLog,
+    config: Arc<NotificationConfig>,
+    client: reqwest::Client,
+    options: WorkerOptions,
+    secrets: Arc<BTreeMap<String, Vec<u8>>>,
+}
+
+enum Outcome {
+    Delivered,
+    Failed(String),
+    Postponed(Timestamp),
+}
+
+impl Worker {
+    /// A worker over `log` for the channels of `config`. Secrets written `env:NAME` are
+    /// read from the environment here, once.
+    pub fn new(
+        log: DeliveryLog,
+        config: Arc<NotificationConfig>,
+        options: WorkerOptions,
+    ) -> Result<Worker, DeliveryError> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_max_idle_per_host(options.concurrency)
+            .build()
+            .map_err(|e| DeliveryError::Client(e.to_string()))?;
+        let secrets = config
+            .channels
+            .iter()
+            .filter_map(|(name, channel)| {
+                let raw = channel.secret.as_deref()?;
+                let value = match raw.strip_prefix("env:") {
+                    Some(var) => std::env::var(var).ok()?,
+                    None => raw.to_owned(),
+                };
+                Some((name.clone(), value.into_bytes()))
+            })
+            .collect();
+        Ok(Worker {
+            log,
+            config,
+            client,
+            options,
+            secrets: Arc::new(secrets),
+        })
+    }
+
+    /// Claims what is due at `now`, sends it, and records each outcome.
+    pub async fn deliver_once(&self, now: Timestamp) -> Result<PassReport, DeliveryError> {
+        let lease_until = now
+            .saturating_add(SignedDuration::try_from(self.options.lease).unwrap_or_default())
+            .unwrap_or(now);
+        let claimed = self
+            .log
+            .claim_due(now, lease_until, self.options.batch)
+            .await?;
+        let mut report = PassReport::default();
+        let mut delivered = Vec::new();
+        let semaphore = Arc::new(tokio::sync::Semaphore::new(self.options.concurrency.max(1)));
+        let mut tasks = tokio::task::JoinSet::new();
+        for message in claimed {
+            let worker = self.clone();
+            let permit = Arc::clone(&semaphore)
+                .acquire_owned()
+                .await
+                .expect("the semaphore is never closed");
+            tasks.spawn(async move {
+                let outcome = worker.attempt(&message, now).await;
+                drop(permit);
+                (message, outcome)
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            let Ok((message, outcome)) = joined else {
+                // A panicked send leaves its lease to expire: the message is retried.
+                continue;
+            };
+            match outcome {
+                Outcome::Delivered => delivered.push(message.id),
+                Outcome::Postponed(until) => {
+                    self.log.postpone(message.id, until).await?;
+                    report.postponed += 1;
+                }
+                Outcome::Failed(error) => {
+                    let attempt = u32::try_from(message.attempts + 1).unwrap_or(u32::MAX);
+                    let retry_at = self
+                        .config
+                        .retry
+                        .backoff_millis(attempt, fastrand::f64())
+                        .map(|millis| {
+                            now.saturating_add(SignedDuration::from_millis(
+                                i64::try_from(millis).unwrap_or(i64::MAX),
+                            ))
+                            .unwrap_or(now)
+                        });
+                    tracing::warn!(id = message.id, channel = %message.channel, attempt, %error, "delivery failed");
+                    if retry_at.is_some() {
+                        report.retried += 1;
+                    } else {
+                        report.dead += 1;
+                    }
+                    self.log
+                        .record_failure(message.id, &error, now, retry_at)
+                        .await?;
+                }
+            }
+        }
+        report.delivered = delivered.len();
+        self.log.mark_delivered(&delivered, now).await?;
+        Ok(report)
+    }
+
+    async fn attempt(&self, message: &ClaimedMessage, now: Timestamp) -> Outcome {
+        let delivery: Delivery = match serde_json::from_str(&message.payload) {
+            Ok(delivery) => delivery,
+            Err(error) => return Outcome::Failed(format!("unreadable payload: {error}")),
+        };
+        if let Some(not_before) = delivery.not_before
+            && not_before > now
+        {
+            return Outcome::Postponed(not_before);
+        }
+        let Some(channel) = self.config.channels.get(&message.channel) else {
+            return Outcome::Failed(format!("unknown channel `{}`", message.channel));
+        };
+        let Some(url) = channel.url.as_deref() else {
+            return Outcome::Failed(match channel.kind {
+                ChannelKind::Email => "e-mail delivery is not implemented yet".to_owned(),
+                _ => format!("channel `{}` has no url", message.channel),
+            });
+        };
+        let request = channels::request(
+            channel.kind,
+            &delivery,
+            &message.idempotency_key,
+            self.secrets.get(&message.channel).map(Vec::as_slice),
+            now,
+        );
+        let mut builder = self
+            .client
+            .post(url)
+            .timeout(Duration::from_secs(u64::from(channel.timeout_seconds)))
+            .header("Content-Type", request.content_type);
+        for (name, value) in &request.headers {
+            builder = builder.header(*name, value);
+        }
+        match builder.body(request.body).send().await {
+            Ok(response) if response.status().is_success() => Outcome::Delivered,
+            Ok(response) => Outcome::Failed(format!("http {}", response.status().as_u16())),
+            Err(error) if error.is_timeout() => Outcome::Failed("timed out".to_owned()),
+            Err(error) => Outcome::Failed(format!("{error}")),
+        }
+    }
+}

@@ -1,0 +1,538 @@
+//! Communication verbs: `message` (preview generated messages), `calendar` (iCalendar
+//! export) and `outbox` (deliver, dead letters, replay, acknowledge, benchmark).
+//!
+//! Thin glue over `lockstep-comms` (pure) and `lockstep-delivery` (I/O): read the log,
+//! read template overrides and the notification file, read the clock once, print.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand, ValueEnum};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+use lockstep_comms::calendar::{Scope, feed};
+use lockstep_comms::{Compose, Format, MessageKind, Provenance, Request, Templates};
+use lockstep_core::{Name, Role};
+
+use crate::apply::open;
+use crate::cli::{Global, Output};
+
+/// `lockstep message …`
+#[derive(Debug, Args)]
+pub struct MessageArgs {
+    /// Directory of template overrides (`daily-update.j2`, …); embedded ones otherwise.
+    #[arg(long, global = true, env = "LOCKSTEP_TEMPLATES")]
+    pub templates: Option<PathBuf>,
+    #[command(subcommand)]
+    pub verb: MessageVerb,
+}
+
+/// What to do with messages.
+#[derive(Debug, Subcommand)]
+pub enum MessageVerb {
+    /// Render a generated message for a release.
+    Preview(PreviewArgs),
+    /// Print the embedded template of a kind, to start an override from.
+    Template {
+        /// pre-release-announcement, completion-announcement, daily-update,
+        /// weekly-agenda, release-notes, stakeholder-notice, escalation.
+        kind: String,
+    },
+    /// Time rendering the daily updates of a generated program with many teams.
+    Bench {
+        /// Teams in the generated program.
+        #[arg(long, default_value_t = 200)]
+        teams: usize,
+        /// Items per team.
+        #[arg(long, default_value_t = 5)]
+        items_per_team: usize,
+        /// Repetitions (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+}
+
+/// `lockstep message preview`
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// pre-release-announcement, completion-announcement, daily-update, weekly-agenda,
+    /// release-notes, stakeholder-notice.
+    pub kind: String,
+    /// The release.
+    #[arg(long)]
+    pub release: String,
+    /// Only this team (daily updates).
+    #[arg(long)]
+    pub team: Option<String>,
+    /// The stakeholder role (stakeholder notices): support-liaison, security, …
+    #[arg(long)]
+    pub role: Option<String>,
+    /// The day (daily update) or last day of the week (weekly agenda); default today (UTC).
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Body format; `-o json` gives the whole message as JSON.
+    #[arg(long, value_enum, default_value_t = BodyFormat::Text)]
+    pub format: BodyFormat,
+}
+
+/// The body format of a preview.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BodyFormat {
+    /// Plain text.
+    Text,
+    /// Markdown.
+    Markdown,
+    /// The message as JSON: subject, Markdown body, sources.
+    Json,
+}
+
+/// `lockstep calendar …`
+#[derive(Debug, Args)]
+pub struct CalendarArgs {
+    #[command(subcommand)]
+    pub verb: CalendarVerb,
+}
+
+/// Calendar verbs.
+#[derive(Debug, Subcommand)]
+pub enum CalendarVerb {
+    /// Write the iCalendar feed to stdout: organization-wide, or one release or team.
+    Export {
+        /// Only this release.
+        #[arg(long, conflicts_with = "team")]
+        release: Option<String>,
+        /// Only this team's releases and deployment steps.
+        #[arg(long)]
+        team: Option<String>,
+        /// The feed's DTSTAMP (RFC 3339); default now.
+        #[arg(long)]
+        now: Option<String>,
+    },
+}
+
+fn parse_name(raw: &str, what: &str) -> anyhow::Result<Name> {
+    Name::parse(raw).with_context(|| format!("invalid {what} name `{raw}`"))
+}
+
+fn parse_date(raw: &str) -> anyhow::Result<Date> {
+    raw.parse::<Date>()
+        .with_context(|| format!("invalid date `{raw}` (expected YYYY-MM-DD)"))
+}
+
+fn today() -> Date {
+    Timestamp::now().to_zoned_datetime(TimeZone::UTC).date()
+}
+
+fn parse_role(raw: &str) -> anyhow::Result<Role> {
+    Role::ALL
+        .into_iter()
+        .find(|role| role.as_str() == raw)
+        .with_context(|| {
+            let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+            format!(
+                "unknown role `{raw}` (expected one of: {})",
+                names.join(", ")
+            )
+        })
+}
+
+/// Reads every `*.j2` file of `dir` as a template override.
+pub fn load_templates(dir: Option<&Path>) -> anyhow::Result<Templates> {
+    let Some(dir) = dir else {
+        return Ok(Templates::embedded());
+    };
+    let mut overrides = Vec::new();
+    let entries = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read the template directory {}", dir.display()))?;
+    for entry in entries {
+        let path = entry?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("j2") {
+            continue;
+        }
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("template file names must be UTF-8")?
+            .to_owned();
+        let source = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        overrides.push((name, source));
+    }
+    overrides.sort();
+    Ok(Templates::with_overrides(overrides)?)
+}
+
+pub async fn message(global: &Global, args: MessageArgs) -> anyhow::Result<ExitCode> {
+    match args.verb {
+        MessageVerb::Preview(preview) => {
+            let templates = load_templates(args.templates.as_deref())?;
+            let kind = MessageKind::parse(&preview.kind)?;
+            let format = if global.output == Output::Json {
+                BodyFormat::Json
+            } else {
+                preview.format
+            };
+            let request = Request {
+                kind,
+                release: parse_name(&preview.release, "release")?,
+                team: preview
+                    .team
+                    .as_deref()
+                    .map(|t| parse_name(t, "team"))
+                    .transpose()?,
+                role: preview.role.as_deref().map(parse_role).transpose()?,
+                date: match preview.date.as_deref() {
+                    Some(raw) => parse_date(raw)?,
+                    None => today(),
+                },
+                format: match format {
+                    BodyFormat::Text => Format::Text,
+                    BodyFormat::Markdown | BodyFormat::Json => Format::Markdown,
+                },
+                escalation: None,
+            };
+            if kind == MessageKind::Escalation {
+                bail!("escalations are written by the outbox policy, not previewed");
+            }
+            let program = open(global).await?;
+            let state = program.load().await?;
+            let history = program.history(0, i64::MAX).await?;
+            let provenance = Provenance::new(&history);
+            let risk = lockstep_core::risk::assess(&state);
+            let message = lockstep_comms::compose(
+                Compose {
+                    state: &state,
+                    history: &history,
+                    provenance: &provenance,
+                    risk: &risk,
+                    templates: &templates,
+                },
+                &request,
+            )?;
+            match format {
+                BodyFormat::Json => println!("{}", serde_json::to_string_pretty(&message)?),
+                BodyFormat::Text | BodyFormat::Markdown => {
+                    println!("Subject: {}\n", message.subject);
+                    print!("{}", message.body);
+                    let sources: Vec<String> = message.sources.iter().map(i64::to_string).collect();
+                    println!("\n(built from events {})", sources.join(", "));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        MessageVerb::Template { kind } => {
+            print!("{}", Templates::embedded_source(MessageKind::parse(&kind)?));
+            Ok(ExitCode::SUCCESS)
+        }
+        MessageVerb::Bench {
+            teams,
+            items_per_team,
+            runs,
+        } => bench::daily_updates(teams, items_per_team, runs),
+    }
+}
+
+pub async fn calendar(global: &Global, args: CalendarArgs) -> anyhow::Result<ExitCode> {
+    match args.verb {
+        CalendarVerb::Export { release, team, now } => {
+            let scope = match (release, team) {
+                (Some(release), _) => Scope::Release(parse_name(&release, "release")?),
+                (None, Some(team)) => Scope::Team(parse_name(&team, "team")?),
+                (None, None) => Scope::Organization,
+            };
+            let now = match now {
+                Some(raw) => raw
+                    .parse::<Timestamp>()
+                    .with_context(|| format!("invalid instant `{raw}` (expected RFC 3339)"))?,
+                None => Timestamp::now(),
+            };
+            let state = open(global).await?.load().await?;
+            print!("{}", feed(&state, &scope, now)?);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+mod bench {
+    //! `lockstep message bench`: the time to render the daily updates of a generated
+    //! program with many teams, from an in-memory state and history (no store: this
+    //! measures composition and templates only).
+
+    use std::process::ExitCode;
+    use std::time::{Duration, Instant};
+
+    use anyhow::Context;
+    use lockstep_comms::{Compose, Format, MessageKind, Provenance, Request, Templates};
+    use lockstep_core::{Command, EventMeta, Recorded, State, StatusUpdate};
+
+    pub fn daily_updates(
+        n_teams: usize,
+        items_per_team: usize,
+        runs: usize,
+    ) -> anyhow::Result<ExitCode> {
+        let n_items = n_teams * items_per_team;
+        let yaml = crate::bench::generate_program(n_teams, n_items, n_items * 2);
+        let sources = [lockstep_manifest::Source {
+            name: "generated.yaml".to_owned(),
+            text: yaml,
+        }];
+        let manifest = lockstep_manifest::parse(&sources, lockstep_manifest::Limits::default())
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let mut state = State::new();
+        let commands =
+            lockstep_manifest::plan(&manifest, &state).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let setup_at: jiff::Timestamp = "2025-01-20T12:00:00Z".parse()?;
+        let day_at: jiff::Timestamp = "2025-02-05T15:00:00Z".parse()?;
+        let day = jiff::civil::date(2025, 2, 5);
+        let events = lockstep_core::decide_all(
+            &state,
+            commands.into_iter().map(|c| c.command).collect(),
+            setup_at,
+        )
+        .map_err(|errors| anyhow::anyhow!("generated program rejected: {errors:?}"))?;
+        let mut history = Vec::with_capacity(events.len() * 2);
+        let mut record = |state: &mut State, event: lockstep_core::Event, at| {
+            let position = state.position() + 1;
+            let stream = state.stream_of(&event);
+            state.apply(position, &event);
+            history.push(Recorded {
+                position,
+                stream,
+                meta: EventMeta {
+                    actor: "bench".to_owned(),
+                    at,
+                    reason: None,
+                },
+                event,
+            });
+        };
+        for event in events {
+            record(&mut state, event, setup_at);
+        }
+        // The day's events: one note per item, and every third item's ETA slips a day.
+        let items: Vec<_> = state.items().values().cloned().collect();
+        for (index, item) in items.iter().enumerate() {
+            let mut commands = vec![Command::PostUpdate {
+                item: item.name.clone(),
+                update: StatusUpdate {
+                    date: day,
+                    text: format!("Progress on {}", item.spec.title),
+                },
+            }];
+            if index % 3 == 0
+                && let Some(eta) = item.eta.or(item.spec.due)
+            {
+                commands.push(Command::SetEta {
+                    item: item.name.clone(),
+                    eta: eta.checked_add(jiff::Span::new().days(1)).ok(),
+                });
+            }
+            for command in commands {
+                if let Ok(events) = lockstep_core::decide(&state, command, day_at) {
+                    for event in events {
+                        record(&mut state, event, day_at);
+                    }
+                }
+            }
+        }
+        let templates = Templates::embedded();
+        let releases: Vec<_> = state.releases().keys().cloned().collect();
+        let mut timings = Vec::with_capacity(runs);
+        let mut n_blocks = 0;
+        let mut n_bytes = 0;
+        for _ in 0..runs.max(1) {
+            let started = Instant::now();
+            // Everything a real run does: index the history, assess risk, compose.
+            let provenance = Provenance::new(&history);
+            let risk = lockstep_core::risk::assess(&state);
+            n_blocks = 0;
+            n_bytes = 0;
+            for release in &releases {
+                let message = lockstep_comms::compose(
+                    Compose {
+                        state: &state,
+                        history: &history,
+                        provenance: &provenance,
+                        risk: &risk,
+                        templates: &templates,
+                    },
+                    &Request {
+                        kind: MessageKind::DailyUpdate,
+                        release: release.clone(),
+                        team: None,
+                        role: None,
+                        date: day,
+                        format: Format::Markdown,
+                        escalation: None,
+                    },
+                )
+                .context("composing a daily update")?;
+                n_blocks += message.body.matches("] Feb 5").count();
+                n_bytes += message.body.len();
+            }
+            timings.push(started.elapsed());
+        }
+        timings.sort();
+        let median = timings[timings.len() / 2];
+        let best = timings[0];
+        println!(
+            "daily updates: {n_teams} teams, {} items, {} events in the history, {} releases",
+            state.items().len(),
+            history.len(),
+            releases.len()
+        );
+        println!(
+            "  rendered {n_blocks} team blocks ({n_bytes} bytes) in {} median, {} best of {} runs",
+            millis(median),
+            millis(best),
+            timings.len()
+        );
+        Ok(ExitCode::SUCCESS)
+    }
+
+    fn millis(duration: Duration) -> String {
+        format!("{:.1} ms", duration.as_secs_f64() * 1000.0)
+    }
+}
+
+/// `lockstep outbox …`
+#[derive(Debug, Args)]
+pub struct OutboxArgs {
+    /// The notification configuration (channels, subscriptions, retries).
+    #[arg(
+        long,
+        global = true,
+        env = "LOCKSTEP_NOTIFICATIONS",
+        default_value = "notifications.yaml"
+    )]
+    pub notifications: PathBuf,
+    #[command(subcommand)]
+    pub verb: OutboxVerb,
+}
+
+/// Outbox verbs.
+#[derive(Debug, Subcommand)]
+pub enum OutboxVerb {
+    /// Deliver due messages; with `--once`, one pass, else until interrupted.
+    Deliver {
+        /// One pass, then exit.
+        #[arg(long)]
+        once: bool,
+        /// Seconds between passes.
+        #[arg(long, default_value_t = 2)]
+        interval: u64,
+    },
+    /// Messages whose retries are exhausted.
+    DeadLetters,
+    /// Make a dead letter due again.
+    Replay {
+        /// Its outbox id.
+        id: i64,
+    },
+    /// Acknowledge a blocker: cancel its pending escalation notices.
+    Ack {
+        /// The blocker item.
+        item: String,
+    },
+    /// Counts by delivery state.
+    Status,
+}
+
+async fn delivery_log(global: &Global) -> anyhow::Result<lockstep_store::outbox::DeliveryLog> {
+    // Opening the program first migrates the log, so the outbox table exists.
+    drop(open(global).await?);
+    lockstep_store::outbox::DeliveryLog::open(&global.database_url, &Default::default())
+        .await
+        .context("cannot open the outbox delivery log")
+}
+
+fn load_notifications(path: &Path) -> anyhow::Result<lockstep_comms::notify::NotificationConfig> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    lockstep_comms::notify::NotificationConfig::parse(&text)
+        .with_context(|| format!("in {}", path.display()))
+}
+
+pub async fn outbox(global: &Global, args: OutboxArgs) -> anyhow::Result<ExitCode> {
+    let log = delivery_log(global).await?;
+    match args.verb {
+        OutboxVerb::Deliver { once, interval } => {
+            let config = std::sync::Arc::new(load_notifications(&args.notifications)?);
+            let worker = lockstep_delivery::Worker::new(log, config, Default::default())?;
+            loop {
+                let report = worker.deliver_once(Timestamp::now()).await?;
+                println!(
+                    "delivered {}, retrying {}, dead {}, postponed {}",
+                    report.delivered, report.retried, report.dead, report.postponed
+                );
+                if once {
+                    return Ok(ExitCode::SUCCESS);
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(interval)).await;
+            }
+        }
+        OutboxVerb::DeadLetters => {
+            let letters = log.dead_letters(1_000).await?;
+            if global.output == Output::Json {
+                let rows: Vec<serde_json::Value> = letters
+                    .iter()
+                    .map(|l| {
+                        serde_json::json!({
+                            "id": l.id, "channel": l.channel, "idempotencyKey": l.idempotency_key,
+                            "attempts": l.attempts, "lastError": l.last_error,
+                            "deadAt": l.dead_at.to_string(),
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                let rows: Vec<Vec<String>> = letters
+                    .iter()
+                    .map(|l| {
+                        vec![
+                            l.id.to_string(),
+                            l.channel.clone(),
+                            l.idempotency_key.clone(),
+                            l.attempts.to_string(),
+                            l.last_error.clone().unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                crate::read::print_table(
+                    &["ID", "CHANNEL", "KEY", "ATTEMPTS", "LAST ERROR"],
+                    &rows,
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        OutboxVerb::Replay { id } => {
+            if !log.replay(id).await? {
+                bail!("outbox message {id} is not a dead letter");
+            }
+            println!("outbox message {id} will be delivered again");
+            Ok(ExitCode::SUCCESS)
+        }
+        OutboxVerb::Ack { item } => {
+            let item = parse_name(&item, "item")?;
+            let n = log
+                .cancel_pending(
+                    &lockstep_comms::escalation::key_prefix(&item),
+                    Timestamp::now(),
+                    &format!("acknowledged by {}", global.actor),
+                )
+                .await?;
+            println!("acknowledged {item}: {n} pending escalation notice(s) cancelled");
+            Ok(ExitCode::SUCCESS)
+        }
+        OutboxVerb::Status => {
+            let counts = log.counts().await?;
+            println!(
+                "delivered {}, pending {}, dead {}, cancelled {}",
+                counts.delivered, counts.pending, counts.dead, counts.cancelled
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
