@@ -96,13 +96,6 @@ impl std::borrow::Borrow<str> for Name {
     }
 }
 
-impl Name {
-    /// A value that sorts before every valid name; only for range bounds.
-    pub(crate) fn min_bound() -> Name {
-        Name(String::new())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,10 +65,21 @@ pub struct RiskReport {
     /// Projected finish of every dated item, at risk or not.
     #[serde(skip)]
     projected: HashMap<Name, Date>,
+    /// Per release, the at-risk items projected past their deadline (due date or
+    /// code freeze), with their chain depth and whether a blocker caused them:
+    /// what puts the release at risk, and which of them explains it best.
+    #[serde(skip)]
+    late: HashMap<Name, BTreeMap<Name, (usize, bool)>>,
 }
 
+/// `Feb 8`: the chains are read by people, and `strftime` would dominate the cost
+/// of a full assessment.
 fn short(date: Date) -> String {
-    date.strftime("%b %-d").to_string()
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS[usize::from(date.month().unsigned_abs()).saturating_sub(1) % 12];
+    format!("{month} {}", date.day())
 }
 
 fn title(item: &Item) -> &str {
@@ -78,7 +89,7 @@ fn title(item: &Item) -> &str {
 /// Computes every at-risk item and release of `state`.
 pub fn assess(state: &State) -> RiskReport {
     let mut report = RiskReport::default();
-    for name in topological_items(state, None) {
+    for name in topological_items(state) {
         report.evaluate(state, name);
     }
     for release in state.releases().keys() {
@@ -108,12 +119,16 @@ impl RiskReport {
     /// dependencies) changed, re-evaluating only `changed` and what it blocks,
     /// directly or not, and the releases they belong to.
     pub fn update(&mut self, state: &State, changed: &Name) {
-        let cone = downstream(state, changed);
         let mut releases: BTreeSet<&Name> = BTreeSet::new();
-        for name in topological_items(state, Some(&cone)) {
-            self.evaluate(state, name);
+        // An item is re-evaluated only if a blocker of it came out changed: the
+        // evaluation stops spreading where a slip is absorbed by a buffer.
+        let mut dirty: HashSet<&Name> = HashSet::from([changed]);
+        for name in downstream_in_order(state, changed) {
             if let Some(item) = state.items().get(name) {
                 releases.insert(&item.release);
+            }
+            if dirty.contains(name) && self.evaluate(state, name) {
+                dirty.extend(state.blocks(name).map(|d| &d.blocked));
             }
         }
         for release in releases {
@@ -121,15 +136,18 @@ impl RiskReport {
         }
     }
 
-    /// Re-evaluates one item from its blockers' projected finishes.
-    fn evaluate(&mut self, state: &State, name: &Name) {
-        self.items.remove(name);
-        self.projected.remove(name);
+    /// Re-evaluates one item from its blockers' projected finishes; says whether
+    /// its projected finish or its risk changed.
+    fn evaluate(&mut self, state: &State, name: &Name) -> bool {
+        let previous = self.items.remove(name);
+        let previous_finish = self.projected.remove(name);
         let Some(item) = state.items().get(name) else {
-            return;
+            self.set_late(state, name, None, previous.as_ref());
+            return previous.is_some() || previous_finish.is_some();
         };
         let mut finish = item.eta.or(item.spec.due);
-        let mut worst: Option<ItemRisk> = None;
+        // The dependency that explains the risk: the one with the longest chain.
+        let mut worst: Option<(&crate::Dependency, Date, Option<&ItemRisk>, usize)> = None;
         for dependency in state.blocked_by(name) {
             let (Some(need_by), Some(&blocker_finish)) =
                 (dependency.need_by, self.projected.get(&dependency.blocker))
@@ -148,31 +166,42 @@ impl RiskReport {
                     .and_then(|f| f.checked_add(jiff::Span::new().days(slip)).ok())
                     .or(Some(blocker_finish));
             }
-            let Some(blocker) = state.items().get(&dependency.blocker) else {
-                continue;
-            };
             // The chain goes through the blocker when the blocker was itself pushed
             // by something upstream; a blocker late on its own ETA is the root
             // cause and its ETA says it all.
             let upstream = self.items.get(&dependency.blocker).filter(|r| r.upstream);
-            let buffer = if dependency.buffer_days > 0 {
-                format!(" − {} d buffer", dependency.buffer_days)
-            } else {
-                String::new()
-            };
-            let verb = if upstream.is_some() {
-                "projected"
-            } else {
-                "ETA"
-            };
             let depth = upstream.map_or(1, |r| r.depth + 1);
-            if worst.as_ref().is_none_or(|w| depth > w.depth) {
-                worst = Some(ItemRisk {
+            if worst.is_none_or(|(_, _, _, worst_depth)| depth > worst_depth) {
+                worst = Some((dependency, blocker_finish, upstream, depth));
+            }
+        }
+        let Some(finish) = finish else {
+            self.set_late(state, name, None, previous.as_ref());
+            return previous.is_some() || previous_finish.is_some();
+        };
+        self.projected.insert(name.clone(), finish);
+        let risk = match worst {
+            Some((dependency, blocker_finish, upstream, depth)) => {
+                let blocker = state
+                    .items()
+                    .get(&dependency.blocker)
+                    .map_or(dependency.blocker.as_str(), title);
+                let need_by = dependency.need_by.unwrap_or(blocker_finish);
+                let buffer = if dependency.buffer_days > 0 {
+                    format!(" − {} d buffer", dependency.buffer_days)
+                } else {
+                    String::new()
+                };
+                let verb = if upstream.is_some() {
+                    "projected"
+                } else {
+                    "ETA"
+                };
+                Some(ItemRisk {
                     item: name.clone(),
-                    projected_finish: blocker_finish, // replaced below
+                    projected_finish: finish,
                     link: format!(
-                        "{} {verb} {} > need-by {}{buffer} → {} at risk",
-                        title(blocker),
+                        "{blocker} {verb} {} > need-by {}{buffer} → {} at risk",
                         short(blocker_finish),
                         short(need_by),
                         title(item)
@@ -180,70 +209,96 @@ impl RiskReport {
                     cause: upstream.map(|r| r.item.clone()),
                     depth,
                     upstream: true,
-                });
+                })
             }
-        }
-        let Some(finish) = finish else { return };
-        self.projected.insert(name.clone(), finish);
-        if worst.is_none()
-            && let Some(due) = item.spec.due.filter(|due| finish > *due)
-        {
-            worst = Some(ItemRisk {
-                item: name.clone(),
-                projected_finish: finish,
-                link: format!(
-                    "{} ETA {} > due {} → at risk",
-                    title(item),
-                    short(finish),
-                    short(due)
-                ),
-                cause: None,
-                depth: 1,
-                upstream: false,
-            });
-        }
-        if let Some(mut risk) = worst {
-            risk.projected_finish = finish;
+            None => item
+                .spec
+                .due
+                .filter(|due| finish > *due)
+                .map(|due| ItemRisk {
+                    item: name.clone(),
+                    projected_finish: finish,
+                    link: format!(
+                        "{} ETA {} > due {} → at risk",
+                        title(item),
+                        short(finish),
+                        short(due)
+                    ),
+                    cause: None,
+                    depth: 1,
+                    upstream: false,
+                }),
+        };
+        let deadline = || {
+            let release = state.releases().get(&item.release);
+            item.spec
+                .due
+                .into_iter()
+                .chain(release.and_then(|r| r.spec.code_freeze))
+                .min()
+        };
+        let late = risk
+            .as_ref()
+            .filter(|risk| deadline().is_some_and(|d| risk.projected_finish > d));
+        self.set_late(state, name, late, previous.as_ref());
+        let changed = previous != risk || previous_finish != Some(finish);
+        if let Some(risk) = risk {
             self.items.insert(name.clone(), risk);
+        }
+        changed
+    }
+
+    /// Keeps the per-release set of items projected past their deadline.
+    fn set_late(
+        &mut self,
+        state: &State,
+        name: &Name,
+        late: Option<&ItemRisk>,
+        previous: Option<&ItemRisk>,
+    ) {
+        let Some(release) = state.items().get(name).map(|item| &item.release) else {
+            return;
+        };
+        match late {
+            Some(risk) => {
+                self.late
+                    .entry(release.clone())
+                    .or_default()
+                    .insert(name.clone(), (risk.depth, risk.upstream));
+            }
+            None => {
+                if previous.is_some()
+                    && let Some(set) = self.late.get_mut(release)
+                {
+                    set.remove(name);
+                }
+            }
         }
     }
 
-    /// Re-evaluates one release from its items' risks.
+    /// Re-evaluates one release from its late items.
     fn evaluate_release(&mut self, state: &State, release: &Name) {
         self.releases.remove(release);
         let Some(release) = state.releases().get(release) else {
             return;
         };
-        let deadline_of = |item: &Item| {
-            item.spec
-                .due
-                .into_iter()
-                .chain(release.spec.code_freeze)
-                .min()
-        };
-        let mut late: Vec<&ItemRisk> = state
-            .items_of(&release.name)
-            .filter_map(|item| {
-                let risk = self.items.get(&item.name)?;
-                (risk.projected_finish > deadline_of(item)?).then_some(risk)
-            })
-            .collect();
-        if late.is_empty() {
+        let Some(late) = self.late.get(&release.name).filter(|late| !late.is_empty()) else {
             return;
-        }
-        // Explain with the longest chain, preferring one that shows propagation.
-        late.sort_by_key(|risk| {
-            (
-                std::cmp::Reverse((risk.depth, risk.upstream)),
-                risk.item.clone(),
-            )
-        });
-        let mut chain = self.chain(&late[0].item);
+        };
+        // Explain with the longest chain, preferring one that shows propagation;
+        // `late` is in name order, so ties go to the first name.
+        let explained = late
+            .iter()
+            .rev()
+            .max_by_key(|(_, rank)| **rank)
+            .map(|(name, _)| name.clone());
+        let items: Vec<Name> = late.keys().cloned().collect();
+        let Some(explained) = explained else { return };
+        let mut chain = self.chain(&explained);
         chain.push(format!(
             "release {} at risk",
             short(release.spec.target_date)
         ));
-        let items = late.iter().map(|risk| risk.item.clone()).collect();
         self.releases.insert(
             release.name.clone(),
             ReleaseRisk {
@@ -256,37 +311,39 @@ impl RiskReport {
     }
 }
 
-/// `start` and every item it blocks, directly or not.
-fn downstream<'a>(state: &'a State, start: &'a Name) -> HashSet<&'a Name> {
+/// `start` and every item it blocks, directly or not, blockers first: the reverse
+/// postorder of a depth-first search, which is a topological order of what the
+/// search reaches. Iterative, so that a long chain cannot overflow the stack.
+fn downstream_in_order<'a>(state: &'a State, start: &'a Name) -> Vec<&'a Name> {
     let mut seen: HashSet<&Name> = HashSet::from([start]);
-    let mut stack = vec![start];
-    while let Some(name) = stack.pop() {
-        for dependency in state.blocks(name) {
-            if seen.insert(&dependency.blocked) {
-                stack.push(&dependency.blocked);
+    let mut postorder = Vec::new();
+    let mut stack = vec![(start, state.blocks(start))];
+    while let Some((name, successors)) = stack.last_mut() {
+        match successors.next() {
+            Some(dependency) => {
+                let next = &dependency.blocked;
+                if seen.insert(next) {
+                    stack.push((next, state.blocks(next)));
+                }
+            }
+            None => {
+                postorder.push(*name);
+                stack.pop();
             }
         }
     }
-    seen
+    postorder.reverse();
+    postorder
 }
 
-/// Items (all, or those of `only`) in an order where every blocker comes before
-/// what it blocks (Kahn's algorithm). Items on a cycle, which `decide` never lets
-/// in, are left out.
-fn topological_items<'a>(state: &'a State, only: Option<&HashSet<&'a Name>>) -> Vec<&'a Name> {
-    let included = |name: &Name| only.is_none_or(|set| set.contains(name));
+/// Every item in an order where every blocker comes before what it blocks
+/// (Kahn's algorithm). Items on a cycle, which `decide` never lets in, are left out.
+fn topological_items(state: &State) -> Vec<&Name> {
     let mut indegree: HashMap<&Name, usize> = state
         .items()
         .keys()
-        .filter(|name| included(name))
-        .map(|name| (name, 0))
+        .map(|name| (name, state.blocked_by(name).count()))
         .collect();
-    for (name, count) in indegree.iter_mut() {
-        *count = state
-            .blocked_by(name)
-            .filter(|d| included(&d.blocker))
-            .count();
-    }
     let mut ready: Vec<&Name> = indegree
         .iter()
         .filter(|(_, count)| **count == 0)

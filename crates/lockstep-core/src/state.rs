@@ -5,7 +5,6 @@
 //! a writer can tell the store which version of a stream its decision read.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
@@ -28,11 +27,15 @@ pub struct State {
     #[serde(default)]
     blackouts: BTreeMap<Name, Blackout>,
     items: BTreeMap<Name, Item>,
-    /// Keyed `(blocker, blocked)`; a list on the wire, since JSON keys are strings.
+    /// Release to the names of its items: the index behind [`State::items_of`].
+    #[serde(default)]
+    release_items: BTreeMap<Name, BTreeSet<Name>>,
+    /// By blocker, then blocked: what an item blocks is one lookup, with no key to
+    /// build. A list on the wire.
     #[serde(with = "dependency_list")]
-    dependencies: BTreeMap<(Name, Name), Dependency>,
-    /// `(blocked, blocker)`: the reverse index of `dependencies`.
-    blocked_by: BTreeSet<(Name, Name)>,
+    dependencies: BTreeMap<Name, BTreeMap<Name, Dependency>>,
+    /// Blocked item to its blockers: the reverse index of `dependencies`.
+    blocked_by: BTreeMap<Name, BTreeSet<Name>>,
     integration_tasks: BTreeMap<Name, IntegrationTask>,
     /// Member handle to team.
     member_teams: BTreeMap<Name, Name>,
@@ -86,11 +89,11 @@ impl State {
     }
     /// All dependencies, ordered by blocker then blocked.
     pub fn dependencies(&self) -> impl Iterator<Item = &Dependency> {
-        self.dependencies.values()
+        self.dependencies.values().flat_map(BTreeMap::values)
     }
     /// The dependency `blocker → blocked`, if declared.
     pub fn dependency(&self, blocker: &Name, blocked: &Name) -> Option<&Dependency> {
-        self.dependencies.get(&(blocker.clone(), blocked.clone()))
+        self.dependencies.get(blocker)?.get(blocked)
     }
     /// The team a member handle belongs to.
     pub fn team_of_member(&self, handle: &str) -> Option<&Name> {
@@ -98,34 +101,29 @@ impl State {
     }
 
     /// Items that `item` blocks.
-    pub fn blocks<'a>(&'a self, item: &'a Name) -> impl Iterator<Item = &'a Dependency> + 'a {
+    pub fn blocks<'a>(&'a self, item: &Name) -> impl Iterator<Item = &'a Dependency> + 'a {
         self.dependencies
-            .range((
-                Bound::Included((item.clone(), min_name())),
-                Bound::Unbounded,
-            ))
-            .take_while(move |((blocker, _), _)| blocker == item)
-            .map(|(_, dependency)| dependency)
+            .get(item)
+            .into_iter()
+            .flat_map(BTreeMap::values)
     }
 
     /// Items that block `item`.
     pub fn blocked_by<'a>(&'a self, item: &'a Name) -> impl Iterator<Item = &'a Dependency> + 'a {
-        self.blocked_by
-            .range((
-                Bound::Included((item.clone(), min_name())),
-                Bound::Unbounded,
-            ))
-            .take_while(move |(blocked, _)| blocked == item)
-            .filter_map(move |(blocked, blocker)| {
-                self.dependencies.get(&(blocker.clone(), blocked.clone()))
-            })
+        let blockers = self.blocked_by.get(item);
+        blockers
+            .into_iter()
+            .flatten()
+            .filter_map(move |blocker| self.dependencies.get(blocker)?.get(item))
     }
 
-    /// Items of one release.
-    pub fn items_of<'a>(&'a self, release: &'a Name) -> impl Iterator<Item = &'a Item> + 'a {
-        self.items
-            .values()
-            .filter(move |item| &item.release == release)
+    /// Items of one release, in name order.
+    pub fn items_of<'a>(&'a self, release: &Name) -> impl Iterator<Item = &'a Item> + 'a {
+        let names = self.release_items.get(release);
+        names
+            .into_iter()
+            .flatten()
+            .filter_map(|name| self.items.get(name))
     }
 
     /// The path of dependencies from `from` to `to` (both included), if `to` is
@@ -275,6 +273,10 @@ impl State {
                 release,
                 spec,
             } => {
+                self.release_items
+                    .entry(release.clone())
+                    .or_default()
+                    .insert(item.clone());
                 self.items.insert(
                     item.clone(),
                     Item {
@@ -309,15 +311,27 @@ impl State {
             }
             Event::DependencyAdded { dependency } | Event::DependencyChanged { dependency } => {
                 self.blocked_by
-                    .insert((dependency.blocked.clone(), dependency.blocker.clone()));
-                self.dependencies.insert(
-                    (dependency.blocker.clone(), dependency.blocked.clone()),
-                    dependency,
-                );
+                    .entry(dependency.blocked.clone())
+                    .or_default()
+                    .insert(dependency.blocker.clone());
+                self.dependencies
+                    .entry(dependency.blocker.clone())
+                    .or_default()
+                    .insert(dependency.blocked.clone(), dependency);
             }
             Event::DependencyRemoved { blocker, blocked } => {
-                self.blocked_by.remove(&(blocked.clone(), blocker.clone()));
-                self.dependencies.remove(&(blocker, blocked));
+                if let Some(blockers) = self.blocked_by.get_mut(&blocked) {
+                    blockers.remove(&blocker);
+                    if blockers.is_empty() {
+                        self.blocked_by.remove(&blocked);
+                    }
+                }
+                if let Some(blocked_items) = self.dependencies.get_mut(&blocker) {
+                    blocked_items.remove(&blocked);
+                    if blocked_items.is_empty() {
+                        self.dependencies.remove(&blocker);
+                    }
+                }
             }
             Event::IntegrationTaskDefined {
                 task,
@@ -355,14 +369,6 @@ impl State {
     }
 }
 
-/// The smallest possible name, for range scans. Names are never empty, so the
-/// empty string sorts before every real one.
-fn min_name() -> Name {
-    // `Name` guarantees non-empty names; a range bound does not need to be a valid
-    // name, only to sort first, so build it through serde's escape hatch.
-    Name::min_bound()
-}
-
 mod dependency_list {
     //! Serializes the dependency map as a list: JSON object keys must be strings.
     use std::collections::BTreeMap;
@@ -371,20 +377,19 @@ mod dependency_list {
 
     use crate::{Dependency, Name};
 
-    pub fn serialize<S: Serializer>(
-        map: &BTreeMap<(Name, Name), Dependency>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(map.values())
+    type ByBlocker = BTreeMap<Name, BTreeMap<Name, Dependency>>;
+
+    pub fn serialize<S: Serializer>(map: &ByBlocker, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(map.values().flat_map(BTreeMap::values))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        deserializer: D,
-    ) -> Result<BTreeMap<(Name, Name), Dependency>, D::Error> {
-        let list = Vec::<Dependency>::deserialize(deserializer)?;
-        Ok(list
-            .into_iter()
-            .map(|d| ((d.blocker.clone(), d.blocked.clone()), d))
-            .collect())
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<ByBlocker, D::Error> {
+        let mut map = ByBlocker::new();
+        for dependency in Vec::<Dependency>::deserialize(deserializer)? {
+            map.entry(dependency.blocker.clone())
+                .or_default()
+                .insert(dependency.blocked.clone(), dependency);
+        }
+        Ok(map)
     }
 }

@@ -8,12 +8,16 @@
 //! mid-delivery loses nothing: its lease expires and the message is sent again under the
 //! same key, which a receiver that honours the key drops.
 //!
-//! What it does not do yet: e-mail (SMTP channels are parsed and their messages are
-//! dead-lettered with a clear error until the SMTP sender lands), digests merged into
-//! one message (digest subscribers get each message at their digest time).
+//! E-mail goes over SMTP (STARTTLS and login, see `email`); a permanent SMTP refusal (5xx)
+//! is a dead letter at once, a transient one (4xx) is retried like an HTTP failure.
+//!
+//! What it does not do yet: digests merged into one message (digest subscribers get each
+//! message at their digest time).
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod channels;
+pub mod email;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -36,6 +40,20 @@ pub enum DeliveryError {
     /// The HTTP client could not be built.
     #[error("cannot build the http client: {0}")]
     Client(String),
+    /// A scheduled message could not be written.
+    #[error(transparent)]
+    Compose(#[from] lockstep_comms::ComposeError),
+    /// The benchmark could not set itself up.
+    #[error("benchmark setup: {0}")]
+    BenchSetup(String),
+    /// A channel's settings cannot be used.
+    #[error("channel `{channel}`: {message}")]
+    Channel {
+        /// The channel.
+        channel: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// The outbox policy for `Program::with_outbox_policy`: events in, envelopes for the
@@ -59,6 +77,55 @@ pub fn outbox_policy(config: Arc<NotificationConfig>, templates: Arc<Templates>)
             })
             .collect()
     })
+}
+
+/// What [`schedule`] enqueued for one release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scheduled {
+    /// The release.
+    pub release: lockstep_core::Name,
+    /// Messages written for the day (one per subscriber and kind).
+    pub written: usize,
+    /// Of those, how many were not in the outbox yet.
+    pub new: u64,
+}
+
+/// Enqueues the time-driven messages of `date` for every release that is not finished:
+/// each subscriber's daily update and, when `date` falls on `weekly_on`, the weekly
+/// agenda. They are enqueued at the log's last position (the state they describe), and
+/// their keys name the day, so scheduling a day twice sends each message once.
+pub async fn schedule(
+    log: &DeliveryLog,
+    config: &NotificationConfig,
+    input: lockstep_comms::Compose<'_>,
+    date: jiff::civil::Date,
+    weekly_on: jiff::civil::Weekday,
+    now: Timestamp,
+) -> Result<Vec<Scheduled>, DeliveryError> {
+    let position = input.history.iter().map(|r| r.position).max().unwrap_or(0);
+    let mut out = Vec::new();
+    for (name, release) in input.state.releases() {
+        if release.state.is_terminal() {
+            continue;
+        }
+        let envelopes =
+            lockstep_comms::policy::scheduled(config, input, name, date, weekly_on, now)?;
+        let messages: Vec<NewOutboxMessage> = envelopes
+            .into_iter()
+            .map(|e| NewOutboxMessage {
+                channel: e.channel,
+                idempotency_key: e.idempotency_key,
+                payload: e.payload,
+            })
+            .collect();
+        let new = log.enqueue(position, &messages).await?;
+        out.push(Scheduled {
+            release: name.clone(),
+            written: messages.len(),
+            new,
+        });
+    }
+    Ok(out)
 }
 
 /// What one pass of the worker did.
@@ -103,11 +170,14 @@ pub struct Worker {
     client: reqwest::Client,
     options: WorkerOptions,
     secrets: Arc<BTreeMap<String, Vec<u8>>>,
+    mailers: Arc<BTreeMap<String, email::Mailer>>,
 }
 
 enum Outcome {
     Delivered,
     Failed(String),
+    /// Failed in a way another attempt cannot fix: a dead letter at once.
+    Rejected(String),
     Postponed(Timestamp),
 }
 
@@ -128,20 +198,32 @@ impl Worker {
             .channels
             .iter()
             .filter_map(|(name, channel)| {
-                let raw = channel.secret.as_deref()?;
-                let value = match raw.strip_prefix("env:") {
-                    Some(var) => std::env::var(var).ok()?,
-                    None => raw.to_owned(),
-                };
+                let value = resolve_secret(channel.secret.as_deref()?)?;
                 Some((name.clone(), value.into_bytes()))
             })
             .collect();
+        let mut mailers = BTreeMap::new();
+        for (name, channel) in &config.channels {
+            let (ChannelKind::Email, Some(smtp)) = (channel.kind, &channel.smtp) else {
+                continue;
+            };
+            let password = smtp.password.as_deref().and_then(resolve_secret);
+            let timeout = Duration::from_secs(u64::from(channel.timeout_seconds));
+            let mailer = email::Mailer::new(smtp, password, timeout).map_err(|message| {
+                DeliveryError::Channel {
+                    channel: name.clone(),
+                    message,
+                }
+            })?;
+            mailers.insert(name.clone(), mailer);
+        }
         Ok(Worker {
             log,
             config,
             client,
             options,
             secrets: Arc::new(secrets),
+            mailers: Arc::new(mailers),
         })
     }
 
@@ -181,18 +263,21 @@ impl Worker {
                     self.log.postpone(message.id, until).await?;
                     report.postponed += 1;
                 }
-                Outcome::Failed(error) => {
+                Outcome::Failed(ref error) | Outcome::Rejected(ref error) => {
                     let attempt = u32::try_from(message.attempts + 1).unwrap_or(u32::MAX);
-                    let retry_at = self
-                        .config
-                        .retry
-                        .backoff_millis(attempt, fastrand::f64())
-                        .map(|millis| {
-                            now.saturating_add(SignedDuration::from_millis(
-                                i64::try_from(millis).unwrap_or(i64::MAX),
-                            ))
-                            .unwrap_or(now)
-                        });
+                    let retry_at = match outcome {
+                        Outcome::Failed(_) => self
+                            .config
+                            .retry
+                            .backoff_millis(attempt, fastrand::f64())
+                            .map(|millis| {
+                                now.saturating_add(SignedDuration::from_millis(
+                                    i64::try_from(millis).unwrap_or(i64::MAX),
+                                ))
+                                .unwrap_or(now)
+                            }),
+                        _ => None,
+                    };
                     tracing::warn!(id = message.id, channel = %message.channel, attempt, %error, "delivery failed");
                     if retry_at.is_some() {
                         report.retried += 1;
@@ -200,7 +285,7 @@ impl Worker {
                         report.dead += 1;
                     }
                     self.log
-                        .record_failure(message.id, &error, now, retry_at)
+                        .record_failure(message.id, error, now, retry_at)
                         .await?;
                 }
             }
@@ -223,11 +308,18 @@ impl Worker {
         let Some(channel) = self.config.channels.get(&message.channel) else {
             return Outcome::Failed(format!("unknown channel `{}`", message.channel));
         };
+        if channel.kind == ChannelKind::Email {
+            let Some(mailer) = self.mailers.get(&message.channel) else {
+                return Outcome::Rejected(format!("channel `{}` has no smtp", message.channel));
+            };
+            return match mailer.send(&delivery, &message.idempotency_key).await {
+                Ok(()) => Outcome::Delivered,
+                Err(email::SendError::Transient(error)) => Outcome::Failed(error),
+                Err(email::SendError::Permanent(error)) => Outcome::Rejected(error),
+            };
+        }
         let Some(url) = channel.url.as_deref() else {
-            return Outcome::Failed(match channel.kind {
-                ChannelKind::Email => "e-mail delivery is not implemented yet".to_owned(),
-                _ => format!("channel `{}` has no url", message.channel),
-            });
+            return Outcome::Failed(format!("channel `{}` has no url", message.channel));
         };
         let request = channels::request(
             channel.kind,
@@ -250,5 +342,14 @@ impl Worker {
             Err(error) if error.is_timeout() => Outcome::Failed("timed out".to_owned()),
             Err(error) => Outcome::Failed(format!("{error}")),
         }
+    }
+}
+
+/// A secret as written in the configuration: `env:NAME` reads the environment (absent:
+/// none), anything else is the value itself.
+fn resolve_secret(raw: &str) -> Option<String> {
+    match raw.strip_prefix("env:") {
+        Some(var) => std::env::var(var).ok(),
+        None => Some(raw.to_owned()),
     }
 }

@@ -397,3 +397,154 @@ pub(crate) fn openapi_document() -> Value {
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    //! The OpenAPI document against the router's source: axum cannot list a router's
+    //! routes, so the `.route(…)` calls are read from the files that build the API (as
+    //! rust-analyzer's tidy reads its sources), and both sides must name the same
+    //! operations.
+
+    use std::collections::BTreeSet;
+
+    use super::openapi_document;
+
+    const METHODS: [&str; 5] = ["get", "post", "put", "delete", "patch"];
+
+    /// (method, path) of every `.route(PATH, …)` call in `source`, `prefix` prepended.
+    fn routes_in(source: &str, prefix: &str) -> BTreeSet<(String, String)> {
+        let mut found = BTreeSet::new();
+        for (start, _) in source.match_indices(".route(") {
+            let call = &source[start + ".route(".len()..];
+            let Some(path) = call
+                .trim_start()
+                .strip_prefix('"')
+                .and_then(|rest| rest.split('"').next())
+            else {
+                continue;
+            };
+            // The call's arguments, up to its closing parenthesis.
+            let mut depth = 1_usize;
+            let mut end = call.len();
+            for (idx, c) in call.char_indices() {
+                match c {
+                    '(' => depth += 1,
+                    ')' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = idx;
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            let arguments = &call[..end];
+            for method in METHODS {
+                for (at, _) in arguments.match_indices(&format!("{method}(")) {
+                    let before = arguments[..at].chars().next_back();
+                    if matches!(before, Some(' ' | '\n' | '.' | ',' | '(')) {
+                        found.insert((method.to_owned(), format!("{prefix}{path}")));
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    fn router_operations() -> BTreeSet<(String, String)> {
+        let lib = include_str!("lib.rs");
+        // In lib.rs, the API is the chain that starts at `api::routes()`; the rest are pages,
+        // except for routes spelled out under /api/v1.
+        let (api_chain, rest) = lib
+            .split_once("let api = api::routes()")
+            .and_then(|(_, after)| after.split_once("Router::new()"))
+            .expect("lib.rs builds the API from api::routes()");
+        let mut operations = routes_in(include_str!("api.rs"), "/api/v1");
+        operations.extend(routes_in(include_str!("write.rs"), "/api/v1"));
+        operations.extend(routes_in(api_chain, "/api/v1"));
+        operations.extend(
+            routes_in(rest, "")
+                .into_iter()
+                .filter(|(_, path)| path.starts_with("/api/v1")),
+        );
+        // This test's own source mentions `.route(` only in prose and patterns.
+        operations.retain(|(_, path)| path.starts_with("/api/v1/"));
+        operations
+    }
+
+    fn documented_operations(document: &serde_json::Value) -> BTreeSet<(String, String)> {
+        let paths = document["paths"].as_object().expect("paths is an object");
+        paths
+            .iter()
+            .flat_map(|(path, item)| {
+                item.as_object()
+                    .expect("a path item is an object")
+                    .keys()
+                    .map(move |method| (method.clone(), path.clone()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_route_of_the_router_is_documented_and_nothing_else() {
+        let router = router_operations();
+        assert!(
+            router.len() > 30,
+            "the scan found too few routes: {router:?}"
+        );
+        let documented = documented_operations(&openapi_document());
+        let undocumented: Vec<_> = router.difference(&documented).collect();
+        let unrouted: Vec<_> = documented.difference(&router).collect();
+        assert!(
+            undocumented.is_empty(),
+            "routes missing from the OpenAPI document: {undocumented:?}"
+        );
+        assert!(
+            unrouted.is_empty(),
+            "documented operations without a route: {unrouted:?}"
+        );
+    }
+
+    #[test]
+    fn the_document_is_valid_json_of_openapi_3_1() {
+        let text = serde_json::to_string(&openapi_document()).expect("serialises");
+        let document: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
+        let version = document["openapi"].as_str().expect("openapi is a string");
+        assert!(version.starts_with("3.1."), "{version}");
+        assert!(document["info"]["title"].is_string());
+        assert!(document["info"]["version"].is_string());
+        let mut operation_ids = BTreeSet::new();
+        for (path, item) in document["paths"].as_object().expect("paths") {
+            assert!(path.starts_with("/api/v1/"), "{path}");
+            let placeholders: BTreeSet<&str> = path
+                .split('/')
+                .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+                .collect();
+            for (method, operation) in item.as_object().expect("path item") {
+                assert!(METHODS.contains(&method.as_str()), "{method} {path}");
+                let id = operation["operationId"].as_str().expect("operationId");
+                assert!(operation_ids.insert(id.to_owned()), "duplicate {id}");
+                let in_path: BTreeSet<&str> = operation["parameters"]
+                    .as_array()
+                    .expect("parameters")
+                    .iter()
+                    .filter(|p| p["in"] == "path")
+                    .map(|p| p["name"].as_str().expect("parameter name"))
+                    .collect();
+                assert_eq!(in_path, placeholders, "{method} {path}");
+                // Every $ref points at something in the document.
+                for response in operation["responses"]
+                    .as_object()
+                    .expect("responses")
+                    .values()
+                {
+                    if let Some(reference) = response["$ref"].as_str() {
+                        let pointer = reference.trim_start_matches('#');
+                        assert!(document.pointer(pointer).is_some(), "{reference}");
+                    }
+                }
+            }
+        }
+    }
+}

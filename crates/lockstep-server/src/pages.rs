@@ -451,7 +451,7 @@ fn timeline(release: &lockstep_core::Release, items: &[&Item]) -> String {
     }
     let height = 70 + rows.len() * 26;
     let mut svg = format!(
-        r#"<svg viewBox="0 0 {width} {height}" role="img" aria-label="Timeline of {name}"><title>Timeline of {name}</title>"#,
+        r#"<svg width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" aria-label="Timeline of {name}"><title>Timeline of {name}</title>"#,
         name = escape(release.name.as_str()),
     );
     // Freeze band: from feature freeze to release.
@@ -501,10 +501,21 @@ fn timeline(release: &lockstep_core::Release, items: &[&Item]) -> String {
                 );
             }
         }
+        // Labels of late dates read leftwards, so that none runs off the right edge.
+        let leftwards = x(*date) > width * 0.6;
         let _ = write!(
             svg,
-            r##"<text x="{tx:.0}" y="{ty}" font-size="12" fill="#17202e">{label} · {d}</text>"##,
-            tx = x(*date) + 10.0,
+            r##"<text x="{tx:.0}" y="{ty}" font-size="12" fill="#17202e"{anchor}>{label} · {d}</text>"##,
+            tx = if leftwards {
+                x(*date) - 10.0
+            } else {
+                x(*date) + 10.0
+            },
+            anchor = if leftwards {
+                r#" text-anchor="end""#
+            } else {
+                ""
+            },
             ty = y + 10,
             label = escape(label),
             d = short(*date),
@@ -588,7 +599,7 @@ fn graph(state: &State, report: &RiskReport, items: &[&Item]) -> String {
             .or_default()
             .push(&item.name);
     }
-    let (box_w, box_h, gap_x, gap_y) = (200.0_f64, 46.0_f64, 70.0_f64, 18.0_f64);
+    let (box_w, box_h, gap_x, gap_y) = (220.0_f64, 46.0_f64, 70.0_f64, 18.0_f64);
     let mut position: HashMap<&Name, (f64, f64)> = HashMap::new();
     for (layer_idx, members) in &layers {
         for (row, name) in members.iter().enumerate() {
@@ -606,7 +617,7 @@ fn graph(state: &State, report: &RiskReport, items: &[&Item]) -> String {
     let critical = critical_path(state, items);
     let on_path = |a: &Name, b: &Name| critical.windows(2).any(|w| &w[0] == a && &w[1] == b);
     let mut svg = format!(
-        r##"<svg viewBox="0 0 {width:.0} {height:.0}" role="img" aria-label="Dependency graph; the critical path is drawn thick"><title>Dependency graph</title><defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#5b6577"/></marker></defs>"##
+        r##"<svg width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" role="img" aria-label="Dependency graph; the critical path is drawn thick"><title>Dependency graph</title><defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerUnits="userSpaceOnUse" markerWidth="9" markerHeight="9" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#5b6577"/></marker></defs>"##
     );
     for item in items {
         for dependency in state.blocked_by(&item.name) {
@@ -652,12 +663,12 @@ fn graph(state: &State, report: &RiskReport, items: &[&Item]) -> String {
         }
         let _ = write!(
             svg,
-            r##"<a href="/items/{name}"><rect x="{x:.0}" y="{y:.0}" width="{box_w:.0}" height="{box_h:.0}" rx="8" fill="{fill}" stroke="{stroke}" stroke-width="{sw}"/><text x="{tx:.0}" y="{ty:.0}" font-size="12" font-weight="600" fill="#17202e">{title}</text><text x="{tx:.0}" y="{ty2:.0}" font-size="11" fill="#5b6577">{team} · {status}{when}</text><title>{full}</title></a>"##,
+            // A nested <svg> clips its text to the box, whatever the reader's font measures.
+            r##"<a href="/items/{name}"><svg x="{x:.0}" y="{y:.0}" width="{box_w:.0}" height="{box_h:.0}"><rect x="1.5" y="1.5" width="{rect_w:.0}" height="{rect_h:.0}" rx="8" fill="{fill}" stroke="{stroke}" stroke-width="{sw}"/><text x="9" y="19" font-size="12" font-weight="600" fill="#17202e">{title}</text><text x="9" y="36" font-size="11" fill="#5b6577">{team} · {status}{when}</text></svg><title>{full}</title></a>"##,
             name = escape(item.name.as_str()),
             sw = if on_critical { 3 } else { 1 },
-            tx = x + 8.0,
-            ty = y + 18.0,
-            ty2 = y + 35.0,
+            rect_w = box_w - 3.0,
+            rect_h = box_h - 3.0,
             title = escape(&title),
             full = escape(&item.spec.title),
             team = escape(item.spec.team.as_str()),

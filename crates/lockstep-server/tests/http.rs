@@ -1106,3 +1106,40 @@ async fn openapi_document_lists_every_route_the_tests_exercise() {
         );
     }
 }
+
+#[tokio::test]
+async fn every_documented_operation_reaches_a_handler() {
+    let h = Harness::new().await;
+    let (_, document) = h
+        .call(None, Method::GET, "/api/v1/openapi.json", None)
+        .await;
+    let paths = document["paths"].as_object().expect("paths");
+    let mut n_operations = 0;
+    for (path, item) in paths {
+        // The live feed never ends; it is exercised by the live-feed test.
+        if path == "/api/v1/events" {
+            continue;
+        }
+        let concrete = path.replace(['{', '}'], "");
+        for method in item.as_object().expect("path item").keys() {
+            let method = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            // A viewer: reads answer, writes are refused, so the probe changes nothing.
+            let (status, value) = h
+                .call(Some("viewer"), method.clone(), &concrete, None)
+                .await;
+            assert_ne!(
+                status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path} is documented but not routed"
+            );
+            assert!(
+                !value["type"]
+                    .as_str()
+                    .is_some_and(|t| t.ends_with("/no-route")),
+                "{method} {path} is documented but not routed: {value}"
+            );
+            n_operations += 1;
+        }
+    }
+    assert!(n_operations > 30, "{n_operations}");
+}

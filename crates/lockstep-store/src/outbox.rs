@@ -305,24 +305,53 @@ impl DeliveryLog {
 
     /// Enqueues messages that no single event caused (scheduled daily updates, weekly
     /// agendas) at log position `position`. A (channel, key) already in the outbox is
-    /// skipped, so enqueueing the same schedule twice sends once. Returns how many were new.
+    /// skipped, so enqueueing the same schedule twice sends once. All or nothing: one
+    /// transaction (which is also what makes a large schedule fast on SQLite). Returns how
+    /// many were new.
     pub async fn enqueue(
         &self,
         position: i64,
         messages: &[crate::NewOutboxMessage],
     ) -> Result<u64, StoreError> {
+        const INSERT: &str = "INSERT INTO outbox (position, channel, idempotency_key, payload) \
+                              VALUES (?, ?, ?, ?) ON CONFLICT (channel, idempotency_key) DO NOTHING";
+        let error = |source| StoreError::Database {
+            operation: "enqueueing outbox messages",
+            source,
+        };
         let mut n = 0;
-        for message in messages {
-            n += execute!(
-                self,
-                "enqueueing an outbox message",
-                "INSERT INTO outbox (position, channel, idempotency_key, payload) \
-                 VALUES (?, ?, ?, ?) ON CONFLICT (channel, idempotency_key) DO NOTHING",
-                position,
-                &message.channel,
-                &message.idempotency_key,
-                &message.payload
-            )?;
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let mut tx = pool.begin().await.map_err(error)?;
+                for message in messages {
+                    n += sqlx::query(INSERT)
+                        .bind(position)
+                        .bind(&message.channel)
+                        .bind(&message.idempotency_key)
+                        .bind(&message.payload)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(error)?
+                        .rows_affected();
+                }
+                tx.commit().await.map_err(error)?;
+            }
+            Pool::Postgres(pool) => {
+                let sql = numbered(INSERT);
+                let mut tx = pool.begin().await.map_err(error)?;
+                for message in messages {
+                    n += sqlx::query(&sql)
+                        .bind(position)
+                        .bind(&message.channel)
+                        .bind(&message.idempotency_key)
+                        .bind(&message.payload)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(error)?
+                        .rows_affected();
+                }
+                tx.commit().await.map_err(error)?;
+            }
         }
         Ok(n)
     }

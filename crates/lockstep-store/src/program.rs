@@ -18,7 +18,7 @@ use crate::{
 };
 
 /// Snapshot format tag; bump when `State`'s serialized shape changes.
-pub const SNAPSHOT_FORMAT: &str = "state-v1";
+pub const SNAPSHOT_FORMAT: &str = "state-v2";
 
 /// Take a snapshot once this many events were committed since the last one.
 const SNAPSHOT_EVERY: i64 = 10_000;

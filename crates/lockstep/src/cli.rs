@@ -88,6 +88,8 @@ pub enum Command {
     Calendar(crate::comms::CalendarArgs),
     /// Deliver generated messages; dead letters, replay, acknowledgements.
     Outbox(crate::comms::OutboxArgs),
+    /// Users and API tokens of the server, managed on the database.
+    User(UserArgs),
 }
 
 #[derive(Debug, Args)]
@@ -215,6 +217,40 @@ pub enum PlanFormat {
 }
 
 #[derive(Debug, Args)]
+pub struct UserArgs {
+    #[command(subcommand)]
+    pub verb: UserVerb,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserVerb {
+    /// Create a user, or replace their password, member link and admin flag.
+    Add {
+        /// Login name.
+        name: String,
+        /// The team member handle this user acts as (their roles follow from it).
+        #[arg(long)]
+        member: Option<String>,
+        /// Administers the server: may do everything.
+        #[arg(long)]
+        admin: bool,
+        /// Read the password from the first line of stdin (default: generate one and print it once).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Issue an API token for a user; it is printed once and stored hashed.
+    Token {
+        /// Login name.
+        name: String,
+        /// What the token is for (`ci`, `laptop`).
+        #[arg(long)]
+        label: Option<String>,
+    },
+    /// List users (never their secrets).
+    List,
+}
+
+#[derive(Debug, Args)]
 pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, env = "LOCKSTEP_LISTEN", default_value = "127.0.0.1:8080")]
@@ -268,6 +304,17 @@ pub enum BenchWhich {
     },
     /// Solve PSPLIB single-mode RCPSP instances and compare with the best known makespans.
     Psplib(PsplibArgs),
+    /// Outbox throughput: enqueue messages, deliver them all to a local HTTP receiver.
+    Outbox {
+        #[arg(long, default_value_t = 5_000)]
+        messages: usize,
+        /// Requests in flight at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// Messages claimed per worker pass.
+        #[arg(long, default_value_t = 256)]
+        batch: i64,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -1,5 +1,5 @@
 //! Communication verbs: `message` (preview generated messages), `calendar` (iCalendar
-//! export) and `outbox` (deliver, dead letters, replay, acknowledge, benchmark).
+//! export) and `outbox` (schedule, deliver, dead letters, replay, acknowledge).
 //!
 //! Thin glue over `lockstep-comms` (pure) and `lockstep-delivery` (I/O): read the log,
 //! read template overrides and the notification file, read the clock once, print.
@@ -438,6 +438,36 @@ pub enum OutboxVerb {
     },
     /// Counts by delivery state.
     Status,
+    /// Enqueue a day's scheduled messages: each subscriber's daily update and, on the
+    /// agenda's weekday, the weekly agenda. Scheduling a day twice sends once.
+    Schedule {
+        /// The day (YYYY-MM-DD); today (UTC) by default.
+        #[arg(long)]
+        date: Option<String>,
+        /// The weekday of the weekly agenda.
+        #[arg(long, default_value = "friday")]
+        weekly_on: String,
+        /// Directory of template overrides (`daily-update.j2`, …).
+        #[arg(long, env = "LOCKSTEP_TEMPLATES")]
+        templates: Option<PathBuf>,
+        /// The time quiet hours and digests count from (RFC 3339); the clock by default.
+        #[arg(long)]
+        now: Option<String>,
+    },
+}
+
+fn parse_weekday(raw: &str) -> anyhow::Result<jiff::civil::Weekday> {
+    use jiff::civil::Weekday;
+    Ok(match raw.to_ascii_lowercase().as_str() {
+        "monday" | "mon" => Weekday::Monday,
+        "tuesday" | "tue" => Weekday::Tuesday,
+        "wednesday" | "wed" => Weekday::Wednesday,
+        "thursday" | "thu" => Weekday::Thursday,
+        "friday" | "fri" => Weekday::Friday,
+        "saturday" | "sat" => Weekday::Saturday,
+        "sunday" | "sun" => Weekday::Sunday,
+        _ => bail!("invalid weekday `{raw}` (expected monday … sunday)"),
+    })
 }
 
 async fn delivery_log(global: &Global) -> anyhow::Result<lockstep_store::outbox::DeliveryLog> {
@@ -524,6 +554,60 @@ pub async fn outbox(global: &Global, args: OutboxArgs) -> anyhow::Result<ExitCod
                 )
                 .await?;
             println!("acknowledged {item}: {n} pending escalation notice(s) cancelled");
+            Ok(ExitCode::SUCCESS)
+        }
+        OutboxVerb::Schedule {
+            date,
+            weekly_on,
+            templates,
+            now,
+        } => {
+            let config = load_notifications(&args.notifications)?;
+            let templates = load_templates(templates.as_deref())?;
+            let date = match date.as_deref() {
+                Some(raw) => parse_date(raw)?,
+                None => today(),
+            };
+            let weekly_on = parse_weekday(&weekly_on)?;
+            let now = match now.as_deref() {
+                Some(raw) => raw
+                    .parse::<Timestamp>()
+                    .with_context(|| format!("invalid time `{raw}` (expected RFC 3339)"))?,
+                None => Timestamp::now(),
+            };
+            let program = open(global).await?;
+            let state = program.load().await?;
+            let history = program.history(0, i64::MAX).await?;
+            let provenance = Provenance::new(&history);
+            let risk = lockstep_core::risk::assess(&state);
+            let input = Compose {
+                state: &state,
+                history: &history,
+                provenance: &provenance,
+                risk: &risk,
+                templates: &templates,
+            };
+            let scheduled =
+                lockstep_delivery::schedule(&log, &config, input, date, weekly_on, now).await?;
+            if global.output == Output::Json {
+                let rows: Vec<serde_json::Value> = scheduled
+                    .iter()
+                    .map(|s| {
+                        serde_json::json!({
+                            "release": s.release.as_str(), "date": date.to_string(),
+                            "written": s.written, "new": s.new,
+                        })
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else {
+                for s in &scheduled {
+                    println!(
+                        "{}: {} message(s) for {date}, {} new",
+                        s.release, s.written, s.new
+                    );
+                }
+            }
             Ok(ExitCode::SUCCESS)
         }
         OutboxVerb::Status => {

@@ -13,6 +13,7 @@ mod demo;
 mod plan_cmd;
 mod read;
 mod serve;
+mod users;
 mod verbs;
 
 use std::process::ExitCode;
@@ -74,5 +75,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Message(args) => comms::message(&global, args).await,
         Command::Calendar(args) => comms::calendar(&global, args).await,
         Command::Outbox(args) => comms::outbox(&global, args).await,
+        Command::User(args) => users::run(&global, args).await,
     }
 }

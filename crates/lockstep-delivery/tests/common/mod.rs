@@ -1,8 +1,10 @@
 //! A local HTTP receiver on 127.0.0.1:0 that records what it gets and can be told to
 //! fail, hang (time out) or recover; it drops repeated idempotency keys like a receiver
 //! that honours them. Hand-written HTTP/1.1, one request per connection: enough for a
-//! webhook and nothing to mock.
+//! webhook and nothing to mock. `smtp` is the SMTP sink.
 #![allow(dead_code)]
+
+pub mod smtp;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};

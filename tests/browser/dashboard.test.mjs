@@ -1,0 +1,106 @@
+// The dashboard in a real browser (Debian's headless Chromium): log in, move an item on
+// the board, watch a second signed-in browser follow live over server-sent events without
+// a reload, and see a move the role forbids refused with a visible message.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+
+import { RELEASE, launchBrowser, logIn, startServer } from './lockstep.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+/** A fresh browser context (its own cookies) signed in as `user`, on the release page. */
+async function dashboardAs(user) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (error) => errors.push(error.message));
+  await logIn(page, server.url, user, `/releases/${RELEASE}`);
+  assert.equal(new URL(page.url()).pathname, `/releases/${RELEASE}`);
+  // The live feed is open before anyone moves anything.
+  await page.waitForSelector('body[data-live="connected"]', { timeout: 10_000 });
+  return { context, page, errors };
+}
+
+const column = (page, item) =>
+  page.locator(`[data-item="${item}"]`).evaluate((card) => card.closest('[data-column]').dataset.column);
+
+test('a login with a wrong password is refused on the form', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${server.url}/login`);
+  await page.getByLabel('User name').fill('mike');
+  await page.getByLabel('Password').fill('not-the-password');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('alert').filter({ hasText: /./ }).first().waitFor();
+  assert.match(new URL(page.url()).pathname, /^\/login/);
+  await context.close();
+});
+
+test('a move by mike shows up live in rita\'s dashboard, and a forbidden move is refused', async () => {
+  const mike = await dashboardAs('mike');
+  const rita = await dashboardAs('rita');
+  const item = 'api-analytics-endpoints';
+  assert.equal(await column(rita.page, item), 'staging');
+  // Survives only if rita's page is never reloaded.
+  await rita.page.evaluate(() => { window.__notReloaded = true; });
+
+  await mike.page.getByLabel('Move API: Analytics endpoints').selectOption('ready-for-release');
+  await mike.page.locator('#flash').filter({ hasText: `Moved ${item}` }).waitFor();
+
+  const started = Date.now();
+  await rita.page.waitForFunction(
+    (name) => document.querySelector(`[data-item="${name}"]`)?.closest('[data-column]')?.dataset.column === 'ready-for-release',
+    item,
+    { timeout: 5_000 },
+  );
+  const elapsed = Date.now() - started;
+  assert.ok(elapsed < 2_000, `rita saw the move after ${elapsed} ms`);
+  assert.equal(await rita.page.evaluate(() => window.__notReloaded), true, 'rita\'s page was not reloaded');
+  assert.equal(await column(mike.page, item), 'ready-for-release');
+
+  // mike leads the API team; the frontend's item is not his to move.
+  const theirs = 'frontend-dashboard';
+  const before = await column(mike.page, theirs);
+  await mike.page.getByLabel('Move Frontend: New dashboard UI').selectOption('testing');
+  const flash = mike.page.locator('#flash');
+  await flash.filter({ hasText: 'Refused' }).waitFor();
+  assert.ok(await flash.isVisible(), 'the refusal is visible');
+  assert.match(await flash.textContent(), /own team/);
+  // Nothing changed, in either browser.
+  await mike.page.waitForFunction(
+    (name) => document.querySelector(`[data-item="${name}"] select`)?.value !== 'testing',
+    theirs,
+  );
+  assert.equal(await column(mike.page, theirs), before);
+  assert.equal(await column(rita.page, theirs), before);
+
+  assert.deepEqual(mike.errors, [], 'no script errors for mike');
+  assert.deepEqual(rita.errors, [], 'no script errors for rita');
+  await mike.context.close();
+  await rita.context.close();
+});
+
+test('an anonymous visitor sees the dashboard without board controls', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const response = await page.goto(`${server.url}/releases/${RELEASE}`);
+  if (new URL(page.url()).pathname.startsWith('/login')) {
+    // A server reachable from elsewhere asks for a login first; that is fine too.
+    await page.getByLabel('User name').waitFor();
+  } else {
+    assert.equal(response.status(), 200);
+    assert.equal(await page.locator('select[data-move]').count(), 0);
+  }
+  await context.close();
+});
