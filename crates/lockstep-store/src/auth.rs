@@ -8,15 +8,10 @@
 //! job, so no secret in clear text ever reaches this module.
 //!
 //! [`AuthStore`] opens its own small connection pool to the same database as the log
-//! (for `sqlite::memory:`, a private in-memory database) and creates its tables with
-//! idempotent statements, so that it never contends with the log's migrations.
+//! (`side::open`; for `sqlite::memory:`, a private in-memory database). Its tables are
+//! schema version 2 of the log's migrations.
 
-use std::str::FromStr;
-
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
-
-use crate::location::Location;
+use crate::side::{self, Pool, SideTables};
 use crate::{OpenOptions, StoreError};
 
 const SQLITE_SCHEMA: &str = include_str!("../migrations/sqlite/0002_auth.sql");
@@ -55,12 +50,6 @@ pub struct StoredResponse {
     pub status: u16,
     /// Body, as sent.
     pub body: String,
-}
-
-#[derive(Debug, Clone)]
-enum Pool {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
 }
 
 /// The credential tables.
@@ -124,50 +113,14 @@ impl AuthStore {
     /// Opens the credential tables in the database at `url` (the log's URL), creating
     /// them if needed.
     pub async fn open(url: &str, options: &OpenOptions) -> Result<AuthStore, StoreError> {
-        let pool = match Location::parse(url)? {
-            Location::SqliteFile(path) => {
-                let connect = SqliteConnectOptions::new()
-                    .filename(path)
-                    .busy_timeout(options.busy_timeout)
-                    .foreign_keys(true)
-                    .create_if_missing(true);
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(2)
-                    .connect_with(connect)
-                    .await
-                    .map_err(StoreError::database("opening the credential store"))?;
-                Pool::Sqlite(pool)
-            }
-            Location::SqliteMemory => {
-                let connect = SqliteConnectOptions::from_str("sqlite::memory:")
-                    .map_err(StoreError::database("opening the credential store"))?
-                    .foreign_keys(true);
-                // One connection that never expires: the in-memory database lives with it.
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .min_connections(1)
-                    .idle_timeout(None)
-                    .max_lifetime(None)
-                    .connect_with(connect)
-                    .await
-                    .map_err(StoreError::database("opening the credential store"))?;
-                Pool::Sqlite(pool)
-            }
-            Location::Postgres(url) => {
-                let pool = PgPoolOptions::new()
-                    .max_connections(4)
-                    .acquire_timeout(options.connect_timeout)
-                    .connect(&url)
-                    .await
-                    .map_err(StoreError::database("opening the credential store"))?;
-                Pool::Postgres(pool)
-            }
+        let tables = SideTables {
+            opening: "opening the credential store",
+            creating: "creating the credential tables",
+            sqlite_schema: SQLITE_SCHEMA,
+            postgres_schema: POSTGRES_SCHEMA,
+            memory_prelude: None,
         };
-        match &pool {
-            Pool::Sqlite(pool) => sqlx::raw_sql(SQLITE_SCHEMA).execute(pool).await.map(drop),
-            Pool::Postgres(pool) => sqlx::raw_sql(POSTGRES_SCHEMA).execute(pool).await.map(drop),
-        }
-        .map_err(StoreError::database("creating the credential tables"))?;
+        let pool = side::open(url, options, &tables).await?;
         Ok(AuthStore { pool })
     }
 

@@ -21,6 +21,7 @@ mod migrate;
 pub mod outbox;
 mod postgres;
 pub mod program;
+mod side;
 mod sqlite;
 
 use std::ops::ControlFlow;
@@ -233,7 +234,8 @@ impl Store {
         }
     }
 
-    /// Up to `limit` undelivered outbox messages, oldest first.
+    /// Up to `limit` undelivered outbox messages, oldest first, leaving out those the
+    /// delivery log gave up on (dead letters) or cancelled.
     pub async fn pending_outbox(&self, limit: i64) -> Result<Vec<OutboxMessage>, StoreError> {
         if limit <= 0 {
             return Ok(Vec::new());

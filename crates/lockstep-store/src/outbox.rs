@@ -11,13 +11,8 @@
 //! At least once: a claimed message carries a lease (its next attempt time); a worker
 //! killed mid-delivery simply lets the lease expire and the message becomes due again.
 
-use std::str::FromStr;
-
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
-
 use crate::envelope::{nanos_to_timestamp, timestamp_to_nanos};
-use crate::location::Location;
+use crate::side::{self, Pool, SideTables};
 use crate::{OpenOptions, StoreError};
 
 const SQLITE_SCHEMA: &str = include_str!("../migrations/sqlite/0003_outbox_delivery.sql");
@@ -70,12 +65,6 @@ pub struct OutboxCounts {
     pub dead: i64,
     /// Cancelled (acknowledged escalations).
     pub cancelled: i64,
-}
-
-#[derive(Debug, Clone)]
-enum Pool {
-    Sqlite(SqlitePool),
-    Postgres(PgPool),
 }
 
 /// The delivery bookkeeping of one database's outbox.
@@ -132,57 +121,20 @@ impl DeliveryLog {
     /// Opens the bookkeeping of the outbox in the database at `url` (the log's URL, after
     /// the log itself was opened and migrated), creating its table if needed.
     pub async fn open(url: &str, options: &OpenOptions) -> Result<DeliveryLog, StoreError> {
-        let pool = match Location::parse(url)? {
-            Location::SqliteFile(path) => {
-                let connect = SqliteConnectOptions::new()
-                    .filename(path)
-                    .busy_timeout(options.busy_timeout)
-                    .create_if_missing(false);
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(2)
-                    .connect_with(connect)
-                    .await
-                    .map_err(StoreError::database("opening the outbox delivery log"))?;
-                Pool::Sqlite(pool)
-            }
-            Location::SqliteMemory => {
-                // A private in-memory database has no outbox of the log's to follow; this
-                // keeps the API usable (and empty) rather than failing.
-                let connect = SqliteConnectOptions::from_str("sqlite::memory:")
-                    .map_err(StoreError::database("opening the outbox delivery log"))?;
-                let pool = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .min_connections(1)
-                    .idle_timeout(None)
-                    .max_lifetime(None)
-                    .connect_with(connect)
-                    .await
-                    .map_err(StoreError::database("opening the outbox delivery log"))?;
-                sqlx::raw_sql(
-                    "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, \
-                     position INTEGER NOT NULL, channel TEXT NOT NULL, \
-                     idempotency_key TEXT NOT NULL, payload TEXT NOT NULL, delivered_at INTEGER)",
-                )
-                .execute(&pool)
-                .await
-                .map_err(StoreError::database("opening the outbox delivery log"))?;
-                Pool::Sqlite(pool)
-            }
-            Location::Postgres(url) => {
-                let pool = PgPoolOptions::new()
-                    .max_connections(4)
-                    .acquire_timeout(options.connect_timeout)
-                    .connect(&url)
-                    .await
-                    .map_err(StoreError::database("opening the outbox delivery log"))?;
-                Pool::Postgres(pool)
-            }
+        let tables = SideTables {
+            opening: "opening the outbox delivery log",
+            creating: "creating the outbox delivery table",
+            sqlite_schema: SQLITE_SCHEMA,
+            postgres_schema: POSTGRES_SCHEMA,
+            // A private in-memory database has no outbox of the log's to follow; this
+            // keeps the API usable (and empty) rather than failing.
+            memory_prelude: Some(
+                "CREATE TABLE IF NOT EXISTS outbox (id INTEGER PRIMARY KEY, \
+                 position INTEGER NOT NULL, channel TEXT NOT NULL, \
+                 idempotency_key TEXT NOT NULL, payload TEXT NOT NULL, delivered_at INTEGER)",
+            ),
         };
-        match &pool {
-            Pool::Sqlite(pool) => sqlx::raw_sql(SQLITE_SCHEMA).execute(pool).await.map(drop),
-            Pool::Postgres(pool) => sqlx::raw_sql(POSTGRES_SCHEMA).execute(pool).await.map(drop),
-        }
-        .map_err(StoreError::database("creating the outbox delivery table"))?;
+        let pool = side::open(url, options, &tables).await?;
         Ok(DeliveryLog { pool })
     }
 

@@ -398,8 +398,10 @@ impl PgStore {
         limit: i64,
     ) -> Result<Vec<OutboxMessage>, StoreError> {
         let rows: Vec<(i64, i64, String, String, String)> = sqlx::query_as(
-            "SELECT id, position, channel, idempotency_key, payload FROM outbox \
-             WHERE delivered_at IS NULL ORDER BY id LIMIT $1",
+            "SELECT id, position, channel, idempotency_key, payload FROM outbox o \
+             WHERE delivered_at IS NULL AND NOT EXISTS (SELECT 1 FROM outbox_delivery d \
+             WHERE d.outbox_id = o.id AND (d.dead_at IS NOT NULL OR d.cancelled_at IS NOT NULL)) \
+             ORDER BY id LIMIT $1",
         )
         .bind(limit)
         .fetch_all(&self.pool)

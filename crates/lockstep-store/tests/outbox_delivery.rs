@@ -35,6 +35,7 @@ both_engines!(
     failures_back_off_then_die_and_replay_revives,
     cancelling_by_key_prefix_stops_only_matching_undelivered_messages,
     postponed_messages_wait_for_their_time,
+    pending_outbox_leaves_out_dead_and_cancelled_messages,
 );
 
 fn t(seconds: i64) -> jiff::Timestamp {
@@ -156,4 +157,23 @@ async fn postponed_messages_wait_for_their_time(db: &TestDb) {
     assert!(claimed_keys(&log, 3599, 30).await.is_empty());
     let due = log.claim_due(t(3600), t(3630), 1).await.expect("claim");
     assert_eq!(due[0].attempts, 0, "postponing is not a failed attempt");
+}
+
+async fn pending_outbox_leaves_out_dead_and_cancelled_messages(db: &TestDb) {
+    let (store, log) = setup(db, &["dead", "cancelled:1", "waiting"]).await;
+    let dead = log.claim_due(t(0), t(30), 1).await.expect("claim")[0].id;
+    log.record_failure(dead, "http 500", t(1), None)
+        .await
+        .expect("dead");
+    log.cancel_pending("cancelled:", t(2), "acknowledged")
+        .await
+        .expect("cancel");
+    let pending: Vec<String> = store
+        .pending_outbox(10)
+        .await
+        .expect("pending")
+        .into_iter()
+        .map(|message| message.idempotency_key)
+        .collect();
+    assert_eq!(pending, ["waiting"]);
 }
