@@ -10,6 +10,7 @@
 
 pub mod access;
 mod command;
+pub mod conflicts;
 mod decide;
 mod error;
 mod event;
@@ -17,6 +18,7 @@ pub mod graph;
 mod model;
 mod name;
 pub mod planning;
+pub mod readiness;
 pub mod risk;
 mod state;
 pub mod suggest;

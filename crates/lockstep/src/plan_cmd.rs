@@ -79,6 +79,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         time_zones: &zones,
     };
     let risks = assess(&state);
+    let conflicts = lockstep_core::conflicts::conflicts(&state, &zones);
     let plans: Vec<ReleasePlan> = releases
         .iter()
         .map(|r| plan_release(&state, r, &options))
@@ -90,13 +91,31 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 .keys()
                 .map(|item| (item.to_string(), risks.chain(item)))
                 .collect();
-            let value = serde_json::json!({ "plans": plans, "risks": risks, "chains": chains });
+            let value = serde_json::json!({
+                "plans": plans, "risks": risks, "chains": chains, "conflicts": conflicts,
+            });
             println!("{value:#}");
         }
-        PlanFormat::Table => plans.iter().for_each(|plan| print_plan(plan, &risks)),
-        PlanFormat::Markdown => plans
-            .iter()
-            .for_each(|plan| print!("{}", markdown(plan, &risks))),
+        PlanFormat::Table => {
+            plans.iter().for_each(|plan| print_plan(plan, &risks));
+            if !conflicts.is_empty() {
+                println!("conflicts between releases:");
+                conflicts
+                    .iter()
+                    .for_each(|c| println!("  {}", c.explanation));
+            }
+        }
+        PlanFormat::Markdown => {
+            plans
+                .iter()
+                .for_each(|plan| print!("{}", markdown(plan, &risks)));
+            if !conflicts.is_empty() {
+                println!("\n## Conflicts between releases\n");
+                conflicts
+                    .iter()
+                    .for_each(|c| println!("- {}", c.explanation));
+            }
+        }
         PlanFormat::Svg => {
             let [plan] = plans.as_slice() else {
                 bail!("an SVG shows one release: name it with --release");

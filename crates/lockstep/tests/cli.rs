@@ -503,3 +503,43 @@ fn plan_reports_the_chain_when_an_eta_slips() {
         "{out}"
     );
 }
+
+#[test]
+fn plan_finds_two_releases_deploying_at_once_and_proposes_a_move() {
+    let ws = Workspace::new();
+    let hotfix = ws.write(
+        "hotfix.yaml",
+        "apiVersion: lockstep.dev/v1\nkind: Release\nmetadata: {name: q1-hotfix}\nspec:\n  kind: hotfix\n  targetDate: 2025-03-01\n  deployment:\n    environment: production\n    timeZone: Europe/London\n    steps:\n      - {component: analytics-api, at: \"14:15\"}\n",
+    );
+    let out = ws.ok(&[
+        "plan",
+        &example(),
+        hotfix.to_str().expect("utf-8"),
+        "--today",
+        "2025-02-05",
+        "--trials",
+        "0",
+    ]);
+    // 14:15 in London is 09:15 in New York, inside q1-2025's 09:00–11:00 window; the
+    // hotfix goes first and the regular release waits until it is done.
+    assert!(
+        out.contains("q1-hotfix and q1-2025 deploy to production at the same time (Mar 1 09:15–Mar 1 09:45 America/New_York), both deploying analytics-api: move q1-2025 to start at Mar 1 09:45 America/New_York, when q1-hotfix is done"),
+        "{out}"
+    );
+    let json = ws.ok(&[
+        "plan",
+        &example(),
+        hotfix.to_str().expect("utf-8"),
+        "--today",
+        "2025-02-05",
+        "--trials",
+        "0",
+        "--format",
+        "json",
+    ]);
+    let value: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(value["conflicts"][0]["moves"], "q1-2025");
+    // Without the hotfix there is nothing to report.
+    let alone = ws.ok(&["plan", &example(), "--today", "2025-02-05", "--trials", "0"]);
+    assert!(!alone.contains("conflicts between releases"), "{alone}");
+}
