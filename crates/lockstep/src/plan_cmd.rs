@@ -8,9 +8,9 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use jiff::tz::TimeZone;
+use lockstep_core::State;
 use lockstep_core::planning::{PlanOptions, ReleasePlan, plan_release};
 use lockstep_core::risk::{RiskReport, assess};
-use lockstep_core::{EventMeta, State};
 use lockstep_manifest::Limits;
 
 use crate::apply::{decide_manifests, read_sources};
@@ -50,11 +50,6 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let now = jiff::Timestamp::now();
     let mut state = State::new();
     let events = decide_manifests(&state, &sources, now)?;
-    let _meta = EventMeta {
-        actor: "plan".to_owned(),
-        at: now,
-        reason: None,
-    };
     for (index, event) in events.iter().enumerate() {
         state.apply(index as i64 + 1, event);
     }
