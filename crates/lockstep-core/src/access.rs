@@ -147,6 +147,11 @@ fn action(command: &Command) -> String {
         Command::RecordScenarioResult { task, .. } => {
             format!("record a result of integration task {task}")
         }
+        Command::RecordSignal { signal } => format!(
+            "record a {} signal for component {}",
+            signal.reading.kind(),
+            signal.component
+        ),
         // Commands added later are named by their variant until they get words here.
         #[allow(unreachable_patterns)]
         other => {
@@ -189,7 +194,8 @@ fn release_of_command(state: &State, command: &Command) -> Option<Name> {
         Command::DefineTeam { .. }
         | Command::DefineComponent { .. }
         | Command::DefineEnvironment { .. }
-        | Command::DefineBlackout { .. } => None,
+        | Command::DefineBlackout { .. }
+        | Command::RecordSignal { .. } => None,
     }
 }
 
@@ -284,6 +290,21 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
                 Ok(())
             } else {
                 deny("only the task's owners and teams record its results")
+            }
+        }
+        Command::RecordSignal { signal } => {
+            // A team reports signals about its own components; CI integrations act
+            // as release managers or admins.
+            let owned = state
+                .components()
+                .get(&signal.component)
+                .is_none_or(|c| c.spec.team == team);
+            if owned {
+                Ok(())
+            } else {
+                deny(&format!(
+                    "team members record signals only for their team's ({team}) components"
+                ))
             }
         }
         Command::DefineRelease { .. } | Command::ChangeReleaseState { .. } => {

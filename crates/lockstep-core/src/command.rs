@@ -9,7 +9,7 @@ use jiff::civil::Date;
 
 use crate::{
     BlackoutSpec, ComponentSpec, EnvironmentSpec, IntegrationTaskSpec, ItemSpec, ItemStatus, Name,
-    ReleaseSpec, ReleaseState, ScenarioResult, StatusUpdate, TeamSpec,
+    ReleaseSpec, ReleaseState, ScenarioResult, Signal, StatusUpdate, TeamSpec,
 };
 
 /// A request to change the release program.
@@ -67,4 +67,7 @@ pub enum Command {
         scenario: usize,
         result: ScenarioResult,
     },
+    /// Record a signal (CI run, open bugs, scan, smoke test, error rate, latency)
+    /// about a component. A delivery already recorded decides no events.
+    RecordSignal { signal: Signal },
 }

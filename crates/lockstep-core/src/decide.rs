@@ -344,6 +344,33 @@ impl Decider<'_> {
                     Some(_) => vec![Event::IntegrationTaskRedefined { task, spec }],
                 })
             }
+            Command::RecordSignal { signal } => {
+                if state.has_signal_delivery(&signal.delivery) {
+                    return Ok(vec![]);
+                }
+                if signal.delivery.trim().is_empty() {
+                    return Err(DomainError::invalid(
+                        "delivery",
+                        "a signal needs a delivery id",
+                    ));
+                }
+                self.component(&signal.component)?;
+                if let Some(environment) = &signal.environment {
+                    self.environment(environment)?;
+                }
+                let kind = signal.reading.kind();
+                if let Some(latest) = state.signals().get(&signal.key())
+                    && signal.observed_at < latest.observed_at
+                {
+                    return Err(DomainError::SignalOutOfOrder {
+                        component: signal.component,
+                        kind,
+                        observed_at: signal.observed_at,
+                        latest: latest.observed_at,
+                    });
+                }
+                Ok(vec![Event::SignalRecorded { signal }])
+            }
             Command::RecordScenarioResult {
                 task,
                 scenario,

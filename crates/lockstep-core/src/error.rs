@@ -80,6 +80,20 @@ pub enum DomainError {
         /// Where the command put it.
         requested: Name,
     },
+    /// A signal is older than the latest one of its kind already recorded.
+    #[error(
+        "{kind} signal for `{component}` observed at {observed_at} is older than the latest one ({latest})"
+    )]
+    SignalOutOfOrder {
+        /// The component.
+        component: Name,
+        /// The kind of signal.
+        kind: crate::SignalKind,
+        /// When the refused signal was observed.
+        observed_at: jiff::Timestamp,
+        /// When the latest recorded one was observed.
+        latest: jiff::Timestamp,
+    },
     /// A field's value breaks a rule not covered above.
     #[error("{field}: {reason}")]
     Invalid {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     BlackoutSpec, ComponentSpec, Dependency, EnvironmentSpec, IntegrationTaskSpec, ItemSpec,
-    ItemStatus, Name, ReleaseSpec, ReleaseState, ScenarioResult, StatusUpdate, TeamSpec,
+    ItemStatus, Name, ReleaseSpec, ReleaseState, ScenarioResult, Signal, StatusUpdate, TeamSpec,
 };
 
 /// Something that happened to the release program.
@@ -99,6 +99,8 @@ pub enum Event {
         scenario: usize,
         result: ScenarioResult,
     },
+    /// A signal about a component was recorded.
+    SignalRecorded { signal: Signal },
 }
 
 impl Event {
@@ -128,6 +130,7 @@ impl Event {
             Event::IntegrationTaskDefined { .. } => "IntegrationTaskDefined",
             Event::IntegrationTaskRedefined { .. } => "IntegrationTaskRedefined",
             Event::ScenarioResultRecorded { .. } => "ScenarioResultRecorded",
+            Event::SignalRecorded { .. } => "SignalRecorded",
         }
     }
 
@@ -204,6 +207,16 @@ impl Event {
                     scenario + 1
                 )
             }
+            Event::SignalRecorded { signal } => format!(
+                "component {}{}: {}",
+                signal.component,
+                signal
+                    .environment
+                    .as_ref()
+                    .map(|e| format!(" in {e}"))
+                    .unwrap_or_default(),
+                signal.reading.describe()
+            ),
         }
     }
 }

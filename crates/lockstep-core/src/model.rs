@@ -686,3 +686,242 @@ pub struct IntegrationTask {
     /// Declaration, with the latest scenario results.
     pub spec: IntegrationTaskSpec,
 }
+
+/// The conclusion of a CI run (a GitHub workflow run or check, a GitLab pipeline).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CiConclusion {
+    /// Every job passed.
+    Success,
+    /// A job failed.
+    Failure,
+    /// The run was cancelled or timed out before it concluded.
+    Cancelled,
+    /// The run has not concluded yet.
+    Pending,
+}
+
+impl CiConclusion {
+    /// Parses the spellings GitHub and GitLab use (`success`/`failure`/`failed`,
+    /// `cancelled`/`canceled`/`timed_out`, `queued`/`running`/`in_progress`/…).
+    pub fn parse(raw: &str) -> Option<CiConclusion> {
+        Some(match raw.to_ascii_lowercase().as_str() {
+            "success" | "passed" | "neutral" | "skipped" => CiConclusion::Success,
+            "failure" | "failed" | "startup_failure" | "action_required" | "stale" => {
+                CiConclusion::Failure
+            }
+            "cancelled" | "canceled" | "timed_out" => CiConclusion::Cancelled,
+            "pending" | "queued" | "requested" | "waiting" | "in_progress" | "running"
+            | "created" | "preparing" | "scheduled" | "manual" => CiConclusion::Pending,
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Display for CiConclusion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CiConclusion::Success => "success",
+            CiConclusion::Failure => "failure",
+            CiConclusion::Cancelled => "cancelled",
+            CiConclusion::Pending => "pending",
+        })
+    }
+}
+
+/// What a signal measured. Rates are in basis points (1/100 of a percent) and
+/// latencies in milliseconds, so that readings compare exactly.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum SignalReading {
+    /// A CI run concluded (or started).
+    Ci {
+        /// Workflow or pipeline name.
+        workflow: String,
+        /// How it ended.
+        conclusion: CiConclusion,
+        /// Branch it ran on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        branch: Option<String>,
+        /// Commit it ran on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        commit: Option<String>,
+    },
+    /// How many bugs are open, by severity.
+    Bugs {
+        /// P0 / critical.
+        critical: u32,
+        /// P1 / high.
+        high: u32,
+        /// P2 / medium.
+        #[serde(default)]
+        medium: u32,
+        /// P3 / low.
+        #[serde(default)]
+        low: u32,
+    },
+    /// A security scan finished.
+    SecurityScan {
+        /// Critical findings.
+        critical: u32,
+        /// High findings.
+        high: u32,
+    },
+    /// A smoke-test suite ran.
+    SmokeTest {
+        /// Whether every test passed.
+        passed: bool,
+        /// Failed test count.
+        #[serde(default)]
+        failed: u32,
+    },
+    /// An error-rate sample, in basis points (500 = 5%).
+    ErrorRate {
+        /// The rate in basis points.
+        basis_points: u32,
+    },
+    /// A latency sample.
+    Latency {
+        /// 95th percentile, milliseconds.
+        p95_ms: u32,
+    },
+}
+
+/// The kind of a [`SignalReading`], without its values: the key under which the
+/// latest reading of a component is kept.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[allow(missing_docs)] // Named after the readings.
+pub enum SignalKind {
+    Ci,
+    Bugs,
+    SecurityScan,
+    SmokeTest,
+    ErrorRate,
+    Latency,
+}
+
+impl fmt::Display for SignalKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SignalKind::Ci => "ci",
+            SignalKind::Bugs => "bugs",
+            SignalKind::SecurityScan => "security-scan",
+            SignalKind::SmokeTest => "smoke-test",
+            SignalKind::ErrorRate => "error-rate",
+            SignalKind::Latency => "latency",
+        })
+    }
+}
+
+impl SignalReading {
+    /// The kind of this reading.
+    pub fn kind(&self) -> SignalKind {
+        match self {
+            SignalReading::Ci { .. } => SignalKind::Ci,
+            SignalReading::Bugs { .. } => SignalKind::Bugs,
+            SignalReading::SecurityScan { .. } => SignalKind::SecurityScan,
+            SignalReading::SmokeTest { .. } => SignalKind::SmokeTest,
+            SignalReading::ErrorRate { .. } => SignalKind::ErrorRate,
+            SignalReading::Latency { .. } => SignalKind::Latency,
+        }
+    }
+
+    /// A short human description (`ci CI failure on main`).
+    pub fn describe(&self) -> String {
+        match self {
+            SignalReading::Ci {
+                workflow,
+                conclusion,
+                branch,
+                ..
+            } => format!(
+                "ci {workflow} {conclusion}{}",
+                branch
+                    .as_ref()
+                    .map(|b| format!(" on {b}"))
+                    .unwrap_or_default()
+            ),
+            SignalReading::Bugs {
+                critical,
+                high,
+                medium,
+                low,
+            } => format!("open bugs: {critical} critical, {high} high, {medium} medium, {low} low"),
+            SignalReading::SecurityScan { critical, high } => {
+                format!("security scan: {critical} critical, {high} high")
+            }
+            SignalReading::SmokeTest { passed, failed } => {
+                if *passed {
+                    "smoke tests passed".to_owned()
+                } else {
+                    format!("smoke tests failed ({failed} failing)")
+                }
+            }
+            SignalReading::ErrorRate { basis_points } => format!(
+                "error rate {}.{:02}%",
+                basis_points / 100,
+                basis_points % 100
+            ),
+            SignalReading::Latency { p95_ms } => format!("p95 latency {p95_ms} ms"),
+        }
+    }
+}
+
+/// One observation about a component (in an environment, or of its source when
+/// no environment applies, as for CI and bugs).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signal {
+    /// The component it is about.
+    pub component: Name,
+    /// The environment it was observed in, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<Name>,
+    /// Where it came from (`github`, `gitlab`, `api`, `cli`).
+    pub source: String,
+    /// The sender's delivery id: a second delivery with the same id changes nothing.
+    pub delivery: String,
+    /// When it was observed (by the sender's clock).
+    pub observed_at: jiff::Timestamp,
+    /// What was observed.
+    pub reading: SignalReading,
+}
+
+/// What a latest signal is kept under: component, environment, kind and subject
+/// (the workflow of a CI run, empty for the other kinds), so that two workflows of
+/// one repository do not overwrite each other.
+pub type SignalKey = (Name, Option<Name>, SignalKind, String);
+
+impl Signal {
+    /// The key of the latest signal this one replaces.
+    pub fn key(&self) -> SignalKey {
+        let subject = match &self.reading {
+            SignalReading::Ci { workflow, .. } => workflow.clone(),
+            _ => String::new(),
+        };
+        (
+            self.component.clone(),
+            self.environment.clone(),
+            self.reading.kind(),
+            subject,
+        )
+    }
+}
+
+/// Normalizes a repository reference so that `https://github.com/Acme/API.git`,
+/// `git@github.com:acme/api` and `github.com/acme/api` compare equal.
+pub fn normalize_repository(raw: &str) -> String {
+    let mut text = raw.trim().to_ascii_lowercase();
+    for prefix in ["https://", "http://", "ssh://", "git://", "git@"] {
+        if let Some(rest) = text.strip_prefix(prefix) {
+            text = rest.to_owned();
+        }
+    }
+    if let Some(rest) = text.split_once('@').map(|(_, rest)| rest.to_owned()) {
+        text = rest;
+    }
+    let text = text.trim_end_matches('/');
+    let text = text.strip_suffix(".git").unwrap_or(text);
+    // `git@github.com:acme/api` uses a colon between host and path.
+    text.replacen(':', "/", 1)
+}

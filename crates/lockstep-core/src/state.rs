@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Blackout, Component, Dependency, Environment, Event, IntegrationTask, Item, Name, Release, Team,
+    Blackout, Component, Dependency, Environment, Event, IntegrationTask, Item, Name, Release,
+    Signal, SignalKey, Team, normalize_repository,
 };
 
 /// The id of an event stream: the unit of optimistic concurrency. One per team,
@@ -41,6 +42,13 @@ pub struct State {
     member_teams: BTreeMap<Name, Name>,
     stream_versions: HashMap<StreamId, i64>,
     position: i64,
+    /// The latest signal of each kind per component and environment. A list on
+    /// the wire (tuple keys are not JSON object keys).
+    #[serde(default, with = "signal_list")]
+    signals: BTreeMap<SignalKey, Signal>,
+    /// Delivery ids already recorded, so that a redelivery changes nothing.
+    #[serde(default)]
+    signal_deliveries: BTreeSet<String>,
 }
 
 impl State {
@@ -74,6 +82,32 @@ impl State {
     /// Releases by name.
     pub fn releases(&self) -> &BTreeMap<Name, Release> {
         &self.releases
+    }
+    /// The latest signal of each kind, per component and environment.
+    pub fn signals(&self) -> &BTreeMap<SignalKey, Signal> {
+        &self.signals
+    }
+    /// The latest signals about `component` (in any environment).
+    pub fn signals_of<'s>(&'s self, component: &'s Name) -> impl Iterator<Item = &'s Signal> + 's {
+        self.signals
+            .values()
+            .filter(move |signal| signal.component == *component)
+    }
+    /// Whether a signal with this delivery id was already recorded.
+    pub fn has_signal_delivery(&self, delivery: &str) -> bool {
+        self.signal_deliveries.contains(delivery)
+    }
+    /// The component whose `repository` is `repository`, compared after
+    /// normalization (scheme, `.git`, case).
+    pub fn component_by_repository(&self, repository: &str) -> Option<&Component> {
+        let wanted = normalize_repository(repository);
+        self.components.values().find(|component| {
+            component
+                .spec
+                .repository
+                .as_deref()
+                .is_some_and(|own| normalize_repository(own) == wanted)
+        })
     }
     /// Blackout windows by name.
     pub fn blackouts(&self) -> &BTreeMap<Name, Blackout> {
@@ -182,6 +216,7 @@ impl State {
             Event::DependencyAdded { dependency } | Event::DependencyChanged { dependency } => {
                 self.release_stream_of_item(&dependency.blocked)
             }
+            Event::SignalRecorded { signal } => format!("component:{}", signal.component),
             Event::IntegrationTaskRedefined { task, .. }
             | Event::ScenarioResultRecorded { task, .. } => {
                 match self.integration_tasks.get(task) {
@@ -365,7 +400,36 @@ impl State {
                     scenario.result = result;
                 }
             }
+            Event::SignalRecorded { signal } => {
+                self.signal_deliveries.insert(signal.delivery.clone());
+                self.signals.insert(signal.key(), signal);
+            }
         }
+    }
+}
+
+mod signal_list {
+    //! Serializes the latest signals as a list: their keys are tuples.
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::{Signal, SignalKey};
+
+    pub fn serialize<S: Serializer>(
+        map: &BTreeMap<SignalKey, Signal>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(map.values())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<BTreeMap<SignalKey, Signal>, D::Error> {
+        Ok(Vec::<Signal>::deserialize(deserializer)?
+            .into_iter()
+            .map(|signal| (signal.key(), signal))
+            .collect())
     }
 }
 

@@ -316,6 +316,26 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
         "Live feed of committed events (server-sent events)",
     ),
     ("get", "/me", "Who the caller is and their role"),
+    (
+        "post",
+        "/signals",
+        "Record a signal (CI, bugs, scan, smoke test, error rate, latency)",
+    ),
+    (
+        "post",
+        "/webhooks/github",
+        "GitHub webhook (X-Hub-Signature-256)",
+    ),
+    (
+        "post",
+        "/webhooks/gitlab",
+        "GitLab webhook (X-Gitlab-Token)",
+    ),
+    (
+        "get",
+        "/releases/{name}/gonogo",
+        "Go/no-go verdict with evidence and what is missing",
+    ),
     ("get", "/openapi.json", "This document"),
 ];
 

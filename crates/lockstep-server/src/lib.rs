@@ -19,6 +19,7 @@ mod extract;
 mod live;
 mod pages;
 mod security;
+pub mod signals;
 mod wire;
 mod write;
 
@@ -35,6 +36,7 @@ use tokio::sync::{RwLock, broadcast};
 
 pub use error::{ApiError, Problem};
 pub use live::Change;
+pub use signals::WebhookSecrets;
 
 /// Where the server reads the time: the system clock, or a fixed instant in tests.
 #[derive(Debug, Clone, Default)]
@@ -83,6 +85,8 @@ pub struct Config {
     pub clock: Clock,
     /// Password hashing cost.
     pub password_cost: auth::PasswordCost,
+    /// Secrets of the GitHub and GitLab webhook receivers.
+    pub webhooks: WebhookSecrets,
 }
 
 impl Default for Config {
@@ -93,6 +97,7 @@ impl Default for Config {
             session_ttl: jiff::SignedDuration::from_hours(12),
             clock: Clock::System,
             password_cost: auth::PasswordCost::Interactive,
+            webhooks: WebhookSecrets::default(),
         }
     }
 }
@@ -184,6 +189,8 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .merge(writes)
         .route("/events", get(live::events))
         .route("/me", get(auth::me))
+        .route("/signals", post(signals::record_signal))
+        .route("/releases/{name}/gonogo", get(signals::gonogo))
         .route_layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             auth::require_api_access,
@@ -200,6 +207,8 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(api::ready))
         .route("/api/v1/openapi.json", get(api::openapi))
+        .route("/api/v1/webhooks/github", post(signals::github))
+        .route("/api/v1/webhooks/gitlab", post(signals::gitlab))
         .nest("/api/v1", api)
         .fallback(api::not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -288,6 +288,30 @@ pub(crate) async fn release(
             }
             body.push_str("</ol></section>");
         }
+        // Go/no-go: every criterion with what is missing (signals, items, scenarios).
+        if let Ok(verdict) = lockstep_core::readiness::evaluate(state, &release.name) {
+            let _ = write!(
+                body,
+                r#"<section class="panel" aria-labelledby="gonogo-h"><h2 id="gonogo-h">Go/no-go <span class="badge {class}">{word}</span></h2><ul class="gonogo">"#,
+                class = if verdict.is_go() { "ok" } else { "risk" },
+                word = if verdict.is_go() { "Go" } else { "No-go" },
+            );
+            for criterion in &verdict.criteria {
+                let _ = write!(
+                    body,
+                    r#"<li data-criterion="{id}" data-status="{status}"><b>{status}</b> {title}{missing}</li>"#,
+                    id = criterion.id,
+                    status = criterion.status.as_str(),
+                    title = escape(criterion.title),
+                    missing = if criterion.missing.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" — {}", escape(&criterion.missing.join("; ")))
+                    },
+                );
+            }
+            body.push_str("</ul></section>");
+        }
         // Board.
         body.push_str(r#"<h2 id="board-h">Board</h2><div class="board" role="region" aria-labelledby="board-h">"#);
         for column in ItemStatus::COLUMNS {

@@ -39,6 +39,22 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
             concurrency,
             batch,
         } => outbox(&dir, messages, concurrency, batch).await,
+        BenchWhich::Http {
+            items,
+            seconds,
+            connections,
+            sse_clients,
+            renders,
+        } => {
+            let args = crate::bench_http::HttpBenchArgs {
+                items,
+                seconds,
+                connections,
+                sse_clients,
+                renders,
+            };
+            crate::bench_http::run(&dir, args).await
+        }
     };
     let _ = std::fs::remove_dir_all(&dir);
     result.map(|()| ExitCode::SUCCESS)

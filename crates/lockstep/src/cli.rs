@@ -90,6 +90,10 @@ pub enum Command {
     Outbox(crate::comms::OutboxArgs),
     /// Users and API tokens of the server, managed on the database.
     User(UserArgs),
+    /// Record a signal (CI, bugs, security scan, smoke test, error rate, latency).
+    Signal(crate::gonogo::SignalArgs),
+    /// Print a release's go/no-go verdict with its evidence (exit 0 go, 1 no-go).
+    Gonogo(crate::gonogo::GonogoArgs),
 }
 
 #[derive(Debug, Args)]
@@ -314,6 +318,25 @@ pub enum BenchWhich {
         /// Messages claimed per worker pass.
         #[arg(long, default_value_t = 256)]
         batch: i64,
+    },
+    /// The HTTP server on loopback: reads, a read/write mix (with `wrk`), the dashboard
+    /// page and the live feed's fan-out.
+    Http {
+        /// Items of the one generated release.
+        #[arg(long, default_value_t = 2_000)]
+        items: usize,
+        /// Duration of each wrk run, in seconds.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// wrk's keep-alive connections.
+        #[arg(long, default_value_t = 32)]
+        connections: usize,
+        /// Concurrent clients of the live feed (0 skips it).
+        #[arg(long, default_value_t = 1_000)]
+        sse_clients: usize,
+        /// Sequential GETs of the dashboard page timed.
+        #[arg(long, default_value_t = 21)]
+        renders: usize,
     },
 }
 

@@ -6,10 +6,12 @@
 
 mod apply;
 mod bench;
+mod bench_http;
 mod bench_psplib;
 mod cli;
 mod comms;
 mod demo;
+mod gonogo;
 mod plan_cmd;
 mod read;
 mod serve;
@@ -76,5 +78,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Calendar(args) => comms::calendar(&global, args).await,
         Command::Outbox(args) => comms::outbox(&global, args).await,
         Command::User(args) => users::run(&global, args).await,
+        Command::Signal(args) => gonogo::signal(&global, args).await,
+        Command::Gonogo(args) => gonogo::gonogo(&global, args).await,
     }
 }

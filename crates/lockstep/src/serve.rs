@@ -44,6 +44,7 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
     // reach; anywhere else every read needs a user or a token.
     let config = lockstep_server::Config {
         anonymous_read: address.ip().is_loopback(),
+        webhooks: lockstep_server::WebhookSecrets::from_env(),
         ..Default::default()
     };
     let shared = lockstep_server::AppState::load(program, auth, config).await?;

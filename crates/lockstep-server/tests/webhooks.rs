@@ -1,0 +1,493 @@
+//! Signals in through the router: the real GitHub and GitLab payloads of
+//! `../shared/fixtures/webhooks/` (read from there, signed here), replays, bad
+//! signatures, malformed bodies, and the generic `POST /api/v1/signals`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use lockstep_core::{
+    CiConclusion, Command, ComponentSpec, EnvironmentSpec, EventMeta, ItemSpec, Name, ReleaseSpec,
+    SignalKind, SignalReading, State, TeamSpec, Tier,
+};
+use lockstep_server::auth::PasswordCost;
+use lockstep_server::signals::github_signature;
+use lockstep_server::{AppState, Clock, Config, WebhookSecrets, app};
+use lockstep_store::auth::AuthStore;
+use lockstep_store::program::Program;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const GITHUB_SECRET: &str = "It's a Secret to Everybody";
+const GITLAB_TOKEN: &str = "gitlab-shared-token";
+
+fn name(raw: &str) -> Name {
+    Name::parse(raw).expect("valid test name")
+}
+
+/// The shared fixtures: `LOCKSTEP_WEBHOOK_FIXTURES`, or `../shared/fixtures/webhooks`
+/// beside the repository.
+fn fixture(relative: &str) -> Vec<u8> {
+    let root = std::env::var_os("LOCKSTEP_WEBHOOK_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/webhooks")
+        });
+    let path = root.join(relative);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read fixture {}: {e}", path.display()))
+}
+
+fn component(repository: &str) -> ComponentSpec {
+    ComponentSpec {
+        title: None,
+        team: name("api"),
+        repository: Some(repository.to_owned()),
+        labels: Default::default(),
+    }
+}
+
+struct Harness {
+    app: Arc<AppState>,
+    admin: String,
+    viewer: String,
+}
+
+impl Harness {
+    async fn new() -> Harness {
+        let now: jiff::Timestamp = "2030-01-10T10:00:00Z".parse().expect("valid instant");
+        let program = Program::open("sqlite::memory:", Default::default())
+            .await
+            .expect("memory log");
+        let commands = vec![
+            Command::DefineTeam {
+                team: name("api"),
+                spec: TeamSpec {
+                    title: None,
+                    time_zone: "UTC".to_owned(),
+                    working_hours: Default::default(),
+                    holidays: Vec::new(),
+                    members: Vec::new(),
+                    on_call: None,
+                    labels: Default::default(),
+                },
+            },
+            Command::DefineComponent {
+                component: name("analytics-api"),
+                spec: component("github.com/octo-org/octo-repo"),
+            },
+            Command::DefineComponent {
+                component: name("hello-world"),
+                spec: component("https://github.com/Codertocat/Hello-World"),
+            },
+            Command::DefineComponent {
+                component: name("gitlab-test"),
+                spec: component("http://192.168.64.1:3005/gitlab-org/gitlab-test"),
+            },
+            Command::DefineRelease {
+                release: name("r1"),
+                spec: ReleaseSpec {
+                    title: None,
+                    kind: Default::default(),
+                    version: None,
+                    target_date: "2030-03-01".parse().expect("date"),
+                    feature_freeze: None,
+                    code_freeze: None,
+                    manager: None,
+                    milestones: Vec::new(),
+                    deployment: None,
+                    labels: Default::default(),
+                },
+            },
+            Command::DefineItem {
+                item: name("endpoints"),
+                release: name("r1"),
+                spec: ItemSpec {
+                    title: "Endpoints".to_owned(),
+                    team: name("api"),
+                    component: Some(name("analytics-api")),
+                    acceptance_criteria: Vec::new(),
+                    labels: Vec::new(),
+                    due: None,
+                    estimate: None,
+                },
+            },
+            Command::DefineEnvironment {
+                environment: name("staging"),
+                spec: EnvironmentSpec {
+                    title: None,
+                    tier: Tier::Staging,
+                    labels: Default::default(),
+                },
+            },
+        ];
+        let mut state = State::new();
+        let events = lockstep_core::decide_all(&state, commands, now).expect("fixture is valid");
+        let meta = EventMeta {
+            actor: "fixture".to_owned(),
+            at: now,
+            reason: None,
+        };
+        program
+            .commit(&mut state, events, &meta, &[])
+            .await
+            .expect("fixture commits");
+        let auth = AuthStore::open("sqlite::memory:", &Default::default())
+            .await
+            .expect("memory credentials");
+        let config = Config {
+            clock: Clock::fixed(now),
+            password_cost: PasswordCost::Test,
+            webhooks: WebhookSecrets {
+                github: Some(GITHUB_SECRET.to_owned()),
+                gitlab: Some(GITLAB_TOKEN.to_owned()),
+            },
+            ..Default::default()
+        };
+        let app = AppState::load(program, auth, config)
+            .await
+            .expect("state loads");
+        app.add_user("admin", None, true, Some("pw"))
+            .await
+            .expect("admin");
+        app.add_user("viewer", None, false, Some("pw"))
+            .await
+            .expect("viewer");
+        let admin = app.issue_token("admin").await.expect("token");
+        let viewer = app.issue_token("viewer").await.expect("token");
+        Harness { app, admin, viewer }
+    }
+
+    async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
+        let response = app(self.app.clone())
+            .oneshot(request)
+            .await
+            .expect("router answers");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body reads");
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, value)
+    }
+
+    async fn github(&self, event: &str, delivery: &str, body: Vec<u8>) -> (StatusCode, Value) {
+        let signature = github_signature(GITHUB_SECRET, &body);
+        self.github_signed(event, delivery, body, Some(&signature))
+            .await
+    }
+
+    async fn github_signed(
+        &self,
+        event: &str,
+        delivery: &str,
+        body: Vec<u8>,
+        signature: Option<&str>,
+    ) -> (StatusCode, Value) {
+        let mut builder = Request::post("/api/v1/webhooks/github")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("X-GitHub-Event", event)
+            .header("X-GitHub-Delivery", delivery);
+        if let Some(signature) = signature {
+            builder = builder.header("X-Hub-Signature-256", signature);
+        }
+        self.send(builder.body(Body::from(body)).expect("request builds"))
+            .await
+    }
+
+    async fn gitlab(
+        &self,
+        event: &str,
+        delivery: &str,
+        token: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, Value) {
+        let request = Request::post("/api/v1/webhooks/gitlab")
+            .header(header::CONTENT_TYPE, "application/json")
+            .header("X-Gitlab-Event", event)
+            .header("X-Gitlab-Event-UUID", delivery)
+            .header("X-Gitlab-Token", token)
+            .body(Body::from(body))
+            .expect("request builds");
+        self.send(request).await
+    }
+
+    async fn signal(&self, token: &str, body: Value) -> (StatusCode, Value) {
+        let request = Request::post("/api/v1/signals")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request builds");
+        self.send(request).await
+    }
+
+    async fn latest(&self, component: &str, kind: SignalKind) -> Option<SignalReading> {
+        let state = self.app.state().await;
+        state
+            .signals_of(&name(component))
+            .find(|s| s.reading.kind() == kind)
+            .map(|s| s.reading.clone())
+    }
+
+    async fn position(&self) -> i64 {
+        self.app.state().await.position()
+    }
+}
+
+#[tokio::test]
+async fn a_signed_workflow_run_is_recorded_for_the_component_of_its_repository() {
+    let h = Harness::new().await;
+    let body = fixture("github/workflow_run.completed.payload.json");
+    let (status, value) = h.github("workflow_run", "d-1", body).await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_eq!(value["recorded"], true);
+    let Some(SignalReading::Ci {
+        conclusion, branch, ..
+    }) = h.latest("analytics-api", SignalKind::Ci).await
+    else {
+        panic!("no CI signal recorded");
+    };
+    assert_eq!(conclusion, CiConclusion::Success);
+    assert_eq!(branch.as_deref(), Some("master"));
+}
+
+#[tokio::test]
+async fn a_replayed_delivery_answers_ok_and_changes_nothing() {
+    let h = Harness::new().await;
+    let body = fixture("github/workflow_run.completed.payload.json");
+    h.github("workflow_run", "d-1", body.clone()).await;
+    let before = h.position().await;
+    let (status, value) = h.github("workflow_run", "d-1", body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(value["recorded"], false);
+    assert_eq!(h.position().await, before);
+}
+
+#[tokio::test]
+async fn refuses_unsigned_and_badly_signed_deliveries() {
+    let h = Harness::new().await;
+    let body = fixture("github/workflow_run.completed.payload.json");
+    let (status, value) = h
+        .github_signed("workflow_run", "d-1", body.clone(), None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        value["type"],
+        "https://lockstep.dev/problems/unauthenticated"
+    );
+    let forged = github_signature("another secret", &body);
+    let (status, _) = h
+        .github_signed("workflow_run", "d-1", body, Some(&forged))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.latest("analytics-api", SignalKind::Ci).await, None);
+}
+
+#[tokio::test]
+async fn refuses_a_signed_body_that_is_not_json() {
+    let h = Harness::new().await;
+    let (status, _) = h.github("workflow_run", "d-1", b"{not json".to_vec()).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn refuses_a_delivery_for_a_repository_no_component_has() {
+    let h = Harness::new().await;
+    let mut payload: Value =
+        serde_json::from_slice(&fixture("github/workflow_run.completed.payload.json"))
+            .expect("fixture is JSON");
+    payload["repository"]["html_url"] = json!("https://github.com/acme/unknown");
+    let body = serde_json::to_vec(&payload).expect("serializes");
+    let (status, value) = h.github("workflow_run", "d-1", body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{value}");
+}
+
+#[tokio::test]
+async fn refuses_an_older_run_after_a_newer_one() {
+    let h = Harness::new().await;
+    h.github(
+        "workflow_run",
+        "d-2",
+        fixture("github/workflow_run.completed.payload.json"),
+    )
+    .await;
+    // The requested event of the same run was observed 25 s before it completed.
+    let (status, value) = h
+        .github(
+            "workflow_run",
+            "d-1",
+            fixture("github/workflow_run.requested.payload.json"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{value}");
+}
+
+#[tokio::test]
+async fn every_handled_github_event_of_the_fixtures_is_accepted() {
+    let h = Harness::new().await;
+    let cases = [
+        ("check_suite", "check_suite.completed", true),
+        ("check_run", "check_run.completed", true),
+        ("deployment_status", "deployment_status", false),
+        ("release", "release.published", false),
+        ("pull_request", "pull_request.opened", false),
+        ("issues", "issues.opened", false),
+        ("ping", "ping", false),
+    ];
+    for (idx, (event, file, recorded)) in cases.into_iter().enumerate() {
+        let body = fixture(&format!("github/{file}.payload.json"));
+        let (status, value) = h.github(event, &format!("case-{idx}"), body).await;
+        assert_eq!(status, StatusCode::OK, "{file}: {value}");
+        assert_eq!(value["recorded"], recorded, "{file}: {value}");
+    }
+    let (status, _) = h
+        .github("push", "push-1", fixture("github/push.payload.json"))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn a_gitlab_pipeline_with_the_token_is_recorded() {
+    let h = Harness::new().await;
+    let (status, value) = h
+        .gitlab(
+            "Pipeline Hook",
+            "g-1",
+            GITLAB_TOKEN,
+            fixture("gitlab/pipeline.json"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_eq!(value["recorded"], true);
+    assert!(matches!(
+        h.latest("gitlab-test", SignalKind::Ci).await,
+        Some(SignalReading::Ci {
+            conclusion: CiConclusion::Success,
+            ..
+        })
+    ));
+    for (event, file) in [
+        ("Deployment Hook", "deployment"),
+        ("Merge Request Hook", "merge_request"),
+        ("Issue Hook", "issue"),
+    ] {
+        let (status, value) = h
+            .gitlab(
+                event,
+                file,
+                GITLAB_TOKEN,
+                fixture(&format!("gitlab/{file}.json")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{file}: {value}");
+    }
+}
+
+#[tokio::test]
+async fn refuses_a_gitlab_delivery_with_a_wrong_token() {
+    let h = Harness::new().await;
+    let (status, _) = h
+        .gitlab(
+            "Pipeline Hook",
+            "g-1",
+            "guess",
+            fixture("gitlab/pipeline.json"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(h.latest("gitlab-test", SignalKind::Ci).await, None);
+}
+
+#[tokio::test]
+async fn the_generic_endpoint_records_a_signal_as_the_caller() {
+    let h = Harness::new().await;
+    let body = json!({
+        "component": "analytics-api",
+        "environment": "staging",
+        "delivery": "smoke-1",
+        "observedAt": "2030-01-10T09:00:00Z",
+        "reading": { "kind": "smoke-test", "passed": false, "failed": 2 },
+    });
+    let (status, value) = h.signal(&h.viewer.clone(), body.clone()).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{value}");
+    let (status, value) = h.signal(&h.admin.clone(), body).await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_eq!(value["recorded"], true);
+    let (status, value) = h
+        .signal(
+            &h.admin.clone(),
+            json!({
+                "component": "analytics-apj",
+                "delivery": "x",
+                "observedAt": "2030-01-10T09:00:00Z",
+                "reading": { "kind": "bugs", "critical": 1, "high": 0 },
+            }),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{value}");
+    assert!(
+        value["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("did you mean `analytics-api`")),
+        "{value}"
+    );
+}
+
+#[tokio::test]
+async fn the_gonogo_endpoint_answers_the_verdict_or_404() {
+    let h = Harness::new().await;
+    let get = |path: &str| {
+        Request::get(path)
+            .header(header::AUTHORIZATION, format!("Bearer {}", h.viewer))
+            .body(Body::empty())
+            .expect("request builds")
+    };
+    let (status, value) = h.send(get("/api/v1/releases/q1/gonogo")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{value}");
+    let (status, _) = h
+        .send(
+            Request::get("/api/v1/releases/q1/gonogo")
+                .body(Body::empty())
+                .expect("request builds"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_failing_workflow_run_shows_in_the_verdict_and_on_the_release_page() {
+    let h = Harness::new().await;
+    let mut payload: Value =
+        serde_json::from_slice(&fixture("github/workflow_run.completed.payload.json"))
+            .expect("fixture is JSON");
+    payload["workflow_run"]["conclusion"] = json!("failure");
+    let body = serde_json::to_vec(&payload).expect("serializes");
+    let (status, value) = h.github("workflow_run", "d-9", body).await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    let get = |path: &str| {
+        Request::get(path)
+            .header(header::AUTHORIZATION, format!("Bearer {}", h.viewer))
+            .body(Body::empty())
+            .expect("request builds")
+    };
+    let (status, verdict) = h.send(get("/api/v1/releases/r1/gonogo")).await;
+    assert_eq!(status, StatusCode::OK, "{verdict}");
+    assert_eq!(verdict["verdict"], "no-go");
+    let ci = &verdict["criteria"][0];
+    assert_eq!(ci["id"], "ci-green");
+    assert_eq!(ci["status"], "failed");
+    assert!(
+        ci["evidence"][0]
+            .as_str()
+            .is_some_and(|e| e.contains("from github, delivery github:d-9")),
+        "{ci}"
+    );
+    let (status, page) = h.send(get("/releases/r1")).await;
+    assert_eq!(status, StatusCode::OK);
+    let page = page.as_str().expect("HTML");
+    assert!(
+        page.contains(r#"data-criterion="ci-green" data-status="failed""#),
+        "{page}"
+    );
+}
