@@ -11,7 +11,7 @@
 //! (`side::open`; for `sqlite::memory:`, a private in-memory database). Its tables are
 //! schema version 2 of the log's migrations.
 
-use crate::side::{self, Pool, SideTables};
+use crate::side::{self, Pool, SideTables, execute, fetch_optional};
 use crate::{OpenOptions, StoreError};
 
 const SQLITE_SCHEMA: &str = include_str!("../migrations/sqlite/0002_auth.sql");
@@ -56,46 +56,6 @@ pub struct StoredResponse {
 #[derive(Debug, Clone)]
 pub struct AuthStore {
     pool: Pool,
-}
-
-/// Rewrites `?` placeholders as `$1, $2, …` for PostgreSQL. Our SQL has no `?` in literals.
-fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push('$');
-            out.push_str(&n.to_string());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-/// Runs a statement on either engine; evaluates to the number of rows affected.
-macro_rules! execute {
-    ($store:expr, $operation:literal, $sql:expr $(, $arg:expr)* $(,)?) => {
-        match &$store.pool {
-            Pool::Sqlite(pool) => sqlx::query($sql)$(.bind($arg))*.execute(pool).await
-                .map(|done| done.rows_affected()),
-            Pool::Postgres(pool) => sqlx::query(&numbered($sql))$(.bind($arg))*.execute(pool).await
-                .map(|done| done.rows_affected()),
-        }
-        .map_err(StoreError::database($operation))
-    };
-}
-
-/// Fetches at most one row of type `$row` on either engine.
-macro_rules! fetch_optional {
-    ($store:expr, $operation:literal, $row:ty, $sql:expr $(, $arg:expr)* $(,)?) => {
-        match &$store.pool {
-            Pool::Sqlite(pool) => sqlx::query_as::<_, $row>($sql)$(.bind($arg))*.fetch_optional(pool).await,
-            Pool::Postgres(pool) => sqlx::query_as::<_, $row>(&numbered($sql))$(.bind($arg))*.fetch_optional(pool).await,
-        }
-        .map_err(StoreError::database($operation))
-    };
 }
 
 type UserRow = (String, Option<String>, Option<String>, i64);

@@ -12,7 +12,7 @@
 //! killed mid-delivery simply lets the lease expire and the message becomes due again.
 
 use crate::envelope::{nanos_to_timestamp, timestamp_to_nanos};
-use crate::side::{self, Pool, SideTables};
+use crate::side::{self, Pool, SideTables, execute, fetch_all, numbered};
 use crate::{OpenOptions, StoreError};
 
 const SQLITE_SCHEMA: &str = include_str!("../migrations/sqlite/0003_outbox_delivery.sql");
@@ -71,44 +71,6 @@ pub struct OutboxCounts {
 #[derive(Debug, Clone)]
 pub struct DeliveryLog {
     pool: Pool,
-}
-
-/// `?` placeholders to PostgreSQL's `$n`.
-fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push('$');
-            out.push_str(&n.to_string());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-macro_rules! execute {
-    ($log:expr, $operation:literal, $sql:expr $(, $arg:expr)* $(,)?) => {
-        match &$log.pool {
-            Pool::Sqlite(pool) => sqlx::query($sql)$(.bind($arg))*.execute(pool).await
-                .map(|done| done.rows_affected()),
-            Pool::Postgres(pool) => sqlx::query(&numbered($sql))$(.bind($arg))*.execute(pool).await
-                .map(|done| done.rows_affected()),
-        }
-        .map_err(StoreError::database($operation))
-    };
-}
-
-macro_rules! fetch_all {
-    ($log:expr, $operation:literal, $row:ty, $sql:expr $(, $arg:expr)* $(,)?) => {
-        match &$log.pool {
-            Pool::Sqlite(pool) => sqlx::query_as::<_, $row>($sql)$(.bind($arg))*.fetch_all(pool).await,
-            Pool::Postgres(pool) => sqlx::query_as::<_, $row>(&numbered($sql))$(.bind($arg))*.fetch_all(pool).await,
-        }
-        .map_err(StoreError::database($operation))
-    };
 }
 
 /// The condition of a message that may be attempted at `?` (now).

@@ -4,7 +4,9 @@
 //! migrations, and is run again here, idempotently, so that a pool opened on its own
 //! (tests, tools) finds its tables.
 //!
-//! This module only opens pools; the queries belong to their modules.
+//! This module opens pools and runs one statement on either engine
+//! (`execute!`, `fetch_all!`, `fetch_optional!`); the queries belong to their
+//! modules.
 
 use std::str::FromStr;
 
@@ -99,3 +101,60 @@ pub(crate) async fn open(
     .map_err(StoreError::database(tables.creating))?;
     Ok(pool)
 }
+
+/// Rewrites `?` placeholders as `$1, $2, …` for PostgreSQL. Our SQL has no `?` in
+/// literals.
+pub(crate) fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push('$');
+            out.push_str(&n.to_string());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Runs a statement on either engine of `$side.pool`; evaluates to the number of
+/// rows affected.
+macro_rules! execute {
+    ($side:expr, $operation:literal, $sql:expr $(, $arg:expr)* $(,)?) => {
+        match &$side.pool {
+            $crate::side::Pool::Sqlite(pool) => sqlx::query($sql)$(.bind($arg))*.execute(pool).await
+                .map(|done| done.rows_affected()),
+            $crate::side::Pool::Postgres(pool) => sqlx::query(&$crate::side::numbered($sql))$(.bind($arg))*
+                .execute(pool).await.map(|done| done.rows_affected()),
+        }
+        .map_err($crate::StoreError::database($operation))
+    };
+}
+
+/// Fetches every row of type `$row` on either engine of `$side.pool`.
+macro_rules! fetch_all {
+    ($side:expr, $operation:literal, $row:ty, $sql:expr $(, $arg:expr)* $(,)?) => {
+        match &$side.pool {
+            $crate::side::Pool::Sqlite(pool) => sqlx::query_as::<_, $row>($sql)$(.bind($arg))*.fetch_all(pool).await,
+            $crate::side::Pool::Postgres(pool) => sqlx::query_as::<_, $row>(&$crate::side::numbered($sql))$(.bind($arg))*
+                .fetch_all(pool).await,
+        }
+        .map_err($crate::StoreError::database($operation))
+    };
+}
+
+/// Fetches at most one row of type `$row` on either engine of `$side.pool`.
+macro_rules! fetch_optional {
+    ($side:expr, $operation:literal, $row:ty, $sql:expr $(, $arg:expr)* $(,)?) => {
+        match &$side.pool {
+            $crate::side::Pool::Sqlite(pool) => sqlx::query_as::<_, $row>($sql)$(.bind($arg))*.fetch_optional(pool).await,
+            $crate::side::Pool::Postgres(pool) => sqlx::query_as::<_, $row>(&$crate::side::numbered($sql))$(.bind($arg))*
+                .fetch_optional(pool).await,
+        }
+        .map_err($crate::StoreError::database($operation))
+    };
+}
+
+pub(crate) use {execute, fetch_all, fetch_optional};

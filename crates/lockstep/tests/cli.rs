@@ -1,82 +1,8 @@
 //! The real binary, run in a temporary directory, end to end.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-struct Workspace {
-    dir: tempfile::TempDir,
-}
-
-impl Workspace {
-    fn new() -> Workspace {
-        Workspace {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn command(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_lockstep"));
-        command
-            .current_dir(self.path())
-            .env(
-                "LOCKSTEP_DATABASE_URL",
-                format!("sqlite://{}", self.path().join("lockstep.db").display()),
-            )
-            .env("LOCKSTEP_ACTOR", "tester")
-            .env("LOCKSTEP_LOG", "warn")
-            .stdin(Stdio::null());
-        command
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().expect("binary runs")
-    }
-
-    /// Runs and insists on success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(
-            output.status.success(),
-            "lockstep {args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&output.stderr),
-            String::from_utf8_lossy(&output.stdout)
-        );
-        String::from_utf8(output.stdout).expect("utf-8 output")
-    }
-
-    /// Runs and insists on exit code 2; returns stderr.
-    fn fails(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert_eq!(
-            output.status.code(),
-            Some(2),
-            "lockstep {args:?} should fail: {output:?}"
-        );
-        String::from_utf8(output.stderr).expect("utf-8 output")
-    }
-
-    fn write(&self, name: &str, text: &str) -> PathBuf {
-        let path = self.path().join(name);
-        std::fs::write(&path, text).expect("write file");
-        path
-    }
-
-    fn n_events(&self) -> usize {
-        let json = self.ok(&["history", "--limit", "100000", "-o", "json"]);
-        let value: serde_json::Value = serde_json::from_str(&json).expect("json history");
-        value["items"].as_array().map_or(0, Vec::len)
-    }
-}
-
-fn example() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/q1-2025").to_owned()
-}
+use common::{Workspace, example, get, serve};
 
 #[test]
 fn applies_the_seed_example_and_reapplies_with_no_change() {
@@ -242,64 +168,6 @@ fn json_output_carries_errors_as_problem_documents() {
             .is_some_and(|d| d.contains("unknown team `nobody`")),
         "{problem}"
     );
-}
-
-/// A running `lockstep serve`, killed on drop.
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(ws: &Workspace, extra: &[&str]) -> Server {
-    let mut child = ws
-        .command()
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("server starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("server prints its address");
-    let address = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
-    Server { child, address }
-}
-
-/// A plain HTTP/1.1 GET over loopback: (status, body).
-fn get(address: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).expect("connect");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
 }
 
 #[test]

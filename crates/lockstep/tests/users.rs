@@ -1,137 +1,9 @@
 //! `lockstep user`: accounts made on the database are honoured by a real `serve`, with
 //! the roles that follow from the member they act as.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-struct Workspace {
-    dir: tempfile::TempDir,
-}
-
-impl Workspace {
-    fn new() -> Workspace {
-        Workspace {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    fn command(&self) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_lockstep"));
-        command
-            .current_dir(self.path())
-            .env(
-                "LOCKSTEP_DATABASE_URL",
-                format!("sqlite://{}", self.path().join("lockstep.db").display()),
-            )
-            .env("LOCKSTEP_ACTOR", "tester")
-            .env("LOCKSTEP_LOG", "warn")
-            .env_remove("LOCKSTEP_ADMIN_PASSWORD")
-            .stdin(Stdio::null());
-        command
-    }
-
-    /// Runs with `stdin` as standard input.
-    fn run_with(&self, args: &[&str], stdin: &str) -> Output {
-        let mut child = self
-            .command()
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("binary runs");
-        child
-            .stdin
-            .take()
-            .expect("piped stdin")
-            .write_all(stdin.as_bytes())
-            .expect("write stdin");
-        child.wait_with_output().expect("binary runs")
-    }
-
-    /// Runs and insists on success; returns stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let output = self.run_with(args, "");
-        assert!(
-            output.status.success(),
-            "lockstep {args:?} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8(output.stdout).expect("utf-8 output")
-    }
-}
-
-fn example() -> String {
-    concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/q1-2025").to_owned()
-}
-
-/// A running `lockstep serve`, killed on drop.
-struct Server {
-    child: Child,
-    address: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(ws: &Workspace) -> Server {
-    let mut child = ws
-        .command()
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("server starts");
-    let stdout = child.stdout.take().expect("piped stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("server prints its address");
-    let address = line
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
-    Server { child, address }
-}
-
-/// A plain HTTP/1.1 POST of a JSON body over loopback: (status, body).
-fn post(address: &str, path: &str, token: Option<&str>, body: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).expect("connect");
-    let authorization = token
-        .map(|token| format!("Authorization: Bearer {token}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{authorization}\
-         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .expect("send");
-    let mut response = String::new();
-    stream.read_to_string(&mut response).expect("read");
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_owned())
-        .unwrap_or_default();
-    (status, body)
-}
+use common::{Workspace, example, post, serve};
 
 #[test]
 fn a_user_made_on_the_cli_writes_only_what_their_role_allows() {
@@ -166,7 +38,7 @@ fn a_user_made_on_the_cli_writes_only_what_their_role_allows() {
     assert!(!listed.contains("argon2"), "no hash is printed: {listed}");
     assert!(!listed.contains(token), "no token is printed again");
 
-    let server = serve(&ws);
+    let server = serve(&ws, &[]);
     let body = r#"{"status":"ready-for-release","reason":"contract tests green"}"#;
     let (status, answer) = post(
         &server.address,
