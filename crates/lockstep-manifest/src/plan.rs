@@ -157,6 +157,23 @@ impl<'m> Planner<'m> {
         }
     }
 
+    /// The name of a resource declared inline in another, and where it is written;
+    /// reports `missing` at `missing_at` when the name is absent.
+    fn inline_name(
+        &mut self,
+        located: &Located,
+        name: Option<&Spanned<String>>,
+        missing_at: &serde_saphyr::Location,
+        missing: String,
+    ) -> Option<(Name, Location)> {
+        let Some(spanned) = name else {
+            self.error(located, missing_at, missing);
+            return None;
+        };
+        let parsed = self.name(located, spanned)?;
+        Some((parsed, self.manifest.location(located, &spanned.referenced)))
+    }
+
     /// Checks that `name` refers to something known; on failure reports it
     /// where it is written, with the closest known name.
     fn reference(
@@ -402,45 +419,25 @@ impl<'m> Planner<'m> {
                         self.error(located, &inline_release.referenced, "an inline item takes its release from the enclosing Release; remove `release`".to_owned());
                         continue;
                     }
-                    let Some(item_name) = &item.name else {
-                        self.error(
-                            located,
-                            &item.team.referenced,
-                            "an inline item needs a `name`".to_owned(),
-                        );
-                        continue;
-                    };
-                    let Some(item_name) = self.name(located, item_name) else {
-                        continue;
-                    };
-                    let location = self.manifest.location(
+                    let Some((item_name, location)) = self.inline_name(
                         located,
-                        &item
-                            .name
-                            .as_ref()
-                            .map_or(serde_saphyr::Location::UNKNOWN, |n| n.referenced),
-                    );
+                        item.name.as_ref(),
+                        &item.team.referenced,
+                        "an inline item needs a `name`".to_owned(),
+                    ) else {
+                        continue;
+                    };
                     self.item(located, location, item_name, name.clone(), item, phases);
                 }
                 for task in &spec.integration_tasks {
-                    let Some(task_name) = &task.name else {
-                        self.error(
-                            located,
-                            &doc_name.referenced,
-                            format!("an integration task of `{name}` needs a `name`"),
-                        );
-                        continue;
-                    };
-                    let Some(task_name) = self.name(located, task_name) else {
-                        continue;
-                    };
-                    let location = self.manifest.location(
+                    let Some((task_name, location)) = self.inline_name(
                         located,
-                        &task
-                            .name
-                            .as_ref()
-                            .map_or(serde_saphyr::Location::UNKNOWN, |n| n.referenced),
-                    );
+                        task.name.as_ref(),
+                        &doc_name.referenced,
+                        format!("an integration task of `{name}` needs a `name`"),
+                    ) else {
+                        continue;
+                    };
                     self.integration_task(located, location, task_name, name.clone(), task, phases);
                 }
             }
