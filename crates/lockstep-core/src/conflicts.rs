@@ -6,9 +6,11 @@
 //! instants, so releases planned in different time zones are compared correctly.
 //! The proposal moves the release that yields (the later one in priority: an
 //! emergency or hotfix goes first, then the earlier target, then the name) to
-//! start when the other window ends. Time zones are resolved by the caller, so
-//! the module stays pure; it does not check the proposal against blackouts
-//! (`planning` does that for a release's own steps).
+//! start when the other window ends, or later if a blackout of the environment
+//! is in the way. A window that overlaps a blackout (a release train departing
+//! during a holiday freeze, say) is a conflict too, with the first day after it
+//! when the same local start time is clear. Time zones are resolved by the
+//! caller, so the module stays pure.
 
 use std::collections::BTreeMap;
 
@@ -135,7 +137,18 @@ pub fn conflicts(state: &State, zones: &BTreeMap<String, TimeZone>) -> Vec<Relea
             let Some(zone) = zones.get(&moves.time_zone) else {
                 continue;
             };
-            let proposed_start = keeps.end.to_zoned_datetime(zone.clone()).datetime();
+            let length = moves.start.duration_until(moves.end);
+            let denies = deny_windows(state, zones, &moves.environment, keeps.end);
+            let clear = clear_start(&denies, keeps.end, length);
+            let proposed_start = clear.to_zoned_datetime(zone.clone()).datetime();
+            let after_blackout = if clear > keeps.end {
+                format!(
+                    " and {}",
+                    blocking(&denies, keeps.end, length).unwrap_or("a blackout")
+                )
+            } else {
+                String::new()
+            };
             let shared_components: Vec<Name> = moves
                 .components
                 .iter()
@@ -155,7 +168,7 @@ pub fn conflicts(state: &State, zones: &BTreeMap<String, TimeZone>) -> Vec<Relea
                 format!(", both deploying {}", names.join(", "))
             };
             let explanation = format!(
-                "{} and {} deploy to {} at the same time ({}–{} {}){shared}: move {} to start at {} {}, when {} is done",
+                "{} and {} deploy to {} at the same time ({}–{} {}){shared}: move {} to start at {} {}, when {} is done{after_blackout}",
                 keeps.release,
                 moves.release,
                 keeps.environment,
@@ -178,6 +191,185 @@ pub fn conflicts(state: &State, zones: &BTreeMap<String, TimeZone>) -> Vec<Relea
                 explanation,
             });
         }
+    }
+    found
+}
+
+/// A release whose deployment window overlaps a blackout of its environment.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlackoutConflict {
+    /// The release.
+    pub release: Name,
+    /// The blackout.
+    pub blackout: Name,
+    /// Where.
+    pub environment: Name,
+    /// Start of the overlap.
+    pub overlap_start: Timestamp,
+    /// End of the overlap.
+    pub overlap_end: Timestamp,
+    /// The first later day when the window, at the same local start time, is
+    /// clear of every blackout; `None` if none within [`SEARCH_DAYS`].
+    pub proposed_start: Option<DateTime>,
+    /// What happens and what to do, in a sentence.
+    pub explanation: String,
+}
+
+/// How far ahead a clear day is looked for.
+pub const SEARCH_DAYS: i64 = 120;
+
+/// One occurrence of a blackout, as instants.
+struct Deny<'s> {
+    start: Timestamp,
+    end: Timestamp,
+    label: String,
+    blackout: &'s Name,
+}
+
+/// Every blackout occurrence of `environment` from a day before `from` to
+/// [`SEARCH_DAYS`] after it, as instants, in start order.
+fn deny_windows<'s>(
+    state: &'s State,
+    zones: &BTreeMap<String, TimeZone>,
+    environment: &Name,
+    from: Timestamp,
+) -> Vec<Deny<'s>> {
+    let mut denies = Vec::new();
+    for blackout in state.blackouts().values() {
+        let spec = &blackout.spec;
+        if !(spec.environments.is_empty() || spec.environments.contains(environment)) {
+            continue;
+        }
+        let Some(zone) = zones.get(&spec.time_zone) else {
+            continue;
+        };
+        let local = |at: Timestamp, days: i64| {
+            at.checked_add(SignedDuration::from_hours(24 * days))
+                .unwrap_or(at)
+                .to_zoned_datetime(zone.clone())
+                .datetime()
+        };
+        for (start, end) in
+            spec.occurrences(local(from, -1), local(from, SEARCH_DAYS + 1), Some(zone))
+        {
+            let instant = |at: DateTime| {
+                at.to_zoned_datetime(zone.clone())
+                    .ok()
+                    .map(|z| z.timestamp())
+            };
+            if let (Some(start_at), Some(end_at)) = (instant(start), instant(end)) {
+                denies.push(Deny {
+                    start: start_at,
+                    end: end_at,
+                    label: format!(
+                        "{} {}–{} {}",
+                        spec.title.as_deref().unwrap_or(blackout.name.as_str()),
+                        start.strftime("%b %-d %H:%M"),
+                        end.strftime("%b %-d %H:%M"),
+                        spec.time_zone
+                    ),
+                    blackout: &blackout.name,
+                });
+            }
+        }
+    }
+    denies.sort_by_key(|d| d.start);
+    denies
+}
+
+fn overlapping<'a, 's>(
+    denies: &'a [Deny<'s>],
+    start: Timestamp,
+    length: SignedDuration,
+) -> impl Iterator<Item = &'a Deny<'s>> {
+    let end = start.checked_add(length).unwrap_or(start);
+    denies
+        .iter()
+        .filter(move |d| d.start < end && start < d.end)
+}
+
+/// The first blackout in the way of a window of `length` at `start`.
+fn blocking<'a>(
+    denies: &'a [Deny<'_>],
+    start: Timestamp,
+    length: SignedDuration,
+) -> Option<&'a str> {
+    overlapping(denies, start, length)
+        .next()
+        .map(|d| d.label.as_str())
+}
+
+/// The earliest instant at or after `from` when a window of `length` overlaps
+/// no blackout.
+fn clear_start(denies: &[Deny<'_>], from: Timestamp, length: SignedDuration) -> Timestamp {
+    let mut at = from;
+    while let Some(latest_end) = overlapping(denies, at, length).map(|d| d.end).max() {
+        at = latest_end;
+    }
+    at
+}
+
+/// Every open release whose deployment window overlaps a blackout of its
+/// environment, with the first later day that is clear at the same local time.
+pub fn blackout_conflicts(
+    state: &State,
+    zones: &BTreeMap<String, TimeZone>,
+) -> Vec<BlackoutConflict> {
+    let mut found = Vec::new();
+    for window in windows(state, zones) {
+        let Some(zone) = zones.get(&window.time_zone) else {
+            continue;
+        };
+        let length = window.start.duration_until(window.end);
+        let denies = deny_windows(state, zones, &window.environment, window.start);
+        let Some(first) = overlapping(&denies, window.start, length).next() else {
+            continue;
+        };
+        let local_start = window.start.to_zoned_datetime(zone.clone()).datetime();
+        let proposed_start = (1..=SEARCH_DAYS).find_map(|days| {
+            let candidate = local_start.checked_add(jiff::Span::new().days(days)).ok()?;
+            let at = candidate.to_zoned_datetime(zone.clone()).ok()?.timestamp();
+            overlapping(&denies, at, length)
+                .next()
+                .is_none()
+                .then_some(candidate)
+        });
+        let local = |at: Timestamp| {
+            at.to_zoned_datetime(zone.clone())
+                .datetime()
+                .strftime("%b %-d %H:%M")
+                .to_string()
+        };
+        let overlap_start = window.start.max(first.start);
+        let overlap_end = window.end.min(first.end);
+        let advice = match proposed_start {
+            Some(at) => format!(
+                "move it to {} {}, the first day the same window is clear",
+                at.strftime("%a %b %-d %H:%M"),
+                window.time_zone
+            ),
+            None => format!(
+                "no clear day within {SEARCH_DAYS} days at the same time: pick another window"
+            ),
+        };
+        found.push(BlackoutConflict {
+            release: window.release.clone(),
+            blackout: first.blackout.clone(),
+            environment: window.environment.clone(),
+            overlap_start,
+            overlap_end,
+            proposed_start,
+            explanation: format!(
+                "{} deploys to {} during blackout {} ({}–{} {}): {advice}",
+                window.release,
+                window.environment,
+                first.label,
+                local(overlap_start),
+                local(overlap_end),
+                window.time_zone,
+            ),
+        });
     }
     found
 }

@@ -131,6 +131,22 @@ impl Decider<'_> {
                         ),
                     ));
                 }
+                if let Some(rule) = &spec.recurrence
+                    && !rule.first_is(spec.start)
+                {
+                    let first = rule
+                        .occurrences(spec.start, None)
+                        .next()
+                        .map_or_else(|| "never".to_owned(), |at| at.to_string());
+                    return Err(DomainError::invalid(
+                        "spec.recurrence",
+                        format!(
+                            "the blackout starts {} ({}), which `{rule}` does not select (its first occurrence would be {first}): make start the first occurrence",
+                            spec.start,
+                            spec.start.date().strftime("%A"),
+                        ),
+                    ));
+                }
                 for environment in &spec.environments {
                     self.environment(environment)?;
                 }

@@ -19,6 +19,7 @@ mod model;
 mod name;
 pub mod planning;
 pub mod readiness;
+pub mod recurrence;
 pub mod risk;
 mod state;
 pub mod suggest;

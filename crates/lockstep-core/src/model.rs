@@ -354,6 +354,10 @@ pub struct BlackoutSpec {
     pub start: jiff::civil::DateTime,
     /// First instant after it; after `start`.
     pub end: jiff::civil::DateTime,
+    /// Repeats the window by an RFC 5545 rule (`FREQ=WEEKLY;BYDAY=FR`), each
+    /// occurrence as long as the first; `start` must be the rule's first occurrence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrence: Option<crate::recurrence::Rule>,
     /// Environments it applies to; empty means all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub environments: Vec<Name>,
@@ -363,6 +367,31 @@ pub struct BlackoutSpec {
     /// Labels.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: Labels,
+}
+
+impl BlackoutSpec {
+    /// The occurrences, as `[start, end)` in the blackout's own time zone, that
+    /// overlap `[from, to)` (also in that zone): the one window, or every
+    /// repetition of it when it recurs. `zone` resolves an `UNTIL` given in UTC.
+    pub fn occurrences(
+        &self,
+        from: jiff::civil::DateTime,
+        to: jiff::civil::DateTime,
+        zone: Option<&jiff::tz::TimeZone>,
+    ) -> Vec<(jiff::civil::DateTime, jiff::civil::DateTime)> {
+        let length = self.start.duration_until(self.end);
+        let Some(rule) = &self.recurrence else {
+            return (self.start < to && from < self.end)
+                .then_some((self.start, self.end))
+                .into_iter()
+                .collect();
+        };
+        rule.occurrences(self.start, zone)
+            .take_while(|start| *start < to)
+            .filter_map(|start| Some((start, start.checked_add(length).ok()?)))
+            .filter(|(_, end)| from < *end)
+            .collect()
+    }
 }
 
 /// A blackout as the state holds it.

@@ -472,21 +472,27 @@ fn deployment_day(
         let tz = zones
             .get(&blackout.spec.time_zone)
             .ok_or_else(|| PlanError::UnknownTimeZone(blackout.spec.time_zone.clone()))?;
-        if let (Some(start), Some(end)) = (
-            minute_of(blackout.spec.start, tz),
-            minute_of(blackout.spec.end, tz),
-        ) {
-            let label = format!(
-                "{} {}–{}",
-                blackout
-                    .spec
-                    .title
-                    .as_deref()
-                    .unwrap_or(blackout.name.as_str()),
-                blackout.spec.start.strftime("%b %-d %H:%M"),
-                blackout.spec.end.strftime("%b %-d %H:%M")
-            );
-            denies.push((Interval::new(start, end), blackout.name.as_str(), label));
+        // Every occurrence near the day, in the blackout's zone (a day either side
+        // covers any offset between the two zones).
+        let near = |days: i64| {
+            day.checked_add(jiff::Span::new().days(days))
+                .unwrap_or(day)
+                .to_datetime(Time::midnight())
+        };
+        for (from, to) in blackout.spec.occurrences(near(-1), near(2), Some(tz)) {
+            if let (Some(start), Some(end)) = (minute_of(from, tz), minute_of(to, tz)) {
+                let label = format!(
+                    "{} {}–{}",
+                    blackout
+                        .spec
+                        .title
+                        .as_deref()
+                        .unwrap_or(blackout.name.as_str()),
+                    from.strftime("%b %-d %H:%M"),
+                    to.strftime("%b %-d %H:%M")
+                );
+                denies.push((Interval::new(start, end), blackout.name.as_str(), label));
+            }
         }
     }
     let day_length = 24 * 60;

@@ -13,12 +13,14 @@ mod error;
 mod export;
 mod parse;
 mod plan;
+mod train;
 mod wire;
 
 pub use error::{Location, ManifestError, ManifestErrors};
 pub use export::export;
 pub use parse::{Limits, Manifest, Resource, Source, parse};
 pub use plan::{LocatedCommand, locate, plan};
+pub use train::TRAIN_LABEL;
 
 /// The only `apiVersion` this build understands.
 pub const API_VERSION: &str = "lockstep.dev/v1";

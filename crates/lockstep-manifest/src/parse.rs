@@ -10,7 +10,7 @@ use serde_saphyr::{Budget, Options, Spanned};
 
 use crate::wire::{
     ComponentDoc, DependencyDoc, Document, Envelope, EnvironmentDoc, IntegrationTaskDoc, ItemDoc,
-    ReleaseDoc, TeamDoc,
+    ReleaseDoc, ReleaseTrainDoc, TeamDoc,
 };
 use crate::{API_VERSION, Location, ManifestError, ManifestErrors};
 
@@ -69,6 +69,11 @@ pub enum Resource {
         labels: lockstep_core::Labels,
         spec: ReleaseDoc,
     },
+    ReleaseTrain {
+        name: Spanned<String>,
+        labels: lockstep_core::Labels,
+        spec: Box<ReleaseTrainDoc>,
+    },
     Item {
         name: Spanned<String>,
         spec: ItemDoc,
@@ -98,6 +103,7 @@ impl Resource {
             Resource::Environment { name, .. } => ("Environment", name),
             Resource::Blackout { name, .. } => ("Blackout", name),
             Resource::Release { name, .. } => ("Release", name),
+            Resource::ReleaseTrain { name, .. } => ("ReleaseTrain", name),
             Resource::Item { name, .. } => ("Item", name),
             Resource::Dependency { name, .. } => ("Dependency", name),
             Resource::IntegrationTask { name, .. } => ("IntegrationTask", name),
@@ -153,12 +159,13 @@ fn location(file: &str, line_offset: u64, at: &serde_saphyr::Location) -> Locati
 }
 
 /// The kinds this build reads, for "did you mean".
-const KINDS: [&str; 8] = [
+const KINDS: [&str; 9] = [
     "Team",
     "Component",
     "Environment",
     "Blackout",
     "Release",
+    "ReleaseTrain",
     "Item",
     "Dependency",
     "IntegrationTask",
@@ -315,6 +322,14 @@ fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, Strin
                 name: doc.metadata.name,
                 labels: doc.metadata.labels,
                 spec: doc.spec,
+            }
+        }
+        "ReleaseTrain" => {
+            let doc = from_yaml::<Document<ReleaseTrainDoc>>(text)?;
+            Resource::ReleaseTrain {
+                name: doc.metadata.name,
+                labels: doc.metadata.labels,
+                spec: Box::new(doc.spec),
             }
         }
         "Item" => {

@@ -102,6 +102,8 @@ struct Known {
     releases: BTreeMap<String, BTreeSet<String>>, // release -> milestones
     items: BTreeSet<String>,
     members: BTreeSet<String>,
+    /// Releases already released or cancelled: a train leaves them alone.
+    departed: BTreeSet<String>,
 }
 
 impl Known {
@@ -130,6 +132,12 @@ impl Known {
                 .teams()
                 .values()
                 .flat_map(|t| t.spec.members.iter().map(|m| m.handle.to_string()))
+                .collect(),
+            departed: state
+                .releases()
+                .values()
+                .filter(|r| r.state.is_terminal())
+                .map(|r| r.name.to_string())
                 .collect(),
         }
     }
@@ -268,6 +276,20 @@ impl<'m> Planner<'m> {
                         }
                     }
                 }
+                Resource::ReleaseTrain {
+                    name, spec, labels, ..
+                } => {
+                    // Errors are reported when the train is planned.
+                    if let Ok(train) = Name::parse(&name.value)
+                        && let Ok(departures) = crate::train::departures(&train, spec, None, labels)
+                    {
+                        for departure in departures {
+                            self.known
+                                .releases
+                                .insert(departure.name.to_string(), BTreeSet::new());
+                        }
+                    }
+                }
                 Resource::Item { name, .. } => {
                     self.known.items.insert(name.value.clone());
                 }
@@ -349,6 +371,42 @@ impl<'m> Planner<'m> {
                         spec,
                     },
                 );
+            }
+            Resource::ReleaseTrain { labels, spec, .. } => {
+                let manager = match &spec.manager {
+                    Some(manager) => match self.reference(located, Ref::Member, manager) {
+                        Some(manager) => Some(manager),
+                        None => return,
+                    },
+                    None => None,
+                };
+                if let Some(plan) = &spec.deployment
+                    && jiff::tz::TimeZone::get(&plan.time_zone).is_err()
+                {
+                    self.error(
+                        located,
+                        &doc_name.referenced,
+                        format!("train `{name}`: spec.deployment.timeZone `{}` is not an IANA time zone", plan.time_zone),
+                    );
+                    return;
+                }
+                match crate::train::departures(&name, spec, manager, labels) {
+                    Ok(departures) => {
+                        for departure in departures {
+                            if self.known.departed.contains(departure.name.as_str()) {
+                                continue;
+                            }
+                            push(
+                                RELEASES,
+                                Command::DefineRelease {
+                                    release: departure.name,
+                                    spec: departure.spec,
+                                },
+                            );
+                        }
+                    }
+                    Err((at, message)) => self.error(located, &at, message),
+                }
             }
             Resource::Component { labels, spec, .. } => {
                 let Some(team) = self.reference(located, Ref::Team, &spec.team) else {

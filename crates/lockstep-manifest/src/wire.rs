@@ -95,6 +95,41 @@ pub(crate) struct ReleaseDoc {
     pub integration_tasks: Vec<IntegrationTaskDoc>,
 }
 
+/// A release train: releases generated from a cadence (seed 001's release
+/// calendar), one per departure, named `<train>-<YYYY-MM-DD>`.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ReleaseTrainDoc {
+    /// Title of every departure, followed by its date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub kind: ReleaseKind,
+    /// RFC 5545 rule, bounded by COUNT or UNTIL (`FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;COUNT=6`).
+    pub cadence: Spanned<lockstep_core::recurrence::Rule>,
+    /// The first departure; the cadence must select it.
+    pub start: Spanned<Date>,
+    /// Zone the cadence is read in (and of an UNTIL in UTC).
+    pub time_zone: Spanned<String>,
+    /// Departures to leave out (a holiday, a cancelled train).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub skip: Vec<Spanned<Date>>,
+    /// Version of each departure: `{n}` is its 1-based number, `{date}` its date.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Feature freeze this many days before each departure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_freeze_days: Option<Spanned<u16>>,
+    /// Code freeze this many days before each departure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code_freeze_days: Option<Spanned<u16>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<Spanned<String>>,
+    /// The release-day plan every departure follows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deployment: Option<DeploymentPlan>,
+}
+
 /// An item, inline in a release (`release` absent) or its own document.
 #[derive(Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

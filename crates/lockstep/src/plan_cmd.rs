@@ -75,6 +75,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     };
     let risks = assess(&state);
     let conflicts = lockstep_core::conflicts::conflicts(&state, &zones);
+    let blackout_conflicts = lockstep_core::conflicts::blackout_conflicts(&state, &zones);
     let plans: Vec<ReleasePlan> = releases
         .iter()
         .map(|r| plan_release(&state, r, &options))
@@ -88,6 +89,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 .collect();
             let value = serde_json::json!({
                 "plans": plans, "risks": risks, "chains": chains, "conflicts": conflicts,
+                "blackoutConflicts": blackout_conflicts,
             });
             println!("{value:#}");
         }
@@ -99,6 +101,12 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
                     .iter()
                     .for_each(|c| println!("  {}", c.explanation));
             }
+            if !blackout_conflicts.is_empty() {
+                println!("releases in a blackout:");
+                blackout_conflicts
+                    .iter()
+                    .for_each(|c| println!("  {}", c.explanation));
+            }
         }
         PlanFormat::Markdown => {
             plans
@@ -107,6 +115,12 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
             if !conflicts.is_empty() {
                 println!("\n## Conflicts between releases\n");
                 conflicts
+                    .iter()
+                    .for_each(|c| println!("- {}", c.explanation));
+            }
+            if !blackout_conflicts.is_empty() {
+                println!("\n## Releases in a blackout\n");
+                blackout_conflicts
                     .iter()
                     .for_each(|c| println!("- {}", c.explanation));
             }

@@ -411,3 +411,62 @@ fn plan_finds_two_releases_deploying_at_once_and_proposes_a_move() {
     let alone = ws.ok(&["plan", &example(), "--today", "2025-02-05", "--trials", "0"]);
     assert!(!alone.contains("conflicts between releases"), "{alone}");
 }
+
+#[test]
+fn plan_reads_release_trains_and_recurring_blackouts() {
+    let ws = Workspace::new();
+    let calendar = format!(
+        "{}/../../examples/release-calendar",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let args = |format: &str| {
+        vec![
+            "plan".to_owned(),
+            example(),
+            calendar.clone(),
+            "--release".to_owned(),
+            "web-2025-12-23".to_owned(),
+            "--today".to_owned(),
+            "2025-12-01".to_owned(),
+            "--trials".to_owned(),
+            "0".to_owned(),
+            "--format".to_owned(),
+            format.to_owned(),
+        ]
+    };
+    let table = ws.ok(&args("table").iter().map(String::as_str).collect::<Vec<_>>());
+    // Every first Tuesday that is also a web Tuesday: the two trains collide, and
+    // the web train (later by name, same kind and date) is asked to wait.
+    assert!(
+        table.contains("mobile-2025-01-07 and web-2025-01-07 deploy to production at the same time (Jan 7 10:15–Jan 7 11:00 America/New_York), both deploying analytics-api: move web-2025-01-07 to start at Jan 7 11:00 America/New_York, when mobile-2025-01-07 is done"),
+        "{table}"
+    );
+    // July's mobile departure is skipped, so July 1 has no collision.
+    assert!(!table.contains("mobile-2025-07-01"), "{table}");
+    // The yearly freeze recurs into 2025 and catches the Dec 23 departure; the
+    // weekly weekend freeze catches the seed release on Saturday Mar 1.
+    assert!(
+        table.contains("web-2025-12-23 deploys to production during blackout Year-end freeze Dec 19 00:00–Jan 5 00:00 America/New_York (Dec 23 10:00–Dec 23 11:00 America/New_York): move it to Mon Jan 5 10:00 America/New_York"),
+        "{table}"
+    );
+    assert!(
+        table.contains(
+            "q1-2025 deploys to production during blackout Weekend freeze Feb 28 12:00–Mar 3 06:00"
+        ),
+        "{table}"
+    );
+    assert!(
+        table
+            .contains("no room on 2025-12-23: blocked by Year-end freeze Dec 19 00:00–Jan 5 00:00"),
+        "{table}"
+    );
+    let json = ws.ok(&args("json").iter().map(String::as_str).collect::<Vec<_>>());
+    let value: serde_json::Value = serde_json::from_str(&json).expect("json");
+    let blackouts = value["blackoutConflicts"].as_array().expect("array");
+    assert!(
+        blackouts.iter().any(
+            |c| c["release"] == "web-2025-12-23" && c["proposedStart"] == "2026-01-05T10:00:00"
+        ),
+        "{value:#}"
+    );
+}

@@ -1,0 +1,205 @@
+//! Release trains and recurring blackouts: what they expand to, and how bad ones
+//! are reported.
+
+use lockstep_core::{Command, State, decide_all};
+use lockstep_manifest::{Limits, Source, TRAIN_LABEL, locate, parse, plan};
+
+const TEAM: &str = "apiVersion: lockstep.dev/v1\nkind: Team\nmetadata: {name: web}\nspec:\n  timeZone: America/New_York\n  members: [{handle: rita, name: Rita, roles: [release-manager]}]\n---\napiVersion: lockstep.dev/v1\nkind: Environment\nmetadata: {name: production}\nspec: {tier: production}\n";
+
+fn train(spec: &str) -> String {
+    format!(
+        "{TEAM}---\napiVersion: lockstep.dev/v1\nkind: ReleaseTrain\nmetadata: {{name: web}}\nspec:\n{spec}"
+    )
+}
+
+fn blackout(spec: &str) -> String {
+    format!(
+        "{TEAM}---\napiVersion: lockstep.dev/v1\nkind: Blackout\nmetadata: {{name: fridays}}\nspec:\n{spec}"
+    )
+}
+
+/// Parses, plans and decides; the commands, or the rendered errors.
+fn run(text: &str) -> Result<Vec<Command>, String> {
+    let sources = [Source {
+        name: "cal.yaml".into(),
+        text: text.into(),
+    }];
+    let state = State::new();
+    let manifest = parse(&sources, Limits::default()).map_err(|e| e.to_string())?;
+    let commands = plan(&manifest, &state).map_err(|e| e.to_string())?;
+    let now = "2025-01-01T12:00:00Z".parse().expect("valid");
+    decide_all(
+        &state,
+        commands.iter().map(|c| c.command.clone()).collect(),
+        now,
+    )
+    .map_err(|errors| locate(&commands, errors, "cal.yaml").to_string())?;
+    Ok(commands.into_iter().map(|c| c.command).collect())
+}
+
+fn releases(commands: &[Command]) -> Vec<(String, lockstep_core::ReleaseSpec)> {
+    commands
+        .iter()
+        .filter_map(|c| match c {
+            Command::DefineRelease { release, spec } => Some((release.to_string(), spec.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_train_expands_into_one_release_per_departure() {
+    let commands = run(&train(
+        "  title: Web train\n  cadence: FREQ=WEEKLY;INTERVAL=2;BYDAY=TU;COUNT=4\n  start: 2025-01-07\n  timeZone: America/New_York\n  skip: [2025-02-04]\n  version: \"2025.{n}\"\n  featureFreezeDays: 5\n  codeFreezeDays: 1\n  manager: rita\n",
+    ))
+    .expect("accepted");
+    let releases = releases(&commands);
+    let names: Vec<&str> = releases.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["web-2025-01-07", "web-2025-01-21", "web-2025-02-18"]
+    );
+    let (_, third) = &releases[2];
+    assert_eq!(third.target_date.to_string(), "2025-02-18");
+    assert_eq!(
+        third.version.as_deref(),
+        Some("2025.4"),
+        "numbered by departure, skips included"
+    );
+    assert_eq!(third.title.as_deref(), Some("Web train Feb 18, 2025"));
+    assert_eq!(
+        third.feature_freeze.map(|d| d.to_string()).as_deref(),
+        Some("2025-02-13")
+    );
+    assert_eq!(
+        third.code_freeze.map(|d| d.to_string()).as_deref(),
+        Some("2025-02-17")
+    );
+    assert_eq!(third.manager.as_ref().map(|m| m.as_str()), Some("rita"));
+    assert_eq!(
+        third.labels.get(TRAIN_LABEL).map(String::as_str),
+        Some("web")
+    );
+}
+
+#[test]
+fn reapplying_a_train_decides_nothing() {
+    let text = train(
+        "  cadence: FREQ=MONTHLY;BYDAY=1TU;UNTIL=20250601\n  start: 2025-01-07\n  timeZone: America/New_York\n",
+    );
+    let sources = [Source {
+        name: "cal.yaml".into(),
+        text,
+    }];
+    let now = "2025-01-01T12:00:00Z".parse().expect("valid");
+    let mut state = State::new();
+    for round in 0..2 {
+        let manifest = parse(&sources, Limits::default()).expect("parses");
+        let commands = plan(&manifest, &state).expect("plans");
+        let events = decide_all(
+            &state,
+            commands.into_iter().map(|c| c.command).collect(),
+            now,
+        )
+        .expect("accepted");
+        if round == 1 {
+            assert!(events.is_empty(), "second apply changed: {events:?}");
+        }
+        for (i, event) in events.iter().enumerate() {
+            state.apply(i as i64 + 1, event);
+        }
+    }
+    // Jan 7, Feb 4, Mar 4, Apr 1, May 6: five first Tuesdays up to June 1.
+    assert_eq!(state.releases().len(), 5);
+}
+
+#[test]
+fn bad_trains_are_located() {
+    let cases = [
+        (
+            "  cadence: FREQ=WEEKLY;BYDAY=TU\n  start: 2025-01-07\n  timeZone: America/New_York\n",
+            "cal.yaml:17:12: train `web`: cadence `FREQ=WEEKLY;BYDAY=TU` never ends",
+        ),
+        (
+            "  cadence: FREQ=WEEKLY;BYDAY=TU;COUNT=3\n  start: 2025-01-08\n  timeZone: America/New_York\n",
+            "cal.yaml:18:10: train `web`: start 2025-01-08 (Wednesday) is not a departure of `FREQ=WEEKLY;COUNT=3;BYDAY=TU`; the first would be 2025-01-14",
+        ),
+        (
+            "  cadence: FREQ=FORTNIGHTLY\n  start: 2025-01-07\n  timeZone: America/New_York\n",
+            "cal.yaml:17:12: invalid recurrence rule `FREQ=FORTNIGHTLY`: FREQ=`FORTNIGHTLY` is not one of DAILY, WEEKLY, MONTHLY, YEARLY",
+        ),
+        (
+            "  cadence: FREQ=WEEKLY;COUNT=3\n  start: 2025-01-07\n  timeZone: Mars/Olympus\n",
+            "cal.yaml:19:13: train `web`: timeZone `Mars/Olympus` is not an IANA time zone",
+        ),
+        (
+            "  cadence: FREQ=WEEKLY;COUNT=3\n  start: 2025-01-07\n  timeZone: UTC\n  skip: [2025-01-08]\n",
+            "cal.yaml:20:10: train `web`: skip 2025-01-08 is not a departure",
+        ),
+        (
+            "  cadence: FREQ=DAILY;COUNT=400\n  start: 2025-01-07\n  timeZone: UTC\n",
+            "more than 366 departures",
+        ),
+        (
+            "  cadence: FREQ=WEEKLY;COUNT=3\n  start: 2025-01-07\n  timeZone: UTC\n  manager: ritta\n",
+            "unknown member `ritta` (did you mean `rita`?)",
+        ),
+        (
+            "  cadence: FREQ=WEEKLY;COUNT=3\n  start: 2025-01-07\n  timeZone: UTC\n  featureFreezeDays: 1\n  codeFreezeDays: 3\n",
+            "cal.yaml:20:22: train `web`: the feature freeze (1 days before) must not come after the code freeze (3 days before)",
+        ),
+    ];
+    for (spec, expected) in cases {
+        let message = run(&train(spec)).expect_err("refused");
+        assert!(
+            message.contains(expected),
+            "expected `{expected}` in:\n{message}"
+        );
+    }
+}
+
+#[test]
+fn recurring_blackouts_are_checked() {
+    let commands = run(&blackout(
+        "  timeZone: America/New_York\n  start: 2025-01-03T12:00:00\n  end: 2025-01-06T06:00:00\n  recurrence: FREQ=WEEKLY;BYDAY=FR\n",
+    ))
+    .expect("accepted");
+    let spec = commands
+        .iter()
+        .find_map(|c| match c {
+            Command::DefineBlackout { spec, .. } => Some(spec.clone()),
+            _ => None,
+        })
+        .expect("a blackout");
+    let from: jiff::civil::DateTime = "2025-01-15T00:00:00".parse().expect("valid");
+    let to: jiff::civil::DateTime = "2025-01-25T00:00:00".parse().expect("valid");
+    let occurrences: Vec<String> = spec
+        .occurrences(from, to, None)
+        .into_iter()
+        .map(|(s, e)| format!("{s}/{e}"))
+        .collect();
+    assert_eq!(
+        occurrences,
+        [
+            "2025-01-17T12:00:00/2025-01-20T06:00:00",
+            "2025-01-24T12:00:00/2025-01-27T06:00:00"
+        ]
+    );
+
+    let message = run(&blackout(
+        "  timeZone: UTC\n  start: 2025-01-02T12:00:00\n  end: 2025-01-03T06:00:00\n  recurrence: FREQ=WEEKLY;BYDAY=FR\n",
+    ))
+    .expect_err("refused");
+    assert!(
+        message.contains("the blackout starts 2025-01-02T12:00:00 (Thursday), which `FREQ=WEEKLY;BYDAY=FR` does not select (its first occurrence would be 2025-01-03T12:00:00)"),
+        "{message}"
+    );
+    let message = run(&blackout(
+        "  timeZone: UTC\n  start: 2025-01-03T12:00:00\n  end: 2025-01-04T06:00:00\n  recurrence: FREQ=WEEKLY;BYHOUR=9\n",
+    ))
+    .expect_err("refused");
+    assert!(
+        message.starts_with("cal.yaml:20:15: invalid recurrence rule"),
+        "{message}"
+    );
+}
