@@ -6,10 +6,11 @@
 //! instants, so releases planned in different time zones are compared correctly.
 //! The proposal moves the release that yields (the later one in priority: an
 //! emergency or hotfix goes first, then the earlier target, then the name) to
-//! start when the other window ends, or later if a blackout of the environment
-//! is in the way. A window that overlaps a blackout (a release train departing
-//! during a holiday freeze, say) is a conflict too, with the first day after it
-//! when the same local start time is clear. Time zones are resolved by the
+//! start when the other window ends, or later if a blackout or the environment's
+//! deploy windows are in the way. A window that overlaps a blackout (a release
+//! train departing during a holiday freeze, say) or falls outside the deploy
+//! windows is a conflict too, with the first later day when the same local
+//! window is clear. Time zones are resolved by the
 //! caller, so the module stays pure.
 
 use std::collections::BTreeMap;
@@ -138,16 +139,15 @@ pub fn conflicts(state: &State, zones: &BTreeMap<String, TimeZone>) -> Vec<Relea
                 continue;
             };
             let length = moves.start.duration_until(moves.end);
-            let denies = deny_windows(state, zones, &moves.environment, keeps.end);
-            let clear = clear_start(&denies, keeps.end, length);
+            let rules = EnvironmentRules::new(state, zones, &moves.environment, keeps.end);
+            let clear = rules.clear_start(keeps.end, length);
             let proposed_start = clear.to_zoned_datetime(zone.clone()).datetime();
-            let after_blackout = if clear > keeps.end {
-                format!(
-                    " and {}",
-                    blocking(&denies, keeps.end, length).unwrap_or("a blackout")
-                )
-            } else {
-                String::new()
+            let after_blackout = match (clear > keeps.end, rules.obstacle(keeps.end, length)) {
+                (true, Some(Obstacle::Blackout(label))) => format!(" and {label} is over"),
+                (true, Some(Obstacle::OutsideWindows)) => {
+                    format!(", in the next deploy window of {}", moves.environment)
+                }
+                _ => String::new(),
             };
             let shared_components: Vec<Name> = moves
                 .components
@@ -195,22 +195,19 @@ pub fn conflicts(state: &State, zones: &BTreeMap<String, TimeZone>) -> Vec<Relea
     found
 }
 
-/// A release whose deployment window overlaps a blackout of its environment.
+/// A release whose deployment window breaks its environment's calendar: it
+/// overlaps a blackout, or falls outside the environment's deploy windows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct BlackoutConflict {
+pub struct WindowConflict {
     /// The release.
     pub release: Name,
-    /// The blackout.
-    pub blackout: Name,
+    /// The blackout it overlaps; `None` when it is outside the deploy windows.
+    pub blackout: Option<Name>,
     /// Where.
     pub environment: Name,
-    /// Start of the overlap.
-    pub overlap_start: Timestamp,
-    /// End of the overlap.
-    pub overlap_end: Timestamp,
     /// The first later day when the window, at the same local start time, is
-    /// clear of every blackout; `None` if none within [`SEARCH_DAYS`].
+    /// clear; `None` if none within [`SEARCH_DAYS`].
     pub proposed_start: Option<DateTime>,
     /// What happens and what to do, in a sentence.
     pub explanation: String,
@@ -227,43 +224,73 @@ struct Deny<'s> {
     blackout: &'s Name,
 }
 
-/// Every blackout occurrence of `environment` from a day before `from` to
-/// [`SEARCH_DAYS`] after it, as instants, in start order.
-fn deny_windows<'s>(
-    state: &'s State,
-    zones: &BTreeMap<String, TimeZone>,
-    environment: &Name,
-    from: Timestamp,
-) -> Vec<Deny<'s>> {
-    let mut denies = Vec::new();
-    for blackout in state.blackouts().values() {
-        let spec = &blackout.spec;
-        if !(spec.environments.is_empty() || spec.environments.contains(environment)) {
-            continue;
-        }
-        let Some(zone) = zones.get(&spec.time_zone) else {
-            continue;
+/// Why a window cannot take place where it is.
+enum Obstacle {
+    /// It overlaps this blackout occurrence (described).
+    Blackout(String),
+    /// It is not inside one of the environment's deploy windows.
+    OutsideWindows,
+}
+
+/// When an environment may take a deploy, as instants, from a day before a
+/// moment to [`SEARCH_DAYS`] after it.
+struct EnvironmentRules<'s> {
+    /// Blackout occurrences in start order.
+    denies: Vec<Deny<'s>>,
+    /// Deploy-window occurrences in start order; `None` when deploys may happen
+    /// at any time.
+    allows: Option<Vec<(Timestamp, Timestamp)>>,
+}
+
+/// Every occurrence of a window in `zone` near `from`, as instants.
+fn instants(
+    occurrences: Vec<(DateTime, DateTime)>,
+    zone: &TimeZone,
+) -> impl Iterator<Item = (DateTime, DateTime, Timestamp, Timestamp)> + '_ {
+    occurrences.into_iter().filter_map(move |(start, end)| {
+        let at = |t: DateTime| {
+            t.to_zoned_datetime(zone.clone())
+                .ok()
+                .map(|z| z.timestamp())
         };
-        let local = |at: Timestamp, days: i64| {
-            at.checked_add(SignedDuration::from_hours(24 * days))
-                .unwrap_or(at)
-                .to_zoned_datetime(zone.clone())
-                .datetime()
-        };
-        for (start, end) in
-            spec.occurrences(local(from, -1), local(from, SEARCH_DAYS + 1), Some(zone))
-        {
-            let instant = |at: DateTime| {
-                at.to_zoned_datetime(zone.clone())
-                    .ok()
-                    .map(|z| z.timestamp())
+        Some((start, end, at(start)?, at(end)?))
+    })
+}
+
+impl<'s> EnvironmentRules<'s> {
+    fn new(
+        state: &'s State,
+        zones: &BTreeMap<String, TimeZone>,
+        environment: &'s Name,
+        from: Timestamp,
+    ) -> EnvironmentRules<'s> {
+        let range = |zone: &TimeZone| {
+            let local = |days: i64| {
+                from.checked_add(SignedDuration::from_hours(24 * days))
+                    .unwrap_or(from)
+                    .to_zoned_datetime(zone.clone())
+                    .datetime()
             };
-            if let (Some(start_at), Some(end_at)) = (instant(start), instant(end)) {
+            (local(-1), local(SEARCH_DAYS + 1))
+        };
+        let mut denies = Vec::new();
+        for blackout in state.blackouts().values() {
+            let spec = &blackout.spec;
+            if !(spec.environments.is_empty() || spec.environments.contains(environment)) {
+                continue;
+            }
+            let Some(zone) = zones.get(&spec.time_zone) else {
+                continue;
+            };
+            let (lo, hi) = range(zone);
+            for (start, end, start_at, end_at) in
+                instants(spec.occurrences(lo, hi, Some(zone)), zone)
+            {
                 denies.push(Deny {
                     start: start_at,
                     end: end_at,
                     label: format!(
-                        "{} {}–{} {}",
+                        "blackout {} {}–{} {}",
                         spec.title.as_deref().unwrap_or(blackout.name.as_str()),
                         start.strftime("%b %-d %H:%M"),
                         end.strftime("%b %-d %H:%M"),
@@ -273,67 +300,106 @@ fn deny_windows<'s>(
                 });
             }
         }
+        denies.sort_by_key(|d| d.start);
+        let windows = state
+            .environments()
+            .get(environment)
+            .map(|e| e.spec.deploy_windows.as_slice())
+            .unwrap_or_default();
+        let allows = (!windows.is_empty()).then(|| {
+            let mut allows: Vec<(Timestamp, Timestamp)> = windows
+                .iter()
+                .filter_map(|w| Some((w, zones.get(&w.time_zone)?)))
+                .flat_map(|(w, zone)| {
+                    let (lo, hi) = range(zone);
+                    instants(w.occurrences(lo, hi, Some(zone)), zone)
+                        .map(|(_, _, s, e)| (s, e))
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            allows.sort();
+            allows
+        });
+        EnvironmentRules { denies, allows }
     }
-    denies.sort_by_key(|d| d.start);
-    denies
-}
 
-fn overlapping<'a, 's>(
-    denies: &'a [Deny<'s>],
-    start: Timestamp,
-    length: SignedDuration,
-) -> impl Iterator<Item = &'a Deny<'s>> {
-    let end = start.checked_add(length).unwrap_or(start);
-    denies
-        .iter()
-        .filter(move |d| d.start < end && start < d.end)
-}
-
-/// The first blackout in the way of a window of `length` at `start`.
-fn blocking<'a>(
-    denies: &'a [Deny<'_>],
-    start: Timestamp,
-    length: SignedDuration,
-) -> Option<&'a str> {
-    overlapping(denies, start, length)
-        .next()
-        .map(|d| d.label.as_str())
-}
-
-/// The earliest instant at or after `from` when a window of `length` overlaps
-/// no blackout.
-fn clear_start(denies: &[Deny<'_>], from: Timestamp, length: SignedDuration) -> Timestamp {
-    let mut at = from;
-    while let Some(latest_end) = overlapping(denies, at, length).map(|d| d.end).max() {
-        at = latest_end;
+    fn overlapping(
+        &self,
+        start: Timestamp,
+        length: SignedDuration,
+    ) -> impl Iterator<Item = &Deny<'s>> {
+        let end = start.checked_add(length).unwrap_or(start);
+        self.denies
+            .iter()
+            .filter(move |d| d.start < end && start < d.end)
     }
-    at
+
+    /// Whether a window lies inside one deploy-window occurrence (or there are none).
+    fn inside_allowed(&self, start: Timestamp, length: SignedDuration) -> bool {
+        let end = start.checked_add(length).unwrap_or(start);
+        self.allows
+            .as_ref()
+            .is_none_or(|allows| allows.iter().any(|(s, e)| *s <= start && end <= *e))
+    }
+
+    /// What keeps a window of `length` at `start` out.
+    fn obstacle(&self, start: Timestamp, length: SignedDuration) -> Option<Obstacle> {
+        if let Some(deny) = self.overlapping(start, length).next() {
+            return Some(Obstacle::Blackout(deny.label.clone()));
+        }
+        (!self.inside_allowed(start, length)).then_some(Obstacle::OutsideWindows)
+    }
+
+    /// The earliest instant at or after `from` when a window of `length` overlaps
+    /// no blackout and lies inside a deploy window; `from` itself if none is found.
+    fn clear_start(&self, from: Timestamp, length: SignedDuration) -> Timestamp {
+        let mut at = from;
+        // Each step moves past a blackout or to a later deploy window, so the
+        // loop ends; the bound only guards against pathological calendars.
+        for _ in 0..10_000 {
+            if let Some(end) = self.overlapping(at, length).map(|d| d.end).max() {
+                at = end;
+                continue;
+            }
+            if self.inside_allowed(at, length) {
+                return at;
+            }
+            let next = self
+                .allows
+                .as_ref()
+                .and_then(|allows| allows.iter().map(|(s, _)| *s).find(|s| *s > at));
+            match next {
+                Some(next) => at = next,
+                None => return from,
+            }
+        }
+        from
+    }
 }
 
 /// Every open release whose deployment window overlaps a blackout of its
-/// environment, with the first later day that is clear at the same local time.
-pub fn blackout_conflicts(
-    state: &State,
-    zones: &BTreeMap<String, TimeZone>,
-) -> Vec<BlackoutConflict> {
+/// environment or falls outside its deploy windows, with the first later day
+/// that is clear at the same local time.
+pub fn window_conflicts(state: &State, zones: &BTreeMap<String, TimeZone>) -> Vec<WindowConflict> {
     let mut found = Vec::new();
     for window in windows(state, zones) {
         let Some(zone) = zones.get(&window.time_zone) else {
             continue;
         };
         let length = window.start.duration_until(window.end);
-        let denies = deny_windows(state, zones, &window.environment, window.start);
-        let Some(first) = overlapping(&denies, window.start, length).next() else {
+        let rules = EnvironmentRules::new(state, zones, &window.environment, window.start);
+        let Some(obstacle) = rules.obstacle(window.start, length) else {
             continue;
         };
+        let blackout = rules
+            .overlapping(window.start, length)
+            .next()
+            .map(|d| d.blackout.clone());
         let local_start = window.start.to_zoned_datetime(zone.clone()).datetime();
         let proposed_start = (1..=SEARCH_DAYS).find_map(|days| {
             let candidate = local_start.checked_add(jiff::Span::new().days(days)).ok()?;
             let at = candidate.to_zoned_datetime(zone.clone()).ok()?.timestamp();
-            overlapping(&denies, at, length)
-                .next()
-                .is_none()
-                .then_some(candidate)
+            rules.obstacle(at, length).is_none().then_some(candidate)
         });
         let local = |at: Timestamp| {
             at.to_zoned_datetime(zone.clone())
@@ -341,8 +407,6 @@ pub fn blackout_conflicts(
                 .strftime("%b %-d %H:%M")
                 .to_string()
         };
-        let overlap_start = window.start.max(first.start);
-        let overlap_end = window.end.min(first.end);
         let advice = match proposed_start {
             Some(at) => format!(
                 "move it to {} {}, the first day the same window is clear",
@@ -353,20 +417,21 @@ pub fn blackout_conflicts(
                 "no clear day within {SEARCH_DAYS} days at the same time: pick another window"
             ),
         };
-        found.push(BlackoutConflict {
+        let clash = match obstacle {
+            Obstacle::Blackout(label) => format!("during {label}"),
+            Obstacle::OutsideWindows => "outside its deploy windows".to_owned(),
+        };
+        found.push(WindowConflict {
             release: window.release.clone(),
-            blackout: first.blackout.clone(),
+            blackout,
             environment: window.environment.clone(),
-            overlap_start,
-            overlap_end,
             proposed_start,
             explanation: format!(
-                "{} deploys to {} during blackout {} ({}–{} {}): {advice}",
+                "{} deploys to {} {clash} ({}–{} {}): {advice}",
                 window.release,
                 window.environment,
-                first.label,
-                local(overlap_start),
-                local(overlap_end),
+                local(window.start),
+                local(window.end),
                 window.time_zone,
             ),
         });

@@ -77,6 +77,39 @@ fn find_dependency_cycle(state: &State) -> Option<Vec<Name>> {
         .map(|cycle| cycle.into_iter().map(|i| names[i].clone()).collect())
 }
 
+/// A time window is ordered, and when it recurs its start is the rule's first
+/// occurrence (as RFC 5545 expects of DTSTART).
+fn check_window(
+    field: &str,
+    what: &str,
+    start: jiff::civil::DateTime,
+    end: jiff::civil::DateTime,
+    rule: Option<&crate::recurrence::Rule>,
+) -> Result<(), DomainError> {
+    if start >= end {
+        return Err(DomainError::invalid(
+            field,
+            format!("{what} start {start} must be before its end {end}"),
+        ));
+    }
+    if let Some(rule) = rule
+        && !rule.first_is(start)
+    {
+        let first = rule
+            .occurrences(start, None)
+            .next()
+            .map_or_else(|| "never".to_owned(), |at| at.to_string());
+        return Err(DomainError::invalid(
+            format!("{field}.recurrence"),
+            format!(
+                "the {what} starts {start} ({}), which `{rule}` does not select (its first occurrence would be {first}): make start the first occurrence",
+                start.date().strftime("%A"),
+            ),
+        ));
+    }
+    Ok(())
+}
+
 struct Decider<'s> {
     state: &'s State,
     check_cycles: bool,
@@ -115,6 +148,15 @@ impl Decider<'_> {
                 })
             }
             Command::DefineEnvironment { environment, spec } => {
+                for (index, window) in spec.deploy_windows.iter().enumerate() {
+                    check_window(
+                        &format!("spec.deployWindows[{index}]"),
+                        "deploy window",
+                        window.start,
+                        window.end,
+                        window.recurrence.as_ref(),
+                    )?;
+                }
                 Ok(match state.environments().get(&environment) {
                     None => vec![Event::EnvironmentDefined { environment, spec }],
                     Some(existing) if existing.spec == spec => vec![],
@@ -122,31 +164,13 @@ impl Decider<'_> {
                 })
             }
             Command::DefineBlackout { blackout, spec } => {
-                if spec.start >= spec.end {
-                    return Err(DomainError::invalid(
-                        "spec",
-                        format!(
-                            "blackout start {} must be before its end {}",
-                            spec.start, spec.end
-                        ),
-                    ));
-                }
-                if let Some(rule) = &spec.recurrence
-                    && !rule.first_is(spec.start)
-                {
-                    let first = rule
-                        .occurrences(spec.start, None)
-                        .next()
-                        .map_or_else(|| "never".to_owned(), |at| at.to_string());
-                    return Err(DomainError::invalid(
-                        "spec.recurrence",
-                        format!(
-                            "the blackout starts {} ({}), which `{rule}` does not select (its first occurrence would be {first}): make start the first occurrence",
-                            spec.start,
-                            spec.start.date().strftime("%A"),
-                        ),
-                    ));
-                }
+                check_window(
+                    "spec",
+                    "blackout",
+                    spec.start,
+                    spec.end,
+                    spec.recurrence.as_ref(),
+                )?;
                 for environment in &spec.environments {
                     self.environment(environment)?;
                 }

@@ -215,9 +215,48 @@ pub struct EnvironmentSpec {
     pub title: Option<String>,
     /// Tier, which orders environments in a promotion path.
     pub tier: Tier,
+    /// When deploys are allowed; empty means any time. Blackouts still win.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deploy_windows: Vec<DeployWindow>,
     /// Labels.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: Labels,
+}
+
+/// A time when deploys are allowed (`Tuesday to Thursday, 09:00–16:00`), in a
+/// time zone, repeating by an RFC 5545 rule.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeployWindow {
+    /// IANA time zone of `start` and `end`, validated at the edge.
+    pub time_zone: String,
+    /// First instant of the first occurrence.
+    pub start: jiff::civil::DateTime,
+    /// First instant after it; after `start`.
+    pub end: jiff::civil::DateTime,
+    /// Repeats the window (`FREQ=WEEKLY;BYDAY=TU,WE,TH`); `start` must be its
+    /// first occurrence.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recurrence: Option<crate::recurrence::Rule>,
+}
+
+impl DeployWindow {
+    /// The occurrences overlapping `[from, to)`, as for [`BlackoutSpec::occurrences`].
+    pub fn occurrences(
+        &self,
+        from: jiff::civil::DateTime,
+        to: jiff::civil::DateTime,
+        zone: Option<&jiff::tz::TimeZone>,
+    ) -> Vec<(jiff::civil::DateTime, jiff::civil::DateTime)> {
+        crate::recurrence::window_occurrences(
+            self.start,
+            self.end,
+            self.recurrence.as_ref(),
+            from,
+            to,
+            zone,
+        )
+    }
 }
 
 /// The kind of a release.
@@ -379,18 +418,14 @@ impl BlackoutSpec {
         to: jiff::civil::DateTime,
         zone: Option<&jiff::tz::TimeZone>,
     ) -> Vec<(jiff::civil::DateTime, jiff::civil::DateTime)> {
-        let length = self.start.duration_until(self.end);
-        let Some(rule) = &self.recurrence else {
-            return (self.start < to && from < self.end)
-                .then_some((self.start, self.end))
-                .into_iter()
-                .collect();
-        };
-        rule.occurrences(self.start, zone)
-            .take_while(|start| *start < to)
-            .filter_map(|start| Some((start, start.checked_add(length).ok()?)))
-            .filter(|(_, end)| from < *end)
-            .collect()
+        crate::recurrence::window_occurrences(
+            self.start,
+            self.end,
+            self.recurrence.as_ref(),
+            from,
+            to,
+            zone,
+        )
     }
 }
 

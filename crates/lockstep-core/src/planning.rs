@@ -83,6 +83,24 @@ pub struct ReleaseForecast {
     pub p95: Date,
     /// Probability of finishing on or before the target date.
     pub probability_on_target: f64,
+    /// The same percentiles for each milestone period, in date order.
+    pub milestones: Vec<MilestoneForecast>,
+}
+
+/// When a milestone period (integration testing, say) is forecast to end.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MilestoneForecast {
+    /// The milestone.
+    pub name: Name,
+    /// The last day it was committed to end on.
+    pub committed: Option<Date>,
+    /// Median last day.
+    pub p50: Date,
+    /// 85th percentile.
+    pub p85: Date,
+    /// 95th percentile.
+    pub p95: Date,
 }
 
 /// One step of the release-day deployment.
@@ -317,6 +335,7 @@ pub fn plan_release(
             .collect::<Result<_, _>>()
             .map_err(|e| PlanError::Scheduling(e.to_string()))?;
         let target = day_index(today, release.spec.target_date) + 1;
+        let period_activities: Vec<usize> = (n_items..release_activity).collect();
         let result = forecast(
             &network,
             &[],
@@ -326,27 +345,41 @@ pub fn plan_release(
                 seed: options.seed,
                 distribution: DurationDistribution::Triangular,
                 percentiles: &[50.0, 85.0, 95.0],
-                milestones: &[],
+                milestones: &period_activities,
                 target: Some(target as f64),
                 earliest_starts: None,
             },
         )
         .map_err(|e| PlanError::Scheduling(e.to_string()))?;
-        let percentile = |p: f64| {
-            let days = result
-                .project
+        let percentile = |distribution: &lockstep_plan::forecast::FinishDistribution, p: f64| {
+            let days = distribution
                 .percentiles
                 .iter()
                 .find(|(q, _)| *q == p)
                 .map_or(0.0, |(_, v)| *v);
             date_at(today, days.ceil() as i64 - 1)
         };
+        let milestones = result
+            .milestones
+            .iter()
+            .map(|(activity, distribution)| {
+                let milestone = periods[activity - n_items];
+                MilestoneForecast {
+                    name: milestone.name.clone(),
+                    committed: milestone.end,
+                    p50: percentile(distribution, 50.0),
+                    p85: percentile(distribution, 85.0),
+                    p95: percentile(distribution, 95.0),
+                }
+            })
+            .collect();
         forecast_result = Some(ReleaseForecast {
             trials: options.trials,
-            p50: percentile(50.0),
-            p85: percentile(85.0),
-            p95: percentile(95.0),
+            p50: percentile(&result.project, 50.0),
+            p85: percentile(&result.project, 85.0),
+            p95: percentile(&result.project, 95.0),
             probability_on_target: result.probability_by_target.unwrap_or(0.0),
+            milestones,
         });
         criticality = result.criticality.iter().map(|c| Some(*c)).collect();
     }
@@ -461,6 +494,12 @@ fn deployment_day(
         let instant = at.to_zoned_datetime(tz.clone()).ok()?.timestamp();
         Some((instant.as_second() - origin.as_second()).div_euclid(60))
     };
+    // A day either side of the deployment day covers any offset between zones.
+    let near = |days: i64| {
+        day.checked_add(jiff::Span::new().days(days))
+            .unwrap_or(day)
+            .to_datetime(Time::midnight())
+    };
     // The deployment day, minus every blackout that touches the environment.
     let mut denies: Vec<(Interval, &str, String)> = Vec::new();
     for blackout in state.blackouts().values() {
@@ -472,13 +511,7 @@ fn deployment_day(
         let tz = zones
             .get(&blackout.spec.time_zone)
             .ok_or_else(|| PlanError::UnknownTimeZone(blackout.spec.time_zone.clone()))?;
-        // Every occurrence near the day, in the blackout's zone (a day either side
-        // covers any offset between the two zones).
-        let near = |days: i64| {
-            day.checked_add(jiff::Span::new().days(days))
-                .unwrap_or(day)
-                .to_datetime(Time::midnight())
-        };
+        // Every occurrence near the day, in the blackout's zone.
         for (from, to) in blackout.spec.occurrences(near(-1), near(2), Some(tz)) {
             if let (Some(start), Some(end)) = (minute_of(from, tz), minute_of(to, tz)) {
                 let label = format!(
@@ -496,8 +529,28 @@ fn deployment_day(
         }
     }
     let day_length = 24 * 60;
-    let allowed = Calendar::new([Interval::new(0, day_length)])
-        .subtract(&Calendar::new(denies.iter().map(|(i, _, _)| *i)));
+    // Deploy windows of the environment, when it has any, restrict the day first.
+    let windows = state
+        .environments()
+        .get(&plan.environment)
+        .map(|e| e.spec.deploy_windows.as_slice())
+        .unwrap_or_default();
+    let mut open = Calendar::new([Interval::new(0, day_length)]);
+    if !windows.is_empty() {
+        let mut allow = Vec::new();
+        for window in windows {
+            let tz = zones
+                .get(&window.time_zone)
+                .ok_or_else(|| PlanError::UnknownTimeZone(window.time_zone.clone()))?;
+            for (from, to) in window.occurrences(near(-1), near(2), Some(tz)) {
+                if let (Some(start), Some(end)) = (minute_of(from, tz), minute_of(to, tz)) {
+                    allow.push(Interval::new(start, end));
+                }
+            }
+        }
+        open = open.intersection(&Calendar::new(allow));
+    }
+    let allowed = open.subtract(&Calendar::new(denies.iter().map(|(i, _, _)| *i)));
     let mut steps = Vec::new();
     let mut ready = 0_i64;
     for step in &plan.steps {
@@ -524,6 +577,11 @@ fn deployment_day(
                         None
                     } else if earliest > planned_minute && overlapping(planned_minute).is_empty() {
                         Some("moved: waits for the previous step".to_owned())
+                    } else if overlapping(planned_minute.max(earliest)).is_empty() {
+                        Some(format!(
+                            "moved into the deploy windows of {}",
+                            plan.environment
+                        ))
                     } else {
                         Some(format!(
                             "moved out of blackout: {}",
@@ -532,13 +590,23 @@ fn deployment_day(
                     };
                     (at, note)
                 }
-                _ => (
-                    None,
-                    Some(format!(
-                        "no room on {day}: blocked by {}",
-                        overlapping(earliest).join(", ")
-                    )),
-                ),
+                _ => {
+                    let mut reasons = Vec::new();
+                    let blackouts = overlapping(earliest);
+                    if !blackouts.is_empty() {
+                        reasons.push(format!("blocked by {}", blackouts.join(", ")));
+                    }
+                    if !windows.is_empty() {
+                        reasons.push(format!(
+                            "outside the deploy windows of {}",
+                            plan.environment
+                        ));
+                    }
+                    (
+                        None,
+                        Some(format!("no room on {day}: {}", reasons.join("; "))),
+                    )
+                }
             };
         steps.push(PlannedStep {
             component: step.component.clone(),

@@ -636,6 +636,31 @@ impl Rule {
     }
 }
 
+/// The occurrences of the window `[start, end)`, repeated by `rule` when there
+/// is one, that overlap `[from, to)`; all in one zone's civil time. Each
+/// occurrence is as long as the first.
+pub fn window_occurrences(
+    start: DateTime,
+    end: DateTime,
+    rule: Option<&Rule>,
+    from: DateTime,
+    to: DateTime,
+    zone: Option<&TimeZone>,
+) -> Vec<(DateTime, DateTime)> {
+    let length = start.duration_until(end);
+    let Some(rule) = rule else {
+        return (start < to && from < end)
+            .then_some((start, end))
+            .into_iter()
+            .collect();
+    };
+    rule.occurrences(start, zone)
+        .take_while(|at| *at < to)
+        .filter_map(|at| Some((at, at.checked_add(length).ok()?)))
+        .filter(|(_, end)| from < *end)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use jiff::civil::date;

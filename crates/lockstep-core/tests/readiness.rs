@@ -51,6 +51,7 @@ impl Given {
         given.run(Command::DefineEnvironment {
             environment: name("staging"),
             spec: EnvironmentSpec {
+                deploy_windows: Vec::new(),
                 title: None,
                 tier: Tier::Staging,
                 labels: Default::default(),
@@ -242,6 +243,7 @@ fn a_smoke_test_outside_staging_does_not_count() {
     given.run(Command::DefineEnvironment {
         environment: name("dev"),
         spec: EnvironmentSpec {
+            deploy_windows: Vec::new(),
             title: None,
             tier: Tier::Development,
             labels: Default::default(),

@@ -42,6 +42,7 @@ fn given() -> State {
         Command::DefineEnvironment {
             environment: name("staging"),
             spec: EnvironmentSpec {
+                deploy_windows: Vec::new(),
                 title: None,
                 tier: Tier::Staging,
                 labels: Default::default(),

@@ -332,6 +332,21 @@ impl<'m> Planner<'m> {
             Resource::Environment { labels, spec, .. } => {
                 let mut spec = spec.clone();
                 spec.labels.extend(labels.clone());
+                if let Some(window) = spec
+                    .deploy_windows
+                    .iter()
+                    .find(|w| jiff::tz::TimeZone::get(&w.time_zone).is_err())
+                {
+                    self.error(
+                        located,
+                        &doc_name.referenced,
+                        format!(
+                            "environment `{name}`: deployWindows timeZone `{}` is not an IANA time zone",
+                            window.time_zone
+                        ),
+                    );
+                    return;
+                }
                 push(
                     ENVIRONMENTS,
                     Command::DefineEnvironment {

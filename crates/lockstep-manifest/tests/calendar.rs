@@ -203,3 +203,36 @@ fn recurring_blackouts_are_checked() {
         "{message}"
     );
 }
+
+#[test]
+fn deploy_windows_are_checked() {
+    let env = |windows: &str| {
+        format!(
+            "apiVersion: lockstep.dev/v1\nkind: Environment\nmetadata: {{name: payments}}\nspec:\n  tier: production\n  deployWindows:\n{windows}"
+        )
+    };
+    run(&env(
+        "    - {timeZone: America/New_York, start: 2025-01-07T09:00:00, end: 2025-01-07T16:00:00, recurrence: \"FREQ=WEEKLY;BYDAY=TU,WE,TH\"}\n",
+    ))
+    .expect("accepted");
+    for (windows, expected) in [
+        (
+            "    - {timeZone: America/New_York, start: 2025-01-06T09:00:00, end: 2025-01-06T16:00:00, recurrence: \"FREQ=WEEKLY;BYDAY=TU,WE,TH\"}\n",
+            "cal.yaml:3:18: spec.deployWindows[0].recurrence: the deploy window starts 2025-01-06T09:00:00 (Monday)",
+        ),
+        (
+            "    - {timeZone: America/New_York, start: 2025-01-07T16:00:00, end: 2025-01-07T09:00:00}\n",
+            "deploy window start 2025-01-07T16:00:00 must be before its end 2025-01-07T09:00:00",
+        ),
+        (
+            "    - {timeZone: Moon/Base, start: 2025-01-07T09:00:00, end: 2025-01-07T16:00:00}\n",
+            "cal.yaml:3:18: environment `payments`: deployWindows timeZone `Moon/Base` is not an IANA time zone",
+        ),
+    ] {
+        let message = run(&env(windows)).expect_err("refused");
+        assert!(
+            message.contains(expected),
+            "expected `{expected}` in:\n{message}"
+        );
+    }
+}

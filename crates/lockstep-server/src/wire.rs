@@ -303,6 +303,9 @@ pub struct EnvironmentBody {
     pub title: Option<String>,
     /// `development`, `testing`, `staging` or `production`.
     pub tier: String,
+    /// When deploys are allowed (`timeZone`, `start`, `end`, optional `recurrence`).
+    #[serde(default)]
+    pub deploy_windows: Vec<core::DeployWindow>,
     /// Labels.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
@@ -311,9 +314,18 @@ pub struct EnvironmentBody {
 impl EnvironmentBody {
     /// The core spec.
     pub fn spec(self) -> Result<core::EnvironmentSpec, ApiError> {
+        for (index, window) in self.deploy_windows.iter().enumerate() {
+            if jiff::tz::TimeZone::get(&window.time_zone).is_err() {
+                return Err(ApiError::unprocessable(
+                    format!("deployWindows[{index}].timeZone"),
+                    format!("`{}` is not an IANA time zone", window.time_zone),
+                ));
+            }
+        }
         Ok(core::EnvironmentSpec {
             title: self.title,
             tier: enum_value("tier", &self.tier)?,
+            deploy_windows: self.deploy_windows,
             labels: self.labels,
         })
     }

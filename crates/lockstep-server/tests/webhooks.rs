@@ -115,6 +115,7 @@ impl Harness {
             Command::DefineEnvironment {
                 environment: name("staging"),
                 spec: EnvironmentSpec {
+                    deploy_windows: Vec::new(),
                     title: None,
                     tier: Tier::Staging,
                     labels: Default::default(),

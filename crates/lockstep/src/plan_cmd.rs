@@ -34,6 +34,12 @@ pub fn time_zones(state: &State) -> anyhow::Result<BTreeMap<String, TimeZone>> {
                 .blackouts()
                 .values()
                 .map(|b| b.spec.time_zone.as_str()),
+        )
+        .chain(
+            state
+                .environments()
+                .values()
+                .flat_map(|e| e.spec.deploy_windows.iter().map(|w| w.time_zone.as_str())),
         );
     names
         .map(|name| {
@@ -75,7 +81,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     };
     let risks = assess(&state);
     let conflicts = lockstep_core::conflicts::conflicts(&state, &zones);
-    let blackout_conflicts = lockstep_core::conflicts::blackout_conflicts(&state, &zones);
+    let window_conflicts = lockstep_core::conflicts::window_conflicts(&state, &zones);
     let plans: Vec<ReleasePlan> = releases
         .iter()
         .map(|r| plan_release(&state, r, &options))
@@ -89,7 +95,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
                 .collect();
             let value = serde_json::json!({
                 "plans": plans, "risks": risks, "chains": chains, "conflicts": conflicts,
-                "blackoutConflicts": blackout_conflicts,
+                "windowConflicts": window_conflicts,
             });
             println!("{value:#}");
         }
@@ -101,9 +107,9 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
                     .iter()
                     .for_each(|c| println!("  {}", c.explanation));
             }
-            if !blackout_conflicts.is_empty() {
-                println!("releases in a blackout:");
-                blackout_conflicts
+            if !window_conflicts.is_empty() {
+                println!("releases outside their environment's calendar:");
+                window_conflicts
                     .iter()
                     .for_each(|c| println!("  {}", c.explanation));
             }
@@ -118,9 +124,9 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
                     .iter()
                     .for_each(|c| println!("- {}", c.explanation));
             }
-            if !blackout_conflicts.is_empty() {
-                println!("\n## Releases in a blackout\n");
-                blackout_conflicts
+            if !window_conflicts.is_empty() {
+                println!("\n## Releases outside their environment's calendar\n");
+                window_conflicts
                     .iter()
                     .for_each(|c| println!("- {}", c.explanation));
             }
@@ -150,6 +156,25 @@ fn forecast_line(plan: &ReleasePlan) -> String {
     }
 }
 
+/// One line per milestone period: when it is forecast to end against its commitment.
+fn milestone_lines(plan: &ReleasePlan) -> Vec<String> {
+    plan.forecast
+        .iter()
+        .flat_map(|f| &f.milestones)
+        .map(|m| {
+            format!(
+                "milestone {} (committed {}): P50 {}, P85 {}, P95 {}",
+                m.name,
+                m.committed
+                    .map_or_else(|| "no date".to_owned(), |d| d.to_string()),
+                m.p50,
+                m.p85,
+                m.p95
+            )
+        })
+        .collect()
+}
+
 fn release_risks(plan: &ReleasePlan, risks: &RiskReport) -> Vec<Vec<String>> {
     let release = risks.releases.get(&plan.release).map(|r| r.chain.clone());
     let items = risks
@@ -171,6 +196,9 @@ fn print_plan(plan: &ReleasePlan, risks: &RiskReport) {
         slack_words(plan)
     );
     println!("{}", forecast_line(plan));
+    for line in milestone_lines(plan) {
+        println!("  {line}");
+    }
     println!();
     let rows: Vec<Vec<String>> = plan
         .activities
@@ -270,7 +298,11 @@ fn markdown(plan: &ReleasePlan, risks: &RiskReport) -> String {
         plan.planned_finish,
         slack_words(plan)
     );
-    let _ = writeln!(out, "- {}\n", forecast_line(plan));
+    let _ = writeln!(out, "- {}", forecast_line(plan));
+    for line in milestone_lines(plan) {
+        let _ = writeln!(out, "  - {line}");
+    }
+    let _ = writeln!(out);
     let _ = writeln!(
         out,
         "| | Activity | Team | Start | Finish | Committed | Slack |\n|---|---|---|---|---|---|---|"

@@ -462,11 +462,49 @@ fn plan_reads_release_trains_and_recurring_blackouts() {
     );
     let json = ws.ok(&args("json").iter().map(String::as_str).collect::<Vec<_>>());
     let value: serde_json::Value = serde_json::from_str(&json).expect("json");
-    let blackouts = value["blackoutConflicts"].as_array().expect("array");
+    let blackouts = value["windowConflicts"].as_array().expect("array");
     assert!(
-        blackouts.iter().any(
-            |c| c["release"] == "web-2025-12-23" && c["proposedStart"] == "2026-01-05T10:00:00"
-        ),
+        blackouts.iter().any(|c| c["release"] == "web-2025-12-23"
+            && c["blackout"] == "year-end-freeze"
+            && c["proposedStart"] == "2026-01-05T10:00:00"),
         "{value:#}"
     );
+}
+
+#[test]
+fn plan_keeps_releases_inside_deploy_windows() {
+    let ws = Workspace::new();
+    let calendar = format!(
+        "{}/../../examples/release-calendar",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = ws.ok(&[
+        "plan",
+        &example(),
+        &calendar,
+        "--release",
+        "ledger-2025-02-01",
+        "--today",
+        "2025-01-20",
+        "--trials",
+        "0",
+    ]);
+    // Saturday Feb 1 is outside Tuesday–Thursday 09:00–16:00: the step has no room,
+    // and the conflict proposes the next Tuesday at the same time.
+    assert!(
+        out.contains("no room on 2025-02-01: outside the deploy windows of payments-production"),
+        "{out}"
+    );
+    assert!(
+        out.contains("ledger-2025-02-01 deploys to payments-production outside its deploy windows (Feb 1 10:00–Feb 1 11:30 America/New_York): move it to Tue Feb 4 10:00 America/New_York"),
+        "{out}"
+    );
+    // Wednesday Jan 1, Tuesday Apr 1 and Thursday May 1 are inside the windows.
+    for inside in [
+        "ledger-2025-01-01",
+        "ledger-2025-04-01",
+        "ledger-2025-05-01",
+    ] {
+        assert!(!out.contains(&format!("{inside} deploys")), "{out}");
+    }
 }
