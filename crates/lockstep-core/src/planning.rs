@@ -13,10 +13,11 @@
 //! - the forecast samples each item's three-point estimate scaled the same way,
 //!   converting working days to calendar days at 7/5.
 //!
-//! What this deliberately does not do yet: shared resources between releases,
-//! cross-release blockers (an item blocked from another release starts at day 0),
-//! and recurring blackouts. Time zones are resolved by the caller, so the module
-//! stays pure.
+//! - a blocker in another release holds its dependant back until the day after
+//!   the blocker's projected finish (ETA, else due date, else its release's target).
+//!
+//! What this deliberately does not do yet: shared resources between releases.
+//! Time zones are resolved by the caller, so the module stays pure.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -67,6 +68,9 @@ pub struct PlannedActivity {
     pub committed: Option<Date>,
     /// Share of forecast trials in which it was critical.
     pub criticality: Option<f64>,
+    /// Blockers in other releases it waits for, with their projected finish.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub waits_for: Vec<String>,
 }
 
 /// The forecast of the release's finish.
@@ -258,6 +262,41 @@ pub fn plan_release(
         None => arcs.extend((0..n_items).map(|item| Precedence::new(item, release_activity))),
     }
 
+    // A blocker in another release holds the blocked item back until the day after
+    // its projected finish (ETA, else due date, else its release's target date);
+    // one that is ready or released holds nothing back.
+    let mut release_date = vec![0_i64; n_activities];
+    let mut waits_for = vec![Vec::new(); n_activities];
+    for (activity, item) in items.iter().enumerate() {
+        for dependency in state.blocked_by(&item.name) {
+            if index.contains_key(&dependency.blocker) {
+                continue;
+            }
+            let Some(blocker) = state.items().get(&dependency.blocker) else {
+                continue;
+            };
+            if matches!(
+                blocker.status,
+                ItemStatus::ReadyForRelease | ItemStatus::Released
+            ) {
+                continue;
+            }
+            let projected = blocker.eta.or(blocker.spec.due).or_else(|| {
+                state
+                    .releases()
+                    .get(&blocker.release)
+                    .map(|r| r.spec.target_date)
+            });
+            if let Some(date) = projected {
+                release_date[activity] = release_date[activity].max(day_index(today, date) + 1);
+                waits_for[activity].push(format!(
+                    "{} (release {}) projected {date}",
+                    blocker.name, blocker.release
+                ));
+            }
+        }
+    }
+
     // Forward pass in team calendars gives calendar-day durations; CPM on those
     // gives slack and the critical path.
     let probe = Network::new(vec![0; n_activities], &arcs)
@@ -270,7 +309,8 @@ pub fn plan_release(
             .predecessors(activity)
             .map(|(p, _)| finish[p])
             .max()
-            .unwrap_or(0);
+            .unwrap_or(0)
+            .max(release_date[activity]);
         let (s, f) = if activity < n_items {
             let item = items[activity];
             let work = remaining_working_days(item).ceil() as i64;
@@ -336,6 +376,7 @@ pub fn plan_release(
             .map_err(|e| PlanError::Scheduling(e.to_string()))?;
         let target = day_index(today, release.spec.target_date) + 1;
         let period_activities: Vec<usize> = (n_items..release_activity).collect();
+        let earliest_starts: Vec<f64> = release_date.iter().map(|&d| d as f64).collect();
         let result = forecast(
             &network,
             &[],
@@ -347,7 +388,7 @@ pub fn plan_release(
                 percentiles: &[50.0, 85.0, 95.0],
                 milestones: &period_activities,
                 target: Some(target as f64),
-                earliest_starts: None,
+                earliest_starts: Some(&earliest_starts),
             },
         )
         .map_err(|e| PlanError::Scheduling(e.to_string()))?;
@@ -434,6 +475,7 @@ pub fn plan_release(
                 critical: cpm.is_critical(activity),
                 committed,
                 criticality: criticality[activity],
+                waits_for: std::mem::take(&mut waits_for[activity]),
             }
         })
         .collect();

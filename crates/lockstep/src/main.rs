@@ -24,7 +24,27 @@ use clap::Parser;
 
 use crate::cli::{Cli, Command, Output};
 
+/// `println!` panics when stdout is a closed pipe (`lockstep plan … | head`). Rust
+/// ignores SIGPIPE and safe code cannot restore it, so such a panic ends the
+/// process quietly with the status a shell expects after SIGPIPE (128 + 13).
+fn exit_quietly_on_broken_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(

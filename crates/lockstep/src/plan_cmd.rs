@@ -239,6 +239,13 @@ fn print_plan(plan: &ReleasePlan, risks: &RiskReport) {
     );
     println!();
     println!("critical path: {}", plan.critical_path.join(" → "));
+    for activity in plan.activities.iter().filter(|a| !a.waits_for.is_empty()) {
+        println!(
+            "{} waits for {}",
+            activity.name,
+            activity.waits_for.join(", ")
+        );
+    }
     let chains = release_risks(plan, risks);
     if !chains.is_empty() {
         println!("\nat risk:");

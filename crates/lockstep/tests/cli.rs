@@ -508,3 +508,87 @@ fn plan_keeps_releases_inside_deploy_windows() {
         assert!(!out.contains(&format!("{inside} deploys")), "{out}");
     }
 }
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lockstep"))
+        .args([
+            "plan",
+            &example(),
+            "--today",
+            "2025-02-05",
+            "--format",
+            "markdown",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Read nothing and close the pipe, like `| head -0`.
+    drop(child.stdout.take());
+    let status = child.wait().expect("wait");
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("read");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(matches!(status.code(), Some(0) | Some(141)), "{status:?}");
+}
+
+#[test]
+fn plan_holds_items_back_for_blockers_in_other_releases() {
+    let ws = Workspace::new();
+    let q2 = ws.write(
+        "q2.yaml",
+        "apiVersion: lockstep.dev/v1\nkind: Release\nmetadata: {name: q2-auth}\nspec:\n  targetDate: 2025-04-01\n  items:\n    - {name: sso-tokens, title: SSO tokens, team: backend, eta: 2025-02-20}\n---\napiVersion: lockstep.dev/v1\nkind: Dependency\nmetadata: {name: dashboard-needs-sso}\nspec: {blocker: sso-tokens, blocked: frontend-dashboard}\n",
+    );
+    let out = ws.ok(&[
+        "plan",
+        &example(),
+        q2.to_str().expect("utf-8"),
+        "--release",
+        "q1-2025",
+        "--today",
+        "2025-02-05",
+        "--trials",
+        "0",
+        "--format",
+        "json",
+    ]);
+    let value: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let dashboard = value["plans"][0]["activities"]
+        .as_array()
+        .expect("activities")
+        .iter()
+        .find(|a| a["name"] == "frontend-dashboard")
+        .expect("the dashboard item")
+        .clone();
+    // Without the blocker it starts Feb 6; now not before the day after Feb 20.
+    assert_eq!(dashboard["start"], "2025-02-21", "{dashboard:#}");
+    assert_eq!(
+        dashboard["waitsFor"][0],
+        "sso-tokens (release q2-auth) projected 2025-02-20"
+    );
+    let table = ws.ok(&[
+        "plan",
+        &example(),
+        q2.to_str().expect("utf-8"),
+        "--release",
+        "q1-2025",
+        "--today",
+        "2025-02-05",
+        "--trials",
+        "0",
+    ]);
+    assert!(
+        table.contains(
+            "frontend-dashboard waits for sso-tokens (release q2-auth) projected 2025-02-20"
+        ),
+        "{table}"
+    );
+}
