@@ -129,6 +129,7 @@ fn action(command: &Command) -> String {
             format!("define environment {environment}")
         }
         Command::DefineBlackout { blackout, .. } => format!("define blackout {blackout}"),
+        Command::DefineResource { resource, .. } => format!("define resource {resource}"),
         Command::DefineRelease { release, .. } => format!("change release {release}"),
         Command::ChangeReleaseState { release, to } => {
             format!("move release {release} to {to}")
@@ -195,6 +196,7 @@ fn release_of_command(state: &State, command: &Command) -> Option<Name> {
         | Command::DefineComponent { .. }
         | Command::DefineEnvironment { .. }
         | Command::DefineBlackout { .. }
+        | Command::DefineResource { .. }
         | Command::RecordSignal { .. } => None,
     }
 }
@@ -314,6 +316,7 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
         | Command::DefineComponent { .. }
         | Command::DefineEnvironment { .. }
         | Command::DefineBlackout { .. }
+        | Command::DefineResource { .. }
         | Command::DefineIntegrationTask { .. } => {
             deny("only a release manager or an admin defines the program's resources")
         }

@@ -9,7 +9,7 @@ use jiff::civil::Date;
 
 use crate::{
     BlackoutSpec, ComponentSpec, EnvironmentSpec, IntegrationTaskSpec, ItemSpec, ItemStatus, Name,
-    ReleaseSpec, ReleaseState, ScenarioResult, Signal, StatusUpdate, TeamSpec,
+    ReleaseSpec, ReleaseState, ResourceSpec, ScenarioResult, Signal, StatusUpdate, TeamSpec,
 };
 
 /// A request to change the release program.
@@ -30,6 +30,8 @@ pub enum Command {
     },
     /// Create or update a blackout window.
     DefineBlackout { blackout: Name, spec: BlackoutSpec },
+    /// Create or update a shared resource.
+    DefineResource { resource: Name, spec: ResourceSpec },
     /// Plan a release or change its dates and plan.
     DefineRelease { release: Name, spec: ReleaseSpec },
     /// Move a release through its life cycle.

@@ -180,6 +180,19 @@ impl Decider<'_> {
                     Some(_) => vec![Event::BlackoutRedefined { blackout, spec }],
                 })
             }
+            Command::DefineResource { resource, spec } => {
+                if spec.capacity == 0 {
+                    return Err(DomainError::invalid(
+                        "spec.capacity",
+                        format!("resource {resource} needs a capacity of at least 1"),
+                    ));
+                }
+                Ok(match state.resources().get(&resource) {
+                    None => vec![Event::ResourceDefined { resource, spec }],
+                    Some(existing) if existing.spec == spec => vec![],
+                    Some(_) => vec![Event::ResourceRedefined { resource, spec }],
+                })
+            }
             Command::DefineRelease { release, spec } => {
                 if state
                     .releases()
@@ -647,6 +660,24 @@ impl Decider<'_> {
         self.team(&spec.team)?;
         if let Some(component) = &spec.component {
             self.component(component)?;
+        }
+        for (resource, &amount) in &spec.uses {
+            let Some(declared) = self.state.resources().get(resource) else {
+                return Err(not_found(
+                    "resource",
+                    resource,
+                    self.state.resources().keys(),
+                ));
+            };
+            if amount == 0 || amount > declared.spec.capacity {
+                return Err(DomainError::invalid(
+                    format!("uses.{resource}"),
+                    format!(
+                        "an item can use 1 to {} of {resource} (its capacity), not {amount}",
+                        declared.spec.capacity
+                    ),
+                ));
+            }
         }
         if let Some(estimate) = spec.estimate
             && !(estimate.optimistic <= estimate.likely && estimate.likely <= estimate.pessimistic)

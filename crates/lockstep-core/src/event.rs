@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     BlackoutSpec, ComponentSpec, Dependency, EnvironmentSpec, IntegrationTaskSpec, ItemSpec,
-    ItemStatus, Name, ReleaseSpec, ReleaseState, ScenarioResult, Signal, StatusUpdate, TeamSpec,
+    ItemStatus, Name, ReleaseSpec, ReleaseState, ResourceSpec, ScenarioResult, Signal,
+    StatusUpdate, TeamSpec,
 };
 
 /// Something that happened to the release program.
@@ -44,6 +45,10 @@ pub enum Event {
     BlackoutDefined { blackout: Name, spec: BlackoutSpec },
     /// A blackout window changed.
     BlackoutRedefined { blackout: Name, spec: BlackoutSpec },
+    /// A shared resource was declared.
+    ResourceDefined { resource: Name, spec: ResourceSpec },
+    /// A shared resource's declaration changed.
+    ResourceRedefined { resource: Name, spec: ResourceSpec },
     /// A release was planned.
     ReleasePlanned { release: Name, spec: ReleaseSpec },
     /// A release's dates, milestones or plan changed.
@@ -116,6 +121,8 @@ impl Event {
             Event::EnvironmentRedefined { .. } => "EnvironmentRedefined",
             Event::BlackoutDefined { .. } => "BlackoutDefined",
             Event::BlackoutRedefined { .. } => "BlackoutRedefined",
+            Event::ResourceDefined { .. } => "ResourceDefined",
+            Event::ResourceRedefined { .. } => "ResourceRedefined",
             Event::ReleasePlanned { .. } => "ReleasePlanned",
             Event::ReleaseRedefined { .. } => "ReleaseRedefined",
             Event::ReleaseStateChanged { .. } => "ReleaseStateChanged",
@@ -154,6 +161,12 @@ impl Event {
                 )
             }
             Event::BlackoutRedefined { blackout, .. } => format!("blackout {blackout} changed"),
+            Event::ResourceDefined { resource, spec } => {
+                format!("resource {resource} defined: capacity {}", spec.capacity)
+            }
+            Event::ResourceRedefined { resource, spec } => {
+                format!("resource {resource} changed: capacity {}", spec.capacity)
+            }
             Event::ReleasePlanned { release, spec } => {
                 format!("release {release} planned for {}", spec.target_date)
             }

@@ -429,6 +429,31 @@ impl BlackoutSpec {
     }
 }
 
+/// A shared resource with a limited capacity that items hold while they are
+/// worked on: a staging environment, a database migration slot, the QA engineers,
+/// a limit on concurrent deploys. Shared by every release.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ResourceSpec {
+    /// Display title (`Staging environment`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Units available at any time; at least 1.
+    pub capacity: u32,
+    /// Labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: Labels,
+}
+
+/// A resource as the state holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resource {
+    /// Name.
+    pub name: Name,
+    /// Declaration.
+    pub spec: ResourceSpec,
+}
+
 /// A blackout as the state holds it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Blackout {
@@ -595,6 +620,13 @@ pub struct ItemSpec {
     /// Three-point estimate.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimate: Option<Estimate>,
+    /// Shared resources the item holds while it is worked on, and how many units.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub uses: BTreeMap<Name, u32>,
+    /// A start date someone committed to: the plan keeps the item there, and
+    /// says why when nothing can.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_start: Option<Date>,
 }
 
 /// A dated status note on an item (`Jan 28: Started, on track`).

@@ -159,6 +159,10 @@ pub enum PlanError {
     /// The scheduling library refused the network.
     #[error("cannot plan: {0}")]
     Scheduling(String),
+    /// Pinned dates and shared resources contradict each other: no schedule can
+    /// honour them all. Each line names the constraints that conflict.
+    #[error("no schedule honours every pinned date and shared resource:\n  {}", .0.join("\n  "))]
+    Infeasible(Vec<String>),
 }
 
 /// Share of an item's estimate still to do in a board column: a default
@@ -203,6 +207,153 @@ fn team_calendar(state: &State, team: &Name, today: Date) -> Calendar {
         let working = days.contains(&date.weekday()) && !team.spec.holidays.contains(&date);
         working.then(|| Interval::new(day, day + 1))
     }))
+}
+
+/// Schedules for GA search over shared resources; small programs need far fewer.
+const RESOURCE_SCHEDULES: u64 = 3_000;
+
+/// Where every open item of the program starts, in days from `today`, when
+/// shared resources (across releases) and pinned dates are honoured: one
+/// resource-constrained problem over every open release, searched by the genetic
+/// algorithm with a fixed seed, so the same state always gives the same plan.
+/// Empty when no item uses a resource or is pinned (the plan is then as soon as
+/// possible). A contradiction is explained in item and resource names.
+fn constrained_starts(
+    state: &State,
+    today: Date,
+    seed: u64,
+) -> Result<HashMap<Name, i64>, PlanError> {
+    let items: Vec<&Item> = state
+        .items()
+        .values()
+        .filter(|item| {
+            state
+                .releases()
+                .get(&item.release)
+                .is_some_and(|r| !r.state.is_terminal())
+        })
+        .collect();
+    if !items
+        .iter()
+        .any(|item| !item.spec.uses.is_empty() || item.spec.pinned_start.is_some())
+    {
+        return Ok(HashMap::new());
+    }
+    let resources: Vec<&crate::Resource> = state.resources().values().collect();
+    let resource_index: HashMap<&Name, usize> = resources
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (&r.name, i))
+        .collect();
+    let mut builder = lockstep_plan::ProblemBuilder::new(
+        resources
+            .iter()
+            .map(|r| i64::from(r.spec.capacity))
+            .collect(),
+    );
+    let mut calendars = HashMap::new();
+    let index: HashMap<&Name, usize> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| (&item.name, i))
+        .collect();
+    for item in &items {
+        let mut demand = vec![0_i64; resources.len()];
+        for (resource, amount) in &item.spec.uses {
+            if let Some(&r) = resource_index.get(resource) {
+                demand[r] = i64::from(*amount);
+            }
+        }
+        let work = remaining_working_days(item).ceil() as i64;
+        let activity = builder.activity(work, &demand);
+        let calendar = *calendars
+            .entry(&item.spec.team)
+            .or_insert_with(|| builder.add_calendar(team_calendar(state, &item.spec.team, today)));
+        builder.use_calendar(activity, calendar, ActivityMode::Interruptible);
+        if let Some(pin) = item.spec.pinned_start {
+            let day = day_index(today, pin);
+            // A pin in the past is history: the item has started.
+            if day >= 0 && work > 0 {
+                builder.pin(activity, day);
+            }
+        }
+        for dependency in state.blocked_by(&item.name) {
+            if let Some(&from) = index.get(&dependency.blocker) {
+                builder.precedence(from, activity, 0);
+            }
+        }
+    }
+    let problem = builder
+        .build()
+        .map_err(|e| PlanError::Scheduling(e.to_string()))?;
+    let name = |activity: usize| items[activity].name.as_str();
+    let resource = |r: usize| resources[r].name.as_str();
+    let date = |day: i64| date_at(today, day);
+    let solution = lockstep_plan::ga::solve(
+        &problem,
+        &lockstep_plan::Budget::schedules(RESOURCE_SCHEDULES),
+        &lockstep_plan::GaConfig::default(),
+        seed,
+    );
+    let solution = match solution {
+        Ok(solution) => solution,
+        Err(lockstep_plan::ScheduleError::Infeasible { conflicts }) => {
+            use lockstep_plan::Conflict;
+            let lines = conflicts
+                .iter()
+                .map(|conflict| match conflict {
+                    Conflict::DemandExceedsCapacity {
+                        activity,
+                        resource: r,
+                        demand,
+                        capacity,
+                    } => format!(
+                        "{} uses {demand} of {} but only {capacity} exist",
+                        name(*activity),
+                        resource(*r)
+                    ),
+                    Conflict::PinnedBeforeEarliestStart {
+                        activity,
+                        pinned,
+                        earliest,
+                        path,
+                    } => format!(
+                        "{} is pinned to start {} but cannot start before {}: {}",
+                        name(*activity),
+                        date(*pinned),
+                        date(*earliest),
+                        path.iter().map(|&a| name(a)).collect::<Vec<_>>().join(" → ")
+                    ),
+                    Conflict::PinnedOverCapacity {
+                        activities,
+                        resource: r,
+                        time,
+                        demand,
+                        capacity,
+                    } => format!(
+                        "{} are pinned to overlap on {} and together use {demand} of {} (capacity {capacity})",
+                        activities.iter().map(|&a| name(a)).collect::<Vec<_>>().join(", "),
+                        date(*time),
+                        resource(*r)
+                    ),
+                    Conflict::PinnedOutsideCalendar { activity, pinned } => format!(
+                        "{} is pinned to start {} ({}), a day its team does not work",
+                        name(*activity),
+                        date(*pinned),
+                        date(*pinned).strftime("%A")
+                    ),
+                    other => other.to_string(),
+                })
+                .collect();
+            return Err(PlanError::Infeasible(lines));
+        }
+        Err(error) => return Err(PlanError::Scheduling(error.to_string())),
+    };
+    Ok(items
+        .iter()
+        .enumerate()
+        .map(|(activity, item)| (item.name.clone(), solution.schedule().starts()[activity]))
+        .collect())
 }
 
 fn remaining_working_days(item: &Item) -> f64 {
@@ -297,6 +448,22 @@ pub fn plan_release(
         }
     }
 
+    // Shared resources and pins, solved over the whole program, hold items back
+    // to where the resource-feasible schedule starts them.
+    let constrained = constrained_starts(state, today, options.seed)?;
+    let mut held_back = vec![0_i64; n_activities];
+    for (activity, item) in items.iter().enumerate() {
+        let Some(&start) = constrained.get(&item.name) else {
+            continue;
+        };
+        held_back[activity] = start;
+        if let Some(pin) = item.spec.pinned_start
+            && day_index(today, pin) == start
+        {
+            waits_for[activity].push(format!("pinned to {pin}"));
+        }
+    }
+
     // Forward pass in team calendars gives calendar-day durations; CPM on those
     // gives slack and the critical path.
     let probe = Network::new(vec![0; n_activities], &arcs)
@@ -311,6 +478,27 @@ pub fn plan_release(
             .max()
             .unwrap_or(0)
             .max(release_date[activity]);
+        // Later than its predecessors allow: shared resources (or a pin) hold it back.
+        let earliest = if held_back[activity] > earliest {
+            let item = items[activity];
+            let used: Vec<String> = item
+                .spec
+                .uses
+                .iter()
+                .map(|(resource, amount)| format!("{amount} of {resource}"))
+                .collect();
+            if !used.is_empty() && item.spec.pinned_start.is_none() {
+                waits_for[activity].push(format!(
+                    "shared resources ({}) until {}",
+                    used.join(", "),
+                    date_at(today, held_back[activity])
+                ));
+            }
+            release_date[activity] = held_back[activity];
+            held_back[activity]
+        } else {
+            earliest
+        };
         let (s, f) = if activity < n_items {
             let item = items[activity];
             let work = remaining_working_days(item).ceil() as i64;

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Blackout, Component, Dependency, Environment, Event, IntegrationTask, Item, Name, Release,
-    Signal, SignalKey, Team, normalize_repository,
+    Resource, Signal, SignalKey, Team, normalize_repository,
 };
 
 /// The id of an event stream: the unit of optimistic concurrency. One per team,
@@ -27,6 +27,7 @@ pub struct State {
     releases: BTreeMap<Name, Release>,
     #[serde(default)]
     blackouts: BTreeMap<Name, Blackout>,
+    resources: BTreeMap<Name, Resource>,
     items: BTreeMap<Name, Item>,
     /// Release to the names of its items: the index behind [`State::items_of`].
     #[serde(default)]
@@ -112,6 +113,11 @@ impl State {
     /// Blackout windows by name.
     pub fn blackouts(&self) -> &BTreeMap<Name, Blackout> {
         &self.blackouts
+    }
+
+    /// Shared resources by name.
+    pub fn resources(&self) -> &BTreeMap<Name, Resource> {
+        &self.resources
     }
     /// Items by name.
     pub fn items(&self) -> &BTreeMap<Name, Item> {
@@ -203,6 +209,9 @@ impl State {
             Event::BlackoutDefined { blackout, .. } | Event::BlackoutRedefined { blackout, .. } => {
                 format!("blackout:{blackout}")
             }
+            Event::ResourceDefined { resource, .. } | Event::ResourceRedefined { resource, .. } => {
+                format!("resource:{resource}")
+            }
             Event::ReleasePlanned { release, .. }
             | Event::ReleaseRedefined { release, .. }
             | Event::ReleaseStateChanged { release, .. }
@@ -279,6 +288,16 @@ impl State {
                     blackout.clone(),
                     Blackout {
                         name: blackout,
+                        spec,
+                    },
+                );
+            }
+            Event::ResourceDefined { resource, spec }
+            | Event::ResourceRedefined { resource, spec } => {
+                self.resources.insert(
+                    resource.clone(),
+                    Resource {
+                        name: resource,
                         spec,
                     },
                 );

@@ -136,6 +136,8 @@ fn item_spec(title: &str, team: &str) -> ItemSpec {
         labels: vec![],
         due: None,
         estimate: None,
+        uses: Default::default(),
+        pinned_start: None,
     }
 }
 

@@ -83,6 +83,8 @@ impl Given {
                 labels: vec![],
                 due: None,
                 estimate: None,
+                uses: Default::default(),
+                pinned_start: None,
             },
         });
         given

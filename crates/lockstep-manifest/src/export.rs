@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::API_VERSION;
 use crate::wire::{
     ComponentDoc, DependsOnDoc, Document, IntegrationTaskDoc, ItemDoc, Metadata, ReleaseDoc,
-    spanned,
+    UseDoc, spanned,
 };
 
 /// Writes resources of `state` as a multi-document YAML stream.
@@ -43,6 +43,13 @@ pub fn export(state: &State, kind: Option<&str>) -> Result<String, String> {
             write(&document("Blackout", &blackout.name, labels, spec))?;
         }
     }
+    if wants("Resource") {
+        for resource in state.resources().values() {
+            let mut spec = resource.spec.clone();
+            let labels = std::mem::take(&mut spec.labels);
+            write(&document("Resource", &resource.name, labels, spec))?;
+        }
+    }
     if wants("Component") {
         for component in state.components().values() {
             let spec = ComponentDoc::from_spec(&component.spec);
@@ -69,6 +76,16 @@ pub fn export(state: &State, kind: Option<&str>) -> Result<String, String> {
                     due: item.spec.due,
                     eta: item.eta,
                     estimate: item.spec.estimate,
+                    uses: item
+                        .spec
+                        .uses
+                        .iter()
+                        .map(|(resource, &amount)| UseDoc {
+                            resource: spanned(resource.to_string()),
+                            amount,
+                        })
+                        .collect(),
+                    pinned_start: item.spec.pinned_start,
                     labels: item.spec.labels.clone(),
                     acceptance_criteria: item.spec.acceptance_criteria.clone(),
                     depends_on: state

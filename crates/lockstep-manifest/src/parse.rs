@@ -64,6 +64,11 @@ pub enum Resource {
         labels: lockstep_core::Labels,
         spec: lockstep_core::BlackoutSpec,
     },
+    Resource {
+        name: Spanned<String>,
+        labels: lockstep_core::Labels,
+        spec: lockstep_core::ResourceSpec,
+    },
     Release {
         name: Spanned<String>,
         labels: lockstep_core::Labels,
@@ -102,6 +107,7 @@ impl Resource {
             Resource::Component { name, .. } => ("Component", name),
             Resource::Environment { name, .. } => ("Environment", name),
             Resource::Blackout { name, .. } => ("Blackout", name),
+            Resource::Resource { name, .. } => ("Resource", name),
             Resource::Release { name, .. } => ("Release", name),
             Resource::ReleaseTrain { name, .. } => ("ReleaseTrain", name),
             Resource::Item { name, .. } => ("Item", name),
@@ -159,11 +165,12 @@ fn location(file: &str, line_offset: u64, at: &serde_saphyr::Location) -> Locati
 }
 
 /// The kinds this build reads, for "did you mean".
-const KINDS: [&str; 9] = [
+const KINDS: [&str; 10] = [
     "Team",
     "Component",
     "Environment",
     "Blackout",
+    "Resource",
     "Release",
     "ReleaseTrain",
     "Item",
@@ -311,6 +318,14 @@ fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, Strin
         "Blackout" => {
             let doc = from_yaml::<Document<lockstep_core::BlackoutSpec>>(text)?;
             Resource::Blackout {
+                name: doc.metadata.name,
+                labels: doc.metadata.labels,
+                spec: doc.spec,
+            }
+        }
+        "Resource" => {
+            let doc = from_yaml::<Document<lockstep_core::ResourceSpec>>(text)?;
+            Resource::Resource {
                 name: doc.metadata.name,
                 labels: doc.metadata.labels,
                 spec: doc.spec,

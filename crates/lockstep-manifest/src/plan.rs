@@ -90,6 +90,7 @@ enum Ref<'a> {
     Release,
     Item,
     Member,
+    Resource,
     /// A milestone of the named release.
     Milestone(&'a str),
 }
@@ -102,6 +103,7 @@ struct Known {
     releases: BTreeMap<String, BTreeSet<String>>, // release -> milestones
     items: BTreeSet<String>,
     members: BTreeSet<String>,
+    resources: BTreeSet<String>,
     /// Releases already released or cancelled: a train leaves them alone.
     departed: BTreeSet<String>,
 }
@@ -128,6 +130,7 @@ impl Known {
                 })
                 .collect(),
             items: names(&mut state.items().keys()),
+            resources: names(&mut state.resources().keys()),
             members: state
                 .teams()
                 .values()
@@ -199,6 +202,7 @@ impl<'m> Planner<'m> {
             Ref::Release => ("release", Box::new(self.known.releases.keys())),
             Ref::Item => ("item", Box::new(self.known.items.iter())),
             Ref::Member => ("member", Box::new(self.known.members.iter())),
+            Ref::Resource => ("resource", Box::new(self.known.resources.iter())),
             Ref::Milestone(release) => (
                 "milestone",
                 Box::new(self.known.releases.get(release).unwrap_or(&empty).iter()),
@@ -211,6 +215,7 @@ impl<'m> Planner<'m> {
             Ref::Release => self.known.releases.contains_key(&name.value),
             Ref::Item => self.known.items.contains(&name.value),
             Ref::Member => self.known.members.contains(&name.value),
+            Ref::Resource => self.known.resources.contains(&name.value),
             Ref::Milestone(release) => self
                 .known
                 .releases
@@ -292,6 +297,9 @@ impl<'m> Planner<'m> {
                 }
                 Resource::Item { name, .. } => {
                     self.known.items.insert(name.value.clone());
+                }
+                Resource::Resource { name, .. } => {
+                    self.known.resources.insert(name.value.clone());
                 }
                 Resource::Dependency { .. }
                 | Resource::IntegrationTask { .. }
@@ -422,6 +430,17 @@ impl<'m> Planner<'m> {
                     }
                     Err((at, message)) => self.error(located, &at, message),
                 }
+            }
+            Resource::Resource { labels, spec, .. } => {
+                let mut spec = spec.clone();
+                spec.labels.extend(labels.clone());
+                push(
+                    ENVIRONMENTS,
+                    Command::DefineResource {
+                        resource: name,
+                        spec,
+                    },
+                );
             }
             Resource::Component { labels, spec, .. } => {
                 let Some(team) = self.reference(located, Ref::Team, &spec.team) else {
@@ -577,6 +596,13 @@ impl<'m> Planner<'m> {
             },
             None => None,
         };
+        let mut uses = BTreeMap::new();
+        for used in &doc.uses {
+            let Some(resource) = self.reference(located, Ref::Resource, &used.resource) else {
+                return;
+            };
+            uses.insert(resource, used.amount);
+        }
         let Some(team) = team else { return };
         let mut push = |phase: usize, command: Command| {
             phases[phase].push(LocatedCommand {
@@ -592,6 +618,8 @@ impl<'m> Planner<'m> {
             labels: doc.labels.clone(),
             due: doc.due,
             estimate: doc.estimate,
+            uses,
+            pinned_start: doc.pinned_start,
         };
         push(
             ITEMS,

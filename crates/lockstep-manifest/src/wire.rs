@@ -152,6 +152,12 @@ pub(crate) struct ItemDoc {
     pub eta: Option<Date>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimate: Option<Estimate>,
+    /// Shared resources held while the item is worked on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uses: Vec<UseDoc>,
+    /// A start date the plan must keep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pinned_start: Option<Date>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub labels: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -160,6 +166,23 @@ pub(crate) struct ItemDoc {
     pub depends_on: Vec<DependsOnDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub updates: Vec<StatusUpdate>,
+}
+
+/// One shared resource an item holds: `{resource: staging, amount: 1}`.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct UseDoc {
+    pub resource: Spanned<String>,
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub amount: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(amount: &u32) -> bool {
+    *amount == 1
 }
 
 #[derive(Deserialize, Serialize)]

@@ -448,6 +448,12 @@ pub struct ItemBody {
     /// Estimate.
     #[serde(default)]
     pub estimate: Option<EstimateBody>,
+    /// Shared resources held while it is worked on: name to units.
+    #[serde(default)]
+    pub uses: BTreeMap<String, u32>,
+    /// A start date the plan must keep.
+    #[serde(default)]
+    pub pinned_start: Option<Date>,
 }
 
 impl ItemBody {
@@ -468,6 +474,12 @@ impl ItemBody {
                 likely: e.likely,
                 pessimistic: e.pessimistic,
             }),
+            uses: self
+                .uses
+                .iter()
+                .map(|(resource, &amount)| Ok((name("uses", resource)?, amount)))
+                .collect::<Result<_, ApiError>>()?,
+            pinned_start: self.pinned_start,
         })
     }
 }

@@ -53,6 +53,8 @@ fn item(title: &str, team: &str, due: &str) -> ItemSpec {
         labels: Vec::new(),
         due: Some(date(due)),
         estimate: None,
+        uses: Default::default(),
+        pinned_start: None,
     }
 }
 

@@ -110,6 +110,8 @@ impl Harness {
                     labels: Vec::new(),
                     due: None,
                     estimate: None,
+                    uses: Default::default(),
+                    pinned_start: None,
                 },
             },
             Command::DefineEnvironment {

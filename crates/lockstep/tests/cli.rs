@@ -592,3 +592,151 @@ fn plan_holds_items_back_for_blockers_in_other_releases() {
         "{table}"
     );
 }
+
+const SHARED_QA: &str = "apiVersion: lockstep.dev/v1
+kind: Team
+metadata: {name: core}
+spec: {timeZone: Europe/Berlin}
+---
+apiVersion: lockstep.dev/v1
+kind: Resource
+metadata: {name: qa-lab}
+spec: {title: QA lab, capacity: 1}
+---
+apiVersion: lockstep.dev/v1
+kind: Release
+metadata: {name: r1}
+spec:
+  targetDate: 2025-03-03
+  items:
+    - {name: billing, title: Billing, team: core, estimate: {optimistic: 2, likely: 3, pessimistic: 4}, uses: [{resource: qa-lab}]}
+    - {name: invoices, title: Invoices, team: core, estimate: {optimistic: 2, likely: 3, pessimistic: 4}, uses: [{resource: qa-lab}]}
+    - {name: reports, title: Reports, team: core, estimate: {optimistic: 1, likely: 2, pessimistic: 3}, pinnedStart: 2025-02-12}
+";
+
+#[test]
+fn plan_shares_resources_and_keeps_pinned_dates() {
+    let ws = Workspace::new();
+    let file = ws.write("shared.yaml", SHARED_QA);
+    let args = |format: &str| {
+        vec![
+            "plan".to_owned(),
+            file.to_str().expect("utf-8").to_owned(),
+            "--today".to_owned(),
+            "2025-02-03".to_owned(),
+            "--trials".to_owned(),
+            "200".to_owned(),
+            "--format".to_owned(),
+            format.to_owned(),
+        ]
+    };
+    let out = ws.ok(&args("json").iter().map(String::as_str).collect::<Vec<_>>());
+    let value: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let activities = value["plans"][0]["activities"]
+        .as_array()
+        .expect("activities");
+    let find = |name: &str| {
+        activities
+            .iter()
+            .find(|a| a["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {activities:?}"))
+            .clone()
+    };
+    let (billing, invoices) = (find("billing"), find("invoices"));
+    // One QA lab: the two items that need it run one after the other (3 working
+    // days each from Monday Feb 3), whichever goes first.
+    let mut starts = [
+        billing["start"].as_str().expect("start").to_owned(),
+        invoices["start"].as_str().expect("start").to_owned(),
+    ];
+    starts.sort();
+    assert_eq!(starts, ["2025-02-03", "2025-02-06"], "{activities:?}");
+    let second = if billing["start"] == "2025-02-06" {
+        &billing
+    } else {
+        &invoices
+    };
+    assert_eq!(
+        second["waitsFor"][0],
+        "shared resources (1 of qa-lab) until 2025-02-06"
+    );
+    let reports = find("reports");
+    assert_eq!(reports["start"], "2025-02-12");
+    assert_eq!(reports["waitsFor"][0], "pinned to 2025-02-12");
+    // The same state gives the same plan.
+    assert_eq!(
+        out,
+        ws.ok(&args("json").iter().map(String::as_str).collect::<Vec<_>>())
+    );
+}
+
+#[test]
+fn plan_explains_contradicting_pins_and_resources() {
+    let ws = Workspace::new();
+    let pinned_after_blocker = SHARED_QA.replace(
+        "pinnedStart: 2025-02-12}",
+        "pinnedStart: 2025-02-04}\n---\napiVersion: lockstep.dev/v1\nkind: Dependency\nmetadata: {name: reports-need-billing}\nspec: {blocker: billing, blocked: reports}",
+    );
+    let file = ws.write("pins.yaml", &pinned_after_blocker);
+    let err = ws.fails(&[
+        "plan",
+        file.to_str().expect("utf-8"),
+        "--today",
+        "2025-02-03",
+        "--trials",
+        "0",
+    ]);
+    assert!(
+        err.contains("no schedule honours every pinned date and shared resource"),
+        "{err}"
+    );
+    assert!(
+        err.contains("reports is pinned to start 2025-02-04 but cannot start before 2025-02-06: billing → reports"),
+        "{err}"
+    );
+    let saturday = SHARED_QA.replace("pinnedStart: 2025-02-12", "pinnedStart: 2025-02-08");
+    let file = ws.write("saturday.yaml", &saturday);
+    let err = ws.fails(&[
+        "plan",
+        file.to_str().expect("utf-8"),
+        "--today",
+        "2025-02-03",
+    ]);
+    assert!(
+        err.contains(
+            "reports is pinned to start 2025-02-08 (Saturday), a day its team does not work"
+        ),
+        "{err}"
+    );
+    // An item cannot use more than exists: refused when applied, where it is written.
+    let greedy = SHARED_QA.replace(
+        "uses: [{resource: qa-lab}]}\n    - {name: invoices",
+        "uses: [{resource: qa-lab, amount: 2}]}\n    - {name: invoices",
+    );
+    let file = ws.write("greedy.yaml", &greedy);
+    let err = ws.fails(&[
+        "plan",
+        file.to_str().expect("utf-8"),
+        "--today",
+        "2025-02-03",
+    ]);
+    assert!(
+        err.contains("an item can use 1 to 1 of qa-lab (its capacity), not 2"),
+        "{err}"
+    );
+    let typo = SHARED_QA.replace(
+        "{resource: qa-lab}]}\n    - {name: invoices",
+        "{resource: qa-lap}]}\n    - {name: invoices",
+    );
+    let file = ws.write("typo.yaml", &typo);
+    let err = ws.fails(&[
+        "plan",
+        file.to_str().expect("utf-8"),
+        "--today",
+        "2025-02-03",
+    ]);
+    assert!(
+        err.contains("unknown resource `qa-lap` (did you mean `qa-lab`?)"),
+        "{err}"
+    );
+}
