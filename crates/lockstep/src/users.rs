@@ -18,6 +18,10 @@ use crate::cli::{Global, Output, TokenArgs, TokenVerb, UserArgs, UserVerb};
 use crate::read::print_table;
 
 pub async fn run(global: &Global, args: UserArgs) -> anyhow::Result<ExitCode> {
+    // The log first: it creates (or migrates) the whole schema, credential tables
+    // included. Opened the other way round, a fresh file would hold only credential
+    // tables and no longer be recognised as a log.
+    let program = crate::apply::open(global).await?;
     let store = AuthStore::open(&global.database_url, &Default::default())
         .await
         .with_context(|| {
@@ -35,7 +39,7 @@ pub async fn run(global: &Global, args: UserArgs) -> anyhow::Result<ExitCode> {
             password_stdin,
         } => {
             let member = match member.as_deref() {
-                Some(member) => Some(check_member(global, member).await?),
+                Some(member) => Some(check_member(&program, member).await?),
                 None => None,
             };
             let password = if password_stdin {
@@ -131,8 +135,11 @@ fn read_password() -> anyhow::Result<String> {
 /// The member handle of `--member HANDLE` or `--member TEAM/HANDLE`, checked against
 /// the program: the team and the handle must exist (with a suggestion when they do not),
 /// because a user linked to nobody would silently be a viewer.
-async fn check_member(global: &Global, raw: &str) -> anyhow::Result<String> {
-    let state = crate::apply::open(global).await?.load().await?;
+async fn check_member(
+    program: &lockstep_store::program::Program,
+    raw: &str,
+) -> anyhow::Result<String> {
+    let state = program.load().await?;
     let hint = |wanted: &str, names: Vec<&str>| {
         lockstep_core::suggest::closest(wanted, names.into_iter())
             .map(|s| format!(" (did you mean `{s}`?)"))
