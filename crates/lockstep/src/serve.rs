@@ -80,7 +80,9 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         let mut stdout = std::io::stdout();
         let _ = writeln!(
             stdout,
-            "Demo users (password `{DEMO_PASSWORD}`): rita (release manager), mike (API tech lead), viewer (read only)"
+            "Demo users (password `{DEMO_PASSWORD}`): rita (release manager), mike (API tech lead), viewer (read only)\n\
+             Log in at http://{address}/login, or from the CLI: \
+             echo {DEMO_PASSWORD} | lockstep login --server http://{address} --user rita"
         );
         let _ = stdout.flush();
     }

@@ -141,7 +141,7 @@ async fn check_member(
 ) -> anyhow::Result<String> {
     let state = program.load().await?;
     let hint = |wanted: &str, names: Vec<&str>| {
-        lockstep_core::suggest::closest(wanted, names.into_iter())
+        lockstep_core::suggest::closest(wanted, names)
             .map(|s| format!(" (did you mean `{s}`?)"))
             .unwrap_or_default()
     };
