@@ -446,6 +446,13 @@ pub(crate) fn openapi_document() -> Value {
                 .expect("parameters is an array")
                 .push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}}));
         }
+        // Webhook receivers check signatures instead of a login; the token exchange
+        // also takes a password.
+        if path.starts_with("/webhooks/") {
+            operation["security"] = json!([]);
+        } else if *path == "/tokens" && *method == "post" {
+            operation["security"] = json!([{"bearer": []}, {"session": []}, {"basic": []}]);
+        }
         paths
             .entry(format!("/api/v1{path}"))
             .or_insert_with(|| json!({}))[*method] = operation;
@@ -459,6 +466,7 @@ pub(crate) fn openapi_document() -> Value {
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
+                "basic": {"type": "http", "scheme": "basic", "description": "Only on POST /api/v1/tokens, to trade a password for a token"},
                 "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE},
             },
             "schemas": {

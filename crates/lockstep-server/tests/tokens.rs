@@ -521,7 +521,9 @@ async fn apply_over_http_is_atomic_authorized_and_located() {
     assert_eq!(h.head().await, head);
 
     // mike's own item, in the release file he may not change: only what changes counts.
-    let eta = EXAMPLE[2].1.replacen("eta: 2025-02-05", "eta: 2025-02-06", 1);
+    let eta = EXAMPLE[2]
+        .1
+        .replacen("eta: 2025-02-05", "eta: 2025-02-06", 1);
     let eta_files = [("release.yaml", eta.as_str())];
     let (status, value) = h
         .call(
@@ -532,7 +534,11 @@ async fn apply_over_http_is_atomic_authorized_and_located() {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{value}");
-    assert_eq!(value["changes"].as_array().map(Vec::len), Some(1), "{value}");
+    assert_eq!(
+        value["changes"].as_array().map(Vec::len),
+        Some(1),
+        "{value}"
+    );
 
     let broken = moved.replacen("team: api", "team: apii", 1);
     let broken_files = [("release.yaml", broken.as_str())];

@@ -171,19 +171,34 @@ fn save(saved: &Saved) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-/// The first line of stdin, prompting on a terminal.
+/// Turns the terminal's echo off (or back on) with `stty`, which reads the terminal
+/// from its inherited stdin; whether it worked.
+fn echo(on: bool) -> bool {
+    std::process::Command::new("stty")
+        .arg(if on { "echo" } else { "-echo" })
+        .stdin(std::process::Stdio::inherit())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// The first line of stdin, prompting on a terminal (without echo where `stty` can
+/// turn it off).
 fn read_secret(prompt: &str) -> anyhow::Result<String> {
     let stdin = std::io::stdin();
+    let mut hidden = false;
     if stdin.is_terminal() {
-        // No echo suppression without a terminal crate: say so rather than pretend.
-        eprint!("{prompt} (visible as you type; or pipe it in): ");
+        hidden = echo(false);
+        let note = if hidden { "" } else { " (visible as you type)" };
+        eprint!("{prompt}{note}: ");
         let _ = std::io::stderr().flush();
     }
     let mut line = String::new();
-    stdin
-        .lock()
-        .read_line(&mut line)
-        .context("cannot read stdin")?;
+    let read = stdin.lock().read_line(&mut line);
+    if hidden {
+        echo(true);
+        eprintln!();
+    }
+    read.context("cannot read stdin")?;
     let secret = line.trim_end_matches(['\r', '\n']).to_owned();
     if secret.is_empty() {
         bail!("nothing on stdin: pipe the {} in", prompt.to_lowercase());
