@@ -175,11 +175,15 @@ pub(crate) async fn resolve_basic(app: &AppState, headers: &HeaderMap) -> Result
     let text = String::from_utf8(decoded).map_err(|_| refused())?;
     let (name, password) = text.split_once(':').ok_or_else(refused)?;
     let user = app.auth().user(name).await?;
-    let valid = user.as_ref().is_some_and(|u| {
-        u.password_hash
-            .as_deref()
-            .is_some_and(|hash| verify_password(hash, password))
-    });
+    let valid = match user.as_ref().and_then(|u| u.password_hash.as_deref()) {
+        Some(hash) => verify_password(hash, password),
+        None => {
+            // Hash anyway, so that the answer takes as long for a user who does not
+            // exist: timing must not tell which names do.
+            let _ = crate::auth::hash_password(password, app.config.password_cost);
+            false
+        }
+    };
     match user.filter(|_| valid) {
         Some(user) => Ok(Caller {
             principal: Some(principal_of(user)),
