@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 
-import { RELEASE, launchBrowser, logIn, startServer } from './lockstep.mjs';
+import { DEMO_PASSWORD, RELEASE, launchBrowser, logIn, startServer } from './lockstep.mjs';
 
 let server;
 let browser;
@@ -91,16 +91,23 @@ test('a move by mike shows up live in rita\'s dashboard, and a forbidden move is
   await rita.context.close();
 });
 
-test('an anonymous visitor sees the dashboard without board controls', async () => {
+test('an anonymous visitor is sent to the login page, and back after signing in', async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
-  const response = await page.goto(`${server.url}/releases/${RELEASE}`);
-  if (new URL(page.url()).pathname.startsWith('/login')) {
-    // A server reachable from elsewhere asks for a login first; that is fine too.
-    await page.getByLabel('User name').waitFor();
-  } else {
-    assert.equal(response.status(), 200);
-    assert.equal(await page.locator('select[data-move]').count(), 0);
-  }
+  await page.goto(`${server.url}/releases/${RELEASE}`);
+  // Every page needs a login, on loopback too.
+  assert.match(new URL(page.url()).pathname, /^\/login/);
+  await page.getByLabel('User name').waitFor();
+  const api = await page.request.get(`${server.url}/api/v1/items`);
+  assert.equal(api.status(), 401);
+  assert.equal((await api.json()).status, 401);
+  await page.getByLabel('User name').fill('viewer');
+  await page.getByLabel('Password').fill(DEMO_PASSWORD);
+  await Promise.all([
+    page.waitForURL((url) => url.pathname === `/releases/${RELEASE}`),
+    page.getByRole('button', { name: 'Log in' }).click(),
+  ]);
+  // A viewer reads the board but gets no controls to move items.
+  assert.equal(await page.locator('select[data-move]').count(), 0);
   await context.close();
 });

@@ -192,30 +192,72 @@ async fn integration_tasks(
 }
 
 async fn history(Extract(app): Shared, uri: Uri) -> Result<Json<Value>, ApiError> {
-    let mut after = 0_i64;
+    let mut after = None;
     let mut limit = 100_i64;
+    let mut last = None;
+    let mut stream = None;
     for (key, value) in crate::extract::form_pairs(uri.query().unwrap_or("")) {
         let number = value.parse::<i64>().ok();
         match key.as_str() {
             "after" => {
-                after = number.filter(|n| *n >= 0).ok_or_else(|| {
+                after = Some(number.filter(|n| *n >= 0).ok_or_else(|| {
                     ApiError::bad_request("after", "after must be a position (0 or more)")
-                })?;
+                })?);
             }
             "limit" => {
                 limit = number.filter(|n| (1..=1000).contains(n)).ok_or_else(|| {
                     ApiError::bad_request("limit", "limit must be a whole number from 1 to 1000")
                 })?;
             }
+            // The most recent events, as `lockstep history --limit N` shows them.
+            "last" => {
+                last = Some(number.filter(|n| (1..=10_000).contains(n)).ok_or_else(|| {
+                    ApiError::bad_request("last", "last must be a whole number from 1 to 10000")
+                })?);
+            }
+            "stream" if !value.is_empty() && value.len() <= 200 => stream = Some(value),
             _ => {
                 return Err(ApiError::bad_request(
                     key.clone(),
-                    format!("unknown query parameter `{key}`; history accepts after, limit"),
+                    format!(
+                        "unknown or empty query parameter `{key}`; history accepts after, limit, last, stream"
+                    ),
                 ));
             }
         }
     }
-    let events = app.program.history(after, limit).await?;
+    if after.is_some() && last.is_some() {
+        return Err(ApiError::bad_request(
+            "last",
+            "after and last cannot be combined: last counts back from the head",
+        ));
+    }
+    let events = match (&stream, last) {
+        (Some(stream), _) => {
+            let events = app
+                .program
+                .store()
+                .read_stream(stream)
+                .await
+                .map_err(lockstep_store::program::ProgramError::from)?
+                .into_iter()
+                .map(lockstep_store::program::decode)
+                .collect::<Result<Vec<_>, _>>()?;
+            let after = after.unwrap_or(0);
+            let kept: Vec<_> = events.into_iter().filter(|e| e.position > after).collect();
+            let n = usize::try_from(last.unwrap_or(limit)).unwrap_or(usize::MAX);
+            if last.is_some() {
+                kept[kept.len().saturating_sub(n)..].to_vec()
+            } else {
+                kept.into_iter().take(n).collect()
+            }
+        }
+        (None, Some(last)) => {
+            let head = app.program.store().head().await?;
+            app.program.history((head - last).max(0), last).await?
+        }
+        (None, None) => app.program.history(after.unwrap_or(0), limit).await?,
+    };
     Ok(list(events.iter().map(|e| {
         json!({
             "position": e.position,
@@ -309,7 +351,11 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
         "Remove a dependency",
     ),
     ("get", "/integration-tasks", "List integration tasks"),
-    ("get", "/history", "Read the event log (after, limit)"),
+    (
+        "get",
+        "/history",
+        "Read the event log (after, limit; or last; stream)",
+    ),
     (
         "get",
         "/events",
@@ -337,6 +383,26 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
         "Go/no-go verdict with evidence and what is missing",
     ),
     ("get", "/openapi.json", "This document"),
+    (
+        "get",
+        "/tokens",
+        "The caller's API tokens (never their secrets)",
+    ),
+    (
+        "post",
+        "/tokens",
+        "Issue an API token for the caller (label, expiresIn); HTTP Basic accepted here",
+    ),
+    (
+        "delete",
+        "/tokens/{id}",
+        "Revoke one of the caller's API tokens",
+    ),
+    (
+        "post",
+        "/apply",
+        "Apply manifests as one atomic change (sources, dryRun, reason)",
+    ),
 ];
 
 /// `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of the API.
@@ -380,6 +446,13 @@ pub(crate) fn openapi_document() -> Value {
                 .expect("parameters is an array")
                 .push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string"}}));
         }
+        // Webhook receivers check signatures instead of a login; the token exchange
+        // also takes a password.
+        if path.starts_with("/webhooks/") {
+            operation["security"] = json!([]);
+        } else if *path == "/tokens" && *method == "post" {
+            operation["security"] = json!([{"bearer": []}, {"session": []}, {"basic": []}]);
+        }
         paths
             .entry(format!("/api/v1{path}"))
             .or_insert_with(|| json!({}))[*method] = operation;
@@ -393,6 +466,7 @@ pub(crate) fn openapi_document() -> Value {
         "components": {
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
+                "basic": {"type": "http", "scheme": "basic", "description": "Only on POST /api/v1/tokens, to trade a password for a token"},
                 "session": {"type": "apiKey", "in": "cookie", "name": crate::auth::SESSION_COOKIE},
             },
             "schemas": {
@@ -482,6 +556,8 @@ mod tests {
             .expect("lib.rs builds the API from api::routes()");
         let mut operations = routes_in(include_str!("api.rs"), "/api/v1");
         operations.extend(routes_in(include_str!("write.rs"), "/api/v1"));
+        operations.extend(routes_in(include_str!("tokens.rs"), "/api/v1"));
+        operations.extend(routes_in(include_str!("manifests.rs"), "/api/v1"));
         operations.extend(routes_in(api_chain, "/api/v1"));
         operations.extend(
             routes_in(rest, "")

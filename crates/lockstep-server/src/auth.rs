@@ -105,7 +105,7 @@ pub fn digest(secret: &str) -> String {
     hex(&sha2::Sha256::digest(secret.as_bytes()))
 }
 
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     // Constant time in the length of the expected value: no early exit on a mismatch.
     a.len() == b.len()
         && a.bytes()
@@ -173,7 +173,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
-fn principal_of(user: UserRecord) -> Principal {
+pub(crate) fn principal_of(user: UserRecord) -> Principal {
     Principal {
         member: user.member.as_deref().and_then(|m| Name::parse(m).ok()),
         admin: user.admin,
@@ -203,11 +203,7 @@ async fn resolve(app: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError
             .ok_or_else(|| {
                 ApiError::Unauthenticated("the Authorization header must be `Bearer TOKEN`".into())
             })?;
-        let user = app
-            .auth
-            .user_by_token(&digest(token))
-            .await?
-            .ok_or_else(|| ApiError::Unauthenticated("unknown or revoked token".into()))?;
+        let user = crate::tokens::check(app, token).await?;
         return Ok(Caller {
             principal: Some(principal_of(user)),
             via: Via::Token,
@@ -234,7 +230,14 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let caller = match resolve(&app, request.headers()).await {
+    // `lockstep login` trades a user name and password for a token: HTTP Basic is
+    // accepted on that one route only, so argon2 runs once per login, never per request.
+    let resolved = if crate::tokens::is_password_exchange(&request) {
+        crate::tokens::resolve_basic(&app, request.headers()).await
+    } else {
+        resolve(&app, request.headers()).await
+    };
+    let caller = match resolved {
         Ok(caller) => caller,
         Err(error) if request.uri().path().starts_with("/api/") => {
             return error.into_response();
@@ -246,17 +249,12 @@ pub async fn authenticate(
     next.run(request).await
 }
 
-/// Guards `/api/v1`: reads need a principal unless anonymous reads are allowed;
-/// writes need a principal, and a session's writes need its CSRF token.
-pub async fn require_api_access(
-    Extract(app): Extract<Arc<AppState>>,
-    caller: Caller,
-    request: Request,
-    next: Next,
-) -> Response {
+/// Guards `/api/v1`: every request needs a principal, and a session's writes need its
+/// CSRF token.
+pub async fn require_api_access(caller: Caller, request: Request, next: Next) -> Response {
     let read = matches!(*request.method(), Method::GET | Method::HEAD);
     if read {
-        if caller.principal.is_none() && !app.config.anonymous_read {
+        if caller.principal.is_none() {
             return ApiError::Unauthenticated("sign in or send a bearer token".into())
                 .into_response();
         }
@@ -486,22 +484,21 @@ pub async fn add_user(
 }
 
 /// Issues a new API token for user `name`; the token is returned once and stored hashed.
+/// It expires `expires_in` after `now`, or never.
 pub async fn issue_token(
     auth: &AuthStore,
     name: &str,
     label: Option<&str>,
+    expires_in: Option<jiff::SignedDuration>,
     now: jiff::Timestamp,
-) -> Result<String, ApiError> {
+) -> Result<crate::tokens::IssuedToken, ApiError> {
     if auth.user(name).await?.is_none() {
         return Err(ApiError::NotFound {
             kind: "user",
             name: name.to_owned(),
         });
     }
-    let token = format!("lst_{}", random_secret()?);
-    auth.add_token(name, &digest(&token), label, now.as_second())
-        .await?;
-    Ok(token)
+    crate::tokens::issue(auth, name, label, expires_in, now).await
 }
 
 impl AppState {
@@ -548,8 +545,10 @@ impl AppState {
         .await
     }
 
-    /// Issues an API token for `name`.
+    /// Issues an API token for `name` that never expires.
     pub async fn issue_token(&self, name: &str) -> Result<String, ApiError> {
-        issue_token(&self.auth, name, None, self.now()).await
+        issue_token(&self.auth, name, None, None, self.now())
+            .await
+            .map(|issued| issued.token)
     }
 }

@@ -17,9 +17,11 @@ pub mod auth;
 mod error;
 mod extract;
 mod live;
+mod manifests;
 mod pages;
 mod security;
 pub mod signals;
+pub mod tokens;
 mod wire;
 mod write;
 
@@ -74,9 +76,6 @@ impl Clock {
 /// How the server treats requests.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Whether requests without credentials may read (pages and `GET /api/v1`). Writes
-    /// always need credentials. `lockstep serve` allows it only on a loopback address.
-    pub anonymous_read: bool,
     /// Whether session cookies are marked `Secure` even without `X-Forwarded-Proto: https`.
     pub secure_cookies: bool,
     /// How long a browser session lives.
@@ -92,7 +91,6 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            anonymous_read: false,
             secure_cookies: false,
             session_ttl: jiff::SignedDuration::from_hours(12),
             clock: Clock::System,
@@ -191,10 +189,10 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .route("/me", get(auth::me))
         .route("/signals", post(signals::record_signal))
         .route("/releases/{name}/gonogo", get(signals::gonogo))
-        .route_layer(axum::middleware::from_fn_with_state(
-            shared.clone(),
-            auth::require_api_access,
-        ));
+        .route("/openapi.json", get(api::openapi))
+        .merge(tokens::routes())
+        .merge(manifests::routes())
+        .route_layer(axum::middleware::from_fn(auth::require_api_access));
     Router::new()
         .route("/", get(pages::index))
         .route("/releases/{name}", get(pages::release))
@@ -206,7 +204,6 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .route("/static/{*path}", get(security::static_file))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(api::ready))
-        .route("/api/v1/openapi.json", get(api::openapi))
         .route("/api/v1/webhooks/github", post(signals::github))
         .route("/api/v1/webhooks/gitlab", post(signals::gitlab))
         .nest("/api/v1", api)

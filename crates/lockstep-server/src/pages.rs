@@ -70,15 +70,15 @@ fn layout(title: &str, caller: &Caller, role: Option<String>, body: &str) -> Str
     )
 }
 
-/// Renders a page, or sends an anonymous caller to the login page when reads need
-/// credentials.
+/// Renders a page, or sends an anonymous caller to the login page: every page needs
+/// a signed-in user.
 async fn render(
     app: &AppState,
     caller: &Caller,
     uri: &Uri,
     build: impl FnOnce(&State) -> Result<(String, String), ApiError>,
 ) -> Result<Response, ApiError> {
-    if caller.principal.is_none() && !app.config.anonymous_read {
+    if caller.principal.is_none() {
         let next = uri.path_and_query().map_or("/", |p| p.as_str());
         return Ok(Redirect::to(&format!("/login?next={}", url_encode(next))).into_response());
     }

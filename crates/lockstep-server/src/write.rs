@@ -193,6 +193,7 @@ async fn execute(app: &AppState, caller: &Caller, write: Write) -> Result<Respon
             "events": recorded.iter().map(|r| json!({
                 "position": r.position,
                 "summary": r.event.describe(),
+                "event": r.event,
             })).collect::<Vec<_>>(),
         }))
         .unwrap_or_default(),

@@ -147,7 +147,6 @@ impl Harness {
             .expect("memory credentials");
         let clock = Clock::fixed(now);
         let config = Config {
-            anonymous_read: false,
             clock: clock.clone(),
             password_cost: PasswordCost::Test,
             ..Default::default()
@@ -1085,8 +1084,16 @@ async fn pages_send_anonymous_users_to_login_and_render_for_users() {
 #[tokio::test]
 async fn openapi_document_lists_every_route_the_tests_exercise() {
     let h = Harness::new().await;
-    let (status, value) = h
+    let (status, _) = h
         .call(None, Method::GET, "/api/v1/openapi.json", None)
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "every /api/v1 route needs a principal"
+    );
+    let (status, value) = h
+        .call(Some("viewer"), Method::GET, "/api/v1/openapi.json", None)
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(value["openapi"], "3.1.0");
@@ -1113,7 +1120,7 @@ async fn openapi_document_lists_every_route_the_tests_exercise() {
 async fn every_documented_operation_reaches_a_handler() {
     let h = Harness::new().await;
     let (_, document) = h
-        .call(None, Method::GET, "/api/v1/openapi.json", None)
+        .call(Some("viewer"), Method::GET, "/api/v1/openapi.json", None)
         .await;
     let paths = document["paths"].as_object().expect("paths");
     let mut n_operations = 0;

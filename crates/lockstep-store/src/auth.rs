@@ -9,13 +9,20 @@
 //!
 //! [`AuthStore`] opens its own small connection pool to the same database as the log
 //! (`side::open`; for `sqlite::memory:`, a private in-memory database). Its tables are
-//! schema version 2 of the log's migrations.
+//! schema versions 2 and 4 of the log's migrations.
 
-use crate::side::{self, Pool, SideTables, execute, fetch_optional};
+use crate::side::{self, Pool, SideTables, execute, fetch_all, fetch_optional};
 use crate::{OpenOptions, StoreError};
 
-const SQLITE_SCHEMA: &str = include_str!("../migrations/sqlite/0002_auth.sql");
-const POSTGRES_SCHEMA: &str = include_str!("../migrations/postgres/0002_auth.sql");
+// Version 2 made the tables; version 4 moved tokens to a table with a life cycle.
+const SQLITE_SCHEMA: &str = concat!(
+    include_str!("../migrations/sqlite/0002_auth.sql"),
+    include_str!("../migrations/sqlite/0004_token_lifecycle.sql")
+);
+const POSTGRES_SCHEMA: &str = concat!(
+    include_str!("../migrations/postgres/0002_auth.sql"),
+    include_str!("../migrations/postgres/0004_token_lifecycle.sql")
+);
 
 /// A user as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +35,67 @@ pub struct UserRecord {
     pub member: Option<String>,
     /// Whether the user administers the server.
     pub admin: bool,
+}
+
+/// A new API token to store: its digest, never the token.
+#[derive(Debug, Clone, Copy)]
+pub struct NewToken<'a> {
+    /// Public id, to list and revoke it by.
+    pub id: &'a str,
+    /// SHA-256 of the token, in hex.
+    pub token_hash: &'a str,
+    /// Its owner.
+    pub user_name: &'a str,
+    /// What it is for.
+    pub label: Option<&'a str>,
+    /// Seconds since the Unix epoch.
+    pub created_at: i64,
+    /// Seconds since the Unix epoch after which it is refused; `None` never expires.
+    pub expires_at: Option<i64>,
+}
+
+/// An API token as stored, without its digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// Public id.
+    pub id: String,
+    /// Its owner.
+    pub user_name: String,
+    /// What it is for.
+    pub label: Option<String>,
+    /// Seconds since the Unix epoch.
+    pub created_at: i64,
+    /// Seconds since the Unix epoch after which it is refused.
+    pub expires_at: Option<i64>,
+    /// When it was revoked, if it was.
+    pub revoked_at: Option<i64>,
+}
+
+impl TokenRecord {
+    /// Whether the token is accepted at `now` (seconds).
+    pub fn is_valid(&self, now: i64) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|at| now < at)
+    }
+}
+
+type TokenRow = (
+    String,
+    String,
+    Option<String>,
+    i64,
+    Option<i64>,
+    Option<i64>,
+);
+
+fn token(row: TokenRow) -> TokenRecord {
+    TokenRecord {
+        id: row.0,
+        user_name: row.1,
+        label: row.2,
+        created_at: row.3,
+        expires_at: row.4,
+        revoked_at: row.5,
+    }
 }
 
 /// A browser session as stored.
@@ -135,37 +203,128 @@ impl AuthStore {
         Ok(rows.into_iter().map(user).collect())
     }
 
-    /// Stores the digest of a new API token of `user_name`.
-    pub async fn add_token(
-        &self,
-        user_name: &str,
-        token_hash: &str,
-        label: Option<&str>,
-        now: i64,
-    ) -> Result<(), StoreError> {
+    /// Stores the digest of a new API token of `token.user_name`.
+    pub async fn add_token(&self, token: &NewToken<'_>) -> Result<(), StoreError> {
         execute!(
             self,
             "saving a token",
-            "INSERT INTO auth_tokens (token_hash, user_name, label, created_at) VALUES (?, ?, ?, ?)",
-            token_hash.to_owned(),
-            user_name.to_owned(),
-            label.map(str::to_owned),
-            now,
+            "INSERT INTO auth_api_tokens (id, token_hash, user_name, label, created_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+            token.id.to_owned(),
+            token.token_hash.to_owned(),
+            token.user_name.to_owned(),
+            token.label.map(str::to_owned),
+            token.created_at,
+            token.expires_at,
         )?;
         Ok(())
     }
 
-    /// The user owning the token with this digest.
-    pub async fn user_by_token(&self, token_hash: &str) -> Result<Option<UserRecord>, StoreError> {
+    /// The token with this digest and its user, whether or not it is still valid:
+    /// the caller tells expired and revoked apart from unknown.
+    pub async fn token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(TokenRecord, UserRecord)>, StoreError> {
         let row = fetch_optional!(
             self,
             "checking a token",
-            UserRow,
-            "SELECT u.name, u.password_hash, u.member, u.admin FROM auth_tokens t \
+            (
+                String,
+                String,
+                Option<String>,
+                i64,
+                Option<i64>,
+                Option<i64>,
+                String,
+                Option<String>,
+                Option<String>,
+                i64
+            ),
+            "SELECT t.id, t.user_name, t.label, t.created_at, t.expires_at, t.revoked_at, \
+             u.name, u.password_hash, u.member, u.admin FROM auth_api_tokens t \
              JOIN auth_users u ON u.name = t.user_name WHERE t.token_hash = ?",
             token_hash.to_owned(),
         )?;
-        Ok(row.map(user))
+        Ok(row.map(
+            |(
+                id,
+                user_name,
+                label,
+                created_at,
+                expires_at,
+                revoked_at,
+                name,
+                hash,
+                member,
+                admin,
+            )| {
+                (
+                    TokenRecord {
+                        id,
+                        user_name,
+                        label,
+                        created_at,
+                        expires_at,
+                        revoked_at,
+                    },
+                    user((name, hash, member, admin)),
+                )
+            },
+        ))
+    }
+
+    /// The user owning the token with this digest, if it is neither expired nor
+    /// revoked at `now` (seconds).
+    pub async fn user_by_token(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<UserRecord>, StoreError> {
+        Ok(self
+            .token(token_hash)
+            .await?
+            .filter(|(token, _)| token.is_valid(now))
+            .map(|(_, user)| user))
+    }
+
+    /// Every token of `user_name` (never their digests), oldest first.
+    pub async fn tokens_of(&self, user_name: &str) -> Result<Vec<TokenRecord>, StoreError> {
+        let rows = fetch_all!(
+            self,
+            "listing tokens",
+            TokenRow,
+            "SELECT id, user_name, label, created_at, expires_at, revoked_at FROM auth_api_tokens \
+             WHERE user_name = ? ORDER BY created_at, id",
+            user_name.to_owned(),
+        )?;
+        Ok(rows.into_iter().map(token).collect())
+    }
+
+    /// The token with public id `id`.
+    pub async fn token_by_id(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let row = fetch_optional!(
+            self,
+            "reading a token",
+            TokenRow,
+            "SELECT id, user_name, label, created_at, expires_at, revoked_at FROM auth_api_tokens \
+             WHERE id = ?",
+            id.to_owned(),
+        )?;
+        Ok(row.map(token))
+    }
+
+    /// Marks token `id` revoked at `now` (seconds). Returns whether a live token was
+    /// revoked; revoking twice keeps the first instant.
+    pub async fn revoke_token(&self, id: &str, now: i64) -> Result<bool, StoreError> {
+        let n = execute!(
+            self,
+            "revoking a token",
+            "UPDATE auth_api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+            now,
+            id.to_owned(),
+        )?;
+        Ok(n > 0)
     }
 
     /// Starts a session; `session_hash` is the digest of the cookie value.

@@ -100,7 +100,11 @@ pub async fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<ExitCode> {
     for attempt in 1..=3 {
         let now = jiff::Timestamp::now();
         let events = decide_manifests(&state, &sources, now)?;
-        print_changes(global.output, &state, &events, args.dry_run);
+        let changes: Vec<(serde_json::Value, &Event)> = events
+            .iter()
+            .map(|e| (serde_json::json!(state.stream_of(e)), e))
+            .collect();
+        print_changes(global.output, &changes, args.dry_run);
         if args.dry_run || events.is_empty() {
             return Ok(ExitCode::SUCCESS);
         }
@@ -130,12 +134,14 @@ pub async fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<ExitCode> {
     unreachable!("the loop returns on its last attempt")
 }
 
-fn print_changes(output: Output, state: &State, events: &[Event], dry_run: bool) {
+/// Prints the change of an apply: each event with its stream (as JSON, since a
+/// server sends it that way).
+pub fn print_changes(output: Output, events: &[(serde_json::Value, &Event)], dry_run: bool) {
     match output {
         Output::Json => {
             let changes: Vec<_> = events
                 .iter()
-                .map(|e| serde_json::json!({ "stream": state.stream_of(e), "summary": e.describe(), "event": e }))
+                .map(|(stream, e)| serde_json::json!({ "stream": stream, "summary": e.describe(), "event": e }))
                 .collect();
             println!(
                 "{:#}",
@@ -147,7 +153,7 @@ fn print_changes(output: Output, state: &State, events: &[Event], dry_run: bool)
                 println!("no changes");
                 return;
             }
-            for event in events {
+            for (_, event) in events {
                 let sign = match event {
                     Event::TeamDefined { .. }
                     | Event::ComponentDefined { .. }

@@ -59,7 +59,6 @@ pub async fn run(dir: &Path, args: HttpBenchArgs) -> anyhow::Result<()> {
     drop(state);
     let auth = AuthStore::open(&url, &Default::default()).await?;
     let config = lockstep_server::Config {
-        anonymous_read: false,
         ..Default::default()
     };
     let shared = lockstep_server::AppState::load(program, auth, config).await?;

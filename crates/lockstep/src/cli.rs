@@ -25,6 +25,11 @@ pub struct Cli {
     /// Output format.
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Table)]
     pub output: Output,
+    /// Work against a Lockstep server instead of the database: `get`, `describe`,
+    /// `history`, `item`, `apply` and `gonogo` go over its HTTP API. The token comes
+    /// from LOCKSTEP_TOKEN or from `lockstep login`.
+    #[arg(long, global = true, env = "LOCKSTEP_SERVER")]
+    pub server: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -35,6 +40,7 @@ pub struct Global {
     pub database_url: String,
     pub actor: String,
     pub output: Output,
+    pub server: Option<String>,
 }
 
 impl Cli {
@@ -49,6 +55,7 @@ impl Cli {
             database_url: self.database_url.clone(),
             actor,
             output: self.output,
+            server: self.server.clone().filter(|s| !s.trim().is_empty()),
         }
     }
 }
@@ -94,6 +101,11 @@ pub enum Command {
     Signal(crate::gonogo::SignalArgs),
     /// Print a release's go/no-go verdict with its evidence (exit 0 go, 1 no-go).
     Gonogo(crate::gonogo::GonogoArgs),
+    /// Sign in to a server: trade a password (or a token) for a token kept in the
+    /// config file, so that `--server` needs nothing else.
+    Login(crate::login::LoginArgs),
+    /// Revoke the token kept by `lockstep login` and forget it.
+    Logout(crate::login::LogoutArgs),
 }
 
 #[derive(Debug, Args)]
@@ -242,16 +254,41 @@ pub enum UserVerb {
         #[arg(long)]
         password_stdin: bool,
     },
-    /// Issue an API token for a user; it is printed once and stored hashed.
-    Token {
+    /// API tokens: create (printed once, stored hashed), list, revoke.
+    Token(TokenArgs),
+    /// List users (never their secrets).
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(subcommand)]
+    pub verb: TokenVerb,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenVerb {
+    /// Issue a token for a user; it is printed once and stored hashed.
+    Create {
         /// Login name.
         name: String,
         /// What the token is for (`ci`, `laptop`).
         #[arg(long)]
         label: Option<String>,
+        /// Refuse the token after this long: `12h`, `30d`, `2w` (default: never).
+        #[arg(long)]
+        expires_in: Option<String>,
     },
-    /// List users (never their secrets).
-    List,
+    /// A user's tokens: id, label, created, expires, state (never the secret).
+    List {
+        /// Login name.
+        name: String,
+    },
+    /// Revoke a token by its id (from `token list`); it is refused from then on.
+    Revoke {
+        /// The token's id.
+        id: String,
+    },
 }
 
 #[derive(Debug, Args)]

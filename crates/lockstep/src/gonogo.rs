@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
-use lockstep_core::readiness::{CriterionStatus, Verdict, evaluate};
+use lockstep_core::readiness::evaluate;
 use lockstep_core::{CiConclusion, Command, EventMeta, Name, Signal, SignalReading, decide};
 
 use crate::apply::open;
@@ -260,41 +260,56 @@ pub async fn gonogo(global: &Global, args: GonogoArgs) -> anyhow::Result<ExitCod
     let program = open(global).await?;
     let state = program.load().await?;
     let verdict = evaluate(&state, &release)?;
-    match global.output {
-        Output::Json | Output::Yaml => {
-            println!("{:#}", lockstep_server::signals::verdict_json(&verdict))
-        }
-        Output::Table => print!("{}", verdict_text(&verdict)),
+    Ok(print_verdict(
+        global.output,
+        &lockstep_server::signals::verdict_json(&verdict),
+    ))
+}
+
+/// Prints a verdict (JSON as the API sends it); exit 0 go, 1 no-go.
+pub fn print_verdict(output: Output, verdict: &serde_json::Value) -> ExitCode {
+    match output {
+        Output::Json | Output::Yaml => println!("{verdict:#}"),
+        Output::Table => print!("{}", verdict_text(verdict)),
     }
-    Ok(if verdict.is_go() {
+    if verdict["verdict"] == "go" {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    })
+    }
 }
 
-fn verdict_text(verdict: &Verdict) -> String {
+/// The verdict as text, from its JSON form (`lockstep_server::signals::verdict_json`),
+/// so that the local verdict and a server's print the same.
+pub fn verdict_text(verdict: &serde_json::Value) -> String {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+    let lines = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| a.iter().map(text).collect())
+            .unwrap_or_default()
+    };
+    let go = verdict["verdict"] == "go";
     let mut out = format!(
         "{}: {}\n",
-        verdict.release,
-        if verdict.is_go() { "GO" } else { "NO-GO" }
+        text(&verdict["release"]),
+        if go { "GO" } else { "NO-GO" }
     );
-    for criterion in &verdict.criteria {
-        let mark = match criterion.status {
-            CriterionStatus::Met => "✓",
-            CriterionStatus::Failed => "✗",
-            CriterionStatus::Missing => "?",
+    for criterion in verdict["criteria"].as_array().into_iter().flatten() {
+        let status = text(&criterion["status"]);
+        let mark = match status.as_str() {
+            "met" => "✓",
+            "failed" => "✗",
+            _ => "?",
         };
         out.push_str(&format!(
-            "{mark} {} — {} ({})\n",
-            criterion.id,
-            criterion.title,
-            criterion.status.as_str()
+            "{mark} {} — {} ({status})\n",
+            text(&criterion["id"]),
+            text(&criterion["title"]),
         ));
-        for line in &criterion.missing {
+        for line in lines(&criterion["missing"]) {
             out.push_str(&format!("    missing: {line}\n"));
         }
-        for line in &criterion.evidence {
+        for line in lines(&criterion["evidence"]) {
             out.push_str(&format!("    evidence: {line}\n"));
         }
     }

@@ -12,8 +12,10 @@ mod cli;
 mod comms;
 mod demo;
 mod gonogo;
+mod login;
 mod plan_cmd;
 mod read;
+mod remote;
 mod serve;
 mod users;
 mod verbs;
@@ -69,6 +71,12 @@ fn main() -> ExitCode {
 
 fn report(error: &anyhow::Error, output: Output) -> ExitCode {
     match output {
+        // A server's refusal is shown as the server's own problem document.
+        Output::Json if error.downcast_ref::<remote::ServerProblem>().is_some() => {
+            if let Some(refusal) = error.downcast_ref::<remote::ServerProblem>() {
+                println!("{:#}", serde_json::json!(refusal.problem));
+            }
+        }
         Output::Json => {
             let problem = serde_json::json!({
                 "type": "https://lockstep.dev/problems/cli-error",
@@ -85,7 +93,14 @@ fn report(error: &anyhow::Error, output: Output) -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let global = cli.global();
-    match cli.command {
+    let command = match &global.server {
+        Some(_) => match remote::run(&global, cli.command).await? {
+            Ok(code) => return Ok(code),
+            Err(command) => command,
+        },
+        None => cli.command,
+    };
+    match command {
         Command::Apply(args) => apply::run(&global, args).await,
         Command::Get(args) => read::get(&global, args).await,
         Command::Describe(args) => read::describe(&global, args).await,
@@ -100,5 +115,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(args) => users::run(&global, args).await,
         Command::Signal(args) => gonogo::signal(&global, args).await,
         Command::Gonogo(args) => gonogo::gonogo(&global, args).await,
+        Command::Login(args) => login::login(&global, args).await,
+        Command::Logout(args) => login::logout(&global, args).await,
     }
 }

@@ -3,7 +3,11 @@
 use std::process::ExitCode;
 
 use anyhow::bail;
-use lockstep_core::{Name, State};
+use std::collections::BTreeMap;
+
+use lockstep_core::{
+    Component, Dependency, Environment, IntegrationTask, Item, Name, Release, State, Team,
+};
 use serde_json::{Value, json};
 
 use crate::apply::open;
@@ -31,11 +35,11 @@ pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
     }
 }
 
-fn opt<T: ToString>(value: Option<T>) -> String {
+pub fn opt<T: ToString>(value: Option<T>) -> String {
     value.map_or_else(|| "-".to_owned(), |v| v.to_string())
 }
 
-fn yaml_kind(kind: Kind) -> anyhow::Result<&'static str> {
+pub fn yaml_kind(kind: Kind) -> anyhow::Result<&'static str> {
     Ok(match kind {
         Kind::Teams => "Team",
         Kind::Components => "Component",
@@ -65,9 +69,53 @@ pub async fn get(global: &Global, args: GetArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-type Listing = (Vec<&'static str>, Vec<Vec<String>>, Vec<Value>);
+pub type Listing = (Vec<&'static str>, Vec<Vec<String>>, Vec<Value>);
 
-fn listing(state: &State, args: &GetArgs) -> anyhow::Result<Listing> {
+/// What a listing reads: the state on the database, or what a server sent
+/// (`remote::Fetched`). The same rows come out of both.
+pub trait View {
+    fn teams(&self) -> &BTreeMap<Name, Team>;
+    fn components(&self) -> &BTreeMap<Name, Component>;
+    fn environments(&self) -> &BTreeMap<Name, Environment>;
+    fn releases(&self) -> &BTreeMap<Name, Release>;
+    fn items(&self) -> &BTreeMap<Name, Item>;
+    fn integration_tasks(&self) -> &BTreeMap<Name, IntegrationTask>;
+    fn dependencies(&self) -> Box<dyn Iterator<Item = &Dependency> + '_>;
+    fn items_of<'a>(&'a self, release: &'a Name) -> Box<dyn Iterator<Item = &'a Item> + 'a>;
+    fn blocked_by<'a>(&'a self, item: &'a Name) -> Box<dyn Iterator<Item = &'a Dependency> + 'a>;
+}
+
+impl View for State {
+    fn teams(&self) -> &BTreeMap<Name, Team> {
+        State::teams(self)
+    }
+    fn components(&self) -> &BTreeMap<Name, Component> {
+        State::components(self)
+    }
+    fn environments(&self) -> &BTreeMap<Name, Environment> {
+        State::environments(self)
+    }
+    fn releases(&self) -> &BTreeMap<Name, Release> {
+        State::releases(self)
+    }
+    fn items(&self) -> &BTreeMap<Name, Item> {
+        State::items(self)
+    }
+    fn integration_tasks(&self) -> &BTreeMap<Name, IntegrationTask> {
+        State::integration_tasks(self)
+    }
+    fn dependencies(&self) -> Box<dyn Iterator<Item = &Dependency> + '_> {
+        Box::new(State::dependencies(self))
+    }
+    fn items_of<'a>(&'a self, release: &'a Name) -> Box<dyn Iterator<Item = &'a Item> + 'a> {
+        Box::new(State::items_of(self, release))
+    }
+    fn blocked_by<'a>(&'a self, item: &'a Name) -> Box<dyn Iterator<Item = &'a Dependency> + 'a> {
+        Box::new(State::blocked_by(self, item))
+    }
+}
+
+pub fn listing(state: &impl View, args: &GetArgs) -> anyhow::Result<Listing> {
     Ok(match args.kind {
         Kind::Teams => (
             vec!["NAME", "TITLE", "TIME ZONE", "MEMBERS", "ON CALL"],

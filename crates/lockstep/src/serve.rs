@@ -40,10 +40,9 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
     let address = listener.local_addr()?;
-    // Reading without logging in is a convenience of a server only this machine can
-    // reach; anywhere else every read needs a user or a token.
+    // Every page and every API route needs a user or a token, on loopback too: what
+    // a browser on this machine can read, any page it opens can read as well.
     let config = lockstep_server::Config {
-        anonymous_read: address.ip().is_loopback(),
         webhooks: lockstep_server::WebhookSecrets::from_env(),
         ..Default::default()
     };
@@ -81,7 +80,9 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         let mut stdout = std::io::stdout();
         let _ = writeln!(
             stdout,
-            "Demo users (password `{DEMO_PASSWORD}`): rita (release manager), mike (API tech lead), viewer (read only)"
+            "Demo users (password `{DEMO_PASSWORD}`): rita (release manager), mike (API tech lead), viewer (read only)\n\
+             Log in at http://{address}/login, or from the CLI: \
+             echo {DEMO_PASSWORD} | lockstep login --server http://{address} --user rita"
         );
         let _ = stdout.flush();
     }

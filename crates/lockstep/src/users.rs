@@ -2,7 +2,8 @@
 //! database, so that an operator can create accounts before (or without) a running server.
 //!
 //! Hashing and token digests are the server crate's (`lockstep_server::auth`); this module
-//! only reads arguments and prints. It does not talk to a server over HTTP, and it never
+//! only reads arguments and prints. It does not talk to a server over HTTP (users manage
+//! their own tokens there: `/api/v1/tokens`), and it never
 //! prints a stored hash: a password or token is shown once, when it is made.
 
 use std::io::Read as _;
@@ -13,10 +14,14 @@ use lockstep_server::auth::{self, PasswordCost};
 use lockstep_store::auth::AuthStore;
 use serde_json::json;
 
-use crate::cli::{Global, Output, UserArgs, UserVerb};
+use crate::cli::{Global, Output, TokenArgs, TokenVerb, UserArgs, UserVerb};
 use crate::read::print_table;
 
 pub async fn run(global: &Global, args: UserArgs) -> anyhow::Result<ExitCode> {
+    // The log first: it creates (or migrates) the whole schema, credential tables
+    // included. Opened the other way round, a fresh file would hold only credential
+    // tables and no longer be recognised as a log.
+    let program = crate::apply::open(global).await?;
     let store = AuthStore::open(&global.database_url, &Default::default())
         .await
         .with_context(|| {
@@ -33,6 +38,10 @@ pub async fn run(global: &Global, args: UserArgs) -> anyhow::Result<ExitCode> {
             admin,
             password_stdin,
         } => {
+            let member = match member.as_deref() {
+                Some(member) => Some(check_member(&program, member).await?),
+                None => None,
+            };
             let password = if password_stdin {
                 Some(read_password()?)
             } else {
@@ -67,16 +76,7 @@ pub async fn run(global: &Global, args: UserArgs) -> anyhow::Result<ExitCode> {
                 }
             }
         }
-        UserVerb::Token { name, label } => {
-            let token = auth::issue_token(&store, &name, label.as_deref(), now)
-                .await
-                .map_err(|e| anyhow::anyhow!("cannot issue a token for `{name}`: {e}"))?;
-            match global.output {
-                Output::Json => println!("{:#}", json!({ "name": name, "token": token })),
-                // The bare token alone on stdout, so `TOKEN=$(lockstep user token mike)` works.
-                _ => println!("{token}"),
-            }
-        }
+        UserVerb::Token(TokenArgs { verb }) => return token(global, &store, verb, now).await,
         UserVerb::List => {
             let users = store.users().await?;
             match global.output {
@@ -130,4 +130,157 @@ fn read_password() -> anyhow::Result<String> {
         anyhow::bail!("a password has at least 8 characters");
     }
     Ok(password)
+}
+
+/// The member handle of `--member HANDLE` or `--member TEAM/HANDLE`, checked against
+/// the program: the team and the handle must exist (with a suggestion when they do not),
+/// because a user linked to nobody would silently be a viewer.
+async fn check_member(
+    program: &lockstep_store::program::Program,
+    raw: &str,
+) -> anyhow::Result<String> {
+    let state = program.load().await?;
+    let hint = |wanted: &str, names: Vec<&str>| {
+        lockstep_core::suggest::closest(wanted, names)
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default()
+    };
+    let (team, handle) = match raw.split_once('/') {
+        Some((team, handle)) => (Some(team), handle),
+        None => (None, raw),
+    };
+    if state.teams().is_empty() {
+        anyhow::bail!(
+            "cannot link user to member `{raw}`: the program has no teams yet; apply the manifests first"
+        );
+    }
+    fn handles_of(team: &lockstep_core::Team) -> Vec<&str> {
+        team.spec
+            .members
+            .iter()
+            .map(|m| m.handle.as_str())
+            .collect()
+    }
+    match team {
+        Some(team_name) => {
+            let team = state.teams().get(team_name).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--member {raw}: unknown team `{team_name}`{}",
+                    hint(
+                        team_name,
+                        state.teams().keys().map(|n| n.as_str()).collect()
+                    )
+                )
+            })?;
+            if !handles_of(team).contains(&handle) {
+                anyhow::bail!(
+                    "--member {raw}: team `{team_name}` has no member `{handle}`{}",
+                    hint(handle, handles_of(team))
+                );
+            }
+        }
+        None => {
+            if state.team_of_member(handle).is_none() {
+                let all: Vec<&str> = state.teams().values().flat_map(handles_of).collect();
+                anyhow::bail!(
+                    "--member {raw}: no team has a member `{handle}`{}",
+                    hint(handle, all)
+                );
+            }
+        }
+    }
+    Ok(handle.to_owned())
+}
+
+async fn token(
+    global: &Global,
+    store: &AuthStore,
+    verb: TokenVerb,
+    now: jiff::Timestamp,
+) -> anyhow::Result<ExitCode> {
+    match verb {
+        TokenVerb::Create {
+            name,
+            label,
+            expires_in,
+        } => {
+            let expires_in = expires_in
+                .as_deref()
+                .map(lockstep_server::tokens::parse_expiry)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--expires-in: {e}"))?;
+            let issued = auth::issue_token(store, &name, label.as_deref(), expires_in, now)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot issue a token for `{name}`: {e}"))?;
+            match global.output {
+                Output::Json => println!(
+                    "{:#}",
+                    json!({
+                        "id": issued.id,
+                        "name": name,
+                        "token": issued.token,
+                        "expiresAt": issued.expires_at,
+                    })
+                ),
+                // The bare token alone on stdout, so `TOKEN=$(lockstep user token create
+                // mike)` works; its id goes to stderr.
+                _ => {
+                    println!("{}", issued.token);
+                    let expiry = issued
+                        .expires_at
+                        .map_or_else(|| "never expires".to_owned(), |at| format!("expires {at}"));
+                    eprintln!("token {} for `{name}` ({expiry}); shown once", issued.id);
+                }
+            }
+        }
+        TokenVerb::List { name } => {
+            if store.user(&name).await?.is_none() {
+                let users = store.users().await?;
+                let hint =
+                    lockstep_core::suggest::closest(&name, users.iter().map(|u| u.name.as_str()))
+                        .map(|s| format!(" (did you mean `{s}`?)"))
+                        .unwrap_or_default();
+                anyhow::bail!("unknown user `{name}`{hint}");
+            }
+            let tokens = store.tokens_of(&name).await?;
+            let items: Vec<serde_json::Value> = tokens
+                .iter()
+                .map(|t| lockstep_server::tokens::token_json(t, now))
+                .collect();
+            match global.output {
+                Output::Json => println!("{:#}", json!({ "items": items })),
+                _ => {
+                    let text = |v: &serde_json::Value| v.as_str().unwrap_or("-").to_owned();
+                    let rows: Vec<Vec<String>> = items
+                        .iter()
+                        .map(|t| {
+                            vec![
+                                text(&t["id"]),
+                                text(&t["label"]),
+                                text(&t["createdAt"]),
+                                text(&t["expiresAt"]),
+                                text(&t["state"]),
+                            ]
+                        })
+                        .collect();
+                    print_table(&["ID", "LABEL", "CREATED", "EXPIRES", "STATE"], &rows);
+                }
+            }
+        }
+        TokenVerb::Revoke { id } => {
+            let Some(token) = store.token_by_id(&id).await? else {
+                anyhow::bail!("unknown token `{id}`: see `lockstep user token list USER`");
+            };
+            let revoked = store.revoke_token(&id, now.as_second()).await?;
+            match global.output {
+                Output::Json => println!(
+                    "{:#}",
+                    json!({ "id": id, "user": token.user_name, "revoked": revoked })
+                ),
+                _ if revoked => println!("revoked token {id} of `{}`", token.user_name),
+                _ => println!("token {id} of `{}` was already revoked", token.user_name),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

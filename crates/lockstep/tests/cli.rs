@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Workspace, example, get, serve};
+use common::{Workspace, example, get, get_as, reader_token, serve};
 
 #[test]
 fn applies_the_seed_example_and_reapplies_with_no_change() {
@@ -174,30 +174,42 @@ fn json_output_carries_errors_as_problem_documents() {
 fn serve_answers_probes_and_read_only_api() {
     let ws = Workspace::new();
     ws.ok(&["apply", "-f", &example()]);
+    let token = reader_token(&ws);
+    let token = Some(token.as_str());
     let server = serve(&ws, &[]);
     assert_eq!(get(&server.address, "/healthz"), (200, "ok".to_owned()));
     let (status, body) = get(&server.address, "/readyz");
     assert_eq!(status, 200, "{body}");
-    let (status, body) = get(&server.address, "/api/v1/releases/q1-2025/items");
+    let (status, body) = get_as(&server.address, "/api/v1/releases/q1-2025/items", token);
     assert_eq!(status, 200);
     assert!(body.contains("api-analytics-endpoints"), "{body}");
-    let (status, body) = get(&server.address, "/api/v1/items/nope");
+    let (status, body) = get_as(&server.address, "/api/v1/items/nope", token);
     assert_eq!(status, 404);
     assert!(body.contains("\"status\":404"), "{body}");
     let (status, body) = get(&server.address, "/releases/q1-2025");
-    assert_eq!(status, 200);
-    assert!(body.contains("Q1 2025 Platform Release"), "{body}");
+    assert_eq!(status, 303, "pages need a login, on loopback too: {body}");
+    let (status, body) = get(&server.address, "/api/v1/releases/q1-2025/items");
+    assert_eq!(
+        status, 401,
+        "the API needs a token, on loopback too: {body}"
+    );
+    assert!(body.contains("\"status\":401"), "{body}");
 }
 
 #[test]
 fn server_follows_changes_made_by_the_cli() {
     let ws = Workspace::new();
     ws.ok(&["apply", "-f", &example()]);
+    let token = reader_token(&ws);
     let server = serve(&ws, &[]);
     ws.ok(&["item", "status", "mobile-analytics-view", "testing"]);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let (_, body) = get(&server.address, "/api/v1/items/mobile-analytics-view");
+        let (_, body) = get_as(
+            &server.address,
+            "/api/v1/items/mobile-analytics-view",
+            Some(&token),
+        );
         if body.contains("\"status\":\"testing\"") {
             break;
         }
@@ -220,9 +232,25 @@ fn serve_demo_shows_a_release_in_progress_today() {
             &format!("sqlite://{}", ws.path().join("demo.db").display()),
         ],
     );
+    // The demo's users have a known password: sign in as the viewer with the CLI.
+    let url = format!("http://{}", server.address);
+    let login = ws.run_with(
+        &["login", "--server", &url, "--user", "viewer"],
+        "lockstep-demo\n",
+    );
+    assert!(login.status.success(), "{login:?}");
+    assert!(
+        String::from_utf8_lossy(&login.stdout).contains("as viewer (viewer)"),
+        "{login:?}"
+    );
+    let release = ws.ok(&[
+        "--server", &url, "describe", "release", "q1-2025", "-o", "json",
+    ]);
+    let release: serde_json::Value = serde_json::from_str(&release).expect("json");
+    let release = &release["release"];
     let (status, body) = get(&server.address, "/api/v1/releases/q1-2025");
-    assert_eq!(status, 200, "{body}");
-    let release: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(status, 401, "{body}");
+    let _: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(release["state"], "in-progress");
     let target: jiff::civil::Date = release["spec"]["targetDate"]
         .as_str()

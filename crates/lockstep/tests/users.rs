@@ -26,7 +26,7 @@ fn a_user_made_on_the_cli_writes_only_what_their_role_allows() {
         !stdout.contains("correct-horse-battery"),
         "a chosen password is never echoed: {stdout}"
     );
-    let token = ws.ok(&["user", "token", "mike", "--label", "ci"]);
+    let token = ws.ok(&["user", "token", "create", "mike", "--label", "ci"]);
     let token = token.trim();
     assert!(token.starts_with("lst_"), "{token}");
 
@@ -80,7 +80,7 @@ fn a_user_made_on_the_cli_writes_only_what_their_role_allows() {
 #[test]
 fn user_verbs_refuse_bad_input_cleanly() {
     let ws = Workspace::new();
-    let output = ws.run_with(&["user", "token", "nobody"], "");
+    let output = ws.run_with(&["user", "token", "create", "nobody"], "");
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     assert!(String::from_utf8_lossy(&output.stderr).contains("nobody"));
 

@@ -41,6 +41,7 @@ macro_rules! behaviour_suite {
             rejects_empty_append,
             read_only_store_refuses_writes,
             keeps_data_across_reopen,
+            api_tokens_expire_are_revoked_and_move_from_version_2,
         );
     };
     (@tests $make:path; $($name:ident,)*) => {
@@ -875,4 +876,96 @@ impl TestDb {
             }
         }
     }
+}
+
+pub async fn api_tokens_expire_are_revoked_and_move_from_version_2(db: &TestDb) {
+    use lockstep_store::auth::{AuthStore, NewToken, UserRecord};
+    let store = db.open().await;
+    let auth = AuthStore::open(&db.url, &OpenOptions::default())
+        .await
+        .expect("credential store");
+    let user = UserRecord {
+        name: "mike".to_owned(),
+        password_hash: None,
+        member: Some("mike".to_owned()),
+        admin: false,
+    };
+    auth.upsert_user(&user, 100).await.expect("user");
+    auth.add_token(&NewToken {
+        id: "aaaaaaaaaaaa",
+        token_hash: "aaaaaaaaaaaa-digest",
+        user_name: "mike",
+        label: Some("ci"),
+        created_at: 100,
+        expires_at: Some(200),
+    })
+    .await
+    .expect("token");
+    assert_eq!(
+        auth.user_by_token("aaaaaaaaaaaa-digest", 199)
+            .await
+            .expect("check"),
+        Some(user.clone())
+    );
+    assert_eq!(
+        auth.user_by_token("aaaaaaaaaaaa-digest", 200)
+            .await
+            .expect("check"),
+        None,
+        "refused from its expiry on"
+    );
+    let (record, _) = auth
+        .token("aaaaaaaaaaaa-digest")
+        .await
+        .expect("read")
+        .expect("an expired token is still known");
+    assert_eq!(record.expires_at, Some(200));
+
+    // A token written by a version-2 build (no id, no expiry) moves over when the
+    // credential tables are opened again, and keeps working.
+    db.execute_raw(
+        "INSERT INTO auth_tokens (token_hash, user_name, label, created_at) \
+         VALUES ('0123456789abcdef-old', 'mike', 'old', 50)",
+    )
+    .await;
+    let auth = AuthStore::open(&db.url, &OpenOptions::default())
+        .await
+        .expect("reopened credential store");
+    assert_eq!(db.count("SELECT COUNT(*) FROM auth_tokens").await, 0);
+    let moved = auth
+        .token_by_id("0123456789ab")
+        .await
+        .expect("read")
+        .expect("moved with the digest's prefix as id");
+    assert_eq!(moved.label.as_deref(), Some("old"));
+    assert_eq!(
+        auth.user_by_token("0123456789abcdef-old", 10_000)
+            .await
+            .expect("check"),
+        Some(user)
+    );
+
+    assert!(
+        auth.revoke_token("0123456789ab", 300)
+            .await
+            .expect("revoke")
+    );
+    assert!(
+        !auth
+            .revoke_token("0123456789ab", 400)
+            .await
+            .expect("revoke"),
+        "revoking twice keeps the first instant"
+    );
+    assert_eq!(
+        auth.user_by_token("0123456789abcdef-old", 301)
+            .await
+            .expect("check"),
+        None
+    );
+    let listed = auth.tokens_of("mike").await.expect("list");
+    let ids: Vec<&str> = listed.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["0123456789ab", "aaaaaaaaaaaa"], "oldest first");
+    assert_eq!(listed[0].revoked_at, Some(300));
+    store.close().await;
 }

@@ -32,7 +32,10 @@ impl Workspace {
             )
             .env("LOCKSTEP_ACTOR", "tester")
             .env("LOCKSTEP_LOG", "warn")
+            .env("LOCKSTEP_CONFIG", self.path().join("config.toml"))
             .env_remove("LOCKSTEP_ADMIN_PASSWORD")
+            .env_remove("LOCKSTEP_SERVER")
+            .env_remove("LOCKSTEP_TOKEN")
             .stdin(Stdio::null());
         command
     }
@@ -96,6 +99,14 @@ impl Workspace {
     }
 }
 
+/// A read-only user `reader` on the workspace's database, and a token of theirs.
+pub fn reader_token(ws: &Workspace) -> String {
+    ws.ok(&["user", "add", "reader"]);
+    ws.ok(&["user", "token", "create", "reader", "--label", "tests"])
+        .trim()
+        .to_owned()
+}
+
 pub fn example() -> String {
     concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/q1-2025").to_owned()
 }
@@ -136,12 +147,20 @@ pub fn serve(ws: &Workspace, extra: &[&str]) -> Server {
     Server { child, address }
 }
 
-/// A plain HTTP/1.1 GET over loopback: (status, body).
+/// A plain HTTP/1.1 GET over loopback without credentials: (status, body).
 pub fn get(address: &str, path: &str) -> (u16, String) {
+    get_as(address, path, None)
+}
+
+/// A plain HTTP/1.1 GET over loopback, with a bearer token if given: (status, body).
+pub fn get_as(address: &str, path: &str, token: Option<&str>) -> (u16, String) {
     let mut stream = TcpStream::connect(address).expect("connect");
+    let authorization = token
+        .map(|token| format!("Authorization: Bearer {token}\r\n"))
+        .unwrap_or_default();
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{authorization}\r\n"
     )
     .expect("send");
     let mut response = String::new();

@@ -1,0 +1,602 @@
+//! The CLI against a server (`--server URL`): one function per verb, each the HTTP
+//! twin of its local verb, printing the same formats with the same exit codes.
+//!
+//! [`Client`] carries the base URL and the bearer token (`LOCKSTEP_TOKEN`, else the
+//! one `lockstep login` kept for this very server) and turns a problem document into a
+//! [`ServerProblem`] error, which `main` prints as `error: …`, or as the server's own
+//! problem with `-o json`. Listings are rendered by the local code (`read::listing`)
+//! from what the server sent (`Fetched`), so both modes print the same rows.
+//!
+//! To add a verb: a function here that calls the API and prints like the local one, and
+//! a line in [`run`]. Verbs that only exist on the database (`user`, `signal`, `outbox`,
+//! `message`, `calendar`) are refused with `--server` rather than silently run locally.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, anyhow, bail};
+use lockstep_core::{
+    Component, Dependency, Environment, Event, IntegrationTask, Item, ItemStatus, Name, Release,
+    Team,
+};
+use lockstep_server::Problem;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::cli::{
+    ApplyArgs, Command, DescribeArgs, GetArgs, Global, HistoryArgs, ItemArgs, ItemVerb, Kind,
+    Output,
+};
+use crate::login::normalize;
+use crate::read::{View, opt, print_table};
+
+/// A problem document the server answered with.
+#[derive(Debug)]
+pub struct ServerProblem {
+    /// The server, for the message.
+    pub server: String,
+    /// What it said.
+    pub problem: Problem,
+}
+
+impl fmt::Display for ServerProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let problem = &self.problem;
+        write!(
+            f,
+            "{} refused the request ({} {}): {}",
+            self.server, problem.status, problem.title, problem.detail
+        )?;
+        if let Some(field) = &problem.field {
+            write!(f, " [field `{field}`]")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ServerProblem {}
+
+/// The HTTP status of a server's refusal, if `error` is one.
+pub fn status_of(error: &anyhow::Error) -> Option<u16> {
+    error
+        .downcast_ref::<ServerProblem>()
+        .map(|p| p.problem.status)
+}
+
+/// An HTTP client of one server, with one token.
+#[derive(Debug, Clone)]
+pub struct Client {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+fn http_client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(120))
+        .user_agent(concat!("lockstep-cli/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("cannot build the HTTP client")
+}
+
+fn check_url(server: &str) -> anyhow::Result<()> {
+    if !(server.starts_with("http://") || server.starts_with("https://")) {
+        bail!("--server must be an http:// or https:// URL, not `{server}`");
+    }
+    Ok(())
+}
+
+impl Client {
+    /// A client of `server` sending `token`.
+    pub fn new(server: &str, token: &str) -> anyhow::Result<Client> {
+        let base = normalize(server);
+        check_url(&base)?;
+        Ok(Client {
+            base,
+            token: token.trim().to_owned(),
+            http: http_client()?,
+        })
+    }
+
+    /// The client of `--server`, with `LOCKSTEP_TOKEN` or the token saved for it.
+    pub fn connect(global: &Global) -> anyhow::Result<Client> {
+        let server = normalize(global.server.as_deref().unwrap_or_default());
+        check_url(&server)?;
+        if let Some(token) = std::env::var("LOCKSTEP_TOKEN")
+            .ok()
+            .filter(|t| !t.trim().is_empty())
+        {
+            return Client::new(&server, &token);
+        }
+        match crate::login::load()? {
+            Some(saved) if saved.server == server => Client::new(&server, &saved.token),
+            // Never send a token to a server it was not issued by.
+            Some(saved) => bail!(
+                "no token for {server} (signed in to {}): run `lockstep login --server {server}` or set LOCKSTEP_TOKEN",
+                saved.server
+            ),
+            None => bail!(
+                "no token for {server}: run `lockstep login --server {server}` or set LOCKSTEP_TOKEN"
+            ),
+        }
+    }
+
+    /// `POST /api/v1/tokens` with HTTP Basic: a new token for `user`.
+    pub async fn exchange_password(
+        server: &str,
+        user: &str,
+        password: &str,
+        body: &Value,
+    ) -> anyhow::Result<Value> {
+        let base = normalize(server);
+        check_url(&base)?;
+        let request = http_client()?
+            .post(format!("{base}/api/v1/tokens"))
+            .basic_auth(user, Some(password))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(serde_json::to_vec(body)?);
+        answer(&base, request).await
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Value> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .body(serde_json::to_vec(body)?);
+        }
+        answer(&self.base, request).await
+    }
+
+    /// `GET path` as JSON.
+    pub async fn get_json(&self, path: &str) -> anyhow::Result<Value> {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post_json(&self, path: &str, body: &Value) -> anyhow::Result<Value> {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+
+    /// `DELETE path`.
+    pub async fn delete(&self, path: &str) -> anyhow::Result<Value> {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
+
+    /// Every element of a paginated list, following `nextCursor`.
+    async fn all<T: DeserializeOwned>(&self, path: &str) -> anyhow::Result<Vec<T>> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut cursor: Option<String> = None;
+        let mut out = Vec::new();
+        loop {
+            let page_path = match &cursor {
+                Some(cursor) => format!("{path}{separator}limit=1000&cursor={cursor}"),
+                None if path.starts_with("/api/v1/dependencies") => path.to_owned(),
+                None => format!("{path}{separator}limit=1000"),
+            };
+            let page = self.get_json(&page_path).await?;
+            let items = page["items"]
+                .as_array()
+                .with_context(|| format!("{}{page_path}: the answer has no `items`", self.base))?;
+            for item in items {
+                out.push(
+                    serde_json::from_value(item.clone())
+                        .with_context(|| format!("{}{page_path}: unexpected item", self.base))?,
+                );
+            }
+            match page["nextCursor"].as_str() {
+                Some(next) if Some(next) != cursor.as_deref() => cursor = Some(next.to_owned()),
+                _ => return Ok(out),
+            }
+        }
+    }
+}
+
+/// Sends `request`; a 2xx is its JSON body, anything else a [`ServerProblem`].
+async fn answer(base: &str, request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+    let response = request
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {base}"))?;
+    let status = response.status();
+    let bytes = response
+        .bytes()
+        .await
+        .with_context(|| format!("{base} sent an unreadable answer"))?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes)
+            .with_context(|| format!("{base} answered {status} with something that is not JSON"));
+    }
+    let problem = serde_json::from_slice::<Problem>(&bytes).unwrap_or_else(|_| Problem {
+        kind: "about:blank".to_owned(),
+        title: status.canonical_reason().unwrap_or("error").to_owned(),
+        status: status.as_u16(),
+        detail: String::from_utf8_lossy(&bytes).chars().take(300).collect(),
+        field: None,
+    });
+    Err(ServerProblem {
+        server: base.to_owned(),
+        problem,
+    }
+    .into())
+}
+
+/// Runs `command` against the server of `--server`. Commands that do not touch the
+/// program (plan, serve, bench, login, logout) come back to run as usual.
+pub async fn run(global: &Global, command: Command) -> anyhow::Result<Result<ExitCode, Command>> {
+    let refuse = |verb: &str| {
+        Err(anyhow!(
+            "`{verb}` works on the database, not against a server yet: drop --server (and LOCKSTEP_SERVER)"
+        ))
+    };
+    let code = match command {
+        Command::Get(args) => get(&Client::connect(global)?, global, args).await,
+        Command::Describe(args) => describe(&Client::connect(global)?, global, args).await,
+        Command::History(args) => history(&Client::connect(global)?, global, args).await,
+        Command::Item(args) => item(&Client::connect(global)?, global, args).await,
+        Command::Apply(args) => apply(&Client::connect(global)?, global, args).await,
+        Command::Gonogo(args) => gonogo(&Client::connect(global)?, global, &args.release).await,
+        Command::User(_) => refuse("user"),
+        Command::Signal(_) => refuse("signal"),
+        Command::Message(_) => refuse("message"),
+        Command::Calendar(_) => refuse("calendar"),
+        Command::Outbox(_) => refuse("outbox"),
+        other => return Ok(Err(other)),
+    };
+    code.map(Ok)
+}
+
+/// What a listing needs, as the server sent it.
+#[derive(Debug, Default)]
+pub struct Fetched {
+    teams: BTreeMap<Name, Team>,
+    components: BTreeMap<Name, Component>,
+    environments: BTreeMap<Name, Environment>,
+    releases: BTreeMap<Name, Release>,
+    items: BTreeMap<Name, Item>,
+    integration_tasks: BTreeMap<Name, IntegrationTask>,
+    dependencies: Vec<Dependency>,
+}
+
+impl View for Fetched {
+    fn teams(&self) -> &BTreeMap<Name, Team> {
+        &self.teams
+    }
+    fn components(&self) -> &BTreeMap<Name, Component> {
+        &self.components
+    }
+    fn environments(&self) -> &BTreeMap<Name, Environment> {
+        &self.environments
+    }
+    fn releases(&self) -> &BTreeMap<Name, Release> {
+        &self.releases
+    }
+    fn items(&self) -> &BTreeMap<Name, Item> {
+        &self.items
+    }
+    fn integration_tasks(&self) -> &BTreeMap<Name, IntegrationTask> {
+        &self.integration_tasks
+    }
+    fn dependencies(&self) -> Box<dyn Iterator<Item = &Dependency> + '_> {
+        Box::new(self.dependencies.iter())
+    }
+    fn items_of<'a>(&'a self, release: &'a Name) -> Box<dyn Iterator<Item = &'a Item> + 'a> {
+        Box::new(self.items.values().filter(move |i| &i.release == release))
+    }
+    fn blocked_by<'a>(&'a self, item: &'a Name) -> Box<dyn Iterator<Item = &'a Dependency> + 'a> {
+        Box::new(self.dependencies.iter().filter(move |d| &d.blocked == item))
+    }
+}
+
+fn by_name<T>(items: Vec<T>, name: impl Fn(&T) -> &Name) -> BTreeMap<Name, T> {
+    items.into_iter().map(|t| (name(&t).clone(), t)).collect()
+}
+
+/// A query string of the filters that are set.
+fn query(pairs: &[(&str, Option<&str>)]) -> anyhow::Result<String> {
+    let mut out = String::new();
+    for (key, value) in pairs {
+        if let Some(value) = value {
+            // Names are the only values; parsing them keeps the URL clean.
+            let value = Name::parse(value).with_context(|| format!("--{key} `{value}`"))?;
+            out.push(if out.is_empty() { '?' } else { '&' });
+            out.push_str(&format!("{key}={value}"));
+        }
+    }
+    Ok(out)
+}
+
+/// `lockstep --server URL get KIND`
+pub async fn get(client: &Client, global: &Global, args: GetArgs) -> anyhow::Result<ExitCode> {
+    if global.output == Output::Yaml {
+        bail!(
+            "`get -o yaml` exports manifests from the database; against a server use -o json or the table"
+        );
+    }
+    let mut fetched = Fetched::default();
+    match args.kind {
+        Kind::Teams => {
+            fetched.teams = by_name(client.all("/api/v1/teams").await?, |t: &Team| &t.name)
+        }
+        Kind::Components => {
+            fetched.components =
+                by_name(client.all("/api/v1/components").await?, |c: &Component| {
+                    &c.name
+                });
+        }
+        Kind::Environments => {
+            fetched.environments = by_name(
+                client.all("/api/v1/environments").await?,
+                |e: &Environment| &e.name,
+            );
+        }
+        Kind::Releases => {
+            fetched.releases =
+                by_name(client.all("/api/v1/releases").await?, |r: &Release| &r.name);
+            fetched.items = by_name(client.all("/api/v1/items").await?, |i: &Item| &i.name);
+        }
+        Kind::Items => {
+            let filters = query(&[
+                ("release", args.release.as_deref()),
+                ("team", args.team.as_deref()),
+            ])?;
+            fetched.items = by_name(
+                client.all(&format!("/api/v1/items{filters}")).await?,
+                |i: &Item| &i.name,
+            );
+            fetched.dependencies = client.all("/api/v1/dependencies").await?;
+        }
+        Kind::Dependencies => fetched.dependencies = client.all("/api/v1/dependencies").await?,
+        Kind::IntegrationTasks => {
+            fetched.integration_tasks = by_name(
+                client.all("/api/v1/integration-tasks").await?,
+                |t: &IntegrationTask| &t.name,
+            );
+        }
+    }
+    let (header, rows, json) = crate::read::listing(&fetched, &args)?;
+    match global.output {
+        Output::Json => println!("{:#}", json!({ "items": json })),
+        _ => print_table(&header, &rows),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lockstep --server URL describe KIND NAME`
+pub async fn describe(
+    client: &Client,
+    global: &Global,
+    args: DescribeArgs,
+) -> anyhow::Result<ExitCode> {
+    let (kind, collection) = match args.kind {
+        Kind::Teams => ("team", "teams"),
+        Kind::Components => ("component", "components"),
+        Kind::Environments => ("environment", "environments"),
+        Kind::Releases => ("release", "releases"),
+        Kind::Items => ("item", "items"),
+        Kind::IntegrationTasks => ("integration task", "integration-tasks"),
+        Kind::Dependencies => {
+            bail!("dependencies have no name: use `describe item NAME` to see what it blocks")
+        }
+    };
+    // The same message as the local verb: unknown, with the nearest name.
+    let missing = || async {
+        let names: Vec<Value> = client
+            .all(&format!("/api/v1/{collection}"))
+            .await
+            .unwrap_or_default();
+        let hint = lockstep_core::suggest::closest(
+            &args.name,
+            names.iter().filter_map(|v| v["name"].as_str()),
+        )
+        .map(|s| format!(" (did you mean `{s}`?)"))
+        .unwrap_or_default();
+        anyhow!("unknown {kind} `{}`{hint}", args.name)
+    };
+    if Name::parse(&args.name).is_err() {
+        return Err(missing().await);
+    }
+    let value = if args.kind == Kind::IntegrationTasks {
+        let tasks: Vec<Value> = client.all("/api/v1/integration-tasks").await?;
+        match tasks.into_iter().find(|t| t["name"] == args.name.as_str()) {
+            Some(task) => task,
+            None => return Err(missing().await),
+        }
+    } else {
+        let path = format!("/api/v1/{collection}/{}", args.name);
+        let value = match client.get_json(&path).await {
+            Ok(value) => value,
+            Err(error) if status_of(&error) == Some(404) => return Err(missing().await),
+            Err(error) => return Err(error),
+        };
+        if args.kind == Kind::Releases {
+            let items: Vec<Item> = client.all(&format!("{path}/items")).await?;
+            let items: Vec<(String, String)> = items
+                .iter()
+                .map(|i| (i.name.to_string(), i.status.to_string()))
+                .collect();
+            json!({ "release": value, "items": items })
+        } else {
+            value
+        }
+    };
+    match global.output {
+        Output::Json => println!("{value:#}"),
+        _ => print!(
+            "{}",
+            serde_saphyr::to_string(&value).map_err(|e| anyhow!("cannot render: {e}"))?
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One event of `/api/v1/history`.
+#[derive(Debug, serde::Deserialize)]
+struct HistoryRow {
+    position: i64,
+    actor: String,
+    at: jiff::Timestamp,
+    reason: Option<String>,
+    summary: String,
+}
+
+/// `lockstep --server URL history`
+pub async fn history(
+    client: &Client,
+    global: &Global,
+    args: HistoryArgs,
+) -> anyhow::Result<ExitCode> {
+    if args.limit == 0 || args.limit > 10_000 {
+        bail!("--limit is 1 to 10000 against a server");
+    }
+    let mut path = format!("/api/v1/history?last={}", args.limit);
+    if let Some(stream) = &args.stream {
+        if stream.is_empty()
+            || !stream
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c))
+        {
+            bail!("--stream `{stream}` is not a stream name (`release:q1-2025`, `team:api`)");
+        }
+        path.push_str(&format!("&stream={stream}"));
+    }
+    let answer = client.get_json(&path).await?;
+    match global.output {
+        Output::Json => println!("{:#}", json!({ "items": answer["items"] })),
+        _ => {
+            let rows: Vec<HistoryRow> = serde_json::from_value(answer["items"].clone())
+                .context("the server's history is not in the expected form")?;
+            print_table(
+                &["#", "WHEN (UTC)", "WHO", "WHAT", "WHY"],
+                &rows
+                    .into_iter()
+                    .map(|e| {
+                        vec![
+                            e.position.to_string(),
+                            e.at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+                            e.actor,
+                            e.summary,
+                            opt(e.reason.as_ref()),
+                        ]
+                    })
+                    .collect::<Vec<_>>(),
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_date(raw: &str) -> anyhow::Result<jiff::civil::Date> {
+    raw.parse()
+        .with_context(|| format!("`{raw}` is not a date: use YYYY-MM-DD"))
+}
+
+/// `lockstep --server URL item status|eta|update`
+pub async fn item(client: &Client, global: &Global, args: ItemArgs) -> anyhow::Result<ExitCode> {
+    let (item, verb, body) = match args.verb {
+        ItemVerb::Status {
+            item,
+            status,
+            reason,
+        } => {
+            if ItemStatus::parse(&status).is_none() {
+                let names: Vec<&str> = ItemStatus::COLUMNS.iter().map(|s| s.as_str()).collect();
+                bail!("unknown status `{status}`: use one of {}", names.join(", "));
+            }
+            (
+                item,
+                "status",
+                json!({ "status": status, "reason": reason }),
+            )
+        }
+        ItemVerb::Eta { item, eta, reason } => {
+            let eta = if eta == "none" {
+                None
+            } else {
+                Some(parse_date(&eta)?)
+            };
+            (item, "eta", json!({ "eta": eta, "reason": reason }))
+        }
+        ItemVerb::Update { item, text, date } => {
+            let date = match date {
+                Some(date) => parse_date(&date)?,
+                None => jiff::Timestamp::now()
+                    .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                    .date(),
+            };
+            (item, "updates", json!({ "date": date, "text": text }))
+        }
+    };
+    let item = Name::parse(&item)?;
+    let answer = client
+        .post_json(&format!("/api/v1/items/{item}/{verb}"), &body)
+        .await?;
+    let changes = answer["events"].as_array().cloned().unwrap_or_default();
+    match global.output {
+        Output::Json => println!("{:#}", json!({ "changes": changes })),
+        _ if changes.is_empty() => println!("no changes"),
+        _ => changes
+            .iter()
+            .for_each(|c| println!("{}", c["summary"].as_str().unwrap_or_default())),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lockstep --server URL apply -f …`: the files are read here and applied by the
+/// server in one transaction (`POST /api/v1/apply`).
+pub async fn apply(client: &Client, global: &Global, args: ApplyArgs) -> anyhow::Result<ExitCode> {
+    let sources = crate::apply::read_sources(&args.files, lockstep_manifest::Limits::default())?;
+    let body = json!({
+        "sources": sources.iter().map(|s| json!({ "name": s.name, "text": s.text })).collect::<Vec<_>>(),
+        "dryRun": args.dry_run,
+        "reason": args.reason,
+    });
+    let answer = match client.post_json("/api/v1/apply", &body).await {
+        Ok(answer) => answer,
+        // Manifest errors come back located; print them as the local verb does.
+        Err(error) if status_of(&error) == Some(422) && global.output != Output::Json => {
+            let detail = error
+                .downcast_ref::<ServerProblem>()
+                .map(|p| p.problem.detail.clone())
+                .unwrap_or_default();
+            bail!("{detail}");
+        }
+        Err(error) => return Err(error),
+    };
+    let mut changes = Vec::new();
+    for change in answer["changes"].as_array().into_iter().flatten() {
+        let event: Event = serde_json::from_value(change["event"].clone())
+            .context("the server sent an event this build does not know")?;
+        changes.push((change["stream"].clone(), event));
+    }
+    let borrowed: Vec<(Value, &Event)> = changes.iter().map(|(s, e)| (s.clone(), e)).collect();
+    crate::apply::print_changes(global.output, &borrowed, args.dry_run);
+    if !args.dry_run && !changes.is_empty() && global.output == Output::Table {
+        println!(
+            "applied {} change(s) at position {}",
+            changes.len(),
+            answer["position"]
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lockstep --server URL gonogo RELEASE`: exit 0 go, 1 no-go.
+pub async fn gonogo(client: &Client, global: &Global, release: &str) -> anyhow::Result<ExitCode> {
+    let release = Name::parse(release)?;
+    let verdict = client
+        .get_json(&format!("/api/v1/releases/{release}/gonogo"))
+        .await?;
+    Ok(crate::gonogo::print_verdict(global.output, &verdict))
+}
