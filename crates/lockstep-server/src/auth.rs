@@ -105,7 +105,7 @@ pub fn digest(secret: &str) -> String {
     hex(&sha2::Sha256::digest(secret.as_bytes()))
 }
 
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     // Constant time in the length of the expected value: no early exit on a mismatch.
     a.len() == b.len()
         && a.bytes()

@@ -14,8 +14,16 @@
 use crate::side::{self, Pool, SideTables, execute, fetch_optional};
 use crate::{OpenOptions, StoreError};
 
-const SQLITE_SCHEMA: &str = include_str!("../migrations/sqlite/0002_auth.sql");
-const POSTGRES_SCHEMA: &str = include_str!("../migrations/postgres/0002_auth.sql");
+mod feed_tokens;
+
+const SQLITE_SCHEMA: &str = concat!(
+    include_str!("../migrations/sqlite/0002_auth.sql"),
+    include_str!("../migrations/sqlite/0004_feed_tokens.sql"),
+);
+const POSTGRES_SCHEMA: &str = concat!(
+    include_str!("../migrations/postgres/0002_auth.sql"),
+    include_str!("../migrations/postgres/0004_feed_tokens.sql"),
+);
 
 /// A user as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -250,6 +250,12 @@ pub enum UserVerb {
         #[arg(long)]
         label: Option<String>,
     },
+    /// Make a new calendar feed token for a user and print their feed URLs' paths; it
+    /// is printed once, stored hashed, and replaces the old one (whose URLs stop working).
+    FeedToken {
+        /// Login name.
+        name: String,
+    },
     /// List users (never their secrets).
     List,
 }
