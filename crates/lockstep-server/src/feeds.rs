@@ -244,10 +244,7 @@ fn base_url(headers: &HeaderMap) -> String {
 }
 
 /// `GET /feeds?release=R|team=T`: how to subscribe, with a button that makes the links.
-pub(crate) async fn page(
-    caller: Caller,
-    uri: axum::http::Uri,
-) -> Result<Response, ApiError> {
+pub(crate) async fn page(caller: Caller, uri: axum::http::Uri) -> Result<Response, ApiError> {
     if caller.principal.is_none() {
         let next = uri.path_and_query().map_or("/feeds", |p| p.as_str());
         return Ok(Redirect::to(&format!("/login?next={}", url_encode(next))).into_response());
@@ -351,7 +348,8 @@ pub(crate) async fn make_links(
 <p>Copy a link into your calendar app (“subscribe to calendar” / “from URL”). They are
 shown once; your previous links no longer work.</p><ul class="feeds">{links}</ul>"#
     );
-    let mut response = Html(crate::pages::layout("Calendar feeds", &caller, None, &body)).into_response();
+    let mut response =
+        Html(crate::pages::layout("Calendar feeds", &caller, None, &body)).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -387,9 +385,15 @@ mod tests {
     fn if_none_match_compares_weakly_and_accepts_lists() {
         let tag = "W/\"abc\"";
         let mut headers = HeaderMap::new();
-        headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static("\"x\", \"abc\""));
+        headers.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_static("\"x\", \"abc\""),
+        );
         assert!(not_modified(&headers, tag));
-        headers.insert(header::IF_NONE_MATCH, HeaderValue::from_static("W/\"other\""));
+        headers.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_static("W/\"other\""),
+        );
         assert!(!not_modified(&headers, tag));
         assert!(!not_modified(&HeaderMap::new(), tag));
     }

@@ -456,7 +456,7 @@ pub enum OutboxVerb {
     },
 }
 
-fn parse_weekday(raw: &str) -> anyhow::Result<jiff::civil::Weekday> {
+pub(crate) fn parse_weekday(raw: &str) -> anyhow::Result<jiff::civil::Weekday> {
     use jiff::civil::Weekday;
     Ok(match raw.to_ascii_lowercase().as_str() {
         "monday" | "mon" => Weekday::Monday,

@@ -15,6 +15,7 @@ mod gonogo;
 mod plan_cmd;
 mod read;
 mod serve;
+mod serve_delivery;
 mod users;
 mod verbs;
 

@@ -134,8 +134,11 @@ fn feeds_are_served_at_token_urls_match_the_plan_and_rotate() {
         );
     }
     let etag = header(&headers, "etag").expect("an etag").to_owned();
-    let (status, headers, body) =
-        fetch(&server.address, &path, &format!("If-None-Match: {etag}\r\n"));
+    let (status, headers, body) = fetch(
+        &server.address,
+        &path,
+        &format!("If-None-Match: {etag}\r\n"),
+    );
     assert_eq!(status, 304);
     assert_eq!(header(&headers, "etag"), Some(etag.as_str()));
     assert!(body.is_empty(), "{body}");
@@ -159,7 +162,11 @@ fn feeds_are_served_at_token_urls_match_the_plan_and_rotate() {
     // changes it, once the server has followed the log.
     ws.ok(&["item", "eta", "api-analytics-endpoints", "2025-02-20"]);
     std::thread::sleep(std::time::Duration::from_millis(1_500));
-    let (status, _, _) = fetch(&server.address, &path, &format!("If-None-Match: {etag}\r\n"));
+    let (status, _, _) = fetch(
+        &server.address,
+        &path,
+        &format!("If-None-Match: {etag}\r\n"),
+    );
     assert_eq!(status, 304, "an ETA is not in the calendar");
     let moved = ws.path().join("moved");
     std::fs::create_dir(&moved).expect("dir");
@@ -172,8 +179,11 @@ fn feeds_are_served_at_token_urls_match_the_plan_and_rotate() {
     let mut changed = None;
     for _ in 0..20 {
         std::thread::sleep(std::time::Duration::from_millis(250));
-        let (status, headers, body) =
-            fetch(&server.address, &path, &format!("If-None-Match: {etag}\r\n"));
+        let (status, headers, body) = fetch(
+            &server.address,
+            &path,
+            &format!("If-None-Match: {etag}\r\n"),
+        );
         if status == 200 {
             changed = Some((headers, body));
             break;
@@ -214,5 +224,8 @@ fn feed_tokens_need_an_existing_user() {
     let ws = Workspace::new();
     ws.ok(&["apply", "-f", &example()]);
     let error = ws.fails(&["user", "feed-token", "ghost"]);
-    assert!(error.contains("cannot make a feed token for `ghost`"), "{error}");
+    assert!(
+        error.contains("cannot make a feed token for `ghost`"),
+        "{error}"
+    );
 }
