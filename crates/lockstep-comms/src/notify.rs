@@ -203,9 +203,13 @@ pub struct Subscription {
     /// Local time of the digest (default 09:00).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest_at: Option<Time>,
-    /// Quiet hours in the subscriber's team time zone.
+    /// Quiet hours, in `time_zone` when given, else the subscriber's team time zone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quiet_hours: Option<QuietHours>,
+    /// The person's own IANA time zone, when it is not their team's (someone in Berlin
+    /// on a New York team): digest times and quiet hours are read in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// What is wrong with a configuration.
@@ -227,6 +231,14 @@ pub enum ConfigError {
     Subscriber {
         /// 0-based.
         index: usize,
+    },
+    /// A subscription names a time zone the time zone database does not know.
+    #[error("subscription {index} has unknown time zone `{zone}`")]
+    UnknownTimeZone {
+        /// 0-based.
+        index: usize,
+        /// The name.
+        zone: String,
     },
     /// A channel lacks what its kind needs.
     #[error("channel `{channel}` ({kind:?}) needs {what}")]
@@ -264,6 +276,14 @@ impl NotificationConfig {
         for (index, subscription) in config.subscriptions.iter().enumerate() {
             if subscription.member.is_some() == subscription.role.is_some() {
                 return Err(ConfigError::Subscriber { index });
+            }
+            if let Some(zone) = &subscription.time_zone
+                && TimeZone::get(zone).is_err()
+            {
+                return Err(ConfigError::UnknownTimeZone {
+                    index,
+                    zone: zone.clone(),
+                });
             }
             if !config.channels.contains_key(&subscription.channel) {
                 return Err(ConfigError::UnknownChannel {
@@ -347,9 +367,12 @@ pub fn targets<'a>(
             (None, None) => Vec::new(),
         };
         for handle in handles {
-            let Some(recipient) = recipient(state, &handle) else {
+            let Some(mut recipient) = recipient(state, &handle) else {
                 continue;
             };
+            if let Some(zone) = &subscription.time_zone {
+                recipient.time_zone = zone.clone();
+            }
             let duplicate = out.iter().any(|t| {
                 t.recipient.handle == recipient.handle
                     && t.subscription.channel == subscription.channel

@@ -13,7 +13,7 @@ use lockstep_core::{Event, EventMeta, Name, ReleaseState, State};
 use serde::{Deserialize, Serialize};
 
 use crate::escalation::{self, EscalationNotice};
-use crate::notify::{NotificationConfig, Recipient, send_after, targets};
+use crate::notify::{Cadence, NotificationConfig, Recipient, send_after, targets};
 use crate::{Compose, ComposeError, Format, Message, MessageKind, Provenance, Request, Templates};
 
 /// An outbox message as this crate writes it (the store's `NewOutboxMessage` by another
@@ -43,6 +43,10 @@ pub struct Delivery {
     /// The events that caused it, as `stream@version` (stable before positions exist).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub caused_by: Vec<String>,
+    /// Held for the recipient's digest: the worker merges every digest message due to
+    /// the same person on the same channel into one (`digest::merge`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub digest: bool,
 }
 
 /// An event about to be committed, with its stream version.
@@ -124,6 +128,7 @@ pub fn on_commit(
                 recipient: Some(target.recipient),
                 not_before: (not_before > meta.at).then_some(not_before),
                 caused_by: vec![cause.clone()],
+                digest: target.subscription.cadence == Cadence::Digest,
             };
             out.push(envelope(&target.subscription.channel, key, &delivery));
         }
@@ -240,6 +245,8 @@ fn escalation_envelopes(
                 recipient: Some(recipient.clone()),
                 not_before: Some(notice.not_before),
                 caused_by: vec![cause.to_owned()],
+                // A blocker does not wait for a digest either.
+                digest: false,
             };
             envelope(channel, key, &delivery)
         })
@@ -283,6 +290,7 @@ pub fn scheduled(
                 recipient: Some(target.recipient),
                 not_before: (not_before > now).then_some(not_before),
                 caused_by: Vec::new(),
+                digest: target.subscription.cadence == Cadence::Digest,
             };
             out.push(envelope(&target.subscription.channel, key, &delivery));
         }
