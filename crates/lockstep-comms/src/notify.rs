@@ -92,6 +92,10 @@ pub struct Smtp {
     pub password: Option<String>,
     /// The From address.
     pub from: String,
+    /// A PEM file of certificate authorities to trust for this server besides the
+    /// default roots (a company CA, or a test's own), read when the worker starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
 }
 
 fn default_smtp_port() -> u16 {

@@ -209,12 +209,30 @@ impl Worker {
             };
             let password = smtp.password.as_deref().and_then(resolve_secret);
             let timeout = Duration::from_secs(u64::from(channel.timeout_seconds));
-            let mailer = email::Mailer::new(smtp, password, timeout).map_err(|message| {
-                DeliveryError::Channel {
+            let roots = match &smtp.ca_file {
+                Some(path) => Some(std::fs::read(path).map_err(|e| DeliveryError::Channel {
+                    channel: name.clone(),
+                    message: format!("cannot read caFile {path}: {e}"),
+                })?),
+                None => None,
+            };
+            if roots.as_deref().is_some_and(|pem| {
+                !String::from_utf8_lossy(pem).contains("-----BEGIN CERTIFICATE-----")
+            }) {
+                return Err(DeliveryError::Channel {
+                    channel: name.clone(),
+                    message: format!(
+                        "caFile {} holds no PEM certificate",
+                        smtp.ca_file.as_deref().unwrap_or_default()
+                    ),
+                });
+            }
+            let mailer = email::Mailer::new(smtp, password, timeout, roots.as_deref()).map_err(
+                |message| DeliveryError::Channel {
                     channel: name.clone(),
                     message,
-                }
-            })?;
+                },
+            )?;
             mailers.insert(name.clone(), mailer);
         }
         Ok(Worker {
