@@ -300,6 +300,62 @@ impl NotificationConfig {
     }
 }
 
+impl NotificationConfig {
+    /// This file's subscriptions plus those declared in the program (`kind:
+    /// Subscription` manifests), which is what every message is matched against. A
+    /// program subscription naming a channel this file does not declare is left out
+    /// ([`NotificationConfig::undeclared_channels`] names them, for a warning).
+    pub fn with_program(&self, state: &State) -> NotificationConfig {
+        let mut merged = self.clone();
+        merged.subscriptions.extend(
+            state
+                .subscriptions()
+                .values()
+                .filter(|s| self.channels.contains_key(&s.spec.channel))
+                .map(|s| from_spec(&s.spec)),
+        );
+        merged
+    }
+
+    /// Program subscriptions whose channel this file does not declare: (subscription,
+    /// channel).
+    pub fn undeclared_channels(&self, state: &State) -> Vec<(Name, String)> {
+        state
+            .subscriptions()
+            .values()
+            .filter(|s| !self.channels.contains_key(&s.spec.channel))
+            .map(|s| (s.name.clone(), s.spec.channel.clone()))
+            .collect()
+    }
+}
+
+/// A program subscription in this crate's terms. Kinds were checked against
+/// [`lockstep_core::MESSAGE_KINDS`] when it was declared.
+fn from_spec(spec: &lockstep_core::SubscriptionSpec) -> Subscription {
+    Subscription {
+        member: spec.member.clone(),
+        role: spec.role,
+        channel: spec.channel.clone(),
+        releases: spec.releases.clone(),
+        teams: spec.teams.clone(),
+        kinds: spec
+            .kinds
+            .iter()
+            .filter_map(|kind| MessageKind::parse(kind.as_str()).ok())
+            .collect(),
+        cadence: match spec.cadence {
+            lockstep_core::SubscriptionCadence::Immediate => Cadence::Immediate,
+            lockstep_core::SubscriptionCadence::Digest => Cadence::Digest,
+        },
+        digest_at: spec.digest_at,
+        quiet_hours: spec.quiet_hours.map(|q| QuietHours {
+            start: q.start,
+            end: q.end,
+        }),
+        time_zone: spec.time_zone.clone(),
+    }
+}
+
 /// A person a message goes to.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -504,6 +560,12 @@ mod tests {
             error.to_string(),
             "subscription 0 uses unknown channel `chat`"
         );
+    }
+
+    #[test]
+    fn the_kinds_core_accepts_are_the_kinds_this_crate_writes() {
+        let ours: Vec<&str> = MessageKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(ours, lockstep_core::MESSAGE_KINDS);
     }
 
     #[test]

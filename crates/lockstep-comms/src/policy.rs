@@ -77,12 +77,27 @@ pub fn on_commit(
     events: &[Pending<'_>],
     meta: &EventMeta,
 ) -> Vec<Envelope> {
-    if config.subscriptions.is_empty() || events.is_empty() {
+    let declares = events.iter().any(|p| {
+        matches!(
+            p.event,
+            Event::SubscriptionDefined { .. } | Event::SubscriptionRedefined { .. }
+        )
+    });
+    // Nobody subscribed anywhere: skip the copy of the state.
+    if events.is_empty()
+        || (config.subscriptions.is_empty() && before.subscriptions().is_empty() && !declares)
+    {
         return Vec::new();
     }
     let mut after = before.clone();
     for pending in events {
         after.apply(after.position(), pending.event);
+    }
+    // Subscriptions declared in the program count as of the state after the commit.
+    let merged = config.with_program(&after);
+    let config = &merged;
+    if config.subscriptions.is_empty() {
+        return Vec::new();
     }
     let mut out = Vec::new();
     let empty = Provenance::default();
@@ -264,6 +279,8 @@ pub fn scheduled(
     weekly_on: jiff::civil::Weekday,
     now: Timestamp,
 ) -> Result<Vec<Envelope>, ComposeError> {
+    let merged = config.with_program(input.state);
+    let config = &merged;
     let mut kinds = vec![MessageKind::DailyUpdate];
     if date.weekday() == weekly_on {
         kinds.push(MessageKind::WeeklyAgenda);

@@ -129,6 +129,9 @@ fn action(command: &Command) -> String {
             format!("define environment {environment}")
         }
         Command::DefineBlackout { blackout, .. } => format!("define blackout {blackout}"),
+        Command::DefineSubscription { subscription, .. } => {
+            format!("define subscription {subscription}")
+        }
         Command::DefineRelease { release, .. } => format!("change release {release}"),
         Command::ChangeReleaseState { release, to } => {
             format!("move release {release} to {to}")
@@ -195,6 +198,7 @@ fn release_of_command(state: &State, command: &Command) -> Option<Name> {
         | Command::DefineComponent { .. }
         | Command::DefineEnvironment { .. }
         | Command::DefineBlackout { .. }
+        | Command::DefineSubscription { .. }
         | Command::RecordSignal { .. } => None,
     }
 }
@@ -314,6 +318,7 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
         | Command::DefineComponent { .. }
         | Command::DefineEnvironment { .. }
         | Command::DefineBlackout { .. }
+        | Command::DefineSubscription { .. }
         | Command::DefineIntegrationTask { .. } => {
             deny("only a release manager or an admin defines the program's resources")
         }

@@ -30,6 +30,11 @@ pub enum Command {
     },
     /// Create or update a blackout window.
     DefineBlackout { blackout: Name, spec: BlackoutSpec },
+    /// Declare or change who gets which messages (an upsert).
+    DefineSubscription {
+        subscription: Name,
+        spec: crate::SubscriptionSpec,
+    },
     /// Plan a release or change its dates and plan.
     DefineRelease { release: Name, spec: ReleaseSpec },
     /// Move a release through its life cycle.

@@ -44,6 +44,16 @@ pub enum Event {
     BlackoutDefined { blackout: Name, spec: BlackoutSpec },
     /// A blackout window changed.
     BlackoutRedefined { blackout: Name, spec: BlackoutSpec },
+    /// A subscription to generated messages was declared.
+    SubscriptionDefined {
+        subscription: Name,
+        spec: crate::SubscriptionSpec,
+    },
+    /// A subscription changed.
+    SubscriptionRedefined {
+        subscription: Name,
+        spec: crate::SubscriptionSpec,
+    },
     /// A release was planned.
     ReleasePlanned { release: Name, spec: ReleaseSpec },
     /// A release's dates, milestones or plan changed.
@@ -116,6 +126,8 @@ impl Event {
             Event::EnvironmentRedefined { .. } => "EnvironmentRedefined",
             Event::BlackoutDefined { .. } => "BlackoutDefined",
             Event::BlackoutRedefined { .. } => "BlackoutRedefined",
+            Event::SubscriptionDefined { .. } => "SubscriptionDefined",
+            Event::SubscriptionRedefined { .. } => "SubscriptionRedefined",
             Event::ReleasePlanned { .. } => "ReleasePlanned",
             Event::ReleaseRedefined { .. } => "ReleaseRedefined",
             Event::ReleaseStateChanged { .. } => "ReleaseStateChanged",
@@ -154,6 +166,15 @@ impl Event {
                 )
             }
             Event::BlackoutRedefined { blackout, .. } => format!("blackout {blackout} changed"),
+            Event::SubscriptionDefined { subscription, spec } => {
+                format!(
+                    "subscription {subscription} defined on channel {}",
+                    spec.channel
+                )
+            }
+            Event::SubscriptionRedefined { subscription, .. } => {
+                format!("subscription {subscription} changed")
+            }
             Event::ReleasePlanned { release, spec } => {
                 format!("release {release} planned for {}", spec.target_date)
             }

@@ -21,6 +21,7 @@ pub mod planning;
 pub mod readiness;
 pub mod risk;
 mod state;
+mod subscription;
 pub mod suggest;
 
 pub use command::Command;
@@ -30,3 +31,6 @@ pub use event::{Event, EventMeta, Recorded};
 pub use model::*;
 pub use name::{Name, NameError};
 pub use state::{State, StreamId};
+pub use subscription::{
+    MESSAGE_KINDS, QuietHoursSpec, Subscription, SubscriptionCadence, SubscriptionSpec,
+};

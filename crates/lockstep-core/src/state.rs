@@ -27,6 +27,7 @@ pub struct State {
     releases: BTreeMap<Name, Release>,
     #[serde(default)]
     blackouts: BTreeMap<Name, Blackout>,
+    subscriptions: BTreeMap<Name, crate::Subscription>,
     items: BTreeMap<Name, Item>,
     /// Release to the names of its items: the index behind [`State::items_of`].
     #[serde(default)]
@@ -109,6 +110,11 @@ impl State {
                 .is_some_and(|own| normalize_repository(own) == wanted)
         })
     }
+    /// Subscriptions to generated messages by name.
+    pub fn subscriptions(&self) -> &BTreeMap<Name, crate::Subscription> {
+        &self.subscriptions
+    }
+
     /// Blackout windows by name.
     pub fn blackouts(&self) -> &BTreeMap<Name, Blackout> {
         &self.blackouts
@@ -203,6 +209,10 @@ impl State {
             Event::BlackoutDefined { blackout, .. } | Event::BlackoutRedefined { blackout, .. } => {
                 format!("blackout:{blackout}")
             }
+            Event::SubscriptionDefined { subscription, .. }
+            | Event::SubscriptionRedefined { subscription, .. } => {
+                format!("subscription:{subscription}")
+            }
             Event::ReleasePlanned { release, .. }
             | Event::ReleaseRedefined { release, .. }
             | Event::ReleaseStateChanged { release, .. }
@@ -269,6 +279,16 @@ impl State {
                     environment.clone(),
                     Environment {
                         name: environment,
+                        spec,
+                    },
+                );
+            }
+            Event::SubscriptionDefined { subscription, spec }
+            | Event::SubscriptionRedefined { subscription, spec } => {
+                self.subscriptions.insert(
+                    subscription.clone(),
+                    crate::Subscription {
+                        name: subscription,
                         spec,
                     },
                 );

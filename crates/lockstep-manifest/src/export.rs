@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::API_VERSION;
 use crate::wire::{
     ComponentDoc, DependsOnDoc, Document, IntegrationTaskDoc, ItemDoc, Metadata, ReleaseDoc,
-    spanned,
+    SubscriptionDoc, spanned,
 };
 
 /// Writes resources of `state` as a multi-document YAML stream.
@@ -41,6 +41,17 @@ pub fn export(state: &State, kind: Option<&str>) -> Result<String, String> {
             let mut spec = blackout.spec.clone();
             let labels = std::mem::take(&mut spec.labels);
             write(&document("Blackout", &blackout.name, labels, spec))?;
+        }
+    }
+    if wants("Subscription") {
+        for subscription in state.subscriptions().values() {
+            let spec = SubscriptionDoc::from_spec(&subscription.spec);
+            write(&document(
+                "Subscription",
+                &subscription.name,
+                Default::default(),
+                spec,
+            ))?;
         }
     }
     if wants("Component") {

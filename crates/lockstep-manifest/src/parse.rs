@@ -10,7 +10,7 @@ use serde_saphyr::{Budget, Options, Spanned};
 
 use crate::wire::{
     ComponentDoc, DependencyDoc, Document, Envelope, EnvironmentDoc, IntegrationTaskDoc, ItemDoc,
-    ReleaseDoc, TeamDoc,
+    ReleaseDoc, SubscriptionDoc, TeamDoc,
 };
 use crate::{API_VERSION, Location, ManifestError, ManifestErrors};
 
@@ -81,6 +81,10 @@ pub enum Resource {
         name: Spanned<String>,
         spec: IntegrationTaskDoc,
     },
+    Subscription {
+        name: Spanned<String>,
+        spec: SubscriptionDoc,
+    },
 }
 
 impl std::fmt::Debug for Resource {
@@ -101,6 +105,7 @@ impl Resource {
             Resource::Item { name, .. } => ("Item", name),
             Resource::Dependency { name, .. } => ("Dependency", name),
             Resource::IntegrationTask { name, .. } => ("IntegrationTask", name),
+            Resource::Subscription { name, .. } => ("Subscription", name),
         }
     }
 }
@@ -153,7 +158,7 @@ fn location(file: &str, line_offset: u64, at: &serde_saphyr::Location) -> Locati
 }
 
 /// The kinds this build reads, for "did you mean".
-const KINDS: [&str; 8] = [
+const KINDS: [&str; 9] = [
     "Team",
     "Component",
     "Environment",
@@ -162,6 +167,7 @@ const KINDS: [&str; 8] = [
     "Item",
     "Dependency",
     "IntegrationTask",
+    "Subscription",
 ];
 
 /// Parses every document of every source. Collects all errors; any error means
@@ -306,6 +312,13 @@ fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, Strin
             Resource::Blackout {
                 name: doc.metadata.name,
                 labels: doc.metadata.labels,
+                spec: doc.spec,
+            }
+        }
+        "Subscription" => {
+            let doc = from_yaml::<Document<SubscriptionDoc>>(text)?;
+            Resource::Subscription {
+                name: doc.metadata.name,
                 spec: doc.spec,
             }
         }

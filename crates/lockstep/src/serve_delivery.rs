@@ -106,6 +106,11 @@ impl Delivery {
         let reader = Program::open(database_url, Default::default())
             .await
             .context("cannot open the log for the scheduler")?;
+        if let Ok(state) = reader.load().await {
+            for (subscription, channel) in self.config.undeclared_channels(&state) {
+                tracing::warn!(%subscription, channel, "subscription uses a channel the notification file does not declare; skipped");
+            }
+        }
         let deliver = tokio::spawn(deliver_loop(worker, self.settings.interval, stop.clone()));
         let scheduled = tokio::spawn(schedule_loop(
             reader,
