@@ -8,8 +8,9 @@
 //! event instead of duplicating it when the plan changes; `DTSTAMP` is the injected `now`.
 //! Lines are folded at 75 octets and text is escaped as the RFC says.
 //!
-//! What it does not do: serve feeds over HTTP with per-user tokens (the server's job),
-//! or expand recurrences (nothing in the plan recurs yet; RRULE appears when it does).
+//! An event that recurs carries its RRULE (nothing in the plan recurs yet). What it does
+//! not do: serve feeds over HTTP with per-user tokens (the server's `feeds.rs`), or
+//! expand recurrences (calendar apps do).
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;

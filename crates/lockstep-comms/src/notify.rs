@@ -1,9 +1,11 @@
 //! Who gets which message where: the notification configuration (`notifications.yaml`),
 //! subscription matching, and quiet hours in the subscriber's own team time zone.
 //!
-//! The configuration lives in its own small file for now; moving channels and
-//! subscriptions into the manifests is a follow-up. This module parses text and answers
-//! questions; it does not read the file, resolve secrets or send anything.
+//! Channels live in their own small file (they hold credentials, which never enter the
+//! log); subscriptions may be written there or declared in the program as `kind:
+//! Subscription` manifests, and [`NotificationConfig::with_program`] merges the two. This
+//! module parses text and answers questions; it does not read the file, resolve secrets
+//! or send anything.
 
 use std::collections::BTreeMap;
 
