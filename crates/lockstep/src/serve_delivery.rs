@@ -217,3 +217,27 @@ async fn schedule_day(
     let scheduled = schedule(log, config, input, date, settings.weekly_on, now).await?;
     Ok(scheduled.iter().map(|s| s.new).sum())
 }
+
+/// `program` with the outbox policy when a notification file is configured for the CLI
+/// (`LOCKSTEP_NOTIFICATIONS`, else `./notifications.yaml` when present), so that a
+/// change made with `lockstep apply` or an item verb writes its messages in the same
+/// transaction, exactly as a change made through the server does. Delivering them is
+/// `serve`'s or `outbox deliver`'s job.
+pub fn with_configured_policy(program: Program) -> anyhow::Result<Program> {
+    let (path, explicit) = match std::env::var_os("LOCKSTEP_NOTIFICATIONS") {
+        Some(path) => (PathBuf::from(path), true),
+        None => (PathBuf::from("notifications.yaml"), false),
+    };
+    let settings = DeliverySettings {
+        notifications: Some(path),
+        deliver: false,
+        interval: Duration::from_secs(2),
+        schedule_at: Time::midnight(),
+        weekly_on: Weekday::Friday,
+        templates: std::env::var_os("LOCKSTEP_TEMPLATES").map(PathBuf::from),
+    };
+    Ok(match load(settings, explicit)? {
+        Some(delivery) => delivery.with_policy(program),
+        None => program,
+    })
+}

@@ -82,3 +82,27 @@ fn the_notification_files_subscriptions_export_as_manifests_that_apply() {
         "{error}"
     );
 }
+
+#[test]
+fn a_change_made_on_the_cli_writes_its_messages_in_the_same_commit() {
+    let ws = Workspace::new();
+    ws.ok(&["apply", "-f", &example()]);
+    ws.write(
+        "notifications.yaml",
+        &format!(
+            "{CHANNELS}subscriptions:\n  - {{member: mike, channel: hook, kinds: [escalation]}}\n"
+        ),
+    );
+    assert!(
+        ws.ok(&["outbox", "status"])
+            .starts_with("delivered 0, pending 0")
+    );
+    // The API's ETA slips past the frontend's need-by: mike, its owner, is escalated to.
+    ws.ok(&["item", "eta", "api-analytics-endpoints", "2025-02-20"]);
+    let status = ws.ok(&["outbox", "status"]);
+    assert!(status.starts_with("delivered 0, pending 1"), "{status}");
+    // A broken notification file is an error, not a change without its messages.
+    ws.write("notifications.yaml", "channels: [not, a, map]\n");
+    let error = ws.fails(&["item", "eta", "api-analytics-endpoints", "2025-02-21"]);
+    assert!(error.contains("in notifications.yaml"), "{error}");
+}
