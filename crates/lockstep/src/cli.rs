@@ -125,6 +125,8 @@ pub enum Kind {
     Dependencies,
     #[value(alias = "integration-task", alias = "integrations")]
     IntegrationTasks,
+    #[value(alias = "subscription", alias = "subs")]
+    Subscriptions,
 }
 
 #[derive(Debug, Args)]

@@ -35,6 +35,17 @@ fn a_subscription_manifest_is_what_scheduling_uses() {
          spec: {member: mike, channel: nowhere}\n",
     );
     ws.ok(&["apply", "-f", "subscriptions.yaml"]);
+    let table = ws.ok(&["get", "subscriptions"]);
+    assert!(
+        table.contains("sarah-daily") && table.contains("daily-update"),
+        "{table}"
+    );
+    // The YAML written back re-applies with no change.
+    let yaml = ws.ok(&["get", "subscriptions", "-o", "yaml"]);
+    ws.write("exported.yaml", &yaml);
+    let n_events = ws.n_events();
+    ws.ok(&["apply", "-f", "exported.yaml"]);
+    assert_eq!(ws.n_events(), n_events, "{yaml}");
     let output = ws.command().args(schedule).output().expect("binary runs");
     assert!(output.status.success(), "{output:?}");
     assert_eq!(
