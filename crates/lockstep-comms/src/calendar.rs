@@ -8,8 +8,9 @@
 //! event instead of duplicating it when the plan changes; `DTSTAMP` is the injected `now`.
 //! Lines are folded at 75 octets and text is escaped as the RFC says.
 //!
-//! What it does not do: serve feeds over HTTP with per-user tokens (the server's job),
-//! or expand recurrences (nothing in the plan recurs yet; RRULE appears when it does).
+//! An event that recurs carries its RRULE (nothing in the plan recurs yet). What it does
+//! not do: serve feeds over HTTP with per-user tokens (the server's `feeds.rs`), or
+//! expand recurrences (calendar apps do).
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -61,6 +62,10 @@ struct CalendarEvent {
     description: Option<String>,
     categories: &'static str,
     when: When,
+    /// An RFC 5545 recurrence rule (`FREQ=WEEKLY;BYDAY=FR`), written as `RRULE:` after
+    /// `DTEND` when the event recurs. Nothing in the plan recurs yet; recurring
+    /// blackouts and release trains will set it.
+    rrule: Option<String>,
 }
 
 fn next_day(date: Date) -> Date {
@@ -146,6 +151,7 @@ pub fn feed(state: &State, scope: &Scope, now: Timestamp) -> Result<String, Cale
                 text
             }),
             categories: "BLACKOUT",
+            rrule: None,
             when: When::Timed {
                 zone: blackout.spec.time_zone.clone(),
                 start: blackout.spec.start,
@@ -175,6 +181,7 @@ fn release_events(
         summary: format!("Release: {title}"),
         description: Some(description),
         categories: "RELEASE",
+        rrule: None,
         when: When::Days {
             first: spec.target_date,
             after_last: next_day(spec.target_date),
@@ -188,6 +195,7 @@ fn release_events(
             summary: format!("Feature freeze: {title}"),
             description: Some("No new scope".to_owned()),
             categories: "FREEZE",
+            rrule: None,
             when: When::Days {
                 first: feature_freeze,
                 after_last: until.max(next_day(feature_freeze)),
@@ -200,6 +208,7 @@ fn release_events(
             summary: format!("Code freeze: {title}"),
             description: Some("No commits to main".to_owned()),
             categories: "FREEZE",
+            rrule: None,
             when: When::Days {
                 first: code_freeze,
                 after_last: next_day(spec.target_date).max(next_day(code_freeze)),
@@ -220,6 +229,7 @@ fn release_events(
             ),
             description: None,
             categories: "MILESTONE",
+            rrule: None,
             when: When::Days {
                 first: milestone.date,
                 after_last: next_day(last),
@@ -254,6 +264,7 @@ fn release_events(
                 ),
                 description: Some(description),
                 categories: "DEPLOYMENT",
+                rrule: None,
                 when: When::Timed {
                     zone: plan.time_zone.clone(),
                     start,
@@ -315,6 +326,11 @@ fn render(name: &str, events: &[CalendarEvent], now: Timestamp) -> String {
                     end.strftime("%Y%m%dT%H%M%S")
                 ));
             }
+        }
+        if let Some(rule) = &event.rrule {
+            // A RECUR value, not TEXT: written as is, minus anything that would end the line.
+            let rule: String = rule.chars().filter(|c| !c.is_control()).collect();
+            line(&format!("RRULE:{rule}"));
         }
         line(&format!("SUMMARY:{}", escape(&event.summary)));
         if let Some(description) = &event.description {
@@ -433,6 +449,39 @@ mod tests {
         }
         let unfolded = out.replace("\r\n ", "");
         assert_eq!(unfolded, format!("{text}\r\n"));
+    }
+
+    #[test]
+    fn an_event_that_recurs_gets_an_rrule_line_after_its_dates() {
+        let event = CalendarEvent {
+            uid: "blackout/friday-evenings@lockstep".to_owned(),
+            summary: "Blackout: Friday evenings".to_owned(),
+            description: None,
+            categories: "BLACKOUT",
+            when: When::Timed {
+                zone: "Europe/Berlin".to_owned(),
+                start: jiff::civil::datetime(2025, 1, 3, 16, 0, 0, 0),
+                end: jiff::civil::datetime(2025, 1, 3, 23, 59, 0, 0),
+            },
+            rrule: Some("FREQ=WEEKLY;BYDAY=FR;UNTIL=20251231T230000Z\r\nX".to_owned()),
+        };
+        let now: Timestamp = "2025-01-01T00:00:00Z".parse().expect("instant");
+        let text = render("Blackouts", &[event], now);
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        let at = |prefix: &str| {
+            lines
+                .iter()
+                .position(|l| l.starts_with(prefix))
+                .unwrap_or_else(|| panic!("no {prefix} in {text}"))
+        };
+        assert_eq!(
+            lines[at("RRULE:")],
+            "RRULE:FREQ=WEEKLY;BYDAY=FR;UNTIL=20251231T230000ZX"
+        );
+        assert!(at("DTEND;TZID=Europe/Berlin:") < at("RRULE:"));
+        assert!(at("RRULE:") < at("SUMMARY:"));
+        // Events that do not recur have none.
+        assert_eq!(text.matches("RRULE").count(), 1);
     }
 
     #[test]

@@ -71,6 +71,9 @@ pub enum ComposeError {
     /// An escalation needs its notice.
     #[error("an escalation message needs an escalation notice")]
     MissingEscalation,
+    /// Digests are merged from other messages, never composed.
+    #[error("a digest is merged from other messages by the delivery worker")]
+    Digest,
     /// The template failed.
     #[error(transparent)]
     Template(#[from] TemplateError),
@@ -87,6 +90,9 @@ pub fn compose(input: Compose<'_>, request: &Request) -> Result<Message, Compose
         && !input.state.teams().contains_key(team)
     {
         return Err(ComposeError::UnknownTeam(team.to_string()));
+    }
+    if request.kind == MessageKind::Digest {
+        return Err(ComposeError::Digest);
     }
     let mut sources = Sources::new(input.provenance);
     sources.subject(&format!("release:{}", release.name));
@@ -129,6 +135,7 @@ pub fn compose(input: Compose<'_>, request: &Request) -> Result<Message, Compose
             let context = writer.escalation(notice, &mut sources);
             writer.render(&context)?
         }
+        MessageKind::Digest => return Err(ComposeError::Digest),
     };
     let title = release_title(release);
     Ok(Message {

@@ -25,6 +25,10 @@ pub enum MessageKind {
     StakeholderNotice,
     /// An unacknowledged blocker, escalated to the next contact.
     Escalation,
+    /// Several messages due to one person at their digest time, merged into one by the
+    /// delivery worker (`digest::merge`). Not composed from a template, not previewed and
+    /// not subscribable, so not in [`MessageKind::ALL`].
+    Digest,
 }
 
 /// A kind name that is not one of [`MessageKind::ALL`].
@@ -54,6 +58,7 @@ impl MessageKind {
             MessageKind::ReleaseNotes => "release-notes",
             MessageKind::StakeholderNotice => "stakeholder-notice",
             MessageKind::Escalation => "escalation",
+            MessageKind::Digest => "digest",
         }
     }
 

@@ -11,6 +11,7 @@
 
 pub mod calendar;
 mod compose;
+pub mod digest;
 pub mod escalation;
 mod kind;
 pub mod notify;

@@ -1,9 +1,11 @@
 //! Who gets which message where: the notification configuration (`notifications.yaml`),
 //! subscription matching, and quiet hours in the subscriber's own team time zone.
 //!
-//! The configuration lives in its own small file for now; moving channels and
-//! subscriptions into the manifests is a follow-up. This module parses text and answers
-//! questions; it does not read the file, resolve secrets or send anything.
+//! Channels live in their own small file (they hold credentials, which never enter the
+//! log); subscriptions may be written there or declared in the program as `kind:
+//! Subscription` manifests, and [`NotificationConfig::with_program`] merges the two. This
+//! module parses text and answers questions; it does not read the file, resolve secrets
+//! or send anything.
 
 use std::collections::BTreeMap;
 
@@ -92,6 +94,10 @@ pub struct Smtp {
     pub password: Option<String>,
     /// The From address.
     pub from: String,
+    /// A PEM file of certificate authorities to trust for this server besides the
+    /// default roots (a company CA, or a test's own), read when the worker starts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<String>,
 }
 
 fn default_smtp_port() -> u16 {
@@ -203,9 +209,13 @@ pub struct Subscription {
     /// Local time of the digest (default 09:00).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest_at: Option<Time>,
-    /// Quiet hours in the subscriber's team time zone.
+    /// Quiet hours, in `time_zone` when given, else the subscriber's team time zone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quiet_hours: Option<QuietHours>,
+    /// The person's own IANA time zone, when it is not their team's (someone in Berlin
+    /// on a New York team): digest times and quiet hours are read in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// What is wrong with a configuration.
@@ -227,6 +237,14 @@ pub enum ConfigError {
     Subscriber {
         /// 0-based.
         index: usize,
+    },
+    /// A subscription names a time zone the time zone database does not know.
+    #[error("subscription {index} has unknown time zone `{zone}`")]
+    UnknownTimeZone {
+        /// 0-based.
+        index: usize,
+        /// The name.
+        zone: String,
     },
     /// A channel lacks what its kind needs.
     #[error("channel `{channel}` ({kind:?}) needs {what}")]
@@ -265,6 +283,14 @@ impl NotificationConfig {
             if subscription.member.is_some() == subscription.role.is_some() {
                 return Err(ConfigError::Subscriber { index });
             }
+            if let Some(zone) = &subscription.time_zone
+                && TimeZone::get(zone).is_err()
+            {
+                return Err(ConfigError::UnknownTimeZone {
+                    index,
+                    zone: zone.clone(),
+                });
+            }
             if !config.channels.contains_key(&subscription.channel) {
                 return Err(ConfigError::UnknownChannel {
                     index,
@@ -273,6 +299,62 @@ impl NotificationConfig {
             }
         }
         Ok(config)
+    }
+}
+
+impl NotificationConfig {
+    /// This file's subscriptions plus those declared in the program (`kind:
+    /// Subscription` manifests), which is what every message is matched against. A
+    /// program subscription naming a channel this file does not declare is left out
+    /// ([`NotificationConfig::undeclared_channels`] names them, for a warning).
+    pub fn with_program(&self, state: &State) -> NotificationConfig {
+        let mut merged = self.clone();
+        merged.subscriptions.extend(
+            state
+                .subscriptions()
+                .values()
+                .filter(|s| self.channels.contains_key(&s.spec.channel))
+                .map(|s| from_spec(&s.spec)),
+        );
+        merged
+    }
+
+    /// Program subscriptions whose channel this file does not declare: (subscription,
+    /// channel).
+    pub fn undeclared_channels(&self, state: &State) -> Vec<(Name, String)> {
+        state
+            .subscriptions()
+            .values()
+            .filter(|s| !self.channels.contains_key(&s.spec.channel))
+            .map(|s| (s.name.clone(), s.spec.channel.clone()))
+            .collect()
+    }
+}
+
+/// A program subscription in this crate's terms. Kinds were checked against
+/// [`lockstep_core::MESSAGE_KINDS`] when it was declared.
+fn from_spec(spec: &lockstep_core::SubscriptionSpec) -> Subscription {
+    Subscription {
+        member: spec.member.clone(),
+        role: spec.role,
+        channel: spec.channel.clone(),
+        releases: spec.releases.clone(),
+        teams: spec.teams.clone(),
+        kinds: spec
+            .kinds
+            .iter()
+            .filter_map(|kind| MessageKind::parse(kind.as_str()).ok())
+            .collect(),
+        cadence: match spec.cadence {
+            lockstep_core::SubscriptionCadence::Immediate => Cadence::Immediate,
+            lockstep_core::SubscriptionCadence::Digest => Cadence::Digest,
+        },
+        digest_at: spec.digest_at,
+        quiet_hours: spec.quiet_hours.map(|q| QuietHours {
+            start: q.start,
+            end: q.end,
+        }),
+        time_zone: spec.time_zone.clone(),
     }
 }
 
@@ -347,9 +429,12 @@ pub fn targets<'a>(
             (None, None) => Vec::new(),
         };
         for handle in handles {
-            let Some(recipient) = recipient(state, &handle) else {
+            let Some(mut recipient) = recipient(state, &handle) else {
                 continue;
             };
+            if let Some(zone) = &subscription.time_zone {
+                recipient.time_zone = zone.clone();
+            }
             let duplicate = out.iter().any(|t| {
                 t.recipient.handle == recipient.handle
                     && t.subscription.channel == subscription.channel
@@ -477,6 +562,12 @@ mod tests {
             error.to_string(),
             "subscription 0 uses unknown channel `chat`"
         );
+    }
+
+    #[test]
+    fn the_kinds_core_accepts_are_the_kinds_this_crate_writes() {
+        let ours: Vec<&str> = MessageKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(ours, lockstep_core::MESSAGE_KINDS);
     }
 
     #[test]

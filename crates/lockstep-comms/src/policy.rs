@@ -13,7 +13,7 @@ use lockstep_core::{Event, EventMeta, Name, ReleaseState, State};
 use serde::{Deserialize, Serialize};
 
 use crate::escalation::{self, EscalationNotice};
-use crate::notify::{NotificationConfig, Recipient, send_after, targets};
+use crate::notify::{Cadence, NotificationConfig, Recipient, send_after, targets};
 use crate::{Compose, ComposeError, Format, Message, MessageKind, Provenance, Request, Templates};
 
 /// An outbox message as this crate writes it (the store's `NewOutboxMessage` by another
@@ -43,6 +43,10 @@ pub struct Delivery {
     /// The events that caused it, as `stream@version` (stable before positions exist).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub caused_by: Vec<String>,
+    /// Held for the recipient's digest: the worker merges every digest message due to
+    /// the same person on the same channel into one (`digest::merge`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub digest: bool,
 }
 
 /// An event about to be committed, with its stream version.
@@ -73,12 +77,27 @@ pub fn on_commit(
     events: &[Pending<'_>],
     meta: &EventMeta,
 ) -> Vec<Envelope> {
-    if config.subscriptions.is_empty() || events.is_empty() {
+    let declares = events.iter().any(|p| {
+        matches!(
+            p.event,
+            Event::SubscriptionDefined { .. } | Event::SubscriptionRedefined { .. }
+        )
+    });
+    // Nobody subscribed anywhere: skip the copy of the state.
+    if events.is_empty()
+        || (config.subscriptions.is_empty() && before.subscriptions().is_empty() && !declares)
+    {
         return Vec::new();
     }
     let mut after = before.clone();
     for pending in events {
         after.apply(after.position(), pending.event);
+    }
+    // Subscriptions declared in the program count as of the state after the commit.
+    let merged = config.with_program(&after);
+    let config = &merged;
+    if config.subscriptions.is_empty() {
+        return Vec::new();
     }
     let mut out = Vec::new();
     let empty = Provenance::default();
@@ -124,6 +143,7 @@ pub fn on_commit(
                 recipient: Some(target.recipient),
                 not_before: (not_before > meta.at).then_some(not_before),
                 caused_by: vec![cause.clone()],
+                digest: target.subscription.cadence == Cadence::Digest,
             };
             out.push(envelope(&target.subscription.channel, key, &delivery));
         }
@@ -240,6 +260,8 @@ fn escalation_envelopes(
                 recipient: Some(recipient.clone()),
                 not_before: Some(notice.not_before),
                 caused_by: vec![cause.to_owned()],
+                // A blocker does not wait for a digest either.
+                digest: false,
             };
             envelope(channel, key, &delivery)
         })
@@ -257,6 +279,8 @@ pub fn scheduled(
     weekly_on: jiff::civil::Weekday,
     now: Timestamp,
 ) -> Result<Vec<Envelope>, ComposeError> {
+    let merged = config.with_program(input.state);
+    let config = &merged;
     let mut kinds = vec![MessageKind::DailyUpdate];
     if date.weekday() == weekly_on {
         kinds.push(MessageKind::WeeklyAgenda);
@@ -283,6 +307,7 @@ pub fn scheduled(
                 recipient: Some(target.recipient),
                 not_before: (not_before > now).then_some(not_before),
                 caused_by: Vec::new(),
+                digest: target.subscription.cadence == Cadence::Digest,
             };
             out.push(envelope(&target.subscription.channel, key, &delivery));
         }

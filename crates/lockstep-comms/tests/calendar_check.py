@@ -2,8 +2,10 @@
 (Python's `icalendar`) and checks the events against the plan in examples/q1-2025.
 
 Run by .ci/run as: python3 calendar_check.py PATH/TO/lockstep
-It applies the example to a temporary SQLite log, exports the release feed, and fails
-(exit 1) on any mismatch. It talks to nothing but the local binary.
+It applies the example to a temporary SQLite log, exports the release feed, then serves it
+with `lockstep serve` on 127.0.0.1 and fetches it over HTTP at its per-user token URL (as a
+calendar app does), and fails (exit 1) on any mismatch in either. It talks to nothing but
+the local binary.
 """
 
 import datetime as dt
@@ -11,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import urllib.request
 import zoneinfo
 
 import icalendar
@@ -26,6 +29,37 @@ def main() -> int:
         feed = subprocess.run([binary, "calendar", "export", "--release", "q1-2025",
                                "--now", "2025-01-20T12:00:00Z"],
                               env=env, check=True, capture_output=True).stdout
+        served = fetch_served(binary, env)
+    errors = check(feed, "export", stamped=True) + check(served, "http", stamped=False)
+    for error in errors:
+        print(f"calendar check: {error}", file=sys.stderr)
+    print(f"calendar check: exported and served feeds parsed by icalendar {icalendar.__version__}, "
+          f"{len(errors)} mismatches")
+    return 1 if errors else 0
+
+
+def fetch_served(binary, env):
+    """The release feed from a real `lockstep serve`, at the URL `user feed-token` gives."""
+    subprocess.run([binary, "user", "add", "cal", "--member", "mike"], env=env, check=True,
+                   stdout=subprocess.DEVNULL)
+    token = subprocess.run([binary, "user", "feed-token", "cal"], env=env, check=True,
+                           capture_output=True, text=True).stdout.strip()
+    server = subprocess.Popen([binary, "serve", "--listen", "127.0.0.1:0", "--no-deliver"],
+                              env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        line = server.stdout.readline()
+        address = line.split("http://", 1)[1].split("/", 1)[0]
+        url = f"http://{address}/feeds/{token}/releases/q1-2025.ics"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            if response.headers.get_content_type() != "text/calendar":
+                raise SystemExit(f"calendar check: served as {response.headers['Content-Type']}")
+            return response.read()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def check(feed, source, stamped):
     calendar = icalendar.Calendar.from_ical(feed)
     events = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
     errors = []
@@ -33,14 +67,14 @@ def main() -> int:
     def expect(uid, start, end, summary=None):
         event = events.get(uid)
         if event is None:
-            errors.append(f"missing {uid}")
+            errors.append(f"{source}: missing {uid}")
             return
         got = (event.decoded("DTSTART"), event.decoded("DTEND"))
         if got != (start, end):
-            errors.append(f"{uid}: {got} != {(start, end)}")
+            errors.append(f"{source}: {uid}: {got} != {(start, end)}")
         if summary and str(event["SUMMARY"]) != summary:
-            errors.append(f"{uid}: summary {event['SUMMARY']!r} != {summary!r}")
-        if event.decoded("DTSTAMP") != dt.datetime(2025, 1, 20, 12, tzinfo=dt.timezone.utc):
+            errors.append(f"{source}: {uid}: summary {event['SUMMARY']!r} != {summary!r}")
+        if stamped and event.decoded("DTSTAMP") != dt.datetime(2025, 1, 20, 12, tzinfo=dt.timezone.utc):
             errors.append(f"{uid}: DTSTAMP {event.decoded('DTSTAMP')}")
 
     d = dt.date
@@ -68,11 +102,7 @@ def main() -> int:
         errors.append(f"expected 11 events, got {len(events)}")
     if [str(tz["TZID"]) for tz in calendar.walk("VTIMEZONE")] != ["America/New_York"]:
         errors.append("expected one VTIMEZONE, America/New_York")
-    for error in errors:
-        print(f"calendar check: {error}", file=sys.stderr)
-    print(f"calendar check: {len(events)} events parsed by icalendar {icalendar.__version__}, "
-          f"{len(errors)} mismatches")
-    return 1 if errors else 0
+    return errors
 
 
 if __name__ == "__main__":

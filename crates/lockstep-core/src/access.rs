@@ -130,6 +130,9 @@ fn action(command: &Command) -> String {
         }
         Command::DefineBlackout { blackout, .. } => format!("define blackout {blackout}"),
         Command::DefineResource { resource, .. } => format!("define resource {resource}"),
+        Command::DefineSubscription { subscription, .. } => {
+            format!("define subscription {subscription}")
+        }
         Command::DefineRelease { release, .. } => format!("change release {release}"),
         Command::ChangeReleaseState { release, to } => {
             format!("move release {release} to {to}")
@@ -197,6 +200,7 @@ fn release_of_command(state: &State, command: &Command) -> Option<Name> {
         | Command::DefineEnvironment { .. }
         | Command::DefineBlackout { .. }
         | Command::DefineResource { .. }
+        | Command::DefineSubscription { .. }
         | Command::RecordSignal { .. } => None,
     }
 }
@@ -317,6 +321,7 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
         | Command::DefineEnvironment { .. }
         | Command::DefineBlackout { .. }
         | Command::DefineResource { .. }
+        | Command::DefineSubscription { .. }
         | Command::DefineIntegrationTask { .. } => {
             deny("only a release manager or an admin defines the program's resources")
         }

@@ -32,6 +32,11 @@ pub enum Command {
     DefineBlackout { blackout: Name, spec: BlackoutSpec },
     /// Create or update a shared resource.
     DefineResource { resource: Name, spec: ResourceSpec },
+    /// Declare or change who gets which messages (an upsert).
+    DefineSubscription {
+        subscription: Name,
+        spec: crate::SubscriptionSpec,
+    },
     /// Plan a release or change its dates and plan.
     DefineRelease { release: Name, spec: ReleaseSpec },
     /// Move a release through its life cycle.

@@ -193,6 +193,43 @@ impl Decider<'_> {
                     Some(_) => vec![Event::ResourceRedefined { resource, spec }],
                 })
             }
+            Command::DefineSubscription { subscription, spec } => {
+                if spec.member.is_some() == spec.role.is_some() {
+                    return Err(DomainError::invalid(
+                        "spec",
+                        "a subscription names exactly one of `member` or `role`",
+                    ));
+                }
+                if spec.channel.trim().is_empty() {
+                    return Err(DomainError::invalid("channel", "a channel is required"));
+                }
+                if let Some(member) = &spec.member {
+                    self.member(member)?;
+                }
+                for team in &spec.teams {
+                    self.team(team)?;
+                }
+                for release in &spec.releases {
+                    if !state.releases().contains_key(release) {
+                        return Err(not_found("release", release, state.releases().keys()));
+                    }
+                }
+                for kind in &spec.kinds {
+                    if !crate::MESSAGE_KINDS.contains(&kind.as_str()) {
+                        return Err(DomainError::NotFound {
+                            kind: "message kind",
+                            name: kind.to_string(),
+                            suggestion: suggest::closest(kind.as_str(), crate::MESSAGE_KINDS)
+                                .map(str::to_owned),
+                        });
+                    }
+                }
+                Ok(match state.subscriptions().get(&subscription) {
+                    None => vec![Event::SubscriptionDefined { subscription, spec }],
+                    Some(existing) if existing.spec == spec => vec![],
+                    Some(_) => vec![Event::SubscriptionRedefined { subscription, spec }],
+                })
+            }
             Command::DefineRelease { release, spec } => {
                 if state
                     .releases()

@@ -49,6 +49,16 @@ pub enum Event {
     ResourceDefined { resource: Name, spec: ResourceSpec },
     /// A shared resource's declaration changed.
     ResourceRedefined { resource: Name, spec: ResourceSpec },
+    /// A subscription to generated messages was declared.
+    SubscriptionDefined {
+        subscription: Name,
+        spec: crate::SubscriptionSpec,
+    },
+    /// A subscription changed.
+    SubscriptionRedefined {
+        subscription: Name,
+        spec: crate::SubscriptionSpec,
+    },
     /// A release was planned.
     ReleasePlanned { release: Name, spec: ReleaseSpec },
     /// A release's dates, milestones or plan changed.
@@ -123,6 +133,8 @@ impl Event {
             Event::BlackoutRedefined { .. } => "BlackoutRedefined",
             Event::ResourceDefined { .. } => "ResourceDefined",
             Event::ResourceRedefined { .. } => "ResourceRedefined",
+            Event::SubscriptionDefined { .. } => "SubscriptionDefined",
+            Event::SubscriptionRedefined { .. } => "SubscriptionRedefined",
             Event::ReleasePlanned { .. } => "ReleasePlanned",
             Event::ReleaseRedefined { .. } => "ReleaseRedefined",
             Event::ReleaseStateChanged { .. } => "ReleaseStateChanged",
@@ -166,6 +178,15 @@ impl Event {
             }
             Event::ResourceRedefined { resource, spec } => {
                 format!("resource {resource} changed: capacity {}", spec.capacity)
+            }
+            Event::SubscriptionDefined { subscription, spec } => {
+                format!(
+                    "subscription {subscription} defined on channel {}",
+                    spec.channel
+                )
+            }
+            Event::SubscriptionRedefined { subscription, .. } => {
+                format!("subscription {subscription} changed")
             }
             Event::ReleasePlanned { release, spec } => {
                 format!("release {release} planned for {}", spec.target_date)

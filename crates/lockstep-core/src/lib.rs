@@ -22,6 +22,7 @@ pub mod readiness;
 pub mod recurrence;
 pub mod risk;
 mod state;
+mod subscription;
 pub mod suggest;
 
 pub use command::Command;
@@ -31,3 +32,6 @@ pub use event::{Event, EventMeta, Recorded};
 pub use model::*;
 pub use name::{Name, NameError};
 pub use state::{State, StreamId};
+pub use subscription::{
+    MESSAGE_KINDS, QuietHoursSpec, Subscription, SubscriptionCadence, SubscriptionSpec,
+};

@@ -28,6 +28,7 @@ pub struct State {
     #[serde(default)]
     blackouts: BTreeMap<Name, Blackout>,
     resources: BTreeMap<Name, Resource>,
+    subscriptions: BTreeMap<Name, crate::Subscription>,
     items: BTreeMap<Name, Item>,
     /// Release to the names of its items: the index behind [`State::items_of`].
     #[serde(default)]
@@ -110,6 +111,11 @@ impl State {
                 .is_some_and(|own| normalize_repository(own) == wanted)
         })
     }
+    /// Subscriptions to generated messages by name.
+    pub fn subscriptions(&self) -> &BTreeMap<Name, crate::Subscription> {
+        &self.subscriptions
+    }
+
     /// Blackout windows by name.
     pub fn blackouts(&self) -> &BTreeMap<Name, Blackout> {
         &self.blackouts
@@ -212,6 +218,10 @@ impl State {
             Event::ResourceDefined { resource, .. } | Event::ResourceRedefined { resource, .. } => {
                 format!("resource:{resource}")
             }
+            Event::SubscriptionDefined { subscription, .. }
+            | Event::SubscriptionRedefined { subscription, .. } => {
+                format!("subscription:{subscription}")
+            }
             Event::ReleasePlanned { release, .. }
             | Event::ReleaseRedefined { release, .. }
             | Event::ReleaseStateChanged { release, .. }
@@ -278,6 +288,16 @@ impl State {
                     environment.clone(),
                     Environment {
                         name: environment,
+                        spec,
+                    },
+                );
+            }
+            Event::SubscriptionDefined { subscription, spec }
+            | Event::SubscriptionRedefined { subscription, spec } => {
+                self.subscriptions.insert(
+                    subscription.clone(),
+                    crate::Subscription {
+                        name: subscription,
                         spec,
                     },
                 );

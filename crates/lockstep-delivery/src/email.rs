@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use lockstep_comms::notify::Smtp;
 use lockstep_comms::policy::Delivery;
@@ -49,12 +50,29 @@ pub enum SendError {
 }
 
 impl Mailer {
-    /// A sender for `smtp`; `password` is the resolved secret. Fails on a bad host or
-    /// `From` address.
-    pub fn new(smtp: &Smtp, password: Option<String>, timeout: Duration) -> Result<Mailer, String> {
+    /// A sender for `smtp`; `password` is the resolved secret; `extra_roots` is the PEM
+    /// text of `caFile`, certificate authorities trusted besides the default roots. Fails
+    /// on a bad host, `From` address or certificate.
+    pub fn new(
+        smtp: &Smtp,
+        password: Option<String>,
+        timeout: Duration,
+        extra_roots: Option<&[u8]>,
+    ) -> Result<Mailer, String> {
         let builder = if smtp.starttls {
-            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&smtp.host)
-                .map_err(|e| format!("smtp host `{}`: {e}", smtp.host))?
+            let mut tls = TlsParameters::builder(smtp.host.clone());
+            if let Some(pem) = extra_roots {
+                for block in pem_certificates(pem) {
+                    let certificate = Certificate::from_pem(block.as_bytes())
+                        .map_err(|e| format!("smtp caFile: not a PEM certificate: {e}"))?;
+                    tls = tls.add_root_certificate(certificate);
+                }
+            }
+            let tls = tls
+                .build()
+                .map_err(|e| format!("smtp host `{}`: {e}", smtp.host))?;
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
+                .tls(Tls::Required(tls))
         } else {
             // Plaintext only when the configuration says so explicitly (a local sink).
             AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&smtp.host)
@@ -95,6 +113,25 @@ impl Mailer {
             Err(error) => Err(SendError::Transient(format!("smtp {error}"))),
         }
     }
+}
+
+/// Each `-----BEGIN CERTIFICATE-----` block of a PEM bundle, as its own PEM text (lettre
+/// reads one certificate at a time). An empty list when there is none.
+fn pem_certificates(pem: &[u8]) -> Vec<String> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let text = String::from_utf8_lossy(pem);
+    let mut out = Vec::new();
+    let mut rest = text.as_ref();
+    while let Some(start) = rest.find(BEGIN) {
+        let Some(len) = rest[start..].find(END) else {
+            break;
+        };
+        let end = start + len + END.len();
+        out.push(format!("{}\n", &rest[start..end]));
+        rest = &rest[end..];
+    }
+    out
 }
 
 /// The `Message-ID` for `key`, at `lockstep.invalid`: letters, digits, `-` and `_` as

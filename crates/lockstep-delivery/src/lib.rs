@@ -11,8 +11,8 @@
 //! E-mail goes over SMTP (STARTTLS and login, see `email`); a permanent SMTP refusal (5xx)
 //! is a dead letter at once, a transient one (4xx) is retried like an HTTP failure.
 //!
-//! What it does not do yet: digests merged into one message (digest subscribers get each
-//! message at their digest time).
+//! Digest subscribers' messages are held to their digest time and then merged, per
+//! person and channel, into one message (`lockstep_comms::digest`).
 #![deny(missing_docs)]
 
 pub mod bench;
@@ -209,12 +209,30 @@ impl Worker {
             };
             let password = smtp.password.as_deref().and_then(resolve_secret);
             let timeout = Duration::from_secs(u64::from(channel.timeout_seconds));
-            let mailer = email::Mailer::new(smtp, password, timeout).map_err(|message| {
-                DeliveryError::Channel {
+            let roots = match &smtp.ca_file {
+                Some(path) => Some(std::fs::read(path).map_err(|e| DeliveryError::Channel {
+                    channel: name.clone(),
+                    message: format!("cannot read caFile {path}: {e}"),
+                })?),
+                None => None,
+            };
+            if roots.as_deref().is_some_and(|pem| {
+                !String::from_utf8_lossy(pem).contains("-----BEGIN CERTIFICATE-----")
+            }) {
+                return Err(DeliveryError::Channel {
+                    channel: name.clone(),
+                    message: format!(
+                        "caFile {} holds no PEM certificate",
+                        smtp.ca_file.as_deref().unwrap_or_default()
+                    ),
+                });
+            }
+            let mailer = email::Mailer::new(smtp, password, timeout, roots.as_deref()).map_err(
+                |message| DeliveryError::Channel {
                     channel: name.clone(),
                     message,
-                }
-            })?;
+                },
+            )?;
             mailers.insert(name.clone(), mailer);
         }
         Ok(Worker {
@@ -227,7 +245,9 @@ impl Worker {
         })
     }
 
-    /// Claims what is due at `now`, sends it, and records each outcome.
+    /// Claims what is due at `now`, sends it, and records each outcome. Digest messages
+    /// due to the same person on the same channel go out as one merged message
+    /// (`lockstep_comms::digest`), and share its outcome.
     pub async fn deliver_once(&self, now: Timestamp) -> Result<PassReport, DeliveryError> {
         let lease_until = now
             .saturating_add(SignedDuration::try_from(self.options.lease).unwrap_or_default())
@@ -240,31 +260,42 @@ impl Worker {
         let mut delivered = Vec::new();
         let semaphore = Arc::new(tokio::sync::Semaphore::new(self.options.concurrency.max(1)));
         let mut tasks = tokio::task::JoinSet::new();
-        for message in claimed {
+        for send in batches(claimed, now) {
             let worker = self.clone();
             let permit = Arc::clone(&semaphore)
                 .acquire_owned()
                 .await
                 .expect("the semaphore is never closed");
             tasks.spawn(async move {
-                let outcome = worker.attempt(&message, now).await;
+                let outcome = match &send.merged {
+                    Some((delivery, key)) => {
+                        worker
+                            .attempt_delivery(&send.parts[0].channel, delivery, key, now)
+                            .await
+                    }
+                    None => worker.attempt(&send.parts[0], now).await,
+                };
                 drop(permit);
-                (message, outcome)
+                (send.parts, outcome)
             });
         }
         while let Some(joined) = tasks.join_next().await {
-            let Ok((message, outcome)) = joined else {
+            let Ok((parts, outcome)) = joined else {
                 // A panicked send leaves its lease to expire: the message is retried.
                 continue;
             };
             match outcome {
-                Outcome::Delivered => delivered.push(message.id),
+                Outcome::Delivered => delivered.extend(parts.iter().map(|m| m.id)),
                 Outcome::Postponed(until) => {
-                    self.log.postpone(message.id, until).await?;
-                    report.postponed += 1;
+                    for message in &parts {
+                        self.log.postpone(message.id, until).await?;
+                        report.postponed += 1;
+                    }
                 }
                 Outcome::Failed(ref error) | Outcome::Rejected(ref error) => {
-                    let attempt = u32::try_from(message.attempts + 1).unwrap_or(u32::MAX);
+                    // One retry time for the whole digest, so its parts stay together.
+                    let attempts = parts.iter().map(|m| m.attempts).max().unwrap_or(0);
+                    let attempt = u32::try_from(attempts + 1).unwrap_or(u32::MAX);
                     let retry_at = match outcome {
                         Outcome::Failed(_) => self
                             .config
@@ -278,15 +309,17 @@ impl Worker {
                             }),
                         _ => None,
                     };
-                    tracing::warn!(id = message.id, channel = %message.channel, attempt, %error, "delivery failed");
-                    if retry_at.is_some() {
-                        report.retried += 1;
-                    } else {
-                        report.dead += 1;
+                    for message in &parts {
+                        tracing::warn!(id = message.id, channel = %message.channel, attempt, %error, "delivery failed");
+                        if retry_at.is_some() {
+                            report.retried += 1;
+                        } else {
+                            report.dead += 1;
+                        }
+                        self.log
+                            .record_failure(message.id, error, now, retry_at)
+                            .await?;
                     }
-                    self.log
-                        .record_failure(message.id, error, now, retry_at)
-                        .await?;
                 }
             }
         }
@@ -305,27 +338,38 @@ impl Worker {
         {
             return Outcome::Postponed(not_before);
         }
-        let Some(channel) = self.config.channels.get(&message.channel) else {
-            return Outcome::Failed(format!("unknown channel `{}`", message.channel));
+        self.attempt_delivery(&message.channel, &delivery, &message.idempotency_key, now)
+            .await
+    }
+
+    async fn attempt_delivery(
+        &self,
+        channel_name: &str,
+        delivery: &Delivery,
+        key: &str,
+        now: Timestamp,
+    ) -> Outcome {
+        let Some(channel) = self.config.channels.get(channel_name) else {
+            return Outcome::Failed(format!("unknown channel `{channel_name}`"));
         };
         if channel.kind == ChannelKind::Email {
-            let Some(mailer) = self.mailers.get(&message.channel) else {
-                return Outcome::Rejected(format!("channel `{}` has no smtp", message.channel));
+            let Some(mailer) = self.mailers.get(channel_name) else {
+                return Outcome::Rejected(format!("channel `{channel_name}` has no smtp"));
             };
-            return match mailer.send(&delivery, &message.idempotency_key).await {
+            return match mailer.send(delivery, key).await {
                 Ok(()) => Outcome::Delivered,
                 Err(email::SendError::Transient(error)) => Outcome::Failed(error),
                 Err(email::SendError::Permanent(error)) => Outcome::Rejected(error),
             };
         }
         let Some(url) = channel.url.as_deref() else {
-            return Outcome::Failed(format!("channel `{}` has no url", message.channel));
+            return Outcome::Failed(format!("channel `{channel_name}` has no url"));
         };
         let request = channels::request(
             channel.kind,
-            &delivery,
-            &message.idempotency_key,
-            self.secrets.get(&message.channel).map(Vec::as_slice),
+            delivery,
+            key,
+            self.secrets.get(channel_name).map(Vec::as_slice),
             now,
         );
         let mut builder = self
@@ -343,6 +387,75 @@ impl Worker {
             Err(error) => Outcome::Failed(format!("{error}")),
         }
     }
+}
+
+/// One send: a single outbox message, or a person's due digest messages merged.
+struct Send {
+    parts: Vec<ClaimedMessage>,
+    /// The merged delivery and its key, for a digest of two or more parts.
+    merged: Option<(Delivery, String)>,
+}
+
+/// Groups the claimed messages into sends: digest messages that are due, by channel and
+/// person (ordered by key, so a retried digest reads the same); everything else alone.
+fn batches(claimed: Vec<ClaimedMessage>, now: Timestamp) -> Vec<Send> {
+    let mut sends = Vec::new();
+    let mut digests: BTreeMap<(String, String), Vec<(ClaimedMessage, Delivery)>> = BTreeMap::new();
+    for message in claimed {
+        let due_digest = serde_json::from_str::<Delivery>(&message.payload)
+            .ok()
+            .filter(|d| d.digest && d.not_before.is_none_or(|at| at <= now));
+        match due_digest {
+            Some(delivery) if delivery.recipient.is_some() => {
+                let handle = delivery
+                    .recipient
+                    .as_ref()
+                    .map(|r| r.handle.to_string())
+                    .unwrap_or_default();
+                digests
+                    .entry((message.channel.clone(), handle))
+                    .or_default()
+                    .push((message, delivery));
+            }
+            _ => sends.push(Send {
+                parts: vec![message],
+                merged: None,
+            }),
+        }
+    }
+    for ((channel, handle), mut group) in digests {
+        if group.len() == 1 {
+            let (message, _) = group.remove(0);
+            sends.push(Send {
+                parts: vec![message],
+                merged: None,
+            });
+            continue;
+        }
+        group.sort_by(|a, b| a.0.idempotency_key.cmp(&b.0.idempotency_key));
+        // The digest time all parts waited for: the latest not-before among them.
+        let due = group
+            .iter()
+            .filter_map(|(_, d)| d.not_before)
+            .max()
+            .unwrap_or(now);
+        let deliveries: Vec<Delivery> = group.iter().map(|(_, d)| d.clone()).collect();
+        let recipient = deliveries[0]
+            .recipient
+            .clone()
+            .expect("grouped digests have a recipient");
+        let merged = lockstep_comms::digest::merge(&recipient, &deliveries, due).map(|delivery| {
+            (
+                delivery,
+                lockstep_comms::digest::key(&channel, &handle, due),
+            )
+        });
+        sends.push(Send {
+            parts: group.into_iter().map(|(m, _)| m).collect(),
+            merged,
+        });
+    }
+    sends
 }
 
 /// A secret as written in the configuration: `env:NAME` reads the environment (absent:

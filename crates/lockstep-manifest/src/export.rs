@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::API_VERSION;
 use crate::wire::{
     ComponentDoc, DependsOnDoc, Document, IntegrationTaskDoc, ItemDoc, Metadata, ReleaseDoc,
-    UseDoc, spanned,
+    SubscriptionDoc, UseDoc, spanned,
 };
 
 /// Writes resources of `state` as a multi-document YAML stream.
@@ -48,6 +48,17 @@ pub fn export(state: &State, kind: Option<&str>) -> Result<String, String> {
             let mut spec = resource.spec.clone();
             let labels = std::mem::take(&mut spec.labels);
             write(&document("Resource", &resource.name, labels, spec))?;
+        }
+    }
+    if wants("Subscription") {
+        for subscription in state.subscriptions().values() {
+            let spec = SubscriptionDoc::from_spec(&subscription.spec);
+            write(&document(
+                "Subscription",
+                &subscription.name,
+                Default::default(),
+                spec,
+            ))?;
         }
     }
     if wants("Component") {

@@ -10,7 +10,7 @@ use serde_saphyr::{Budget, Options, Spanned};
 
 use crate::wire::{
     ComponentDoc, DependencyDoc, Document, Envelope, EnvironmentDoc, IntegrationTaskDoc, ItemDoc,
-    ReleaseDoc, ReleaseTrainDoc, TeamDoc,
+    ReleaseDoc, ReleaseTrainDoc, SubscriptionDoc, TeamDoc,
 };
 use crate::{API_VERSION, Location, ManifestError, ManifestErrors};
 
@@ -91,6 +91,10 @@ pub enum Resource {
         name: Spanned<String>,
         spec: IntegrationTaskDoc,
     },
+    Subscription {
+        name: Spanned<String>,
+        spec: SubscriptionDoc,
+    },
 }
 
 impl std::fmt::Debug for Resource {
@@ -113,6 +117,7 @@ impl Resource {
             Resource::Item { name, .. } => ("Item", name),
             Resource::Dependency { name, .. } => ("Dependency", name),
             Resource::IntegrationTask { name, .. } => ("IntegrationTask", name),
+            Resource::Subscription { name, .. } => ("Subscription", name),
         }
     }
 }
@@ -165,7 +170,7 @@ fn location(file: &str, line_offset: u64, at: &serde_saphyr::Location) -> Locati
 }
 
 /// The kinds this build reads, for "did you mean".
-const KINDS: [&str; 10] = [
+const KINDS: &[&str] = &[
     "Team",
     "Component",
     "Environment",
@@ -176,6 +181,7 @@ const KINDS: [&str; 10] = [
     "Item",
     "Dependency",
     "IntegrationTask",
+    "Subscription",
 ];
 
 /// Parses every document of every source. Collects all errors; any error means
@@ -331,6 +337,13 @@ fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, Strin
                 spec: doc.spec,
             }
         }
+        "Subscription" => {
+            let doc = from_yaml::<Document<SubscriptionDoc>>(text)?;
+            Resource::Subscription {
+                name: doc.metadata.name,
+                spec: doc.spec,
+            }
+        }
         "Release" => {
             let doc = from_yaml::<Document<ReleaseDoc>>(text)?;
             Resource::Release {
@@ -369,7 +382,7 @@ fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, Strin
             }
         }
         other => {
-            let hint = lockstep_core::suggest::closest(other, KINDS)
+            let hint = lockstep_core::suggest::closest(other, KINDS.iter().copied())
                 .map(|k| format!(" (did you mean `{k}`?)"))
                 .unwrap_or_default();
             return Err((

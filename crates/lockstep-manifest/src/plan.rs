@@ -236,6 +236,84 @@ impl<'m> Planner<'m> {
         None
     }
 
+    /// A `Subscription`: every name it refers to checked where it is written (members,
+    /// teams, releases, message kinds, the time zone), all errors reported at once.
+    fn subscription(
+        &mut self,
+        located: &Located,
+        doc_name: &Spanned<String>,
+        name: Name,
+        doc: &crate::wire::SubscriptionDoc,
+    ) -> Option<Command> {
+        let n_errors = self.errors.len();
+        if doc.member.is_some() == doc.role.is_some() {
+            self.error(
+                located,
+                &doc_name.referenced,
+                format!("subscription `{name}`: spec needs exactly one of `member` or `role`"),
+            );
+        }
+        let member = match &doc.member {
+            Some(member) => self.reference(located, Ref::Member, member),
+            None => None,
+        };
+        let teams: Vec<Name> = doc
+            .teams
+            .iter()
+            .filter_map(|team| self.reference(located, Ref::Team, team))
+            .collect();
+        let releases: Vec<Name> = doc
+            .releases
+            .iter()
+            .filter_map(|release| self.reference(located, Ref::Release, release))
+            .collect();
+        let mut kinds = Vec::new();
+        for kind in &doc.kinds {
+            let Some(parsed) = self.name(located, kind) else {
+                continue;
+            };
+            if lockstep_core::MESSAGE_KINDS.contains(&kind.value.as_str()) {
+                kinds.push(parsed);
+                continue;
+            }
+            let hint = suggest::closest(&kind.value, lockstep_core::MESSAGE_KINDS)
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
+            self.error(
+                located,
+                &kind.referenced,
+                format!("unknown message kind `{}`{hint}", kind.value),
+            );
+        }
+        if let Some(zone) = &doc.time_zone
+            && jiff::tz::TimeZone::get(&zone.value).is_err()
+        {
+            self.error(
+                located,
+                &zone.referenced,
+                format!("`{}` is not an IANA time zone", zone.value),
+            );
+        }
+        if self.errors.len() > n_errors {
+            return None;
+        }
+        Some(Command::DefineSubscription {
+            subscription: name,
+            spec: lockstep_core::SubscriptionSpec {
+                member,
+                role: doc.role,
+                channel: doc.channel.clone(),
+                releases,
+                teams,
+                kinds,
+                cadence: doc.cadence,
+                digest_at: doc.digest_at,
+                quiet_hours: doc.quiet_hours,
+                time_zone: doc.time_zone.as_ref().map(|z| z.value.clone()),
+            },
+        })
+    }
+
     /// First pass: every name the manifests define, so that references may point
     /// forward, and duplicates are caught.
     fn collect_names(&mut self) {
@@ -303,7 +381,8 @@ impl<'m> Planner<'m> {
                 }
                 Resource::Dependency { .. }
                 | Resource::IntegrationTask { .. }
-                | Resource::Blackout { .. } => {}
+                | Resource::Blackout { .. }
+                | Resource::Subscription { .. } => {}
             }
         }
     }
@@ -441,6 +520,11 @@ impl<'m> Planner<'m> {
                         spec,
                     },
                 );
+            }
+            Resource::Subscription { spec, .. } => {
+                if let Some(command) = self.subscription(located, doc_name, name, spec) {
+                    push(LINKS, command);
+                }
             }
             Resource::Component { labels, spec, .. } => {
                 let Some(team) = self.reference(located, Ref::Team, &spec.team) else {

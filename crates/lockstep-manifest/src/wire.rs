@@ -229,6 +229,56 @@ pub(crate) struct IntegrationTaskDoc {
     pub scenarios: Vec<Scenario>,
 }
 
+/// Who gets which messages: `kind: Subscription`. The names it refers to are `Spanned`,
+/// so an unknown member, team, release or message kind is reported where it is written.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct SubscriptionDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<lockstep_core::Role>,
+    pub channel: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub releases: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub teams: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kinds: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "is_immediate")]
+    pub cadence: lockstep_core::SubscriptionCadence,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest_at: Option<jiff::civil::Time>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<lockstep_core::QuietHoursSpec>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<Spanned<String>>,
+}
+
+impl SubscriptionDoc {
+    pub fn from_spec(spec: &lockstep_core::SubscriptionSpec) -> SubscriptionDoc {
+        let names = |names: &[lockstep_core::Name]| -> Vec<Spanned<String>> {
+            names.iter().map(|n| spanned(n.to_string())).collect()
+        };
+        SubscriptionDoc {
+            member: spec.member.as_ref().map(|m| spanned(m.to_string())),
+            role: spec.role,
+            channel: spec.channel.clone(),
+            releases: names(&spec.releases),
+            teams: names(&spec.teams),
+            kinds: names(&spec.kinds),
+            cadence: spec.cadence,
+            digest_at: spec.digest_at,
+            quiet_hours: spec.quiet_hours,
+            time_zone: spec.time_zone.clone().map(spanned),
+        }
+    }
+}
+
+fn is_immediate(cadence: &lockstep_core::SubscriptionCadence) -> bool {
+    *cadence == lockstep_core::SubscriptionCadence::Immediate
+}
+
 fn is_zero(value: &u32) -> bool {
     *value == 0
 }

@@ -364,6 +364,11 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
     ("get", "/me", "Who the caller is and their role"),
     (
         "post",
+        "/me/feed-token",
+        "Make a new calendar feed token for the caller (shown once; the old one stops working)",
+    ),
+    (
+        "post",
         "/signals",
         "Record a signal (CI, bugs, scan, smoke test, error rate, latency)",
     ),

@@ -16,6 +16,7 @@ mod api;
 pub mod auth;
 mod error;
 mod extract;
+pub mod feeds;
 mod live;
 mod manifests;
 mod pages;
@@ -187,6 +188,7 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .merge(writes)
         .route("/events", get(live::events))
         .route("/me", get(auth::me))
+        .route("/me/feed-token", post(feeds::rotate))
         .route("/signals", post(signals::record_signal))
         .route("/releases/{name}/gonogo", get(signals::gonogo))
         .route("/openapi.json", get(api::openapi))
@@ -199,6 +201,10 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .route("/teams/{name}", get(pages::team))
         .route("/items/{name}", get(pages::item))
         .route("/calendar", get(pages::calendar))
+        .route("/feeds", get(feeds::page).post(feeds::make_links))
+        .route("/feeds/{token}/org.ics", get(feeds::organization))
+        .route("/feeds/{token}/releases/{file}", get(feeds::release))
+        .route("/feeds/{token}/teams/{file}", get(feeds::team))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/static/{*path}", get(security::static_file))

@@ -37,7 +37,7 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-fn layout(title: &str, caller: &Caller, role: Option<String>, body: &str) -> String {
+pub(crate) fn layout(title: &str, caller: &Caller, role: Option<String>, body: &str) -> String {
     let csrf = caller.csrf().unwrap_or("");
     let who = match &caller.principal {
         Some(principal) => format!(
@@ -260,7 +260,7 @@ pub(crate) async fn release(
         let (ready, total) = readiness(&items);
         let n_risk = items.iter().filter(|i| report.items.contains_key(&i.name)).count();
         let mut body = format!(
-            r#"<h1>{title}</h1><p class="sub">{kind:?} release{version} · {state} · manager {manager}</p><div id="live" data-release="{name}">"#,
+            r#"<h1>{title}</h1><p class="sub">{kind:?} release{version} · {state} · manager {manager} · <a href="/feeds?release={name}">Subscribe in your calendar</a></p><div id="live" data-release="{name}">"#,
             title = escape(title),
             kind = release.spec.kind,
             version = release
@@ -724,10 +724,11 @@ pub(crate) async fn team(
         let title = team.spec.title.clone().unwrap_or_else(|| team.name.as_str().to_owned());
         let ours: Vec<&Item> = state.items().values().filter(|i| i.spec.team == team.name).collect();
         let mut body = format!(
-            r#"<h1>{}</h1><p class="sub">{} · {} members</p><div id="live"><div class="grid">"#,
+            r#"<h1>{}</h1><p class="sub">{} · {} members · <a href="/feeds?team={}">Subscribe in your calendar</a></p><div id="live"><div class="grid">"#,
             escape(&title),
             escape(&team.spec.time_zone),
-            team.spec.members.len()
+            team.spec.members.len(),
+            escape(team.name.as_str())
         );
         let mut blocks_us = String::new();
         let mut we_block = String::new();

@@ -1152,3 +1152,118 @@ async fn every_documented_operation_reaches_a_handler() {
     }
     assert!(n_operations > 30, "{n_operations}");
 }
+
+async fn body_text(response: axum::response::Response) -> String {
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body reads");
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+#[tokio::test]
+async fn feed_tokens_come_from_the_api_and_the_subscribe_page_and_rotate() {
+    let h = Harness::new().await;
+    // Over the API: a new token and the paths it opens, shown once.
+    let (status, value) = h
+        .call(Some("mike"), Method::POST, "/api/v1/me/feed-token", None)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{value}");
+    let token = value["token"].as_str().expect("token").to_owned();
+    assert!(token.starts_with("lsf_"), "{token}");
+    assert_eq!(value["team"], format!("/feeds/{token}/teams/api.ics"));
+    let release_path = value["releases"]["r1"].as_str().expect("r1").to_owned();
+    assert_eq!(release_path, format!("/feeds/{token}/releases/r1.ics"));
+    let (status, headers, feed) = h
+        .send(request(None, Method::GET, &release_path, None, &[]))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        headers[header::CONTENT_TYPE],
+        "text/calendar; charset=utf-8"
+    );
+    assert!(
+        feed.as_str()
+            .is_some_and(|f| f.contains("UID:release/r1@lockstep")),
+        "{feed}"
+    );
+    let (status, _) = h
+        .call(None, Method::POST, "/api/v1/me/feed-token", None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // On the dashboard: the release page links to the subscribe page, whose form makes
+    // a new token (the API's one stops working) and shows the links once.
+    let (cookie, csrf) = log_in(&h, "mike").await;
+    let (_, _, page) = h
+        .send(request(
+            None,
+            Method::GET,
+            "/releases/r1",
+            None,
+            &[("cookie", &cookie)],
+        ))
+        .await;
+    assert!(
+        page.as_str()
+            .is_some_and(|p| p.contains(r#"href="/feeds?release=r1""#)),
+        "{page}"
+    );
+    let (status, _, page) = h
+        .send(request(
+            None,
+            Method::GET,
+            "/feeds?release=r1",
+            None,
+            &[("cookie", &cookie)],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.as_str()
+            .is_some_and(|p| p.contains(r#"action="/feeds""#))
+    );
+    let post = |form: String| {
+        Request::post("/feeds")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::COOKIE, &cookie)
+            .header(header::HOST, "lockstep.example.com")
+            .body(Body::from(form))
+            .expect("request")
+    };
+    let refused = h
+        .router()
+        .oneshot(post("csrf=wrong&release=r1".to_owned()))
+        .await
+        .expect("answer");
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let made = h
+        .router()
+        .oneshot(post(format!("csrf={csrf}&release=r1")))
+        .await
+        .expect("answer");
+    assert_eq!(made.status(), StatusCode::OK);
+    assert_eq!(made.headers()[header::CACHE_CONTROL], "no-store");
+    let html = body_text(made).await;
+    let link = html
+        .split("<code>")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .expect("a link")
+        .to_owned();
+    assert!(
+        link.starts_with("http://lockstep.example.com/feeds/lsf_")
+            && link.ends_with("/releases/r1.ics"),
+        "{link}"
+    );
+    assert!(
+        html.contains("webcal://lockstep.example.com/feeds/lsf_"),
+        "{html}"
+    );
+    let (status, _, _) = h
+        .send(request(None, Method::GET, &release_path, None, &[]))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "the API's token was rotated");
+    let path = link.trim_start_matches("http://lockstep.example.com");
+    let (status, _, _) = h.send(request(None, Method::GET, path, None, &[])).await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -9,19 +9,24 @@
 //!
 //! [`AuthStore`] opens its own small connection pool to the same database as the log
 //! (`side::open`; for `sqlite::memory:`, a private in-memory database). Its tables are
-//! schema versions 2 and 4 of the log's migrations.
+//! schema versions 2, 4 and 5 of the log's migrations.
 
 use crate::side::{self, Pool, SideTables, execute, fetch_all, fetch_optional};
 use crate::{OpenOptions, StoreError};
 
-// Version 2 made the tables; version 4 moved tokens to a table with a life cycle.
+mod feed_tokens;
+
+// Version 2 made the tables; version 4 moved tokens to a table with a life cycle;
+// version 5 added calendar feed tokens.
 const SQLITE_SCHEMA: &str = concat!(
     include_str!("../migrations/sqlite/0002_auth.sql"),
-    include_str!("../migrations/sqlite/0004_token_lifecycle.sql")
+    include_str!("../migrations/sqlite/0004_token_lifecycle.sql"),
+    include_str!("../migrations/sqlite/0005_feed_tokens.sql"),
 );
 const POSTGRES_SCHEMA: &str = concat!(
     include_str!("../migrations/postgres/0002_auth.sql"),
-    include_str!("../migrations/postgres/0004_token_lifecycle.sql")
+    include_str!("../migrations/postgres/0004_token_lifecycle.sql"),
+    include_str!("../migrations/postgres/0005_feed_tokens.sql"),
 );
 
 /// A user as stored.

@@ -93,7 +93,7 @@ pub async fn open(global: &Global) -> anyhow::Result<Program> {
 
 pub async fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let sources = read_sources(&args.files, Limits::default())?;
-    let program = open(global).await?;
+    let program = crate::serve_delivery::with_configured_policy(open(global).await?)?;
     let mut state = program.load().await?;
     // A concurrent writer may commit between our read and our append; the append
     // then conflicts and we decide again on the newer state.

@@ -137,6 +137,8 @@ pub enum Kind {
     Dependencies,
     #[value(alias = "integration-task", alias = "integrations")]
     IntegrationTasks,
+    #[value(alias = "subscription", alias = "subs")]
+    Subscriptions,
 }
 
 #[derive(Debug, Args)]
@@ -256,6 +258,12 @@ pub enum UserVerb {
     },
     /// API tokens: create (printed once, stored hashed), list, revoke.
     Token(TokenArgs),
+    /// Make a new calendar feed token for a user and print their feed URLs' paths; it
+    /// is printed once, stored hashed, and replaces the old one (whose URLs stop working).
+    FeedToken {
+        /// Login name.
+        name: String,
+    },
     /// List users (never their secrets).
     List,
 }
@@ -299,6 +307,27 @@ pub struct ServeArgs {
     /// Load the seed example into a fresh database, dated so that the release is in progress today.
     #[arg(long)]
     pub demo: bool,
+    /// The notification file (channels, subscriptions, retries); by default
+    /// `notifications.yaml` when it exists. Without one, no messages are written.
+    #[arg(long, env = "LOCKSTEP_NOTIFICATIONS")]
+    pub notifications: Option<PathBuf>,
+    /// Write messages but do not deliver them or write the scheduled ones here (another
+    /// process runs `lockstep outbox deliver` and `outbox schedule`).
+    #[arg(long)]
+    pub no_deliver: bool,
+    /// Seconds between outbox delivery passes.
+    #[arg(long, default_value_t = 2.0)]
+    pub deliver_interval: f64,
+    /// UTC time of day (HH:MM) from which each day's daily updates (and, on the agenda's
+    /// weekday, the weekly agenda) are written.
+    #[arg(long, default_value = "07:00")]
+    pub schedule_at: String,
+    /// The weekday of the weekly agenda.
+    #[arg(long, default_value = "friday")]
+    pub weekly_on: String,
+    /// Directory of template overrides (`daily-update.j2`, …).
+    #[arg(long, env = "LOCKSTEP_TEMPLATES")]
+    pub templates: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

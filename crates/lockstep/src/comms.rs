@@ -438,6 +438,9 @@ pub enum OutboxVerb {
     },
     /// Counts by delivery state.
     Status,
+    /// Print the notification file's subscriptions as `kind: Subscription` manifests, to
+    /// move them into git (`lockstep apply -f` them, then delete them from the file).
+    ExportSubscriptions,
     /// Enqueue a day's scheduled messages: each subscriber's daily update and, on the
     /// agenda's weekday, the weekly agenda. Scheduling a day twice sends once.
     Schedule {
@@ -456,7 +459,7 @@ pub enum OutboxVerb {
     },
 }
 
-fn parse_weekday(raw: &str) -> anyhow::Result<jiff::civil::Weekday> {
+pub(crate) fn parse_weekday(raw: &str) -> anyhow::Result<jiff::civil::Weekday> {
     use jiff::civil::Weekday;
     Ok(match raw.to_ascii_lowercase().as_str() {
         "monday" | "mon" => Weekday::Monday,
@@ -564,6 +567,7 @@ pub async fn outbox(global: &Global, args: OutboxArgs) -> anyhow::Result<ExitCod
         } => {
             let config = load_notifications(&args.notifications)?;
             let templates = load_templates(templates.as_deref())?;
+            warn_undeclared_channels(&config, &open(global).await?.load().await?);
             let date = match date.as_deref() {
                 Some(raw) => parse_date(raw)?,
                 None => today(),
@@ -610,6 +614,12 @@ pub async fn outbox(global: &Global, args: OutboxArgs) -> anyhow::Result<ExitCod
             }
             Ok(ExitCode::SUCCESS)
         }
+        OutboxVerb::ExportSubscriptions => {
+            let config = load_notifications(&args.notifications)?;
+            let state = open(global).await?.load().await?;
+            print!("{}", subscriptions_as_manifests(&config, &state)?);
+            Ok(ExitCode::SUCCESS)
+        }
         OutboxVerb::Status => {
             let counts = log.counts().await?;
             println!(
@@ -619,4 +629,82 @@ pub async fn outbox(global: &Global, args: OutboxArgs) -> anyhow::Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Warns about program subscriptions whose channel the notification file lacks: they
+/// cannot be delivered, so they are left out.
+pub(crate) fn warn_undeclared_channels(
+    config: &lockstep_comms::notify::NotificationConfig,
+    state: &lockstep_core::State,
+) {
+    for (subscription, channel) in config.undeclared_channels(state) {
+        eprintln!(
+            "warning: subscription `{subscription}` uses channel `{channel}`, which the \
+             notification file does not declare; it is skipped"
+        );
+    }
+}
+
+/// The file's subscriptions as manifests, checked against the program like `apply`
+/// would (an unknown member is an error here, not later).
+fn subscriptions_as_manifests(
+    config: &lockstep_comms::notify::NotificationConfig,
+    state: &lockstep_core::State,
+) -> anyhow::Result<String> {
+    use lockstep_core::{
+        Command, QuietHoursSpec, SubscriptionCadence, SubscriptionSpec, decide_all,
+    };
+    let mut commands = Vec::new();
+    let mut used = std::collections::BTreeSet::new();
+    for (index, subscription) in config.subscriptions.iter().enumerate() {
+        let who = match (&subscription.member, subscription.role) {
+            (Some(member), _) => member.to_string(),
+            (None, Some(role)) => role.as_str().to_owned(),
+            (None, None) => format!("subscription-{index}"),
+        };
+        let mut name = format!("{who}-{}", subscription.channel).to_ascii_lowercase();
+        name.retain(|c| c.is_ascii_alphanumeric() || c == '-');
+        if !used.insert(name.clone()) {
+            name = format!("{name}-{index}");
+            used.insert(name.clone());
+        }
+        let spec = SubscriptionSpec {
+            member: subscription.member.clone(),
+            role: subscription.role,
+            channel: subscription.channel.clone(),
+            releases: subscription.releases.clone(),
+            teams: subscription.teams.clone(),
+            kinds: subscription
+                .kinds
+                .iter()
+                .map(|k| parse_name(k.as_str(), "message kind"))
+                .collect::<anyhow::Result<_>>()?,
+            cadence: match subscription.cadence {
+                lockstep_comms::notify::Cadence::Immediate => SubscriptionCadence::Immediate,
+                lockstep_comms::notify::Cadence::Digest => SubscriptionCadence::Digest,
+            },
+            digest_at: subscription.digest_at,
+            quiet_hours: subscription.quiet_hours.map(|q| QuietHoursSpec {
+                start: q.start,
+                end: q.end,
+            }),
+            time_zone: subscription.time_zone.clone(),
+        };
+        commands.push(Command::DefineSubscription {
+            subscription: parse_name(&name, "subscription")?,
+            spec,
+        });
+    }
+    let events = decide_all(state, commands, Timestamp::now()).map_err(|errors| {
+        let messages: Vec<String> = errors.iter().map(|(_, e)| e.to_string()).collect();
+        anyhow::anyhow!(
+            "the notification file's subscriptions: {}",
+            messages.join("; ")
+        )
+    })?;
+    let mut converted = lockstep_core::State::new();
+    for event in &events {
+        converted.apply(converted.position() + 1, event);
+    }
+    lockstep_manifest::export(&converted, Some("Subscription")).map_err(|e| anyhow::anyhow!(e))
 }

@@ -17,6 +17,7 @@ mod plan_cmd;
 mod read;
 mod remote;
 mod serve;
+mod serve_delivery;
 mod users;
 mod verbs;
 

@@ -45,6 +45,7 @@ pub fn yaml_kind(kind: Kind) -> anyhow::Result<&'static str> {
         Kind::Components => "Component",
         Kind::Environments => "Environment",
         Kind::Releases => "Release",
+        Kind::Subscriptions => "Subscription",
         Kind::Items | Kind::Dependencies | Kind::IntegrationTasks => {
             bail!(
                 "items, dependencies and integration tasks are written inside their release: use `get releases -o yaml`"
@@ -80,6 +81,7 @@ pub trait View {
     fn releases(&self) -> &BTreeMap<Name, Release>;
     fn items(&self) -> &BTreeMap<Name, Item>;
     fn integration_tasks(&self) -> &BTreeMap<Name, IntegrationTask>;
+    fn subscriptions(&self) -> &BTreeMap<Name, lockstep_core::Subscription>;
     fn dependencies(&self) -> Box<dyn Iterator<Item = &Dependency> + '_>;
     fn items_of<'a>(&'a self, release: &'a Name) -> Box<dyn Iterator<Item = &'a Item> + 'a>;
     fn blocked_by<'a>(&'a self, item: &'a Name) -> Box<dyn Iterator<Item = &'a Dependency> + 'a>;
@@ -104,6 +106,9 @@ impl View for State {
     fn integration_tasks(&self) -> &BTreeMap<Name, IntegrationTask> {
         State::integration_tasks(self)
     }
+    fn subscriptions(&self) -> &BTreeMap<Name, lockstep_core::Subscription> {
+        State::subscriptions(self)
+    }
     fn dependencies(&self) -> Box<dyn Iterator<Item = &Dependency> + '_> {
         Box::new(State::dependencies(self))
     }
@@ -117,6 +122,33 @@ impl View for State {
 
 pub fn listing(state: &impl View, args: &GetArgs) -> anyhow::Result<Listing> {
     Ok(match args.kind {
+        Kind::Subscriptions => (
+            vec!["NAME", "WHO", "CHANNEL", "KINDS", "CADENCE"],
+            state
+                .subscriptions()
+                .values()
+                .map(|s| {
+                    let who = match (&s.spec.member, s.spec.role) {
+                        (Some(member), _) => member.to_string(),
+                        (None, Some(role)) => format!("role {}", role.as_str()),
+                        (None, None) => "-".to_owned(),
+                    };
+                    let kinds: Vec<&str> = s.spec.kinds.iter().map(Name::as_str).collect();
+                    vec![
+                        s.name.to_string(),
+                        who,
+                        s.spec.channel.clone(),
+                        if kinds.is_empty() {
+                            "all".to_owned()
+                        } else {
+                            kinds.join(",")
+                        },
+                        format!("{:?}", s.spec.cadence).to_lowercase(),
+                    ]
+                })
+                .collect(),
+            state.subscriptions().values().map(|s| json!(s)).collect(),
+        ),
         Kind::Teams => (
             vec!["NAME", "TITLE", "TIME ZONE", "MEMBERS", "ON CALL"],
             state
@@ -362,6 +394,12 @@ pub async fn describe(global: &Global, args: DescribeArgs) -> anyhow::Result<Exi
             Kind::IntegrationTasks => json!(state.integration_tasks().get(name).ok_or_else(
                 || missing("integration task", &mut state.integration_tasks().keys())
             )?),
+            Kind::Subscriptions => json!(
+                state
+                    .subscriptions()
+                    .get(name)
+                    .ok_or_else(|| missing("subscription", &mut state.subscriptions().keys()))?
+            ),
             Kind::Dependencies => {
                 bail!("dependencies have no name: use `describe item NAME` to see what it blocks")
             }

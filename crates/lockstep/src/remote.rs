@@ -266,10 +266,15 @@ pub struct Fetched {
     releases: BTreeMap<Name, Release>,
     items: BTreeMap<Name, Item>,
     integration_tasks: BTreeMap<Name, IntegrationTask>,
+    /// Never fetched: subscriptions have no API yet.
+    subscriptions: BTreeMap<Name, lockstep_core::Subscription>,
     dependencies: Vec<Dependency>,
 }
 
 impl View for Fetched {
+    fn subscriptions(&self) -> &BTreeMap<Name, lockstep_core::Subscription> {
+        &self.subscriptions
+    }
     fn teams(&self) -> &BTreeMap<Name, Team> {
         &self.teams
     }
@@ -358,6 +363,11 @@ pub async fn get(client: &Client, global: &Global, args: GetArgs) -> anyhow::Res
             fetched.dependencies = client.all("/api/v1/dependencies").await?;
         }
         Kind::Dependencies => fetched.dependencies = client.all("/api/v1/dependencies").await?,
+        Kind::Subscriptions => {
+            bail!(
+                "subscriptions have no API yet: run `lockstep get subscriptions` on the server's database"
+            )
+        }
         Kind::IntegrationTasks => {
             fetched.integration_tasks = by_name(
                 client.all("/api/v1/integration-tasks").await?,
@@ -388,6 +398,9 @@ pub async fn describe(
         Kind::IntegrationTasks => ("integration task", "integration-tasks"),
         Kind::Dependencies => {
             bail!("dependencies have no name: use `describe item NAME` to see what it blocks")
+        }
+        Kind::Subscriptions => {
+            bail!("subscriptions have no API yet: run `lockstep describe` on the server's database")
         }
     };
     // The same message as the local verb: unknown, with the nearest name.

@@ -22,6 +22,8 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         global.database_url.clone()
     };
+    let delivery =
+        crate::serve_delivery::load(delivery_settings(&args)?, args.notifications.is_some())?;
     let program = Program::open(&database_url, Default::default())
         .await
         .with_context(|| {
@@ -30,6 +32,12 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
                 lockstep_store::redact_url(&database_url)
             )
         })?;
+    // Every commit of this server writes its messages (announcements, escalations) in
+    // the same transaction, when there is a notification file.
+    let program = match &delivery {
+        Some(delivery) => delivery.with_policy(program),
+        None => program,
+    };
     if args.demo {
         load_demo(&program, &global.actor).await?;
     }
@@ -90,12 +98,83 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         shared.clone(),
         Duration::from_millis(500),
     ));
-    lockstep_server::serve(listener, shared, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
-    .context("server failed")?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let loops = match &delivery {
+        Some(delivery) => delivery.start(&database_url, stopped).await?,
+        None => Vec::new(),
+    };
+    lockstep_server::serve(listener, shared, shutdown_signal())
+        .await
+        .context("server failed")?;
+    // Requests are drained; let the outbox pass in progress record what it sent.
+    let _ = stop.send(true);
+    for task in loops {
+        if tokio::time::timeout(Duration::from_secs(30), task)
+            .await
+            .is_err()
+        {
+            tracing::warn!("a delivery task did not stop in 30 s; its lease will expire");
+        }
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C, or SIGTERM (what service managers and `kill` send).
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(signal) => signal,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot listen for SIGTERM");
+                    let _ = tokio::signal::ctrl_c().await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    tracing::info!("shutting down");
+}
+
+fn delivery_settings(args: &ServeArgs) -> anyhow::Result<crate::serve_delivery::DeliverySettings> {
+    let interval = Duration::try_from_secs_f64(args.deliver_interval)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .with_context(|| {
+            format!(
+                "invalid --deliver-interval `{}` (expected seconds above 0)",
+                args.deliver_interval
+            )
+        })?;
+    let schedule_at = args
+        .schedule_at
+        .parse::<jiff::civil::Time>()
+        .with_context(|| {
+            format!(
+                "invalid --schedule-at `{}` (expected HH:MM)",
+                args.schedule_at
+            )
+        })?;
+    Ok(crate::serve_delivery::DeliverySettings {
+        notifications: Some(
+            args.notifications
+                .clone()
+                .unwrap_or_else(|| std::path::PathBuf::from("notifications.yaml")),
+        ),
+        deliver: !args.no_deliver,
+        interval,
+        schedule_at,
+        weekly_on: crate::comms::parse_weekday(&args.weekly_on)?,
+        templates: args.templates.clone(),
+    })
 }
 
 /// The demo's users: (user name, team member handle). Roles follow from the example.

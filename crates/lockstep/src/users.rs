@@ -77,6 +77,25 @@ pub async fn run(global: &Global, args: UserArgs) -> anyhow::Result<ExitCode> {
             }
         }
         UserVerb::Token(TokenArgs { verb }) => return token(global, &store, verb, now).await,
+        UserVerb::FeedToken { name } => {
+            let token = lockstep_server::feeds::rotate_feed_token(&store, &name, now)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot make a feed token for `{name}`: {e}"))?;
+            let organization = format!("/feeds/{token}/org.ics");
+            match global.output {
+                Output::Json => println!(
+                    "{:#}",
+                    json!({ "name": name, "token": token, "organization": organization })
+                ),
+                _ => {
+                    println!("{token}");
+                    eprintln!(
+                        "feed paths (shown once): {organization}, \
+                         /feeds/{token}/releases/RELEASE.ics, /feeds/{token}/teams/TEAM.ics"
+                    );
+                }
+            }
+        }
         UserVerb::List => {
             let users = store.users().await?;
             match global.output {

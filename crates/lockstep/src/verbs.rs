@@ -61,7 +61,7 @@ pub async fn item(global: &Global, args: ItemArgs) -> anyhow::Result<ExitCode> {
             )
         }
     };
-    let program = open(global).await?;
+    let program = crate::serve_delivery::with_configured_policy(open(global).await?)?;
     let mut state = program.load().await?;
     let meta = EventMeta {
         actor: global.actor.clone(),

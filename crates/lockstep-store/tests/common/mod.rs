@@ -42,6 +42,7 @@ macro_rules! behaviour_suite {
             read_only_store_refuses_writes,
             keeps_data_across_reopen,
             api_tokens_expire_are_revoked_and_move_from_version_2,
+            feed_tokens_rotate_and_only_the_current_one_is_known,
         );
     };
     (@tests $make:path; $($name:ident,)*) => {
@@ -968,4 +969,47 @@ pub async fn api_tokens_expire_are_revoked_and_move_from_version_2(db: &TestDb) 
     assert_eq!(ids, ["0123456789ab", "aaaaaaaaaaaa"], "oldest first");
     assert_eq!(listed[0].revoked_at, Some(300));
     store.close().await;
+}
+
+pub async fn feed_tokens_rotate_and_only_the_current_one_is_known(db: &TestDb) {
+    drop(db.open().await); // Migrates the log, credential tables included.
+    let auth = lockstep_store::auth::AuthStore::open(&db.url, &OpenOptions::default())
+        .await
+        .expect("credential store");
+    let mike = lockstep_store::auth::UserRecord {
+        name: "mike".to_owned(),
+        password_hash: None,
+        member: Some("mike".to_owned()),
+        admin: false,
+    };
+    auth.upsert_user(&mike, 1).await.expect("user");
+    auth.set_feed_token("mike", "digest-1", 2)
+        .await
+        .expect("token");
+    let found = auth.user_by_feed_token("digest-1").await.expect("lookup");
+    assert_eq!(found.map(|u| u.name).as_deref(), Some("mike"));
+    // Rotating replaces: the old digest names nobody.
+    auth.set_feed_token("mike", "digest-2", 3)
+        .await
+        .expect("rotate");
+    assert_eq!(
+        auth.user_by_feed_token("digest-1").await.expect("lookup"),
+        None
+    );
+    assert_eq!(
+        auth.user_by_feed_token("digest-2")
+            .await
+            .expect("lookup")
+            .map(|u| u.name)
+            .as_deref(),
+        Some("mike")
+    );
+    // A token for nobody is refused by the foreign key, not stored.
+    auth.set_feed_token("ghost", "digest-3", 4)
+        .await
+        .expect_err("no such user");
+    assert_eq!(
+        auth.user_by_feed_token("digest-3").await.expect("lookup"),
+        None
+    );
 }
