@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_saphyr::{Budget, Options, Spanned};
 
 use crate::wire::{
-    ComponentDoc, DependencyDoc, Document, Envelope, EnvironmentDoc, IntegrationTaskDoc, ItemDoc,
+    ChecklistTemplateDoc, ComponentDoc, DependencyDoc, Document, Envelope, EnvironmentDoc, IntegrationTaskDoc, ItemDoc,
     ReleaseDoc, TeamDoc,
 };
 use crate::{API_VERSION, Location, ManifestError, ManifestErrors};
@@ -81,6 +81,10 @@ pub enum Resource {
         name: Spanned<String>,
         spec: IntegrationTaskDoc,
     },
+    ChecklistTemplate {
+        name: Spanned<String>,
+        spec: ChecklistTemplateDoc,
+    },
 }
 
 impl std::fmt::Debug for Resource {
@@ -101,6 +105,7 @@ impl Resource {
             Resource::Item { name, .. } => ("Item", name),
             Resource::Dependency { name, .. } => ("Dependency", name),
             Resource::IntegrationTask { name, .. } => ("IntegrationTask", name),
+            Resource::ChecklistTemplate { name, .. } => ("ChecklistTemplate", name),
         }
     }
 }
@@ -153,7 +158,7 @@ fn location(file: &str, line_offset: u64, at: &serde_saphyr::Location) -> Locati
 }
 
 /// The kinds this build reads, for "did you mean".
-const KINDS: [&str; 8] = [
+const KINDS: [&str; 9] = [
     "Team",
     "Component",
     "Environment",
@@ -162,6 +167,7 @@ const KINDS: [&str; 8] = [
     "Item",
     "Dependency",
     "IntegrationTask",
+    "ChecklistTemplate",
 ];
 
 /// Parses every document of every source. Collects all errors; any error means
@@ -334,6 +340,13 @@ fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, Strin
         "IntegrationTask" => {
             let doc = from_yaml::<Document<IntegrationTaskDoc>>(text)?;
             Resource::IntegrationTask {
+                name: doc.metadata.name,
+                spec: doc.spec,
+            }
+        }
+        "ChecklistTemplate" => {
+            let doc = from_yaml::<Document<ChecklistTemplateDoc>>(text)?;
+            Resource::ChecklistTemplate {
                 name: doc.metadata.name,
                 spec: doc.spec,
             }

@@ -14,7 +14,8 @@ use lockstep_core::{
 use serde_saphyr::Spanned;
 
 use crate::parse::{Located, Manifest, Resource};
-use crate::wire::{DependsOnDoc, IntegrationTaskDoc, ItemDoc};
+use crate::wire::{ApprovalRuleDoc, DependsOnDoc, IntegrationTaskDoc, ItemDoc};
+use lockstep_core::checklist::{ApprovalRule, ChecklistTemplateSpec};
 use crate::{Location, ManifestError, ManifestErrors};
 
 /// A command and where in the manifests it comes from.
@@ -273,6 +274,7 @@ impl<'m> Planner<'m> {
                 }
                 Resource::Dependency { .. }
                 | Resource::IntegrationTask { .. }
+                | Resource::ChecklistTemplate { .. }
                 | Resource::Blackout { .. } => {}
             }
         }
@@ -405,6 +407,20 @@ impl<'m> Planner<'m> {
                         spec: release_spec,
                     },
                 );
+                if let Some(rules) = &spec.approvals {
+                    let Some(rules) = self.approval_rules(located, rules) else {
+                        return;
+                    };
+                    // After the items (links phase), before a release state that
+                    // could close the release.
+                    push(
+                        LINKS,
+                        Command::DefineApprovalRules {
+                            release: name.clone(),
+                            rules,
+                        },
+                    );
+                }
                 if let Some(to) = spec.state {
                     push(
                         RELEASE_STATE,
@@ -470,6 +486,27 @@ impl<'m> Planner<'m> {
                     );
                 }
             }
+            Resource::ChecklistTemplate { spec, .. } => {
+                let Some(approvals) = self.approval_rules(located, &spec.approvals) else {
+                    return;
+                };
+                let spec = ChecklistTemplateSpec {
+                    title: spec.title.clone(),
+                    applies_to: spec.applies_to.clone(),
+                    expedited: spec.expedited,
+                    items: spec.items.clone(),
+                    approvals,
+                };
+                // Templates name people, so they come after teams; releases do
+                // not depend on them (checklists are derived).
+                push(
+                    RELEASES,
+                    Command::DefineChecklistTemplate {
+                        template: name,
+                        spec,
+                    },
+                );
+            }
             Resource::IntegrationTask { spec, .. } => {
                 let Some(release) = &spec.release else {
                     self.error(
@@ -485,6 +522,28 @@ impl<'m> Planner<'m> {
                 self.integration_task(located, location, name, release, spec, phases);
             }
         }
+    }
+
+    /// Approval rules with every named person checked where it is written.
+    fn approval_rules(
+        &mut self,
+        located: &Located,
+        docs: &[ApprovalRuleDoc],
+    ) -> Option<Vec<ApprovalRule>> {
+        let before = self.errors.len();
+        let rules: Vec<ApprovalRule> = docs
+            .iter()
+            .map(|doc| ApprovalRule {
+                role: doc.role,
+                people: doc
+                    .people
+                    .iter()
+                    .filter_map(|person| self.reference(located, Ref::Member, person))
+                    .collect(),
+                quorum: doc.quorum,
+            })
+            .collect();
+        (self.errors.len() == before).then_some(rules)
     }
 
     fn item(

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use jiff::civil::Date;
+use lockstep_core::checklist::{ApprovalRule, ChecklistItemSpec};
 use lockstep_core::{
-    ComponentSpec, DeploymentPlan, EnvironmentSpec, Estimate, IntegrationPhase, ItemStatus, Labels,
+    ComponentSpec, Role, DeploymentPlan, EnvironmentSpec, Estimate, IntegrationPhase, ItemStatus, Labels,
     Milestone, ReleaseKind, ReleaseState, Scenario, StatusUpdate, TeamSpec,
 };
 use serde::{Deserialize, Serialize};
@@ -93,6 +94,54 @@ pub(crate) struct ReleaseDoc {
     pub items: Vec<ItemDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub integration_tasks: Vec<IntegrationTaskDoc>,
+    /// The release's own go/no-go approval rules (else its checklist template's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approvals: Option<Vec<ApprovalRuleDoc>>,
+}
+
+/// A `ChecklistTemplate` document's spec.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ChecklistTemplateDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub applies_to: Vec<ReleaseKind>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub expedited: bool,
+    pub items: Vec<ChecklistItemSpec>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<ApprovalRuleDoc>,
+}
+
+/// An approval rule; `people` are located so an unknown handle is reported where
+/// it is written.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ApprovalRuleDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<Spanned<String>>,
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub quorum: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(value: &u32) -> bool {
+    *value == 1
+}
+
+impl ApprovalRuleDoc {
+    pub fn from_rule(rule: &ApprovalRule) -> ApprovalRuleDoc {
+        ApprovalRuleDoc {
+            role: rule.role,
+            people: rule.people.iter().map(|p| spanned(p.to_string())).collect(),
+            quorum: rule.quorum,
+        }
+    }
 }
 
 /// An item, inline in a release (`release` absent) or its own document.
