@@ -14,6 +14,7 @@
 
 mod api;
 pub mod auth;
+pub mod checklists;
 mod error;
 mod extract;
 mod live;
@@ -191,6 +192,7 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .route("/me", get(auth::me))
         .route("/signals", post(signals::record_signal))
         .route("/releases/{name}/gonogo", get(signals::gonogo))
+        .merge(checklists::read_routes())
         .route_layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             auth::require_api_access,

@@ -94,6 +94,10 @@ pub enum Command {
     Signal(crate::gonogo::SignalArgs),
     /// Print a release's go/no-go verdict with its evidence (exit 0 go, 1 no-go).
     Gonogo(crate::gonogo::GonogoArgs),
+    /// A release's checklist; `check` ticks an item, `templates` lists templates.
+    Checklist(crate::checklist_cmd::ChecklistArgs),
+    /// The go/no-go meeting: --request, --approve, --reject --reason, --withdraw.
+    Signoff(crate::checklist_cmd::SignoffArgs),
 }
 
 #[derive(Debug, Args)]

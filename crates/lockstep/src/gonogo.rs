@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
-use lockstep_core::readiness::{CriterionStatus, Verdict, evaluate};
+use lockstep_core::readiness::{CriterionStatus, Verdict};
 use lockstep_core::{CiConclusion, Command, EventMeta, Name, Signal, SignalReading, decide};
 
 use crate::apply::open;
@@ -259,12 +259,26 @@ pub async fn gonogo(global: &Global, args: GonogoArgs) -> anyhow::Result<ExitCod
     let release = Name::parse(&args.release)?;
     let program = open(global).await?;
     let state = program.load().await?;
-    let verdict = evaluate(&state, &release)?;
+    // The signals' verdict plus the checklist and the meeting's sign-offs.
+    let assessment = lockstep_core::checklist::assess(&state, &release)?;
+    let verdict = &assessment.verdict;
     match global.output {
         Output::Json | Output::Yaml => {
-            println!("{:#}", lockstep_server::signals::verdict_json(&verdict))
+            println!(
+                "{:#}",
+                lockstep_server::checklists::assessment_json(&assessment)
+            )
         }
-        Output::Table => print!("{}", verdict_text(&verdict)),
+        Output::Table => {
+            print!("{}", verdict_text(verdict));
+            if assessment.expedited() {
+                println!("path: expedited (hotfix/emergency checklist, named approvers)");
+            }
+            print!(
+                "{}",
+                crate::checklist_cmd::meeting_text(&assessment.meeting)
+            );
+        }
     }
     Ok(if verdict.is_go() {
         ExitCode::SUCCESS

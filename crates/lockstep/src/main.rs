@@ -8,6 +8,7 @@ mod apply;
 mod bench;
 mod bench_http;
 mod bench_psplib;
+mod checklist_cmd;
 mod cli;
 mod comms;
 mod demo;
@@ -80,5 +81,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(args) => users::run(&global, args).await,
         Command::Signal(args) => gonogo::signal(&global, args).await,
         Command::Gonogo(args) => gonogo::gonogo(&global, args).await,
+        Command::Checklist(args) => checklist_cmd::checklist(&global, args).await,
+        Command::Signoff(args) => checklist_cmd::signoff(&global, args).await,
     }
 }

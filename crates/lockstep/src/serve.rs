@@ -98,10 +98,14 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The demo's users: (user name, team member handle). Roles follow from the example.
-const DEMO_USERS: [(&str, Option<&str>); 3] = [
+const DEMO_USERS: [(&str, Option<&str>); 6] = [
     ("rita", Some("rita")),
     ("mike", Some("mike")),
     ("viewer", None),
+    // Stakeholders who sign off go/no-go (security, support, UX).
+    ("sid", Some("sid")),
+    ("sam", Some("sam")),
+    ("uma", Some("uma")),
 ];
 
 /// The demo users' password: printed on start, documented in the README.
