@@ -162,7 +162,9 @@ fn action(command: &Command) -> String {
         Command::DefineChecklistTemplate { template, .. } => {
             format!("define checklist template {template}")
         }
-        Command::CheckItem { release, item, by, .. } => {
+        Command::CheckItem {
+            release, item, by, ..
+        } => {
             format!("check item {item} of release {release} as {by}")
         }
         Command::DefineApprovalRules { release, .. } => {

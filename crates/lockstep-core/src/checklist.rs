@@ -102,9 +102,9 @@ impl DueOffset {
                 "due offset `{raw}` must be days like `-14d`, `0d` or `+3d`"
             ));
         };
-        let days: i32 = number.parse().map_err(|_| {
-            format!("due offset `{raw}` must be days like `-14d`, `0d` or `+3d`")
-        })?;
+        let days: i32 = number
+            .parse()
+            .map_err(|_| format!("due offset `{raw}` must be days like `-14d`, `0d` or `+3d`"))?;
         DueOffset::days(days)
     }
 }
@@ -370,14 +370,18 @@ impl Ledger {
                 at,
                 note,
             } => {
-                self.releases.entry(release.clone()).or_default().ticks.insert(
-                    item.clone(),
-                    Tick {
-                        by: by.clone(),
-                        at: *at,
-                        note: note.clone(),
-                    },
-                );
+                self.releases
+                    .entry(release.clone())
+                    .or_default()
+                    .ticks
+                    .insert(
+                        item.clone(),
+                        Tick {
+                            by: by.clone(),
+                            at: *at,
+                            note: note.clone(),
+                        },
+                    );
             }
             Event::ApprovalRulesDefined { release, rules } => {
                 self.releases
@@ -804,7 +808,9 @@ pub fn rules_of(state: &State, release: &Name) -> Vec<ApprovalRule> {
 
 /// Whether `person` may fill any of `rules`.
 pub(crate) fn is_named_approver(state: &State, rules: &[ApprovalRule], person: &Name) -> bool {
-    rules.iter().any(|rule| rule.eligible(state).contains(person))
+    rules
+        .iter()
+        .any(|rule| rule.eligible(state).contains(person))
 }
 
 // ---------------------------------------------------------------------------
@@ -1134,6 +1140,9 @@ impl Assessment {
 
 /// Evaluates `release`: [`crate::readiness::evaluate`] plus the checklist and
 /// sign-off criteria. This is what the CLI, the API and the dashboard show.
+///
+/// The `checklist-pre-release` criterion judges the manual pre-release items;
+/// signal-backed items are judged by the criterion they follow and only cited.
 pub fn assess(state: &State, release: &Name) -> Result<Assessment, DomainError> {
     let mut verdict = crate::readiness::evaluate(state, release)?;
     let meeting = meeting(state, release);
@@ -1153,6 +1162,16 @@ pub fn assess(state: &State, release: &Name) -> Result<Assessment, DomainError> 
             entry.spec.owner.as_str(),
             entry.due
         );
+        if let Some(check) = entry.spec.check {
+            // Judged by its own criterion above; listing it here again would give
+            // every signal failure two reasons.
+            evidence.push(format!(
+                "{line}: {} (see criterion {})",
+                entry.state.as_str(),
+                check.as_str()
+            ));
+            continue;
+        }
         match entry.state {
             ItemState::Done => evidence.push(format!(
                 "{line}: {}",
@@ -1251,12 +1270,18 @@ pub(crate) fn member(state: &State, person: &Name) -> Result<(), DomainError> {
 // ---------------------------------------------------------------------------
 
 fn open_release<'s>(state: &'s State, release: &Name) -> Result<&'s crate::Release, DomainError> {
-    let found = state.releases().get(release).ok_or_else(|| DomainError::NotFound {
-        kind: "release",
-        name: release.to_string(),
-        suggestion: suggest::closest(release.as_str(), state.releases().keys().map(Name::as_str))
+    let found = state
+        .releases()
+        .get(release)
+        .ok_or_else(|| DomainError::NotFound {
+            kind: "release",
+            name: release.to_string(),
+            suggestion: suggest::closest(
+                release.as_str(),
+                state.releases().keys().map(Name::as_str),
+            )
             .map(str::to_owned),
-    })?;
+        })?;
     if found.state.is_terminal() {
         return Err(DomainError::ReleaseClosed {
             release: release.clone(),
@@ -1330,7 +1355,9 @@ pub(crate) fn decide(
             if record(&release).and_then(|r| r.approval_rules.as_ref()) == Some(&rules) {
                 return Ok(vec![]);
             }
-            let requester = record(&release).and_then(|r| r.request.as_ref()).map(|r| &r.by);
+            let requester = record(&release)
+                .and_then(|r| r.request.as_ref())
+                .map(|r| &r.by);
             check_rules(state, &rules, requester)?;
             Ok(vec![Event::ApprovalRulesDefined { release, rules }])
         }
@@ -1372,7 +1399,9 @@ pub(crate) fn decide(
             let Some(request) = record(&release).and_then(|r| r.request.as_ref()) else {
                 return Err(DomainError::invalid(
                     "release",
-                    format!("go/no-go of `{release}` has not been requested; sign-offs come after the request"),
+                    format!(
+                        "go/no-go of `{release}` has not been requested; sign-offs come after the request"
+                    ),
                 ));
             };
             let rules = rules_of(state, &release);
@@ -1385,7 +1414,11 @@ pub(crate) fn decide(
                         if named.is_empty() {
                             "none; define approval rules".to_owned()
                         } else {
-                            named.iter().map(Name::as_str).collect::<Vec<_>>().join(", ")
+                            named
+                                .iter()
+                                .map(Name::as_str)
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         }
                     ),
                 ));
@@ -1398,7 +1431,9 @@ pub(crate) fn decide(
             if request.by == by && decision == SignOffDecision::Approve {
                 return Err(DomainError::invalid(
                     "by",
-                    format!("`{by}` requested this go/no-go and cannot approve it (no self-approval)"),
+                    format!(
+                        "`{by}` requested this go/no-go and cannot approve it (no self-approval)"
+                    ),
                 ));
             }
             if record(&release)

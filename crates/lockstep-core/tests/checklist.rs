@@ -186,7 +186,11 @@ fn a_regular_release_gets_the_seed_checklist_with_due_dates_from_its_target() {
         assert!(titles.contains(&seed_item), "{seed_item} in {titles:?}");
     }
     let scope = &checklist.entries[0];
-    assert_eq!(scope.due.to_string(), "2025-02-15", "target 2025-03-01 - 14d");
+    assert_eq!(
+        scope.due.to_string(),
+        "2025-02-15",
+        "target 2025-03-01 - 14d"
+    );
     let design = checklist
         .entries
         .iter()
@@ -194,7 +198,10 @@ fn a_regular_release_gets_the_seed_checklist_with_due_dates_from_its_target() {
         .expect("design QA item");
     assert_eq!(design.spec.owner, Role::UxDesigner);
     let ids: Vec<&str> = assessment.verdict.criteria.iter().map(|c| c.id).collect();
-    assert!(ids.ends_with(&["checklist-pre-release", "sign-offs"]), "{ids:?}");
+    assert!(
+        ids.ends_with(&["checklist-pre-release", "sign-offs"]),
+        "{ids:?}"
+    );
 }
 
 #[test]
@@ -272,7 +279,8 @@ fn a_rejection_blocks_until_withdrawn_or_superseded_by_its_author() {
     assert!(
         missing
             .iter()
-            .any(|m| m.starts_with("quincy rejected") && m.ends_with("checkout flow fails on iOS 17")),
+            .any(|m| m.starts_with("quincy rejected")
+                && m.ends_with("checkout flow fails on iOS 17")),
         "{missing:?}"
     );
     given.run(Command::WithdrawSignOff {
@@ -319,7 +327,10 @@ fn rules_that_can_never_be_met_are_refused_when_defined() {
     };
     // Quorum above the eligible people.
     let error = refused(&given, define(vec![role(Role::Security, 2)]));
-    assert!(error.contains("only 1 eligible person hold role security"), "{error}");
+    assert!(
+        error.contains("only 1 eligible person hold role security"),
+        "{error}"
+    );
     // Nobody holds the role.
     let error = refused(&given, define(vec![role(Role::ProductOwner, 1)]));
     assert!(error.contains("can never be met"), "{error}");
@@ -400,7 +411,10 @@ fn manual_items_are_ticked_by_their_owner_role_or_a_release_manager() {
     // Ticking twice records nothing new.
     assert_eq!(check(&given, tick("design-qa", "uma")), Ok(vec![]));
     let error = refused(&given, tick("ci-green", "mike"));
-    assert!(error.contains("checks itself from signals (ci-green)"), "{error}");
+    assert!(
+        error.contains("checks itself from signals (ci-green)"),
+        "{error}"
+    );
     let error = refused(&given, tick("design-q", "uma"));
     assert_eq!(
         error,
@@ -469,7 +483,10 @@ fn a_changed_template_applies_to_existing_releases_at_once() {
             spec: template("x"),
         },
     );
-    assert!(error.contains("already has checklist template `lean`"), "{error}");
+    assert!(
+        error.contains("already has checklist template `lean`"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -544,11 +561,19 @@ fn stakeholders_tick_as_themselves_and_only_managers_request_go_no_go() {
         by: name(by),
     };
     assert_eq!(
-        authorize(&given.state, &principal(Some("rita"), false), &request("rita")),
+        authorize(
+            &given.state,
+            &principal(Some("rita"), false),
+            &request("rita")
+        ),
         Ok(())
     );
-    let denied = authorize(&given.state, &principal(Some("sid"), false), &request("sid"))
-        .expect_err("a stakeholder does not run the meeting");
+    let denied = authorize(
+        &given.state,
+        &principal(Some("sid"), false),
+        &request("sid"),
+    )
+    .expect_err("a stakeholder does not run the meeting");
     assert_eq!(denied.action, "request go/no-go of release q1 as sid");
     assert!(denied.reason.contains("stakeholders sign off"), "{denied}");
 }

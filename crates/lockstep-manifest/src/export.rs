@@ -10,8 +10,8 @@ use serde::Serialize;
 
 use crate::API_VERSION;
 use crate::wire::{
-    ApprovalRuleDoc, ChecklistTemplateDoc, ComponentDoc, DependsOnDoc, Document, IntegrationTaskDoc, ItemDoc, Metadata, ReleaseDoc,
-    spanned,
+    ApprovalRuleDoc, ChecklistTemplateDoc, ComponentDoc, DependsOnDoc, Document,
+    IntegrationTaskDoc, ItemDoc, Metadata, ReleaseDoc, spanned,
 };
 
 /// Writes resources of `state` as a multi-document YAML stream.
@@ -161,7 +161,11 @@ pub fn export_templates(templates: &[ChecklistTemplate]) -> Result<String, Strin
             applies_to: spec.applies_to.clone(),
             expedited: spec.expedited,
             items: spec.items.clone(),
-            approvals: spec.approvals.iter().map(ApprovalRuleDoc::from_rule).collect(),
+            approvals: spec
+                .approvals
+                .iter()
+                .map(ApprovalRuleDoc::from_rule)
+                .collect(),
         };
         out.push_str("---\n");
         out.push_str(&erased::Doc::to_yaml(&document(

@@ -9,8 +9,8 @@ use serde::de::DeserializeOwned;
 use serde_saphyr::{Budget, Options, Spanned};
 
 use crate::wire::{
-    ChecklistTemplateDoc, ComponentDoc, DependencyDoc, Document, Envelope, EnvironmentDoc, IntegrationTaskDoc, ItemDoc,
-    ReleaseDoc, TeamDoc,
+    ChecklistTemplateDoc, ComponentDoc, DependencyDoc, Document, Envelope, EnvironmentDoc,
+    IntegrationTaskDoc, ItemDoc, ReleaseDoc, TeamDoc,
 };
 use crate::{API_VERSION, Location, ManifestError, ManifestErrors};
 

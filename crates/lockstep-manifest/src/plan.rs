@@ -15,8 +15,8 @@ use serde_saphyr::Spanned;
 
 use crate::parse::{Located, Manifest, Resource};
 use crate::wire::{ApprovalRuleDoc, DependsOnDoc, IntegrationTaskDoc, ItemDoc};
-use lockstep_core::checklist::{ApprovalRule, ChecklistTemplateSpec};
 use crate::{Location, ManifestError, ManifestErrors};
+use lockstep_core::checklist::{ApprovalRule, ChecklistTemplateSpec};
 
 /// A command and where in the manifests it comes from.
 #[derive(Debug, Clone)]

@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use jiff::civil::Date;
 use lockstep_core::checklist::{ApprovalRule, ChecklistItemSpec};
 use lockstep_core::{
-    ComponentSpec, Role, DeploymentPlan, EnvironmentSpec, Estimate, IntegrationPhase, ItemStatus, Labels,
-    Milestone, ReleaseKind, ReleaseState, Scenario, StatusUpdate, TeamSpec,
+    ComponentSpec, DeploymentPlan, EnvironmentSpec, Estimate, IntegrationPhase, ItemStatus, Labels,
+    Milestone, ReleaseKind, ReleaseState, Role, Scenario, StatusUpdate, TeamSpec,
 };
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;

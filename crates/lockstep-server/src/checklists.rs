@@ -42,10 +42,7 @@ pub(crate) fn read_routes() -> Router<Arc<AppState>> {
 /// Writes, mounted with the other writes (and their idempotency layer).
 pub(crate) fn write_routes() -> Router<Arc<AppState>> {
     Router::new()
-        .route(
-            "/releases/{name}/checklist/{item}/check",
-            post(check_item),
-        )
+        .route("/releases/{name}/checklist/{item}/check", post(check_item))
         .route("/releases/{name}/approval-rules", put(approval_rules))
         .route("/releases/{name}/gonogo/request", post(request_gonogo))
         .route("/releases/{name}/signoffs", post(sign_off))
@@ -187,7 +184,12 @@ async fn check_item(
         by,
         note: body.note,
     };
-    execute(&app, &caller, write(command, Target::Readiness(release), if_match)).await
+    execute(
+        &app,
+        &caller,
+        write(command, Target::Readiness(release), if_match),
+    )
+    .await
 }
 
 /// One approval rule on the wire.
@@ -261,7 +263,12 @@ async fn approval_rules(
         release: release.clone(),
         rules,
     };
-    execute(&app, &caller, write(command, Target::Readiness(release), if_match)).await
+    execute(
+        &app,
+        &caller,
+        write(command, Target::Readiness(release), if_match),
+    )
+    .await
 }
 
 async fn request_gonogo(
@@ -276,7 +283,12 @@ async fn request_gonogo(
         release: release.clone(),
         by,
     };
-    execute(&app, &caller, write(command, Target::Readiness(release), if_match)).await
+    execute(
+        &app,
+        &caller,
+        write(command, Target::Readiness(release), if_match),
+    )
+    .await
 }
 
 /// `POST /releases/{name}/signoffs` body.
@@ -341,7 +353,12 @@ async fn withdraw(
         release: release.clone(),
         by,
     };
-    execute(&app, &caller, write(command, Target::Readiness(release), if_match)).await
+    execute(
+        &app,
+        &caller,
+        write(command, Target::Readiness(release), if_match),
+    )
+    .await
 }
 
 /// The dashboard panel of a release: checklist progress per phase (an SVG bar
@@ -362,7 +379,11 @@ pub(crate) fn panel(assessment: &Assessment) -> String {
         r#"<section class="panel" aria-labelledby="checklist-h" data-checklist="{template}" data-path="{path}"><h2 id="checklist-h">Checklist <span class="badge {path_class}">{path_word}</span> <span class="sub">{template}{builtin} · {done}/{total} done</span></h2>"#,
         template = escape(checklist.template.as_str()),
         builtin = if checklist.builtin { " (built in)" } else { "" },
-        path = if checklist.expedited { "expedited" } else { "standard" },
+        path = if checklist.expedited {
+            "expedited"
+        } else {
+            "standard"
+        },
         path_class = if checklist.expedited { "warn" } else { "ok" },
         path_word = if checklist.expedited {
             "Expedited path"
@@ -424,7 +445,9 @@ pub(crate) fn panel(assessment: &Assessment) -> String {
         out.push_str("</tbody></table>");
     }
     let meeting = &assessment.meeting;
-    out.push_str(r#"<h3 id="signoffs-h">Sign-offs</h3><ul class="signoffs" aria-labelledby="signoffs-h">"#);
+    out.push_str(
+        r#"<h3 id="signoffs-h">Sign-offs</h3><ul class="signoffs" aria-labelledby="signoffs-h">"#,
+    );
     match &meeting.request {
         Some(request) => {
             let _ = write!(

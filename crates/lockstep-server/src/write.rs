@@ -144,7 +144,11 @@ pub(crate) struct Write {
 }
 
 /// The one path of every write. Returns the resource after the change with its ETag.
-pub(crate) async fn execute(app: &AppState, caller: &Caller, write: Write) -> Result<Response, ApiError> {
+pub(crate) async fn execute(
+    app: &AppState,
+    caller: &Caller,
+    write: Write,
+) -> Result<Response, ApiError> {
     let principal: &Principal = caller.principal()?;
     let mut state = app.state.write().await;
     // A decision must never read a state older than the log: another replica or the

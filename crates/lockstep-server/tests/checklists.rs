@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use lockstep_core::{Command, EventMeta, Member, Name, ReleaseKind, ReleaseSpec, Role, State, TeamSpec};
+use lockstep_core::{
+    Command, EventMeta, Member, Name, ReleaseKind, ReleaseSpec, Role, State, TeamSpec,
+};
 use lockstep_server::auth::PasswordCost;
 use lockstep_server::{AppState, Clock, Config, app};
 use lockstep_store::auth::AuthStore;
@@ -167,7 +169,13 @@ impl Harness {
         .expect("request builds")
     }
 
-    async fn call(&self, user: &str, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+    async fn call(
+        &self,
+        user: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let (status, _, value) = self.send(self.request(user, method, path, body, &[])).await;
         (status, value)
     }
@@ -186,7 +194,12 @@ impl Harness {
 
     async fn gonogo(&self, release: &str) -> Value {
         let (status, value) = self
-            .call("viewer", Method::GET, &format!("/api/v1/releases/{release}/gonogo"), None)
+            .call(
+                "viewer",
+                Method::GET,
+                &format!("/api/v1/releases/{release}/gonogo"),
+                None,
+            )
             .await;
         assert_eq!(status, StatusCode::OK, "{value}");
         value
@@ -232,13 +245,23 @@ async fn items_are_ticked_by_their_owner_role_or_the_release_manager_only() {
     // sam holds support-liaison, not ux-designer: the rule refuses (422).
     let (status, value) = h.call("sam", Method::POST, path, Some(json!({}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{value}");
-    assert!(value["detail"].as_str().expect("detail").contains("owned by role ux-designer"));
+    assert!(
+        value["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("owned by role ux-designer")
+    );
     // A viewer is not a member at all (403).
     let (status, value) = h.call("viewer", Method::POST, path, Some(json!({}))).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{value}");
     // uma holds the role.
     let (status, value) = h
-        .call("uma", Method::POST, path, Some(json!({ "note": "Figma review done" })))
+        .call(
+            "uma",
+            Method::POST,
+            path,
+            Some(json!({ "note": "Figma review done" })),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{value}");
     let item = value["resource"]["checklist"]["items"]
@@ -254,14 +277,29 @@ async fn items_are_ticked_by_their_owner_role_or_the_release_manager_only() {
     assert_eq!(item["note"], "Figma review done");
     // The release manager may tick anything; an unknown item gets a suggestion (404).
     let (status, _) = h
-        .call("rita", Method::POST, "/api/v1/releases/r1/checklist/support-docs/check", Some(json!({})))
+        .call(
+            "rita",
+            Method::POST,
+            "/api/v1/releases/r1/checklist/support-docs/check",
+            Some(json!({})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, value) = h
-        .call("rita", Method::POST, "/api/v1/releases/r1/checklist/suport-docs/check", Some(json!({})))
+        .call(
+            "rita",
+            Method::POST,
+            "/api/v1/releases/r1/checklist/suport-docs/check",
+            Some(json!({})),
+        )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{value}");
-    assert!(value["detail"].as_str().expect("detail").contains("did you mean `support-docs`"));
+    assert!(
+        value["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("did you mean `support-docs`")
+    );
 }
 
 #[tokio::test]
@@ -269,7 +307,12 @@ async fn only_release_managers_set_rules_and_request_go_no_go() {
     let h = Harness::new().await;
     let rules = json!({ "rules": [{ "role": "security" }] });
     let (status, value) = h
-        .call("sid", Method::PUT, "/api/v1/releases/r1/approval-rules", Some(rules.clone()))
+        .call(
+            "sid",
+            Method::PUT,
+            "/api/v1/releases/r1/approval-rules",
+            Some(rules.clone()),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{value}");
     assert_eq!(
@@ -278,15 +321,30 @@ async fn only_release_managers_set_rules_and_request_go_no_go() {
         "{value}"
     );
     let (status, value) = h
-        .call("sid", Method::POST, "/api/v1/releases/r1/gonogo/request", None)
+        .call(
+            "sid",
+            Method::POST,
+            "/api/v1/releases/r1/gonogo/request",
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{value}");
     let (status, value) = h
-        .call("rita", Method::PUT, "/api/v1/releases/r1/approval-rules", Some(rules))
+        .call(
+            "rita",
+            Method::PUT,
+            "/api/v1/releases/r1/approval-rules",
+            Some(rules),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{value}");
     let (status, value) = h
-        .call("rita", Method::POST, "/api/v1/releases/r1/gonogo/request", None)
+        .call(
+            "rita",
+            Method::POST,
+            "/api/v1/releases/r1/gonogo/request",
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{value}");
     assert_eq!(value["resource"]["signoffs"]["requestedBy"], "rita");
@@ -305,65 +363,136 @@ async fn rules_that_could_deadlock_or_name_unknown_people_are_refused() {
     };
     let (status, value) = put(json!([{ "role": "security", "quorum": 2 }])).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{value}");
-    assert!(value["detail"].as_str().expect("detail").contains("can never be met"), "{value}");
+    assert!(
+        value["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("can never be met"),
+        "{value}"
+    );
     let (status, value) = put(json!([{ "people": ["sidd"] }])).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{value}");
-    assert!(value["detail"].as_str().expect("detail").contains("did you mean `sid`"), "{value}");
+    assert!(
+        value["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("did you mean `sid`"),
+        "{value}"
+    );
     let (status, value) = put(json!([{ "role": "securty" }])).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{value}");
     assert_eq!(value["field"], "rules[0].role");
-    assert!(value["detail"].as_str().expect("detail").contains("did you mean `security`"), "{value}");
+    assert!(
+        value["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("did you mean `security`"),
+        "{value}"
+    );
 }
 
 #[tokio::test]
 async fn only_the_named_approver_signs_for_themself_and_a_rejection_blocks() {
     let h = Harness::new().await;
-    h.rules("r1", json!([{ "role": "security" }, { "people": ["sam", "uma"], "quorum": 1 }]))
-        .await;
+    h.rules(
+        "r1",
+        json!([{ "role": "security" }, { "people": ["sam", "uma"], "quorum": 1 }]),
+    )
+    .await;
     let (status, _) = h
-        .call("rita", Method::POST, "/api/v1/releases/r1/gonogo/request", None)
+        .call(
+            "rita",
+            Method::POST,
+            "/api/v1/releases/r1/gonogo/request",
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     // mike is not a named approver (422); the admin cannot sign for anyone (403).
     let (status, value) = h
-        .call("mike", Method::POST, "/api/v1/releases/r1/signoffs", sign("approve", None))
+        .call(
+            "mike",
+            Method::POST,
+            "/api/v1/releases/r1/signoffs",
+            sign("approve", None),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{value}");
-    assert!(value["detail"].as_str().expect("detail").contains("not a named approver"));
+    assert!(
+        value["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("not a named approver")
+    );
     let (status, _) = h
-        .call("admin", Method::POST, "/api/v1/releases/r1/signoffs", sign("approve", None))
+        .call(
+            "admin",
+            Method::POST,
+            "/api/v1/releases/r1/signoffs",
+            sign("approve", None),
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // Nobody withdraws someone else's sign-off.
     let (status, _) = h
-        .call("sam", Method::DELETE, "/api/v1/releases/r1/signoffs/sid", None)
+        .call(
+            "sam",
+            Method::DELETE,
+            "/api/v1/releases/r1/signoffs/sid",
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     // A rejection needs a reason.
     let (status, value) = h
-        .call("sid", Method::POST, "/api/v1/releases/r1/signoffs", sign("reject", None))
+        .call(
+            "sid",
+            Method::POST,
+            "/api/v1/releases/r1/signoffs",
+            sign("reject", None),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{value}");
     assert_eq!(value["field"], "reason");
 
     let (status, _) = h
-        .call("sid", Method::POST, "/api/v1/releases/r1/signoffs", sign("reject", Some("pen test finding CVE-1 open")))
+        .call(
+            "sid",
+            Method::POST,
+            "/api/v1/releases/r1/signoffs",
+            sign("reject", Some("pen test finding CVE-1 open")),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let (status, _) = h
-        .call("sam", Method::POST, "/api/v1/releases/r1/signoffs", sign("approve", None))
+        .call(
+            "sam",
+            Method::POST,
+            "/api/v1/releases/r1/signoffs",
+            sign("approve", None),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let verdict = h.gonogo("r1").await;
     assert_eq!(verdict["verdict"], "no-go");
     let reasons = verdict["reasons"].to_string();
-    assert!(reasons.contains("sign-offs: sid rejected at 2030-02-20T10:00:00Z: pen test finding CVE-1 open"), "{reasons}");
+    assert!(
+        reasons.contains(
+            "sign-offs: sid rejected at 2030-02-20T10:00:00Z: pen test finding CVE-1 open"
+        ),
+        "{reasons}"
+    );
     assert_eq!(verdict["signoffs"]["rejections"][0]["by"], "sid");
     assert_eq!(verdict["path"], "standard");
 
     // sid withdraws: the rejection stops blocking, security still needs an approval.
     let (status, _) = h
-        .call("sid", Method::DELETE, "/api/v1/releases/r1/signoffs/sid", None)
+        .call(
+            "sid",
+            Method::DELETE,
+            "/api/v1/releases/r1/signoffs/sid",
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let verdict = h.gonogo("r1").await;
@@ -380,7 +509,12 @@ async fn only_the_named_approver_signs_for_themself_and_a_rejection_blocks() {
         json!(["1 approval from role security: 1 more needed (eligible: sid)"])
     );
     let (status, _) = h
-        .call("sid", Method::POST, "/api/v1/releases/r1/signoffs", sign("approve", None))
+        .call(
+            "sid",
+            Method::POST,
+            "/api/v1/releases/r1/signoffs",
+            sign("approve", None),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED);
     let verdict = h.gonogo("r1").await;
@@ -397,27 +531,53 @@ async fn only_the_named_approver_signs_for_themself_and_a_rejection_blocks() {
 #[tokio::test]
 async fn the_requester_cannot_approve_the_hotfix_it_requested() {
     let h = Harness::new().await;
-    h.rules("hot", json!([{ "people": ["rita", "sid", "mike"], "quorum": 2 }]))
-        .await;
+    h.rules(
+        "hot",
+        json!([{ "people": ["rita", "sid", "mike"], "quorum": 2 }]),
+    )
+    .await;
     let (status, _) = h
-        .call("rita", Method::POST, "/api/v1/releases/hot/gonogo/request", None)
+        .call(
+            "rita",
+            Method::POST,
+            "/api/v1/releases/hot/gonogo/request",
+            None,
+        )
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, value) = h
-        .call("rita", Method::POST, "/api/v1/releases/hot/signoffs", sign("approve", None))
+        .call(
+            "rita",
+            Method::POST,
+            "/api/v1/releases/hot/signoffs",
+            sign("approve", None),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{value}");
-    assert!(value["detail"].as_str().expect("detail").contains("no self-approval"));
+    assert!(
+        value["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("no self-approval")
+    );
     for user in ["sid", "mike"] {
         let (status, value) = h
-            .call(user, Method::POST, "/api/v1/releases/hot/signoffs", sign("approve", None))
+            .call(
+                user,
+                Method::POST,
+                "/api/v1/releases/hot/signoffs",
+                sign("approve", None),
+            )
             .await;
         assert_eq!(status, StatusCode::CREATED, "{value}");
     }
     let verdict = h.gonogo("hot").await;
     assert_eq!(verdict["path"], "expedited");
     assert_eq!(verdict["checklist"]["template"], "expedited");
-    assert_eq!(verdict["signoffs"]["rules"][0]["approvedBy"], json!(["mike", "sid"]));
+    assert_eq!(
+        verdict["signoffs"]["rules"][0]["approvedBy"],
+        json!(["mike", "sid"])
+    );
 }
 
 #[tokio::test]
@@ -425,7 +585,13 @@ async fn sign_offs_honour_if_match_and_idempotency_keys() {
     let h = Harness::new().await;
     h.rules("r1", json!([{ "role": "security" }])).await;
     let (_, headers, _) = h
-        .send(h.request("rita", Method::POST, "/api/v1/releases/r1/gonogo/request", None, &[]))
+        .send(h.request(
+            "rita",
+            Method::POST,
+            "/api/v1/releases/r1/gonogo/request",
+            None,
+            &[],
+        ))
         .await;
     let etag = headers
         .get(header::ETAG)
@@ -442,16 +608,34 @@ async fn sign_offs_honour_if_match_and_idempotency_keys() {
         ))
         .await;
     assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{value}");
-    let key = [("idempotency-key", "sid-approves-r1"), ("if-match", etag.as_str())];
+    let key = [
+        ("idempotency-key", "sid-approves-r1"),
+        ("if-match", etag.as_str()),
+    ];
     let (status, _, first) = h
-        .send(h.request("sid", Method::POST, "/api/v1/releases/r1/signoffs", sign("approve", None), &key))
+        .send(h.request(
+            "sid",
+            Method::POST,
+            "/api/v1/releases/r1/signoffs",
+            sign("approve", None),
+            &key,
+        ))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{first}");
     let (status, headers, replay) = h
-        .send(h.request("sid", Method::POST, "/api/v1/releases/r1/signoffs", sign("approve", None), &key))
+        .send(h.request(
+            "sid",
+            Method::POST,
+            "/api/v1/releases/r1/signoffs",
+            sign("approve", None),
+            &key,
+        ))
         .await;
     assert_eq!(status, StatusCode::CREATED);
-    assert_eq!(headers.get("idempotent-replayed").map(|v| v.as_bytes()), Some(&b"true"[..]));
+    assert_eq!(
+        headers.get("idempotent-replayed").map(|v| v.as_bytes()),
+        Some(&b"true"[..])
+    );
     assert_eq!(replay, first);
 }
 
@@ -459,20 +643,43 @@ async fn sign_offs_honour_if_match_and_idempotency_keys() {
 async fn the_release_page_shows_checklist_progress_and_sign_offs() {
     let h = Harness::new().await;
     h.rules("r1", json!([{ "role": "security" }])).await;
-    h.call("rita", Method::POST, "/api/v1/releases/r1/gonogo/request", None)
+    h.call(
+        "rita",
+        Method::POST,
+        "/api/v1/releases/r1/gonogo/request",
+        None,
+    )
+    .await;
+    h.call(
+        "sid",
+        Method::POST,
+        "/api/v1/releases/r1/signoffs",
+        sign("reject", Some("<script>no</script>")),
+    )
+    .await;
+    h.call(
+        "uma",
+        Method::POST,
+        "/api/v1/releases/r1/checklist/design-qa/check",
+        Some(json!({})),
+    )
+    .await;
+    let (status, _, page) = h
+        .send(h.request("viewer", Method::GET, "/releases/r1", None, &[]))
         .await;
-    h.call("sid", Method::POST, "/api/v1/releases/r1/signoffs", sign("reject", Some("<script>no</script>")))
-        .await;
-    h.call("uma", Method::POST, "/api/v1/releases/r1/checklist/design-qa/check", Some(json!({})))
-        .await;
-    let (status, _, page) = h.send(h.request("viewer", Method::GET, "/releases/r1", None, &[])).await;
     assert_eq!(status, StatusCode::OK);
     let page = page.as_str().expect("html").to_owned();
     assert!(page.contains(r#"data-checklist="standard""#), "{page}");
-    assert!(page.contains(r#"<tr data-item="design-qa" data-state="done">"#), "{page}");
+    assert!(
+        page.contains(r#"<tr data-item="design-qa" data-state="done">"#),
+        "{page}"
+    );
     assert!(page.contains(r#"data-requested-by="rita""#), "{page}");
     assert!(page.contains(r#"data-rejected-by="sid""#), "{page}");
-    assert!(page.contains("&lt;script&gt;no&lt;/script&gt;"), "escaped reason");
+    assert!(
+        page.contains("&lt;script&gt;no&lt;/script&gt;"),
+        "escaped reason"
+    );
     assert!(!page.contains("<script>no</script>"));
     assert!(page.contains(r#"<svg class="progress""#), "{page}");
 }
@@ -480,7 +687,9 @@ async fn the_release_page_shows_checklist_progress_and_sign_offs() {
 #[tokio::test]
 async fn openapi_documents_the_checklist_routes() {
     let h = Harness::new().await;
-    let (status, value) = h.call("viewer", Method::GET, "/api/v1/openapi.json", None).await;
+    let (status, value) = h
+        .call("viewer", Method::GET, "/api/v1/openapi.json", None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     let paths = value["paths"].as_object().expect("paths");
     for (method, path) in [
@@ -503,9 +712,16 @@ async fn openapi_documents_the_checklist_routes() {
 async fn a_sign_off_round_trips_over_a_real_socket() {
     let h = Harness::new().await;
     h.rules("r1", json!([{ "role": "security" }])).await;
-    h.call("rita", Method::POST, "/api/v1/releases/r1/gonogo/request", None)
-        .await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    h.call(
+        "rita",
+        Method::POST,
+        "/api/v1/releases/r1/gonogo/request",
+        None,
+    )
+    .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let address = listener.local_addr().expect("address");
     let server = tokio::spawn(lockstep_server::serve(
         listener,

@@ -236,9 +236,11 @@ async fn templates(global: &Global) -> anyhow::Result<ExitCode> {
             // What applies: declared templates, then the built-ins no declared one replaces.
             let mut shown: Vec<_> = state.checklists().templates.values().cloned().collect();
             for builtin in builtin_templates() {
-                let replaced = builtin.spec.applies_to.iter().all(|kind| {
-                    !lockstep_core::checklist::template_for(&state, *kind).1
-                });
+                let replaced = builtin
+                    .spec
+                    .applies_to
+                    .iter()
+                    .all(|kind| !lockstep_core::checklist::template_for(&state, *kind).1);
                 if !replaced {
                     shown.push(builtin);
                 }
