@@ -361,6 +361,11 @@ async fn withdraw(
     .await
 }
 
+/// An instant to the minute, for people (`2025-02-27 14:05 UTC`).
+fn minute(at: jiff::Timestamp) -> String {
+    at.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 /// The dashboard panel of a release: checklist progress per phase (an SVG bar
 /// each) with every item's owner, due date and state, then the meeting's
 /// approvals, rejections and what is still missing.
@@ -413,15 +418,21 @@ pub(crate) fn panel(assessment: &Assessment) -> String {
         } else {
             n_done * 200 / entries.len()
         };
+        // Pre-release is what go/no-go waits for: open; the other phases fold away.
         let _ = write!(
             out,
-            r##"<h3>{title} <span class="sub">{n_done}/{n}</span></h3><svg class="progress" width="200" height="8" viewBox="0 0 200 8" role="img" aria-label="{title}: {n_done} of {n} done"><rect width="200" height="8" rx="4" fill="#e4e8ef"/><rect width="{width}" height="8" rx="4" fill="#1a7f4b"/></svg><table><thead><tr><th scope="col">Item</th><th scope="col">Owner</th><th scope="col">Due</th><th scope="col">State</th></tr></thead><tbody>"##,
+            r##"<details{open}><summary><b>{title}</b> <span class="sub">{n_done}/{n}</span> <svg class="progress" width="200" height="8" viewBox="0 0 200 8" role="img" aria-label="{title}: {n_done} of {n} done"><rect width="200" height="8" rx="4" fill="#e4e8ef"/><rect width="{width}" height="8" rx="4" fill="#1a7f4b"/></svg></summary><table><thead><tr><th scope="col">Item</th><th scope="col">Owner</th><th scope="col">Due</th><th scope="col">State</th></tr></thead><tbody>"##,
             title = phase.title(),
             n = entries.len(),
+            open = if phase == ChecklistPhase::PreRelease {
+                " open"
+            } else {
+                ""
+            },
         );
         for entry in entries {
             let how = match (&entry.tick, entry.spec.check) {
-                (Some(tick), _) => format!("checked by {} at {}", tick.by, tick.at),
+                (Some(tick), _) => format!("checked by {} {}", tick.by, minute(tick.at)),
                 (None, Some(check)) => format!("from signals ({})", check.as_str()),
                 (None, None) => String::new(),
             };
@@ -442,7 +453,7 @@ pub(crate) fn panel(assessment: &Assessment) -> String {
                 how = escape(&how),
             );
         }
-        out.push_str("</tbody></table>");
+        out.push_str("</tbody></table></details>");
     }
     let meeting = &assessment.meeting;
     out.push_str(
@@ -452,9 +463,9 @@ pub(crate) fn panel(assessment: &Assessment) -> String {
         Some(request) => {
             let _ = write!(
                 out,
-                r#"<li data-requested-by="{by}">go/no-go requested by <b>{by}</b> at {at}</li>"#,
+                r#"<li data-requested-by="{by}">go/no-go requested by <b>{by}</b> {at}</li>"#,
                 by = escape(request.by.as_str()),
-                at = request.at,
+                at = minute(request.at),
             );
         }
         None => out.push_str("<li>go/no-go not requested yet</li>"),

@@ -81,7 +81,7 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         let mut stdout = std::io::stdout();
         let _ = writeln!(
             stdout,
-            "Demo users (password `{DEMO_PASSWORD}`): rita (release manager), mike (API tech lead), viewer (read only)"
+            "Demo users (password `{DEMO_PASSWORD}`): rita (release manager), mike (API tech lead), sid, sam, uma (security, support, UX: they sign off go/no-go), viewer (read only)"
         );
         let _ = stdout.flush();
     }
