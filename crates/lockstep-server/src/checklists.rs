@@ -438,7 +438,7 @@ pub(crate) fn panel(assessment: &Assessment) -> String {
             };
             let _ = write!(
                 out,
-                r#"<tr data-item="{id}" data-state="{state}"><td>{title}<br><span class="sub">{id}</span></td><td>{owner}</td><td>{due} ({offset})</td><td><span class="badge {class}">{state}</span> <span class="sub">{how}</span></td></tr>"#,
+                r#"<tr data-checklist-item="{id}" data-state="{state}"><td>{title}<br><span class="sub">{id}</span></td><td>{owner}</td><td>{due} ({offset})</td><td><span class="badge {class}">{state}</span> <span class="sub">{how}</span></td></tr>"#,
                 id = escape(entry.spec.id.as_str()),
                 title = escape(&entry.spec.title),
                 owner = entry.spec.owner.as_str(),

@@ -671,7 +671,7 @@ async fn the_release_page_shows_checklist_progress_and_sign_offs() {
     let page = page.as_str().expect("html").to_owned();
     assert!(page.contains(r#"data-checklist="standard""#), "{page}");
     assert!(
-        page.contains(r#"<tr data-item="design-qa" data-state="done">"#),
+        page.contains(r#"<tr data-checklist-item="design-qa" data-state="done">"#),
         "{page}"
     );
     assert!(page.contains(r#"data-requested-by="rita""#), "{page}");
