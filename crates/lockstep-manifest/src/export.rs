@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::API_VERSION;
 use crate::wire::{
-    ApprovalRuleDoc, ChecklistTemplateDoc, ComponentDoc, DependsOnDoc, Document,
+    ApprovalRuleDoc, ChecklistItemDoc, ChecklistTemplateDoc, ComponentDoc, DependsOnDoc, Document,
     IntegrationTaskDoc, ItemDoc, Metadata, ReleaseDoc, spanned,
 };
 
@@ -160,7 +160,7 @@ pub fn export_templates(templates: &[ChecklistTemplate]) -> Result<String, Strin
             title: spec.title.clone(),
             applies_to: spec.applies_to.clone(),
             expedited: spec.expedited,
-            items: spec.items.clone(),
+            items: spec.items.iter().map(ChecklistItemDoc::from_spec).collect(),
             approvals: spec
                 .approvals
                 .iter()

@@ -16,7 +16,8 @@ use serde_saphyr::Spanned;
 use crate::parse::{Located, Manifest, Resource};
 use crate::wire::{ApprovalRuleDoc, DependsOnDoc, IntegrationTaskDoc, ItemDoc};
 use crate::{Location, ManifestError, ManifestErrors};
-use lockstep_core::checklist::{ApprovalRule, ChecklistTemplateSpec};
+use lockstep_core::Role;
+use lockstep_core::checklist::{ApprovalRule, ChecklistItemSpec, ChecklistTemplateSpec};
 
 /// A command and where in the manifests it comes from.
 #[derive(Debug, Clone)]
@@ -487,14 +488,39 @@ impl<'m> Planner<'m> {
                 }
             }
             Resource::ChecklistTemplate { spec, .. } => {
-                let Some(approvals) = self.approval_rules(located, &spec.approvals) else {
+                let before = self.errors.len();
+                let mut ids = BTreeSet::new();
+                let mut items = Vec::new();
+                for item in &spec.items {
+                    let id = self.name(located, &item.id);
+                    if !ids.insert(item.id.value.as_str()) {
+                        self.error(
+                            located,
+                            &item.id.referenced,
+                            format!("duplicate checklist item `{}`", item.id.value),
+                        );
+                    }
+                    let owner = self.role(located, &item.owner);
+                    if let (Some(id), Some(owner)) = (id, owner) {
+                        items.push(ChecklistItemSpec {
+                            id,
+                            title: item.title.clone(),
+                            phase: item.phase,
+                            owner,
+                            due: item.due,
+                            check: item.check,
+                        });
+                    }
+                }
+                let approvals = self.approval_rules(located, &spec.approvals);
+                let (Some(approvals), true) = (approvals, self.errors.len() == before) else {
                     return;
                 };
                 let spec = ChecklistTemplateSpec {
                     title: spec.title.clone(),
                     applies_to: spec.applies_to.clone(),
                     expedited: spec.expedited,
-                    items: spec.items.clone(),
+                    items,
                     approvals,
                 };
                 // Templates name people, so they come after teams; releases do
@@ -524,6 +550,28 @@ impl<'m> Planner<'m> {
         }
     }
 
+    /// A role by its kebab-case name, reported where it is written with the
+    /// closest role when unknown.
+    fn role(&mut self, located: &Located, raw: &Spanned<String>) -> Option<Role> {
+        if let Some(role) = Role::ALL.into_iter().find(|r| r.as_str() == raw.value) {
+            return Some(role);
+        }
+        let names = Role::ALL.map(Role::as_str);
+        let hint = suggest::closest(&raw.value, names)
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        self.error(
+            located,
+            &raw.referenced,
+            format!(
+                "unknown role `{}`{hint}; roles: {}",
+                raw.value,
+                names.join(", ")
+            ),
+        );
+        None
+    }
+
     /// Approval rules with every named person checked where it is written.
     fn approval_rules(
         &mut self,
@@ -534,7 +582,7 @@ impl<'m> Planner<'m> {
         let rules: Vec<ApprovalRule> = docs
             .iter()
             .map(|doc| ApprovalRule {
-                role: doc.role,
+                role: doc.role.as_ref().and_then(|role| self.role(located, role)),
                 people: doc
                     .people
                     .iter()

@@ -5,10 +5,12 @@
 use std::collections::BTreeMap;
 
 use jiff::civil::Date;
-use lockstep_core::checklist::{ApprovalRule, ChecklistItemSpec};
+use lockstep_core::checklist::{
+    ApprovalRule, AutoCheck, ChecklistItemSpec, ChecklistPhase, DueOffset,
+};
 use lockstep_core::{
     ComponentSpec, DeploymentPlan, EnvironmentSpec, Estimate, IntegrationPhase, ItemStatus, Labels,
-    Milestone, ReleaseKind, ReleaseState, Role, Scenario, StatusUpdate, TeamSpec,
+    Milestone, ReleaseKind, ReleaseState, Scenario, StatusUpdate, TeamSpec,
 };
 use serde::{Deserialize, Serialize};
 use serde_saphyr::Spanned;
@@ -108,9 +110,36 @@ pub(crate) struct ChecklistTemplateDoc {
     pub applies_to: Vec<ReleaseKind>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub expedited: bool,
-    pub items: Vec<ChecklistItemSpec>,
+    pub items: Vec<ChecklistItemDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub approvals: Vec<ApprovalRuleDoc>,
+}
+
+/// A checklist item; `id` and `owner` are located so that a duplicate id or an
+/// unknown role is reported where it is written, with the closest role.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ChecklistItemDoc {
+    pub id: Spanned<String>,
+    pub title: String,
+    pub phase: ChecklistPhase,
+    pub owner: Spanned<String>,
+    pub due: DueOffset,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<AutoCheck>,
+}
+
+impl ChecklistItemDoc {
+    pub fn from_spec(spec: &ChecklistItemSpec) -> ChecklistItemDoc {
+        ChecklistItemDoc {
+            id: spanned(spec.id.to_string()),
+            title: spec.title.clone(),
+            phase: spec.phase,
+            owner: spanned(spec.owner.as_str().to_owned()),
+            due: spec.due,
+            check: spec.check,
+        }
+    }
 }
 
 /// An approval rule; `people` are located so an unknown handle is reported where
@@ -119,7 +148,7 @@ pub(crate) struct ChecklistTemplateDoc {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub(crate) struct ApprovalRuleDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<Role>,
+    pub role: Option<Spanned<String>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub people: Vec<Spanned<String>>,
     #[serde(default = "one", skip_serializing_if = "is_one")]
@@ -137,7 +166,7 @@ fn is_one(value: &u32) -> bool {
 impl ApprovalRuleDoc {
     pub fn from_rule(rule: &ApprovalRule) -> ApprovalRuleDoc {
         ApprovalRuleDoc {
-            role: rule.role,
+            role: rule.role.map(|role| spanned(role.as_str().to_owned())),
             people: rule.people.iter().map(|p| spanned(p.to_string())).collect(),
             quorum: rule.quorum,
         }

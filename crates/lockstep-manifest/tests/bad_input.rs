@@ -216,13 +216,31 @@ fn a_checklist_due_offset_without_days_is_located() {
 }
 
 #[test]
-fn an_unknown_owner_role_is_located() {
+fn an_unknown_owner_role_is_located_with_a_suggestion() {
     let text = checklist_template(
-        "  items:\n    - {id: dry-run, title: Dry run, phase: pre-release, owner: tester, due: 0d}\n",
+        "  items:\n    - {id: dry-run, title: Dry run, phase: pre-release, owner: securty, due: 0d}\n",
     );
     let message = errors(&text);
-    assert!(message.starts_with("bad.yaml:16:"), "{message}");
-    assert!(message.contains("tester"), "{message}");
+    assert!(
+        message.starts_with(
+            "bad.yaml:16:64: unknown role `securty` (did you mean `security`?); roles: release-manager, "
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_unknown_approval_role_is_located_with_a_suggestion() {
+    let text = checklist_template(&format!(
+        "{ONE_ITEM}  approvals:\n    - {{role: supprt-liaison}}\n"
+    ));
+    let message = errors(&text);
+    assert!(
+        message.starts_with(
+            "bad.yaml:18:14: unknown role `supprt-liaison` (did you mean `support-liaison`?)"
+        ),
+        "{message}"
+    );
 }
 
 #[test]
@@ -254,7 +272,7 @@ fn duplicate_checklist_item_ids_are_rejected() {
     ));
     assert_eq!(
         errors(&text),
-        "bad.yaml:12:18: duplicate checklist item `dry-run`"
+        "bad.yaml:17:12: duplicate checklist item `dry-run`"
     );
 }
 
