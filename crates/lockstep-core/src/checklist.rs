@@ -1351,10 +1351,12 @@ pub(crate) fn decide(
             }])
         }
         Command::DefineApprovalRules { release, rules } => {
-            open_release(state, &release)?;
+            // Unchanged rules decide nothing, even on a closed release: re-applying
+            // an exported manifest must be a no-op.
             if record(&release).and_then(|r| r.approval_rules.as_ref()) == Some(&rules) {
                 return Ok(vec![]);
             }
+            open_release(state, &release)?;
             let requester = record(&release)
                 .and_then(|r| r.request.as_ref())
                 .map(|r| &r.by);

@@ -577,3 +577,29 @@ fn stakeholders_tick_as_themselves_and_only_managers_request_go_no_go() {
     assert_eq!(denied.action, "request go/no-go of release q1 as sid");
     assert!(denied.reason.contains("stakeholders sign off"), "{denied}");
 }
+
+#[test]
+fn unchanged_rules_on_a_released_release_decide_nothing_and_changed_ones_are_refused() {
+    let mut given = Given::new();
+    given.rules("q1", vec![role(Role::Security, 1)]);
+    given.run(Command::ChangeReleaseState {
+        release: name("q1"),
+        to: lockstep_core::ReleaseState::InProgress,
+    });
+    given.run(Command::ChangeReleaseState {
+        release: name("q1"),
+        to: lockstep_core::ReleaseState::Released,
+    });
+    let define = |rules| Command::DefineApprovalRules {
+        release: name("q1"),
+        rules,
+    };
+    assert_eq!(
+        check(&given, define(vec![role(Role::Security, 1)])),
+        Ok(vec![])
+    );
+    let error = refused(&given, define(vec![role(Role::Qa, 1)]));
+    assert!(error.contains("is released"), "{error}");
+    let error = refused(&given, sign_off("q1", "sid", SignOffDecision::Approve));
+    assert!(error.contains("is released"), "{error}");
+}
