@@ -319,6 +319,9 @@ pub struct GoNoGoRequest {
     pub by: Name,
     /// When.
     pub at: Timestamp,
+    /// Whether the release was on the expedited path when go/no-go was requested.
+    #[serde(default)]
+    pub expedited: bool,
 }
 
 /// What the log says about one release's checklist and meeting.
@@ -389,10 +392,16 @@ impl Ledger {
                     .or_default()
                     .approval_rules = Some(rules.clone());
             }
-            Event::GoNoGoRequested { release, by, at } => {
+            Event::GoNoGoRequested {
+                release,
+                by,
+                at,
+                expedited,
+            } => {
                 self.releases.entry(release.clone()).or_default().request = Some(GoNoGoRequest {
                     by: by.clone(),
                     at: *at,
+                    expedited: *expedited,
                 });
             }
             Event::SignOffRecorded {
@@ -930,8 +939,14 @@ impl Meeting {
         let mut failed = false;
         match &self.request {
             Some(request) => evidence.push(format!(
-                "go/no-go requested by {} at {}",
-                request.by, request.at
+                "go/no-go requested by {} at {}{}",
+                request.by,
+                request.at,
+                if request.expedited {
+                    " on the expedited path"
+                } else {
+                    ""
+                }
             )),
             None if !self.rules.is_empty() => {
                 missing.push("go/no-go not requested yet (`lockstep signoff request`)".to_owned())
@@ -1385,10 +1400,17 @@ pub(crate) fn decide(
                     format!("`{by}` cannot request go/no-go of `{release}`: {error}"),
                 )
             })?;
+            let kind = state
+                .releases()
+                .get(&release)
+                .map(|r| r.spec.kind)
+                .unwrap_or_default();
+            let expedited = template_for(state, kind).0.spec.expedited;
             Ok(vec![Event::GoNoGoRequested {
                 release,
                 by,
                 at: now,
+                expedited,
             }])
         }
         Command::SignOff {

@@ -129,6 +129,10 @@ pub enum Event {
         release: Name,
         by: Name,
         at: jiff::Timestamp,
+        /// The release took the expedited path (hotfix, emergency): recorded so
+        /// the log says so even if the template changes later.
+        #[serde(default)]
+        expedited: bool,
     },
     /// Someone signed off (approved or rejected with a reason).
     SignOffRecorded {
@@ -279,9 +283,15 @@ impl Event {
                     .collect::<Vec<_>>()
                     .join("; ")
             ),
-            Event::GoNoGoRequested { release, by, .. } => {
-                format!("release {release}: go/no-go requested by {by}")
-            }
+            Event::GoNoGoRequested {
+                release,
+                by,
+                expedited,
+                ..
+            } => format!(
+                "release {release}: go/no-go requested by {by}{}",
+                if *expedited { " (expedited path)" } else { "" }
+            ),
             Event::SignOffRecorded {
                 release,
                 by,

@@ -215,11 +215,26 @@ fn a_hotfix_takes_the_smaller_expedited_checklist_and_needs_named_approvers() {
     assert_eq!(status, CriterionStatus::Missing);
     assert!(missing[0].contains("needs named approvers"), "{missing:?}");
 
+    given.rules("fix", vec![people(&["sid", "mike"], 1)]);
+    let requested = check(
+        &given,
+        Command::RequestGoNoGo {
+            release: name("fix"),
+            by: name("rita"),
+        },
+    )
+    .expect("request accepted");
+    assert_eq!(
+        requested[0].describe(),
+        "release fix: go/no-go requested by rita (expedited path)",
+        "the record says which path"
+    );
     given
-        .rules("fix", vec![people(&["sid", "mike"], 1)])
         .request("fix", "rita")
         .sign("fix", "mike", SignOffDecision::Approve);
     assert_eq!(sign_offs(&given, "fix").0, CriterionStatus::Met);
+    let meeting = assess(&given.state, &name("fix")).expect("exists").meeting;
+    assert!(meeting.request.expect("requested").expedited);
 }
 
 #[test]

@@ -81,6 +81,7 @@ pub fn meeting_json(meeting: &Meeting) -> Value {
     json!({
         "requestedBy": meeting.request.as_ref().map(|r| r.by.as_str()),
         "requestedAt": meeting.request.as_ref().map(|r| r.at.to_string()),
+        "requestedOnExpeditedPath": meeting.request.as_ref().map(|r| r.expedited),
         "rulesFrom": if meeting.release_rules { "release" } else { "template" },
         "rules": meeting.rules.iter().map(|progress| json!({
             "rule": progress.rule.describe(),

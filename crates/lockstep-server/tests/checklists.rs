@@ -573,6 +573,7 @@ async fn the_requester_cannot_approve_the_hotfix_it_requested() {
     }
     let verdict = h.gonogo("hot").await;
     assert_eq!(verdict["path"], "expedited");
+    assert_eq!(verdict["signoffs"]["requestedOnExpeditedPath"], true);
     assert_eq!(verdict["checklist"]["template"], "expedited");
     assert_eq!(
         verdict["signoffs"]["rules"][0]["approvedBy"],

@@ -190,8 +190,14 @@ pub fn meeting_text(meeting: &lockstep_core::checklist::Meeting) -> String {
     let mut out = String::from("sign-offs:\n");
     match &meeting.request {
         Some(request) => out.push_str(&format!(
-            "  go/no-go requested by {} at {}\n",
-            request.by, request.at
+            "  go/no-go requested by {} at {}{}\n",
+            request.by,
+            request.at,
+            if request.expedited {
+                " (expedited path)"
+            } else {
+                ""
+            }
         )),
         None => out.push_str("  go/no-go not requested\n"),
     }

@@ -169,6 +169,13 @@ fn the_expedited_path_needs_named_approvers_and_refuses_self_approval() {
     assert_eq!(criterion(&verdict, "sign-offs")["status"], "met");
     let text = String::from_utf8(ws.run(&["gonogo", "hotfix-2025-02"]).stdout).expect("utf-8");
     assert!(text.contains("path: expedited"), "{text}");
+    assert!(text.contains("go/no-go requested by mike at "), "{text}");
+    assert!(text.contains(" (expedited path)\n"), "{text}");
+    let history = ws.ok(&["history", "--limit", "10"]);
+    assert!(
+        history.contains("release hotfix-2025-02: go/no-go requested by mike (expedited path)"),
+        "{history}"
+    );
 }
 
 #[test]
