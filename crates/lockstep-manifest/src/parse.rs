@@ -8,9 +8,10 @@
 use serde::de::DeserializeOwned;
 use serde_saphyr::{Budget, Options, Spanned};
 
+use crate::wire::ChecklistTemplateDoc;
 use crate::wire::{
-    ChecklistTemplateDoc, ComponentDoc, DependencyDoc, Document, Envelope, EnvironmentDoc,
-    IntegrationTaskDoc, ItemDoc, ReleaseDoc, TeamDoc,
+    ComponentDoc, DependencyDoc, Document, Envelope, EnvironmentDoc, IntegrationTaskDoc, ItemDoc,
+    ReleaseDoc, TeamDoc,
 };
 use crate::{API_VERSION, Location, ManifestError, ManifestErrors};
 
@@ -158,7 +159,8 @@ fn location(file: &str, line_offset: u64, at: &serde_saphyr::Location) -> Locati
 }
 
 /// The kinds this build reads, for "did you mean".
-const KINDS: [&str; 9] = [
+// A slice, not an array: kinds are added on several branches at once.
+const KINDS: &[&str] = &[
     "Team",
     "Component",
     "Environment",
@@ -352,7 +354,7 @@ fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, Strin
             }
         }
         other => {
-            let hint = lockstep_core::suggest::closest(other, KINDS)
+            let hint = lockstep_core::suggest::closest(other, KINDS.iter().copied())
                 .map(|k| format!(" (did you mean `{k}`?)"))
                 .unwrap_or_default();
             return Err((
