@@ -16,7 +16,14 @@
 //!   declares or removes dependencies that touch one of their team's items;
 //! - an integration task's owners (and members of the teams owning its components)
 //!   record its scenario results;
-//! - stakeholders and viewers change nothing (sign-offs come with the readiness issue).
+//! - a checklist item is ticked by the person named in the command, who must be the
+//!   principal (an administrator may tick for someone); `decide` then checks that the
+//!   person holds the item's owner role or manages the release;
+//! - a go/no-go sign-off (approve, reject, withdraw) is given only by the named person
+//!   themself: not even an administrator signs for someone else;
+//! - go/no-go is requested, and a release's approval rules set, by a release manager
+//!   or an administrator; checklist templates are defined by them too;
+//! - otherwise stakeholders and viewers change nothing.
 //!
 //! This module does not authenticate: the edge says who the principal is.
 
@@ -156,6 +163,26 @@ fn action(command: &Command) -> String {
             signal.reading.kind(),
             signal.component
         ),
+        Command::DefineChecklistTemplate { template, .. } => {
+            format!("define checklist template {template}")
+        }
+        Command::CheckItem {
+            release, item, by, ..
+        } => {
+            format!("check item {item} of release {release} as {by}")
+        }
+        Command::DefineApprovalRules { release, .. } => {
+            format!("set the approval rules of release {release}")
+        }
+        Command::RequestGoNoGo { release, by } => {
+            format!("request go/no-go of release {release} as {by}")
+        }
+        Command::SignOff { release, by, .. } => {
+            format!("sign off release {release} as {by}")
+        }
+        Command::WithdrawSignOff { release, by } => {
+            format!("withdraw the sign-off of {by} on release {release}")
+        }
         // Commands added later are named by their variant until they get words here.
         #[allow(unreachable_patterns)]
         other => {
@@ -183,7 +210,12 @@ fn release_of_command(state: &State, command: &Command) -> Option<Name> {
         Command::DefineRelease { release, .. }
         | Command::ChangeReleaseState { release, .. }
         | Command::DefineItem { release, .. }
-        | Command::DefineIntegrationTask { release, .. } => Some(release.clone()),
+        | Command::DefineIntegrationTask { release, .. }
+        | Command::CheckItem { release, .. }
+        | Command::DefineApprovalRules { release, .. }
+        | Command::RequestGoNoGo { release, .. }
+        | Command::SignOff { release, .. }
+        | Command::WithdrawSignOff { release, .. } => Some(release.clone()),
         Command::MoveItem { item, .. }
         | Command::SetEta { item, .. }
         | Command::PostUpdate { item, .. }
@@ -201,6 +233,7 @@ fn release_of_command(state: &State, command: &Command) -> Option<Name> {
         | Command::DefineBlackout { .. }
         | Command::DefineResource { .. }
         | Command::DefineSubscription { .. }
+        | Command::DefineChecklistTemplate { .. }
         | Command::RecordSignal { .. } => None,
     }
 }
@@ -222,6 +255,24 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
             reason: reason.to_owned(),
         })
     };
+    // Signatures are personal: checked before any role lets a command through.
+    let acts_as = |by: &Name| principal.member.as_ref() == Some(by);
+    match command {
+        Command::SignOff { by, .. } | Command::WithdrawSignOff { by, .. } if !acts_as(by) => {
+            return deny(&format!("only `{by}` signs for `{by}`"));
+        }
+        Command::CheckItem { by, .. } | Command::RequestGoNoGo { by, .. }
+            if !principal.admin && !acts_as(by) =>
+        {
+            return deny(&format!("only `{by}` acts as `{by}`"));
+        }
+        Command::SignOff { .. } | Command::WithdrawSignOff { .. } | Command::CheckItem { .. } => {
+            // The person named is the principal; `decide` checks that they are a
+            // named approver or hold the item's owner role.
+            return Ok(());
+        }
+        _ => {}
+    }
     let role = role_of(state, principal);
     match role {
         ProgramRole::Admin | ProgramRole::ReleaseManager => return Ok(()),
@@ -316,13 +367,20 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
         Command::DefineRelease { .. } | Command::ChangeReleaseState { .. } => {
             deny("only a release manager or an admin changes release dates, scope or state")
         }
+        Command::DefineApprovalRules { .. } | Command::RequestGoNoGo { .. } => {
+            deny("only a release manager or an admin sets approval rules or requests go/no-go")
+        }
+        Command::SignOff { .. } | Command::WithdrawSignOff { .. } | Command::CheckItem { .. } => {
+            Ok(())
+        }
         Command::DefineTeam { .. }
         | Command::DefineComponent { .. }
         | Command::DefineEnvironment { .. }
         | Command::DefineBlackout { .. }
         | Command::DefineResource { .. }
         | Command::DefineSubscription { .. }
-        | Command::DefineIntegrationTask { .. } => {
+        | Command::DefineIntegrationTask { .. }
+        | Command::DefineChecklistTemplate { .. } => {
             deny("only a release manager or an admin defines the program's resources")
         }
     }

@@ -77,4 +77,31 @@ pub enum Command {
     /// Record a signal (CI run, open bugs, scan, smoke test, error rate, latency)
     /// about a component. A delivery already recorded decides no events.
     RecordSignal { signal: Signal },
+    /// Create or update a checklist template.
+    DefineChecklistTemplate {
+        template: Name,
+        spec: crate::checklist::ChecklistTemplateSpec,
+    },
+    /// Tick a manual checklist item of a release, as `by`.
+    CheckItem {
+        release: Name,
+        item: Name,
+        by: Name,
+        note: Option<String>,
+    },
+    /// Set a release's own go/no-go approval rules (replacing its template's).
+    DefineApprovalRules {
+        release: Name,
+        rules: Vec<crate::checklist::ApprovalRule>,
+    },
+    /// Open the go/no-go meeting record; `by` may not approve.
+    RequestGoNoGo { release: Name, by: Name },
+    /// Approve or reject (with a reason) in the go/no-go meeting, as `by`.
+    SignOff {
+        release: Name,
+        by: Name,
+        decision: crate::checklist::SignOffDecision,
+    },
+    /// Withdraw `by`'s sign-off (a rejection stops blocking).
+    WithdrawSignOff { release: Name, by: Name },
 }

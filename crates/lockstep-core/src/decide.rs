@@ -489,6 +489,12 @@ impl Decider<'_> {
                     result,
                 }])
             }
+            checklist @ (Command::DefineChecklistTemplate { .. }
+            | Command::CheckItem { .. }
+            | Command::DefineApprovalRules { .. }
+            | Command::RequestGoNoGo { .. }
+            | Command::SignOff { .. }
+            | Command::WithdrawSignOff { .. }) => crate::checklist::decide(state, checklist, now),
         }
     }
 

@@ -116,6 +116,48 @@ pub enum Event {
     },
     /// A signal about a component was recorded.
     SignalRecorded { signal: Signal },
+    /// A checklist template was declared.
+    ChecklistTemplateDefined {
+        template: Name,
+        spec: crate::checklist::ChecklistTemplateSpec,
+    },
+    /// A checklist template changed; open releases follow it at once.
+    ChecklistTemplateRedefined {
+        template: Name,
+        spec: crate::checklist::ChecklistTemplateSpec,
+    },
+    /// A manual checklist item of a release was ticked.
+    ChecklistItemChecked {
+        release: Name,
+        item: Name,
+        by: Name,
+        at: jiff::Timestamp,
+        note: Option<String>,
+    },
+    /// A release got its own go/no-go approval rules.
+    ApprovalRulesDefined {
+        release: Name,
+        rules: Vec<crate::checklist::ApprovalRule>,
+    },
+    /// Go/no-go was requested: the meeting record opened.
+    GoNoGoRequested {
+        release: Name,
+        by: Name,
+        at: jiff::Timestamp,
+        /// The release took the expedited path (hotfix, emergency): recorded so
+        /// the log says so even if the template changes later.
+        #[serde(default)]
+        expedited: bool,
+    },
+    /// Someone signed off (approved or rejected with a reason).
+    SignOffRecorded {
+        release: Name,
+        by: Name,
+        decision: crate::checklist::SignOffDecision,
+        at: jiff::Timestamp,
+    },
+    /// Someone withdrew their sign-off.
+    SignOffWithdrawn { release: Name, by: Name },
 }
 
 impl Event {
@@ -150,6 +192,13 @@ impl Event {
             Event::IntegrationTaskRedefined { .. } => "IntegrationTaskRedefined",
             Event::ScenarioResultRecorded { .. } => "ScenarioResultRecorded",
             Event::SignalRecorded { .. } => "SignalRecorded",
+            Event::ChecklistTemplateDefined { .. } => "ChecklistTemplateDefined",
+            Event::ChecklistTemplateRedefined { .. } => "ChecklistTemplateRedefined",
+            Event::ChecklistItemChecked { .. } => "ChecklistItemChecked",
+            Event::ApprovalRulesDefined { .. } => "ApprovalRulesDefined",
+            Event::GoNoGoRequested { .. } => "GoNoGoRequested",
+            Event::SignOffRecorded { .. } => "SignOffRecorded",
+            Event::SignOffWithdrawn { .. } => "SignOffWithdrawn",
         }
     }
 
@@ -251,6 +300,48 @@ impl Event {
                     .unwrap_or_default(),
                 signal.reading.describe()
             ),
+            Event::ChecklistTemplateDefined { template, .. } => {
+                format!("checklist template {template} defined")
+            }
+            Event::ChecklistTemplateRedefined { template, .. } => {
+                format!("checklist template {template} changed")
+            }
+            Event::ChecklistItemChecked {
+                release, item, by, ..
+            } => format!("release {release}: checklist item {item} checked by {by}"),
+            Event::ApprovalRulesDefined { release, rules } => format!(
+                "release {release}: approval rules {}",
+                rules
+                    .iter()
+                    .map(crate::checklist::ApprovalRule::describe)
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+            Event::GoNoGoRequested {
+                release,
+                by,
+                expedited,
+                ..
+            } => format!(
+                "release {release}: go/no-go requested by {by}{}",
+                if *expedited { " (expedited path)" } else { "" }
+            ),
+            Event::SignOffRecorded {
+                release,
+                by,
+                decision,
+                ..
+            } => match decision {
+                crate::checklist::SignOffDecision::Approve => {
+                    format!("release {release}: {by} approved")
+                }
+                crate::checklist::SignOffDecision::Reject { reason } => {
+                    format!("release {release}: {by} rejected: {reason}")
+                }
+            },
+            Event::SignOffWithdrawn { release, by } => {
+                format!("release {release}: {by} withdrew their sign-off")
+            }
         }
     }
 }

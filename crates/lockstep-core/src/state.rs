@@ -51,6 +51,9 @@ pub struct State {
     /// Delivery ids already recorded, so that a redelivery changes nothing.
     #[serde(default)]
     signal_deliveries: BTreeSet<String>,
+    /// Checklist templates, ticks, approval rules and sign-offs.
+    #[serde(default)]
+    checklists: crate::checklist::Ledger,
 }
 
 impl State {
@@ -116,6 +119,10 @@ impl State {
         &self.subscriptions
     }
 
+    /// Checklist templates and each release's ticks, rules and sign-offs.
+    pub fn checklists(&self) -> &crate::checklist::Ledger {
+        &self.checklists
+    }
     /// Blackout windows by name.
     pub fn blackouts(&self) -> &BTreeMap<Name, Blackout> {
         &self.blackouts
@@ -236,6 +243,15 @@ impl State {
                 self.release_stream_of_item(&dependency.blocked)
             }
             Event::SignalRecorded { signal } => format!("component:{}", signal.component),
+            Event::ChecklistTemplateDefined { template, .. }
+            | Event::ChecklistTemplateRedefined { template, .. } => {
+                format!("checklist-template:{template}")
+            }
+            Event::ChecklistItemChecked { release, .. }
+            | Event::ApprovalRulesDefined { release, .. }
+            | Event::GoNoGoRequested { release, .. }
+            | Event::SignOffRecorded { release, .. }
+            | Event::SignOffWithdrawn { release, .. } => format!("release:{release}"),
             Event::IntegrationTaskRedefined { task, .. }
             | Event::ScenarioResultRecorded { task, .. } => {
                 match self.integration_tasks.get(task) {
@@ -443,6 +459,13 @@ impl State {
                 self.signal_deliveries.insert(signal.delivery.clone());
                 self.signals.insert(signal.key(), signal);
             }
+            checklist @ (Event::ChecklistTemplateDefined { .. }
+            | Event::ChecklistTemplateRedefined { .. }
+            | Event::ChecklistItemChecked { .. }
+            | Event::ApprovalRulesDefined { .. }
+            | Event::GoNoGoRequested { .. }
+            | Event::SignOffRecorded { .. }
+            | Event::SignOffWithdrawn { .. }) => self.checklists.apply(&checklist),
         }
     }
 }

@@ -4,13 +4,14 @@
 //! Dependencies are written inline under the blocked item, integration tasks and
 //! items inline under their release.
 
+use lockstep_core::checklist::ChecklistTemplate;
 use lockstep_core::{Name, State};
 use serde::Serialize;
 
 use crate::API_VERSION;
 use crate::wire::{
-    ComponentDoc, DependsOnDoc, Document, IntegrationTaskDoc, ItemDoc, Metadata, ReleaseDoc,
-    SubscriptionDoc, UseDoc, spanned,
+    ApprovalRuleDoc, ChecklistItemDoc, ChecklistTemplateDoc, ComponentDoc, DependsOnDoc, Document,
+    IntegrationTaskDoc, ItemDoc, Metadata, ReleaseDoc, SubscriptionDoc, UseDoc, spanned,
 };
 
 /// Writes resources of `state` as a multi-document YAML stream.
@@ -154,6 +155,12 @@ pub fn export(state: &State, kind: Option<&str>) -> Result<String, String> {
                 deployment: spec.deployment.clone(),
                 items,
                 integration_tasks,
+                approvals: state
+                    .checklists()
+                    .releases
+                    .get(&release.name)
+                    .and_then(|r| r.approval_rules.as_ref())
+                    .map(|rules| rules.iter().map(ApprovalRuleDoc::from_rule).collect()),
             };
             write(&document(
                 "Release",
@@ -162,6 +169,39 @@ pub fn export(state: &State, kind: Option<&str>) -> Result<String, String> {
                 doc,
             ))?;
         }
+    }
+    if wants("ChecklistTemplate") {
+        let templates: Vec<_> = state.checklists().templates.values().cloned().collect();
+        out.push_str(&export_templates(&templates)?);
+    }
+    Ok(out)
+}
+
+/// Writes checklist templates (declared or built in) as `ChecklistTemplate`
+/// documents: how `lockstep checklist templates -o yaml` shows the built-in ones
+/// so they can be copied into git and changed.
+pub fn export_templates(templates: &[ChecklistTemplate]) -> Result<String, String> {
+    let mut out = String::new();
+    for template in templates {
+        let spec = &template.spec;
+        let doc = ChecklistTemplateDoc {
+            title: spec.title.clone(),
+            applies_to: spec.applies_to.clone(),
+            expedited: spec.expedited,
+            items: spec.items.iter().map(ChecklistItemDoc::from_spec).collect(),
+            approvals: spec
+                .approvals
+                .iter()
+                .map(ApprovalRuleDoc::from_rule)
+                .collect(),
+        };
+        out.push_str("---\n");
+        out.push_str(&erased::Doc::to_yaml(&document(
+            "ChecklistTemplate",
+            &template.name,
+            Default::default(),
+            doc,
+        ))?);
     }
     Ok(out)
 }

@@ -17,7 +17,7 @@ mod train;
 mod wire;
 
 pub use error::{Location, ManifestError, ManifestErrors};
-pub use export::export;
+pub use export::{export, export_templates};
 pub use parse::{Limits, Manifest, Resource, Source, parse};
 pub use plan::{LocatedCommand, locate, plan};
 pub use train::TRAIN_LABEL;

@@ -8,6 +8,7 @@
 use serde::de::DeserializeOwned;
 use serde_saphyr::{Budget, Options, Spanned};
 
+use crate::wire::ChecklistTemplateDoc;
 use crate::wire::{
     ComponentDoc, DependencyDoc, Document, Envelope, EnvironmentDoc, IntegrationTaskDoc, ItemDoc,
     ReleaseDoc, ReleaseTrainDoc, SubscriptionDoc, TeamDoc,
@@ -95,6 +96,10 @@ pub enum Resource {
         name: Spanned<String>,
         spec: SubscriptionDoc,
     },
+    ChecklistTemplate {
+        name: Spanned<String>,
+        spec: ChecklistTemplateDoc,
+    },
 }
 
 impl std::fmt::Debug for Resource {
@@ -118,6 +123,7 @@ impl Resource {
             Resource::Dependency { name, .. } => ("Dependency", name),
             Resource::IntegrationTask { name, .. } => ("IntegrationTask", name),
             Resource::Subscription { name, .. } => ("Subscription", name),
+            Resource::ChecklistTemplate { name, .. } => ("ChecklistTemplate", name),
         }
     }
 }
@@ -170,6 +176,7 @@ fn location(file: &str, line_offset: u64, at: &serde_saphyr::Location) -> Locati
 }
 
 /// The kinds this build reads, for "did you mean".
+// A slice, not an array: kinds are added on several branches at once.
 const KINDS: &[&str] = &[
     "Team",
     "Component",
@@ -182,6 +189,7 @@ const KINDS: &[&str] = &[
     "Dependency",
     "IntegrationTask",
     "Subscription",
+    "ChecklistTemplate",
 ];
 
 /// Parses every document of every source. Collects all errors; any error means
@@ -377,6 +385,13 @@ fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, Strin
         "IntegrationTask" => {
             let doc = from_yaml::<Document<IntegrationTaskDoc>>(text)?;
             Resource::IntegrationTask {
+                name: doc.metadata.name,
+                spec: doc.spec,
+            }
+        }
+        "ChecklistTemplate" => {
+            let doc = from_yaml::<Document<ChecklistTemplateDoc>>(text)?;
+            Resource::ChecklistTemplate {
                 name: doc.metadata.name,
                 spec: doc.spec,
             }

@@ -14,8 +14,10 @@ use lockstep_core::{
 use serde_saphyr::Spanned;
 
 use crate::parse::{Located, Manifest, Resource};
-use crate::wire::{DependsOnDoc, IntegrationTaskDoc, ItemDoc};
+use crate::wire::{ApprovalRuleDoc, DependsOnDoc, IntegrationTaskDoc, ItemDoc};
 use crate::{Location, ManifestError, ManifestErrors};
+use lockstep_core::Role;
+use lockstep_core::checklist::{ApprovalRule, ChecklistItemSpec, ChecklistTemplateSpec};
 
 /// A command and where in the manifests it comes from.
 #[derive(Debug, Clone)]
@@ -382,7 +384,8 @@ impl<'m> Planner<'m> {
                 Resource::Dependency { .. }
                 | Resource::IntegrationTask { .. }
                 | Resource::Blackout { .. }
-                | Resource::Subscription { .. } => {}
+                | Resource::Subscription { .. }
+                | Resource::ChecklistTemplate { .. } => {}
             }
         }
     }
@@ -581,6 +584,20 @@ impl<'m> Planner<'m> {
                         spec: release_spec,
                     },
                 );
+                if let Some(rules) = &spec.approvals {
+                    let Some(rules) = self.approval_rules(located, rules) else {
+                        return;
+                    };
+                    // After the items (links phase), before a release state that
+                    // could close the release.
+                    push(
+                        LINKS,
+                        Command::DefineApprovalRules {
+                            release: name.clone(),
+                            rules,
+                        },
+                    );
+                }
                 if let Some(to) = spec.state {
                     push(
                         RELEASE_STATE,
@@ -646,6 +663,52 @@ impl<'m> Planner<'m> {
                     );
                 }
             }
+            Resource::ChecklistTemplate { spec, .. } => {
+                let before = self.errors.len();
+                let mut ids = BTreeSet::new();
+                let mut items = Vec::new();
+                for item in &spec.items {
+                    let id = self.name(located, &item.id);
+                    if !ids.insert(item.id.value.as_str()) {
+                        self.error(
+                            located,
+                            &item.id.referenced,
+                            format!("duplicate checklist item `{}`", item.id.value),
+                        );
+                    }
+                    let owner = self.role(located, &item.owner);
+                    if let (Some(id), Some(owner)) = (id, owner) {
+                        items.push(ChecklistItemSpec {
+                            id,
+                            title: item.title.clone(),
+                            phase: item.phase,
+                            owner,
+                            due: item.due,
+                            check: item.check,
+                        });
+                    }
+                }
+                let approvals = self.approval_rules(located, &spec.approvals);
+                let (Some(approvals), true) = (approvals, self.errors.len() == before) else {
+                    return;
+                };
+                let spec = ChecklistTemplateSpec {
+                    title: spec.title.clone(),
+                    applies_to: spec.applies_to.clone(),
+                    expedited: spec.expedited,
+                    items,
+                    approvals,
+                };
+                // Templates name people, so they come after teams; releases do
+                // not depend on them (checklists are derived).
+                push(
+                    RELEASES,
+                    Command::DefineChecklistTemplate {
+                        template: name,
+                        spec,
+                    },
+                );
+            }
             Resource::IntegrationTask { spec, .. } => {
                 let Some(release) = &spec.release else {
                     self.error(
@@ -661,6 +724,50 @@ impl<'m> Planner<'m> {
                 self.integration_task(located, location, name, release, spec, phases);
             }
         }
+    }
+
+    /// A role by its kebab-case name, reported where it is written with the
+    /// closest role when unknown.
+    fn role(&mut self, located: &Located, raw: &Spanned<String>) -> Option<Role> {
+        if let Some(role) = Role::ALL.into_iter().find(|r| r.as_str() == raw.value) {
+            return Some(role);
+        }
+        let names = Role::ALL.map(Role::as_str);
+        let hint = suggest::closest(&raw.value, names)
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        self.error(
+            located,
+            &raw.referenced,
+            format!(
+                "unknown role `{}`{hint}; roles: {}",
+                raw.value,
+                names.join(", ")
+            ),
+        );
+        None
+    }
+
+    /// Approval rules with every named person checked where it is written.
+    fn approval_rules(
+        &mut self,
+        located: &Located,
+        docs: &[ApprovalRuleDoc],
+    ) -> Option<Vec<ApprovalRule>> {
+        let before = self.errors.len();
+        let rules: Vec<ApprovalRule> = docs
+            .iter()
+            .map(|doc| ApprovalRule {
+                role: doc.role.as_ref().and_then(|role| self.role(located, role)),
+                people: doc
+                    .people
+                    .iter()
+                    .filter_map(|person| self.reference(located, Ref::Member, person))
+                    .collect(),
+                quorum: doc.quorum,
+            })
+            .collect();
+        (self.errors.len() == before).then_some(rules)
     }
 
     fn item(

@@ -5,6 +5,9 @@
 use std::collections::BTreeMap;
 
 use jiff::civil::Date;
+use lockstep_core::checklist::{
+    ApprovalRule, AutoCheck, ChecklistItemSpec, ChecklistPhase, DueOffset,
+};
 use lockstep_core::{
     ComponentSpec, DeploymentPlan, EnvironmentSpec, Estimate, IntegrationPhase, ItemStatus, Labels,
     Milestone, ReleaseKind, ReleaseState, Scenario, StatusUpdate, TeamSpec,
@@ -93,6 +96,81 @@ pub(crate) struct ReleaseDoc {
     pub items: Vec<ItemDoc>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub integration_tasks: Vec<IntegrationTaskDoc>,
+    /// The release's own go/no-go approval rules (else its checklist template's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approvals: Option<Vec<ApprovalRuleDoc>>,
+}
+
+/// A `ChecklistTemplate` document's spec.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ChecklistTemplateDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub applies_to: Vec<ReleaseKind>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub expedited: bool,
+    pub items: Vec<ChecklistItemDoc>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub approvals: Vec<ApprovalRuleDoc>,
+}
+
+/// A checklist item; `id` and `owner` are located so that a duplicate id or an
+/// unknown role is reported where it is written, with the closest role.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ChecklistItemDoc {
+    pub id: Spanned<String>,
+    pub title: String,
+    pub phase: ChecklistPhase,
+    pub owner: Spanned<String>,
+    pub due: DueOffset,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<AutoCheck>,
+}
+
+impl ChecklistItemDoc {
+    pub fn from_spec(spec: &ChecklistItemSpec) -> ChecklistItemDoc {
+        ChecklistItemDoc {
+            id: spanned(spec.id.to_string()),
+            title: spec.title.clone(),
+            phase: spec.phase,
+            owner: spanned(spec.owner.as_str().to_owned()),
+            due: spec.due,
+            check: spec.check,
+        }
+    }
+}
+
+/// An approval rule; `people` are located so an unknown handle is reported where
+/// it is written.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ApprovalRuleDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub people: Vec<Spanned<String>>,
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub quorum: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+fn is_one(value: &u32) -> bool {
+    *value == 1
+}
+
+impl ApprovalRuleDoc {
+    pub fn from_rule(rule: &ApprovalRule) -> ApprovalRuleDoc {
+        ApprovalRuleDoc {
+            role: rule.role.map(|role| spanned(role.as_str().to_owned())),
+            people: rule.people.iter().map(|p| spanned(p.to_string())).collect(),
+            quorum: rule.quorum,
+        }
+    }
 }
 
 /// A release train: releases generated from a cadence (seed 001's release
@@ -175,14 +253,6 @@ pub(crate) struct UseDoc {
     pub resource: Spanned<String>,
     #[serde(default = "one", skip_serializing_if = "is_one")]
     pub amount: u32,
-}
-
-fn one() -> u32 {
-    1
-}
-
-fn is_one(amount: &u32) -> bool {
-    *amount == 1
 }
 
 #[derive(Deserialize, Serialize)]

@@ -191,3 +191,95 @@ fn a_blackout_that_ends_before_it_starts_is_rejected() {
         "bad.yaml:3:18: spec: blackout start 2025-03-01T10:00:00 must be before its end 2025-03-01T09:00:00"
     );
 }
+
+/// A team with people holding the roles approval rules name, then `template`.
+fn checklist_template(spec: &str) -> String {
+    format!(
+        "apiVersion: lockstep.dev/v1\nkind: Team\nmetadata: {{name: platform}}\nspec:\n  timeZone: UTC\n  members:\n    - {{handle: sid, roles: [security]}}\n    - {{handle: sam, roles: [support-liaison]}}\n---\napiVersion: lockstep.dev/v1\nkind: ChecklistTemplate\nmetadata: {{name: lean}}\nspec:\n  appliesTo: [regular]\n{spec}"
+    )
+}
+
+const ONE_ITEM: &str =
+    "  items:\n    - {id: dry-run, title: Dry run, phase: pre-release, owner: qa, due: -3d}\n";
+
+#[test]
+fn a_checklist_due_offset_without_days_is_located() {
+    let text = checklist_template(
+        "  items:\n    - {id: dry-run, title: Dry run, phase: pre-release, owner: qa, due: -3}\n",
+    );
+    let message = errors(&text);
+    assert!(message.starts_with("bad.yaml:16:"), "{message}");
+    assert!(
+        message.contains("due offset `-3` must be days like `-14d`, `0d` or `+3d`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_unknown_owner_role_is_located_with_a_suggestion() {
+    let text = checklist_template(
+        "  items:\n    - {id: dry-run, title: Dry run, phase: pre-release, owner: securty, due: 0d}\n",
+    );
+    let message = errors(&text);
+    assert!(
+        message.starts_with(
+            "bad.yaml:16:64: unknown role `securty` (did you mean `security`?); roles: release-manager, "
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_unknown_approval_role_is_located_with_a_suggestion() {
+    let text = checklist_template(&format!(
+        "{ONE_ITEM}  approvals:\n    - {{role: supprt-liaison}}\n"
+    ));
+    let message = errors(&text);
+    assert!(
+        message.starts_with(
+            "bad.yaml:18:14: unknown role `supprt-liaison` (did you mean `support-liaison`?)"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_unknown_approver_is_located_with_a_suggestion() {
+    let text = checklist_template(&format!(
+        "{ONE_ITEM}  approvals:\n    - {{people: [sid, samm], quorum: 2}}\n"
+    ));
+    assert_eq!(
+        errors(&text),
+        "bad.yaml:18:22: unknown member `samm` (did you mean `sam`?)"
+    );
+}
+
+#[test]
+fn approval_rules_that_would_deadlock_are_rejected_at_the_template() {
+    let text = checklist_template(&format!(
+        "{ONE_ITEM}  approvals:\n    - {{role: security, quorum: 2}}\n"
+    ));
+    assert_eq!(
+        errors(&text),
+        "bad.yaml:12:18: approvals[0]: 2 approvals from role security can never be met: only 1 eligible person hold role security"
+    );
+}
+
+#[test]
+fn duplicate_checklist_item_ids_are_rejected() {
+    let text = checklist_template(&format!(
+        "{ONE_ITEM}    - {{id: dry-run, title: Again, phase: release-day, owner: qa, due: 0d}}\n"
+    ));
+    assert_eq!(
+        errors(&text),
+        "bad.yaml:17:12: duplicate checklist item `dry-run`"
+    );
+}
+
+#[test]
+fn a_release_approval_rule_naming_an_unknown_person_is_located() {
+    let text = format!(
+        "{TEAM}---\napiVersion: lockstep.dev/v1\nkind: Release\nmetadata: {{name: q1}}\nspec:\n  targetDate: 2025-03-01\n  approvals:\n    - {{people: [ghost]}}\n"
+    );
+    assert_eq!(errors(&text), "bad.yaml:12:17: unknown member `ghost`");
+}

@@ -185,3 +185,43 @@ fn updating_after_one_change_matches_a_full_assessment() {
         );
     }
 }
+
+fn checklist_sources() -> Vec<Source> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/checklists/templates.yaml"
+    );
+    vec![Source {
+        name: "templates.yaml".into(),
+        text: std::fs::read_to_string(path).expect("examples/checklists/templates.yaml"),
+    }]
+}
+
+#[test]
+fn the_example_checklists_are_the_built_in_templates_with_approval_rules() {
+    let mut state = State::new();
+    apply(&mut state, &example_sources());
+    assert!(apply(&mut state, &checklist_sources()) > 0);
+    let declared = &state.checklists().templates;
+    for builtin in lockstep_core::checklist::builtin_templates() {
+        let example = &declared[&builtin.name].spec;
+        assert_eq!(example.items, builtin.spec.items, "{}", builtin.name);
+        assert_eq!(example.applies_to, builtin.spec.applies_to);
+        assert_eq!(example.expedited, builtin.spec.expedited);
+        assert!(!example.approvals.is_empty());
+    }
+    assert_eq!(apply(&mut state, &checklist_sources()), 0, "idempotent");
+    // Export round-trip, templates included.
+    let yaml = export(&state, None).expect("export");
+    assert!(yaml.contains("kind: ChecklistTemplate"), "{yaml}");
+    let mut fresh = State::new();
+    apply(
+        &mut fresh,
+        &[Source {
+            name: "exported.yaml".into(),
+            text: yaml.clone(),
+        }],
+    );
+    assert_eq!(fresh.checklists(), state.checklists());
+    assert_eq!(export(&fresh, None).expect("export"), yaml);
+}

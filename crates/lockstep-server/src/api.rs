@@ -387,6 +387,41 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
         "/releases/{name}/gonogo",
         "Go/no-go verdict with evidence and what is missing",
     ),
+    (
+        "get",
+        "/releases/{name}/checklist",
+        "A release's checklist: items, owners, due dates, ticks and signal checks",
+    ),
+    (
+        "post",
+        "/releases/{name}/checklist/{item}/check",
+        "Tick a manual checklist item as the caller (owner role or release manager)",
+    ),
+    (
+        "put",
+        "/releases/{name}/approval-rules",
+        "Set a release's go/no-go approval rules (refused if they could deadlock)",
+    ),
+    (
+        "post",
+        "/releases/{name}/gonogo/request",
+        "Request go/no-go as the caller (who may then not approve)",
+    ),
+    (
+        "post",
+        "/releases/{name}/signoffs",
+        "Approve, or reject with a reason, as the caller (a named approver)",
+    ),
+    (
+        "delete",
+        "/releases/{name}/signoffs/{person}",
+        "Withdraw the caller's own sign-off",
+    ),
+    (
+        "get",
+        "/checklist-templates",
+        "Checklist templates: which applies to each release kind, declared and built in",
+    ),
     ("get", "/openapi.json", "This document"),
     (
         "get",
@@ -563,6 +598,7 @@ mod tests {
         operations.extend(routes_in(include_str!("write.rs"), "/api/v1"));
         operations.extend(routes_in(include_str!("tokens.rs"), "/api/v1"));
         operations.extend(routes_in(include_str!("manifests.rs"), "/api/v1"));
+        operations.extend(routes_in(include_str!("checklists.rs"), "/api/v1"));
         operations.extend(routes_in(api_chain, "/api/v1"));
         operations.extend(
             routes_in(rest, "")

@@ -14,6 +14,7 @@
 
 mod api;
 pub mod auth;
+pub mod checklists;
 mod error;
 mod extract;
 pub mod feeds;
@@ -194,6 +195,7 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .route("/openapi.json", get(api::openapi))
         .merge(tokens::routes())
         .merge(manifests::routes())
+        .merge(checklists::read_routes())
         .route_layer(axum::middleware::from_fn(auth::require_api_access));
     Router::new()
         .route("/", get(pages::index))

@@ -289,7 +289,8 @@ pub(crate) async fn release(
             body.push_str("</ol></section>");
         }
         // Go/no-go: every criterion with what is missing (signals, items, scenarios).
-        if let Ok(verdict) = lockstep_core::readiness::evaluate(state, &release.name) {
+        if let Ok(assessment) = lockstep_core::checklist::assess(state, &release.name) {
+            let verdict = &assessment.verdict;
             let _ = write!(
                 body,
                 r#"<section class="panel" aria-labelledby="gonogo-h"><h2 id="gonogo-h">Go/no-go <span class="badge {class}">{word}</span></h2><ul class="gonogo">"#,
@@ -311,6 +312,7 @@ pub(crate) async fn release(
                 );
             }
             body.push_str("</ul></section>");
+            body.push_str(&crate::checklists::panel(&assessment));
         }
         // Board.
         body.push_str(r#"<h2 id="board-h">Board</h2><div class="board" role="region" aria-labelledby="board-h">"#);

@@ -451,15 +451,16 @@ pub fn verdict_json(verdict: &Verdict) -> Value {
     })
 }
 
-/// `GET /api/v1/releases/{name}/gonogo`: the verdict, evaluated now from the state.
+/// `GET /api/v1/releases/{name}/gonogo`: the verdict, evaluated now from the state,
+/// with the checklist and the meeting's sign-offs.
 pub(crate) async fn gonogo(
     Extract(app): Shared,
     Path(name): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let release = crate::wire::path_name("release", &name)?;
     let state = app.state.read().await;
-    let verdict = lockstep_core::readiness::evaluate(&state, &release)?;
-    Ok(axum::Json(verdict_json(&verdict)))
+    let assessment = lockstep_core::checklist::assess(&state, &release)?;
+    Ok(axum::Json(crate::checklists::assessment_json(&assessment)))
 }
 
 /// `POST /api/v1/signals` body.

@@ -48,6 +48,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
             "/dependencies/{blocker}/{blocked}",
             delete(remove_dependency),
         )
+        .merge(crate::checklists::write_routes())
 }
 
 /// Which resource a write answers with, and whose stream versions it.
@@ -59,6 +60,8 @@ pub(crate) enum Target {
     Release(Name),
     Item(Name),
     Dependency(Name, Name),
+    /// A release's checklist and go/no-go meeting (versioned by the release stream).
+    Readiness(Name),
 }
 
 impl Target {
@@ -70,6 +73,7 @@ impl Target {
             Target::Release(_) => "release",
             Target::Item(_) => "item",
             Target::Dependency(..) => "dependency",
+            Target::Readiness(_) => "release",
         }
     }
 
@@ -79,7 +83,8 @@ impl Target {
             | Target::Component(n)
             | Target::Environment(n)
             | Target::Release(n)
-            | Target::Item(n) => n.as_str().to_owned(),
+            | Target::Item(n)
+            | Target::Readiness(n) => n.as_str().to_owned(),
             Target::Dependency(a, b) => format!("{a}/{b}"),
         }
     }
@@ -96,7 +101,7 @@ impl Target {
                 .environments()
                 .contains_key(n)
                 .then(|| format!("environment:{n}")),
-            Target::Release(n) => state
+            Target::Release(n) | Target::Readiness(n) => state
                 .releases()
                 .contains_key(n)
                 .then(|| format!("release:{n}")),
@@ -122,21 +127,28 @@ impl Target {
                 })
             }),
             Target::Dependency(a, b) => state.dependency(a, b).map(|d| json!(d)),
+            Target::Readiness(n) => lockstep_core::checklist::assess(state, n)
+                .ok()
+                .map(|assessment| crate::checklists::assessment_json(&assessment)),
         }
     }
 }
 
 /// What a write asks for besides its command.
-struct Write {
-    command: Command,
-    target: Target,
-    if_match: IfMatch,
-    reason: Option<String>,
-    created: bool,
+pub(crate) struct Write {
+    pub(crate) command: Command,
+    pub(crate) target: Target,
+    pub(crate) if_match: IfMatch,
+    pub(crate) reason: Option<String>,
+    pub(crate) created: bool,
 }
 
 /// The one path of every write. Returns the resource after the change with its ETag.
-async fn execute(app: &AppState, caller: &Caller, write: Write) -> Result<Response, ApiError> {
+pub(crate) async fn execute(
+    app: &AppState,
+    caller: &Caller,
+    write: Write,
+) -> Result<Response, ApiError> {
     let principal: &Principal = caller.principal()?;
     let mut state = app.state.write().await;
     // A decision must never read a state older than the log: another replica or the
@@ -207,7 +219,7 @@ async fn execute(app: &AppState, caller: &Caller, write: Write) -> Result<Respon
     Ok(response)
 }
 
-fn write(command: Command, target: Target, if_match: IfMatch) -> Write {
+pub(crate) fn write(command: Command, target: Target, if_match: IfMatch) -> Write {
     Write {
         command,
         target,

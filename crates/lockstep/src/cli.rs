@@ -106,6 +106,10 @@ pub enum Command {
     Login(crate::login::LoginArgs),
     /// Revoke the token kept by `lockstep login` and forget it.
     Logout(crate::login::LogoutArgs),
+    /// A release's checklist; `check` ticks an item, `templates` lists templates.
+    Checklist(crate::checklist_cmd::ChecklistArgs),
+    /// The go/no-go meeting: --request, --approve, --reject --reason, --withdraw.
+    Signoff(crate::checklist_cmd::SignoffArgs),
 }
 
 #[derive(Debug, Args)]

@@ -4,7 +4,7 @@ use lockstep_manifest::Source;
 
 /// The example's manifests, compiled in so that `serve --demo` works from any
 /// directory.
-const EXAMPLE: [(&str, &str); 3] = [
+const EXAMPLE: [(&str, &str); 4] = [
     (
         "examples/q1-2025/teams.yaml",
         include_str!("../../../examples/q1-2025/teams.yaml"),
@@ -16,6 +16,12 @@ const EXAMPLE: [(&str, &str); 3] = [
     (
         "examples/q1-2025/release.yaml",
         include_str!("../../../examples/q1-2025/release.yaml"),
+    ),
+    // The built-in checklist templates with approval rules for the example's people,
+    // so the dashboard shows checklists and sign-offs.
+    (
+        "examples/checklists/templates.yaml",
+        include_str!("../../../examples/checklists/templates.yaml"),
     ),
 ];
 

@@ -9,7 +9,6 @@ use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand};
-use lockstep_core::readiness::evaluate;
 use lockstep_core::{CiConclusion, Command, EventMeta, Name, Signal, SignalReading, decide};
 
 use crate::apply::open;
@@ -259,18 +258,30 @@ pub async fn gonogo(global: &Global, args: GonogoArgs) -> anyhow::Result<ExitCod
     let release = Name::parse(&args.release)?;
     let program = open(global).await?;
     let state = program.load().await?;
-    let verdict = evaluate(&state, &release)?;
+    // The signals' verdict plus the checklist and the meeting's sign-offs.
+    let assessment = lockstep_core::checklist::assess(&state, &release)?;
     Ok(print_verdict(
         global.output,
-        &lockstep_server::signals::verdict_json(&verdict),
+        &lockstep_server::checklists::assessment_json(&assessment),
     ))
 }
 
-/// Prints a verdict (JSON as the API sends it); exit 0 go, 1 no-go.
+/// Prints a go/no-go assessment (JSON as the API sends it); exit 0 go, 1 no-go.
 pub fn print_verdict(output: Output, verdict: &serde_json::Value) -> ExitCode {
     match output {
         Output::Json | Output::Yaml => println!("{verdict:#}"),
-        Output::Table => print!("{}", verdict_text(verdict)),
+        Output::Table => {
+            print!("{}", verdict_text(verdict));
+            if verdict["path"] == "expedited" {
+                println!("path: expedited (hotfix/emergency checklist, named approvers)");
+            }
+            if !verdict["signoffs"].is_null() {
+                print!(
+                    "{}",
+                    crate::checklist_cmd::meeting_text(&verdict["signoffs"])
+                );
+            }
+        }
     }
     if verdict["verdict"] == "go" {
         ExitCode::SUCCESS

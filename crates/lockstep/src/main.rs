@@ -8,6 +8,7 @@ mod apply;
 mod bench;
 mod bench_http;
 mod bench_psplib;
+mod checklist_cmd;
 mod cli;
 mod comms;
 mod demo;
@@ -118,5 +119,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gonogo(args) => gonogo::gonogo(&global, args).await,
         Command::Login(args) => login::login(&global, args).await,
         Command::Logout(args) => login::logout(&global, args).await,
+        Command::Checklist(args) => checklist_cmd::checklist(&global, args).await,
+        Command::Signoff(args) => checklist_cmd::signoff(&global, args).await,
     }
 }

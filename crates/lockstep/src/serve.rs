@@ -88,7 +88,7 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         let mut stdout = std::io::stdout();
         let _ = writeln!(
             stdout,
-            "Demo users (password `{DEMO_PASSWORD}`): rita (release manager), mike (API tech lead), viewer (read only)\n\
+            "Demo users (password `{DEMO_PASSWORD}`): rita (release manager), mike (API tech lead), sid, sam, uma (security, support, UX: they sign off go/no-go), viewer (read only)\n\
              Log in at http://{address}/login, or from the CLI: \
              echo {DEMO_PASSWORD} | lockstep login --server http://{address} --user rita"
         );
@@ -178,10 +178,14 @@ fn delivery_settings(args: &ServeArgs) -> anyhow::Result<crate::serve_delivery::
 }
 
 /// The demo's users: (user name, team member handle). Roles follow from the example.
-const DEMO_USERS: [(&str, Option<&str>); 3] = [
+const DEMO_USERS: [(&str, Option<&str>); 6] = [
     ("rita", Some("rita")),
     ("mike", Some("mike")),
     ("viewer", None),
+    // Stakeholders who sign off go/no-go (security, support, UX).
+    ("sid", Some("sid")),
+    ("sam", Some("sam")),
+    ("uma", Some("uma")),
 ];
 
 /// The demo users' password: printed on start, documented in the README.

@@ -116,3 +116,61 @@ fn seed_example_applies_and_round_trips_on_postgres() {
     let history = lockstep(&url, dir.path(), &["history", "--limit", "1", "-o", "json"]);
     assert!(history.contains("\"reason\": \"slipped\""), "{history}");
 }
+
+#[test]
+fn checklist_ticks_and_sign_offs_replay_from_postgres() {
+    let Some(database) = Database::create() else {
+        return;
+    };
+    let url = database.url();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/q1-2025");
+    let checklists = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/checklists");
+    lockstep(
+        &url,
+        dir.path(),
+        &["apply", "-f", example, "-f", checklists],
+    );
+    assert_eq!(
+        lockstep(&url, dir.path(), &["apply", "-f", checklists]).trim(),
+        "no changes"
+    );
+    let run = |args: &[&str]| lockstep(&url, dir.path(), args);
+    run(&["checklist", "check", "q1-2025", "design-qa", "--as", "uma"]);
+    run(&["signoff", "q1-2025", "--request", "--as", "rita"]);
+    run(&["signoff", "q1-2025", "--approve", "--as", "sid"]);
+    run(&[
+        "signoff",
+        "q1-2025",
+        "--reject",
+        "--reason",
+        "docs not ready",
+        "--as",
+        "sam",
+    ]);
+    // Each command is a new process: the verdict is rebuilt from the PostgreSQL log.
+    let verdict: serde_json::Value =
+        serde_json::from_str(&run(&["checklist", "q1-2025", "-o", "json"])).expect("json");
+    let design = verdict["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|i| i["id"] == "design-qa")
+        .expect("design-qa")
+        .clone();
+    assert_eq!(design["checkedBy"], "uma");
+    let output = Command::new(env!("CARGO_BIN_EXE_lockstep"))
+        .args(["gonogo", "q1-2025", "-o", "json"])
+        .current_dir(dir.path())
+        .env("LOCKSTEP_DATABASE_URL", &url)
+        .env("LOCKSTEP_LOG", "warn")
+        .output()
+        .expect("binary runs");
+    assert_eq!(output.status.code(), Some(1));
+    let gonogo: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(gonogo["signoffs"]["approvals"][0]["by"], "sid");
+    assert_eq!(
+        gonogo["signoffs"]["rejections"][0]["reason"],
+        "docs not ready"
+    );
+}
