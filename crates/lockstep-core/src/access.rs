@@ -152,6 +152,11 @@ fn action(command: &Command) -> String {
             signal.reading.kind(),
             signal.component
         ),
+        Command::StartRun { release, .. } => format!("start a deployment run of {release}"),
+        Command::ChangeRunStep {
+            release, step, to, ..
+        } => format!("move step {step} of the {release} run to {to}"),
+        Command::StartRollback { release, .. } => format!("roll back the {release} run"),
         // Commands added later are named by their variant until they get words here.
         #[allow(unreachable_patterns)]
         other => {
@@ -187,6 +192,9 @@ fn release_of_command(state: &State, command: &Command) -> Option<Name> {
         | Command::RemoveDependency { blocked: item, .. } => {
             state.items().get(item).map(|i| i.release.clone())
         }
+        Command::StartRun { release, .. }
+        | Command::ChangeRunStep { release, .. }
+        | Command::StartRollback { release, .. } => Some(release.clone()),
         Command::RecordScenarioResult { task, .. } => state
             .integration_tasks()
             .get(task)
@@ -306,6 +314,35 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
                     "team members record signals only for their team's ({team}) components"
                 ))
             }
+        }
+        Command::ChangeRunStep { release, step, .. } => {
+            // The team that owns a step's component executes it.
+            let owned = state
+                .components()
+                .get(step)
+                .is_none_or(|c| c.spec.team == team);
+            if owned {
+                Ok(())
+            } else {
+                deny(&format!(
+                    "team members run only their team's ({team}) steps of the {release} run"
+                ))
+            }
+        }
+        Command::StartRollback { release, .. } => {
+            // Any team deploying in the run may pull the emergency brake.
+            let deploys = state
+                .runs()
+                .get(release)
+                .is_some_and(|run| run.runbook.steps.iter().any(|s| s.team == team));
+            if deploys {
+                Ok(())
+            } else {
+                deny("only a release manager or a team deploying in the run rolls it back")
+            }
+        }
+        Command::StartRun { .. } => {
+            deny("only a release manager or an admin starts a deployment run")
         }
         Command::DefineRelease { .. } | Command::ChangeReleaseState { .. } => {
             deny("only a release manager or an admin changes release dates, scope or state")

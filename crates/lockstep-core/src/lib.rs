@@ -20,6 +20,8 @@ mod name;
 pub mod planning;
 pub mod readiness;
 pub mod risk;
+pub mod run;
+pub mod runbook;
 mod state;
 pub mod suggest;
 

@@ -49,6 +49,9 @@ pub struct State {
     /// Delivery ids already recorded, so that a redelivery changes nothing.
     #[serde(default)]
     signal_deliveries: BTreeSet<String>,
+    /// The latest deployment run of each release.
+    #[serde(default)]
+    runs: BTreeMap<Name, crate::run::Run>,
 }
 
 impl State {
@@ -108,6 +111,10 @@ impl State {
                 .as_deref()
                 .is_some_and(|own| normalize_repository(own) == wanted)
         })
+    }
+    /// The latest deployment run of each release, by release.
+    pub fn runs(&self) -> &BTreeMap<Name, crate::run::Run> {
+        &self.runs
     }
     /// Blackout windows by name.
     pub fn blackouts(&self) -> &BTreeMap<Name, Blackout> {
@@ -217,6 +224,11 @@ impl State {
                 self.release_stream_of_item(&dependency.blocked)
             }
             Event::SignalRecorded { signal } => format!("component:{}", signal.component),
+            Event::RunStarted { release, .. }
+            | Event::BreakGlassUsed { release, .. }
+            | Event::RunStepChanged { release, .. }
+            | Event::RollbackTriggerTripped { release, .. }
+            | Event::RollbackStarted { release, .. } => crate::run::stream(release),
             Event::IntegrationTaskRedefined { task, .. }
             | Event::ScenarioResultRecorded { task, .. } => {
                 match self.integration_tasks.get(task) {
@@ -402,8 +414,14 @@ impl State {
             }
             Event::SignalRecorded { signal } => {
                 self.signal_deliveries.insert(signal.delivery.clone());
+                crate::run::observe_signal(&mut self.runs, &signal);
                 self.signals.insert(signal.key(), signal);
             }
+            run_event @ (Event::RunStarted { .. }
+            | Event::BreakGlassUsed { .. }
+            | Event::RunStepChanged { .. }
+            | Event::RollbackTriggerTripped { .. }
+            | Event::RollbackStarted { .. }) => crate::run::apply(&mut self.runs, &run_event),
         }
     }
 }
