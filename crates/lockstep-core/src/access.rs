@@ -121,7 +121,9 @@ pub fn role_of(state: &State, principal: &Principal) -> ProgramRole {
     }
 }
 
-fn action(command: &Command) -> String {
+/// What `command` attempts, in words (`move item api-analytics-endpoints to staging`):
+/// for refusals and the audit log.
+pub fn action(command: &Command) -> String {
     match command {
         Command::DefineTeam { team, .. } => format!("define team {team}"),
         Command::DefineComponent { component, .. } => format!("define component {component}"),
@@ -165,6 +167,27 @@ fn action(command: &Command) -> String {
             format!("issue {variant}")
         }
     }
+}
+
+/// What `command` is about, for the audit log: the stream it would write
+/// (`release:q1-2025`, `run:q1-2025`, `component:analytics-api`) and its release, if any.
+pub fn subject(state: &State, command: &Command) -> (String, Option<Name>) {
+    let release = release_of_command(state, command);
+    let target = match command {
+        Command::StartRun { release, .. }
+        | Command::ChangeRunStep { release, .. }
+        | Command::StartRollback { release, .. } => crate::run::stream(release),
+        Command::DefineTeam { team, .. } => format!("team:{team}"),
+        Command::DefineComponent { component, .. } => format!("component:{component}"),
+        Command::DefineEnvironment { environment, .. } => format!("environment:{environment}"),
+        Command::DefineBlackout { blackout, .. } => format!("blackout:{blackout}"),
+        Command::RecordSignal { signal } => format!("component:{}", signal.component),
+        _ => match &release {
+            Some(release) => format!("release:{release}"),
+            None => "program".to_owned(),
+        },
+    };
+    (target, release)
 }
 
 /// Whether the principal manages `release` by being named its manager.

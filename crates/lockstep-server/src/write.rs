@@ -48,6 +48,15 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
             "/dependencies/{blocker}/{blocked}",
             delete(remove_dependency),
         )
+        .route("/releases/{name}/run", post(crate::runs::start_run))
+        .route(
+            "/releases/{name}/run/steps/{step}",
+            post(crate::runs::change_step),
+        )
+        .route(
+            "/releases/{name}/run/rollback",
+            post(crate::runs::start_rollback),
+        )
 }
 
 /// Which resource a write answers with, and whose stream versions it.
@@ -59,6 +68,8 @@ pub(crate) enum Target {
     Release(Name),
     Item(Name),
     Dependency(Name, Name),
+    /// A release's deployment run (stream `run:RELEASE`).
+    Run(Name),
 }
 
 impl Target {
@@ -70,6 +81,7 @@ impl Target {
             Target::Release(_) => "release",
             Target::Item(_) => "item",
             Target::Dependency(..) => "dependency",
+            Target::Run(_) => "run of release",
         }
     }
 
@@ -79,7 +91,8 @@ impl Target {
             | Target::Component(n)
             | Target::Environment(n)
             | Target::Release(n)
-            | Target::Item(n) => n.as_str().to_owned(),
+            | Target::Item(n)
+            | Target::Run(n) => n.as_str().to_owned(),
             Target::Dependency(a, b) => format!("{a}/{b}"),
         }
     }
@@ -104,6 +117,10 @@ impl Target {
                 .items()
                 .get(n)
                 .map(|i| format!("release:{}", i.release)),
+            Target::Run(n) => state
+                .runs()
+                .contains_key(n)
+                .then(|| lockstep_core::run::stream(n)),
         }
     }
 
@@ -122,21 +139,26 @@ impl Target {
                 })
             }),
             Target::Dependency(a, b) => state.dependency(a, b).map(|d| json!(d)),
+            Target::Run(n) => state.runs().get(n).map(crate::runs::run_json),
         }
     }
 }
 
 /// What a write asks for besides its command.
-struct Write {
-    command: Command,
-    target: Target,
-    if_match: IfMatch,
-    reason: Option<String>,
-    created: bool,
+pub(crate) struct Write {
+    pub(crate) command: Command,
+    pub(crate) target: Target,
+    pub(crate) if_match: IfMatch,
+    pub(crate) reason: Option<String>,
+    pub(crate) created: bool,
 }
 
 /// The one path of every write. Returns the resource after the change with its ETag.
-async fn execute(app: &AppState, caller: &Caller, write: Write) -> Result<Response, ApiError> {
+pub(crate) async fn execute(
+    app: &AppState,
+    caller: &Caller,
+    write: Write,
+) -> Result<Response, ApiError> {
     let principal: &Principal = caller.principal()?;
     let mut state = app.state.write().await;
     // A decision must never read a state older than the log: another replica or the
@@ -161,9 +183,31 @@ async fn execute(app: &AppState, caller: &Caller, write: Write) -> Result<Respon
             });
         }
     }
-    authorize(&state, principal, &write.command)?;
+    // Every refusal, by authorization or by a rule, goes to the audit log.
+    if let Err(denied) = authorize(&state, principal, &write.command) {
+        let error = denied.to_string();
+        crate::runs::record_refusal(
+            app,
+            &state,
+            &principal.user,
+            &write.command,
+            "denied",
+            &error,
+        )
+        .await;
+        return Err(denied.into());
+    }
     let now = app.now();
-    let events = lockstep_core::decide(&state, write.command, now)?;
+    let command = write.command.clone();
+    let events = match lockstep_core::decide(&state, write.command, now) {
+        Ok(events) => events,
+        Err(refused) => {
+            let error = refused.to_string();
+            crate::runs::record_refusal(app, &state, &principal.user, &command, "domain", &error)
+                .await;
+            return Err(refused.into());
+        }
+    };
     let meta = EventMeta {
         actor: principal.user.clone(),
         at: now,
@@ -206,7 +250,7 @@ async fn execute(app: &AppState, caller: &Caller, write: Write) -> Result<Respon
     Ok(response)
 }
 
-fn write(command: Command, target: Target, if_match: IfMatch) -> Write {
+pub(crate) fn write(command: Command, target: Target, if_match: IfMatch) -> Write {
     Write {
         command,
         target,

@@ -53,10 +53,22 @@ async fn records_refusals_and_lists_them_oldest_first_by_release(db: &TestDb) {
     let audit = AuditLog::open(&db.url, &OpenOptions::default())
         .await
         .expect("open audit");
-    audit.record(&refusal(1, Some("q1"), "first")).await.expect("record");
-    audit.record(&refusal(2, Some("q2"), "other release")).await.expect("record");
-    audit.record(&refusal(3, Some("q1"), "second")).await.expect("record");
-    audit.record(&refusal(4, None, "no release")).await.expect("record");
+    audit
+        .record(&refusal(1, Some("q1"), "first"))
+        .await
+        .expect("record");
+    audit
+        .record(&refusal(2, Some("q2"), "other release"))
+        .await
+        .expect("record");
+    audit
+        .record(&refusal(3, Some("q1"), "second"))
+        .await
+        .expect("record");
+    audit
+        .record(&refusal(4, None, "no release"))
+        .await
+        .expect("record");
 
     let q1 = audit.list(Some("q1"), 100).await.expect("list");
     let errors: Vec<&str> = q1.iter().map(|r| r.refusal.error.as_str()).collect();
@@ -64,7 +76,10 @@ async fn records_refusals_and_lists_them_oldest_first_by_release(db: &TestDb) {
     assert_eq!(q1[0].refusal, refusal(1, Some("q1"), "first"));
 
     let latest_two = audit.list(None, 2).await.expect("list");
-    let errors: Vec<&str> = latest_two.iter().map(|r| r.refusal.error.as_str()).collect();
+    let errors: Vec<&str> = latest_two
+        .iter()
+        .map(|r| r.refusal.error.as_str())
+        .collect();
     assert_eq!(errors, ["second", "no release"]);
 }
 
@@ -75,7 +90,10 @@ async fn the_log_migration_creates_the_table_the_server_pool_uses(db: &TestDb) {
         .await
         .expect("open auth");
     let beside = AuditLog::beside(&auth).await.expect("audit beside auth");
-    beside.record(&refusal(1, Some("q1"), "via server")).await.expect("record");
+    beside
+        .record(&refusal(1, Some("q1"), "via server"))
+        .await
+        .expect("record");
     let own = AuditLog::open(&db.url, &OpenOptions::default())
         .await
         .expect("open audit");

@@ -94,6 +94,12 @@ pub enum Command {
     Signal(crate::gonogo::SignalArgs),
     /// Print a release's go/no-go verdict with its evidence (exit 0 go, 1 no-go).
     Gonogo(crate::gonogo::GonogoArgs),
+    /// Print a release's runbook: order, times, checks, rollback triggers, contacts.
+    Runbook(crate::run_cmd::RunbookArgs),
+    /// Execute a release's runbook: start, move steps, roll back, show status.
+    Run(crate::run_cmd::RunArgs),
+    /// Refused attempts (domain errors and denials) from the CLI and the server.
+    Audit(crate::run_cmd::AuditArgs),
 }
 
 #[derive(Debug, Args)]

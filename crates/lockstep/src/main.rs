@@ -14,6 +14,7 @@ mod demo;
 mod gonogo;
 mod plan_cmd;
 mod read;
+mod run_cmd;
 mod serve;
 mod users;
 mod verbs;
@@ -80,5 +81,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(args) => users::run(&global, args).await,
         Command::Signal(args) => gonogo::signal(&global, args).await,
         Command::Gonogo(args) => gonogo::gonogo(&global, args).await,
+        Command::Runbook(args) => run_cmd::runbook(&global, args).await,
+        Command::Run(args) => run_cmd::run(&global, args).await,
+        Command::Audit(args) => run_cmd::audit(&global, args).await,
     }
 }
