@@ -508,6 +508,17 @@ pub(crate) async fn page(
             title = escape(title),
             name = escape(release.name.as_str()),
         );
+        let finished = state
+            .runs()
+            .get(&release.name)
+            .is_none_or(|run| run.status().is_finished());
+        if writable && finished {
+            let _ = write!(
+                body,
+                r#"<p><button type="button" data-run-start="{name}">Start a run</button></p>"#,
+                name = escape(release.name.as_str()),
+            );
+        }
         match state.runs().get(&release.name) {
             Some(run) => {
                 let status = run.status();

@@ -71,8 +71,13 @@
   }
 
   document.addEventListener('click', function (e) {
-    var button = e.target.closest ? e.target.closest('button[data-step], button[data-rollback]') : null;
+    var button = e.target.closest ? e.target.closest('button[data-step], button[data-rollback], button[data-run-start]') : null;
     if (!button) return;
+    if (button.hasAttribute('data-run-start')) {
+      var started = button.getAttribute('data-run-start');
+      post('/api/v1/releases/' + encodeURIComponent(started) + '/run', {}, 'Run started');
+      return;
+    }
     if (button.hasAttribute('data-rollback')) {
       var name = button.getAttribute('data-rollback');
       post('/api/v1/releases/' + encodeURIComponent(name) + '/run/rollback', {}, 'Rollback started');
