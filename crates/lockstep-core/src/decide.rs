@@ -429,11 +429,19 @@ impl Decider<'_> {
                     return Ok(vec![]);
                 }
                 self.open_release(&existing.release)?;
-                Ok(vec![Event::ScenarioResultRecorded {
+                // A failed integration during a run may trip its rollback trigger.
+                let tripped = if result == crate::ScenarioResult::Failed {
+                    crate::run::on_scenario_failed(state, existing, scenario, now)
+                } else {
+                    Vec::new()
+                };
+                let mut events = vec![Event::ScenarioResultRecorded {
                     task,
                     scenario,
                     result,
-                }])
+                }];
+                events.extend(tripped);
+                Ok(events)
             }
         }
     }

@@ -873,6 +873,73 @@ pub(crate) fn on_signal(state: &State, signal: &Signal) -> Vec<Event> {
     events
 }
 
+/// The events a failed integration scenario causes: the `integration-failure` trigger
+/// of a watching run of the task's release trips, on the first of the task's
+/// components that the run deploys (and an auto-rollback run starts rolling back).
+pub(crate) fn on_scenario_failed(
+    state: &State,
+    task: &crate::IntegrationTask,
+    scenario: usize,
+    now: Timestamp,
+) -> Vec<Event> {
+    let Some(run) = state.runs().get(&task.release) else {
+        return Vec::new();
+    };
+    let has_trigger = run
+        .runbook
+        .rollback_triggers
+        .iter()
+        .any(|t| t.signal == "integration-failure");
+    let Some(component) = task
+        .spec
+        .components
+        .iter()
+        .find(|c| run.runbook.components().any(|own| own == *c))
+    else {
+        return Vec::new();
+    };
+    let already = run
+        .tripped
+        .iter()
+        .any(|t| t.trigger == "integration-failure" && &t.component == component);
+    if !run.watches() || !has_trigger || already {
+        return Vec::new();
+    }
+    let scenario_title = task
+        .spec
+        .scenarios
+        .get(scenario)
+        .map_or("a scenario", |s| s.title.as_str());
+    let detail = format!("integration failed: {} — {scenario_title}", task.spec.title);
+    let mut events = vec![Event::RollbackTriggerTripped {
+        release: run.release.clone(),
+        number: run.number,
+        trip: TrippedTrigger {
+            component: component.clone(),
+            trigger: "integration-failure".to_owned(),
+            detail: detail.clone(),
+            at: now,
+        },
+    }];
+    if run.auto_rollback {
+        let steps = rollback_steps(run);
+        if !steps.is_empty() {
+            events.push(Event::RollbackStarted {
+                release: run.release.clone(),
+                number: run.number,
+                steps,
+                reason: format!(
+                    "rollback trigger integration-failure tripped on {component}: {detail}"
+                ),
+                automatic: true,
+                by: "lockstep".to_owned(),
+                at: now,
+            });
+        }
+    }
+    events
+}
+
 /// Folds a run event into `runs`. Never fails: it is replay.
 pub(crate) fn apply(runs: &mut BTreeMap<Name, Run>, event: &Event) {
     match event {

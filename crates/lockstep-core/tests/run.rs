@@ -123,6 +123,12 @@ impl ProgramBuilder {
                             for_minutes: None,
                             description: None,
                         },
+                        RollbackTrigger {
+                            signal: "integration-failure".into(),
+                            above: None,
+                            for_minutes: None,
+                            description: Some("Integration failure".into()),
+                        },
                     ],
                 }),
                 labels: Default::default(),
@@ -155,6 +161,23 @@ impl ProgramBuilder {
                 buffer_days: 0,
             });
         }
+        commands.push(Command::DefineIntegrationTask {
+            task: name("api-backend"),
+            release: name("q1"),
+            spec: lockstep_core::IntegrationTaskSpec {
+                title: "API + Backend".into(),
+                phase: lockstep_core::IntegrationPhase::ComponentPairs,
+                milestone: None,
+                components: vec![name("analytics-api"), name("data-pipeline")],
+                owners: vec![],
+                due: None,
+                environment: None,
+                scenarios: vec![lockstep_core::Scenario {
+                    title: "Endpoints read pipeline aggregates".into(),
+                    result: Default::default(),
+                }],
+            },
+        });
         ProgramBuilder { commands }
     }
 
@@ -540,4 +563,28 @@ fn a_run_inside_a_blackout_needs_break_glass_with_a_reason_and_names_who_and_why
         "2025-03-01T09:00:00Z",
     )
     .expect("covered");
+}
+
+#[test]
+fn a_failed_integration_scenario_during_a_run_trips_the_integration_failure_trigger() {
+    let mut state = ProgramBuilder::seed().build();
+    start_run(&mut state, RunOptions::default()).expect("run starts");
+    deploy(&mut state, "data-pipeline", 0);
+    let failed = Command::RecordScenarioResult {
+        task: name("api-backend"),
+        scenario: 0,
+        result: lockstep_core::ScenarioResult::Failed,
+    };
+    let events = check(&mut state, failed, "2025-03-01T09:10:00Z").expect("recorded");
+    let kinds: Vec<&str> = events.iter().map(Event::kind).collect();
+    assert_eq!(kinds, ["ScenarioResultRecorded", "RollbackTriggerTripped"]);
+    let run = &state.runs()[&name("q1")];
+    assert_eq!(run.tripped[0].trigger, "integration-failure");
+    assert_eq!(run.tripped[0].component, name("analytics-api"));
+    assert!(
+        run.tripped[0]
+            .detail
+            .contains("Endpoints read pipeline aggregates")
+    );
+    assert!(run.rollback_proposed());
 }
