@@ -279,6 +279,36 @@ fn issue_6_a_run_inside_a_blackout_needs_break_glass_with_a_reason_which_is_reco
     );
 }
 
+/// A POST with extra headers over loopback: (status, raw head, body).
+fn post_with(
+    address: &str,
+    path: &str,
+    token: &str,
+    headers: &[&str],
+    body: &str,
+) -> (u16, String, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    let extra: String = headers.iter().map(|h| format!("{h}\r\n")).collect();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\
+         Authorization: Bearer {token}\r\n{extra}Content-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
 /// The server reads what the CLI wrote after it started, by following the log.
 fn wait_for(address: &str, path: &str, wanted: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..100 {
@@ -371,7 +401,34 @@ fn issue_6_the_same_release_day_over_http_with_authorization_problems_and_an_aut
         "{not json",
     );
     assert_eq!(status, 400, "{body}");
-    for action in ["start", "verify", "done"] {
+    // A stale If-Match is 412; a retried POST with its Idempotency-Key is replayed,
+    // not refused as a second start.
+    let step_path = "/api/v1/releases/q1-2025/run/steps/data-pipeline";
+    let start = r#"{"action": "start"}"#;
+    let (status, _, body) = post_with(address, step_path, &alex, &["If-Match: \"99\""], start);
+    assert_eq!(status, 412, "{body}");
+    let (status, head, body) = post_with(
+        address,
+        step_path,
+        &alex,
+        &["Idempotency-Key: start-1"],
+        start,
+    );
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        head.contains("etag: \"2\""),
+        "run stream at version 2: {head}"
+    );
+    let (status, head, _) = post_with(
+        address,
+        step_path,
+        &alex,
+        &["Idempotency-Key: start-1"],
+        start,
+    );
+    assert_eq!(status, 200);
+    assert!(head.contains("idempotent-replayed: true"), "{head}");
+    for action in ["verify", "done"] {
         let (status, body) = move_step(&alex, "data-pipeline", action);
         assert_eq!(status, 200, "{action}: {body}");
     }
