@@ -149,6 +149,29 @@ pub async fn refused(
     error.into()
 }
 
+/// Records a refused `apply` (a manifest error or a rule a command broke, located in
+/// its file) in the audit table, as kind `manifest`.
+pub async fn refused_apply(global: &Global, files: &[std::path::PathBuf], error: &anyhow::Error) {
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let refusal = Refusal {
+        at: jiff::Timestamp::now(),
+        actor: global.actor.clone(),
+        source: "cli".to_owned(),
+        command: format!("apply {}", names.join(" ")),
+        target: "program".to_owned(),
+        release: None,
+        kind: "manifest".to_owned(),
+        error: format!("{error:#}"),
+    };
+    let recorded = match AuditLog::open(&global.database_url, &Default::default()).await {
+        Ok(audit) => audit.record(&refusal).await,
+        Err(error) => Err(error),
+    };
+    if let Err(audit_error) = recorded {
+        tracing::warn!(%audit_error, "cannot record the refused apply");
+    }
+}
+
 /// Decides `command` (built from the state, so rebuilt after a conflict), records a
 /// refusal, commits with up to three attempts, and prints what changed.
 async fn commit(

@@ -219,6 +219,25 @@ fn issue_6_a_release_day_runs_end_to_end_on_the_cli_and_rolls_back_in_reverse_wh
         refusals[1]["command"],
         "move step analytics-api of the q1-2025 run to running"
     );
+    // A refused apply is audited too, with its location.
+    let bad = ws.write(
+        "bad.yaml",
+        "apiVersion: lockstep.dev/v1\nkind: Component\nmetadata: {name: search}\nspec: {team: serch}\n",
+    );
+    let refused = ws.fails(&["apply", "-f", bad.to_str().expect("utf-8 path")]);
+    assert!(refused.contains("unknown team `serch`"), "{refused}");
+    let audit = json(&ws.ok(&["audit", "-o", "json"]));
+    let last = audit["refusals"]
+        .as_array()
+        .and_then(|r| r.last())
+        .expect("one refusal");
+    assert_eq!(last["kind"], "manifest");
+    assert!(
+        last["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("bad.yaml:4:") && e.contains("serch")),
+        "{last:#}"
+    );
     // A new run may start once this one is rolled back.
     let second = ws.ok(&["run", "start", "q1-2025"]);
     assert!(second.contains("run 2 of q1-2025"), "{second}");
