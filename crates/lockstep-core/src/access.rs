@@ -128,7 +128,9 @@ pub fn role_of(state: &State, principal: &Principal) -> ProgramRole {
     }
 }
 
-fn action(command: &Command) -> String {
+/// What `command` attempts, in words (`move item api-analytics-endpoints to staging`):
+/// for refusals and the audit log.
+pub fn action(command: &Command) -> String {
     match command {
         Command::DefineTeam { team, .. } => format!("define team {team}"),
         Command::DefineComponent { component, .. } => format!("define component {component}"),
@@ -183,6 +185,11 @@ fn action(command: &Command) -> String {
         Command::WithdrawSignOff { release, by } => {
             format!("withdraw the sign-off of {by} on release {release}")
         }
+        Command::StartRun { release, .. } => format!("start a deployment run of {release}"),
+        Command::ChangeRunStep {
+            release, step, to, ..
+        } => format!("move step {step} of the {release} run to {to}"),
+        Command::StartRollback { release, .. } => format!("roll back the {release} run"),
         // Commands added later are named by their variant until they get words here.
         #[allow(unreachable_patterns)]
         other => {
@@ -191,6 +198,27 @@ fn action(command: &Command) -> String {
             format!("issue {variant}")
         }
     }
+}
+
+/// What `command` is about, for the audit log: the stream it would write
+/// (`release:q1-2025`, `run:q1-2025`, `component:analytics-api`) and its release, if any.
+pub fn subject(state: &State, command: &Command) -> (String, Option<Name>) {
+    let release = release_of_command(state, command);
+    let target = match command {
+        Command::StartRun { release, .. }
+        | Command::ChangeRunStep { release, .. }
+        | Command::StartRollback { release, .. } => crate::run::stream(release),
+        Command::DefineTeam { team, .. } => format!("team:{team}"),
+        Command::DefineComponent { component, .. } => format!("component:{component}"),
+        Command::DefineEnvironment { environment, .. } => format!("environment:{environment}"),
+        Command::DefineBlackout { blackout, .. } => format!("blackout:{blackout}"),
+        Command::RecordSignal { signal } => format!("component:{}", signal.component),
+        _ => match &release {
+            Some(release) => format!("release:{release}"),
+            None => "program".to_owned(),
+        },
+    };
+    (target, release)
 }
 
 /// Whether the principal manages `release` by being named its manager.
@@ -223,6 +251,9 @@ fn release_of_command(state: &State, command: &Command) -> Option<Name> {
         | Command::RemoveDependency { blocked: item, .. } => {
             state.items().get(item).map(|i| i.release.clone())
         }
+        Command::StartRun { release, .. }
+        | Command::ChangeRunStep { release, .. }
+        | Command::StartRollback { release, .. } => Some(release.clone()),
         Command::RecordScenarioResult { task, .. } => state
             .integration_tasks()
             .get(task)
@@ -363,6 +394,35 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
                     "team members record signals only for their team's ({team}) components"
                 ))
             }
+        }
+        Command::ChangeRunStep { release, step, .. } => {
+            // The team that owns a step's component executes it.
+            let owned = state
+                .components()
+                .get(step)
+                .is_none_or(|c| c.spec.team == team);
+            if owned {
+                Ok(())
+            } else {
+                deny(&format!(
+                    "team members run only their team's ({team}) steps of the {release} run"
+                ))
+            }
+        }
+        Command::StartRollback { release, .. } => {
+            // Any team deploying in the run may pull the emergency brake.
+            let deploys = state
+                .runs()
+                .get(release)
+                .is_some_and(|run| run.runbook.steps.iter().any(|s| s.team == team));
+            if deploys {
+                Ok(())
+            } else {
+                deny("only a release manager or a team deploying in the run rolls it back")
+            }
+        }
+        Command::StartRun { .. } => {
+            deny("only a release manager or an admin starts a deployment run")
         }
         Command::DefineRelease { .. } | Command::ChangeReleaseState { .. } => {
             deny("only a release manager or an admin changes release dates, scope or state")

@@ -104,4 +104,28 @@ pub enum Command {
     },
     /// Withdraw `by`'s sign-off (a rejection stops blocking).
     WithdrawSignOff { release: Name, by: Name },
+    /// Start executing a release's runbook (generated at the edge, where time zones
+    /// are resolved). Inside a deny window it needs `options.break_glass`.
+    StartRun {
+        release: Name,
+        runbook: Box<crate::runbook::Runbook>,
+        by: String,
+        options: crate::run::RunOptions,
+    },
+    /// Move one step of the current phase (deploy or rollback) of a run.
+    ChangeRunStep {
+        release: Name,
+        step: Name,
+        to: crate::run::StepStatus,
+        by: String,
+        note: Option<String>,
+        break_glass: Option<String>,
+    },
+    /// Roll back a run: its deployed steps, in reverse dependency order. Without a
+    /// reason, the first tripped trigger is the reason.
+    StartRollback {
+        release: Name,
+        by: String,
+        reason: Option<String>,
+    },
 }

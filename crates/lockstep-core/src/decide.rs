@@ -459,8 +459,44 @@ impl Decider<'_> {
                         latest: latest.observed_at,
                     });
                 }
-                Ok(vec![Event::SignalRecorded { signal }])
+                // A signal about a component being deployed may trip a rollback trigger.
+                let mut events = crate::run::on_signal(state, &signal);
+                events.insert(0, Event::SignalRecorded { signal });
+                Ok(events)
             }
+            Command::StartRun {
+                release,
+                runbook,
+                by,
+                options,
+            } => {
+                self.open_release(&release)?;
+                crate::run::start(state, release, *runbook, by, options, now)
+            }
+            Command::ChangeRunStep {
+                release,
+                step,
+                to,
+                by,
+                note,
+                break_glass,
+            } => crate::run::change_step(
+                state,
+                crate::run::StepChange {
+                    release,
+                    step,
+                    to,
+                    by,
+                    note,
+                    break_glass,
+                },
+                now,
+            ),
+            Command::StartRollback {
+                release,
+                by,
+                reason,
+            } => crate::run::start_rollback(state, release, by, reason, now),
             Command::RecordScenarioResult {
                 task,
                 scenario,
@@ -483,11 +519,19 @@ impl Decider<'_> {
                     return Ok(vec![]);
                 }
                 self.open_release(&existing.release)?;
-                Ok(vec![Event::ScenarioResultRecorded {
+                // A failed integration during a run may trip its rollback trigger.
+                let tripped = if result == crate::ScenarioResult::Failed {
+                    crate::run::on_scenario_failed(state, existing, scenario, now)
+                } else {
+                    Vec::new()
+                };
+                let mut events = vec![Event::ScenarioResultRecorded {
                     task,
                     scenario,
                     result,
-                }])
+                }];
+                events.extend(tripped);
+                Ok(events)
             }
             checklist @ (Command::DefineChecklistTemplate { .. }
             | Command::CheckItem { .. }

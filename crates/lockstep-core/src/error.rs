@@ -94,6 +94,34 @@ pub enum DomainError {
         /// When the latest recorded one was observed.
         latest: jiff::Timestamp,
     },
+    /// A run step cannot move between these states in one transition.
+    #[error(
+        "step `{step}` cannot go from {from} to {to}: a step goes pending → running → verifying → done (or → failed; pending → skipped)"
+    )]
+    IllegalStepTransition {
+        /// The step (its component).
+        step: Name,
+        /// Current status.
+        from: crate::run::StepStatus,
+        /// Requested status.
+        to: crate::run::StepStatus,
+    },
+    /// A run step cannot start before its predecessors are done.
+    #[error("step `{step}` cannot start before {} {} done", waiting.iter().map(|w| format!("`{w}`")).collect::<Vec<_>>().join(", "), if waiting.len() == 1 { "is" } else { "are" })]
+    StepNotReady {
+        /// The step.
+        step: Name,
+        /// Predecessors not done or skipped yet.
+        waiting: Vec<Name>,
+    },
+    /// Deployments to the environment are frozen now.
+    #[error("deployments to `{environment}` are frozen now ({}): a break-glass override with a reason is needed", windows.join("; "))]
+    DeployFrozen {
+        /// The target environment.
+        environment: Name,
+        /// The deny windows in force, in words.
+        windows: Vec<String>,
+    },
     /// A field's value breaks a rule not covered above.
     #[error("{field}: {reason}")]
     Invalid {

@@ -158,6 +158,49 @@ pub enum Event {
     },
     /// Someone withdrew their sign-off.
     SignOffWithdrawn { release: Name, by: Name },
+    /// A deployment run of a release started, with the runbook it executes.
+    RunStarted {
+        release: Name,
+        number: u32,
+        runbook: Box<crate::runbook::Runbook>,
+        auto_rollback: bool,
+        by: String,
+        at: jiff::Timestamp,
+    },
+    /// A deny window was overridden (break glass): who, why, which windows.
+    BreakGlassUsed {
+        release: Name,
+        break_glass: crate::run::BreakGlass,
+    },
+    /// A step of a run moved.
+    RunStepChanged {
+        release: Name,
+        number: u32,
+        phase: crate::run::RunPhase,
+        step: Name,
+        from: crate::run::StepStatus,
+        to: crate::run::StepStatus,
+        by: String,
+        at: jiff::Timestamp,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// A rollback trigger of a run fired on a signal.
+    RollbackTriggerTripped {
+        release: Name,
+        number: u32,
+        trip: crate::run::TrippedTrigger,
+    },
+    /// A run started rolling back.
+    RollbackStarted {
+        release: Name,
+        number: u32,
+        steps: Vec<crate::run::PlannedRunStep>,
+        reason: String,
+        automatic: bool,
+        by: String,
+        at: jiff::Timestamp,
+    },
 }
 
 impl Event {
@@ -199,6 +242,11 @@ impl Event {
             Event::GoNoGoRequested { .. } => "GoNoGoRequested",
             Event::SignOffRecorded { .. } => "SignOffRecorded",
             Event::SignOffWithdrawn { .. } => "SignOffWithdrawn",
+            Event::RunStarted { .. } => "RunStarted",
+            Event::BreakGlassUsed { .. } => "BreakGlassUsed",
+            Event::RunStepChanged { .. } => "RunStepChanged",
+            Event::RollbackTriggerTripped { .. } => "RollbackTriggerTripped",
+            Event::RollbackStarted { .. } => "RollbackStarted",
         }
     }
 
@@ -342,6 +390,70 @@ impl Event {
             Event::SignOffWithdrawn { release, by } => {
                 format!("release {release}: {by} withdrew their sign-off")
             }
+            Event::RunStarted {
+                release,
+                number,
+                by,
+                auto_rollback,
+                ..
+            } => format!(
+                "run {number} of {release} started by {by}{}",
+                if *auto_rollback {
+                    " (auto-rollback)"
+                } else {
+                    ""
+                }
+            ),
+            Event::BreakGlassUsed {
+                release,
+                break_glass,
+            } => format!(
+                "break glass on {release} ({}) by {}: {} (overrides {})",
+                break_glass.scope,
+                break_glass.by,
+                break_glass.reason,
+                break_glass
+                    .windows
+                    .iter()
+                    .map(Name::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Event::RunStepChanged {
+                release,
+                phase,
+                step,
+                from,
+                to,
+                by,
+                note,
+                ..
+            } => format!(
+                "{release} {} step {step}: {from} → {to} by {by}{}",
+                phase.as_str(),
+                note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()
+            ),
+            Event::RollbackTriggerTripped { release, trip, .. } => format!(
+                "{release}: rollback trigger {} tripped on {}: {}",
+                trip.trigger, trip.component, trip.detail
+            ),
+            Event::RollbackStarted {
+                release,
+                steps,
+                reason,
+                automatic,
+                by,
+                ..
+            } => format!(
+                "{release}: {} rollback by {by} ({}): {}",
+                if *automatic { "automatic" } else { "manual" },
+                steps
+                    .iter()
+                    .map(|s| s.component.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" → "),
+                reason
+            ),
         }
     }
 }

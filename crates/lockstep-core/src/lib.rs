@@ -22,6 +22,8 @@ pub mod planning;
 pub mod readiness;
 pub mod recurrence;
 pub mod risk;
+pub mod run;
+pub mod runbook;
 mod state;
 mod subscription;
 pub mod suggest;

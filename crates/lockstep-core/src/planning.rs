@@ -705,7 +705,7 @@ pub fn plan_release(
 /// Schedules the release-day steps in order, each at its planned time or the
 /// first moment after it that is clear of every blackout of the target
 /// environment, and says why a step moved.
-fn deployment_day(
+pub(crate) fn deployment_day(
     state: &State,
     release: &Release,
     zone: &TimeZone,

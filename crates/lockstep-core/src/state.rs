@@ -54,6 +54,9 @@ pub struct State {
     /// Checklist templates, ticks, approval rules and sign-offs.
     #[serde(default)]
     checklists: crate::checklist::Ledger,
+    /// The latest deployment run of each release.
+    #[serde(default)]
+    runs: BTreeMap<Name, crate::run::Run>,
 }
 
 impl State {
@@ -123,6 +126,12 @@ impl State {
     pub fn checklists(&self) -> &crate::checklist::Ledger {
         &self.checklists
     }
+
+    /// The latest deployment run of each release, by release.
+    pub fn runs(&self) -> &BTreeMap<Name, crate::run::Run> {
+        &self.runs
+    }
+
     /// Blackout windows by name.
     pub fn blackouts(&self) -> &BTreeMap<Name, Blackout> {
         &self.blackouts
@@ -252,6 +261,11 @@ impl State {
             | Event::GoNoGoRequested { release, .. }
             | Event::SignOffRecorded { release, .. }
             | Event::SignOffWithdrawn { release, .. } => format!("release:{release}"),
+            Event::RunStarted { release, .. }
+            | Event::BreakGlassUsed { release, .. }
+            | Event::RunStepChanged { release, .. }
+            | Event::RollbackTriggerTripped { release, .. }
+            | Event::RollbackStarted { release, .. } => crate::run::stream(release),
             Event::IntegrationTaskRedefined { task, .. }
             | Event::ScenarioResultRecorded { task, .. } => {
                 match self.integration_tasks.get(task) {
@@ -457,6 +471,7 @@ impl State {
             }
             Event::SignalRecorded { signal } => {
                 self.signal_deliveries.insert(signal.delivery.clone());
+                crate::run::observe_signal(&mut self.runs, &signal);
                 self.signals.insert(signal.key(), signal);
             }
             checklist @ (Event::ChecklistTemplateDefined { .. }
@@ -466,6 +481,11 @@ impl State {
             | Event::GoNoGoRequested { .. }
             | Event::SignOffRecorded { .. }
             | Event::SignOffWithdrawn { .. }) => self.checklists.apply(&checklist),
+            run_event @ (Event::RunStarted { .. }
+            | Event::BreakGlassUsed { .. }
+            | Event::RunStepChanged { .. }
+            | Event::RollbackTriggerTripped { .. }
+            | Event::RollbackStarted { .. }) => crate::run::apply(&mut self.runs, &run_event),
         }
     }
 }

@@ -422,6 +422,36 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
         "/checklist-templates",
         "Checklist templates: which applies to each release kind, declared and built in",
     ),
+    (
+        "get",
+        "/releases/{name}/runbook",
+        "The generated runbook (order, times, checks, triggers, contacts; Markdown too)",
+    ),
+    (
+        "get",
+        "/releases/{name}/run",
+        "The release's latest deployment run",
+    ),
+    (
+        "post",
+        "/releases/{name}/run",
+        "Start a deployment run (autoRollback, breakGlassReason inside a deny window)",
+    ),
+    (
+        "post",
+        "/releases/{name}/run/steps/{step}",
+        "Move a run step: start, verify, done, fail or skip",
+    ),
+    (
+        "post",
+        "/releases/{name}/run/rollback",
+        "Roll back the run: deployed steps in reverse dependency order",
+    ),
+    (
+        "get",
+        "/audit",
+        "Refused attempts (domain errors, denials), filter: release, limit",
+    ),
     ("get", "/openapi.json", "This document"),
     (
         "get",

@@ -21,6 +21,7 @@ pub mod feeds;
 mod live;
 mod manifests;
 mod pages;
+pub mod runs;
 mod security;
 pub mod signals;
 pub mod tokens;
@@ -108,6 +109,8 @@ pub struct AppState {
     program: Program,
     state: RwLock<State>,
     auth: AuthStore,
+    /// Refused attempts, beside the credentials.
+    audit: lockstep_store::audit::AuditLog,
     feed: broadcast::Sender<Arc<Change>>,
     config: Config,
 }
@@ -121,10 +124,12 @@ impl AppState {
     ) -> Result<Arc<AppState>, lockstep_store::program::ProgramError> {
         let state = program.load().await?;
         let (feed, _) = broadcast::channel(1024);
+        let audit = lockstep_store::audit::AuditLog::beside(&auth).await?;
         Ok(Arc::new(AppState {
             program,
             state: RwLock::new(state),
             auth,
+            audit,
             feed,
             config,
         }))
@@ -193,6 +198,9 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .route("/signals", post(signals::record_signal))
         .route("/releases/{name}/gonogo", get(signals::gonogo))
         .route("/openapi.json", get(api::openapi))
+        .route("/releases/{name}/runbook", get(runs::runbook))
+        .route("/releases/{name}/run", get(runs::run))
+        .route("/audit", get(runs::audit))
         .merge(tokens::routes())
         .merge(manifests::routes())
         .merge(checklists::read_routes())
@@ -200,6 +208,7 @@ pub fn app(shared: Arc<AppState>) -> Router {
     Router::new()
         .route("/", get(pages::index))
         .route("/releases/{name}", get(pages::release))
+        .route("/releases/{name}/run", get(runs::page))
         .route("/teams/{name}", get(pages::team))
         .route("/items/{name}", get(pages::item))
         .route("/calendar", get(pages::calendar))

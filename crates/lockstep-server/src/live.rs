@@ -62,6 +62,7 @@ impl Change {
             release: recorded
                 .stream
                 .strip_prefix("release:")
+                .or_else(|| recorded.stream.strip_prefix("run:"))
                 .map(str::to_owned)
                 .or_else(|| {
                     item.as_deref()

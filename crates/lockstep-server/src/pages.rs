@@ -72,7 +72,7 @@ pub(crate) fn layout(title: &str, caller: &Caller, role: Option<String>, body: &
 
 /// Renders a page, or sends an anonymous caller to the login page: every page needs
 /// a signed-in user.
-async fn render(
+pub(crate) async fn render(
     app: &AppState,
     caller: &Caller,
     uri: &Uri,
@@ -280,6 +280,16 @@ pub(crate) async fn release(
             pct = percent(ready, total),
             ff = release.spec.feature_freeze.map_or("—".to_owned(), short),
             cf = release.spec.code_freeze.map_or("—".to_owned(), short),
+        );
+        let _ = write!(
+            body,
+            r#"<p class="run-link"><a href="/releases/{name}/run">Runbook and deployment run</a>{status}</p>"#,
+            name = escape(release.name.as_str()),
+            status = state
+                .runs()
+                .get(&release.name)
+                .map(|run| format!(" · run {}: {}", run.number, run.status().as_str()))
+                .unwrap_or_default(),
         );
         if let Some(risk) = report.releases.get(&release.name) {
             body.push_str(r#"<section class="panel" aria-labelledby="risk-h"><h2 id="risk-h"><span class="badge risk">At risk</span> Why</h2><ol class="chain">"#);

@@ -605,12 +605,22 @@ pub(crate) async fn record_signal(
         observed_at: body.observed_at,
         reading,
     };
-    authorize(
-        &state,
-        &principal,
-        &Command::RecordSignal {
-            signal: signal.clone(),
-        },
-    )?;
-    commit(&app, &mut state, signal, &principal.user).await
+    let command = Command::RecordSignal {
+        signal: signal.clone(),
+    };
+    if let Err(denied) = authorize(&state, &principal, &command) {
+        let error = denied.to_string();
+        crate::runs::record_refusal(&app, &state, &principal.user, &command, "denied", &error)
+            .await;
+        return Err(denied.into());
+    }
+    match commit(&app, &mut state, signal, &principal.user).await {
+        Err(ApiError::Domain(refused)) => {
+            let error = refused.to_string();
+            crate::runs::record_refusal(&app, &state, &principal.user, &command, "domain", &error)
+                .await;
+            Err(ApiError::Domain(refused))
+        }
+        other => other,
+    }
 }

@@ -49,6 +49,15 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
             delete(remove_dependency),
         )
         .merge(crate::checklists::write_routes())
+        .route("/releases/{name}/run", post(crate::runs::start_run))
+        .route(
+            "/releases/{name}/run/steps/{step}",
+            post(crate::runs::change_step),
+        )
+        .route(
+            "/releases/{name}/run/rollback",
+            post(crate::runs::start_rollback),
+        )
 }
 
 /// Which resource a write answers with, and whose stream versions it.
@@ -62,6 +71,8 @@ pub(crate) enum Target {
     Dependency(Name, Name),
     /// A release's checklist and go/no-go meeting (versioned by the release stream).
     Readiness(Name),
+    /// A release's deployment run (stream `run:RELEASE`).
+    Run(Name),
 }
 
 impl Target {
@@ -74,6 +85,7 @@ impl Target {
             Target::Item(_) => "item",
             Target::Dependency(..) => "dependency",
             Target::Readiness(_) => "release",
+            Target::Run(_) => "run of release",
         }
     }
 
@@ -84,7 +96,8 @@ impl Target {
             | Target::Environment(n)
             | Target::Release(n)
             | Target::Item(n)
-            | Target::Readiness(n) => n.as_str().to_owned(),
+            | Target::Readiness(n)
+            | Target::Run(n) => n.as_str().to_owned(),
             Target::Dependency(a, b) => format!("{a}/{b}"),
         }
     }
@@ -109,6 +122,10 @@ impl Target {
                 .items()
                 .get(n)
                 .map(|i| format!("release:{}", i.release)),
+            Target::Run(n) => state
+                .runs()
+                .contains_key(n)
+                .then(|| lockstep_core::run::stream(n)),
         }
     }
 
@@ -130,6 +147,7 @@ impl Target {
             Target::Readiness(n) => lockstep_core::checklist::assess(state, n)
                 .ok()
                 .map(|assessment| crate::checklists::assessment_json(&assessment)),
+            Target::Run(n) => state.runs().get(n).map(crate::runs::run_json),
         }
     }
 }
@@ -173,9 +191,31 @@ pub(crate) async fn execute(
             });
         }
     }
-    authorize(&state, principal, &write.command)?;
+    // Every refusal, by authorization or by a rule, goes to the audit log.
+    if let Err(denied) = authorize(&state, principal, &write.command) {
+        let error = denied.to_string();
+        crate::runs::record_refusal(
+            app,
+            &state,
+            &principal.user,
+            &write.command,
+            "denied",
+            &error,
+        )
+        .await;
+        return Err(denied.into());
+    }
     let now = app.now();
-    let events = lockstep_core::decide(&state, write.command, now)?;
+    let command = write.command.clone();
+    let events = match lockstep_core::decide(&state, write.command, now) {
+        Ok(events) => events,
+        Err(refused) => {
+            let error = refused.to_string();
+            crate::runs::record_refusal(app, &state, &principal.user, &command, "domain", &error)
+                .await;
+            return Err(refused.into());
+        }
+    };
     let meta = EventMeta {
         actor: principal.user.clone(),
         at: now,

@@ -54,6 +54,42 @@
     });
   }
 
+  // Run steps and rollbacks on the runbook page (/releases/NAME/run).
+  function post(url, body, done) {
+    fetch(url, {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+      body: JSON.stringify(body)
+    }).then(function (r) {
+      if (r.ok) { say(done); refresh(); return; }
+      return r.json().then(function (problem) {
+        say('Refused: ' + (problem.detail || problem.title), true);
+        refresh();
+      });
+    });
+  }
+
+  document.addEventListener('click', function (e) {
+    var button = e.target.closest ? e.target.closest('button[data-step], button[data-rollback], button[data-run-start]') : null;
+    if (!button) return;
+    if (button.hasAttribute('data-run-start')) {
+      var started = button.getAttribute('data-run-start');
+      post('/api/v1/releases/' + encodeURIComponent(started) + '/run', {}, 'Run started');
+      return;
+    }
+    if (button.hasAttribute('data-rollback')) {
+      var name = button.getAttribute('data-rollback');
+      post('/api/v1/releases/' + encodeURIComponent(name) + '/run/rollback', {}, 'Rollback started');
+      return;
+    }
+    var release = button.getAttribute('data-release');
+    var step = button.getAttribute('data-step');
+    var action = button.getAttribute('data-action');
+    post('/api/v1/releases/' + encodeURIComponent(release) + '/run/steps/' + encodeURIComponent(step),
+      { action: action }, step + ': ' + action);
+  });
+
   bind();
   if (live && window.EventSource) {
     var source = new EventSource('/api/v1/events');

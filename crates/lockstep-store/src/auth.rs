@@ -157,6 +157,11 @@ impl AuthStore {
         Ok(AuthStore { pool })
     }
 
+    /// The pool, for tables kept beside the credentials (`audit`).
+    pub(crate) fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
     /// How many users exist.
     pub async fn count_users(&self) -> Result<i64, StoreError> {
         let row = fetch_optional!(

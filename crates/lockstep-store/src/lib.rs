@@ -12,6 +12,7 @@
 
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod auth;
 pub mod bench;
 mod envelope;

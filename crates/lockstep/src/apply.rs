@@ -99,7 +99,13 @@ pub async fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<ExitCode> {
     // then conflicts and we decide again on the newer state.
     for attempt in 1..=3 {
         let now = jiff::Timestamp::now();
-        let events = decide_manifests(&state, &sources, now)?;
+        let events = match decide_manifests(&state, &sources, now) {
+            Ok(events) => events,
+            Err(error) => {
+                crate::run_cmd::refused_apply(global, &args.files, &error).await;
+                return Err(error);
+            }
+        };
         let changes: Vec<(serde_json::Value, &Event)> = events
             .iter()
             .map(|e| (serde_json::json!(state.stream_of(e)), e))

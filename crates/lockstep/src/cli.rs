@@ -110,6 +110,12 @@ pub enum Command {
     Checklist(crate::checklist_cmd::ChecklistArgs),
     /// The go/no-go meeting: --request, --approve, --reject --reason, --withdraw.
     Signoff(crate::checklist_cmd::SignoffArgs),
+    /// Print a release's runbook: order, times, checks, rollback triggers, contacts.
+    Runbook(crate::run_cmd::RunbookArgs),
+    /// Execute a release's runbook: start, move steps, roll back, show status.
+    Run(crate::run_cmd::RunArgs),
+    /// Refused attempts (domain errors and denials) from the CLI and the server.
+    Audit(crate::run_cmd::AuditArgs),
 }
 
 #[derive(Debug, Args)]

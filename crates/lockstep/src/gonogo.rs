@@ -227,7 +227,12 @@ pub async fn signal(global: &Global, args: SignalArgs) -> anyhow::Result<ExitCod
         reason: None,
     };
     for attempt in 1..=3 {
-        let events = decide(&state, command.clone(), now)?;
+        let events = match decide(&state, command.clone(), now) {
+            Ok(events) => events,
+            Err(error) => {
+                return Err(crate::run_cmd::refused(global, &state, &command, error).await);
+            }
+        };
         match program.commit(&mut state, events, &meta, &[]).await {
             Ok(recorded) => {
                 match global.output {

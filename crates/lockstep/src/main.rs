@@ -17,6 +17,7 @@ mod login;
 mod plan_cmd;
 mod read;
 mod remote;
+mod run_cmd;
 mod serve;
 mod serve_delivery;
 mod users;
@@ -121,5 +122,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Logout(args) => login::logout(&global, args).await,
         Command::Checklist(args) => checklist_cmd::checklist(&global, args).await,
         Command::Signoff(args) => checklist_cmd::signoff(&global, args).await,
+        Command::Runbook(args) => run_cmd::runbook(&global, args).await,
+        Command::Run(args) => run_cmd::run(&global, args).await,
+        Command::Audit(args) => run_cmd::audit(&global, args).await,
     }
 }

@@ -69,7 +69,12 @@ pub async fn item(global: &Global, args: ItemArgs) -> anyhow::Result<ExitCode> {
         reason,
     };
     for attempt in 1..=3 {
-        let events = decide(&state, command.clone(), now)?;
+        let events = match decide(&state, command.clone(), now) {
+            Ok(events) => events,
+            Err(error) => {
+                return Err(crate::run_cmd::refused(global, &state, &command, error).await);
+            }
+        };
         match program.commit(&mut state, events, &meta, &[]).await {
             Ok(recorded) => {
                 match global.output {

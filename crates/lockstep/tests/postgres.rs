@@ -174,3 +174,46 @@ fn checklist_ticks_and_sign_offs_replay_from_postgres() {
         "docs not ready"
     );
 }
+
+#[test]
+fn issue_6_a_run_and_its_refusals_are_kept_on_postgres() {
+    let Some(database) = Database::create() else {
+        return;
+    };
+    let url = database.url();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/q1-2025");
+    lockstep(&url, dir.path(), &["apply", "-f", example]);
+    lockstep(&url, dir.path(), &["run", "start", "q1-2025"]);
+    let refused = Command::new(env!("CARGO_BIN_EXE_lockstep"))
+        .args(["run", "step", "q1-2025", "mobile-app", "start"])
+        .current_dir(dir.path())
+        .env("LOCKSTEP_DATABASE_URL", &url)
+        .env("LOCKSTEP_ACTOR", "priya")
+        .env("LOCKSTEP_LOG", "warn")
+        .stdin(Stdio::null())
+        .output()
+        .expect("binary runs");
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    lockstep(
+        &url,
+        dir.path(),
+        &["run", "step", "q1-2025", "data-pipeline", "start"],
+    );
+    let status = lockstep(
+        &url,
+        dir.path(),
+        &["run", "status", "q1-2025", "-o", "json"],
+    );
+    assert!(status.contains("\"status\": \"running\""), "{status}");
+    let audit = lockstep(
+        &url,
+        dir.path(),
+        &["audit", "--release", "q1-2025", "-o", "json"],
+    );
+    assert!(audit.contains("\"actor\": \"priya\""), "{audit}");
+    assert!(
+        audit.contains("step `mobile-app` cannot start before `analytics-api` is done"),
+        "{audit}"
+    );
+}

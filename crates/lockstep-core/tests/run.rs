@@ -1,0 +1,594 @@
+//! Runbooks and deployment runs: given a program with a release-day plan, when run
+//! commands and signals, then events, state or an error.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use lockstep_core::run::{RunOptions, RunStatus, StepStatus};
+use lockstep_core::runbook::{Runbook, generate};
+use lockstep_core::{
+    BlackoutSpec, Command, ComponentSpec, Contacts, DeploymentPlan, DeploymentStep, DomainError,
+    EnvironmentSpec, Event, ItemSpec, Member, Name, ReleaseSpec, Role, RollbackTrigger, Signal,
+    SignalReading, State, TeamSpec, Tier, decide,
+};
+
+fn name(raw: &str) -> Name {
+    Name::parse(raw).expect("test names are valid")
+}
+
+fn at(raw: &str) -> Timestamp {
+    raw.parse().expect("valid timestamp")
+}
+
+fn zones() -> BTreeMap<String, TimeZone> {
+    BTreeMap::from([("UTC".to_owned(), TimeZone::UTC)])
+}
+
+fn team(handles: [&str; 2]) -> TeamSpec {
+    TeamSpec {
+        title: None,
+        time_zone: "UTC".into(),
+        working_hours: Default::default(),
+        holidays: vec![],
+        members: handles
+            .iter()
+            .map(|h| Member {
+                handle: name(h),
+                name: None,
+                email: Some(format!("{h}@example.com")),
+                roles: vec![Role::TechLead],
+            })
+            .collect(),
+        on_call: Some(Contacts {
+            primary: name(handles[0]),
+            backup: Some(name(handles[1])),
+        }),
+        labels: Default::default(),
+    }
+}
+
+/// Builds the seed's chain backend → api → frontend, with a plan that lists the
+/// steps in the wrong order at the same time, so only the dependency graph can order
+/// them.
+struct ProgramBuilder {
+    commands: Vec<Command>,
+}
+
+impl ProgramBuilder {
+    fn seed() -> ProgramBuilder {
+        let mut commands = vec![Command::DefineEnvironment {
+            environment: name("production"),
+            spec: EnvironmentSpec {
+                deploy_windows: Vec::new(),
+                title: None,
+                tier: Tier::Production,
+                labels: Default::default(),
+            },
+        }];
+        for (team_name, handles, component) in [
+            ("backend", ["alex", "emma"], "data-pipeline"),
+            ("api", ["mike", "lisa"], "analytics-api"),
+            ("frontend", ["sarah", "john"], "dashboard-ui"),
+        ] {
+            commands.push(Command::DefineTeam {
+                team: name(team_name),
+                spec: team(handles),
+            });
+            commands.push(Command::DefineComponent {
+                component: name(component),
+                spec: ComponentSpec {
+                    title: None,
+                    team: name(team_name),
+                    repository: None,
+                    labels: Default::default(),
+                },
+            });
+        }
+        let step = |component: &str| DeploymentStep {
+            component: name(component),
+            at: jiff::civil::time(9, 0, 0, 0),
+            title: Some(format!("Deploy {component}")),
+            minutes: 30,
+        };
+        commands.push(Command::DefineRelease {
+            release: name("q1"),
+            spec: ReleaseSpec {
+                title: Some("Q1 2025".into()),
+                kind: Default::default(),
+                version: None,
+                target_date: jiff::civil::date(2025, 3, 1),
+                feature_freeze: None,
+                code_freeze: None,
+                manager: None,
+                milestones: vec![],
+                deployment: Some(DeploymentPlan {
+                    environment: name("production"),
+                    time_zone: "UTC".into(),
+                    steps: vec![
+                        step("dashboard-ui"),
+                        step("analytics-api"),
+                        step("data-pipeline"),
+                    ],
+                    verification: vec!["Run smoke tests".into()],
+                    rollback_triggers: vec![
+                        RollbackTrigger {
+                            signal: "error-rate".into(),
+                            above: Some(5.0),
+                            for_minutes: Some(10),
+                            description: Some("Error rate >5% for 10 min".into()),
+                        },
+                        RollbackTrigger {
+                            signal: "p0-bug".into(),
+                            above: None,
+                            for_minutes: None,
+                            description: None,
+                        },
+                        RollbackTrigger {
+                            signal: "integration-failure".into(),
+                            above: None,
+                            for_minutes: None,
+                            description: Some("Integration failure".into()),
+                        },
+                    ],
+                }),
+                labels: Default::default(),
+            },
+        });
+        for (item, team_name, component) in [
+            ("pipeline", "backend", "data-pipeline"),
+            ("endpoints", "api", "analytics-api"),
+            ("dashboard", "frontend", "dashboard-ui"),
+        ] {
+            commands.push(Command::DefineItem {
+                item: name(item),
+                release: name("q1"),
+                spec: ItemSpec {
+                    title: item.into(),
+                    team: name(team_name),
+                    component: Some(name(component)),
+                    acceptance_criteria: vec![],
+                    labels: vec![],
+                    due: None,
+                    estimate: None,
+                    uses: Default::default(),
+                    pinned_start: None,
+                },
+            });
+        }
+        for (blocker, blocked) in [("pipeline", "endpoints"), ("endpoints", "dashboard")] {
+            commands.push(Command::DefineDependency {
+                blocker: name(blocker),
+                blocked: name(blocked),
+                need_by: None,
+                buffer_days: 0,
+            });
+        }
+        commands.push(Command::DefineIntegrationTask {
+            task: name("api-backend"),
+            release: name("q1"),
+            spec: lockstep_core::IntegrationTaskSpec {
+                title: "API + Backend".into(),
+                phase: lockstep_core::IntegrationPhase::ComponentPairs,
+                milestone: None,
+                components: vec![name("analytics-api"), name("data-pipeline")],
+                owners: vec![],
+                due: None,
+                environment: None,
+                scenarios: vec![lockstep_core::Scenario {
+                    title: "Endpoints read pipeline aggregates".into(),
+                    result: Default::default(),
+                }],
+            },
+        });
+        ProgramBuilder { commands }
+    }
+
+    fn blackout(mut self, start: &str, end: &str) -> ProgramBuilder {
+        self.commands.push(Command::DefineBlackout {
+            blackout: name("quarter-close"),
+            spec: BlackoutSpec {
+                title: Some("Quarter close".into()),
+                time_zone: "UTC".into(),
+                start: start.parse().expect("datetime"),
+                end: end.parse().expect("datetime"),
+                recurrence: None,
+                environments: vec![],
+                reason: None,
+                labels: Default::default(),
+            },
+        });
+        self
+    }
+
+    fn build(self) -> State {
+        let mut state = State::new();
+        let mut position = 0;
+        for command in self.commands {
+            for event in decide(&state, command, at("2025-01-01T00:00:00Z")).expect("fixture") {
+                position += 1;
+                state.apply(position, &event);
+            }
+        }
+        state
+    }
+}
+
+/// Decides `command` at `now` and applies what it decided.
+fn check(state: &mut State, command: Command, now: &str) -> Result<Vec<Event>, DomainError> {
+    let events = decide(state, command, at(now))?;
+    for event in &events {
+        let position = state.position() + 1;
+        state.apply(position, event);
+    }
+    Ok(events)
+}
+
+fn runbook(state: &State) -> Runbook {
+    generate(state, &name("q1"), &zones()).expect("runbook")
+}
+
+fn start_run(state: &mut State, options: RunOptions) -> Result<Vec<Event>, DomainError> {
+    let runbook = runbook(state);
+    check(
+        state,
+        Command::StartRun {
+            release: name("q1"),
+            runbook: Box::new(runbook),
+            by: "rita".into(),
+            options,
+        },
+        "2025-03-01T08:55:00Z",
+    )
+}
+
+fn step(
+    state: &mut State,
+    step: &str,
+    to: StepStatus,
+    now: &str,
+) -> Result<Vec<Event>, DomainError> {
+    check(
+        state,
+        Command::ChangeRunStep {
+            release: name("q1"),
+            step: name(step),
+            to,
+            by: "alex".into(),
+            note: None,
+            break_glass: None,
+        },
+        now,
+    )
+}
+
+fn deploy(state: &mut State, component: &str, minute: u32) {
+    for (offset, to) in [
+        (0, StepStatus::Running),
+        (1, StepStatus::Verifying),
+        (2, StepStatus::Done),
+    ] {
+        let now = format!("2025-03-01T09:{:02}:00Z", minute + offset);
+        step(state, component, to, &now).expect("step moves");
+    }
+}
+
+fn error_rate(delivery: &str, observed_at: &str, percent: u32) -> Command {
+    Command::RecordSignal {
+        signal: Signal {
+            component: name("analytics-api"),
+            environment: Some(name("production")),
+            source: "test".into(),
+            delivery: delivery.into(),
+            observed_at: at(observed_at),
+            reading: SignalReading::ErrorRate {
+                basis_points: percent * 100,
+            },
+        },
+    }
+}
+
+#[test]
+fn runbook_orders_steps_by_dependency_not_by_plan_listing() {
+    let state = ProgramBuilder::seed().build();
+    let runbook = runbook(&state);
+    let order: Vec<&str> = runbook.steps.iter().map(|s| s.component.as_str()).collect();
+    assert_eq!(order, ["data-pipeline", "analytics-api", "dashboard-ui"]);
+    assert_eq!(runbook.steps[1].after, [name("data-pipeline")]);
+    let api = &runbook.steps[1];
+    assert_eq!(
+        api.primary.as_ref().map(|c| c.handle.as_str()),
+        Some("mike")
+    );
+    assert_eq!(api.backup.as_ref().map(|c| c.handle.as_str()), Some("lisa"));
+    assert!(
+        api.verification
+            .contains(&"Error rate of analytics-api stays at or below 5%".to_owned())
+    );
+    assert_eq!(
+        api.starts_at,
+        Some(at("2025-03-01T09:30:00Z")),
+        "waits for the pipeline"
+    );
+    let markdown = runbook.to_markdown();
+    assert!(
+        markdown.contains("1. Deploy data-pipeline - 9:00 AM"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("- Error rate >5% for 10 min"),
+        "{markdown}"
+    );
+    assert!(
+        markdown.contains("api: @mike (primary), @lisa (backup)"),
+        "{markdown}"
+    );
+}
+
+#[test]
+fn step_cannot_start_before_its_predecessors_are_done() {
+    let mut state = ProgramBuilder::seed().build();
+    start_run(&mut state, RunOptions::default()).expect("run starts");
+    let refused = step(
+        &mut state,
+        "analytics-api",
+        StepStatus::Running,
+        "2025-03-01T09:00:00Z",
+    );
+    assert_eq!(
+        refused,
+        Err(DomainError::StepNotReady {
+            step: name("analytics-api"),
+            waiting: vec![name("data-pipeline")],
+        })
+    );
+    deploy(&mut state, "data-pipeline", 0);
+    step(
+        &mut state,
+        "analytics-api",
+        StepStatus::Running,
+        "2025-03-01T09:05:00Z",
+    )
+    .expect("ready now");
+}
+
+#[test]
+fn a_transition_that_skips_a_state_or_repeats_one_is_refused() {
+    let mut state = ProgramBuilder::seed().build();
+    start_run(&mut state, RunOptions::default()).expect("run starts");
+    let skipped = step(
+        &mut state,
+        "data-pipeline",
+        StepStatus::Done,
+        "2025-03-01T09:00:00Z",
+    );
+    assert_eq!(
+        skipped,
+        Err(DomainError::IllegalStepTransition {
+            step: name("data-pipeline"),
+            from: StepStatus::Pending,
+            to: StepStatus::Done,
+        })
+    );
+    step(
+        &mut state,
+        "data-pipeline",
+        StepStatus::Running,
+        "2025-03-01T09:00:00Z",
+    )
+    .expect("starts");
+    let again = step(
+        &mut state,
+        "data-pipeline",
+        StepStatus::Running,
+        "2025-03-01T09:00:30Z",
+    );
+    let Err(DomainError::Invalid { reason, .. }) = again else {
+        panic!("a second start is refused, got {again:?}");
+    };
+    assert!(
+        reason.contains("already running (alex at 2025-03-01T09:00:00Z)"),
+        "{reason}"
+    );
+    let second_run = start_run(&mut state, RunOptions::default());
+    assert!(
+        matches!(second_run, Err(DomainError::Invalid { .. })),
+        "{second_run:?}"
+    );
+}
+
+#[test]
+fn error_rate_above_five_percent_for_ten_minutes_trips_and_auto_rolls_back_in_reverse() {
+    let mut state = ProgramBuilder::seed().build();
+    start_run(
+        &mut state,
+        RunOptions {
+            auto_rollback: true,
+            break_glass: None,
+        },
+    )
+    .expect("run starts");
+    deploy(&mut state, "data-pipeline", 0);
+    deploy(&mut state, "analytics-api", 5);
+    // Above, then back under: the window restarts.
+    for (delivery, time, percent) in [
+        ("e1", "09:10", 7),
+        ("e2", "09:15", 2),
+        ("e3", "09:16", 6),
+        ("e4", "09:21", 8),
+    ] {
+        let events = check(
+            &mut state,
+            error_rate(delivery, &format!("2025-03-01T{time}:00Z"), percent),
+            "2025-03-01T09:30:00Z",
+        )
+        .expect("signal recorded");
+        assert_eq!(events.len(), 1, "no trip yet at {time}: {events:?}");
+    }
+    let events = check(
+        &mut state,
+        error_rate("e5", "2025-03-01T09:26:00Z", 9),
+        "2025-03-01T09:30:00Z",
+    )
+    .expect("signal recorded");
+    let kinds: Vec<&str> = events.iter().map(Event::kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            "SignalRecorded",
+            "RollbackTriggerTripped",
+            "RollbackStarted"
+        ]
+    );
+    let run = &state.runs()[&name("q1")];
+    assert_eq!(run.tripped[0].trigger, "error-rate");
+    assert!(
+        run.tripped[0]
+            .detail
+            .contains("since 2025-03-01T09:16:00Z (10 min)"),
+        "{}",
+        run.tripped[0].detail
+    );
+    let rollback = run.rollback.as_ref().expect("rollback started");
+    assert!(rollback.automatic);
+    let order: Vec<&str> = rollback
+        .steps
+        .iter()
+        .map(|s| s.component.as_str())
+        .collect();
+    assert_eq!(order, ["analytics-api", "data-pipeline"]);
+    assert_eq!(run.status(), RunStatus::RollingBack);
+    // The rollback of the pipeline waits for the rollback of the API.
+    let early = step(
+        &mut state,
+        "data-pipeline",
+        StepStatus::Running,
+        "2025-03-01T09:31:00Z",
+    );
+    assert!(
+        matches!(early, Err(DomainError::StepNotReady { .. })),
+        "{early:?}"
+    );
+    deploy(&mut state, "analytics-api", 31);
+    deploy(&mut state, "data-pipeline", 35);
+    assert_eq!(state.runs()[&name("q1")].status(), RunStatus::RolledBack);
+}
+
+#[test]
+fn a_tripped_trigger_only_proposes_a_rollback_without_auto_rollback() {
+    let mut state = ProgramBuilder::seed().build();
+    start_run(&mut state, RunOptions::default()).expect("run starts");
+    deploy(&mut state, "data-pipeline", 0);
+    let bug = Command::RecordSignal {
+        signal: Signal {
+            component: name("data-pipeline"),
+            environment: None,
+            source: "test".into(),
+            delivery: "bugs-1".into(),
+            observed_at: at("2025-03-01T09:04:00Z"),
+            reading: SignalReading::Bugs {
+                critical: 1,
+                high: 0,
+                medium: 0,
+                low: 0,
+            },
+        },
+    };
+    let events = check(&mut state, bug, "2025-03-01T09:04:00Z").expect("recorded");
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(state.runs()[&name("q1")].rollback_proposed());
+    let further = step(
+        &mut state,
+        "analytics-api",
+        StepStatus::Running,
+        "2025-03-01T09:05:00Z",
+    );
+    assert!(
+        matches!(further, Err(DomainError::Invalid { .. })),
+        "{further:?}"
+    );
+    let events = check(
+        &mut state,
+        Command::StartRollback {
+            release: name("q1"),
+            by: "rita".into(),
+            reason: None,
+        },
+        "2025-03-01T09:06:00Z",
+    )
+    .expect("rollback starts");
+    let Event::RollbackStarted { steps, reason, .. } = &events[0] else {
+        panic!("{events:?}");
+    };
+    assert_eq!(steps.len(), 1);
+    assert!(reason.contains("p0-bug"), "{reason}");
+}
+
+#[test]
+fn a_run_inside_a_blackout_needs_break_glass_with_a_reason_and_names_who_and_why() {
+    let mut state = ProgramBuilder::seed()
+        .blackout("2025-03-01T08:00", "2025-03-01T12:00")
+        .build();
+    let refused = start_run(&mut state, RunOptions::default());
+    let Err(DomainError::DeployFrozen { windows, .. }) = &refused else {
+        panic!("{refused:?}");
+    };
+    assert!(windows[0].starts_with("Quarter close until"), "{windows:?}");
+    let empty = start_run(
+        &mut state,
+        RunOptions {
+            auto_rollback: false,
+            break_glass: Some("  ".into()),
+        },
+    );
+    assert!(
+        matches!(empty, Err(DomainError::Invalid { .. })),
+        "{empty:?}"
+    );
+    let events = start_run(
+        &mut state,
+        RunOptions {
+            auto_rollback: false,
+            break_glass: Some("security fix for CVE-2025-1".into()),
+        },
+    )
+    .expect("break glass starts the run");
+    let Event::BreakGlassUsed { break_glass, .. } = &events[1] else {
+        panic!("{events:?}");
+    };
+    assert_eq!(break_glass.by, "rita");
+    assert_eq!(break_glass.reason, "security fix for CVE-2025-1");
+    assert_eq!(break_glass.windows, [name("quarter-close")]);
+    // The run's override covers its steps.
+    step(
+        &mut state,
+        "data-pipeline",
+        StepStatus::Running,
+        "2025-03-01T09:00:00Z",
+    )
+    .expect("covered");
+}
+
+#[test]
+fn a_failed_integration_scenario_during_a_run_trips_the_integration_failure_trigger() {
+    let mut state = ProgramBuilder::seed().build();
+    start_run(&mut state, RunOptions::default()).expect("run starts");
+    deploy(&mut state, "data-pipeline", 0);
+    let failed = Command::RecordScenarioResult {
+        task: name("api-backend"),
+        scenario: 0,
+        result: lockstep_core::ScenarioResult::Failed,
+    };
+    let events = check(&mut state, failed, "2025-03-01T09:10:00Z").expect("recorded");
+    let kinds: Vec<&str> = events.iter().map(Event::kind).collect();
+    assert_eq!(kinds, ["ScenarioResultRecorded", "RollbackTriggerTripped"]);
+    let run = &state.runs()[&name("q1")];
+    assert_eq!(run.tripped[0].trigger, "integration-failure");
+    assert_eq!(run.tripped[0].component, name("analytics-api"));
+    assert!(
+        run.tripped[0]
+            .detail
+            .contains("Endpoints read pipeline aggregates")
+    );
+    assert!(run.rollback_proposed());
+}

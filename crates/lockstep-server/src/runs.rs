@@ -1,0 +1,611 @@
+//! Runbooks, deployment runs and the audit log of refused attempts, over HTTP and on
+//! the dashboard.
+//!
+//! - `GET /api/v1/releases/{name}/runbook`: the generated runbook (JSON, with its
+//!   Markdown rendering in `markdown`);
+//! - `GET /api/v1/releases/{name}/run`: the release's latest run;
+//! - `POST /api/v1/releases/{name}/run`, `…/run/steps/{step}`, `…/run/rollback`: start
+//!   a run, move a step, roll back — writes that take the one path of `write.rs`
+//!   (If-Match on the run stream, authorization, decide, commit, publish,
+//!   Idempotency-Key);
+//! - `GET /api/v1/audit`: refused attempts, optionally of one release;
+//! - `/releases/{name}/run`: the runbook in execution, live over SSE, with a button per
+//!   allowed transition.
+//!
+//! The wire shapes of runbooks, runs and refusals are here (the CLI prints the same
+//! JSON). Time zones are resolved here, at the edge, so that core stays pure. This
+//! module decides nothing: core's `run` module does.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State as Extract};
+use axum::http::Uri;
+use axum::response::Response;
+use jiff::tz::TimeZone;
+use lockstep_core::run::{Run, RunOptions, RunPhase, RunStep, StepStatus};
+use lockstep_core::runbook::{Runbook, describe_trigger, generate};
+use lockstep_core::{Command, Name, State};
+use lockstep_store::audit::StoredRefusal;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::Caller;
+use crate::extract::{ApiJson, IfMatch};
+use crate::pages::escape;
+use crate::wire::path_name;
+use crate::write::{Target, execute, write};
+use crate::{ApiError, AppState};
+
+type Shared = Extract<Arc<AppState>>;
+
+/// Every time zone the state names, resolved from the system's database.
+pub fn time_zones(state: &State) -> Result<BTreeMap<String, TimeZone>, String> {
+    let names = state
+        .teams()
+        .values()
+        .map(|t| t.spec.time_zone.as_str())
+        .chain(
+            state
+                .releases()
+                .values()
+                .filter_map(|r| r.spec.deployment.as_ref().map(|d| d.time_zone.as_str())),
+        )
+        .chain(
+            state
+                .blackouts()
+                .values()
+                .map(|b| b.spec.time_zone.as_str()),
+        );
+    names
+        .map(|name| {
+            TimeZone::get(name)
+                .map(|zone| (name.to_owned(), zone))
+                .map_err(|error| format!("unknown time zone `{name}`: {error}"))
+        })
+        .collect()
+}
+
+/// The runbook of `release`, or a problem.
+fn runbook_of(state: &State, release: &Name) -> Result<Runbook, ApiError> {
+    if !state.releases().contains_key(release) {
+        return Err(ApiError::NotFound {
+            kind: "release",
+            name: release.to_string(),
+        });
+    }
+    let zones = time_zones(state).map_err(|e| ApiError::unprocessable("timeZone", e))?;
+    generate(state, release, &zones)
+        .map_err(|e| ApiError::unprocessable("spec.deployment", e.to_string()))
+}
+
+/// The runbook on the wire: `GET /api/v1/releases/{name}/runbook` and
+/// `lockstep runbook --format json`.
+pub fn runbook_json(runbook: &Runbook) -> Value {
+    let mut value = json!(runbook);
+    value["markdown"] = json!(runbook.to_markdown());
+    value
+}
+
+fn step_json(step: &RunStep) -> Value {
+    json!({
+        "component": step.component,
+        "after": step.after,
+        "status": step.status.as_str(),
+        "history": step.history,
+    })
+}
+
+/// A run on the wire: `GET /api/v1/releases/{name}/run` and `lockstep run status -o json`.
+pub fn run_json(run: &Run) -> Value {
+    json!({
+        "release": run.release,
+        "number": run.number,
+        "status": run.status().as_str(),
+        "phase": run.phase().as_str(),
+        "autoRollback": run.auto_rollback,
+        "startedBy": run.started_by,
+        "startedAt": run.started_at,
+        "environment": run.runbook.environment,
+        "steps": run.steps.iter().map(step_json).collect::<Vec<_>>(),
+        "rollbackTriggers": run.runbook.rollback_triggers.iter().map(describe_trigger).collect::<Vec<_>>(),
+        "tripped": run.tripped,
+        "rollbackProposed": run.rollback_proposed(),
+        "rollback": run.rollback.as_ref().map(|r| json!({
+            "reason": r.reason,
+            "automatic": r.automatic,
+            "by": r.by,
+            "at": r.at,
+            "steps": r.steps.iter().map(step_json).collect::<Vec<_>>(),
+        })),
+        "breakGlass": run.break_glass,
+    })
+}
+
+/// A refused attempt on the wire: `GET /api/v1/audit` and `lockstep audit -o json`.
+pub fn refusal_json(stored: &StoredRefusal) -> Value {
+    let r = &stored.refusal;
+    json!({
+        "id": stored.id,
+        "at": r.at,
+        "actor": r.actor,
+        "source": r.source,
+        "command": r.command,
+        "target": r.target,
+        "release": r.release,
+        "kind": r.kind,
+        "error": r.error,
+    })
+}
+
+/// `GET /api/v1/releases/{name}/runbook`
+pub(crate) async fn runbook(
+    Extract(app): Shared,
+    Path(name): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let release = path_name("release", &name)?;
+    let state = app.state.read().await;
+    Ok(axum::Json(runbook_json(&runbook_of(&state, &release)?)))
+}
+
+/// `GET /api/v1/releases/{name}/run`
+pub(crate) async fn run(
+    Extract(app): Shared,
+    Path(name): Path<String>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let release = path_name("release", &name)?;
+    let state = app.state.read().await;
+    let run = state
+        .runs()
+        .get(&release)
+        .ok_or_else(|| ApiError::NotFound {
+            kind: "run of release",
+            name: release.to_string(),
+        })?;
+    Ok(axum::Json(run_json(run)))
+}
+
+/// `POST /api/v1/releases/{name}/run` body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct StartRunBody {
+    #[serde(default)]
+    auto_rollback: bool,
+    /// Why deploying inside a deny window is necessary.
+    break_glass_reason: Option<String>,
+}
+
+/// `POST /api/v1/releases/{name}/run`
+pub(crate) async fn start_run(
+    Extract(app): Shared,
+    caller: Caller,
+    Path(name): Path<String>,
+    if_match: IfMatch,
+    ApiJson(body): ApiJson<StartRunBody>,
+) -> Result<Response, ApiError> {
+    let release = path_name("release", &name)?;
+    let by = caller.principal()?.user.clone();
+    let runbook = {
+        let state = app.state.read().await;
+        runbook_of(&state, &release)?
+    };
+    let command = Command::StartRun {
+        release: release.clone(),
+        runbook: Box::new(runbook),
+        by,
+        options: RunOptions {
+            auto_rollback: body.auto_rollback,
+            break_glass: body.break_glass_reason.clone(),
+        },
+    };
+    let mut w = write(command, Target::Run(release), if_match);
+    w.reason = body.break_glass_reason;
+    w.created = true;
+    execute(&app, &caller, w).await
+}
+
+/// `POST /api/v1/releases/{name}/run/steps/{step}` body.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct StepBody {
+    /// `start`, `verify`, `done`, `fail` or `skip`.
+    action: String,
+    note: Option<String>,
+    break_glass_reason: Option<String>,
+}
+
+/// Parses a step action (`start`, `verify`, `done`, `fail`, `skip`).
+pub fn parse_action(raw: &str) -> Result<StepStatus, String> {
+    StepStatus::parse(raw)
+        .filter(|s| *s != StepStatus::Pending)
+        .ok_or_else(|| {
+            format!("unknown step action `{raw}`: use start, verify, done, fail or skip")
+        })
+}
+
+/// `POST /api/v1/releases/{name}/run/steps/{step}`
+pub(crate) async fn change_step(
+    Extract(app): Shared,
+    caller: Caller,
+    Path((name, step)): Path<(String, String)>,
+    if_match: IfMatch,
+    ApiJson(body): ApiJson<StepBody>,
+) -> Result<Response, ApiError> {
+    let release = path_name("release", &name)?;
+    let step = path_name("step", &step)?;
+    let to = parse_action(&body.action).map_err(|e| ApiError::unprocessable("action", e))?;
+    let by = caller.principal()?.user.clone();
+    let command = Command::ChangeRunStep {
+        release: release.clone(),
+        step,
+        to,
+        by,
+        note: body.note.clone(),
+        break_glass: body.break_glass_reason,
+    };
+    let mut w = write(command, Target::Run(release), if_match);
+    w.reason = body.note;
+    execute(&app, &caller, w).await
+}
+
+/// `POST /api/v1/releases/{name}/run/rollback` body.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RollbackBody {
+    reason: Option<String>,
+}
+
+/// `POST /api/v1/releases/{name}/run/rollback`
+pub(crate) async fn start_rollback(
+    Extract(app): Shared,
+    caller: Caller,
+    Path(name): Path<String>,
+    if_match: IfMatch,
+    ApiJson(body): ApiJson<RollbackBody>,
+) -> Result<Response, ApiError> {
+    let release = path_name("release", &name)?;
+    let by = caller.principal()?.user.clone();
+    let command = Command::StartRollback {
+        release: release.clone(),
+        by,
+        reason: body.reason.clone(),
+    };
+    let mut w = write(command, Target::Run(release), if_match);
+    w.reason = body.reason;
+    execute(&app, &caller, w).await
+}
+
+/// `GET /api/v1/audit` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AuditQuery {
+    release: Option<String>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/audit`
+pub(crate) async fn audit(
+    Extract(app): Shared,
+    Query(query): Query<AuditQuery>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("limit", "use 1 to 1000"));
+    }
+    if let Some(release) = &query.release {
+        path_name("release", release)?;
+    }
+    let refusals = app.audit.list(query.release.as_deref(), limit).await?;
+    Ok(axum::Json(json!({
+        "refusals": refusals.iter().map(refusal_json).collect::<Vec<_>>(),
+    })))
+}
+
+/// Records a refused command in the audit log. A failure to record is logged, never
+/// turned into the caller's error: the refusal they get is the one that matters.
+pub(crate) async fn record_refusal(
+    app: &AppState,
+    state: &State,
+    actor: &str,
+    command: &Command,
+    kind: &str,
+    error: &str,
+) {
+    let (target, release) = lockstep_core::access::subject(state, command);
+    let refusal = lockstep_store::audit::Refusal {
+        at: app.now(),
+        actor: actor.to_owned(),
+        source: "http".to_owned(),
+        command: lockstep_core::access::action(command),
+        target,
+        release: release.map(|r| r.to_string()),
+        kind: kind.to_owned(),
+        error: error.to_owned(),
+    };
+    if let Err(error) = app.audit.record(&refusal).await {
+        tracing::warn!(%error, "cannot record a refused attempt");
+    }
+}
+
+fn actions(status: StepStatus) -> &'static [(&'static str, &'static str)] {
+    match status {
+        StepStatus::Pending => &[("start", "Start"), ("skip", "Skip")],
+        StepStatus::Running => &[("verify", "Verify"), ("fail", "Fail")],
+        StepStatus::Verifying => &[("done", "Done"), ("fail", "Fail")],
+        StepStatus::Failed => &[("start", "Retry")],
+        StepStatus::Done | StepStatus::Skipped => &[],
+    }
+}
+
+fn status_class(status: StepStatus) -> &'static str {
+    match status {
+        StepStatus::Done | StepStatus::Skipped => "ok",
+        StepStatus::Failed => "risk",
+        StepStatus::Running | StepStatus::Verifying => "warn",
+        StepStatus::Pending => "",
+    }
+}
+
+/// The steps as an SVG strip: one box per step in order, coloured by status.
+fn steps_svg(steps: &[RunStep]) -> String {
+    let width = 150 * steps.len().max(1) + 10;
+    let mut svg = format!(
+        r#"<svg class="run-strip" role="img" aria-label="steps in order" viewBox="0 0 {width} 60" width="{width}" height="60">"#
+    );
+    for (index, step) in steps.iter().enumerate() {
+        let x = 10 + 150 * index;
+        let fill = match step.status {
+            StepStatus::Done | StepStatus::Skipped => "#d7f0dc",
+            StepStatus::Failed => "#f8d4d4",
+            StepStatus::Running | StepStatus::Verifying => "#fff1c2",
+            StepStatus::Pending => "#eef0f3",
+        };
+        let _ = write!(
+            svg,
+            r##"<rect x="{x}" y="10" width="130" height="40" rx="6" fill="{fill}" stroke="#6b7280"/><text x="{tx}" y="28" font-size="11" text-anchor="middle">{name}</text><text x="{tx}" y="43" font-size="10" text-anchor="middle">{status}</text>"##,
+            tx = x + 65,
+            name = escape(step.component.as_str()),
+            status = step.status.as_str(),
+        );
+        if index + 1 < steps.len() {
+            let _ = write!(
+                svg,
+                r##"<line x1="{a}" y1="30" x2="{b}" y2="30" stroke="#6b7280" marker-end="url(#arrow)"/>"##,
+                a = x + 130,
+                b = x + 150,
+            );
+        }
+    }
+    svg.push_str(r##"<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#6b7280"/></marker></defs></svg>"##);
+    svg
+}
+
+fn steps_table(
+    release: &Name,
+    runbook: &Runbook,
+    steps: &[RunStep],
+    phase: RunPhase,
+    writable: bool,
+) -> String {
+    let mut html = format!(
+        r#"<table class="run-steps" data-phase="{phase}"><thead><tr><th scope="col">#</th><th scope="col">Step</th><th scope="col">Starts</th><th scope="col">After</th><th scope="col">Status</th><th scope="col">Last change</th><th scope="col">Contacts</th><th scope="col">Actions</th></tr></thead><tbody>"#,
+        phase = phase.as_str()
+    );
+    for (index, step) in steps.iter().enumerate() {
+        let planned = runbook.step(&step.component);
+        let title = match (phase, planned) {
+            (RunPhase::Rollback, _) => format!("Roll back {}", step.component),
+            (RunPhase::Deploy, Some(p)) => p.title.clone(),
+            (RunPhase::Deploy, None) => step.component.to_string(),
+        };
+        let starts = planned
+            .filter(|_| phase == RunPhase::Deploy)
+            .map(|p| {
+                p.scheduled
+                    .unwrap_or(p.planned)
+                    .time()
+                    .strftime("%H:%M")
+                    .to_string()
+            })
+            .unwrap_or_else(|| "—".to_owned());
+        let last = step
+            .history
+            .last()
+            .map(|t| {
+                format!(
+                    "{} by {} at {}{}",
+                    t.to,
+                    escape(&t.by),
+                    t.at.strftime("%H:%M:%S"),
+                    t.note
+                        .as_deref()
+                        .map(|n| format!(" ({})", escape(n)))
+                        .unwrap_or_default()
+                )
+            })
+            .unwrap_or_else(|| "—".to_owned());
+        let contacts = planned
+            .map(|p| {
+                let mut text = p
+                    .primary
+                    .as_ref()
+                    .map(|c| format!("@{} (primary)", c.handle))
+                    .unwrap_or_default();
+                if let Some(backup) = &p.backup {
+                    let _ = write!(text, ", @{} (backup)", backup.handle);
+                }
+                text
+            })
+            .unwrap_or_default();
+        let mut buttons = String::new();
+        if writable {
+            for (action, label) in actions(step.status) {
+                let _ = write!(
+                    buttons,
+                    r#"<button type="button" data-release="{release}" data-step="{step}" data-action="{action}">{label}</button> "#,
+                    release = escape(release.as_str()),
+                    step = escape(step.component.as_str()),
+                );
+            }
+        }
+        let verification = planned
+            .filter(|_| phase == RunPhase::Deploy)
+            .map(|p| {
+                p.verification
+                    .iter()
+                    .map(|v| format!("<li>{}</li>", escape(v)))
+                    .collect::<String>()
+            })
+            .unwrap_or_default();
+        let _ = write!(
+            html,
+            r#"<tr data-step="{name}" data-status="{status}"><td>{n}</td><td><b>{title}</b>{verification}</td><td>{starts}</td><td>{after}</td><td><span class="badge {class}">{status}</span></td><td>{last}</td><td>{contacts}</td><td>{buttons}</td></tr>"#,
+            name = escape(step.component.as_str()),
+            status = step.status.as_str(),
+            n = index + 1,
+            title = escape(&title),
+            verification = if verification.is_empty() {
+                String::new()
+            } else {
+                format!(r#"<ul class="checks">{verification}</ul>"#)
+            },
+            after = escape(
+                &step
+                    .after
+                    .iter()
+                    .map(Name::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            class = status_class(step.status),
+            contacts = escape(&contacts),
+        );
+    }
+    html.push_str("</tbody></table>");
+    html
+}
+
+/// `GET /releases/{name}/run`: the runbook in execution.
+pub(crate) async fn page(
+    Extract(app): Shared,
+    caller: Caller,
+    uri: Uri,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let writable = caller.principal.is_some();
+    crate::pages::render(&app, &caller, &uri, |state| {
+        let release = state
+            .releases()
+            .get(name.as_str())
+            .ok_or_else(|| ApiError::NotFound {
+                kind: "release",
+                name: name.clone(),
+            })?;
+        let title = release.spec.title.as_deref().unwrap_or(release.name.as_str());
+        let mut body = format!(
+            r#"<h1>Runbook: {title}</h1><p class="sub"><a href="/releases/{name}">Back to the release</a> · <a href="/api/v1/releases/{name}/runbook">JSON</a></p><div id="live" data-release="{name}">"#,
+            title = escape(title),
+            name = escape(release.name.as_str()),
+        );
+        let finished = state
+            .runs()
+            .get(&release.name)
+            .is_none_or(|run| run.status().is_finished());
+        if writable && finished {
+            let _ = write!(
+                body,
+                r#"<p><button type="button" data-run-start="{name}">Start a run</button></p>"#,
+                name = escape(release.name.as_str()),
+            );
+        }
+        match state.runs().get(&release.name) {
+            Some(run) => {
+                let status = run.status();
+                let _ = write!(
+                    body,
+                    r#"<section class="panel" aria-labelledby="run-h"><h2 id="run-h">Run {n} <span class="badge run-status" data-run-status="{status}">{status}</span></h2><p>Started by {by} at {at} · {env} · auto-rollback {auto}</p>"#,
+                    n = run.number,
+                    status = status.as_str(),
+                    by = escape(&run.started_by),
+                    at = run.started_at.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                    env = escape(run.runbook.environment.as_str()),
+                    auto = if run.auto_rollback { "on" } else { "off" },
+                );
+                for tripped in &run.tripped {
+                    let _ = write!(
+                        body,
+                        r#"<p class="tripped"><span class="badge risk">Trigger tripped</span> {trigger} on {component}: {detail}</p>"#,
+                        trigger = escape(&tripped.trigger),
+                        component = escape(tripped.component.as_str()),
+                        detail = escape(&tripped.detail),
+                    );
+                }
+                if run.rollback_proposed() && writable {
+                    let _ = write!(
+                        body,
+                        r#"<p><button type="button" data-rollback="{name}">Start rollback</button></p>"#,
+                        name = escape(release.name.as_str()),
+                    );
+                }
+                for glass in &run.break_glass {
+                    let _ = write!(
+                        body,
+                        r#"<p class="break-glass"><span class="badge warn">Break glass</span> {scope} by {by}: {reason}</p>"#,
+                        scope = escape(&glass.scope),
+                        by = escape(&glass.by),
+                        reason = escape(&glass.reason),
+                    );
+                }
+                body.push_str(&steps_svg(&run.steps));
+                let deploy_writable = writable && run.phase() == RunPhase::Deploy;
+                body.push_str(&steps_table(
+                    &release.name,
+                    &run.runbook,
+                    &run.steps,
+                    RunPhase::Deploy,
+                    deploy_writable,
+                ));
+                if let Some(rollback) = &run.rollback {
+                    let _ = write!(
+                        body,
+                        r#"<h3>Rollback ({kind}, by {by}): {reason}</h3>"#,
+                        kind = if rollback.automatic { "automatic" } else { "manual" },
+                        by = escape(&rollback.by),
+                        reason = escape(&rollback.reason),
+                    );
+                    body.push_str(&steps_table(
+                        &release.name,
+                        &run.runbook,
+                        &rollback.steps,
+                        RunPhase::Rollback,
+                        writable,
+                    ));
+                }
+                body.push_str("</section>");
+            }
+            None => body.push_str(
+                r#"<section class="panel"><h2>No run yet</h2><p>Start one with <code>lockstep run start RELEASE</code> or <code>POST /api/v1/releases/RELEASE/run</code>.</p></section>"#,
+            ),
+        }
+        let zones = time_zones(state);
+        match zones.map(|zones| generate(state, &release.name, &zones)) {
+            Ok(Ok(runbook)) => {
+                let _ = write!(
+                    body,
+                    r#"<section class="panel"><h2>Runbook</h2><pre class="runbook">{}</pre></section>"#,
+                    escape(&runbook.to_markdown())
+                );
+            }
+            Ok(Err(error)) => {
+                let _ = write!(body, r#"<section class="panel"><h2>Runbook</h2><p>{}</p></section>"#, escape(&error.to_string()));
+            }
+            Err(error) => {
+                let _ = write!(body, r#"<section class="panel"><h2>Runbook</h2><p>{}</p></section>"#, escape(&error));
+            }
+        }
+        body.push_str("</div>");
+        Ok((format!("Runbook: {title}"), body))
+    })
+    .await
+}

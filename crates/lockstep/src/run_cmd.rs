@@ -1,0 +1,420 @@
+//! `lockstep runbook RELEASE`, `lockstep run start|step|rollback|status …` and
+//! `lockstep audit`: the release-day runbook, its live execution, and the refused
+//! attempts.
+//!
+//! Thin glue over `lockstep_core::runbook` and `lockstep_core::run`; like the other
+//! verbs it writes the log the server follows, and it records every command that core
+//! refuses in the audit table (`lockstep_store::audit`). Time zones are resolved here,
+//! at the edge. JSON shapes are the server's (`lockstep_server::runs`).
+
+use std::process::ExitCode;
+
+use anyhow::{Context, anyhow};
+use clap::{Args, Subcommand, ValueEnum};
+use lockstep_core::run::{Run, RunOptions, RunStep};
+use lockstep_core::runbook::{Runbook, describe_trigger, generate};
+use lockstep_core::{Command, DomainError, EventMeta, Name, State, decide};
+use lockstep_server::runs::{parse_action, refusal_json, run_json, runbook_json};
+use lockstep_store::audit::{AuditLog, Refusal};
+use lockstep_store::program::Program;
+
+use crate::apply::open;
+use crate::cli::{Global, Output};
+use crate::plan_cmd::time_zones;
+use crate::read::print_table;
+
+/// `lockstep runbook RELEASE`
+#[derive(Debug, Args)]
+pub struct RunbookArgs {
+    /// The release.
+    pub release: String,
+    /// Markdown (the seed's layout) or JSON.
+    #[arg(long, value_enum, default_value_t = RunbookFormat::Markdown)]
+    pub format: RunbookFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RunbookFormat {
+    Markdown,
+    Json,
+}
+
+/// `lockstep run …`
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    #[command(subcommand)]
+    pub verb: RunVerb,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunVerb {
+    /// Start executing the release's runbook.
+    Start {
+        release: String,
+        /// Start the rollback as soon as a rollback trigger trips.
+        #[arg(long)]
+        auto_rollback: bool,
+        /// Override a deny window (blackout); needs --reason, and is audited.
+        #[arg(long, requires = "reason")]
+        break_glass: bool,
+        /// Why the break-glass override is needed.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Move a step: start, verify, done, fail or skip. During a rollback, the
+    /// rollback's steps.
+    Step {
+        release: String,
+        /// The step (its component).
+        step: String,
+        /// start, verify, done, fail or skip.
+        action: String,
+        /// A note (why it failed, why it is skipped).
+        #[arg(long)]
+        note: Option<String>,
+        /// Start inside a deny window; needs --reason, and is audited.
+        #[arg(long, requires = "reason")]
+        break_glass: bool,
+        /// Why the break-glass override is needed.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Roll back the run: its deployed steps, in reverse dependency order.
+    Rollback {
+        release: String,
+        /// Why (default: the tripped trigger).
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Show the run: steps, who did what when, tripped triggers, rollback.
+    Status { release: String },
+}
+
+/// `lockstep audit`
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only refusals about this release.
+    #[arg(long)]
+    pub release: Option<String>,
+    /// At most this many (the most recent).
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
+}
+
+fn resolve_runbook(state: &State, release: &Name) -> anyhow::Result<Runbook> {
+    let zones = time_zones(state)?;
+    Ok(generate(state, release, &zones)?)
+}
+
+pub async fn runbook(global: &Global, args: RunbookArgs) -> anyhow::Result<ExitCode> {
+    let release = Name::parse(&args.release)?;
+    let program = open(global).await?;
+    let state = program.load().await?;
+    let runbook = resolve_runbook(&state, &release)?;
+    match (args.format, global.output) {
+        (RunbookFormat::Json, _) | (_, Output::Json) => {
+            println!("{:#}", runbook_json(&runbook))
+        }
+        _ => print!("{}", runbook.to_markdown()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Records a refused command in the audit table, then hands the refusal back.
+pub async fn refused(
+    global: &Global,
+    state: &State,
+    command: &Command,
+    error: DomainError,
+) -> anyhow::Error {
+    let (target, release) = lockstep_core::access::subject(state, command);
+    let refusal = Refusal {
+        at: jiff::Timestamp::now(),
+        actor: global.actor.clone(),
+        source: "cli".to_owned(),
+        command: lockstep_core::access::action(command),
+        target,
+        release: release.map(|r| r.to_string()),
+        kind: "domain".to_owned(),
+        error: error.to_string(),
+    };
+    let recorded = match AuditLog::open(&global.database_url, &Default::default()).await {
+        Ok(audit) => audit.record(&refusal).await,
+        Err(error) => Err(error),
+    };
+    if let Err(audit_error) = recorded {
+        // The refusal is what the user needs to see; a broken audit table is logged.
+        tracing::warn!(%audit_error, "cannot record the refused attempt");
+    }
+    error.into()
+}
+
+/// Records a refused `apply` (a manifest error or a rule a command broke, located in
+/// its file) in the audit table, as kind `manifest`.
+pub async fn refused_apply(global: &Global, files: &[std::path::PathBuf], error: &anyhow::Error) {
+    let names: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+    let refusal = Refusal {
+        at: jiff::Timestamp::now(),
+        actor: global.actor.clone(),
+        source: "cli".to_owned(),
+        command: format!("apply {}", names.join(" ")),
+        target: "program".to_owned(),
+        release: None,
+        kind: "manifest".to_owned(),
+        error: format!("{error:#}"),
+    };
+    let recorded = match AuditLog::open(&global.database_url, &Default::default()).await {
+        Ok(audit) => audit.record(&refusal).await,
+        Err(error) => Err(error),
+    };
+    if let Err(audit_error) = recorded {
+        tracing::warn!(%audit_error, "cannot record the refused apply");
+    }
+}
+
+/// Decides `command` (built from the state, so rebuilt after a conflict), records a
+/// refusal, commits with up to three attempts, and prints what changed.
+async fn commit(
+    global: &Global,
+    program: &Program,
+    state: &mut State,
+    build: impl Fn(&State) -> anyhow::Result<Command>,
+    reason: Option<String>,
+) -> anyhow::Result<ExitCode> {
+    let now = jiff::Timestamp::now();
+    let meta = EventMeta {
+        actor: global.actor.clone(),
+        at: now,
+        reason,
+    };
+    for attempt in 1..=3 {
+        let command = build(state)?;
+        let events = match decide(state, command.clone(), now) {
+            Ok(events) => events,
+            Err(error) => return Err(refused(global, state, &command, error).await),
+        };
+        match program.commit(state, events, &meta, &[]).await {
+            Ok(recorded) => {
+                match global.output {
+                    Output::Json => {
+                        let rows: Vec<_> = recorded
+                            .iter()
+                            .map(|r| serde_json::json!({ "position": r.position, "summary": r.event.describe() }))
+                            .collect();
+                        println!("{:#}", serde_json::json!({ "changes": rows }));
+                    }
+                    _ => recorded
+                        .iter()
+                        .for_each(|r| println!("{}", r.event.describe())),
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            // Another writer moved the run: decide again on what it wrote, which
+            // turns a lost race for one step into a clear refusal.
+            Err(error) if error.is_conflict() && attempt < 3 => {
+                program.catch_up(state, |_| {}).await?;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    unreachable!("the loop returns on its last attempt")
+}
+
+pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
+    let program = open(global).await?;
+    let mut state = program.load().await?;
+    let by = global.actor.clone();
+    match args.verb {
+        RunVerb::Start {
+            release,
+            auto_rollback,
+            break_glass,
+            reason,
+        } => {
+            let release = Name::parse(&release)?;
+            let break_glass = break_glass.then(|| reason.clone().unwrap_or_default());
+            let build = |state: &State| {
+                Ok(Command::StartRun {
+                    release: release.clone(),
+                    runbook: Box::new(resolve_runbook(state, &release)?),
+                    by: by.clone(),
+                    options: RunOptions {
+                        auto_rollback,
+                        break_glass: break_glass.clone(),
+                    },
+                })
+            };
+            commit(global, &program, &mut state, build, reason).await
+        }
+        RunVerb::Step {
+            release,
+            step,
+            action,
+            note,
+            break_glass,
+            reason,
+        } => {
+            let release = Name::parse(&release)?;
+            let step = Name::parse(&step).context("a step is named by its component")?;
+            let to = parse_action(&action).map_err(|e| anyhow!(e))?;
+            let break_glass = break_glass.then(|| reason.clone().unwrap_or_default());
+            let build = |_: &State| {
+                Ok(Command::ChangeRunStep {
+                    release: release.clone(),
+                    step: step.clone(),
+                    to,
+                    by: by.clone(),
+                    note: note.clone(),
+                    break_glass: break_glass.clone(),
+                })
+            };
+            commit(global, &program, &mut state, build, reason.or(note.clone())).await
+        }
+        RunVerb::Rollback { release, reason } => {
+            let release = Name::parse(&release)?;
+            let build = |_: &State| {
+                Ok(Command::StartRollback {
+                    release: release.clone(),
+                    by: by.clone(),
+                    reason: reason.clone(),
+                })
+            };
+            commit(global, &program, &mut state, build, reason.clone()).await
+        }
+        RunVerb::Status { release } => {
+            let release = Name::parse(&release)?;
+            let run = state
+                .runs()
+                .get(&release)
+                .ok_or_else(|| anyhow!("release `{release}` has no deployment run"))?;
+            match global.output {
+                Output::Json | Output::Yaml => println!("{:#}", run_json(run)),
+                Output::Table => print_run(run),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn step_rows(steps: &[RunStep]) -> Vec<Vec<String>> {
+    steps
+        .iter()
+        .enumerate()
+        .map(|(index, step)| {
+            vec![
+                (index + 1).to_string(),
+                step.component.to_string(),
+                step.status.to_string(),
+                step.after
+                    .iter()
+                    .map(Name::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                step.history
+                    .last()
+                    .map(|t| format!("{} → {} by {} at {}", t.from, t.to, t.by, t.at))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect()
+}
+
+fn print_run(run: &Run) {
+    println!(
+        "run {} of {}: {} (started by {} at {}; auto-rollback {})",
+        run.number,
+        run.release,
+        run.status().as_str(),
+        run.started_by,
+        run.started_at,
+        if run.auto_rollback { "on" } else { "off" }
+    );
+    print_table(
+        &["#", "STEP", "STATUS", "AFTER", "LAST CHANGE"],
+        &step_rows(&run.steps),
+    );
+    let triggers: Vec<String> = run
+        .runbook
+        .rollback_triggers
+        .iter()
+        .map(describe_trigger)
+        .collect();
+    println!("rollback triggers: {}", triggers.join("; "));
+    for tripped in &run.tripped {
+        println!(
+            "TRIPPED: {} on {}: {}",
+            tripped.trigger, tripped.component, tripped.detail
+        );
+    }
+    if run.rollback_proposed() {
+        println!(
+            "a rollback is proposed: lockstep run rollback {}",
+            run.release
+        );
+    }
+    for glass in &run.break_glass {
+        println!(
+            "break glass ({}) by {}: {}",
+            glass.scope, glass.by, glass.reason
+        );
+    }
+    if let Some(rollback) = &run.rollback {
+        println!(
+            "rollback ({}, by {} at {}): {}",
+            if rollback.automatic {
+                "automatic"
+            } else {
+                "manual"
+            },
+            rollback.by,
+            rollback.at,
+            rollback.reason
+        );
+        print_table(
+            &["#", "STEP", "STATUS", "AFTER", "LAST CHANGE"],
+            &step_rows(&rollback.steps),
+        );
+    }
+}
+
+pub async fn audit(global: &Global, args: AuditArgs) -> anyhow::Result<ExitCode> {
+    if !(1..=10_000).contains(&args.limit) {
+        return Err(anyhow!("--limit must be between 1 and 10000"));
+    }
+    let release = args.release.as_deref().map(Name::parse).transpose()?;
+    // Opening the log first migrates the schema, audit table included.
+    let _program = open(global).await?;
+    let audit = AuditLog::open(&global.database_url, &Default::default())
+        .await
+        .context("cannot open the audit log")?;
+    let refusals = audit
+        .list(release.as_ref().map(Name::as_str), args.limit)
+        .await?;
+    match global.output {
+        Output::Json | Output::Yaml => println!(
+            "{:#}",
+            serde_json::json!({ "refusals": refusals.iter().map(refusal_json).collect::<Vec<_>>() })
+        ),
+        Output::Table => {
+            let rows: Vec<Vec<String>> = refusals
+                .iter()
+                .map(|stored| {
+                    let r = &stored.refusal;
+                    vec![
+                        r.at.to_string(),
+                        r.actor.clone(),
+                        r.source.clone(),
+                        r.command.clone(),
+                        r.target.clone(),
+                        r.error.clone(),
+                    ]
+                })
+                .collect();
+            print_table(
+                &["AT", "ACTOR", "SOURCE", "COMMAND", "TARGET", "ERROR"],
+                &rows,
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
