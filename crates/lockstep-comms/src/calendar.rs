@@ -63,8 +63,8 @@ struct CalendarEvent {
     categories: &'static str,
     when: When,
     /// An RFC 5545 recurrence rule (`FREQ=WEEKLY;BYDAY=FR`), written as `RRULE:` after
-    /// `DTEND` when the event recurs. Nothing in the plan recurs yet; recurring
-    /// blackouts and release trains will set it.
+    /// `DTEND` when the event recurs (a recurring blackout). A release train is not
+    /// one recurring event: each departure is its own release with its own events.
     rrule: Option<String>,
 }
 
@@ -151,7 +151,9 @@ pub fn feed(state: &State, scope: &Scope, now: Timestamp) -> Result<String, Cale
                 text
             }),
             categories: "BLACKOUT",
-            rrule: None,
+            rrule: blackout.spec.recurrence.as_ref().map(|rule| {
+                rule.to_ical(&TimeZone::get(&blackout.spec.time_zone).unwrap_or(TimeZone::UTC))
+            }),
             when: When::Timed {
                 zone: blackout.spec.time_zone.clone(),
                 start: blackout.spec.start,

@@ -42,6 +42,10 @@ pub struct PlanOptions<'a> {
     pub seed: u64,
     /// Time zones by IANA name, resolved by the caller.
     pub time_zones: &'a BTreeMap<String, TimeZone>,
+    /// Item starts of a previous plan: when shared resources or pins make the
+    /// schedule a search, items keep these starts unless a change forces them
+    /// later (stability for people who have booked their day).
+    pub previous: Option<&'a BTreeMap<String, Date>>,
 }
 
 /// One activity of the plan.
@@ -71,6 +75,9 @@ pub struct PlannedActivity {
     /// Blockers in other releases it waits for, with their projected finish.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub waits_for: Vec<String>,
+    /// Its start in the previous plan, when re-planning moved it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<Date>,
 }
 
 /// The forecast of the release's finish.
@@ -222,6 +229,7 @@ fn constrained_starts(
     state: &State,
     today: Date,
     seed: u64,
+    previous: Option<&BTreeMap<String, Date>>,
 ) -> Result<HashMap<Name, i64>, PlanError> {
     let items: Vec<&Item> = state
         .items()
@@ -289,14 +297,31 @@ fn constrained_starts(
     let name = |activity: usize| items[activity].name.as_str();
     let resource = |r: usize| resources[r].name.as_str();
     let date = |day: i64| date_at(today, day);
-    let solution = lockstep_plan::ga::solve(
-        &problem,
-        &lockstep_plan::Budget::schedules(RESOURCE_SCHEDULES),
-        &lockstep_plan::GaConfig::default(),
-        seed,
-    );
-    let solution = match solution {
-        Ok(solution) => solution,
+    // With a previous plan, re-plan for stability; otherwise search for the shortest.
+    let previous_starts: Option<Vec<Option<i64>>> = previous.map(|previous| {
+        items
+            .iter()
+            .map(|item| {
+                previous
+                    .get(item.name.as_str())
+                    .map(|date| day_index(today, *date).max(0))
+            })
+            .collect()
+    });
+    let solution = match &previous_starts {
+        Some(starts) => {
+            lockstep_plan::replan(&problem, starts).map(|r| r.schedule().starts().to_vec())
+        }
+        None => lockstep_plan::ga::solve(
+            &problem,
+            &lockstep_plan::Budget::schedules(RESOURCE_SCHEDULES),
+            &lockstep_plan::GaConfig::default(),
+            seed,
+        )
+        .map(|s| s.schedule().starts().to_vec()),
+    };
+    let starts = match solution {
+        Ok(starts) => starts,
         Err(lockstep_plan::ScheduleError::Infeasible { conflicts }) => {
             use lockstep_plan::Conflict;
             let lines = conflicts
@@ -352,7 +377,7 @@ fn constrained_starts(
     Ok(items
         .iter()
         .enumerate()
-        .map(|(activity, item)| (item.name.clone(), solution.schedule().starts()[activity]))
+        .map(|(activity, item)| (item.name.clone(), starts[activity]))
         .collect())
 }
 
@@ -450,7 +475,7 @@ pub fn plan_release(
 
     // Shared resources and pins, solved over the whole program, hold items back
     // to where the resource-feasible schedule starts them.
-    let constrained = constrained_starts(state, today, options.seed)?;
+    let constrained = constrained_starts(state, today, options.seed, options.previous)?;
     let mut held_back = vec![0_i64; n_activities];
     for (activity, item) in items.iter().enumerate() {
         let Some(&start) = constrained.get(&item.name) else {
@@ -652,6 +677,11 @@ pub fn plan_release(
             let (name, title, kind, team, committed) = describe(activity);
             let s = cpm.earliest_start()[activity];
             let f = cpm.earliest_finish()[activity];
+            let moved_from = options
+                .previous
+                .filter(|_| kind == "item")
+                .and_then(|previous| previous.get(&name).copied())
+                .filter(|previous| *previous != date_at(today, s) && *previous >= today);
             PlannedActivity {
                 name,
                 title,
@@ -664,6 +694,7 @@ pub fn plan_release(
                 committed,
                 criticality: criticality[activity],
                 waits_for: std::mem::take(&mut waits_for[activity]),
+                moved_from,
             }
         })
         .collect();

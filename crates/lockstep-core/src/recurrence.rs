@@ -630,6 +630,30 @@ impl Rule {
         self.occurrences(start, None).next() == Some(start)
     }
 
+    /// The rule as an iCalendar `RRULE` value for an event whose `DTSTART` is local
+    /// time in `zone`: RFC 5545 then wants `UNTIL` in UTC, so a date or local
+    /// `UNTIL` is converted (a date means the end of that day).
+    pub fn to_ical(&self, zone: &TimeZone) -> String {
+        let utc = |at: DateTime| {
+            at.to_zoned_datetime(zone.clone())
+                .ok()
+                .map(|z| z.with_time_zone(TimeZone::UTC).datetime())
+        };
+        let until = match self.until {
+            Some(Until::Date(d)) => utc(d.to_datetime(
+                jiff::civil::Time::new(23, 59, 59, 0).unwrap_or(jiff::civil::Time::MAX),
+            ))
+            .map(Until::Utc),
+            Some(Until::Local(at)) => utc(at).map(Until::Utc),
+            other => other,
+        };
+        Rule {
+            until: until.or(self.until),
+            ..self.clone()
+        }
+        .to_string()
+    }
+
     /// Whether the rule ends (by `COUNT` or `UNTIL`).
     pub fn is_bounded(&self) -> bool {
         self.count.is_some() || self.until.is_some()
@@ -899,6 +923,23 @@ mod tests {
         let rule: Rule = "FREQ=WEEKLY;BYDAY=TU".parse().expect("valid");
         assert!(rule.first_is(date(2025, 1, 7).at(10, 0, 0, 0)));
         assert!(!rule.first_is(date(2025, 1, 8).at(10, 0, 0, 0)));
+    }
+
+    #[test]
+    fn ical_until_is_utc() {
+        let berlin = TimeZone::get("Europe/Berlin").expect("zone");
+        let rule: Rule = "FREQ=WEEKLY;UNTIL=20250630;BYDAY=FR"
+            .parse()
+            .expect("valid");
+        // The end of June 30 in Berlin (summer time, UTC+2) is 21:59:59 UTC.
+        assert_eq!(
+            rule.to_ical(&berlin),
+            "FREQ=WEEKLY;UNTIL=20250630T215959Z;BYDAY=FR"
+        );
+        let local: Rule = "FREQ=DAILY;UNTIL=20250110T100000".parse().expect("valid");
+        assert_eq!(local.to_ical(&berlin), "FREQ=DAILY;UNTIL=20250110T090000Z");
+        let counted: Rule = "FREQ=YEARLY;COUNT=3".parse().expect("valid");
+        assert_eq!(counted.to_ical(&berlin), "FREQ=YEARLY;COUNT=3");
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! Incremental re-planning: a new schedule for a changed problem that keeps activities at
 //! their previous start whenever that is still feasible, and reports what moved.
 //!
-//! The serial SGS takes activities in order of their previous start (new activities by
-//! their earliest start) and uses each previous start as a floor, so an activity moves only
+//! The serial SGS takes activities in order of their previous start (new activities
+//! after all of them, by their earliest start) and uses each previous start as a floor, so an activity moves only
 //! when a changed constraint pushes it later. Deliberately, nothing is pulled earlier just
 //! because it could be: stability is the point of re-planning, and a full optimisation is
 //! `ga::solve`. The caller maps old activity identities onto the new indices.
@@ -54,8 +54,13 @@ pub fn replan(problem: &Problem, previous_starts: &[Option<i64>]) -> Result<Repl
         return Err(ScheduleError::Infeasible { conflicts });
     }
     let earliest = time_window(problem).0;
+    // New activities come after every planned one in the list: where they compete
+    // for a resource, what was already booked keeps it.
+    let after_planned = previous_starts.iter().flatten().max().map_or(0, |s| s + 1);
     let priorities: Vec<i64> = (0..n_activities)
-        .map(|activity| previous_starts[activity].unwrap_or(earliest[activity]))
+        .map(|activity| {
+            previous_starts[activity].unwrap_or(after_planned.saturating_add(earliest[activity]))
+        })
         .collect();
     let list = priority_list(problem, &priorities);
     let mut evaluator = Evaluator::new(problem);
@@ -89,6 +94,21 @@ pub fn replan(problem: &Problem, previous_starts: &[Option<i64>]) -> Result<Repl
 mod tests {
     use super::*;
     use crate::rcpsp::{ProblemBuilder, check_schedule};
+
+    #[test]
+    fn a_new_activity_does_not_take_a_booked_resource() {
+        // Capacity 1: two booked activities back to back, then a new, short one that
+        // could start first. It waits; nothing booked moves.
+        let mut builder = ProblemBuilder::new(vec![1]);
+        builder.activity(3, &[1]);
+        builder.activity(3, &[1]);
+        builder.activity(1, &[1]);
+        let problem = builder.build().expect("well-formed");
+        let replanned = replan(&problem, &[Some(0), Some(3), None]).expect("feasible");
+        check_schedule(&problem, replanned.schedule()).expect("valid");
+        assert_eq!(replanned.schedule().starts(), &[0, 3, 6]);
+        assert!(replanned.moved().is_empty());
+    }
 
     #[test]
     fn keeps_unaffected_activities_and_reports_the_ones_that_moved() {

@@ -245,8 +245,8 @@ pub(crate) async fn release(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     let history = history_tail(&app, 500).await;
-    let writable = caller.principal.is_some();
     render(&app, &caller, &uri, |state| {
+        let writable = may_write(state, &caller);
         let release = state
             .releases()
             .get(name.as_str())
@@ -382,6 +382,17 @@ pub(crate) async fn release(
         Ok((title.to_owned(), body))
     })
     .await
+}
+
+/// Whether the page offers controls that change things: not to viewers, who may
+/// change nothing. (What each control may do is still decided by the write.)
+fn may_write(state: &State, caller: &Caller) -> bool {
+    caller.principal.as_ref().is_some_and(|principal| {
+        !matches!(
+            lockstep_core::access::role_of(state, principal),
+            lockstep_core::access::ProgramRole::Viewer
+        )
+    })
 }
 
 fn card(state: &State, report: &RiskReport, item: &Item, writable: bool) -> String {
@@ -726,8 +737,8 @@ pub(crate) async fn team(
     uri: Uri,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let writable = caller.principal.is_some();
     render(&app, &caller, &uri, |state| {
+        let writable = may_write(state, &caller);
         let team = state.teams().get(name.as_str()).ok_or_else(|| ApiError::NotFound {
             kind: "team",
             name: name.clone(),

@@ -16,9 +16,13 @@
     say.timer = setTimeout(function () { flash.className = ''; }, 5000);
   }
 
+  // One fetch at a time; a refresh asked for meanwhile runs once it is done, so a
+  // change that lands during a fetch is never lost to a stale page.
   var pending = false;
+  var again = null;
   function refresh(summary) {
-    if (!live || pending) return;
+    if (!live) return;
+    if (pending) { again = summary || again || ''; return; }
     pending = true;
     fetch(window.location.href, { headers: { 'Accept': 'text/html' }, credentials: 'same-origin' })
       .then(function (r) { return r.text(); })
@@ -31,7 +35,14 @@
         }
         if (status && summary) status.textContent = 'Updated: ' + summary;
       })
-      .finally(function () { pending = false; });
+      .finally(function () {
+        pending = false;
+        if (again !== null) {
+          var next = again;
+          again = null;
+          refresh(next || undefined);
+        }
+      });
   }
 
   function bind() {

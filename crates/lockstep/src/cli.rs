@@ -234,6 +234,10 @@ pub struct PlanArgs {
     /// Seed of the forecast.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// A previous `plan --format json`: items keep their starts unless a change
+    /// forces them later, and the plan says what moved.
+    #[arg(long)]
+    pub previous: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

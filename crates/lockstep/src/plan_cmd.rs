@@ -51,6 +51,52 @@ pub fn time_zones(state: &State) -> anyhow::Result<BTreeMap<String, TimeZone>> {
         .collect()
 }
 
+/// Item starts of a previous `lockstep plan --format json`.
+fn previous_starts(path: &std::path::Path) -> anyhow::Result<BTreeMap<String, jiff::civil::Date>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the previous plan {}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not JSON: pass the output of `lockstep plan --format json`",
+            path.display()
+        )
+    })?;
+    let Some(plans) = value["plans"].as_array() else {
+        bail!(
+            "{} has no `plans` list: pass the output of `lockstep plan --format json`",
+            path.display()
+        );
+    };
+    let mut starts = BTreeMap::new();
+    for (p, plan) in plans.iter().enumerate() {
+        for (a, activity) in plan["activities"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if activity["kind"] != "item" {
+                continue;
+            }
+            let (Some(name), Some(start)) = (activity["name"].as_str(), activity["start"].as_str())
+            else {
+                bail!(
+                    "{}: plans[{p}].activities[{a}] needs a `name` and a `start`",
+                    path.display()
+                );
+            };
+            let start = start.parse().with_context(|| {
+                format!(
+                    "{}: plans[{p}].activities[{a}].start `{start}` is not a date",
+                    path.display()
+                )
+            })?;
+            starts.insert(name.to_owned(), start);
+        }
+    }
+    Ok(starts)
+}
+
 pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
     let sources = read_sources(&args.files, Limits::default())?;
     let now = jiff::Timestamp::now();
@@ -73,11 +119,13 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         bail!("the manifests declare no release to plan");
     }
     let zones = time_zones(&state)?;
+    let previous = args.previous.as_deref().map(previous_starts).transpose()?;
     let options = PlanOptions {
         today,
         trials: args.trials,
         seed: args.seed,
         time_zones: &zones,
+        previous: previous.as_ref(),
     };
     let risks = assess(&state);
     let conflicts = lockstep_core::conflicts::conflicts(&state, &zones);
@@ -239,6 +287,14 @@ fn print_plan(plan: &ReleasePlan, risks: &RiskReport) {
     );
     println!();
     println!("critical path: {}", plan.critical_path.join(" → "));
+    for activity in &plan.activities {
+        if let Some(previous) = activity.moved_from {
+            println!(
+                "{} moved from {previous} (previous plan) to {}",
+                activity.name, activity.start
+            );
+        }
+    }
     for activity in plan.activities.iter().filter(|a| !a.waits_for.is_empty()) {
         println!(
             "{} waits for {}",

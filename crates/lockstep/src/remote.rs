@@ -252,7 +252,17 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<Result<Exi
         Command::Message(_) => refuse("message"),
         Command::Calendar(_) => refuse("calendar"),
         Command::Outbox(_) => refuse("outbox"),
-        other => return Ok(Err(other)),
+        Command::Checklist(_) => refuse("checklist"),
+        Command::Signoff(_) => refuse("signoff"),
+        Command::Runbook(_) => refuse("runbook"),
+        Command::Run(_) => refuse("run"),
+        Command::Audit(_) => refuse("audit"),
+        // Local by nature: planning files offline, serving, benchmarks, signing in.
+        other @ (Command::Plan(_)
+        | Command::Serve(_)
+        | Command::Bench(_)
+        | Command::Login(_)
+        | Command::Logout(_)) => return Ok(Err(other)),
     };
     code.map(Ok)
 }

@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+
 use common::{Workspace, example, get, get_as, reader_token, serve};
 
 #[test]
@@ -767,4 +769,157 @@ fn plan_explains_contradicting_pins_and_resources() {
         err.contains("unknown resource `qa-lap` (did you mean `qa-lab`?)"),
         "{err}"
     );
+}
+
+#[test]
+fn calendar_feeds_carry_recurring_blackouts_as_rrules() {
+    let ws = Workspace::new();
+    let calendar = format!(
+        "{}/../../examples/release-calendar",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    ws.ok(&["apply", "-f", &example(), "-f", &calendar]);
+    let feed = ws.ok(&["calendar", "export"]);
+    let unfolded = feed.replace("\r\n ", "");
+    let weekends = unfolded
+        .split("BEGIN:VEVENT")
+        .find(|event| event.contains("UID:blackout/weekends@lockstep"))
+        .unwrap_or_else(|| panic!("no weekend blackout in {unfolded}"));
+    assert!(
+        weekends.contains("DTSTART;TZID=America/New_York:20250103T120000"),
+        "{weekends}"
+    );
+    assert!(
+        weekends.contains("RRULE:FREQ=WEEKLY;BYDAY=FR\r\n"),
+        "{weekends}"
+    );
+    assert!(unfolded.contains("RRULE:FREQ=YEARLY\r\n"), "{unfolded}");
+    // Each train departure is a release of its own, not a recurring event.
+    assert!(unfolded.contains("web-2025-12-23"), "{unfolded}");
+}
+
+#[test]
+fn replanning_keeps_booked_starts_and_says_what_moved() {
+    let ws = Workspace::new();
+    let plan_json = |file: &std::path::Path, previous: Option<&std::path::Path>| {
+        let mut args = vec![
+            "plan".to_owned(),
+            file.to_str().expect("utf-8").to_owned(),
+            "--today".to_owned(),
+            "2025-02-03".to_owned(),
+            "--trials".to_owned(),
+            "0".to_owned(),
+            "--format".to_owned(),
+            "json".to_owned(),
+        ];
+        if let Some(previous) = previous {
+            args.push("--previous".to_owned());
+            args.push(previous.to_str().expect("utf-8").to_owned());
+        }
+        ws.ok(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let starts = |json: &str| -> BTreeMap<String, String> {
+        let value: serde_json::Value = serde_json::from_str(json).expect("json");
+        value["plans"][0]["activities"]
+            .as_array()
+            .expect("activities")
+            .iter()
+            .filter(|a| a["kind"] == "item")
+            .map(|a| {
+                (
+                    a["name"].as_str().expect("name").to_owned(),
+                    a["start"].as_str().expect("start").to_owned(),
+                )
+            })
+            .collect()
+    };
+    let first = ws.write("shared.yaml", SHARED_QA);
+    let booked = plan_json(&first, None);
+    let previous = ws.write("previous.json", &booked);
+    let before = starts(&booked);
+
+    // A new item needs the QA lab too: the booked items keep their days and the
+    // newcomer takes the first free one after them.
+    let added = SHARED_QA.replace(
+        "    - {name: reports,",
+        "    - {name: exports, title: Exports, team: core, estimate: {optimistic: 1, likely: 1, pessimistic: 2}, uses: [{resource: qa-lab}]}\n    - {name: reports,",
+    );
+    let second = ws.write("added.yaml", &added);
+    let after = starts(&plan_json(&second, Some(&previous)));
+    for item in ["billing", "invoices", "reports"] {
+        assert_eq!(
+            after[item], before[item],
+            "{item} kept its day: {before:?} → {after:?}"
+        );
+    }
+    assert_eq!(after["exports"], "2025-02-11", "{after:?}");
+
+    // Whoever goes first now takes longer: the other one has to move, and says so.
+    let first_item = if before["billing"] < before["invoices"] {
+        "billing"
+    } else {
+        "invoices"
+    };
+    let other = if first_item == "billing" {
+        "invoices"
+    } else {
+        "billing"
+    };
+    let longer = SHARED_QA.replace(
+        &format!("{{name: {first_item}, title: {}, team: core, estimate: {{optimistic: 2, likely: 3, pessimistic: 4}}", if first_item == "billing" { "Billing" } else { "Invoices" }),
+        &format!("{{name: {first_item}, title: {}, team: core, estimate: {{optimistic: 4, likely: 5, pessimistic: 6}}", if first_item == "billing" { "Billing" } else { "Invoices" }),
+    );
+    assert_ne!(longer, SHARED_QA);
+    let third = ws.write("longer.yaml", &longer);
+    let table = ws.ok(&[
+        "plan",
+        third.to_str().expect("utf-8"),
+        "--today",
+        "2025-02-03",
+        "--trials",
+        "0",
+        "--previous",
+        previous.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        table.contains(&format!(
+            "{other} moved from {} (previous plan) to 2025-02-10",
+            before[other]
+        )),
+        "{table}"
+    );
+    assert!(!table.contains(&format!("{first_item} moved")), "{table}");
+    // A previous plan that is not one is refused with what to pass instead.
+    let bogus = ws.write("bogus.json", "{\"plans\": 3}");
+    let err = ws.fails(&[
+        "plan",
+        first.to_str().expect("utf-8"),
+        "--previous",
+        bogus.to_str().expect("utf-8"),
+    ]);
+    assert!(err.contains("has no `plans` list"), "{err}");
+}
+
+#[test]
+fn verbs_without_a_remote_form_refuse_a_server_instead_of_writing_locally() {
+    let ws = Workspace::new();
+    for verb in [
+        vec!["run", "status", "q1-2025"],
+        vec!["runbook", "q1-2025"],
+        vec!["checklist", "q1-2025"],
+        vec!["audit"],
+    ] {
+        let mut args = vec!["--server", "http://127.0.0.1:9"];
+        args.extend(verb.iter().copied());
+        let err = ws.fails(&args);
+        assert!(
+            err.contains(&format!(
+                "`{}` works on the database, not against a server yet",
+                verb[0]
+            )),
+            "{err}"
+        );
+    }
+    // Nothing was created locally either.
+    assert!(!ws.path().join("lockstep.db").exists());
 }
