@@ -216,8 +216,12 @@ fn team_calendar(state: &State, team: &Name, today: Date) -> Calendar {
     }))
 }
 
-/// Schedules for GA search over shared resources; small programs need far fewer.
-const RESOURCE_SCHEDULES: u64 = 3_000;
+/// Schedules for the GA search over shared resources: 3,000 for a small program,
+/// fewer as it grows (each schedule costs time linear in its size), never below 50,
+/// so a 10,000-item program is still planned in seconds.
+fn resource_schedules(n_items: usize) -> u64 {
+    (1_000_000 / n_items.max(1) as u64).clamp(50, 3_000)
+}
 
 /// Where every open item of the program starts, in days from `today`, when
 /// shared resources (across releases) and pinned dates are honoured: one
@@ -314,7 +318,7 @@ fn constrained_starts(
         }
         None => lockstep_plan::ga::solve(
             &problem,
-            &lockstep_plan::Budget::schedules(RESOURCE_SCHEDULES),
+            &lockstep_plan::Budget::schedules(resource_schedules(items.len())),
             &lockstep_plan::GaConfig::default(),
             seed,
         )

@@ -187,6 +187,37 @@ impl<'m> Planner<'m> {
         Some((parsed, self.manifest.location(located, &spanned.referenced)))
     }
 
+    /// A release's (or train's) manager, checked against the members, and its
+    /// deployment time zone, checked against the IANA database: `None` when either
+    /// is wrong (the error is reported), else the manager if there is one.
+    fn manager_and_zone(
+        &mut self,
+        located: &Located,
+        at: &serde_saphyr::Location,
+        what: &str,
+        manager: Option<&Spanned<String>>,
+        deployment: Option<&lockstep_core::DeploymentPlan>,
+    ) -> Option<Option<Name>> {
+        let manager = match manager {
+            Some(manager) => Some(self.reference(located, Ref::Member, manager)?),
+            None => None,
+        };
+        if let Some(plan) = deployment
+            && jiff::tz::TimeZone::get(&plan.time_zone).is_err()
+        {
+            self.error(
+                located,
+                at,
+                format!(
+                    "{what}: spec.deployment.timeZone `{}` is not an IANA time zone",
+                    plan.time_zone
+                ),
+            );
+            return None;
+        }
+        Some(manager)
+    }
+
     /// Checks that `name` refers to something known; on failure reports it
     /// where it is written, with the closest known name.
     fn reference(
@@ -478,23 +509,15 @@ impl<'m> Planner<'m> {
                 );
             }
             Resource::ReleaseTrain { labels, spec, .. } => {
-                let manager = match &spec.manager {
-                    Some(manager) => match self.reference(located, Ref::Member, manager) {
-                        Some(manager) => Some(manager),
-                        None => return,
-                    },
-                    None => None,
-                };
-                if let Some(plan) = &spec.deployment
-                    && jiff::tz::TimeZone::get(&plan.time_zone).is_err()
-                {
-                    self.error(
-                        located,
-                        &doc_name.referenced,
-                        format!("train `{name}`: spec.deployment.timeZone `{}` is not an IANA time zone", plan.time_zone),
-                    );
+                let Some(manager) = self.manager_and_zone(
+                    located,
+                    &doc_name.referenced,
+                    &format!("train `{name}`"),
+                    spec.manager.as_ref(),
+                    spec.deployment.as_ref(),
+                ) else {
                     return;
-                }
+                };
                 match crate::train::departures(&name, spec, manager, labels) {
                     Ok(departures) => {
                         for departure in departures {
@@ -548,23 +571,15 @@ impl<'m> Planner<'m> {
                 );
             }
             Resource::Release { labels, spec, .. } => {
-                let manager = match &spec.manager {
-                    Some(manager) => match self.reference(located, Ref::Member, manager) {
-                        Some(manager) => Some(manager),
-                        None => return,
-                    },
-                    None => None,
-                };
-                if let Some(plan) = &spec.deployment
-                    && jiff::tz::TimeZone::get(&plan.time_zone).is_err()
-                {
-                    self.error(
-                            located,
-                            &doc_name.referenced,
-                            format!("release `{name}`: spec.deployment.timeZone `{}` is not an IANA time zone", plan.time_zone),
-                        );
+                let Some(manager) = self.manager_and_zone(
+                    located,
+                    &doc_name.referenced,
+                    &format!("release `{name}`"),
+                    spec.manager.as_ref(),
+                    spec.deployment.as_ref(),
+                ) else {
                     return;
-                }
+                };
                 let release_spec = ReleaseSpec {
                     title: spec.title.clone(),
                     kind: spec.kind,

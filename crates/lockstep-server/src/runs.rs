@@ -57,6 +57,12 @@ pub fn time_zones(state: &State) -> Result<BTreeMap<String, TimeZone>, String> {
                 .blackouts()
                 .values()
                 .map(|b| b.spec.time_zone.as_str()),
+        )
+        .chain(
+            state
+                .environments()
+                .values()
+                .flat_map(|e| e.spec.deploy_windows.iter().map(|w| w.time_zone.as_str())),
         );
     names
         .map(|name| {

@@ -19,36 +19,7 @@ use crate::read::print_table;
 
 /// Every time zone the state names, resolved once at the edge.
 pub fn time_zones(state: &State) -> anyhow::Result<BTreeMap<String, TimeZone>> {
-    let names = state
-        .teams()
-        .values()
-        .map(|t| t.spec.time_zone.as_str())
-        .chain(
-            state
-                .releases()
-                .values()
-                .filter_map(|r| r.spec.deployment.as_ref().map(|d| d.time_zone.as_str())),
-        )
-        .chain(
-            state
-                .blackouts()
-                .values()
-                .map(|b| b.spec.time_zone.as_str()),
-        )
-        .chain(
-            state
-                .environments()
-                .values()
-                .flat_map(|e| e.spec.deploy_windows.iter().map(|w| w.time_zone.as_str())),
-        );
-    names
-        .map(|name| {
-            Ok((
-                name.to_owned(),
-                TimeZone::get(name).with_context(|| format!("unknown time zone `{name}`"))?,
-            ))
-        })
-        .collect()
+    lockstep_server::runs::time_zones(state).map_err(anyhow::Error::msg)
 }
 
 /// Item starts of a previous `lockstep plan --format json`.
