@@ -12,9 +12,7 @@ use std::process::ExitCode;
 
 use anyhow::anyhow;
 use clap::{ArgGroup, Args, Subcommand};
-use lockstep_core::checklist::{
-    ChecklistPhase, ItemState, SignOffDecision, assess, builtin_templates,
-};
+use lockstep_core::checklist::{ChecklistPhase, SignOffDecision, assess, builtin_templates};
 use lockstep_core::{Command, EventMeta, Name, decide};
 
 use crate::apply::open;
@@ -119,66 +117,76 @@ async fn show(global: &Global, release: &str) -> anyhow::Result<ExitCode> {
             "{:#}",
             lockstep_server::checklists::checklist_json(&assessment.checklist)
         ),
-        Output::Table => print!("{}", checklist_text(&assessment)),
+        Output::Table => print!(
+            "{}",
+            checklist_text(&lockstep_server::checklists::checklist_json(
+                &assessment.checklist
+            ))
+        ),
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The checklist as text, grouped by phase: `[x]` done, `[ ]` open, `[!]` failed.
-pub fn checklist_text(assessment: &lockstep_core::checklist::Assessment) -> String {
-    let checklist = &assessment.checklist;
-    let (done, total) = checklist.progress();
+/// The checklist as text from its wire form (`checklist_json`), grouped by phase:
+/// `[x]` done, `[ ]` open, `[!]` failed. The same against a server.
+pub fn checklist_text(checklist: &serde_json::Value) -> String {
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_owned();
     let mut out = format!(
-        "{}: checklist {}{} ({} path), {done}/{total} done\n",
-        checklist.release,
-        checklist.template,
-        if checklist.builtin { " (built in)" } else { "" },
-        if checklist.expedited {
+        "{}: checklist {}{} ({} path), {}/{} done\n",
+        text(&checklist["release"]),
+        text(&checklist["template"]),
+        if checklist["builtin"] == true {
+            " (built in)"
+        } else {
+            ""
+        },
+        if checklist["expedited"] == true {
             "expedited"
         } else {
             "standard"
         },
+        checklist["done"],
+        checklist["total"],
     );
+    let items = checklist["items"].as_array().cloned().unwrap_or_default();
     for phase in [
         ChecklistPhase::PreRelease,
         ChecklistPhase::ReleaseDay,
         ChecklistPhase::PostRelease,
     ] {
-        let entries: Vec<_> = checklist
-            .entries
+        let entries: Vec<_> = items
             .iter()
-            .filter(|e| e.spec.phase == phase)
+            .filter(|e| e["phase"] == phase.as_str())
             .collect();
         if entries.is_empty() {
             continue;
         }
         out.push_str(&format!("{}:\n", phase.title()));
         for entry in entries {
-            let mark = match entry.state {
-                ItemState::Done => "[x]",
-                ItemState::Failed => "[!]",
-                ItemState::Open => "[ ]",
+            let mark = match entry["state"].as_str() {
+                Some("done") => "[x]",
+                Some("failed") => "[!]",
+                _ => "[ ]",
             };
-            let how = match (&entry.tick, entry.spec.check) {
-                (Some(tick), _) => format!(
-                    " — {} at {}{}",
-                    tick.by,
-                    tick.at,
-                    tick.note
-                        .as_ref()
+            let how = match (entry["checkedBy"].as_str(), entry["check"].as_str()) {
+                (Some(by), _) => format!(
+                    " — {by} at {}{}",
+                    text(&entry["checkedAt"]),
+                    entry["note"]
+                        .as_str()
                         .map(|n| format!(": {n}"))
                         .unwrap_or_default()
                 ),
-                (None, Some(check)) => format!(" — from signals ({})", check.as_str()),
+                (None, Some(check)) => format!(" — from signals ({check})"),
                 (None, None) => String::new(),
             };
             out.push_str(&format!(
                 "  {mark} {} — {} ({}, due {} {}){how}\n",
-                entry.spec.id,
-                entry.spec.title,
-                entry.spec.owner.as_str(),
-                entry.due,
-                entry.spec.due,
+                text(&entry["id"]),
+                text(&entry["title"]),
+                text(&entry["owner"]),
+                text(&entry["due"]),
+                text(&entry["dueOffset"]),
             ));
         }
     }

@@ -123,7 +123,7 @@ pub struct GonogoArgs {
     pub release: String,
 }
 
-fn reading(args: ReadingArgs) -> anyhow::Result<(Common, SignalReading)> {
+pub fn reading(args: ReadingArgs) -> anyhow::Result<(Common, SignalReading)> {
     Ok(match args {
         ReadingArgs::Ci {
             common,

@@ -248,15 +248,15 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<Result<Exi
         Command::Apply(args) => apply(&Client::connect(global)?, global, args).await,
         Command::Gonogo(args) => gonogo(&Client::connect(global)?, global, &args.release).await,
         Command::User(_) => refuse("user"),
-        Command::Signal(_) => refuse("signal"),
+        Command::Signal(args) => signal(&Client::connect(global)?, global, args).await,
         Command::Message(_) => refuse("message"),
         Command::Calendar(_) => refuse("calendar"),
         Command::Outbox(_) => refuse("outbox"),
-        Command::Checklist(_) => refuse("checklist"),
-        Command::Signoff(_) => refuse("signoff"),
-        Command::Runbook(_) => refuse("runbook"),
-        Command::Run(_) => refuse("run"),
-        Command::Audit(_) => refuse("audit"),
+        Command::Checklist(args) => checklist(&Client::connect(global)?, global, args).await,
+        Command::Signoff(args) => signoff(&Client::connect(global)?, global, args).await,
+        Command::Runbook(args) => runbook(&Client::connect(global)?, global, args).await,
+        Command::Run(args) => run_verb(&Client::connect(global)?, global, args).await,
+        Command::Audit(args) => audit(&Client::connect(global)?, global, args).await,
         // Local by nature: planning files offline, serving, benchmarks, signing in.
         other @ (Command::Plan(_)
         | Command::Serve(_)
@@ -622,4 +622,262 @@ pub async fn gonogo(client: &Client, global: &Global, release: &str) -> anyhow::
         .get_json(&format!("/api/v1/releases/{release}/gonogo"))
         .await?;
     Ok(crate::gonogo::print_verdict(global.output, &verdict))
+}
+
+/// Prints the changes a write answered with, as the local verbs print theirs.
+fn print_changes(global: &Global, answer: &Value) {
+    let changes = answer["events"].as_array().cloned().unwrap_or_default();
+    match global.output {
+        Output::Json => println!("{:#}", json!({ "changes": changes })),
+        _ if changes.is_empty() => println!("no changes"),
+        _ => changes
+            .iter()
+            .for_each(|c| println!("{}", c["summary"].as_str().unwrap_or_default())),
+    }
+}
+
+/// `lockstep --server URL runbook RELEASE`
+pub async fn runbook(
+    client: &Client,
+    global: &Global,
+    args: crate::run_cmd::RunbookArgs,
+) -> anyhow::Result<ExitCode> {
+    let release = Name::parse(&args.release)?;
+    let runbook = client
+        .get_json(&format!("/api/v1/releases/{release}/runbook"))
+        .await?;
+    match (args.format, global.output) {
+        (crate::run_cmd::RunbookFormat::Json, _) | (_, Output::Json) => {
+            println!("{runbook:#}")
+        }
+        _ => print!("{}", runbook["markdown"].as_str().unwrap_or_default()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lockstep --server URL run …`: the same verbs through the run endpoints; the
+/// server records who acted (the token's user).
+pub async fn run_verb(
+    client: &Client,
+    global: &Global,
+    args: crate::run_cmd::RunArgs,
+) -> anyhow::Result<ExitCode> {
+    use crate::run_cmd::RunVerb;
+    let (path, body) = match args.verb {
+        RunVerb::Status { release } => {
+            let release = Name::parse(&release)?;
+            let run = client
+                .get_json(&format!("/api/v1/releases/{release}/run"))
+                .await?;
+            match global.output {
+                Output::Json | Output::Yaml => println!("{run:#}"),
+                Output::Table => crate::run_cmd::print_run(&run),
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        RunVerb::Start {
+            release,
+            auto_rollback,
+            break_glass,
+            reason,
+        } => (
+            format!("/api/v1/releases/{}/run", Name::parse(&release)?),
+            json!({
+                "autoRollback": auto_rollback,
+                "breakGlassReason": if break_glass { reason } else { None },
+            }),
+        ),
+        RunVerb::Step {
+            release,
+            step,
+            action,
+            note,
+            break_glass,
+            reason,
+        } => (
+            format!(
+                "/api/v1/releases/{}/run/steps/{}",
+                Name::parse(&release)?,
+                Name::parse(&step).context("a step is named by its component")?
+            ),
+            json!({
+                "action": action,
+                "note": note,
+                "breakGlassReason": if break_glass { reason } else { None },
+            }),
+        ),
+        RunVerb::Rollback { release, reason } => (
+            format!("/api/v1/releases/{}/run/rollback", Name::parse(&release)?),
+            json!({ "reason": reason }),
+        ),
+    };
+    let answer = client.post_json(&path, &body).await?;
+    print_changes(global, &answer);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lockstep --server URL audit`
+pub async fn audit(
+    client: &Client,
+    global: &Global,
+    args: crate::run_cmd::AuditArgs,
+) -> anyhow::Result<ExitCode> {
+    let release = query(&[("release", args.release.as_deref())])?;
+    let separator = if release.is_empty() { '?' } else { '&' };
+    let answer = client
+        .get_json(&format!(
+            "/api/v1/audit{release}{separator}limit={}",
+            args.limit
+        ))
+        .await?;
+    let refusals = answer["refusals"].as_array().cloned().unwrap_or_default();
+    crate::run_cmd::print_refusals(global.output, &refusals);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Against a server the person acting is the token's member: `--as` cannot change it.
+fn no_as(as_member: Option<&str>) -> anyhow::Result<()> {
+    match as_member {
+        Some(member) => bail!(
+            "against a server you act as your own member, not `{member}`: drop --as (or use {member}'s token)"
+        ),
+        None => Ok(()),
+    }
+}
+
+/// `lockstep --server URL checklist …`
+pub async fn checklist(
+    client: &Client,
+    global: &Global,
+    args: crate::checklist_cmd::ChecklistArgs,
+) -> anyhow::Result<ExitCode> {
+    use crate::checklist_cmd::ChecklistVerb;
+    match args.verb {
+        Some(ChecklistVerb::Check {
+            release,
+            item,
+            note,
+            as_member,
+        }) => {
+            no_as(as_member.as_deref())?;
+            let path = format!(
+                "/api/v1/releases/{}/checklist/{}/check",
+                Name::parse(&release)?,
+                Name::parse(&item)?
+            );
+            let answer = client.post_json(&path, &json!({ "note": note })).await?;
+            print_changes(global, &answer);
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(ChecklistVerb::Templates) => bail!(
+            "`checklist templates` works on the database, not against a server yet: drop --server (or GET /api/v1/checklist-templates)"
+        ),
+        None => {
+            let Some(release) = args.release else {
+                bail!("name a release (`lockstep checklist RELEASE`) or a verb (check, templates)");
+            };
+            let release = Name::parse(&release)?;
+            let checklist = client
+                .get_json(&format!("/api/v1/releases/{release}/checklist"))
+                .await?;
+            match global.output {
+                Output::Json | Output::Yaml => println!("{checklist:#}"),
+                Output::Table => print!("{}", crate::checklist_cmd::checklist_text(&checklist)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `lockstep --server URL signoff RELEASE …`
+pub async fn signoff(
+    client: &Client,
+    global: &Global,
+    args: crate::checklist_cmd::SignoffArgs,
+) -> anyhow::Result<ExitCode> {
+    no_as(args.as_member.as_deref())?;
+    let release = Name::parse(&args.release)?;
+    let answer = if args.request {
+        client
+            .post_json(
+                &format!("/api/v1/releases/{release}/gonogo/request"),
+                &json!({}),
+            )
+            .await?
+    } else if args.withdraw {
+        let me = client.get_json("/api/v1/me").await?;
+        let Some(member) = me["member"].as_str() else {
+            bail!("your user is not linked to a team member, so it has no sign-off to withdraw");
+        };
+        client
+            .delete(&format!("/api/v1/releases/{release}/signoffs/{member}"))
+            .await?
+    } else {
+        let decision = if args.approve { "approve" } else { "reject" };
+        client
+            .post_json(
+                &format!("/api/v1/releases/{release}/signoffs"),
+                &json!({ "decision": decision, "reason": args.reason }),
+            )
+            .await?
+    };
+    print_changes(global, &answer);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lockstep --server URL signal record …`: the same readings through
+/// `POST /api/v1/signals`, recorded as the token's user.
+pub async fn signal(
+    client: &Client,
+    global: &Global,
+    args: crate::gonogo::SignalArgs,
+) -> anyhow::Result<ExitCode> {
+    use lockstep_core::SignalReading;
+    let crate::gonogo::SignalVerb::Record { reading: args } = args.verb;
+    let now = jiff::Timestamp::now();
+    let (common, reading) = crate::gonogo::reading(args)?;
+    let observed_at: jiff::Timestamp = match &common.at {
+        Some(raw) => raw
+            .parse()
+            .with_context(|| format!("`{raw}` is not an RFC 3339 instant"))?,
+        None => now,
+    };
+    let reading = match reading {
+        SignalReading::Ci {
+            workflow,
+            conclusion,
+            branch,
+            commit,
+        } => json!({ "kind": "ci", "workflow": workflow, "conclusion": conclusion.to_string(),
+                     "branch": branch, "commit": commit }),
+        SignalReading::Bugs {
+            critical,
+            high,
+            medium,
+            low,
+        } => {
+            json!({ "kind": "bugs", "critical": critical, "high": high, "medium": medium, "low": low })
+        }
+        SignalReading::SecurityScan { critical, high } => {
+            json!({ "kind": "security-scan", "critical": critical, "high": high })
+        }
+        SignalReading::SmokeTest { passed, failed } => {
+            json!({ "kind": "smoke-test", "passed": passed, "failed": failed })
+        }
+        SignalReading::ErrorRate { basis_points } => {
+            json!({ "kind": "error-rate", "percent": f64::from(basis_points) / 100.0 })
+        }
+        SignalReading::Latency { p95_ms } => json!({ "kind": "latency", "p95Ms": p95_ms }),
+    };
+    let body = json!({
+        "component": common.component,
+        "repository": common.repository,
+        "environment": common.environment,
+        "delivery": common.delivery.unwrap_or_else(|| format!("cli:{}", now.as_nanosecond())),
+        "observedAt": observed_at,
+        "reading": reading,
+    });
+    let answer = client.post_json("/api/v1/signals", &body).await?;
+    print_changes(global, &answer);
+    Ok(ExitCode::SUCCESS)
 }

@@ -11,8 +11,8 @@ use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
 use clap::{Args, Subcommand, ValueEnum};
-use lockstep_core::run::{Run, RunOptions, RunStep};
-use lockstep_core::runbook::{Runbook, describe_trigger, generate};
+use lockstep_core::run::RunOptions;
+use lockstep_core::runbook::{Runbook, generate};
 use lockstep_core::{Command, DomainError, EventMeta, Name, State, decide};
 use lockstep_server::runs::{parse_action, refusal_json, run_json, runbook_json};
 use lockstep_store::audit::{AuditLog, Refusal};
@@ -289,91 +289,148 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
                 .ok_or_else(|| anyhow!("release `{release}` has no deployment run"))?;
             match global.output {
                 Output::Json | Output::Yaml => println!("{:#}", run_json(run)),
-                Output::Table => print_run(run),
+                Output::Table => print_run(&run_json(run)),
             }
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-fn step_rows(steps: &[RunStep]) -> Vec<Vec<String>> {
+fn text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn step_rows(steps: &serde_json::Value) -> Vec<Vec<String>> {
     steps
-        .iter()
+        .as_array()
+        .into_iter()
+        .flatten()
         .enumerate()
         .map(|(index, step)| {
+            let after: Vec<String> = step["after"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(text)
+                .collect();
+            let last = step["history"]
+                .as_array()
+                .and_then(|h| h.last())
+                .map(|t| {
+                    format!(
+                        "{} → {} by {} at {}",
+                        text(&t["from"]),
+                        text(&t["to"]),
+                        text(&t["by"]),
+                        text(&t["at"])
+                    )
+                })
+                .unwrap_or_default();
             vec![
                 (index + 1).to_string(),
-                step.component.to_string(),
-                step.status.to_string(),
-                step.after
-                    .iter()
-                    .map(Name::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                step.history
-                    .last()
-                    .map(|t| format!("{} → {} by {} at {}", t.from, t.to, t.by, t.at))
-                    .unwrap_or_default(),
+                text(&step["component"]),
+                text(&step["status"]),
+                after.join(", "),
+                last,
             ]
         })
         .collect()
 }
 
-fn print_run(run: &Run) {
+/// Prints a run from its wire form (`run_json`), so that `run status` prints the
+/// same against the database and against a server.
+pub fn print_run(run: &serde_json::Value) {
     println!(
         "run {} of {}: {} (started by {} at {}; auto-rollback {})",
-        run.number,
-        run.release,
-        run.status().as_str(),
-        run.started_by,
-        run.started_at,
-        if run.auto_rollback { "on" } else { "off" }
+        text(&run["number"]),
+        text(&run["release"]),
+        text(&run["status"]),
+        text(&run["startedBy"]),
+        text(&run["startedAt"]),
+        if run["autoRollback"] == true {
+            "on"
+        } else {
+            "off"
+        }
     );
     print_table(
         &["#", "STEP", "STATUS", "AFTER", "LAST CHANGE"],
-        &step_rows(&run.steps),
+        &step_rows(&run["steps"]),
     );
-    let triggers: Vec<String> = run
-        .runbook
-        .rollback_triggers
-        .iter()
-        .map(describe_trigger)
+    let triggers: Vec<String> = run["rollbackTriggers"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(text)
         .collect();
     println!("rollback triggers: {}", triggers.join("; "));
-    for tripped in &run.tripped {
+    for tripped in run["tripped"].as_array().into_iter().flatten() {
         println!(
             "TRIPPED: {} on {}: {}",
-            tripped.trigger, tripped.component, tripped.detail
+            text(&tripped["trigger"]),
+            text(&tripped["component"]),
+            text(&tripped["detail"])
         );
     }
-    if run.rollback_proposed() {
+    if run["rollbackProposed"] == true {
         println!(
             "a rollback is proposed: lockstep run rollback {}",
-            run.release
+            text(&run["release"])
         );
     }
-    for glass in &run.break_glass {
+    for glass in run["breakGlass"].as_array().into_iter().flatten() {
         println!(
             "break glass ({}) by {}: {}",
-            glass.scope, glass.by, glass.reason
+            text(&glass["scope"]),
+            text(&glass["by"]),
+            text(&glass["reason"])
         );
     }
-    if let Some(rollback) = &run.rollback {
+    let rollback = &run["rollback"];
+    if rollback.is_object() {
         println!(
             "rollback ({}, by {} at {}): {}",
-            if rollback.automatic {
+            if rollback["automatic"] == true {
                 "automatic"
             } else {
                 "manual"
             },
-            rollback.by,
-            rollback.at,
-            rollback.reason
+            text(&rollback["by"]),
+            text(&rollback["at"]),
+            text(&rollback["reason"])
         );
         print_table(
             &["#", "STEP", "STATUS", "AFTER", "LAST CHANGE"],
-            &step_rows(&rollback.steps),
+            &step_rows(&rollback["steps"]),
         );
+    }
+}
+
+/// Prints refused attempts from their wire form (`refusal_json`).
+pub fn print_refusals(output: Output, refusals: &[serde_json::Value]) {
+    match output {
+        Output::Json | Output::Yaml => {
+            println!("{:#}", serde_json::json!({ "refusals": refusals }))
+        }
+        Output::Table => {
+            let rows: Vec<Vec<String>> = refusals
+                .iter()
+                .map(|r| {
+                    ["at", "actor", "source", "command", "target", "error"]
+                        .iter()
+                        .map(|field| text(&r[*field]))
+                        .collect()
+                })
+                .collect();
+            print_table(
+                &["AT", "ACTOR", "SOURCE", "COMMAND", "TARGET", "ERROR"],
+                &rows,
+            );
+        }
     }
 }
 
@@ -390,31 +447,7 @@ pub async fn audit(global: &Global, args: AuditArgs) -> anyhow::Result<ExitCode>
     let refusals = audit
         .list(release.as_ref().map(Name::as_str), args.limit)
         .await?;
-    match global.output {
-        Output::Json | Output::Yaml => println!(
-            "{:#}",
-            serde_json::json!({ "refusals": refusals.iter().map(refusal_json).collect::<Vec<_>>() })
-        ),
-        Output::Table => {
-            let rows: Vec<Vec<String>> = refusals
-                .iter()
-                .map(|stored| {
-                    let r = &stored.refusal;
-                    vec![
-                        r.at.to_string(),
-                        r.actor.clone(),
-                        r.source.clone(),
-                        r.command.clone(),
-                        r.target.clone(),
-                        r.error.clone(),
-                    ]
-                })
-                .collect();
-            print_table(
-                &["AT", "ACTOR", "SOURCE", "COMMAND", "TARGET", "ERROR"],
-                &rows,
-            );
-        }
-    }
+    let refusals: Vec<serde_json::Value> = refusals.iter().map(refusal_json).collect();
+    print_refusals(global.output, &refusals);
     Ok(ExitCode::SUCCESS)
 }

@@ -427,3 +427,161 @@ fn user_add_checks_the_member_against_the_program() {
     let listed: serde_json::Value = serde_json::from_str(&listed).expect("json");
     assert_eq!(listed["items"][0]["member"], "mike");
 }
+
+#[test]
+fn a_release_day_is_run_against_a_server_with_the_output_of_the_database() {
+    let f = fixture();
+    // The runbook reads the same.
+    for args in [
+        vec!["runbook", "q1-2025"],
+        vec!["runbook", "q1-2025", "--format", "json"],
+    ] {
+        assert_eq!(f.remote_ok(&f.mike, &args), f.ws.ok(&args), "{args:?}");
+    }
+    // rita starts the run and the backend step over HTTP; the server records her.
+    let started = f.remote_ok(&f.rita, &["run", "start", "q1-2025"]);
+    assert!(started.contains("q1-2025"), "{started}");
+    f.remote_ok(
+        &f.rita,
+        &["run", "step", "q1-2025", "data-pipeline", "start"],
+    );
+    // A step out of order is refused by the server, shown as its problem, and audited.
+    let refused = f.remote(
+        &f.rita,
+        &["run", "step", "q1-2025", "dashboard-ui", "start"],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("refused the request"), "{stderr}");
+    // The local view (which follows the same log) and the remote one agree.
+    for args in [
+        vec!["run", "status", "q1-2025"],
+        vec!["run", "status", "q1-2025", "-o", "json"],
+        vec!["audit", "--release", "q1-2025"],
+        vec!["audit", "--release", "q1-2025", "-o", "json"],
+    ] {
+        let local = f.ws.ok(&args);
+        assert_eq!(f.remote_ok(&f.rita, &args), local, "{args:?}");
+        assert!(!local.trim().is_empty(), "{args:?}");
+    }
+    let status = f.ws.ok(&["run", "status", "q1-2025"]);
+    assert!(status.contains("pending → running by rita"), "{status}");
+    let audit = f.ws.ok(&["audit", "--release", "q1-2025"]);
+    assert!(audit.contains("dashboard-ui"), "{audit}");
+}
+
+#[test]
+fn checklists_and_sign_offs_against_a_server() {
+    let f = fixture();
+    let checklists = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/checklists");
+    f.ws.ok(&["apply", "-f", checklists]);
+    f.ws.ok(&["user", "add", "uma", "--member", "uma"]);
+    f.ws.ok(&["user", "add", "sam", "--member", "sam"]);
+    let (uma, sam) = (token(&f.ws, "uma"), token(&f.ws, "sam"));
+    // uma (UX designer) ticks her item over HTTP; --as cannot speak for someone else.
+    let refused = f.remote(
+        &uma,
+        &["checklist", "check", "q1-2025", "design-qa", "--as", "rita"],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("drop --as"));
+    f.remote_ok(
+        &uma,
+        &[
+            "checklist",
+            "check",
+            "q1-2025",
+            "design-qa",
+            "--note",
+            "Figma QA passed",
+        ],
+    );
+    // rita requests go/no-go, sam rejects with a reason, then withdraws it.
+    f.remote_ok(&f.rita, &["signoff", "q1-2025", "--request"]);
+    f.remote_ok(
+        &sam,
+        &[
+            "signoff",
+            "q1-2025",
+            "--reject",
+            "--reason",
+            "support runbook missing",
+        ],
+    );
+    let verdict = f.ws.run(&["gonogo", "q1-2025"]);
+    let text = String::from_utf8_lossy(&verdict.stdout).into_owned();
+    assert!(text.contains("rejected by sam"), "{text}");
+    // The checklist and the verdict read the same locally and remotely.
+    for args in [
+        vec!["checklist", "q1-2025"],
+        vec!["checklist", "q1-2025", "-o", "json"],
+    ] {
+        assert_eq!(f.remote_ok(&f.mike, &args), f.ws.ok(&args), "{args:?}");
+    }
+    let remote = f.remote(&f.mike, &["gonogo", "q1-2025"]);
+    assert_eq!(remote.stdout, verdict.stdout);
+    let table = f.ws.ok(&["checklist", "q1-2025"]);
+    assert!(
+        table.contains("design-qa") && table.contains("uma at"),
+        "{table}"
+    );
+    f.remote_ok(&sam, &["signoff", "q1-2025", "--withdraw"]);
+    let after = String::from_utf8_lossy(&f.ws.run(&["gonogo", "q1-2025"]).stdout).into_owned();
+    assert!(!after.contains("rejected by sam"), "{after}");
+}
+
+#[test]
+fn a_signal_recorded_against_a_server_turns_the_verdict() {
+    let f = fixture();
+    let recorded = f.remote_ok(
+        &f.mike,
+        &[
+            "signal",
+            "record",
+            "ci",
+            "analytics-api",
+            "--conclusion",
+            "failure",
+            "--branch",
+            "release/q1-2025",
+            "--delivery",
+            "remote-1",
+        ],
+    );
+    assert!(recorded.contains("component analytics-api"), "{recorded}");
+    // The same delivery again changes nothing.
+    let again = f.remote_ok(
+        &f.mike,
+        &[
+            "signal",
+            "record",
+            "ci",
+            "analytics-api",
+            "--conclusion",
+            "failure",
+            "--branch",
+            "release/q1-2025",
+            "--delivery",
+            "remote-1",
+        ],
+    );
+    assert_eq!(again.trim(), "no changes");
+    let verdict = f.remote(&f.mike, &["gonogo", "q1-2025", "-o", "json"]);
+    assert_eq!(verdict.status.code(), Some(1));
+    let value: serde_json::Value = serde_json::from_slice(&verdict.stdout).expect("json");
+    let reasons = value["reasons"].to_string();
+    assert!(reasons.contains("analytics-api"), "{reasons}");
+    // mike leads the API team: another team's component is not his to report on.
+    let refused = f.remote(
+        &f.mike,
+        &[
+            "signal",
+            "record",
+            "ci",
+            "dashboard-ui",
+            "--conclusion",
+            "success",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2));
+}
