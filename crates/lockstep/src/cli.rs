@@ -26,8 +26,9 @@ pub struct Cli {
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Table)]
     pub output: Output,
     /// Work against a Lockstep server instead of the database: `get`, `describe`,
-    /// `history`, `item`, `apply` and `gonogo` go over its HTTP API. The token comes
-    /// from LOCKSTEP_TOKEN or from `lockstep login`.
+    /// `history`, `item`, `apply`, `gonogo`, `signal`, `checklist`, `signoff`,
+    /// `runbook`, `run` and `audit` go over its HTTP API. The token comes from
+    /// LOCKSTEP_TOKEN or from `lockstep login`.
     #[arg(long, global = true, env = "LOCKSTEP_SERVER")]
     pub server: Option<String>,
     #[command(subcommand)]
