@@ -23,12 +23,14 @@ export function binary() {
   return path.join(target, 'debug', 'lockstep');
 }
 
-/** Starts `lockstep serve --demo`; resolves to { url, stop }. */
+/** Starts `lockstep serve --demo`; resolves to { url, databaseUrl, stop }. The CLI
+ * pointed at `databaseUrl` writes the log the server follows. */
 export async function startServer() {
   const dir = mkdtempSync(path.join(tmpdir(), 'lockstep-browser-'));
+  const databaseUrl = `sqlite://${dir}/demo.db`;
   const child = spawn(
     binary(),
-    ['serve', '--demo', '--listen', '127.0.0.1:0', '--database-url', `sqlite://${dir}/demo.db`],
+    ['serve', '--demo', '--listen', '127.0.0.1:0', '--database-url', databaseUrl],
     {
       env: { ...process.env, LOCKSTEP_LOG: process.env.LOCKSTEP_LOG || 'warn' },
       stdio: ['ignore', 'pipe', 'inherit'],
@@ -58,7 +60,7 @@ export async function startServer() {
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  return { url, stop };
+  return { url, databaseUrl, stop };
 }
 
 /** Debian's headless Chromium. */

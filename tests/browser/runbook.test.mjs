@@ -3,9 +3,10 @@
 // a second browser follow live over server-sent events, and see an out-of-order start
 // refused with a visible message (and nothing changed).
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { after, before, test } from 'node:test';
 
-import { RELEASE, launchBrowser, logIn, startServer } from './lockstep.mjs';
+import { RELEASE, binary, launchBrowser, logIn, startServer } from './lockstep.mjs';
 
 let server;
 let browser;
@@ -76,4 +77,54 @@ test('rita drives the backend step through the dashboard while mike watches it l
   assert.deepEqual(mike.errors, [], 'no script errors for mike');
   await rita.context.close();
   await mike.context.close();
+});
+
+// An error-rate sample for analytics-api in production, through the CLI on the
+// server's database (the server follows the log), `minutes` from now.
+function errorRate(delivery, percent, minutes) {
+  const at = new Date(Date.now() + minutes * 60_000).toISOString();
+  execFileSync(binary(), [
+    'signal', 'record', 'error-rate', 'analytics-api', '--environment', 'production',
+    '--percent', String(percent), '--delivery', delivery, '--at', at,
+  ], { env: { ...process.env, LOCKSTEP_DATABASE_URL: server.databaseUrl, LOCKSTEP_LOG: 'warn' } });
+}
+
+test('the rest of the day: a tripped trigger and a rollback in reverse order, all from the dashboard', async () => {
+  const rita = await runPageAs('rita');
+  const deploy = (step) => rita.page.locator(`table[data-phase="deploy"] tr[data-step="${step}"]`);
+  // The first test left the backend done; the API follows, then the frontend starts.
+  for (const [label, status] of [['Start', 'running'], ['Verify', 'verifying'], ['Done', 'done']]) {
+    await deploy('analytics-api').getByRole('button', { name: label }).click();
+    await waitForStatus(rita.page, 'analytics-api', status);
+  }
+  await deploy('dashboard-ui').getByRole('button', { name: 'Start' }).click();
+  await waitForStatus(rita.page, 'dashboard-ui', 'running');
+
+  // Above 5% for ten minutes trips the trigger; the page shows it and offers the rollback.
+  errorRate('browser-err-1', 9, 1);
+  errorRate('browser-err-2', 9, 12);
+  await rita.page.locator('.tripped').filter({ hasText: 'error-rate' }).waitFor({ timeout: 5_000 });
+  await rita.page.getByRole('button', { name: 'Start rollback' }).click();
+  await rita.page.locator('table[data-phase="rollback"]').waitFor({ timeout: 5_000 });
+
+  // What was deployed comes back out in reverse dependency order: the API before the
+  // backend it depends on.
+  const order = await rita.page.locator('table[data-phase="rollback"] tr[data-step]')
+    .evaluateAll((rows) => rows.map((row) => row.dataset.step));
+  assert.ok(order.indexOf('analytics-api') < order.indexOf('data-pipeline'), `rollback order ${order}`);
+  assert.equal(order.at(-1), 'data-pipeline', `rollback order ${order}`);
+  for (const step of order) {
+    const row = () => rita.page.locator(`table[data-phase="rollback"] tr[data-step="${step}"]`);
+    for (const [label, status] of [['Start', 'running'], ['Verify', 'verifying'], ['Done', 'done']]) {
+      await row().getByRole('button', { name: label }).click();
+      await rita.page.waitForFunction(
+        ([name, wanted]) => document.querySelector(`table[data-phase="rollback"] tr[data-step="${name}"]`)?.dataset.status === wanted,
+        [step, status],
+        { timeout: 5_000 },
+      );
+    }
+  }
+  await rita.page.locator('[data-run-status="rolled-back"]').waitFor({ timeout: 5_000 });
+  assert.deepEqual(rita.errors, [], 'no script errors for rita');
+  await rita.context.close();
 });
