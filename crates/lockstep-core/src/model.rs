@@ -881,6 +881,68 @@ pub enum SignalReading {
         /// 95th percentile, milliseconds.
         p95_ms: u32,
     },
+    /// One tracked issue changed (opened, labelled, closed): the latest state of
+    /// each issue is kept, and open critical or high issues block a release.
+    Issue {
+        /// Its number in the tracker.
+        number: u64,
+        /// Its title.
+        title: String,
+        /// Whether it is open.
+        open: bool,
+        /// Severity from its labels (`critical`, `P0`, `severity::high`…) or the
+        /// tracker's own field; `None` when untriaged.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        severity: Option<IssueSeverity>,
+    },
+}
+
+/// How bad an issue is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[allow(missing_docs)]
+pub enum IssueSeverity {
+    Critical,
+    High,
+    Medium,
+    Low,
+}
+
+impl IssueSeverity {
+    /// `critical`, `high`, `medium` or `low`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IssueSeverity::Critical => "critical",
+            IssueSeverity::High => "high",
+            IssueSeverity::Medium => "medium",
+            IssueSeverity::Low => "low",
+        }
+    }
+
+    /// The severity a label or field names, in the spellings trackers use:
+    /// `critical`, `P0`, `sev1`, `severity::high`, `priority: p1`, `S2`…
+    pub fn from_label(label: &str) -> Option<IssueSeverity> {
+        let label = label.trim().to_ascii_lowercase();
+        let word = label
+            .rsplit([':', '/', ' ', '='])
+            .find(|part| !part.is_empty())
+            .unwrap_or_default();
+        Some(match word {
+            "critical" | "blocker" | "p0" | "sev0" | "sev1" | "s1" => IssueSeverity::Critical,
+            "high" | "major" | "p1" | "sev2" | "s2" => IssueSeverity::High,
+            "medium" | "moderate" | "p2" | "sev3" | "s3" => IssueSeverity::Medium,
+            "low" | "minor" | "trivial" | "p3" | "p4" | "sev4" | "s4" => IssueSeverity::Low,
+            _ => return None,
+        })
+    }
+
+    /// The worst severity among labels.
+    pub fn from_labels<'a>(labels: impl IntoIterator<Item = &'a str>) -> Option<IssueSeverity> {
+        labels
+            .into_iter()
+            .filter_map(IssueSeverity::from_label)
+            .min()
+    }
 }
 
 /// The kind of a [`SignalReading`], without its values: the key under which the
@@ -895,6 +957,7 @@ pub enum SignalKind {
     SmokeTest,
     ErrorRate,
     Latency,
+    Issue,
 }
 
 impl fmt::Display for SignalKind {
@@ -906,6 +969,7 @@ impl fmt::Display for SignalKind {
             SignalKind::SmokeTest => "smoke-test",
             SignalKind::ErrorRate => "error-rate",
             SignalKind::Latency => "latency",
+            SignalKind::Issue => "issue",
         })
     }
 }
@@ -920,6 +984,7 @@ impl SignalReading {
             SignalReading::SmokeTest { .. } => SignalKind::SmokeTest,
             SignalReading::ErrorRate { .. } => SignalKind::ErrorRate,
             SignalReading::Latency { .. } => SignalKind::Latency,
+            SignalReading::Issue { .. } => SignalKind::Issue,
         }
     }
 
@@ -960,6 +1025,16 @@ impl SignalReading {
                 basis_points % 100
             ),
             SignalReading::Latency { p95_ms } => format!("p95 latency {p95_ms} ms"),
+            SignalReading::Issue {
+                number,
+                title,
+                open,
+                severity,
+            } => format!(
+                "issue #{number} {title} ({}) {}",
+                severity.map_or("untriaged", IssueSeverity::as_str),
+                if *open { "open" } else { "closed" }
+            ),
         }
     }
 }
@@ -984,8 +1059,8 @@ pub struct Signal {
 }
 
 /// What a latest signal is kept under: component, environment, kind and subject
-/// (the workflow of a CI run, empty for the other kinds), so that two workflows of
-/// one repository do not overwrite each other.
+/// (the workflow of a CI run, `#N` for an issue, empty for the other kinds), so
+/// that two workflows of one repository, or two issues, do not overwrite each other.
 pub type SignalKey = (Name, Option<Name>, SignalKind, String);
 
 impl Signal {
@@ -993,6 +1068,7 @@ impl Signal {
     pub fn key(&self) -> SignalKey {
         let subject = match &self.reading {
             SignalReading::Ci { workflow, .. } => workflow.clone(),
+            SignalReading::Issue { number, .. } => format!("#{number}"),
             _ => String::new(),
         };
         (

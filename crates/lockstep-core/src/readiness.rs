@@ -10,8 +10,8 @@
 use std::collections::BTreeSet;
 
 use crate::{
-    CiConclusion, DomainError, ItemStatus, Name, ScenarioResult, Signal, SignalKind, SignalReading,
-    State, Tier, suggest,
+    CiConclusion, DomainError, IssueSeverity, ItemStatus, Name, ScenarioResult, Signal, SignalKind,
+    SignalReading, State, Tier, suggest,
 };
 
 /// How one criterion stands.
@@ -236,7 +236,37 @@ fn ci_green(state: &State, components: &[Name]) -> Criterion {
 fn no_blocking_bugs(state: &State, components: &[Name]) -> Criterion {
     let mut finding = Finding::for_components(components);
     for component in components {
+        // Issues from the trackers' webhooks: the latest state of each one.
+        let issues: Vec<&Signal> = state
+            .signals_of(component)
+            .filter(|s| s.reading.kind() == SignalKind::Issue)
+            .collect();
+        for signal in &issues {
+            if let SignalReading::Issue {
+                number,
+                title,
+                open: true,
+                severity: Some(severity @ (IssueSeverity::Critical | IssueSeverity::High)),
+            } = &signal.reading
+            {
+                finding.failures.push(format!(
+                    "{component}: issue #{number} {title} ({}) is open",
+                    severity.as_str()
+                ));
+            }
+        }
+        if !issues.is_empty() {
+            let open = issues
+                .iter()
+                .filter(|s| matches!(s.reading, SignalReading::Issue { open: true, .. }))
+                .count();
+            finding.evidence.push(format!(
+                "{component}: {} tracked issue(s) from webhooks, {open} open",
+                issues.len()
+            ));
+        }
         match latest(state, component, SignalKind::Bugs) {
+            None if !issues.is_empty() => {}
             None => finding
                 .missing
                 .push(format!("{component}: no open-bug count recorded")),

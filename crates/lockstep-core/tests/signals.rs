@@ -238,3 +238,26 @@ fn signals_survive_a_snapshot() {
     assert_eq!(back.signals(), state.signals());
     assert!(back.has_signal_delivery("d1"));
 }
+
+#[test]
+fn issue_severity_is_read_from_the_labels_trackers_use() {
+    use lockstep_core::IssueSeverity;
+    for (label, severity) in [
+        ("critical", Some(IssueSeverity::Critical)),
+        ("P0", Some(IssueSeverity::Critical)),
+        ("priority: P1", Some(IssueSeverity::High)),
+        ("severity::high", Some(IssueSeverity::High)),
+        ("sev3", Some(IssueSeverity::Medium)),
+        ("S4", Some(IssueSeverity::Low)),
+        ("bug", None),
+        ("enhancement", None),
+    ] {
+        assert_eq!(IssueSeverity::from_label(label), severity, "{label}");
+    }
+    // The worst label wins; none means untriaged.
+    assert_eq!(
+        IssueSeverity::from_labels(["bug", "low", "P1"]),
+        Some(IssueSeverity::High)
+    );
+    assert_eq!(IssueSeverity::from_labels(["bug"]), None);
+}

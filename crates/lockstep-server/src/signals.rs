@@ -25,7 +25,7 @@ use hmac::{Hmac, Mac};
 use lockstep_core::access::authorize;
 use lockstep_core::readiness::Verdict;
 use lockstep_core::{
-    CiConclusion, Command, EventMeta, Name, Recorded, Signal, SignalReading, State,
+    CiConclusion, Command, EventMeta, IssueSeverity, Name, Recorded, Signal, SignalReading, State,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -304,7 +304,34 @@ fn parse_github(event: &str, payload: &Value) -> Result<Parsed, ApiError> {
             &["completed_at", "started_at"],
         ),
         "ping" => Ok(Parsed::Ignored("ping".into())),
-        "deployment_status" | "release" | "pull_request" | "issues" => {
+        "issues" => {
+            let number = payload
+                .pointer("/issue/number")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| {
+                    ApiError::unprocessable("/issue/number", "the issue has no number")
+                })?;
+            let labels: Vec<&str> = payload
+                .pointer("/issue/labels")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|label| label.get("name").and_then(Value::as_str))
+                .collect();
+            Ok(Parsed::Signal {
+                repository: repository()?,
+                environment: None,
+                observed_at: timestamp(text(payload, "/issue/updated_at"))
+                    .or_else(|| timestamp(text(payload, "/issue/created_at"))),
+                reading: SignalReading::Issue {
+                    number,
+                    title: text(payload, "/issue/title").unwrap_or_default().to_owned(),
+                    open: text(payload, "/issue/state") != Some("closed"),
+                    severity: IssueSeverity::from_labels(labels),
+                },
+            })
+        }
+        "deployment_status" | "release" | "pull_request" => {
             // Verified and understood, but not a signal Lockstep keeps yet.
             repository()?;
             Ok(Parsed::Ignored(format!(
@@ -350,7 +377,41 @@ fn parse_gitlab(event: &str, payload: &Value) -> Result<Parsed, ApiError> {
                 },
             })
         }
-        "Deployment Hook" | "Merge Request Hook" | "Issue Hook" => {
+        "Issue Hook" => {
+            let number = payload
+                .pointer("/object_attributes/iid")
+                .and_then(Value::as_u64)
+                .ok_or_else(|| {
+                    ApiError::unprocessable("/object_attributes/iid", "the issue has no number")
+                })?;
+            let labels: Vec<&str> = payload
+                .pointer("/labels")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|label| label.get("title").and_then(Value::as_str))
+                .collect();
+            let severity = text(payload, "/object_attributes/severity")
+                .and_then(IssueSeverity::from_label)
+                .into_iter()
+                .chain(IssueSeverity::from_labels(labels))
+                .min();
+            Ok(Parsed::Signal {
+                repository: repository()?,
+                environment: None,
+                observed_at: timestamp(text(payload, "/object_attributes/updated_at"))
+                    .or_else(|| timestamp(text(payload, "/object_attributes/created_at"))),
+                reading: SignalReading::Issue {
+                    number,
+                    title: text(payload, "/object_attributes/title")
+                        .unwrap_or_default()
+                        .to_owned(),
+                    open: text(payload, "/object_attributes/state") == Some("opened"),
+                    severity,
+                },
+            })
+        }
+        "Deployment Hook" | "Merge Request Hook" => {
             repository()?;
             Ok(Parsed::Ignored(format!(
                 "{event} is acknowledged; it is not recorded as a signal"

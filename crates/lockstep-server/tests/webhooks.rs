@@ -335,7 +335,7 @@ async fn every_handled_github_event_of_the_fixtures_is_accepted() {
         ("deployment_status", "deployment_status", false),
         ("release", "release.published", false),
         ("pull_request", "pull_request.opened", false),
-        ("issues", "issues.opened", false),
+        ("issues", "issues.opened", true),
         ("ping", "ping", false),
     ];
     for (idx, (event, file, recorded)) in cases.into_iter().enumerate() {
@@ -370,10 +370,37 @@ async fn a_gitlab_pipeline_with_the_token_is_recorded() {
             ..
         })
     ));
+    // The issue fixture carries GitLab's own severity field (high); its project is
+    // another one, so point it at the component's repository.
+    let mut issue: Value =
+        serde_json::from_slice(&fixture("gitlab/issue.json")).expect("fixture is JSON");
+    issue["project"]["web_url"] = json!("http://192.168.64.1:3005/gitlab-org/gitlab-test");
+    let (status, value) = h
+        .gitlab(
+            "Issue Hook",
+            "g-issue",
+            GITLAB_TOKEN,
+            serde_json::to_vec(&issue).expect("serializes"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_eq!(value["recorded"], true, "{value}");
+    assert!(
+        matches!(
+            h.latest("gitlab-test", SignalKind::Issue).await,
+            Some(SignalReading::Issue {
+                number: 23,
+                open: true,
+                severity: Some(lockstep_core::IssueSeverity::High),
+                ..
+            })
+        ),
+        "{:?}",
+        h.latest("gitlab-test", SignalKind::Issue).await
+    );
     for (event, file) in [
         ("Deployment Hook", "deployment"),
         ("Merge Request Hook", "merge_request"),
-        ("Issue Hook", "issue"),
     ] {
         let (status, value) = h
             .gitlab(
@@ -492,5 +519,56 @@ async fn a_failing_workflow_run_shows_in_the_verdict_and_on_the_release_page() {
     assert!(
         page.contains(r#"data-criterion="ci-green" data-status="failed""#),
         "{page}"
+    );
+}
+
+#[tokio::test]
+async fn an_open_p0_issue_blocks_the_release_until_it_is_closed() {
+    let h = Harness::new().await;
+    let mut payload: Value = serde_json::from_slice(&fixture("github/issues.labeled.payload.json"))
+        .expect("fixture is JSON");
+    payload["repository"]["html_url"] = json!("https://github.com/octo-org/octo-repo");
+    payload["issue"]["number"] = json!(7);
+    payload["issue"]["title"] = json!("Checkout returns 500");
+    payload["issue"]["labels"] = json!([{"name": "bug"}, {"name": "priority: P0"}]);
+    let send = |payload: &Value| serde_json::to_vec(payload).expect("serializes");
+    let (status, value) = h.github("issues", "issue-7-labeled", send(&payload)).await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    let gonogo = || async {
+        let request = Request::get("/api/v1/releases/r1/gonogo")
+            .header(header::AUTHORIZATION, format!("Bearer {}", h.viewer))
+            .body(Body::empty())
+            .expect("request builds");
+        let (status, verdict) = h.send(request).await;
+        assert_eq!(status, StatusCode::OK, "{verdict}");
+        verdict["criteria"]
+            .as_array()
+            .expect("criteria")
+            .iter()
+            .find(|c| c["id"] == "no-blocking-bugs")
+            .expect("the bugs criterion")
+            .clone()
+    };
+    let bugs = gonogo().await;
+    assert_eq!(bugs["status"], "failed", "{bugs}");
+    assert!(
+        bugs["missing"]
+            .to_string()
+            .contains("issue #7 Checkout returns 500 (critical) is open"),
+        "{bugs}"
+    );
+    // Closing it (a later delivery) lifts the block; the issue stays on record.
+    payload["action"] = json!("closed");
+    payload["issue"]["state"] = json!("closed");
+    payload["issue"]["updated_at"] = json!("2030-01-02T00:00:00Z");
+    let (status, value) = h.github("issues", "issue-7-closed", send(&payload)).await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    let bugs = gonogo().await;
+    assert_eq!(bugs["status"], "met", "{bugs}");
+    assert!(
+        bugs["evidence"]
+            .to_string()
+            .contains("1 tracked issue(s) from webhooks, 0 open"),
+        "{bugs}"
     );
 }

@@ -868,6 +868,7 @@ pub async fn signal(
             json!({ "kind": "error-rate", "percent": f64::from(basis_points) / 100.0 })
         }
         SignalReading::Latency { p95_ms } => json!({ "kind": "latency", "p95Ms": p95_ms }),
+        SignalReading::Issue { .. } => bail!("issues come from the tracker's webhooks"),
     };
     let body = json!({
         "component": common.component,
