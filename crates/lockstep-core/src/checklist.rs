@@ -151,6 +151,8 @@ pub enum AutoCheck {
     ItemsReady,
     /// The go/no-go meeting's approvals are complete and nobody rejects.
     SignOffs,
+    /// A CI workflow named *rollback* (a rollback drill) passed for every component.
+    RollbackRehearsed,
 }
 
 impl AutoCheck {
@@ -164,6 +166,7 @@ impl AutoCheck {
             AutoCheck::IntegrationScenariosPassed => "integration-scenarios-passed",
             AutoCheck::ItemsReady => "items-ready",
             AutoCheck::SignOffs => "sign-offs",
+            AutoCheck::RollbackRehearsed => "rollback-rehearsed",
         }
     }
 }
@@ -487,7 +490,7 @@ pub fn builtin_templates() -> Vec<ChecklistTemplate> {
             item("integration-tests", "All integration tests passing", Pre, Qa, -7, Some(A::IntegrationScenariosPassed)),
             item("performance-testing", "Performance testing complete", Pre, Qa, -7, None),
             item("security-review", "Security review signed off", Pre, Security, -7, None),
-            item("rollback-tested", "Rollback procedures tested", Pre, TechLead, -7, None),
+            item("rollback-tested", "Rollback procedures tested", Pre, TechLead, -7, Some(A::RollbackRehearsed)),
             item("monitoring-configured", "Monitoring/alerts configured", Pre, TechLead, -7, None),
             item("stakeholders-timeline", "Stakeholders notified of timeline", Pre, ReleaseManager, -7, None),
             item("go-no-go", "Go/no-go meeting completed", Day, ReleaseManager, 0, Some(A::SignOffs)),
@@ -1073,6 +1076,7 @@ pub fn checklist(state: &State, verdict: &Verdict, meeting: &Meeting) -> Checkli
     let (template, builtin) = template_for(state, kind);
     let ticks = state.checklists().releases.get(release).map(|r| &r.ticks);
     let signoffs = meeting.criterion();
+    let rehearsed = crate::readiness::rollback_rehearsed(state, &verdict.components);
     let entries = template
         .spec
         .items
@@ -1084,6 +1088,7 @@ pub fn checklist(state: &State, verdict: &Verdict, meeting: &Meeting) -> Checkli
                 Some(check) => {
                     let criterion = match check {
                         AutoCheck::SignOffs => Some(&signoffs),
+                        AutoCheck::RollbackRehearsed => Some(&rehearsed),
                         other => verdict.criteria.iter().find(|c| c.id == other.as_str()),
                     };
                     match criterion {

@@ -285,6 +285,43 @@ fn no_blocking_bugs(state: &State, components: &[Name]) -> Criterion {
     finding.into_criterion("no-blocking-bugs", "No critical or high-severity open bugs")
 }
 
+/// Whether the rollback has been rehearsed: for every component, the latest run of a
+/// CI workflow whose name mentions `rollback` (a rollback drill in staging, say)
+/// succeeded. Used by the checklist item *Rollback procedures tested*; not a go/no-go
+/// criterion of its own.
+pub fn rollback_rehearsed(state: &State, components: &[Name]) -> Criterion {
+    let mut finding = Finding::for_components(components);
+    for component in components {
+        let drills: Vec<&Signal> = state
+            .signals_of(component)
+            .filter(|s| {
+                matches!(&s.reading, SignalReading::Ci { workflow, .. }
+                    if workflow.to_ascii_lowercase().contains("rollback"))
+            })
+            .collect();
+        if drills.is_empty() {
+            finding.missing.push(format!(
+                "{component}: no CI workflow named *rollback* has reported"
+            ));
+        }
+        for drill in drills {
+            finding.evidence.push(cite(drill));
+            if let SignalReading::Ci {
+                workflow,
+                conclusion,
+                ..
+            } = &drill.reading
+                && *conclusion != CiConclusion::Success
+            {
+                finding
+                    .failures
+                    .push(format!("{component}: {workflow} {conclusion}"));
+            }
+        }
+    }
+    finding.into_criterion("rollback-rehearsed", "The rollback has been rehearsed")
+}
+
 fn security_scan_clean(state: &State, components: &[Name]) -> Criterion {
     let mut finding = Finding::for_components(components);
     for component in components {

@@ -198,3 +198,60 @@ fn release_rules_that_would_deadlock_are_refused_with_their_location() {
         "{templates}"
     );
 }
+
+#[test]
+fn rollback_procedures_tested_checks_itself_from_rollback_drills_in_ci() {
+    let ws = seeded();
+    let item = |ws: &Workspace| {
+        json(ws, &["checklist", "q1-2025"])["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .find(|i| i["id"] == "rollback-tested")
+            .expect("rollback-tested")
+            .clone()
+    };
+    let before = item(&ws);
+    assert_eq!(before["check"], "rollback-rehearsed");
+    assert_eq!(before["state"], "open", "{before:#}");
+    // It checks itself: nobody ticks it by hand.
+    let ticked = ws.fails(&[
+        "checklist",
+        "check",
+        "q1-2025",
+        "rollback-tested",
+        "--as",
+        "rita",
+    ]);
+    assert!(ticked.contains("rollback-tested"), "{ticked}");
+    let drill = |component: &str, conclusion: &str| {
+        ws.ok(&[
+            "signal",
+            "record",
+            "ci",
+            component,
+            "--workflow",
+            "Rollback drill",
+            "--conclusion",
+            conclusion,
+        ]);
+    };
+    for component in [
+        "data-pipeline",
+        "analytics-api",
+        "dashboard-ui",
+        "mobile-app",
+    ] {
+        drill(component, "success");
+    }
+    assert_eq!(item(&ws)["state"], "done");
+    drill("analytics-api", "failure");
+    let failed = item(&ws);
+    assert_eq!(failed["state"], "failed");
+    assert!(
+        failed["evidence"]
+            .to_string()
+            .contains("analytics-api: Rollback drill failure"),
+        "{failed:#}"
+    );
+}
