@@ -703,19 +703,23 @@ fn plan_shares_resources_and_keeps_pinned_dates() {
 #[test]
 fn plan_explains_contradicting_pins_and_resources() {
     let ws = Workspace::new();
+    // Plans `text` from a file called `name`; what the refusal says.
+    let refused = |name: &str, text: &str| {
+        let file = ws.write(name, text);
+        ws.fails(&[
+            "plan",
+            file.to_str().expect("utf-8"),
+            "--today",
+            "2025-02-03",
+            "--trials",
+            "0",
+        ])
+    };
     let pinned_after_blocker = SHARED_QA.replace(
         "pinnedStart: 2025-02-12}",
         "pinnedStart: 2025-02-04}\n---\napiVersion: lockstep.dev/v1\nkind: Dependency\nmetadata: {name: reports-need-billing}\nspec: {blocker: billing, blocked: reports}",
     );
-    let file = ws.write("pins.yaml", &pinned_after_blocker);
-    let err = ws.fails(&[
-        "plan",
-        file.to_str().expect("utf-8"),
-        "--today",
-        "2025-02-03",
-        "--trials",
-        "0",
-    ]);
+    let err = refused("pins.yaml", &pinned_after_blocker);
     assert!(
         err.contains("no schedule honours every pinned date and shared resource"),
         "{err}"
@@ -725,13 +729,7 @@ fn plan_explains_contradicting_pins_and_resources() {
         "{err}"
     );
     let saturday = SHARED_QA.replace("pinnedStart: 2025-02-12", "pinnedStart: 2025-02-08");
-    let file = ws.write("saturday.yaml", &saturday);
-    let err = ws.fails(&[
-        "plan",
-        file.to_str().expect("utf-8"),
-        "--today",
-        "2025-02-03",
-    ]);
+    let err = refused("saturday.yaml", &saturday);
     assert!(
         err.contains(
             "reports is pinned to start 2025-02-08 (Saturday), a day its team does not work"
@@ -743,13 +741,7 @@ fn plan_explains_contradicting_pins_and_resources() {
         "uses: [{resource: qa-lab}]}\n    - {name: invoices",
         "uses: [{resource: qa-lab, amount: 2}]}\n    - {name: invoices",
     );
-    let file = ws.write("greedy.yaml", &greedy);
-    let err = ws.fails(&[
-        "plan",
-        file.to_str().expect("utf-8"),
-        "--today",
-        "2025-02-03",
-    ]);
+    let err = refused("greedy.yaml", &greedy);
     assert!(
         err.contains("an item can use 1 to 1 of qa-lab (its capacity), not 2"),
         "{err}"
@@ -758,13 +750,7 @@ fn plan_explains_contradicting_pins_and_resources() {
         "{resource: qa-lab}]}\n    - {name: invoices",
         "{resource: qa-lap}]}\n    - {name: invoices",
     );
-    let file = ws.write("typo.yaml", &typo);
-    let err = ws.fails(&[
-        "plan",
-        file.to_str().expect("utf-8"),
-        "--today",
-        "2025-02-03",
-    ]);
+    let err = refused("typo.yaml", &typo);
     assert!(
         err.contains("unknown resource `qa-lap` (did you mean `qa-lab`?)"),
         "{err}"
