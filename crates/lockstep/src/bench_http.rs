@@ -326,9 +326,12 @@ async fn sse(
         let mut connecting = Vec::new();
         for _ in batch {
             let token = token.to_owned();
-            connecting.push(tokio::spawn(
-                async move { subscribe(address, &token).await },
-            ));
+            // A client that never gets its headers fails the run instead of hanging it.
+            connecting.push(tokio::spawn(async move {
+                tokio::time::timeout(Duration::from_secs(30), subscribe(address, &token))
+                    .await
+                    .map_err(|_| anyhow::anyhow!("an SSE client got no answer in 30 s"))?
+            }));
         }
         for connection in connecting {
             let (stream, rest) = connection.await??;
@@ -348,14 +351,18 @@ async fn sse(
             1 + round
         );
         let t0 = Instant::now();
-        let (status, _) = request(
-            address,
-            "POST",
-            &format!("/api/v1/items/item-{item}/eta"),
-            token,
-            Some(&body),
+        let (status, _) = tokio::time::timeout(
+            Duration::from_secs(30),
+            request(
+                address,
+                "POST",
+                &format!("/api/v1/items/item-{item}/eta"),
+                token,
+                Some(&body),
+            ),
         )
-        .await?;
+        .await
+        .map_err(|_| anyhow::anyhow!("the write of round {round} got no answer in 30 s"))??;
         write_times.push(t0.elapsed());
         if status != 200 {
             bail!("the write of round {round} answered {status}");
