@@ -18,6 +18,7 @@ use std::fmt::Write as _;
 use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::{Dst, TimeZone};
 use jiff::{Span, Timestamp};
+use lockstep_core::recurrence::Repeat;
 use lockstep_core::{Name, Release, State};
 
 /// Which part of the program a feed covers.
@@ -123,43 +124,63 @@ pub fn feed(state: &State, scope: &Scope, now: Timestamp) -> Result<String, Cale
         release_events(state, release, team, &mut events);
     }
     for blackout in state.blackouts().values() {
-        events.push(CalendarEvent {
-            uid: format!("blackout/{}@lockstep", blackout.name),
-            summary: format!(
-                "Blackout: {}",
-                blackout
-                    .spec
-                    .title
-                    .as_deref()
-                    .unwrap_or(blackout.name.as_str())
-            ),
-            description: Some({
-                let mut text = blackout
-                    .spec
-                    .reason
-                    .clone()
-                    .unwrap_or_else(|| "No deployments".to_owned());
-                if !blackout.spec.environments.is_empty() {
-                    let envs: Vec<&str> = blackout
-                        .spec
-                        .environments
-                        .iter()
-                        .map(Name::as_str)
-                        .collect();
-                    let _ = write!(text, " (environments: {})", envs.join(", "));
+        let spec = &blackout.spec;
+        let zone = TimeZone::get(&spec.time_zone).unwrap_or(TimeZone::UTC);
+        let event =
+            |uid: String, start: DateTime, end: DateTime, rrule: Option<String>| CalendarEvent {
+                uid,
+                summary: format!(
+                    "Blackout: {}",
+                    spec.title.as_deref().unwrap_or(blackout.name.as_str())
+                ),
+                description: Some({
+                    let mut text = spec
+                        .reason
+                        .clone()
+                        .unwrap_or_else(|| "No deployments".to_owned());
+                    if !spec.environments.is_empty() {
+                        let envs: Vec<&str> = spec.environments.iter().map(Name::as_str).collect();
+                        let _ = write!(text, " (environments: {})", envs.join(", "));
+                    }
+                    text
+                }),
+                categories: "BLACKOUT",
+                rrule,
+                when: When::Timed {
+                    zone: spec.time_zone.clone(),
+                    start,
+                    end,
+                },
+            };
+        let uid = format!("blackout/{}@lockstep", blackout.name);
+        let rrule = match spec.repeat() {
+            Repeat::Once => None,
+            Repeat::Rule(rule) => Some(rule.to_ical(&zone)),
+            Repeat::Cron(cron) => match cron.to_ical() {
+                Some(rule) => Some(rule),
+                None => {
+                    // Cron unites restricted day fields, a rule intersects them:
+                    // list the occurrences of the coming year one by one.
+                    let today = zone.to_datetime(now);
+                    let from = today.checked_sub(Span::new().days(31)).unwrap_or(today);
+                    let to = today.checked_add(Span::new().days(366)).unwrap_or(today);
+                    for (start, end) in spec.occurrences(from, to, Some(&zone)) {
+                        events.push(event(
+                            format!(
+                                "blackout/{}/{}@lockstep",
+                                blackout.name,
+                                start.strftime("%Y%m%dT%H%M")
+                            ),
+                            start,
+                            end,
+                            None,
+                        ));
+                    }
+                    continue;
                 }
-                text
-            }),
-            categories: "BLACKOUT",
-            rrule: blackout.spec.recurrence.as_ref().map(|rule| {
-                rule.to_ical(&TimeZone::get(&blackout.spec.time_zone).unwrap_or(TimeZone::UTC))
-            }),
-            when: When::Timed {
-                zone: blackout.spec.time_zone.clone(),
-                start: blackout.spec.start,
-                end: blackout.spec.end,
             },
-        });
+        };
+        events.push(event(uid, spec.start, spec.end, rrule));
     }
     Ok(render(&name, &events, now))
 }

@@ -85,12 +85,51 @@ fn check_window(
     start: jiff::civil::DateTime,
     end: jiff::civil::DateTime,
     rule: Option<&crate::recurrence::Rule>,
+    cron: Option<&crate::cron::Cron>,
 ) -> Result<(), DomainError> {
     if start >= end {
         return Err(DomainError::invalid(
             field,
             format!("{what} start {start} must be before its end {end}"),
         ));
+    }
+    if let Some(cron) = cron {
+        if rule.is_some() {
+            return Err(DomainError::invalid(
+                format!("{field}.cron"),
+                format!("the {what} repeats by `recurrence` or by `cron`, not both"),
+            ));
+        }
+        // Every occurrence is as long as the first: they must not run into each
+        // other, or a window every minute would book the same hour sixty times.
+        let length = start.duration_until(end);
+        let mut times = cron.occurrences(start).take(500);
+        if let Some(mut previous) = times.next() {
+            for next in times {
+                if previous.duration_until(next) < length {
+                    return Err(DomainError::invalid(
+                        format!("{field}.cron"),
+                        format!(
+                            "`{cron}` starts the {what} again at {next}, before the one from {previous} ends: make it shorter than the time between its occurrences"
+                        ),
+                    ));
+                }
+                previous = next;
+            }
+        }
+        if !cron.first_is(start) {
+            let next = cron
+                .occurrences(start)
+                .next()
+                .map_or_else(|| "never".to_owned(), |at| at.to_string());
+            return Err(DomainError::invalid(
+                format!("{field}.cron"),
+                format!(
+                    "the {what} starts {start} ({}), which `{cron}` does not select (the next time it does is {next}): make start one of its times",
+                    start.date().strftime("%A"),
+                ),
+            ));
+        }
     }
     if let Some(rule) = rule
         && !rule.first_is(start)
@@ -155,6 +194,7 @@ impl Decider<'_> {
                         window.start,
                         window.end,
                         window.recurrence.as_ref(),
+                        window.cron.as_ref(),
                     )?;
                 }
                 Ok(match state.environments().get(&environment) {
@@ -170,6 +210,7 @@ impl Decider<'_> {
                     spec.start,
                     spec.end,
                     spec.recurrence.as_ref(),
+                    spec.cron.as_ref(),
                 )?;
                 for environment in &spec.environments {
                     self.environment(environment)?;

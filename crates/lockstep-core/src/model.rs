@@ -238,6 +238,10 @@ pub struct DeployWindow {
     /// first occurrence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recurrence: Option<crate::recurrence::Rule>,
+    /// Repeats the window at the times a cron expression selects (`0 9 * * TUE-THU`),
+    /// instead of `recurrence`; `start` must be one of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron: Option<crate::cron::Cron>,
 }
 
 impl DeployWindow {
@@ -248,14 +252,12 @@ impl DeployWindow {
         to: jiff::civil::DateTime,
         zone: Option<&jiff::tz::TimeZone>,
     ) -> Vec<(jiff::civil::DateTime, jiff::civil::DateTime)> {
-        crate::recurrence::window_occurrences(
-            self.start,
-            self.end,
-            self.recurrence.as_ref(),
-            from,
-            to,
-            zone,
-        )
+        crate::recurrence::window_occurrences(self.start, self.end, self.repeat(), from, to, zone)
+    }
+
+    /// How the window repeats.
+    pub fn repeat(&self) -> crate::recurrence::Repeat<'_> {
+        crate::recurrence::Repeat::of(self.recurrence.as_ref(), self.cron.as_ref())
     }
 }
 
@@ -397,6 +399,10 @@ pub struct BlackoutSpec {
     /// occurrence as long as the first; `start` must be the rule's first occurrence.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recurrence: Option<crate::recurrence::Rule>,
+    /// Repeats the window at the times a cron expression selects (`0 16 * * FRI`),
+    /// instead of `recurrence`; `start` must be one of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cron: Option<crate::cron::Cron>,
     /// Environments it applies to; empty means all.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub environments: Vec<Name>,
@@ -418,14 +424,12 @@ impl BlackoutSpec {
         to: jiff::civil::DateTime,
         zone: Option<&jiff::tz::TimeZone>,
     ) -> Vec<(jiff::civil::DateTime, jiff::civil::DateTime)> {
-        crate::recurrence::window_occurrences(
-            self.start,
-            self.end,
-            self.recurrence.as_ref(),
-            from,
-            to,
-            zone,
-        )
+        crate::recurrence::window_occurrences(self.start, self.end, self.repeat(), from, to, zone)
+    }
+
+    /// How the blackout repeats.
+    pub fn repeat(&self) -> crate::recurrence::Repeat<'_> {
+        crate::recurrence::Repeat::of(self.recurrence.as_ref(), self.cron.as_ref())
     }
 }
 

@@ -14,9 +14,13 @@
 //!   converting working days to calendar days at 7/5.
 //!
 //! - a blocker in another release holds its dependant back until the day after
-//!   the blocker's projected finish (ETA, else due date, else its release's target).
+//!   the blocker's projected finish (ETA, else due date, else its release's target);
+//! - shared resources and pinned starts are solved over every open release at once
+//!   ([`constrained_starts`]), minimising lateness first; an item that waits for a
+//!   resource starts where that schedule puts it, and each hand-over of a resource
+//!   between items of the release is an arc, so the critical path and the forecast
+//!   run through it (the resource-flow network of Artigues et al. 2003).
 //!
-//! What this deliberately does not do yet: shared resources between releases.
 //! Time zones are resolved by the caller, so the module stays pure.
 
 use std::collections::{BTreeMap, HashMap};
@@ -223,10 +227,21 @@ fn resource_schedules(n_items: usize) -> u64 {
     (1_000_000 / n_items.max(1) as u64).clamp(50, 3_000)
 }
 
+/// Where an open item starts in the resource-feasible program schedule, and the
+/// items that hand it the shared resources it uses (its resource-flow
+/// predecessors: delay one of them and this item is delayed too).
+#[derive(Debug)]
+struct Constrained {
+    start: i64,
+    handed_by: Vec<Name>,
+}
+
 /// Where every open item of the program starts, in days from `today`, when
 /// shared resources (across releases) and pinned dates are honoured: one
 /// resource-constrained problem over every open release, searched by the genetic
 /// algorithm with a fixed seed, so the same state always gives the same plan.
+/// The search minimises total lateness (items against their due date, else their
+/// release's code freeze, else its target date) and then the program's length.
 /// Empty when no item uses a resource or is pinned (the plan is then as soon as
 /// possible). A contradiction is explained in item and resource names.
 fn constrained_starts(
@@ -234,7 +249,7 @@ fn constrained_starts(
     today: Date,
     seed: u64,
     previous: Option<&BTreeMap<String, Date>>,
-) -> Result<HashMap<Name, i64>, PlanError> {
+) -> Result<HashMap<Name, Constrained>, PlanError> {
     let items: Vec<&Item> = state
         .items()
         .values()
@@ -282,6 +297,15 @@ fn constrained_starts(
             .entry(&item.spec.team)
             .or_insert_with(|| builder.add_calendar(team_calendar(state, &item.spec.team, today)));
         builder.use_calendar(activity, calendar, ActivityMode::Interruptible);
+        // Due by its own date, else its release's code freeze, else target date
+        // (the day itself included).
+        let release = state.releases().get(&item.release);
+        let due = item.spec.due.or_else(|| {
+            release.map(|release| release.spec.code_freeze.unwrap_or(release.spec.target_date))
+        });
+        if let Some(due) = due {
+            builder.due(activity, day_index(today, due) + 1);
+        }
         if let Some(pin) = item.spec.pinned_start {
             let day = day_index(today, pin);
             // A pin in the past is history: the item has started.
@@ -295,6 +319,8 @@ fn constrained_starts(
             }
         }
     }
+    // Each release on time matters more than the program finishing early.
+    builder.minimize(lockstep_plan::Objective::Tardiness);
     let problem = builder
         .build()
         .map_err(|e| PlanError::Scheduling(e.to_string()))?;
@@ -313,19 +339,17 @@ fn constrained_starts(
             .collect()
     });
     let solution = match &previous_starts {
-        Some(starts) => {
-            lockstep_plan::replan(&problem, starts).map(|r| r.schedule().starts().to_vec())
-        }
+        Some(starts) => lockstep_plan::replan(&problem, starts).map(|r| r.schedule().clone()),
         None => lockstep_plan::ga::solve(
             &problem,
             &lockstep_plan::Budget::schedules(resource_schedules(items.len())),
             &lockstep_plan::GaConfig::default(),
             seed,
         )
-        .map(|s| s.schedule().starts().to_vec()),
+        .map(|s| s.schedule().clone()),
     };
-    let starts = match solution {
-        Ok(starts) => starts,
+    let schedule = match solution {
+        Ok(schedule) => schedule,
         Err(lockstep_plan::ScheduleError::Infeasible { conflicts }) => {
             use lockstep_plan::Conflict;
             let lines = conflicts
@@ -378,11 +402,30 @@ fn constrained_starts(
         }
         Err(error) => return Err(PlanError::Scheduling(error.to_string())),
     };
+    let mut handed_by = vec![Vec::new(); items.len()];
+    for arc in lockstep_plan::forecast::resource_flow_arcs(&problem, &schedule) {
+        handed_by[arc.to].push(items[arc.from].name.clone());
+    }
     Ok(items
         .iter()
+        .zip(handed_by)
         .enumerate()
-        .map(|(activity, item)| (item.name.clone(), starts[activity]))
+        .map(|(activity, (item, handed_by))| {
+            let start = schedule.starts()[activity];
+            (item.name.clone(), Constrained { start, handed_by })
+        })
         .collect())
+}
+
+/// What an item uses of shared resources (`1 of qa-lab, 2 of staging`).
+fn uses_text(item: &Item) -> String {
+    let used: Vec<String> = item
+        .spec
+        .uses
+        .iter()
+        .map(|(resource, amount)| format!("{amount} of {resource}"))
+        .collect();
+    used.join(", ")
 }
 
 fn remaining_working_days(item: &Item) -> f64 {
@@ -478,18 +521,42 @@ pub fn plan_release(
     }
 
     // Shared resources and pins, solved over the whole program, hold items back
-    // to where the resource-feasible schedule starts them.
+    // to where the resource-feasible schedule starts them. A hand-over of a
+    // resource between two items of this release becomes an arc, so the critical
+    // path runs through it and the forecast delays the receiver when the giver
+    // slips; one from another release (taken as planned) or a pin is a fixed
+    // earliest start.
     let constrained = constrained_starts(state, today, options.seed, options.previous)?;
     let mut held_back = vec![0_i64; n_activities];
+    let mut forecast_floor = release_date.clone();
+    let mut waits_for_resources = vec![false; n_activities];
     for (activity, item) in items.iter().enumerate() {
-        let Some(&start) = constrained.get(&item.name) else {
+        let Some(constrained) = constrained.get(&item.name) else {
             continue;
         };
+        let start = constrained.start;
         held_back[activity] = start;
         if let Some(pin) = item.spec.pinned_start
             && day_index(today, pin) == start
         {
             waits_for[activity].push(format!("pinned to {pin}"));
+            forecast_floor[activity] = forecast_floor[activity].max(start);
+        }
+        for giver in &constrained.handed_by {
+            match index.get(giver) {
+                Some(&from) => arcs.push(Precedence::new(from, activity)),
+                None => forecast_floor[activity] = forecast_floor[activity].max(start),
+            }
+        }
+        if !constrained.handed_by.is_empty() && item.spec.pinned_start.is_none() {
+            let givers: Vec<&str> = constrained.handed_by.iter().map(Name::as_str).collect();
+            waits_for[activity].push(format!(
+                "shared resources ({}) after {} until {}",
+                uses_text(item),
+                givers.join(", "),
+                date_at(today, start)
+            ));
+            waits_for_resources[activity] = true;
         }
     }
 
@@ -510,16 +577,13 @@ pub fn plan_release(
         // Later than its predecessors allow: shared resources (or a pin) hold it back.
         let earliest = if held_back[activity] > earliest {
             let item = items[activity];
-            let used: Vec<String> = item
-                .spec
-                .uses
-                .iter()
-                .map(|(resource, amount)| format!("{amount} of {resource}"))
-                .collect();
-            if !used.is_empty() && item.spec.pinned_start.is_none() {
+            if !item.spec.uses.is_empty()
+                && item.spec.pinned_start.is_none()
+                && !waits_for_resources[activity]
+            {
                 waits_for[activity].push(format!(
                     "shared resources ({}) until {}",
-                    used.join(", "),
+                    uses_text(item),
                     date_at(today, held_back[activity])
                 ));
             }
@@ -593,7 +657,7 @@ pub fn plan_release(
             .map_err(|e| PlanError::Scheduling(e.to_string()))?;
         let target = day_index(today, release.spec.target_date) + 1;
         let period_activities: Vec<usize> = (n_items..release_activity).collect();
-        let earliest_starts: Vec<f64> = release_date.iter().map(|&d| d as f64).collect();
+        let earliest_starts: Vec<f64> = forecast_floor.iter().map(|&d| d as f64).collect();
         let result = forecast(
             &network,
             &[],

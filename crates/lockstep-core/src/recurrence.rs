@@ -660,25 +660,51 @@ impl Rule {
     }
 }
 
-/// The occurrences of the window `[start, end)`, repeated by `rule` when there
-/// is one, that overlap `[from, to)`; all in one zone's civil time. Each
-/// occurrence is as long as the first.
+/// How a window repeats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Repeat<'a> {
+    /// It happens once.
+    Once,
+    /// By an RFC 5545 rule.
+    Rule(&'a Rule),
+    /// At every time a cron expression selects.
+    Cron(&'a crate::cron::Cron),
+}
+
+impl<'a> Repeat<'a> {
+    /// The repetition of a window with these optional fields; a rule wins over a
+    /// cron expression (validation refuses windows that set both).
+    pub fn of(rule: Option<&'a Rule>, cron: Option<&'a crate::cron::Cron>) -> Repeat<'a> {
+        match (rule, cron) {
+            (Some(rule), _) => Repeat::Rule(rule),
+            (None, Some(cron)) => Repeat::Cron(cron),
+            (None, None) => Repeat::Once,
+        }
+    }
+}
+
+/// The occurrences of the window `[start, end)`, repeated as `repeat` says, that
+/// overlap `[from, to)`; all in one zone's civil time. Each occurrence is as long
+/// as the first.
 pub fn window_occurrences(
     start: DateTime,
     end: DateTime,
-    rule: Option<&Rule>,
+    repeat: Repeat<'_>,
     from: DateTime,
     to: DateTime,
     zone: Option<&TimeZone>,
 ) -> Vec<(DateTime, DateTime)> {
     let length = start.duration_until(end);
-    let Some(rule) = rule else {
-        return (start < to && from < end)
-            .then_some((start, end))
-            .into_iter()
-            .collect();
+    // An occurrence that starts by `from - length` ends by `from`: skip ahead.
+    let earliest = from
+        .checked_sub(length)
+        .map_or(start, |earliest| earliest.max(start));
+    let starts: Box<dyn Iterator<Item = DateTime>> = match repeat {
+        Repeat::Once => Box::new(std::iter::once(start)),
+        Repeat::Rule(rule) => Box::new(rule.occurrences(start, zone)),
+        Repeat::Cron(cron) => Box::new(cron.occurrences(earliest)),
     };
-    rule.occurrences(start, zone)
+    starts
         .take_while(|at| *at < to)
         .filter_map(|at| Some((at, at.checked_add(length).ok()?)))
         .filter(|(_, end)| from < *end)

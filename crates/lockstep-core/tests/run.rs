@@ -193,6 +193,7 @@ impl ProgramBuilder {
                 start: start.parse().expect("datetime"),
                 end: end.parse().expect("datetime"),
                 recurrence: None,
+                cron: None,
                 environments: vec![],
                 reason: None,
                 labels: Default::default(),

@@ -236,3 +236,82 @@ fn deploy_windows_are_checked() {
         );
     }
 }
+
+#[test]
+fn cron_blackouts_repeat_and_are_checked() {
+    // Friday 16:00 to Monday 08:00, every week, written as a crontab line.
+    let commands = run(&blackout(
+        "  timeZone: Europe/Berlin\n  start: 2025-01-03T16:00:00\n  end: 2025-01-06T08:00:00\n  cron: \"0 16 * * FRI\"\n",
+    ))
+    .expect("accepted");
+    let spec = commands
+        .iter()
+        .find_map(|c| match c {
+            Command::DefineBlackout { spec, .. } => Some(spec.clone()),
+            _ => None,
+        })
+        .expect("a blackout");
+    // Across the spring-forward weekend it stays at 16:00 local time, and the
+    // occurrence already running at `from` is included.
+    let from: jiff::civil::DateTime = "2025-03-24T00:00:00".parse().expect("valid");
+    let to: jiff::civil::DateTime = "2025-04-05T00:00:00".parse().expect("valid");
+    let occurrences: Vec<String> = spec
+        .occurrences(from, to, None)
+        .into_iter()
+        .map(|(s, e)| format!("{s}/{e}"))
+        .collect();
+    assert_eq!(
+        occurrences,
+        [
+            "2025-03-21T16:00:00/2025-03-24T08:00:00",
+            "2025-03-28T16:00:00/2025-03-31T08:00:00",
+            "2025-04-04T16:00:00/2025-04-07T08:00:00"
+        ]
+    );
+
+    for (spec, expected) in [
+        (
+            "  timeZone: UTC\n  start: 2025-01-03T15:00:00\n  end: 2025-01-06T08:00:00\n  cron: \"0 16 * * FRI\"\n",
+            "spec.cron: the blackout starts 2025-01-03T15:00:00 (Friday), which `0 16 * * FRI` does not select (the next time it does is 2025-01-03T16:00:00)",
+        ),
+        (
+            "  timeZone: UTC\n  start: 2025-01-03T16:00:00\n  end: 2025-01-06T08:00:00\n  cron: \"0 16 * * FRY\"\n",
+            "cal.yaml:20:9: invalid cron expression `0 16 * * FRY`: day-of-week field `FRY`",
+        ),
+        (
+            "  timeZone: UTC\n  start: 2025-01-03T16:00:00\n  end: 2025-01-03T18:00:00\n  cron: \"*/30 * * * *\"\n",
+            "`*/30 * * * *` starts the blackout again at 2025-01-03T16:30:00, before the one from 2025-01-03T16:00:00 ends",
+        ),
+        (
+            "  timeZone: UTC\n  start: 2025-01-03T16:00:00\n  end: 2025-01-06T08:00:00\n  cron: \"0 16 * * FRI\"\n  recurrence: FREQ=WEEKLY;BYDAY=FR\n",
+            "spec.cron: the blackout repeats by `recurrence` or by `cron`, not both",
+        ),
+    ] {
+        let message = run(&blackout(spec)).expect_err("refused");
+        assert!(
+            message.contains(expected),
+            "expected `{expected}` in:\n{message}"
+        );
+    }
+}
+
+#[test]
+fn deploy_windows_can_repeat_by_cron() {
+    let text = "apiVersion: lockstep.dev/v1\nkind: Environment\nmetadata: {name: payments}\nspec:\n  tier: production\n  deployWindows:\n    - {timeZone: America/New_York, start: 2025-01-07T09:00:00, end: 2025-01-07T16:00:00, cron: \"0 9 * * TUE-THU\"}\n";
+    let commands = run(text).expect("accepted");
+    let spec = commands
+        .iter()
+        .find_map(|c| match c {
+            Command::DefineEnvironment { spec, .. } => Some(spec.clone()),
+            _ => None,
+        })
+        .expect("an environment");
+    let from: jiff::civil::DateTime = "2025-01-10T00:00:00".parse().expect("valid");
+    let to: jiff::civil::DateTime = "2025-01-15T00:00:00".parse().expect("valid");
+    let starts: Vec<String> = spec.deploy_windows[0]
+        .occurrences(from, to, None)
+        .into_iter()
+        .map(|(s, _)| s.to_string())
+        .collect();
+    assert_eq!(starts, ["2025-01-14T09:00:00"]);
+}

@@ -29,8 +29,8 @@ pub use forecast::{
 pub use ga::{Budget, GaConfig, Solution};
 pub use network::{Network, NetworkError, Precedence};
 pub use rcpsp::{
-    CalendarId, Conflict, Problem, ProblemBuilder, ProblemError, Schedule, ScheduleError,
-    Violation, check_schedule, diagnose,
+    CalendarId, Conflict, Objective, Problem, ProblemBuilder, ProblemError, Schedule,
+    ScheduleError, Violation, check_schedule, diagnose,
 };
 pub use replan::{Move, Replan, replan};
 pub use sgs::{PriorityRule, ResourceProfile};

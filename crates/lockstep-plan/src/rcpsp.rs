@@ -64,6 +64,17 @@ pub enum ProblemError {
     },
 }
 
+/// What a search minimises once every hard constraint holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Objective {
+    /// The makespan, then total tardiness against due dates (the RCPSP's objective).
+    #[default]
+    Makespan,
+    /// Total tardiness against due dates, then the makespan: a program of releases
+    /// with target dates would rather finish each on time than all of them early.
+    Tardiness,
+}
+
 /// Builder for [`Problem`]: add activities, arcs and constraints, then [`build`](Self::build).
 #[derive(Debug, Clone, Default)]
 pub struct ProblemBuilder {
@@ -77,6 +88,7 @@ pub struct ProblemBuilder {
     pins: Vec<(usize, i64)>,
     dues: Vec<(usize, i64)>,
     deadline: Option<i64>,
+    objective: Objective,
 }
 
 impl ProblemBuilder {
@@ -122,6 +134,12 @@ impl ProblemBuilder {
     /// Every activity must finish by `at` (hard).
     pub fn deadline(&mut self, at: i64) -> &mut ProblemBuilder {
         self.deadline = Some(at);
+        self
+    }
+
+    /// What searches minimise ([`Objective::Makespan`] unless told).
+    pub fn minimize(&mut self, objective: Objective) -> &mut ProblemBuilder {
+        self.objective = objective;
         self
     }
 
@@ -201,6 +219,7 @@ impl ProblemBuilder {
             activity_calendars[activity] = Some((calendar, mode));
         }
         let network = Network::new(self.durations, &self.arcs)?;
+        let objective = self.objective;
         Ok(Problem::assemble(
             network,
             self.capacities,
@@ -211,7 +230,8 @@ impl ProblemBuilder {
             pinned_starts,
             due_dates,
             self.deadline,
-        ))
+        )
+        .with_objective(objective))
     }
 }
 
@@ -227,6 +247,7 @@ pub struct Problem {
     pinned_starts: Vec<Option<i64>>,
     due_dates: Vec<Option<i64>>,
     deadline: Option<i64>,
+    objective: Objective,
     pub(crate) topological_rank: Vec<u32>,
     pub(crate) has_negative_lags: bool,
     /// Upper bound on any serial-SGS finish time when a time-indexed resource profile is
@@ -299,6 +320,7 @@ impl Problem {
             pinned_starts,
             due_dates,
             deadline,
+            objective: Objective::Makespan,
             topological_rank,
             has_negative_lags,
             dense_horizon,
@@ -349,6 +371,14 @@ impl Problem {
     /// Latest allowed finish of the whole project.
     pub fn deadline(&self) -> Option<i64> {
         self.deadline
+    }
+    /// What searches minimise.
+    pub fn objective(&self) -> Objective {
+        self.objective
+    }
+    fn with_objective(mut self, objective: Objective) -> Problem {
+        self.objective = objective;
+        self
     }
     pub(crate) fn has_calendars(&self) -> bool {
         self.activity_calendars.iter().any(Option::is_some)

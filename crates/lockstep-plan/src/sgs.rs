@@ -220,11 +220,14 @@ impl Profile {
     }
 }
 
-/// How good a generated schedule is: fewer broken hard constraints first, then makespan,
-/// then total tardiness against due dates.
+/// How good a generated schedule is: fewer broken hard constraints first, then the
+/// problem's [`Objective`](crate::rcpsp::Objective): makespan then total tardiness against
+/// due dates, or tardiness (counted in `lateness`) then makespan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub(crate) struct Fitness {
     pub(crate) violations: u32,
+    /// Total tardiness when it is the primary objective, else 0.
+    pub(crate) lateness: i64,
     pub(crate) makespan: i64,
     pub(crate) tardiness: i64,
 }
@@ -361,8 +364,13 @@ impl<'p> Evaluator<'p> {
             .zip(&self.finishes)
             .filter_map(|(due, finish)| due.map(|due| (finish - due).max(0)))
             .sum();
+        let lateness = match self.problem.objective() {
+            crate::rcpsp::Objective::Makespan => 0,
+            crate::rcpsp::Objective::Tardiness => tardiness,
+        };
         Fitness {
             violations,
+            lateness,
             makespan,
             tardiness,
         }

@@ -356,6 +356,24 @@ fn a_blackout_over_the_deployment_moves_it_and_says_so() {
         "{out}"
     );
     assert!(out.contains("09:30    10:15      analytics-api"), "{out}");
+    // The same freeze written as a crontab line (08:00 on the 1st of each month).
+    let monthly = ws.write(
+        "monthly.yaml",
+        "apiVersion: lockstep.dev/v1\nkind: Blackout\nmetadata: {name: month-start}\nspec:\n  title: Month-start close\n  timeZone: America/New_York\n  start: 2025-01-01T08:00:00\n  end: 2025-01-01T09:45:00\n  cron: \"0 8 1 * *\"\n  environments: [production]\n",
+    );
+    let out = ws.ok(&[
+        "plan",
+        &example(),
+        monthly.to_str().expect("utf-8"),
+        "--today",
+        "2025-02-05",
+        "--trials",
+        "0",
+    ]);
+    assert!(
+        out.contains("09:00    09:45      data-pipeline  Backend services (Team C)         moved out of blackout: Month-start close Mar 1 08:00–Mar 1 09:45"),
+        "{out}"
+    );
     // A blackout covering the whole day leaves no room, and says what blocks it.
     let all_day = ws.write(
         "all-day.yaml",
@@ -688,7 +706,14 @@ fn plan_shares_resources_and_keeps_pinned_dates() {
     };
     assert_eq!(
         second["waitsFor"][0],
-        "shared resources (1 of qa-lab) until 2025-02-06"
+        format!(
+            "shared resources (1 of qa-lab) after {} until 2025-02-06",
+            if second == &billing {
+                "invoices"
+            } else {
+                "billing"
+            }
+        )
     );
     let reports = find("reports");
     assert_eq!(reports["start"], "2025-02-12");
@@ -698,6 +723,127 @@ fn plan_shares_resources_and_keeps_pinned_dates() {
         out,
         ws.ok(&args("json").iter().map(String::as_str).collect::<Vec<_>>())
     );
+}
+
+#[test]
+fn plan_runs_the_critical_path_and_forecast_through_resource_hand_overs() {
+    let ws = Workspace::new();
+    // Without the pinned item, the two items queueing for the one QA lab decide
+    // the release: whichever goes second waits for the first to hand the lab over.
+    let text = SHARED_QA
+        .lines()
+        .filter(|line| !line.contains("name: reports"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let file = ws.write("queue.yaml", &text);
+    let out = ws.ok(&[
+        "plan",
+        file.to_str().expect("utf-8"),
+        "--today",
+        "2025-02-03",
+        "--trials",
+        "500",
+        "--format",
+        "json",
+    ]);
+    let value: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let plan = &value["plans"][0];
+    let activities = plan["activities"].as_array().expect("activities");
+    let first = activities
+        .iter()
+        .find(|a| a["start"] == "2025-02-03")
+        .expect("one item starts on day 0");
+    let second = activities
+        .iter()
+        .find(|a| a["start"] == "2025-02-06")
+        .expect("the other starts when the lab is free");
+    let critical: Vec<&str> = plan["criticalPath"]
+        .as_array()
+        .expect("critical path")
+        .iter()
+        .filter_map(|name| name.as_str())
+        .collect();
+    let (first_name, second_name) = (
+        first["name"].as_str().expect("name"),
+        second["name"].as_str().expect("name"),
+    );
+    assert_eq!(
+        &critical[..2],
+        [first_name, second_name],
+        "the hand-over is on the critical path: {critical:?}"
+    );
+    // In every trial the first item's slip reaches the second through the lab,
+    // so both are always critical (a fixed start for the second would make the
+    // first critical only when it overran into the second's slot).
+    for activity in [first, second] {
+        let criticality = activity["criticality"].as_f64().expect("criticality");
+        assert!(criticality > 0.99, "{activity}");
+    }
+}
+
+#[test]
+fn plan_keeps_a_release_on_time_before_finishing_the_program_early() {
+    let ws = Workspace::new();
+    // The lab is needed by a hotfix frozen on Wednesday and by a feature whose
+    // week-long rollout follows it. Feature first would end the program sooner but
+    // miss the hotfix's code freeze; lateness comes first.
+    let text = "apiVersion: lockstep.dev/v1
+kind: Team
+metadata: {name: core}
+spec: {timeZone: Europe/Berlin}
+---
+apiVersion: lockstep.dev/v1
+kind: Resource
+metadata: {name: qa-lab}
+spec: {title: QA lab, capacity: 1}
+---
+apiVersion: lockstep.dev/v1
+kind: Release
+metadata: {name: hotfix}
+spec:
+  targetDate: 2025-02-07
+  codeFreeze: 2025-02-05
+  items:
+    - {name: patch, title: Patch, team: core, estimate: {optimistic: 3, likely: 3, pessimistic: 3}, uses: [{resource: qa-lab}]}
+---
+apiVersion: lockstep.dev/v1
+kind: Release
+metadata: {name: q1}
+spec:
+  targetDate: 2025-03-31
+  items:
+    - {name: feature, title: Feature, team: core, estimate: {optimistic: 3, likely: 3, pessimistic: 3}, uses: [{resource: qa-lab}]}
+    - {name: rollout, title: Rollout, team: core, estimate: {optimistic: 5, likely: 5, pessimistic: 5}}
+---
+apiVersion: lockstep.dev/v1
+kind: Dependency
+metadata: {name: rollout-after-feature}
+spec: {blocker: feature, blocked: rollout}
+";
+    let file = ws.write("hotfix.yaml", text);
+    let out = ws.ok(&[
+        "plan",
+        file.to_str().expect("utf-8"),
+        "--today",
+        "2025-02-03",
+        "--trials",
+        "0",
+        "--format",
+        "json",
+    ]);
+    let value: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let start = |name: &str| {
+        value["plans"]
+            .as_array()
+            .expect("plans")
+            .iter()
+            .flat_map(|plan| plan["activities"].as_array().expect("activities"))
+            .find(|a| a["name"] == name)
+            .unwrap_or_else(|| panic!("{name} in {out}"))["start"]
+            .clone()
+    };
+    assert_eq!(start("patch"), "2025-02-03", "{out}");
+    assert_eq!(start("feature"), "2025-02-06", "{out}");
 }
 
 #[test]
@@ -780,6 +926,15 @@ fn calendar_feeds_carry_recurring_blackouts_as_rrules() {
         "{weekends}"
     );
     assert!(unfolded.contains("RRULE:FREQ=YEARLY\r\n"), "{unfolded}");
+    // A crontab line becomes the rule that selects the same times.
+    let batch = unfolded
+        .split("BEGIN:VEVENT")
+        .find(|event| event.contains("UID:blackout/settlement-batch@lockstep"))
+        .unwrap_or_else(|| panic!("no settlement batch in {unfolded}"));
+    assert!(
+        batch.contains("RRULE:FREQ=DAILY;BYHOUR=1;BYMINUTE=0\r\n"),
+        "{batch}"
+    );
     // Each train departure is a release of its own, not a recurring event.
     assert!(unfolded.contains("web-2025-12-23"), "{unfolded}");
 }
