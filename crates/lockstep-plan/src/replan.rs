@@ -2,13 +2,17 @@
 //! their previous start whenever that is still feasible, and reports what moved.
 //!
 //! The serial SGS takes activities in order of their previous start (new activities
-//! after all of them, by their earliest start) and uses each previous start as a floor, so an activity moves only
-//! when a changed constraint pushes it later. Deliberately, nothing is pulled earlier just
-//! because it could be: stability is the point of re-planning, and a full optimisation is
-//! `ga::solve`. The caller maps old activity identities onto the new indices.
+//! after all of them, by their earliest start) and uses each previous start as a floor, so
+//! an activity moves later only when a changed constraint pushes it. It moves earlier only
+//! when that gains something: if dropping every floor would give a better objective (a
+//! shorter project, less lateness), floors are released in start order until the gain is
+//! reached, and then every release that is not needed for it is taken back, so the
+//! activities that move are the ones the gain needs. Stability is the point of
+//! re-planning; a full optimisation is `ga::solve`. The caller maps old activity
+//! identities onto the new indices.
 
 use crate::rcpsp::{Problem, Schedule, ScheduleError, diagnose};
-use crate::sgs::{Evaluator, not_found, priority_list, time_window};
+use crate::sgs::{Evaluator, Fitness, not_found, priority_list, time_window};
 
 /// An activity whose start changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,15 +68,19 @@ pub fn replan(problem: &Problem, previous_starts: &[Option<i64>]) -> Result<Repl
         .collect();
     let list = priority_list(problem, &priorities);
     let mut evaluator = Evaluator::new(problem);
-    let mut fitness = evaluator.forward(&list, Some(previous_starts));
+    let mut floors = previous_starts.to_vec();
+    let mut fitness = evaluator.forward(&list, Some(&floors));
     if fitness.violations > 0 {
         // Holding everything at its old start blocked a pin or the deadline: let activities
         // move earlier too, keeping the old order.
+        floors.fill(None);
         fitness = evaluator.forward(&list, None);
     }
     if fitness.violations > 0 {
         return Err(not_found(problem));
     }
+    release_floors_that_gain(&mut evaluator, &list, &mut floors, fitness);
+    evaluator.forward(&list, Some(&floors));
     let schedule = evaluator.schedule();
     let moved = previous_starts
         .iter()
@@ -88,6 +96,58 @@ pub fn replan(problem: &Problem, previous_starts: &[Option<i64>]) -> Result<Repl
         })
         .collect();
     Ok(Replan { schedule, moved })
+}
+
+/// Most floors considered for release: each costs up to two schedule generations.
+const MAX_RELEASES: usize = 1_000;
+
+/// Drops the floors (previous starts) whose release the best objective needs: all of
+/// them in start order until the schedule is as good as it gets, then each back again,
+/// latest first, where the schedule stays as good without its release.
+fn release_floors_that_gain(
+    evaluator: &mut Evaluator<'_>,
+    list: &[usize],
+    floors: &mut [Option<i64>],
+    stable: Fitness,
+) {
+    let stable_starts = evaluator.starts.clone();
+    let free = evaluator.forward(list, None);
+    if free >= stable {
+        return;
+    }
+    let mut candidates: Vec<usize> = (0..floors.len())
+        .filter(|&a| floors[a].is_some() && evaluator.starts[a] < stable_starts[a])
+        .collect();
+    if candidates.len() > MAX_RELEASES {
+        return;
+    }
+    candidates.sort_unstable_by_key(|&a| (stable_starts[a], a));
+    let mut best = stable;
+    let mut needed = 0;
+    let mut saved = Vec::with_capacity(candidates.len());
+    for (idx, &activity) in candidates.iter().enumerate() {
+        saved.push(floors[activity].take());
+        let fitness = evaluator.forward(list, Some(floors));
+        if fitness < best {
+            best = fitness;
+            needed = idx + 1;
+        }
+    }
+    if needed == 0 {
+        for (&activity, floor) in candidates.iter().zip(saved) {
+            floors[activity] = floor;
+        }
+        return;
+    }
+    for (&activity, &floor) in candidates[needed..].iter().zip(&saved[needed..]) {
+        floors[activity] = floor;
+    }
+    for (&activity, &floor) in candidates[..needed].iter().zip(&saved[..needed]).rev() {
+        floors[activity] = floor;
+        if evaluator.forward(list, Some(floors)) > best {
+            floors[activity] = None;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -108,6 +168,39 @@ mod tests {
         check_schedule(&problem, replanned.schedule()).expect("valid");
         assert_eq!(replanned.schedule().starts(), &[0, 3, 6]);
         assert!(replanned.moved().is_empty());
+    }
+
+    #[test]
+    fn moves_earlier_only_what_the_gain_needs() {
+        // Capacity 1: `lab` then `queue` held it back to back, and `follow` came after
+        // `queue`; `side`, unrelated, was booked at 2. The first booking is gone (a new
+        // problem without it), so the queue and what follows it can start 3 days
+        // sooner; `side` gains nothing by moving and stays.
+        let mut builder = ProblemBuilder::new(vec![1]);
+        let queue = builder.activity(3, &[1]);
+        let follow = builder.activity(2, &[0]);
+        let side = builder.activity(1, &[0]);
+        builder.precedence(queue, follow, 0);
+        let problem = builder.build().expect("well-formed");
+        let replanned = replan(&problem, &[Some(3), Some(6), Some(2)]).expect("feasible");
+        check_schedule(&problem, replanned.schedule()).expect("valid");
+        assert_eq!(replanned.schedule().starts()[side], 2);
+        assert_eq!(replanned.schedule().starts(), &[0, 3, 2]);
+        assert_eq!(
+            replanned.moved(),
+            &[
+                Move {
+                    activity: queue,
+                    previous_start: 3,
+                    new_start: 0
+                },
+                Move {
+                    activity: follow,
+                    previous_start: 6,
+                    new_start: 3
+                }
+            ]
+        );
     }
 
     #[test]
