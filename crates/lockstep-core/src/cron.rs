@@ -420,7 +420,21 @@ mod tests {
                 "2025-02-10 Mon 00:00"
             ]
         );
-        // Odd days that are also Sundays.
+        // The first week of the month or any Friday to Sunday (python-croniter 7
+        // agrees, as it does on every expansion in these tests but the next).
+        assert_eq!(
+            expand("15 8 1-7 * 5-7", date(2025, 3, 6).at(0, 0, 0, 0), 6),
+            [
+                "2025-03-06 Thu 08:15",
+                "2025-03-07 Fri 08:15",
+                "2025-03-08 Sat 08:15",
+                "2025-03-09 Sun 08:15",
+                "2025-03-14 Fri 08:15",
+                "2025-03-15 Sat 08:15"
+            ]
+        );
+        // Odd days that are also Sundays: `*/2` starts with `*`, so Vixie cron
+        // intersects (croniter unites here, unlike the cron daemons).
         assert_eq!(
             expand("0 0 */2 * 7", date(2025, 1, 1).at(0, 0, 0, 0), 2),
             ["2025-01-05 Sun 00:00", "2025-01-19 Sun 00:00"]
