@@ -10,8 +10,8 @@
 //! - a dependency is a finish-to-start arc;
 //! - a milestone period (`end` set, e.g. integration testing) follows every item of
 //!   the release, and the release itself (one day) follows that;
-//! - the forecast samples each item's three-point estimate scaled the same way,
-//!   converting working days to calendar days at 7/5.
+//! - the forecast samples each item's three-point estimate scaled the same way, as
+//!   working time in its team's calendar.
 //!
 //! - a blocker in another release holds its dependant back until the day after
 //!   the blocker's projected finish (ETA, else due date, else its release's target);
@@ -635,19 +635,20 @@ pub fn plan_release(
     let mut forecast_result = None;
     let mut criticality = vec![None; n_activities];
     if options.trials > 0 {
-        let to_calendar = 7.0 / 5.0;
+        // Items sample working days in their team's calendar; milestone periods and
+        // the release take the calendar days they are planned for.
         let estimates: Vec<Estimate> = (0..n_activities)
             .map(|activity| {
                 if activity < n_items {
                     let item = items[activity];
-                    let share = remaining_share(item.status) * to_calendar;
+                    let share = remaining_share(item.status);
                     match item.spec.estimate {
                         Some(e) if share > 0.0 => Estimate::new(
                             f64::from(e.optimistic) * share,
                             f64::from(e.likely) * share,
                             f64::from(e.pessimistic) * share,
                         ),
-                        _ => Estimate::fixed(network.durations()[activity] as f64),
+                        _ => Estimate::fixed(remaining_working_days(item).ceil()),
                     }
                 } else {
                     Estimate::fixed(network.durations()[activity] as f64)
@@ -658,6 +659,13 @@ pub fn plan_release(
         let target = day_index(today, release.spec.target_date) + 1;
         let period_activities: Vec<usize> = (n_items..release_activity).collect();
         let earliest_starts: Vec<f64> = forecast_floor.iter().map(|&d| d as f64).collect();
+        let activity_calendars: Vec<Option<&Calendar>> = (0..n_activities)
+            .map(|activity| {
+                items
+                    .get(activity)
+                    .and_then(|item| calendars.get(&item.spec.team))
+            })
+            .collect();
         let result = forecast(
             &network,
             &[],
@@ -670,6 +678,7 @@ pub fn plan_release(
                 milestones: &period_activities,
                 target: Some(target as f64),
                 earliest_starts: Some(&earliest_starts),
+                calendars: Some(&activity_calendars),
             },
         )
         .map_err(|e| PlanError::Scheduling(e.to_string()))?;

@@ -170,6 +170,7 @@ fn monte_carlo(c: &mut Criterion) {
             milestones: &[9_999],
             target: Some(1_000.0),
             earliest_starts: None,
+            calendars: None,
         };
         group.bench_function(format!("{distribution:?}_10k_trials_10k_activities"), |b| {
             b.iter(|| forecast(&network, &[], &estimates, &config).expect("valid"))

@@ -223,6 +223,24 @@ impl Calendar {
             }
         }
     }
+
+    /// When `work` units of working time that may start at `start` are done, in
+    /// continuous time (an interruptible activity whose duration is a sample, such as 2.4
+    /// working days); `start` itself for no work, `None` past the last interval.
+    pub fn finish_after_work(&self, start: f64, work: f64) -> Option<f64> {
+        if work <= 0.0 {
+            return Some(start);
+        }
+        let idx = self
+            .intervals
+            .partition_point(|interval| (interval.end as f64) <= start);
+        let interval = self.intervals.get(idx)?;
+        let worked = self.worked_before[idx] as f64 + (start - interval.start as f64).max(0.0);
+        let target = worked + work;
+        let idx = self.worked_before[1..].partition_point(|&worked| (worked as f64) < target);
+        let interval = self.intervals.get(idx)?;
+        Some(interval.start as f64 + (target - self.worked_before[idx] as f64))
+    }
 }
 
 #[cfg(test)]
@@ -239,6 +257,26 @@ mod tests {
             .iter()
             .map(|interval| (interval.start, interval.end))
             .collect()
+    }
+
+    #[test]
+    fn fractional_work_pauses_outside_working_time() {
+        // Working days 0–4 and 7–11 (a weekend at 5 and 6).
+        let cal = calendar(&[(0, 5), (7, 12)]);
+        assert_eq!(cal.finish_after_work(0.0, 2.5), Some(2.5));
+        // Half a day left on Friday, the rest after the weekend.
+        assert_eq!(cal.finish_after_work(4.5, 1.5), Some(8.0));
+        // Work that ends with Friday ends on Friday, not on Monday morning.
+        assert_eq!(cal.finish_after_work(3.0, 2.0), Some(5.0));
+        // Ready during the weekend: starts on Monday.
+        assert_eq!(cal.finish_after_work(5.5, 1.0), Some(8.0));
+        assert_eq!(cal.finish_after_work(6.0, 0.0), Some(6.0));
+        assert_eq!(cal.finish_after_work(11.0, 2.0), None);
+        // The integer rule agrees where both apply.
+        assert_eq!(
+            cal.finish(4, 3, ActivityMode::Interruptible),
+            Some(cal.finish_after_work(4.0, 3.0).expect("inside") as i64)
+        );
     }
 
     #[test]

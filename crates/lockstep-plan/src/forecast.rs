@@ -6,9 +6,11 @@
 //! ([`resource_flow_arcs`]): fixing who hands resources to whom keeps every trial
 //! resource-feasible without re-scheduling. Trials are independent streams derived from the
 //! seed by trial index and run in parallel, so the result does not depend on thread count.
-//! Calendars are deliberately ignored here (durations are elapsed time units); pins and
+//! An activity with a working calendar spends its sampled duration in working time
+//! ([`Calendar::finish_after_work`], continuous so that 2.4 days stay 2.4 days); pins and
 //! release dates enter as earliest starts.
 
+use crate::calendar::Calendar;
 use crate::network::{Network, NetworkError, Precedence};
 use crate::rcpsp::{Problem, Schedule};
 use crate::rng::SeededRng;
@@ -88,6 +90,10 @@ pub struct ForecastConfig<'a> {
     pub target: Option<f64>,
     /// Earliest start per activity (release dates, pins); all 0 when `None`.
     pub earliest_starts: Option<&'a [f64]>,
+    /// Working calendar per activity: its sampled duration is working time there,
+    /// paused outside it (interruptible); an activity without one, or all when `None`,
+    /// takes its duration in elapsed time.
+    pub calendars: Option<&'a [Option<&'a Calendar>]>,
 }
 
 /// Why a forecast could not run.
@@ -426,6 +432,15 @@ pub fn forecast(
             actual: earliest.len(),
         });
     }
+    if let Some(calendars) = config.calendars
+        && calendars.len() != n_activities
+    {
+        return Err(ForecastError::Length {
+            what: "calendars",
+            expected: n_activities,
+            actual: calendars.len(),
+        });
+    }
     if let Some(&activity) = config.milestones.iter().find(|&&m| m >= n_activities) {
         return Err(ForecastError::UnknownMilestone { activity });
     }
@@ -454,6 +469,10 @@ pub fn forecast(
         .iter()
         .map(|&a| Sampler::new(&estimates[a]))
         .collect();
+    let calendars: Vec<Option<&Calendar>> = match config.calendars {
+        Some(calendars) => graph.activity_at.iter().map(|&a| calendars[a]).collect(),
+        None => vec![None; n_activities],
+    };
     let earliest: Vec<f64> = match config.earliest_starts {
         Some(earliest) => graph.activity_at.iter().map(|&a| earliest[a]).collect(),
         None => vec![0.0; n_activities],
@@ -478,16 +497,22 @@ pub fn forecast(
                 let trial = task_idx * TRIALS_PER_TASK + row_idx;
                 let mut rng = SeededRng::derive(config.seed, trial as u64);
                 let makespan = match config.distribution {
-                    DurationDistribution::Triangular => {
-                        run_trial(&graph, &earliest, &mut start, &mut finish, |pos| {
-                            samplers[pos].triangular(&mut rng)
-                        })
-                    }
-                    DurationDistribution::PertBeta => {
-                        run_trial(&graph, &earliest, &mut start, &mut finish, |pos| {
-                            samplers[pos].pert(&mut rng, &normal)
-                        })
-                    }
+                    DurationDistribution::Triangular => run_trial(
+                        &graph,
+                        &earliest,
+                        &calendars,
+                        &mut start,
+                        &mut finish,
+                        |pos| samplers[pos].triangular(&mut rng),
+                    ),
+                    DurationDistribution::PertBeta => run_trial(
+                        &graph,
+                        &earliest,
+                        &calendars,
+                        &mut start,
+                        &mut finish,
+                        |pos| samplers[pos].pert(&mut rng, &normal),
+                    ),
                 };
                 mark_critical(&graph, &start, &finish, makespan, &mut critical);
                 for (count, &is_critical) in counts.iter_mut().zip(&critical) {
@@ -537,11 +562,14 @@ pub fn forecast(
     })
 }
 
-/// One earliest-start pass with sampled durations; returns the project finish.
+/// One earliest-start pass with sampled durations; returns the project finish. `start`
+/// is when an activity is ready (the latest of its bounds), which for one in a calendar
+/// may be outside working time.
 #[inline]
 fn run_trial(
     graph: &TrialGraph,
     earliest: &[f64],
+    calendars: &[Option<&Calendar>],
     start: &mut [f64],
     finish: &mut [f64],
     mut sample: impl FnMut(usize) -> f64,
@@ -555,7 +583,10 @@ fn run_trial(
                 at = candidate;
             }
         }
-        let end = at + sample(pos);
+        let duration = sample(pos);
+        let end = calendars[pos]
+            .and_then(|calendar| calendar.finish_after_work(at, duration))
+            .unwrap_or(at + duration);
         start[pos] = at;
         finish[pos] = end;
         if end > makespan {
@@ -671,6 +702,7 @@ mod tests {
             milestones: &[1],
             target: Some(8.0),
             earliest_starts: None,
+            calendars: None,
         };
         let fixed = estimates(&[
             (1.0, 1.0, 1.0),
@@ -707,6 +739,7 @@ mod tests {
             milestones: &[],
             target: Some(6.0),
             earliest_starts: None,
+            calendars: None,
         };
         let first = forecast(&network, &[], &spread, &config).expect("valid");
         let second = forecast(&network, &[], &spread, &config).expect("valid");

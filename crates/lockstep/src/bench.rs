@@ -544,6 +544,7 @@ async fn plan_scale(
                 milestones: &[],
                 target: None,
                 earliest_starts: None,
+                calendars: None,
             },
         )?;
         println!(

@@ -847,6 +847,49 @@ spec: {blocker: feature, blocked: rollout}
 }
 
 #[test]
+fn the_forecast_pauses_for_holidays_as_the_plan_does() {
+    let ws = Workspace::new();
+    // Eight working days from Monday Feb 3 with the whole next week off: the work
+    // ends Wednesday Feb 19, in the plan and in every trial of the forecast (a
+    // conversion to calendar days at 7/5 would say Feb 14).
+    let text = "apiVersion: lockstep.dev/v1
+kind: Team
+metadata: {name: core}
+spec: {timeZone: Europe/Berlin, holidays: [2025-02-10, 2025-02-11, 2025-02-12, 2025-02-13, 2025-02-14]}
+---
+apiVersion: lockstep.dev/v1
+kind: Release
+metadata: {name: r1}
+spec:
+  targetDate: 2025-03-03
+  items:
+    - {name: ledger, title: Ledger, team: core, estimate: {optimistic: 8, likely: 8, pessimistic: 8}}
+";
+    let file = ws.write("holidays.yaml", text);
+    let out = ws.ok(&[
+        "plan",
+        file.to_str().expect("utf-8"),
+        "--today",
+        "2025-02-03",
+        "--trials",
+        "100",
+        "--format",
+        "json",
+    ]);
+    let value: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let plan = &value["plans"][0];
+    let ledger = plan["activities"]
+        .as_array()
+        .expect("activities")
+        .iter()
+        .find(|a| a["name"] == "ledger")
+        .expect("ledger");
+    assert_eq!(ledger["finish"], "2025-02-19", "{out}");
+    assert_eq!(plan["forecast"]["p50"], plan["plannedFinish"], "{out}");
+    assert_eq!(plan["forecast"]["p95"], plan["plannedFinish"], "{out}");
+}
+
+#[test]
 fn plan_explains_contradicting_pins_and_resources() {
     let ws = Workspace::new();
     // Plans `text` from a file called `name`; what the refusal says.
