@@ -76,6 +76,10 @@ pub struct PlannedActivity {
     pub committed: Option<Date>,
     /// Share of forecast trials in which it was critical.
     pub criticality: Option<f64>,
+    /// Days its planned finish is after the committed date, when it has work left
+    /// and is late.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub late_days: Option<i64>,
     /// Blockers in other releases it waits for, with their projected finish.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub waits_for: Vec<String>,
@@ -759,13 +763,20 @@ pub fn plan_release(
                 .filter(|_| kind == "item")
                 .and_then(|previous| previous.get(&name).copied())
                 .filter(|previous| *previous != date_at(today, s) && *previous >= today);
+            let finish = date_at(today, (f - 1).max(s));
+            // Work already done is not late, whatever its date said.
+            let late_days = committed
+                .filter(|_| f > s)
+                .map(|committed| day_index(committed, finish))
+                .filter(|days| *days > 0);
             PlannedActivity {
                 name,
                 title,
                 kind,
                 team,
                 start: date_at(today, s),
-                finish: date_at(today, (f - 1).max(s)),
+                finish,
+                late_days,
                 slack_days: cpm.total_slack(activity),
                 critical: cpm.is_critical(activity),
                 committed,

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use jiff::tz::TimeZone;
 use lockstep_core::State;
-use lockstep_core::planning::{PlanOptions, ReleasePlan, plan_release};
+use lockstep_core::planning::{PlanOptions, PlannedActivity, ReleasePlan, plan_release};
 use lockstep_core::risk::{RiskReport, assess};
 use lockstep_manifest::Limits;
 
@@ -235,8 +235,7 @@ fn print_plan(plan: &ReleasePlan, risks: &RiskReport) {
                     .map_or_else(|| a.kind.to_owned(), |t| t.to_string()),
                 a.start.to_string(),
                 a.finish.to_string(),
-                a.committed
-                    .map_or_else(|| "-".to_owned(), |d| d.to_string()),
+                committed_text(a, "-"),
                 a.slack_days.to_string(),
                 a.criticality
                     .map_or_else(|| "-".to_owned(), |c| format!("{:.0}%", c * 100.0)),
@@ -352,8 +351,7 @@ fn markdown(plan: &ReleasePlan, risks: &RiskReport) -> String {
                 .map_or_else(|| a.kind.to_owned(), |t| t.to_string()),
             a.start,
             a.finish,
-            a.committed
-                .map_or_else(|| "–".to_owned(), |d| d.to_string()),
+            committed_text(a, "–"),
             a.slack_days
         );
     }
@@ -397,6 +395,15 @@ fn escape_xml(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// The committed date, and how late the plan finishes against it.
+fn committed_text(activity: &PlannedActivity, none: &str) -> String {
+    match (activity.committed, activity.late_days) {
+        (None, _) => none.to_owned(),
+        (Some(date), None) => date.to_string(),
+        (Some(date), Some(days)) => format!("{date} (late {days} d)"),
+    }
 }
 
 /// A Gantt chart: one bar per activity, critical ones red, committed dates as ticks.

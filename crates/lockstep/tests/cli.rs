@@ -885,6 +885,25 @@ spec:
         .find(|a| a["name"] == "ledger")
         .expect("ledger");
     assert_eq!(ledger["finish"], "2025-02-19", "{out}");
+    assert!(ledger.get("lateDays").is_none(), "{out}");
+    // Due on the Friday before the holidays, it is late by the five days off.
+    let due = text.replace(
+        "estimate: {optimistic: 8",
+        "due: 2025-02-14, estimate: {optimistic: 8",
+    );
+    let file = ws.write("due.yaml", &due);
+    let table = ws.ok(&[
+        "plan",
+        file.to_str().expect("utf-8"),
+        "--today",
+        "2025-02-03",
+        "--trials",
+        "0",
+    ]);
+    assert!(
+        table.contains("2025-02-19  2025-02-14 (late 5 d)"),
+        "{table}"
+    );
     assert_eq!(plan["forecast"]["p50"], plan["plannedFinish"], "{out}");
     assert_eq!(plan["forecast"]["p95"], plan["plannedFinish"], "{out}");
 }
