@@ -725,6 +725,28 @@ fn plan_shares_resources_and_keeps_pinned_dates() {
     );
 }
 
+/// `lockstep plan FILE --format json` as of `today`: the output and its value.
+fn plan_json(
+    ws: &Workspace,
+    file: &std::path::Path,
+    today: &str,
+    trials: usize,
+) -> (String, serde_json::Value) {
+    let trials = trials.to_string();
+    let out = ws.ok(&[
+        "plan",
+        file.to_str().expect("utf-8"),
+        "--today",
+        today,
+        "--trials",
+        &trials,
+        "--format",
+        "json",
+    ]);
+    let value = serde_json::from_str(&out).expect("json");
+    (out, value)
+}
+
 #[test]
 fn plan_runs_the_critical_path_and_forecast_through_resource_hand_overs() {
     let ws = Workspace::new();
@@ -736,17 +758,7 @@ fn plan_runs_the_critical_path_and_forecast_through_resource_hand_overs() {
         .collect::<Vec<_>>()
         .join("\n");
     let file = ws.write("queue.yaml", &text);
-    let out = ws.ok(&[
-        "plan",
-        file.to_str().expect("utf-8"),
-        "--today",
-        "2025-02-03",
-        "--trials",
-        "500",
-        "--format",
-        "json",
-    ]);
-    let value: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let (_, value) = plan_json(&ws, &file, "2025-02-03", 500);
     let plan = &value["plans"][0];
     let activities = plan["activities"].as_array().expect("activities");
     let first = activities
@@ -821,17 +833,7 @@ metadata: {name: rollout-after-feature}
 spec: {blocker: feature, blocked: rollout}
 ";
     let file = ws.write("hotfix.yaml", text);
-    let out = ws.ok(&[
-        "plan",
-        file.to_str().expect("utf-8"),
-        "--today",
-        "2025-02-03",
-        "--trials",
-        "0",
-        "--format",
-        "json",
-    ]);
-    let value: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let (out, value) = plan_json(&ws, &file, "2025-02-03", 0);
     let start = |name: &str| {
         value["plans"]
             .as_array()
@@ -866,17 +868,7 @@ spec:
     - {name: ledger, title: Ledger, team: core, estimate: {optimistic: 8, likely: 8, pessimistic: 8}}
 ";
     let file = ws.write("holidays.yaml", text);
-    let out = ws.ok(&[
-        "plan",
-        file.to_str().expect("utf-8"),
-        "--today",
-        "2025-02-03",
-        "--trials",
-        "100",
-        "--format",
-        "json",
-    ]);
-    let value: serde_json::Value = serde_json::from_str(&out).expect("json");
+    let (out, value) = plan_json(&ws, &file, "2025-02-03", 100);
     let plan = &value["plans"][0];
     let ledger = plan["activities"]
         .as_array()
