@@ -480,6 +480,29 @@ mod tests {
         assert!("0 0 * JUL SAT,WED".parse::<Cron>().is_ok());
     }
 
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        /// Whatever the text, parsing answers (never panics), and an accepted
+        /// expression yields ordered occurrences that it selects.
+        #[test]
+        fn any_text_is_parsed_or_refused(
+            text in proptest::prop_oneof![
+                "[@A-Za-z0-9*/,?#\\- ]{0,30}",
+                proptest::collection::vec("\\*|[0-9]{1,2}|[0-9]{1,2}-[0-9]{1,2}|[*0-9]{1,2}/[0-9]|[0-9],[0-9]{1,2}|MON-FRI|JAN", 5)
+                    .prop_map(|fields| fields.join(" ")),
+            ]
+        ) {
+            if let Ok(cron) = text.parse::<Cron>() {
+                let from = date(2025, 1, 1).at(0, 0, 0, 0);
+                let times: Vec<DateTime> = cron.occurrences(from).take(5).collect();
+                proptest::prop_assert!(!times.is_empty());
+                proptest::prop_assert!(times.windows(2).all(|pair| pair[0] < pair[1]));
+                proptest::prop_assert!(times.iter().all(|at| cron.first_is(*at)));
+            }
+        }
+    }
+
     #[test]
     fn calendar_rules_when_one_rule_can_say_it() {
         let cron: Cron = "30 16 * 1-3 FRI".parse().expect("valid");
