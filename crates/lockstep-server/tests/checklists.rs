@@ -3,23 +3,16 @@
 //! new writes, the verdict and the dashboard showing the meeting, and one round trip
 //! over a real socket.
 
+mod common;
+
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use lockstep_core::{
-    Command, EventMeta, Member, Name, ReleaseKind, ReleaseSpec, Role, State, TeamSpec,
-};
-use lockstep_server::auth::PasswordCost;
-use lockstep_server::{AppState, Clock, Config, app};
-use lockstep_store::auth::AuthStore;
-use lockstep_store::program::Program;
+use common::{add_users, application, config, name, request, send};
+use lockstep_core::{Command, Member, ReleaseKind, ReleaseSpec, Role, TeamSpec};
+use lockstep_server::{AppState, Clock};
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-fn name(raw: &str) -> Name {
-    Name::parse(raw).expect("valid test name")
-}
 
 fn release(kind: ReleaseKind) -> ReleaseSpec {
     ReleaseSpec {
@@ -93,54 +86,13 @@ struct Harness {
 impl Harness {
     async fn new() -> Harness {
         let now: jiff::Timestamp = "2030-02-20T10:00:00Z".parse().expect("instant");
-        let program = Program::open("sqlite::memory:", Default::default())
-            .await
-            .expect("memory log");
-        let mut state = State::new();
-        let events = lockstep_core::decide_all(&state, commands(), now).expect("valid fixture");
-        let meta = EventMeta {
-            actor: "fixture".to_owned(),
-            at: now,
-            reason: None,
-        };
-        program
-            .commit(&mut state, events, &meta, &[])
-            .await
-            .expect("fixture commits");
-        let auth = AuthStore::open("sqlite::memory:", &Default::default())
-            .await
-            .expect("memory credentials");
-        let config = Config {
-            clock: Clock::fixed(now),
-            password_cost: PasswordCost::Test,
-            ..Default::default()
-        };
-        let app = AppState::load(program, auth, config)
-            .await
-            .expect("state loads");
-        let mut tokens = std::collections::HashMap::new();
-        for (user, member, admin) in USERS {
-            app.add_user(user, member, admin, Some("correct horse battery staple"))
-                .await
-                .expect("user added");
-            tokens.insert(user, app.issue_token(user).await.expect("token"));
-        }
+        let app = application(commands(), now, config(Clock::fixed(now))).await;
+        let tokens = add_users(&app, &USERS).await;
         Harness { app, tokens }
     }
 
     async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
-        let response = app(self.app.clone())
-            .oneshot(request)
-            .await
-            .expect("router answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .expect("body reads");
-        let value = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        (status, headers, value)
+        send(&self.app, request).await
     }
 
     fn request(
@@ -152,20 +104,13 @@ impl Harness {
         headers: &[(&str, &str)],
     ) -> Request<Body> {
         let token = self.tokens.get(user).expect("known user");
-        let mut builder = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::AUTHORIZATION, format!("Bearer {token}"));
-        for (key, value) in headers {
-            builder = builder.header(*key, *value);
-        }
-        match body {
-            Some(body) => builder
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string())),
-            None => builder.body(Body::empty()),
-        }
-        .expect("request builds")
+        request(
+            Some(token),
+            method,
+            path,
+            body.map(|body| body.to_string()),
+            headers,
+        )
     }
 
     async fn call(

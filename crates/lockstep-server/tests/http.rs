@@ -1,24 +1,18 @@
 //! The HTTP API driven through the router (`oneshot`): writes, conditional writes,
 //! idempotency, bad input and abuse, authentication, and the authorization matrix.
 
+mod common;
+
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use lockstep_core::{
-    Command, EventMeta, ItemSpec, Member, Name, ReleaseSpec, Role, State, TeamSpec,
-};
-use lockstep_server::auth::PasswordCost;
-use lockstep_server::{AppState, Clock, Config, app};
-use lockstep_store::auth::AuthStore;
-use lockstep_store::program::Program;
+use common::{add_users, application, config, name, request, send};
+use lockstep_core::{Command, ItemSpec, Member, ReleaseSpec, Role, TeamSpec};
+use lockstep_server::{AppState, Clock, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;
-
-fn name(raw: &str) -> Name {
-    Name::parse(raw).expect("valid test name")
-}
 
 fn date(raw: &str) -> jiff::civil::Date {
     raw.parse().expect("valid test date")
@@ -123,44 +117,12 @@ const USERS: [(&str, Option<&str>, bool); 6] = [
     ("viewer", None, false),
 ];
 
-const PASSWORD: &str = "correct horse battery staple";
-
 impl Harness {
     async fn new() -> Harness {
         let now: jiff::Timestamp = "2030-01-10T10:00:00Z".parse().expect("valid instant");
-        let program = Program::open("sqlite::memory:", Default::default())
-            .await
-            .expect("memory log");
-        let mut state = State::new();
-        let events = lockstep_core::decide_all(&state, commands(), now).expect("fixture is valid");
-        let meta = EventMeta {
-            actor: "fixture".to_owned(),
-            at: now,
-            reason: None,
-        };
-        program
-            .commit(&mut state, events, &meta, &[])
-            .await
-            .expect("fixture commits");
-        let auth = AuthStore::open("sqlite::memory:", &Default::default())
-            .await
-            .expect("memory credentials");
         let clock = Clock::fixed(now);
-        let config = Config {
-            clock: clock.clone(),
-            password_cost: PasswordCost::Test,
-            ..Default::default()
-        };
-        let app = AppState::load(program, auth, config)
-            .await
-            .expect("state loads");
-        let mut tokens = std::collections::HashMap::new();
-        for (user, member, admin) in USERS {
-            app.add_user(user, member, admin, Some(PASSWORD))
-                .await
-                .expect("user added");
-            tokens.insert(user, app.issue_token(user).await.expect("token issued"));
-        }
+        let app = application(commands(), now, config(clock.clone())).await;
+        let tokens = add_users(&app, &USERS).await;
         Harness { app, clock, tokens }
     }
 
@@ -169,19 +131,7 @@ impl Harness {
     }
 
     async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, Value) {
-        let response = self
-            .router()
-            .oneshot(request)
-            .await
-            .expect("router answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .expect("body reads");
-        let value = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        (status, headers, value)
+        send(&self.app, request).await
     }
 
     async fn call(
@@ -196,7 +146,7 @@ impl Harness {
                 self.token(user).as_deref(),
                 method,
                 path,
-                body,
+                body.map(|body| body.to_string()),
                 &[],
             ))
             .await;
@@ -218,29 +168,6 @@ impl Harness {
             .await;
         value["item"]["status"].clone()
     }
-}
-
-fn request(
-    token: Option<&str>,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-    headers: &[(&str, &str)],
-) -> Request<Body> {
-    let mut builder = Request::builder().method(method).uri(path);
-    if let Some(token) = token {
-        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    for (key, value) in headers {
-        builder = builder.header(*key, *value);
-    }
-    match body {
-        Some(body) => builder
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body.to_string())),
-        None => builder.body(Body::empty()),
-    }
-    .expect("request builds")
 }
 
 fn move_to(status: &str) -> Option<Value> {
@@ -570,7 +497,7 @@ async fn missing_forged_and_malformed_credentials_get_401_and_change_nothing() {
                 None,
                 Method::POST,
                 "/api/v1/items/api-endpoints/status",
-                move_to("testing"),
+                move_to("testing").map(|b| b.to_string()),
                 &[("authorization", auth)],
             ))
             .await;
@@ -654,7 +581,7 @@ async fn session_writes_need_the_csrf_token_and_expire() {
             None,
             Method::POST,
             path,
-            move_to("testing"),
+            move_to("testing").map(|b| b.to_string()),
             &[("cookie", &cookie)],
         ))
         .await;
@@ -665,7 +592,7 @@ async fn session_writes_need_the_csrf_token_and_expire() {
             None,
             Method::POST,
             path,
-            move_to("testing"),
+            move_to("testing").map(|b| b.to_string()),
             &[("cookie", &cookie), ("x-csrf-token", "wrong")],
         ))
         .await;
@@ -676,7 +603,7 @@ async fn session_writes_need_the_csrf_token_and_expire() {
             None,
             Method::POST,
             path,
-            move_to("testing"),
+            move_to("testing").map(|b| b.to_string()),
             &[("cookie", &cookie), ("x-csrf-token", &csrf)],
         ))
         .await;
@@ -789,7 +716,7 @@ async fn bad_bodies_are_problems_naming_the_field() {
             token.as_deref(),
             Method::POST,
             path,
-            Some(huge),
+            Some(huge.to_string()),
             &[],
         ))
         .await;
@@ -799,7 +726,7 @@ async fn bad_bodies_are_problems_naming_the_field() {
             token.as_deref(),
             Method::POST,
             "/api/v1/items/nope/status",
-            move_to("testing"),
+            move_to("testing").map(|b| b.to_string()),
             &[],
         ))
         .await;
@@ -881,7 +808,7 @@ async fn stale_if_match_is_412_and_current_one_succeeds() {
             token.as_deref(),
             Method::POST,
             path,
-            move_to("testing"),
+            move_to("testing").map(|b| b.to_string()),
             &[("if-match", &tag)],
         ))
         .await;
@@ -892,7 +819,7 @@ async fn stale_if_match_is_412_and_current_one_succeeds() {
             token.as_deref(),
             Method::POST,
             path,
-            move_to("staging"),
+            move_to("staging").map(|b| b.to_string()),
             &[("if-match", &tag)],
         ))
         .await;
@@ -912,7 +839,7 @@ async fn idempotency_key_replays_the_same_request_and_refuses_another() {
             token.as_deref(),
             Method::POST,
             path,
-            Some(body.clone()),
+            Some(body.clone().to_string()),
             &key,
         ))
         .await;
@@ -922,7 +849,7 @@ async fn idempotency_key_replays_the_same_request_and_refuses_another() {
             token.as_deref(),
             Method::POST,
             path,
-            Some(body),
+            Some(body.to_string()),
             &key,
         ))
         .await;
@@ -935,7 +862,7 @@ async fn idempotency_key_replays_the_same_request_and_refuses_another() {
             token.as_deref(),
             Method::POST,
             path,
-            Some(other),
+            Some(other.to_string()),
             &key,
         ))
         .await;

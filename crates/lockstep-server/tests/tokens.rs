@@ -2,18 +2,16 @@
 //! `/api/v1/apply`, and abuse: each refusal is the right 4xx problem and changes
 //! nothing. Driven through the router (`oneshot`) with a fixed clock.
 
+mod common;
+
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use lockstep_server::auth::{PasswordCost, digest};
-use lockstep_server::{AppState, Clock, Config, app};
-use lockstep_store::auth::AuthStore;
-use lockstep_store::program::Program;
+use common::{PASSWORD, add_users, application, config, request, send};
+use lockstep_server::auth::digest;
+use lockstep_server::{AppState, Clock};
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-const PASSWORD: &str = "correct horse battery staple";
 
 const EXAMPLE: [(&str, &str); 3] = [
     (
@@ -50,33 +48,19 @@ fn sources(files: &[(&str, &str)]) -> Value {
 impl Harness {
     async fn new() -> Harness {
         let now: jiff::Timestamp = "2025-02-05T10:00:00Z".parse().expect("instant");
-        let program = Program::open("sqlite::memory:", Default::default())
-            .await
-            .expect("memory log");
-        let auth = AuthStore::open("sqlite::memory:", &Default::default())
-            .await
-            .expect("memory credentials");
         let clock = Clock::fixed(now);
-        let config = Config {
-            clock: clock.clone(),
-            password_cost: PasswordCost::Test,
-            ..Default::default()
-        };
-        let app = AppState::load(program, auth, config)
-            .await
-            .expect("state loads");
-        for (user, member, admin) in [
-            ("admin", None, true),
-            ("viewer", None, false),
-            ("mike", Some("mike"), false),
-        ] {
-            app.add_user(user, member, admin, Some(PASSWORD))
-                .await
-                .expect("user");
-        }
-        let admin = app.issue_token("admin").await.expect("token");
-        let viewer = app.issue_token("viewer").await.expect("token");
-        let mike = app.issue_token("mike").await.expect("token");
+        let app = application(Vec::new(), now, config(clock.clone())).await;
+        let tokens = add_users(
+            &app,
+            &[
+                ("admin", None, true),
+                ("viewer", None, false),
+                ("mike", Some("mike"), false),
+            ],
+        )
+        .await;
+        let token = |user: &str| tokens.get(user).cloned().expect("token");
+        let (admin, viewer, mike) = (token("admin"), token("viewer"), token("mike"));
         let h = Harness {
             app,
             clock,
@@ -97,18 +81,7 @@ impl Harness {
     }
 
     async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
-        let response = app(self.app.clone())
-            .oneshot(request)
-            .await
-            .expect("router answers");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .expect("body");
-        let value = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        (status, headers, value)
+        send(&self.app, request).await
     }
 
     async fn call(
@@ -143,29 +116,6 @@ impl Harness {
         assert_eq!(status, StatusCode::OK, "{value}");
         value["items"][0]["position"].as_i64().expect("a position")
     }
-}
-
-fn request(
-    token: Option<&str>,
-    method: Method,
-    path: &str,
-    body: Option<String>,
-    headers: &[(&str, &str)],
-) -> Request<Body> {
-    let mut builder = Request::builder().method(method).uri(path);
-    if let Some(token) = token {
-        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
-    }
-    for (key, value) in headers {
-        builder = builder.header(*key, *value);
-    }
-    match body {
-        Some(body) => builder
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body)),
-        None => builder.body(Body::empty()),
-    }
-    .expect("request builds")
 }
 
 fn problem_type(value: &Value) -> &str {

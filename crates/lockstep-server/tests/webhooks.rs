@@ -2,29 +2,24 @@
 //! `../shared/fixtures/webhooks/` (read from there, signed here), replays, bad
 //! signatures, malformed bodies, and the generic `POST /api/v1/signals`.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use common::{add_users, application, config, name};
 use lockstep_core::{
-    CiConclusion, Command, ComponentSpec, EnvironmentSpec, EventMeta, ItemSpec, Name, ReleaseSpec,
-    SignalKind, SignalReading, State, TeamSpec, Tier,
+    CiConclusion, Command, ComponentSpec, EnvironmentSpec, ItemSpec, ReleaseSpec, SignalKind,
+    SignalReading, TeamSpec, Tier,
 };
-use lockstep_server::auth::PasswordCost;
 use lockstep_server::signals::github_signature;
-use lockstep_server::{AppState, Clock, Config, WebhookSecrets, app};
-use lockstep_store::auth::AuthStore;
-use lockstep_store::program::Program;
+use lockstep_server::{AppState, Clock, Config, WebhookSecrets};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 const GITHUB_SECRET: &str = "It's a Secret to Everybody";
 const GITLAB_TOKEN: &str = "gitlab-shared-token";
-
-fn name(raw: &str) -> Name {
-    Name::parse(raw).expect("valid test name")
-}
 
 /// The shared fixtures: `LOCKSTEP_WEBHOOK_FIXTURES`, or `../shared/fixtures/webhooks`
 /// beside the repository.
@@ -56,9 +51,6 @@ struct Harness {
 impl Harness {
     async fn new() -> Harness {
         let now: jiff::Timestamp = "2030-01-10T10:00:00Z".parse().expect("valid instant");
-        let program = Program::open("sqlite::memory:", Default::default())
-            .await
-            .expect("memory log");
         let commands = vec![
             Command::DefineTeam {
                 team: name("api"),
@@ -124,54 +116,22 @@ impl Harness {
                 },
             },
         ];
-        let mut state = State::new();
-        let events = lockstep_core::decide_all(&state, commands, now).expect("fixture is valid");
-        let meta = EventMeta {
-            actor: "fixture".to_owned(),
-            at: now,
-            reason: None,
-        };
-        program
-            .commit(&mut state, events, &meta, &[])
-            .await
-            .expect("fixture commits");
-        let auth = AuthStore::open("sqlite::memory:", &Default::default())
-            .await
-            .expect("memory credentials");
         let config = Config {
-            clock: Clock::fixed(now),
-            password_cost: PasswordCost::Test,
             webhooks: WebhookSecrets {
                 github: Some(GITHUB_SECRET.to_owned()),
                 gitlab: Some(GITLAB_TOKEN.to_owned()),
             },
-            ..Default::default()
+            ..config(Clock::fixed(now))
         };
-        let app = AppState::load(program, auth, config)
-            .await
-            .expect("state loads");
-        app.add_user("admin", None, true, Some("pw"))
-            .await
-            .expect("admin");
-        app.add_user("viewer", None, false, Some("pw"))
-            .await
-            .expect("viewer");
-        let admin = app.issue_token("admin").await.expect("token");
-        let viewer = app.issue_token("viewer").await.expect("token");
+        let app = application(commands, now, config).await;
+        let tokens = add_users(&app, &[("admin", None, true), ("viewer", None, false)]).await;
+        let token = |user: &str| tokens.get(user).cloned().expect("token");
+        let (admin, viewer) = (token("admin"), token("viewer"));
         Harness { app, admin, viewer }
     }
 
     async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
-        let response = app(self.app.clone())
-            .oneshot(request)
-            .await
-            .expect("router answers");
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
-            .await
-            .expect("body reads");
-        let value = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        let (status, _, value) = common::send(&self.app, request).await;
         (status, value)
     }
 

@@ -1,0 +1,119 @@
+//! What the server's integration tests share: an application over in-memory stores that
+//! holds a fixture and users, and requests sent through the router.
+// Each test binary uses its own part of this module.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use lockstep_core::{Command, EventMeta, Name, State};
+use lockstep_server::auth::PasswordCost;
+use lockstep_server::{AppState, Clock, Config, app};
+use lockstep_store::auth::AuthStore;
+use lockstep_store::program::Program;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// The password of every test user.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub fn name(raw: &str) -> Name {
+    Name::parse(raw).expect("valid test name")
+}
+
+/// The configuration tests start from: this clock, cheap password hashing.
+pub fn config(clock: Clock) -> Config {
+    Config {
+        clock,
+        password_cost: PasswordCost::Test,
+        ..Default::default()
+    }
+}
+
+/// An application over in-memory stores whose log holds `commands`, decided at `now`.
+pub async fn application(
+    commands: Vec<Command>,
+    now: jiff::Timestamp,
+    config: Config,
+) -> Arc<AppState> {
+    let program = Program::open("sqlite::memory:", Default::default())
+        .await
+        .expect("memory log");
+    if !commands.is_empty() {
+        let mut state = State::new();
+        let events = lockstep_core::decide_all(&state, commands, now).expect("fixture is valid");
+        let meta = EventMeta {
+            actor: "fixture".to_owned(),
+            at: now,
+            reason: None,
+        };
+        program
+            .commit(&mut state, events, &meta, &[])
+            .await
+            .expect("fixture commits");
+    }
+    let auth = AuthStore::open("sqlite::memory:", &Default::default())
+        .await
+        .expect("memory credentials");
+    AppState::load(program, auth, config)
+        .await
+        .expect("state loads")
+}
+
+/// Adds `(user, member handle, admin)` users with [`PASSWORD`]; a bearer token for each.
+pub async fn add_users(
+    app: &AppState,
+    users: &[(&'static str, Option<&str>, bool)],
+) -> HashMap<&'static str, String> {
+    let mut tokens = HashMap::new();
+    for &(user, member, admin) in users {
+        app.add_user(user, member, admin, Some(PASSWORD))
+            .await
+            .expect("user added");
+        tokens.insert(user, app.issue_token(user).await.expect("token issued"));
+    }
+    tokens
+}
+
+/// Sends `request` through the router: status, headers, and the body as JSON (or as a
+/// JSON string when it is not JSON).
+pub async fn send(state: &Arc<AppState>, request: Request<Body>) -> (StatusCode, HeaderMap, Value) {
+    let response = app(state.clone())
+        .oneshot(request)
+        .await
+        .expect("router answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .expect("body reads");
+    let value = serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    (status, headers, value)
+}
+
+/// A request with an optional bearer token, extra headers and a JSON body.
+pub fn request(
+    token: Option<&str>,
+    method: Method,
+    path: &str,
+    body: Option<String>,
+    headers: &[(&str, &str)],
+) -> Request<Body> {
+    let mut builder = Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    for (key, value) in headers {
+        builder = builder.header(*key, *value);
+    }
+    match body {
+        Some(body) => builder
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body)),
+        None => builder.body(Body::empty()),
+    }
+    .expect("request builds")
+}
