@@ -227,7 +227,7 @@ fn team_calendar(state: &State, team: &Name, today: Date) -> Calendar {
 /// Schedules for the GA search over shared resources: 3,000 for a small program,
 /// fewer as it grows (each schedule costs time linear in its size), never below 50,
 /// so a 10,000-item program is still planned in seconds.
-fn resource_schedules(n_items: usize) -> u64 {
+pub fn search_budget(n_items: usize) -> u64 {
     (1_000_000 / n_items.max(1) as u64).clamp(50, 3_000)
 }
 
@@ -346,7 +346,7 @@ fn constrained_starts(
         Some(starts) => lockstep_plan::replan(&problem, starts).map(|r| r.schedule().clone()),
         None => lockstep_plan::ga::solve(
             &problem,
-            &lockstep_plan::Budget::schedules(resource_schedules(items.len())),
+            &lockstep_plan::Budget::schedules(search_budget(items.len())),
             &lockstep_plan::GaConfig::default(),
             seed,
         )

@@ -519,6 +519,20 @@ async fn plan_scale(
         started.elapsed().as_secs_f64(),
         schedule.makespan()
     );
+    // What `lockstep plan` spends on a program of this size: the GA at its budget.
+    let schedules = lockstep_core::planning::search_budget(n_schedule);
+    let started = Instant::now();
+    let solution = lockstep_plan::ga::solve(
+        &problem,
+        &lockstep_plan::Budget::schedules(schedules),
+        &lockstep_plan::GaConfig::default(),
+        1,
+    )?;
+    println!(
+        "  the planner's search on it ({schedules} schedules, genetic algorithm): {:.3} s (target < 5 s), makespan {} h",
+        started.elapsed().as_secs_f64(),
+        solution.makespan()
+    );
 
     // Monte Carlo over `n_schedule` activities.
     let estimates: Vec<Estimate> = problem
