@@ -4,7 +4,8 @@
 //! Individuals are precedence-feasible activity lists decoded by the serial SGS. The initial
 //! population holds one list per priority rule plus regret-based biased random samples
 //! around the latest-finish-time rule; children come from two-point crossover and adjacent
-//! swap mutation; selection ranks parents and children together and keeps the best.
+//! swap mutation; selection ranks parents and children together and keeps the best, a child
+//! before a parent of equal fitness.
 //! Islands evolve independently between migrations with seeds derived from the caller's
 //! seed, so the result depends only on the seed and the schedule budget, never on thread
 //! timing. This module reads no clock: a time budget is the caller's `should_stop` callback
@@ -316,8 +317,12 @@ impl Island<'_> {
             }
         }
         // Ranking selection over parents and children; identical lists are kept once so the
-        // population does not collapse onto one schedule.
-        self.population.append(&mut children);
+        // population does not collapse onto one schedule. Children come first so that the
+        // stable sort lets a child displace a parent of equal fitness: the search then drifts
+        // across the large plateaus of equal makespan instead of freezing on the first lists
+        // that reached them.
+        children.append(&mut self.population);
+        self.population = children;
         self.population.sort_by_key(|individual| individual.fitness);
         let mut survivors: Vec<Individual> = Vec::with_capacity(self.population_size);
         for individual in self.population.drain(..) {
