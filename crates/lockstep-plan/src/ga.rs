@@ -238,8 +238,8 @@ const JUSTIFICATION_MARGIN: i64 = 20;
 /// Population size from the schedules an island may generate: small budgets need fast
 /// convergence, large ones diversity. About 0.4·√share up to 5,000 schedules, rising to
 /// twice that from 20,000 on: 126 for the 25,000 schedules of each island in a
-/// 50,000-schedule run, where sizes 60, 120 and 150 were measured on j60 and j120 and the
-/// larger ones did better (200 and 350 did worse again on j120).
+/// 50,000-schedule run. Measured there on j60 and j120: 120 and 150 beat the former 63,
+/// while 200 and 350 were worse again on j120.
 fn auto_population(share: u64) -> usize {
     let share = share as f64;
     let scale = (share / 5_000.0).sqrt().clamp(1.0, 2.0);
