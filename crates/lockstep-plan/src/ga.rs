@@ -327,10 +327,14 @@ impl Island<'_> {
         }
         let mut children: Vec<Individual> = Vec::with_capacity(n_parents + 1);
         let mut taken = vec![false; problem.n_activities()];
-        let justify_up_to = self.population.last().map_or(i64::MAX, |worst| {
-            let makespan = worst.fitness.makespan;
-            makespan.saturating_add(makespan.max(0) / JUSTIFICATION_MARGIN)
-        });
+        // Judging a child by its makespan alone is only right when the makespan comes first.
+        let justify_up_to = match (problem.objective(), self.population.last()) {
+            (crate::rcpsp::Objective::Makespan, Some(worst)) => {
+                let makespan = worst.fitness.makespan;
+                makespan.saturating_add(makespan.max(0) / JUSTIFICATION_MARGIN)
+            }
+            _ => i64::MAX,
+        };
         for pair in order.chunks(2) {
             let (mother, father) = (pair[0], pair[pair.len() - 1]);
             for (first, second) in [(mother, father), (father, mother)] {
