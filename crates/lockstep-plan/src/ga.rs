@@ -17,7 +17,9 @@
 //! this scheme beyond noise: peak crossover and a second phase restarted around the best
 //! schedule (Valls, Ballestín and Quintanilla 2008), a small GA re-sequencing a time window
 //! of the best schedule (after Debels and Vanhoucke 2007), two populations decoded in
-//! opposite directions at one pass per child (ibid.), one population with children decoded
+//! opposite directions at one pass per child (ibid.), decoding a child backward from its
+//! reversed list, a parallel-SGS decode for part of the children before justification,
+//! one population with children decoded
 //! in parallel instead of two islands, four islands, duplicate elimination on start times,
 //! and mutation rates of 0.02 and 0.1.
 
