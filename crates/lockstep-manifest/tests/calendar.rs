@@ -47,6 +47,25 @@ fn releases(commands: &[Command]) -> Vec<(String, lockstep_core::ReleaseSpec)> {
         .collect()
 }
 
+/// The occurrences (`start/end`) of the one blackout of `commands` that overlap `[from, to)`.
+fn blackout_windows(commands: &[Command], from: &str, to: &str) -> Vec<String> {
+    let spec = commands
+        .iter()
+        .find_map(|c| match c {
+            Command::DefineBlackout { spec, .. } => Some(spec.clone()),
+            _ => None,
+        })
+        .expect("a blackout");
+    let (from, to) = (
+        from.parse().expect("valid date-time"),
+        to.parse().expect("valid date-time"),
+    );
+    spec.occurrences(from, to, None)
+        .into_iter()
+        .map(|(s, e)| format!("{s}/{e}"))
+        .collect()
+}
+
 #[test]
 fn a_train_expands_into_one_release_per_departure() {
     let commands = run(&train(
@@ -164,20 +183,7 @@ fn recurring_blackouts_are_checked() {
         "  timeZone: America/New_York\n  start: 2025-01-03T12:00:00\n  end: 2025-01-06T06:00:00\n  recurrence: FREQ=WEEKLY;BYDAY=FR\n",
     ))
     .expect("accepted");
-    let spec = commands
-        .iter()
-        .find_map(|c| match c {
-            Command::DefineBlackout { spec, .. } => Some(spec.clone()),
-            _ => None,
-        })
-        .expect("a blackout");
-    let from: jiff::civil::DateTime = "2025-01-15T00:00:00".parse().expect("valid");
-    let to: jiff::civil::DateTime = "2025-01-25T00:00:00".parse().expect("valid");
-    let occurrences: Vec<String> = spec
-        .occurrences(from, to, None)
-        .into_iter()
-        .map(|(s, e)| format!("{s}/{e}"))
-        .collect();
+    let occurrences = blackout_windows(&commands, "2025-01-15T00:00:00", "2025-01-25T00:00:00");
     assert_eq!(
         occurrences,
         [
@@ -244,22 +250,9 @@ fn cron_blackouts_repeat_and_are_checked() {
         "  timeZone: Europe/Berlin\n  start: 2025-01-03T16:00:00\n  end: 2025-01-06T08:00:00\n  cron: \"0 16 * * FRI\"\n",
     ))
     .expect("accepted");
-    let spec = commands
-        .iter()
-        .find_map(|c| match c {
-            Command::DefineBlackout { spec, .. } => Some(spec.clone()),
-            _ => None,
-        })
-        .expect("a blackout");
     // Across the spring-forward weekend it stays at 16:00 local time, and the
     // occurrence already running at `from` is included.
-    let from: jiff::civil::DateTime = "2025-03-24T00:00:00".parse().expect("valid");
-    let to: jiff::civil::DateTime = "2025-04-05T00:00:00".parse().expect("valid");
-    let occurrences: Vec<String> = spec
-        .occurrences(from, to, None)
-        .into_iter()
-        .map(|(s, e)| format!("{s}/{e}"))
-        .collect();
+    let occurrences = blackout_windows(&commands, "2025-03-24T00:00:00", "2025-04-05T00:00:00");
     assert_eq!(
         occurrences,
         [

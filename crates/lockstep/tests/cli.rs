@@ -641,7 +641,10 @@ fn plan_holds_items_back_for_blockers_in_other_releases() {
     );
 }
 
-const SHARED_QA: &str = "apiVersion: lockstep.dev/v1
+/// Team `core` and one QA lab, the start of the shared-resource manifests.
+macro_rules! core_and_qa_lab {
+    () => {
+        "apiVersion: lockstep.dev/v1
 kind: Team
 metadata: {name: core}
 spec: {timeZone: Europe/Berlin}
@@ -651,7 +654,13 @@ kind: Resource
 metadata: {name: qa-lab}
 spec: {title: QA lab, capacity: 1}
 ---
-apiVersion: lockstep.dev/v1
+"
+    };
+}
+
+const SHARED_QA: &str = concat!(
+    core_and_qa_lab!(),
+    "apiVersion: lockstep.dev/v1
 kind: Release
 metadata: {name: r1}
 spec:
@@ -660,7 +669,8 @@ spec:
     - {name: billing, title: Billing, team: core, estimate: {optimistic: 2, likely: 3, pessimistic: 4}, uses: [{resource: qa-lab}]}
     - {name: invoices, title: Invoices, team: core, estimate: {optimistic: 2, likely: 3, pessimistic: 4}, uses: [{resource: qa-lab}]}
     - {name: reports, title: Reports, team: core, estimate: {optimistic: 1, likely: 2, pessimistic: 3}, pinnedStart: 2025-02-12}
-";
+"
+);
 
 #[test]
 fn plan_shares_resources_and_keeps_pinned_dates() {
@@ -799,17 +809,9 @@ fn plan_keeps_a_release_on_time_before_finishing_the_program_early() {
     // The lab is needed by a hotfix frozen on Wednesday and by a feature whose
     // week-long rollout follows it. Feature first would end the program sooner but
     // miss the hotfix's code freeze; lateness comes first.
-    let text = "apiVersion: lockstep.dev/v1
-kind: Team
-metadata: {name: core}
-spec: {timeZone: Europe/Berlin}
----
-apiVersion: lockstep.dev/v1
-kind: Resource
-metadata: {name: qa-lab}
-spec: {title: QA lab, capacity: 1}
----
-apiVersion: lockstep.dev/v1
+    let text = concat!(
+        core_and_qa_lab!(),
+        "apiVersion: lockstep.dev/v1
 kind: Release
 metadata: {name: hotfix}
 spec:
@@ -831,7 +833,8 @@ apiVersion: lockstep.dev/v1
 kind: Dependency
 metadata: {name: rollout-after-feature}
 spec: {blocker: feature, blocked: rollout}
-";
+"
+    );
     let file = ws.write("hotfix.yaml", text);
     let (out, value) = plan_json(&ws, &file, "2025-02-03", 0);
     let start = |name: &str| {
