@@ -16,7 +16,8 @@
 //! Measured on PSPLIB subsets at 50,000 schedules and left out because they did not beat
 //! this scheme beyond noise: peak crossover and a second phase restarted around the best
 //! schedule (Valls, Ballestín and Quintanilla 2008), a small GA re-sequencing a time window
-//! of the best schedule (after Debels and Vanhoucke 2007), two populations decoded in
+//! of the best schedule (after Debels and Vanhoucke 2007), judged by the project's makespan
+//! or by the window's own finish, two populations decoded in
 //! opposite directions at one pass per child (ibid.), decoding a child backward from its
 //! reversed list, a parallel-SGS decode for part of the children before justification,
 //! one population with children decoded
