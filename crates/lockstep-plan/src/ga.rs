@@ -17,12 +17,12 @@
 //! this scheme beyond noise: peak crossover and a second phase restarted around the best
 //! schedule (Valls, Ballestín and Quintanilla 2008), a small GA re-sequencing a time window
 //! of the best schedule (after Debels and Vanhoucke 2007), judged by the project's makespan
-//! or by the window's own finish, two populations decoded in
-//! opposite directions at one pass per child (ibid.), decoding a child backward from its
-//! reversed list, a parallel-SGS decode for part of the children before justification,
-//! one population with children decoded
-//! in parallel instead of two islands, four islands, duplicate elimination on start times,
-//! and mutation rates of 0.02 and 0.1.
+//! or by the window's own finish, two populations decoded in opposite directions at one
+//! pass per child (ibid.), decoding a child backward from its reversed list, a parallel-SGS
+//! decode for part of the children before justification, one population with children
+//! decoded in parallel instead of two islands, four islands, duplicate elimination on start
+//! times, and secondary criteria on equal makespans (sum or squares of finishes), and
+//! mutation rates of 0.02 and 0.1.
 
 use crate::rcpsp::{Problem, Schedule, ScheduleError, diagnose};
 use crate::rng::SeededRng;
