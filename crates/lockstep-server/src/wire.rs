@@ -303,7 +303,7 @@ pub struct EnvironmentBody {
     pub title: Option<String>,
     /// `development`, `testing`, `staging` or `production`.
     pub tier: String,
-    /// When deploys are allowed (`timeZone`, `start`, `end`, optional `recurrence`).
+    /// When deploys are allowed (`timeZone`, `start`, `end`, optional `recurrence` or `cron`).
     #[serde(default)]
     pub deploy_windows: Vec<core::DeployWindow>,
     /// Labels.
