@@ -69,6 +69,9 @@ struct CalendarEvent {
     rrule: Option<String>,
 }
 
+/// Most occurrences of one cron blackout a feed lists one by one.
+const MAX_LISTED_OCCURRENCES: usize = 400;
+
 fn next_day(date: Date) -> Date {
     date.checked_add(Span::new().days(1)).unwrap_or(date)
 }
@@ -164,7 +167,13 @@ pub fn feed(state: &State, scope: &Scope, now: Timestamp) -> Result<String, Cale
                     let today = zone.to_datetime(now);
                     let from = today.checked_sub(Span::new().days(31)).unwrap_or(today);
                     let to = today.checked_add(Span::new().days(366)).unwrap_or(today);
-                    for (start, end) in spec.occurrences(from, to, Some(&zone)) {
+                    // A crontab line can select thousands of times a year; a feed
+                    // lists the first few hundred, calendar apps choke on more.
+                    for (start, end) in spec
+                        .occurrences(from, to, Some(&zone))
+                        .into_iter()
+                        .take(MAX_LISTED_OCCURRENCES)
+                    {
                         events.push(event(
                             format!(
                                 "blackout/{}/{}@lockstep",

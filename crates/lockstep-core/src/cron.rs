@@ -235,6 +235,9 @@ fn is_name_with(text: &str, field: &Field, c: char) -> bool {
 fn value(text: &str, field: &Field) -> Result<u32, String> {
     let parsed = match text.parse::<u32>() {
         Ok(number) => number,
+        Err(_) if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) => {
+            return Err(format!("{text} is outside {}–{}", field.min, field.max));
+        }
         Err(_) => field
             .names
             .iter()
@@ -465,6 +468,7 @@ mod tests {
         );
         assert!(refusal("0 0 16 * * FRI").ends_with("seconds and years are not supported"));
         assert!(refusal("60 * * * *").contains("minute field `60`: 60 is outside 0–59"));
+        assert!(refusal("0 99999999999 * * *").contains("99999999999 is outside 0–23"));
         assert!(refusal("0 0 * * FRY").contains(
             "day-of-week field `FRY`: `FRY` is neither a number nor one of SUN, MON, TUE, WED, THU, FRI, SAT"
         ));

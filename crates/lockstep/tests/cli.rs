@@ -994,6 +994,23 @@ fn calendar_feeds_carry_recurring_blackouts_as_rrules() {
     );
     // Each train departure is a release of its own, not a recurring event.
     assert!(unfolded.contains("web-2025-12-23"), "{unfolded}");
+
+    // Cron unites restricted day fields, which one RRULE cannot say: the feed lists
+    // the occurrences (every Monday and every 1st of the month) one by one.
+    let either = ws.write(
+        "either.yaml",
+        "apiVersion: lockstep.dev/v1\nkind: Blackout\nmetadata: {name: maintenance}\nspec: {timeZone: UTC, start: 2025-01-06T06:00:00, end: 2025-01-06T07:00:00, cron: \"0 6 1 * MON\"}\n",
+    );
+    ws.ok(&["apply", "-f", either.to_str().expect("utf-8")]);
+    let feed = ws.ok(&["calendar", "export", "--now", "2025-01-20T12:00:00Z"]);
+    let unfolded = feed.replace("\r\n ", "");
+    for uid in [
+        "UID:blackout/maintenance/20250203T0600@lockstep",
+        "UID:blackout/maintenance/20250301T0600@lockstep",
+    ] {
+        assert!(unfolded.contains(uid), "{uid} in {unfolded}");
+    }
+    assert!(!unfolded.contains("UID:blackout/maintenance@lockstep"), "{unfolded}");
 }
 
 #[test]
