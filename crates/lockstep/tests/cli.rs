@@ -1010,7 +1010,10 @@ fn calendar_feeds_carry_recurring_blackouts_as_rrules() {
     ] {
         assert!(unfolded.contains(uid), "{uid} in {unfolded}");
     }
-    assert!(!unfolded.contains("UID:blackout/maintenance@lockstep"), "{unfolded}");
+    assert!(
+        !unfolded.contains("UID:blackout/maintenance@lockstep"),
+        "{unfolded}"
+    );
 }
 
 #[test]
