@@ -21,8 +21,9 @@
 //! pass per child (ibid.), decoding a child backward from its reversed list, a parallel-SGS
 //! decode for part of the children before justification, one population with children
 //! decoded in parallel instead of two islands, four islands, duplicate elimination on start
-//! times, secondary criteria on equal makespans (sum or squares of finishes), and
-//! mutation rates of 0.02 and 0.1.
+//! times, uniform precedence-preserving crossover, tournament selection of parents,
+//! secondary criteria on equal makespans (sum or squares of finishes), and mutation rates
+//! of 0.02 and 0.1.
 
 use crate::rcpsp::{Problem, Schedule, ScheduleError, diagnose};
 use crate::rng::SeededRng;
