@@ -338,19 +338,23 @@ fn plan_json_markdown_and_svg_agree() {
 #[test]
 fn a_blackout_over_the_deployment_moves_it_and_says_so() {
     let ws = Workspace::new();
+    // The seed example plus one more file, planned as of 2025-02-05.
+    let plan_with = |extra: std::path::PathBuf| {
+        ws.ok(&[
+            "plan",
+            &example(),
+            extra.to_str().expect("utf-8"),
+            "--today",
+            "2025-02-05",
+            "--trials",
+            "0",
+        ])
+    };
     let blackout = ws.write(
         "blackout.yaml",
         "apiVersion: lockstep.dev/v1\nkind: Blackout\nmetadata: {name: payments-freeze}\nspec:\n  title: Payments freeze\n  timeZone: America/New_York\n  start: 2025-03-01T08:00:00\n  end: 2025-03-01T09:45:00\n  environments: [production]\n",
     );
-    let out = ws.ok(&[
-        "plan",
-        &example(),
-        blackout.to_str().expect("utf-8"),
-        "--today",
-        "2025-02-05",
-        "--trials",
-        "0",
-    ]);
+    let out = plan_with(blackout);
     assert!(
         out.contains("09:00    09:45      data-pipeline  Backend services (Team C)         moved out of blackout: Payments freeze Mar 1 08:00–Mar 1 09:45"),
         "{out}"
@@ -361,15 +365,7 @@ fn a_blackout_over_the_deployment_moves_it_and_says_so() {
         "monthly.yaml",
         "apiVersion: lockstep.dev/v1\nkind: Blackout\nmetadata: {name: month-start}\nspec:\n  title: Month-start close\n  timeZone: America/New_York\n  start: 2025-01-01T08:00:00\n  end: 2025-01-01T09:45:00\n  cron: \"0 8 1 * *\"\n  environments: [production]\n",
     );
-    let out = ws.ok(&[
-        "plan",
-        &example(),
-        monthly.to_str().expect("utf-8"),
-        "--today",
-        "2025-02-05",
-        "--trials",
-        "0",
-    ]);
+    let out = plan_with(monthly);
     assert!(
         out.contains("09:00    09:45      data-pipeline  Backend services (Team C)         moved out of blackout: Month-start close Mar 1 08:00–Mar 1 09:45"),
         "{out}"
@@ -379,15 +375,7 @@ fn a_blackout_over_the_deployment_moves_it_and_says_so() {
         "all-day.yaml",
         "apiVersion: lockstep.dev/v1\nkind: Blackout\nmetadata: {name: holiday}\nspec: {timeZone: America/New_York, start: 2025-03-01T00:00:00, end: 2025-03-02T00:00:00}\n",
     );
-    let out = ws.ok(&[
-        "plan",
-        &example(),
-        all_day.to_str().expect("utf-8"),
-        "--today",
-        "2025-02-05",
-        "--trials",
-        "0",
-    ]);
+    let out = plan_with(all_day);
     assert!(
         out.contains("unscheduled") && out.contains("no room on 2025-03-01: blocked by holiday"),
         "{out}"
