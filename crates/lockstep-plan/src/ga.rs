@@ -23,24 +23,26 @@
 //! decoded in parallel instead of two islands, four islands, duplicate elimination on start
 //! times, uniform precedence-preserving crossover, tournament selection of parents,
 //! secondary criteria on equal makespans (sum or squares of finishes), and mutation rates
-//! of 0.02 and 0.1. Also measured on j120 (100 instances, 31.53% above the critical-path
-//! bound for this scheme, 31.53–31.66% across seeds) and left out: two populations of
-//! 60, 126 or 250 decoded in opposite directions at one pass per child (31.63–32.24%, and
-//! 33.16% against 33.29% at 5,000 schedules); random-key two-point crossover over activity
-//! indices (31.86%); an insertion mutation beside the adjacent swap (31.53–31.54%);
+//! of 0.02 and 0.1.
+//!
+//! Also measured on 100 j120 instances (31.53% above the critical-path bound for this
+//! scheme, 31.53–31.66% across seeds) and left out: two populations of 60, 126 or 250
+//! decoded in opposite directions at one pass per child (31.63–32.24%; 33.16% against
+//! 33.29% at 5,000 schedules); random-key two-point crossover over activity indices
+//! (31.86%); an insertion mutation beside the adjacent swap (31.53–31.54%);
 //! backward-then-forward decoding at two passes per child (33.16%); repeating
 //! justification while it improves (32.40%); lists kept in left- instead of
 //! right-justified start order (31.64%); random ties in justification (31.67%); moving
 //! activities of the best schedule's critical chain ahead of the activity that held their
 //! resource (31.77–31.82%); deterministic crowding with populations of 24 to 126
-//! (31.64–32.88%); dropping children whose schedule was already seen, which saves the
-//! justification of about one child in five (31.55%); and heavily mutated immigrants
-//! after 5 or 15 generations without progress (31.65–31.66%); and a faithful-er
-//! decomposition: every ten generations a window of 10–50% of the best schedule's
-//! activities is re-sequenced by a small GA in the capacity the fixed others leave, with
-//! their starts as deadlines, then merged and justified (31.66–31.89%; about one merge in
-//! thirty shortened the project). Three times the budget
-//! reaches only 31.15%: the search saturates rather than runs short of schedules.
+//! (31.64–32.88%); skipping the justification of children whose schedule was already
+//! seen, about one in five (31.55%); heavily mutated immigrants after 5 or 15 generations
+//! without progress (31.65–31.66%); and a decomposition closer to Debels and Vanhoucke's,
+//! where every ten generations a window of 10–50% of the best schedule's activities is
+//! re-sequenced by a small GA in the capacity the fixed others leave, their starts acting
+//! as deadlines, then merged and justified (31.66–31.89%; one merge in thirty shortened
+//! the project). Three times the budget reaches only 31.15%: the search saturates rather
+//! than runs short of schedules.
 
 use crate::rcpsp::{Problem, Schedule, ScheduleError, diagnose};
 use crate::rng::SeededRng;
