@@ -429,30 +429,25 @@ pub fn forecast(
     config: &ForecastConfig<'_>,
 ) -> Result<Forecast, ForecastError> {
     let n_activities = network.len();
-    if estimates.len() != n_activities {
-        return Err(ForecastError::Length {
-            what: "estimates",
-            expected: n_activities,
-            actual: estimates.len(),
-        });
-    }
-    if let Some(earliest) = config.earliest_starts
-        && earliest.len() != n_activities
-    {
-        return Err(ForecastError::Length {
-            what: "earliest starts",
-            expected: n_activities,
-            actual: earliest.len(),
-        });
-    }
-    if let Some(calendars) = config.calendars
-        && calendars.len() != n_activities
-    {
-        return Err(ForecastError::Length {
-            what: "calendars",
-            expected: n_activities,
-            actual: calendars.len(),
-        });
+    // Every per-activity input must cover the network exactly.
+    let lengths = [
+        ("estimates", Some(estimates.len())),
+        ("earliest starts", config.earliest_starts.map(<[f64]>::len)),
+        (
+            "calendars",
+            config.calendars.map(<[Option<&Calendar>]>::len),
+        ),
+    ];
+    for (what, actual) in lengths {
+        if let Some(actual) = actual
+            && actual != n_activities
+        {
+            return Err(ForecastError::Length {
+                what,
+                expected: n_activities,
+                actual,
+            });
+        }
     }
     if let Some(&activity) = config.milestones.iter().find(|&&m| m >= n_activities) {
         return Err(ForecastError::UnknownMilestone { activity });
@@ -784,6 +779,49 @@ mod tests {
         let second = forecast(&network, &[], &spread, &config).expect("valid");
         assert_eq!(first, second);
         assert!(first.criticality[1] > 0.0 && first.criticality[2] > 0.0);
+    }
+
+    #[test]
+    fn inputs_that_do_not_cover_the_network_are_refused_by_name() {
+        let network = Network::new(vec![0; 2], &[Precedence::new(0, 1)]).expect("acyclic");
+        let two = estimates(&[(1.0, 2.0, 3.0), (1.0, 2.0, 3.0)]);
+        let config = ForecastConfig {
+            trials: 10,
+            seed: 1,
+            distribution: DurationDistribution::PertBeta,
+            percentiles: &[50.0],
+            milestones: &[],
+            target: None,
+            earliest_starts: None,
+            calendars: None,
+        };
+        let refused = |estimates: &[Estimate], config: &ForecastConfig<'_>| match forecast(
+            &network,
+            &[],
+            estimates,
+            config,
+        ) {
+            Err(ForecastError::Length {
+                what,
+                expected: 2,
+                actual: 1,
+            }) => what,
+            other => panic!("expected a length error, got {other:?}"),
+        };
+        assert_eq!(refused(&two[..1], &config), "estimates");
+        let one_start = [0.0];
+        let starts = ForecastConfig {
+            earliest_starts: Some(&one_start),
+            ..config
+        };
+        assert_eq!(refused(&two, &starts), "earliest starts");
+        let one_calendar = [None];
+        let calendars = ForecastConfig {
+            calendars: Some(&one_calendar),
+            ..config
+        };
+        assert_eq!(refused(&two, &calendars), "calendars");
+        assert!(forecast(&network, &[], &two, &config).is_ok());
     }
 
     #[test]
