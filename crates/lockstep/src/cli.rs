@@ -156,7 +156,7 @@ pub enum Kind {
 pub struct GetArgs {
     /// The kind of resource.
     pub kind: Kind,
-    /// Only items of this release.
+    /// Only items and integration tasks of this release.
     #[arg(long)]
     pub release: Option<String>,
     /// Only items of this team.

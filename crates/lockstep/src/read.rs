@@ -55,6 +55,7 @@ pub fn yaml_kind(kind: Kind) -> anyhow::Result<&'static str> {
 }
 
 pub async fn get(global: &Global, args: GetArgs) -> anyhow::Result<ExitCode> {
+    check_filter_kinds(&args)?;
     let state = open(global).await?.load().await?;
     if global.output == Output::Yaml {
         let yaml = lockstep_manifest::export(&state, Some(yaml_kind(args.kind)?))
@@ -62,6 +63,11 @@ pub async fn get(global: &Global, args: GetArgs) -> anyhow::Result<ExitCode> {
         print!("{yaml}");
         return Ok(ExitCode::SUCCESS);
     }
+    check_filter_names(
+        &args,
+        state.releases().keys().map(Name::as_str),
+        state.teams().keys().map(Name::as_str),
+    )?;
     let (header, rows, json) = listing(&state, &args)?;
     match global.output {
         Output::Json => println!("{:#}", json!({ "items": json })),
@@ -118,6 +124,46 @@ impl View for State {
     fn blocked_by<'a>(&'a self, item: &'a Name) -> Box<dyn Iterator<Item = &'a Dependency> + 'a> {
         Box::new(State::blocked_by(self, item))
     }
+}
+
+/// Refuses `--release` and `--team` where they would be ignored, so that a listing never
+/// looks filtered when it is not.
+pub fn check_filter_kinds(args: &GetArgs) -> anyhow::Result<()> {
+    match args.kind {
+        Kind::Items => Ok(()),
+        Kind::IntegrationTasks if args.team.is_none() => Ok(()),
+        Kind::IntegrationTasks => bail!("`--team` filters only `get items`"),
+        _ if args.release.is_some() || args.team.is_some() => bail!(
+            "`--release` filters only `get items` and `get integration-tasks`, `--team` only `get items`"
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// An unknown name in `--release` or `--team` is an error with the nearest name, not an
+/// empty listing that reads as "nothing to do".
+pub fn check_filter_names<'a>(
+    args: &GetArgs,
+    releases: impl Iterator<Item = &'a str>,
+    teams: impl Iterator<Item = &'a str>,
+) -> anyhow::Result<()> {
+    fn known<'a>(
+        kind: &str,
+        wanted: Option<&str>,
+        names: impl Iterator<Item = &'a str>,
+    ) -> anyhow::Result<()> {
+        let Some(wanted) = wanted else { return Ok(()) };
+        let names: Vec<&str> = names.collect();
+        if names.contains(&wanted) {
+            return Ok(());
+        }
+        let hint = lockstep_core::suggest::closest(wanted, names)
+            .map(|s| format!(" (did you mean `{s}`?)"))
+            .unwrap_or_default();
+        bail!("unknown {kind} `{wanted}`{hint}")
+    }
+    known("release", args.release.as_deref(), releases)?;
+    known("team", args.team.as_deref(), teams)
 }
 
 pub fn listing(state: &impl View, args: &GetArgs) -> anyhow::Result<Listing> {
@@ -307,6 +353,11 @@ pub fn listing(state: &impl View, args: &GetArgs) -> anyhow::Result<Listing> {
             state
                 .integration_tasks()
                 .values()
+                .filter(|t| {
+                    args.release
+                        .as_deref()
+                        .is_none_or(|r| t.release.as_str() == r)
+                })
                 .map(|t| {
                     let passed = t
                         .spec
@@ -332,6 +383,11 @@ pub fn listing(state: &impl View, args: &GetArgs) -> anyhow::Result<Listing> {
             state
                 .integration_tasks()
                 .values()
+                .filter(|t| {
+                    args.release
+                        .as_deref()
+                        .is_none_or(|r| t.release.as_str() == r)
+                })
                 .map(|t| json!(t))
                 .collect(),
         ),

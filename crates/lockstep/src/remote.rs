@@ -339,6 +339,7 @@ pub async fn get(client: &Client, global: &Global, args: GetArgs) -> anyhow::Res
             "`get -o yaml` exports manifests from the database; against a server use -o json or the table"
         );
     }
+    crate::read::check_filter_kinds(&args)?;
     let mut fetched = Fetched::default();
     match args.kind {
         Kind::Teams => {
@@ -371,6 +372,21 @@ pub async fn get(client: &Client, global: &Global, args: GetArgs) -> anyhow::Res
                 |i: &Item| &i.name,
             );
             fetched.dependencies = client.all("/api/v1/dependencies").await?;
+            if fetched.items.is_empty() && (args.release.is_some() || args.team.is_some()) {
+                let names = |values: Vec<Value>| -> Vec<String> {
+                    values
+                        .iter()
+                        .filter_map(|v| v["name"].as_str().map(str::to_owned))
+                        .collect()
+                };
+                let releases = names(client.all("/api/v1/releases").await?);
+                let teams = names(client.all("/api/v1/teams").await?);
+                crate::read::check_filter_names(
+                    &args,
+                    releases.iter().map(String::as_str),
+                    teams.iter().map(String::as_str),
+                )?;
+            }
         }
         Kind::Dependencies => fetched.dependencies = client.all("/api/v1/dependencies").await?,
         Kind::Subscriptions => {

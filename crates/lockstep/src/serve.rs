@@ -22,8 +22,12 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
     } else {
         global.database_url.clone()
     };
-    let delivery =
-        crate::serve_delivery::load(delivery_settings(&args)?, args.notifications.is_some())?;
+    let settings = delivery_settings(&args)?;
+    let notifications = settings.notifications.clone();
+    let delivery = crate::serve_delivery::load(settings, args.notifications.is_some())?;
+    if let (None, Some(path)) = (&delivery, notifications) {
+        tracing::info!(path = %path.display(), "no notification file: messages are not written or delivered");
+    }
     let program = Program::open(&database_url, Default::default())
         .await
         .with_context(|| {

@@ -54,13 +54,13 @@ pub struct Delivery {
 }
 
 /// Reads the notification file named in `settings` (an explicit path must exist; the
-/// default `notifications.yaml` may be absent, which turns delivery off).
+/// default `notifications.yaml` may be absent, which turns delivery off and is the
+/// caller's to report: `serve` says so once, the one-shot commands stay quiet).
 pub fn load(settings: DeliverySettings, explicit: bool) -> anyhow::Result<Option<Delivery>> {
     let Some(path) = settings.notifications.clone() else {
         return Ok(None);
     };
     if !explicit && !path.exists() {
-        tracing::info!(path = %path.display(), "no notification file: messages are not written or delivered");
         return Ok(None);
     }
     let config = read_config(&path)?;

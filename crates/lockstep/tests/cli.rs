@@ -137,6 +137,35 @@ fn get_lists_resources_as_table_and_json() {
     let described = ws.ok(&["describe", "item", "api-analytics-endpoints", "-o", "json"]);
     let described: serde_json::Value = serde_json::from_str(&described).expect("json");
     assert_eq!(described["blocks"].as_array().map(Vec::len), Some(2));
+    let tasks = ws.ok(&["get", "integration-tasks", "--release", "q1-2025"]);
+    assert_eq!(tasks.lines().count(), 4, "{tasks}");
+}
+
+#[test]
+fn get_refuses_filters_it_would_ignore_or_that_name_nothing() {
+    let ws = Workspace::new();
+    ws.ok(&["apply", "-f", &example()]);
+    // A misspelt filter is not an empty listing.
+    let team = ws.fails(&["get", "items", "--team", "apii"]);
+    assert!(
+        team.contains("unknown team `apii` (did you mean `api`?)"),
+        "{team}"
+    );
+    let release = ws.fails(&["get", "items", "--release", "q1-2052"]);
+    assert!(
+        release.contains("unknown release `q1-2052` (did you mean `q1-2025`?)"),
+        "{release}"
+    );
+    // A filter the kind does not have is refused rather than silently ignored.
+    for args in [
+        &["get", "teams", "--team", "api"][..],
+        &["get", "dependencies", "--release", "q1-2025"],
+        &["get", "integration-tasks", "--team", "api"],
+        &["get", "releases", "--release", "q1-2025", "-o", "yaml"],
+    ] {
+        let error = ws.fails(args);
+        assert!(error.contains("filters only"), "{args:?}: {error}");
+    }
 }
 
 #[test]

@@ -113,6 +113,16 @@ fn reads_against_a_server_print_what_the_database_prints() {
     assert!(
         String::from_utf8_lossy(&remote.stderr).contains("did you mean `api-analytics-endpoints`")
     );
+    for args in [
+        &["get", "items", "--team", "apii"][..],
+        &["get", "items", "--release", "q1-2052"],
+        &["get", "teams", "--team", "api"],
+    ] {
+        let remote = f.remote(&f.mike, args);
+        let local = f.ws.run(args);
+        assert_eq!(remote.status.code(), Some(2), "{args:?}");
+        assert_eq!(remote.stderr, local.stderr, "{args:?}");
+    }
 }
 
 #[test]
