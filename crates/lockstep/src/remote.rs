@@ -501,13 +501,7 @@ pub async fn history(
     }
     let mut path = format!("/api/v1/history?last={}", args.limit);
     if let Some(stream) = &args.stream {
-        if stream.is_empty()
-            || !stream
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c))
-        {
-            bail!("--stream `{stream}` is not a stream name (`release:q1-2025`, `team:api`)");
-        }
+        crate::read::check_stream_name(stream)?;
         path.push_str(&format!("&stream={stream}"));
     }
     let answer = client.get_json(&path).await?;

@@ -109,6 +109,10 @@ fn item_verbs_record_who_and_why() {
         items[2]["summary"],
         "item frontend-dashboard: 2025-02-06 Charts wired to real data"
     );
+    let stream = ws.ok(&["history", "--stream", "release:q1-2025", "--limit", "3"]);
+    assert_eq!(stream.lines().count(), 4, "{stream}");
+    let error = ws.fails(&["history", "--stream", "q1-2025"]);
+    assert!(error.contains("use KIND:NAME"), "{error}");
     let error = ws.fails(&["item", "status", "frontend-dashboard", "done"]);
     assert!(error.contains("unknown status `done`"), "{error}");
     let error = ws.fails(&["item", "eta", "frontend-dashbord", "2025-02-10"]);
