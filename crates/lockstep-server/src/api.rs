@@ -291,6 +291,15 @@ pub(crate) async fn not_found(uri: Uri) -> ApiError {
     ApiError::NoRoute(uri.path().to_owned())
 }
 
+/// A known path asked with a method it does not have: a problem document, beside the
+/// `Allow` header axum adds.
+pub(crate) async fn method_not_allowed(method: axum::http::Method, uri: Uri) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: method.to_string(),
+        path: uri.path().to_owned(),
+    }
+}
+
 /// Every route of the API: (method, path, summary). The OpenAPI document is generated
 /// from this table, and a test checks that the router and the table agree.
 pub(crate) const ROUTES: &[(&str, &str, &str)] = &[

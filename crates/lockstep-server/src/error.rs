@@ -29,6 +29,14 @@ pub enum ApiError {
     /// The route does not exist.
     #[error("no route for {0}")]
     NoRoute(String),
+    /// The route exists but not for this method (the `Allow` header lists those it has).
+    #[error("{method} is not allowed on {path}")]
+    MethodNotAllowed {
+        /// The method asked for.
+        method: String,
+        /// The route's path.
+        path: String,
+    },
     /// The request is malformed: bad JSON syntax, bad query, bad header.
     #[error("{detail}")]
     BadRequest {
@@ -128,6 +136,11 @@ impl ApiError {
         match self {
             ApiError::NotFound { .. } => (StatusCode::NOT_FOUND, "not-found", "Not found"),
             ApiError::NoRoute(_) => (StatusCode::NOT_FOUND, "no-route", "No such route"),
+            ApiError::MethodNotAllowed { .. } => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+            ),
             ApiError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "bad-request", "Bad request"),
             ApiError::Unprocessable { .. } => (
                 StatusCode::UNPROCESSABLE_ENTITY,

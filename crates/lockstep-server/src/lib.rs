@@ -225,6 +225,7 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .route("/api/v1/webhooks/gitlab", post(signals::gitlab))
         .nest("/api/v1", api)
         .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             auth::authenticate,

@@ -1080,6 +1080,43 @@ async fn every_documented_operation_reaches_a_handler() {
     assert!(n_operations > 30, "{n_operations}");
 }
 
+#[tokio::test]
+async fn a_method_a_route_does_not_have_is_a_problem_with_the_allowed_ones() {
+    let h = Harness::new().await;
+    let token = h.token(Some("rita"));
+    let (status, headers, value) = h
+        .send(request(
+            token.as_deref(),
+            Method::DELETE,
+            "/api/v1/releases/q1-2025",
+            None,
+            &[],
+        ))
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+        Some("application/problem+json")
+    );
+    assert!(
+        value["type"]
+            .as_str()
+            .is_some_and(|t| t.ends_with("/method-not-allowed")),
+        "{value}"
+    );
+    assert_eq!(
+        value["detail"],
+        "DELETE is not allowed on /api/v1/releases/q1-2025"
+    );
+    let allow = headers
+        .get(header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    assert!(allow.contains("GET") && allow.contains("PUT"), "{allow}");
+}
+
 async fn body_text(response: axum::response::Response) -> String {
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await
