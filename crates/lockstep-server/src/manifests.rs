@@ -65,6 +65,9 @@ async fn apply(
     ApiJson(body): ApiJson<ApplyRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let principal = caller.principal()?;
+    if let Some(reason) = &body.reason {
+        crate::wire::check_length("reason", reason, crate::wire::MAX_REASON_CHARS)?;
+    }
     if body.sources.is_empty() {
         return Err(ApiError::unprocessable(
             "sources",

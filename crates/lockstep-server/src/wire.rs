@@ -508,3 +508,21 @@ pub fn path_name(kind: &'static str, raw: &str) -> Result<Name, ApiError> {
         name: raw.to_owned(),
     })
 }
+
+/// Longest `reason` a write may carry: a sentence or a paragraph, not a document.
+pub const MAX_REASON_CHARS: usize = 2_000;
+/// Longest status update.
+pub const MAX_UPDATE_CHARS: usize = 10_000;
+
+/// Refuses free text longer than `limit` characters, naming the field: everything a
+/// write carries stays in the event log and on every page that shows it.
+pub fn check_length(field: &str, text: &str, limit: usize) -> Result<(), ApiError> {
+    let length = text.chars().count();
+    if length > limit {
+        return Err(ApiError::unprocessable(
+            field,
+            format!("`{field}` is {length} characters long; at most {limit} are accepted"),
+        ));
+    }
+    Ok(())
+}

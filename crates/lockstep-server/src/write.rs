@@ -161,6 +161,38 @@ pub(crate) struct Write {
     pub(crate) created: bool,
 }
 
+/// Refuses a write whose free text (its reason, a note, a rejection, a status update) is
+/// longer than the wire accepts, before anything is decided.
+fn check_free_text(write: &Write) -> Result<(), ApiError> {
+    use lockstep_core::checklist::SignOffDecision;
+    let reason = wire::MAX_REASON_CHARS;
+    let mut texts: Vec<(&str, Option<&String>, usize)> =
+        vec![("reason", write.reason.as_ref(), reason)];
+    match &write.command {
+        Command::CheckItem { note, .. } => texts.push(("note", note.as_ref(), reason)),
+        Command::SignOff {
+            decision: SignOffDecision::Reject { reason: why },
+            ..
+        } => texts.push(("reason", Some(why), reason)),
+        Command::ChangeRunStep {
+            note, break_glass, ..
+        } => {
+            texts.push(("note", note.as_ref(), reason));
+            texts.push(("breakGlassReason", break_glass.as_ref(), reason));
+        }
+        Command::StartRun { options, .. } => {
+            texts.push(("breakGlassReason", options.break_glass.as_ref(), reason));
+        }
+        Command::PostUpdate { update, .. } => {
+            texts.push(("text", Some(&update.text), wire::MAX_UPDATE_CHARS));
+        }
+        _ => {}
+    }
+    texts.into_iter().try_for_each(|(field, text, limit)| {
+        text.map_or(Ok(()), |text| wire::check_length(field, text, limit))
+    })
+}
+
 /// The one path of every write. Returns the resource after the change with its ETag.
 pub(crate) async fn execute(
     app: &AppState,
@@ -168,6 +200,7 @@ pub(crate) async fn execute(
     write: Write,
 ) -> Result<Response, ApiError> {
     let principal: &Principal = caller.principal()?;
+    check_free_text(&write)?;
     let mut state = app.state.write().await;
     // A decision must never read a state older than the log: another replica or the
     // CLI may have appended since the last poll.

@@ -1081,6 +1081,57 @@ async fn every_documented_operation_reaches_a_handler() {
 }
 
 #[tokio::test]
+async fn free_text_longer_than_the_api_accepts_is_refused_by_field_and_writes_nothing() {
+    let h = Harness::new().await;
+    let (_, before) = h
+        .call(Some("admin"), Method::GET, "/api/v1/history?last=1", None)
+        .await;
+    let long = |n: usize| "x".repeat(n);
+    let cases = [
+        (
+            "/api/v1/items/api-endpoints/eta",
+            json!({"eta": "2030-02-20", "reason": long(2_001)}),
+            "reason",
+        ),
+        (
+            "/api/v1/items/api-endpoints/updates",
+            json!({"date": "2030-01-10", "text": long(10_001)}),
+            "text",
+        ),
+        (
+            "/api/v1/apply",
+            json!({"sources": [{"name": "a.yaml", "text": "kind: Team"}], "reason": long(2_001)}),
+            "reason",
+        ),
+    ];
+    for (path, body, field) in cases {
+        let (status, value) = h.call(Some("admin"), Method::POST, path, Some(body)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {value}");
+        assert_eq!(value["field"], field, "{path}: {value}");
+        assert!(
+            value["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("at most")),
+            "{path}: {value}"
+        );
+    }
+    let (_, after) = h
+        .call(Some("admin"), Method::GET, "/api/v1/history?last=1", None)
+        .await;
+    assert_eq!(before, after);
+    // At the limit, the same write goes through.
+    let (status, value) = h
+        .call(
+            Some("admin"),
+            Method::POST,
+            "/api/v1/items/api-endpoints/eta",
+            Some(json!({"eta": "2030-02-20", "reason": long(2_000)})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+}
+
+#[tokio::test]
 async fn a_method_a_route_does_not_have_is_a_problem_with_the_allowed_ones() {
     let h = Harness::new().await;
     let token = h.token(Some("rita"));
