@@ -10,33 +10,66 @@ use lockstep_store::program::Program;
 
 use crate::cli::{ApplyArgs, Global, Output};
 
-/// Reads `*.yaml`/`*.yml` files, directories recursively, in a stable order.
+/// The name errors give to manifests read from standard input (`-f -`).
+const STDIN_NAME: &str = "<stdin>";
+
+/// Reads `*.yaml`/`*.yml` files, directories recursively, in a stable order; `-` is
+/// standard input. A directory without a single manifest is an error: it is almost
+/// always the wrong directory, and "no changes" would hide that.
 pub fn read_sources(paths: &[PathBuf], limits: Limits) -> anyhow::Result<Vec<Source>> {
     let mut files = Vec::new();
+    let mut stdin_read = false;
     for path in paths {
+        if path.as_os_str() == "-" {
+            if stdin_read {
+                bail!("`-` (standard input) can be given only once");
+            }
+            stdin_read = true;
+            files.push(path.clone());
+            continue;
+        }
+        let before = files.len();
         collect(path, &mut files)?;
+        if files.len() == before {
+            bail!(
+                "{} holds no manifests (`*.yaml` or `*.yml` files)",
+                path.display()
+            );
+        }
     }
     files
         .into_iter()
         .map(|file| {
-            let size = std::fs::metadata(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?
-                .len();
-            if size > limits.max_file_bytes as u64 {
-                bail!(
-                    "{}: file is {size} bytes; the limit is {} bytes",
-                    file.display(),
-                    limits.max_file_bytes
-                );
+            if file.as_os_str() == "-" {
+                return read_limited(std::io::stdin().lock(), STDIN_NAME, limits);
             }
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {} as UTF-8 text", file.display()))?;
-            Ok(Source {
-                name: file.display().to_string(),
-                text,
-            })
+            let handle = std::fs::File::open(&file)
+                .with_context(|| format!("cannot read {}", file.display()))?;
+            read_limited(handle, &file.display().to_string(), limits)
         })
         .collect()
+}
+
+/// Reads at most the size limit (and one byte more, to tell that it was exceeded).
+fn read_limited(reader: impl std::io::Read, name: &str, limits: Limits) -> anyhow::Result<Source> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    reader
+        .take(limits.max_file_bytes as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {name}"))?;
+    if bytes.len() > limits.max_file_bytes {
+        bail!(
+            "{name}: more than {} bytes; that is the limit for one file",
+            limits.max_file_bytes
+        );
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|e| anyhow::anyhow!("cannot read {name} as UTF-8 text: {e}"))?;
+    Ok(Source {
+        name: name.to_owned(),
+        text,
+    })
 }
 
 fn collect(path: &Path, files: &mut Vec<PathBuf>) -> anyhow::Result<()> {

@@ -121,7 +121,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// Manifest files or directories (read recursively, `*.yaml`/`*.yml`).
+    /// Manifest files or directories (read recursively, `*.yaml`/`*.yml`); `-` reads
+    /// standard input.
     #[arg(short = 'f', long = "filename", required = true)]
     pub files: Vec<PathBuf>,
     /// Print the change without making it.
@@ -217,7 +218,7 @@ pub enum ItemVerb {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Manifest files or directories.
+    /// Manifest files or directories; `-` reads standard input.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Only this release (default: every release in the manifests).

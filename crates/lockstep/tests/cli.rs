@@ -72,6 +72,32 @@ fn a_bad_manifest_applies_nothing_and_says_where() {
 }
 
 #[test]
+fn manifests_come_from_standard_input_and_an_empty_directory_is_an_error() {
+    let ws = Workspace::new();
+    ws.ok(&["apply", "-f", &example()]);
+    let exported = ws.ok(&["get", "releases", "-o", "yaml"]);
+    let again = ws.run_with(&["apply", "-f", "-"], &exported);
+    assert!(again.status.success(), "{again:?}");
+    assert_eq!(String::from_utf8_lossy(&again.stdout).trim(), "no changes");
+    // Errors in piped manifests are located too.
+    let bad = ws.run_with(
+        &["apply", "-f", "-"],
+        "apiVersion: lockstep.dev/v1\nkind: Team\nmetadata: {name: qa}\nspec: {title: QA, timeZone: Mars/Olympus}\n",
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    let error = String::from_utf8_lossy(&bad.stderr);
+    assert!(error.contains("<stdin>:3:18: team `qa`"), "{error}");
+    let twice = ws.run_with(&["apply", "-f", "-", "-f", "-"], "");
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("only once"));
+    // A directory without manifests is almost always the wrong one.
+    std::fs::create_dir(ws.path().join("empty")).expect("mkdir");
+    ws.write("empty/notes.txt", "not a manifest");
+    let empty = ws.path().join("empty");
+    let error = ws.fails(&["apply", "-f", empty.to_str().expect("utf-8 path")]);
+    assert!(error.contains("holds no manifests"), "{error}");
+}
+
+#[test]
 fn item_verbs_record_who_and_why() {
     let ws = Workspace::new();
     ws.ok(&["apply", "-f", &example()]);
