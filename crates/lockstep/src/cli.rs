@@ -117,6 +117,8 @@ pub enum Command {
     Run(crate::run_cmd::RunArgs),
     /// Refused attempts (domain errors and denials) from the CLI and the server.
     Audit(crate::run_cmd::AuditArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -444,4 +446,10 @@ pub struct PsplibArgs {
     /// Solve several instances at once instead of one at a time with parallel islands.
     #[arg(long)]
     pub parallel_instances: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete in.
+    pub shell: clap_complete::Shell,
 }

@@ -125,5 +125,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Runbook(args) => run_cmd::runbook(&global, args).await,
         Command::Run(args) => run_cmd::run(&global, args).await,
         Command::Audit(args) => run_cmd::audit(&global, args).await,
+        Command::Completions(args) => {
+            use clap::CommandFactory;
+            clap_complete::generate(
+                args.shell,
+                &mut Cli::command(),
+                "lockstep",
+                &mut std::io::stdout(),
+            );
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -262,7 +262,8 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<Result<Exi
         | Command::Serve(_)
         | Command::Bench(_)
         | Command::Login(_)
-        | Command::Logout(_)) => return Ok(Err(other)),
+        | Command::Logout(_)
+        | Command::Completions(_)) => return Ok(Err(other)),
     };
     code.map(Ok)
 }

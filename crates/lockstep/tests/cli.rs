@@ -199,6 +199,20 @@ fn get_refuses_filters_it_would_ignore_or_that_name_nothing() {
 }
 
 #[test]
+fn prints_shell_completions() {
+    let ws = Workspace::new();
+    let bash = ws.ok(&["completions", "bash"]);
+    assert!(bash.contains("_lockstep()"), "{bash}");
+    for subcommand in ["apply", "plan", "signoff"] {
+        assert!(bash.contains(subcommand), "{subcommand} missing");
+    }
+    assert!(ws.ok(&["completions", "zsh"]).contains("#compdef lockstep"));
+    let error = ws.run(&["completions", "tcsh"]);
+    assert!(!error.status.success());
+    assert!(String::from_utf8_lossy(&error.stderr).contains("possible values"));
+}
+
+#[test]
 fn a_corrupt_database_gets_a_clear_error() {
     let ws = Workspace::new();
     ws.write("lockstep.db", &"this is not a database ".repeat(200));
