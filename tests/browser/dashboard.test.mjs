@@ -111,3 +111,41 @@ test('an anonymous visitor is sent to the login page, and back after signing in'
   assert.equal(await page.locator('select[data-move]').count(), 0);
   await context.close();
 });
+
+test('a long unbroken link in a status note wraps instead of widening the page', async () => {
+  // A token for rita by HTTP Basic, which only the token exchange accepts.
+  const basic = Buffer.from(`rita:${DEMO_PASSWORD}`).toString('base64');
+  const exchange = await fetch(`${server.url}/api/v1/tokens`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ label: 'browser test' }),
+  });
+  assert.equal(exchange.status, 201);
+  const { token } = await exchange.json();
+  // CI links are long and have no spaces to break at.
+  const link = `https://ci.example.com/builds/${'0123456789abcdef'.repeat(30)}`;
+  const posted = await fetch(`${server.url}/api/v1/items/frontend-dashboard/updates`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ date: new Date().toISOString().slice(0, 10), text: `Build ${link} green` }),
+  });
+  assert.ok(posted.ok, `posting the note: ${posted.status}`);
+
+  for (const viewport of [{ width: 1280, height: 900 }, { width: 390, height: 844 }]) {
+    const context = await browser.newContext({ viewport });
+    const page = await context.newPage();
+    for (const route of ['/items/frontend-dashboard', `/releases/${RELEASE}`]) {
+      await logIn(page, server.url, 'rita', route);
+      await page.getByText(link.slice(0, 60)).first().waitFor();
+      const [scrollWidth, innerWidth] = await page.evaluate(() => [
+        document.documentElement.scrollWidth,
+        window.innerWidth,
+      ]);
+      assert.ok(
+        scrollWidth <= innerWidth,
+        `${route} at ${viewport.width} px is ${scrollWidth} px wide`,
+      );
+    }
+    await context.close();
+  }
+});
