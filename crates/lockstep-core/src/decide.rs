@@ -37,8 +37,12 @@ pub fn decide_all(
     let mut events = Vec::new();
     let mut errors = Vec::new();
     let mut added_dependency = false;
+    // Resources whose own definition was refused: a later command naming one of them
+    // would only add a misleading "unknown …" to the error that matters.
+    let mut refused: BTreeSet<(&'static str, Name)> = BTreeSet::new();
     for (index, command) in commands.into_iter().enumerate() {
         added_dependency |= matches!(command, Command::DefineDependency { .. });
+        let defined = defined_by(&command);
         let mut decider = Decider {
             state: &scratch,
             check_cycles: false,
@@ -50,7 +54,12 @@ pub fn decide_all(
                 }
                 events.extend(decided);
             }
-            Err(error) => errors.push((Some(index), error)),
+            Err(DomainError::NotFound { kind, name, .. })
+                if Name::parse(&name).is_ok_and(|name| refused.contains(&(kind, name))) => {}
+            Err(error) => {
+                refused.extend(defined);
+                errors.push((Some(index), error));
+            }
         }
     }
     if added_dependency
@@ -64,6 +73,19 @@ pub fn decide_all(
     } else {
         Err(errors)
     }
+}
+
+/// The kind (as `DomainError::NotFound` names it) and name of what `command` defines.
+fn defined_by(command: &Command) -> Option<(&'static str, Name)> {
+    Some(match command {
+        Command::DefineTeam { team, .. } => ("team", team.clone()),
+        Command::DefineComponent { component, .. } => ("component", component.clone()),
+        Command::DefineEnvironment { environment, .. } => ("environment", environment.clone()),
+        Command::DefineRelease { release, .. } => ("release", release.clone()),
+        Command::DefineItem { item, .. } => ("item", item.clone()),
+        Command::DefineIntegrationTask { task, .. } => ("integration task", task.clone()),
+        _ => return None,
+    })
 }
 
 fn find_dependency_cycle(state: &State) -> Option<Vec<Name>> {

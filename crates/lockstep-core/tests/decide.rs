@@ -200,6 +200,43 @@ fn batch_cycle_is_found_once_over_the_whole_graph() {
 }
 
 #[test]
+fn a_refused_definition_is_not_reported_again_as_unknown_by_what_names_it() {
+    let given = ProgramBuilder::seed_chain();
+    // An item on a team that does not exist, then a dependency on that item.
+    let errors = decide_all(
+        &given.state,
+        vec![
+            Command::DefineItem {
+                item: name("export"),
+                release: name("q1"),
+                spec: item_spec("Export", "data"),
+            },
+            dependency("export", "dashboard"),
+            dependency("nowhere", "dashboard"),
+        ],
+        now(),
+    )
+    .expect_err("refused");
+    let messages: Vec<(Option<usize>, String)> = errors
+        .iter()
+        .map(|(index, error)| (*index, error.to_string()))
+        .collect();
+    // The item's own error, and the dependency on a name nobody defined; not
+    // "unknown item `export`".
+    assert_eq!(messages.len(), 2, "{messages:?}");
+    assert_eq!(messages[0].0, Some(0));
+    assert!(
+        messages[0].1.contains("unknown team `data`"),
+        "{messages:?}"
+    );
+    assert_eq!(messages[1].0, Some(2));
+    assert!(
+        messages[1].1.contains("unknown item `nowhere`"),
+        "{messages:?}"
+    );
+}
+
+#[test]
 fn marks_dependencies_added_after_feature_freeze_as_late() {
     let given = ProgramBuilder::seed_chain().item("export", "q1", "api");
     let after_freeze: jiff::Timestamp = "2025-02-16T09:00:00Z".parse().expect("valid");
