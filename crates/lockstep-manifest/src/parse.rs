@@ -414,8 +414,44 @@ fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, Strin
 fn from_yaml<T: DeserializeOwned>(text: &str) -> Result<T, (serde_saphyr::Location, String)> {
     serde_saphyr::from_str_with_options(text, options()).map_err(|error| {
         let at = error.location().unwrap_or(serde_saphyr::Location::UNKNOWN);
-        (at, message_of(&error))
+        let message = match error.without_snippet() {
+            serde_saphyr::Error::InvalidScalar { ty, .. } => {
+                invalid_number(ty, scalar_at(text, at))
+            }
+            _ => None,
+        };
+        (at, message.unwrap_or_else(|| message_of(&error)))
     })
+}
+
+/// "invalid u32" says neither what was found nor what would do; for the integer fields
+/// of manifests (days, counts, capacities) both are short to say.
+fn invalid_number(ty: &str, found: Option<&str>) -> Option<String> {
+    let range = match ty {
+        "u8" => format!(" from 0 to {}", u8::MAX),
+        "u16" => format!(" from 0 to {}", u16::MAX),
+        "u32" => format!(" from 0 to {}", u32::MAX),
+        "u64" | "usize" => " of 0 or more".to_owned(),
+        "i32" => format!(" from {} to {}", i32::MIN, i32::MAX),
+        "i64" | "isize" => String::new(),
+        _ => return None,
+    };
+    let found = found.map(|f| format!(", found `{f}`")).unwrap_or_default();
+    Some(format!("expected a whole number{range}{found}"))
+}
+
+/// The plain scalar starting at `at` (1-based line and column), up to the next flow
+/// delimiter, comment or end of line.
+fn scalar_at(text: &str, at: serde_saphyr::Location) -> Option<&str> {
+    let line = text
+        .lines()
+        .nth(usize::try_from(at.line()).ok()?.checked_sub(1)?)?;
+    let column = usize::try_from(at.column()).ok()?.checked_sub(1)?;
+    let start = line.char_indices().nth(column).map(|(byte, _)| byte)?;
+    let rest = &line[start..];
+    let end = rest.find([',', '}', ']', '#']).unwrap_or(rest.len());
+    let scalar = rest[..end].trim();
+    (!scalar.is_empty()).then_some(scalar)
 }
 
 /// The parser's message without its source snippet and location prefix: we print

@@ -87,6 +87,29 @@ fn wrong_types_are_located() {
 }
 
 #[test]
+fn a_number_out_of_range_says_what_was_found_and_what_would_do() {
+    for (estimate, found) in [
+        ("{optimistic: -5, likely: 10, pessimistic: 14}", "-5"),
+        ("{optimistic: 8.5, likely: 10, pessimistic: 14}", "8.5"),
+        (
+            "{optimistic: 8, likely: 10, pessimistic: 99999999999}",
+            "99999999999",
+        ),
+    ] {
+        let message = errors(&release(&format!(
+            "    - {{name: a, title: A, team: frontend, estimate: {estimate}}}\n"
+        )));
+        assert!(message.starts_with("bad.yaml:12:"), "{message}");
+        assert!(
+            message.ends_with(&format!(
+                "expected a whole number from 0 to 4294967295, found `{found}`"
+            )),
+            "{message}"
+        );
+    }
+}
+
+#[test]
 fn dangling_reference_is_located_with_a_suggestion() {
     let message = errors(&release("    - {name: a, title: A, team: fronted}\n"));
     assert_eq!(
