@@ -89,9 +89,7 @@ impl DueOffset {
 
     /// The due date for a release on `target`.
     pub fn due(self, target: Date) -> Date {
-        target
-            .checked_add(jiff::Span::new().days(i64::from(self.0)))
-            .unwrap_or(target)
+        crate::add_days(target, i64::from(self.0)).unwrap_or(target)
     }
 
     /// Parses `-14d`, `0d`, `+3d` (the `d` is required so the unit is never a guess).

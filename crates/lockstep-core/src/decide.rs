@@ -12,6 +12,10 @@ use crate::{
     ReleaseSpec, State, TeamSpec, graph, suggest,
 };
 
+/// The longest estimate or buffer, in days, a plan takes seriously (about ten years of
+/// working days); beyond it a number is a typo, and dates would leave the calendar.
+const MAX_DAYS: u32 = 2_600;
+
 /// Decides one command against `state`.
 pub fn decide(state: &State, command: Command, now: Timestamp) -> Result<Vec<Event>, DomainError> {
     let mut decider = Decider {
@@ -411,6 +415,14 @@ impl Decider<'_> {
                 buffer_days,
             } => {
                 self.item(&blocker)?;
+                if buffer_days > MAX_DAYS {
+                    return Err(DomainError::invalid(
+                        "bufferDays",
+                        format!(
+                            "a buffer of {buffer_days} days is more than {MAX_DAYS}, about ten years"
+                        ),
+                    ));
+                }
                 let existing = state.dependency(&blocker, &blocked);
                 if existing.is_some_and(|d| d.need_by == need_by && d.buffer_days == buffer_days) {
                     return Ok(vec![]);
@@ -828,6 +840,17 @@ impl Decider<'_> {
                     ),
                 ));
             }
+        }
+        if let Some(estimate) = spec.estimate
+            && estimate.pessimistic > MAX_DAYS
+        {
+            return Err(DomainError::invalid(
+                "estimate",
+                format!(
+                    "pessimistic ({} working days) is more than {MAX_DAYS}, about ten years: split the item",
+                    estimate.pessimistic
+                ),
+            ));
         }
         if let Some(estimate) = spec.estimate
             && !(estimate.optimistic <= estimate.likely && estimate.likely <= estimate.pessimistic)

@@ -1101,3 +1101,11 @@ pub fn normalize_repository(raw: &str) -> String {
     // `git@github.com:acme/api` uses a colon between host and path.
     text.replacen(':', "/", 1)
 }
+
+/// `date` moved by `days` (negative: earlier); `None` past the calendar's ends. Unlike
+/// `Span::days`, which panics beyond about 20,000 years, this never panics: day counts
+/// come from manifests and samples, not only from code.
+pub fn add_days(date: jiff::civil::Date, days: i64) -> Option<jiff::civil::Date> {
+    let span = jiff::Span::new().try_days(days).ok()?;
+    date.checked_add(span).ok()
+}

@@ -199,10 +199,9 @@ fn day_index(today: Date, date: Date) -> i64 {
     i64::from((date - today).get_days())
 }
 
+/// Saturates at the calendar's ends: a forecast that far out says "never", not "today".
 fn date_at(today: Date, day: i64) -> Date {
-    today
-        .checked_add(jiff::Span::new().days(day))
-        .unwrap_or(today)
+    crate::add_days(today, day).unwrap_or(if day < 0 { Date::MIN } else { Date::MAX })
 }
 
 /// Working days of a team from `today` on, as one-day intervals.

@@ -413,9 +413,7 @@ impl<'de> Deserialize<'de> for Rule {
     }
 }
 
-fn add_days(date: Date, days: i64) -> Option<Date> {
-    date.checked_add(jiff::Span::new().days(days)).ok()
-}
+use crate::add_days;
 
 fn add_months(first_of_month: Date, months: i64) -> Option<Date> {
     first_of_month

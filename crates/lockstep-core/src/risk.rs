@@ -154,9 +154,8 @@ impl RiskReport {
             else {
                 continue;
             };
-            let threshold = need_by
-                .checked_sub(jiff::Span::new().days(i64::from(dependency.buffer_days)))
-                .unwrap_or(need_by);
+            let threshold =
+                crate::add_days(need_by, -i64::from(dependency.buffer_days)).unwrap_or(need_by);
             if blocker_finish <= threshold {
                 continue;
             }

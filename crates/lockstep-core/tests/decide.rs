@@ -237,6 +237,68 @@ fn a_refused_definition_is_not_reported_again_as_unknown_by_what_names_it() {
 }
 
 #[test]
+fn estimates_and_buffers_beyond_ten_years_are_refused_as_typos() {
+    let given = ProgramBuilder::seed_chain();
+    let mut spec = item_spec("Export", "api");
+    spec.estimate = Some(lockstep_core::Estimate {
+        optimistic: 5,
+        likely: 8,
+        pessimistic: u32::MAX,
+    });
+    let error = check(
+        &given,
+        Command::DefineItem {
+            item: name("export"),
+            release: name("q1"),
+            spec: spec.clone(),
+        },
+    )
+    .expect_err("refused");
+    assert!(error.to_string().contains("about ten years"), "{error}");
+    spec.estimate = Some(lockstep_core::Estimate {
+        optimistic: 5,
+        likely: 8,
+        pessimistic: 2_600,
+    });
+    check(
+        &given,
+        Command::DefineItem {
+            item: name("export"),
+            release: name("q1"),
+            spec,
+        },
+    )
+    .expect("ten years is allowed");
+    let error = check(
+        &given,
+        Command::DefineDependency {
+            blocker: name("pipeline"),
+            blocked: name("dashboard"),
+            need_by: Some(date(2025, 2, 10)),
+            buffer_days: u32::MAX,
+        },
+    )
+    .expect_err("refused");
+    assert!(error.to_string().contains("about ten years"), "{error}");
+}
+
+#[test]
+fn adding_days_past_the_calendar_is_none_not_a_panic() {
+    let day = date(2025, 2, 1);
+    assert_eq!(lockstep_core::add_days(day, 3), Some(date(2025, 2, 4)));
+    assert_eq!(lockstep_core::add_days(day, -1), Some(date(2025, 1, 31)));
+    for days in [
+        i64::from(u32::MAX),
+        -i64::from(u32::MAX),
+        i64::MAX,
+        i64::MIN,
+        3_000_000,
+    ] {
+        assert_eq!(lockstep_core::add_days(day, days), None, "{days}");
+    }
+}
+
+#[test]
 fn marks_dependencies_added_after_feature_freeze_as_late() {
     let given = ProgramBuilder::seed_chain().item("export", "q1", "api");
     let after_freeze: jiff::Timestamp = "2025-02-16T09:00:00Z".parse().expect("valid");

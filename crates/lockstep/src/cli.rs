@@ -232,8 +232,12 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
     pub format: PlanFormat,
-    /// Monte Carlo trials for the forecast (0 to skip).
-    #[arg(long, default_value_t = 10_000)]
+    /// Monte Carlo trials for the forecast (0 to skip, at most 1,000,000).
+    #[arg(
+        long,
+        default_value_t = 10_000,
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(0..=1_000_000)
+    )]
     pub trials: usize,
     /// Seed of the forecast.
     #[arg(long, default_value_t = 1)]

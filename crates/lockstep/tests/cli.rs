@@ -482,6 +482,39 @@ fn plan_reports_the_chain_when_an_eta_slips() {
 }
 
 #[test]
+fn plan_refuses_an_estimate_that_would_leave_the_calendar() {
+    let ws = Workspace::new();
+    let release = std::fs::read_to_string(format!("{}/release.yaml", example()))
+        .expect("example release")
+        .replace(
+            "estimate: {optimistic: 4, likely: 5, pessimistic: 8}",
+            "estimate: {optimistic: 4, likely: 5, pessimistic: 4294967295}",
+        );
+    assert!(release.contains("4294967295"), "the example changed");
+    let dir = ws.path().join("typo");
+    std::fs::create_dir(&dir).expect("dir");
+    for file in ["teams.yaml", "components.yaml"] {
+        std::fs::copy(format!("{}/{file}", example()), dir.join(file)).expect("copy");
+    }
+    std::fs::write(dir.join("release.yaml"), release).expect("write");
+    // It used to panic deep in date arithmetic.
+    let error = ws.fails(&[
+        "plan",
+        dir.to_str().expect("utf-8"),
+        "--today",
+        "2025-02-05",
+    ]);
+    assert!(
+        error.contains("release.yaml:") && error.contains("about ten years"),
+        "{error}"
+    );
+    // Nor may the forecast ask for more trials than memory holds.
+    let error = ws.run(&["plan", &example(), "--trials", "99999999999"]);
+    assert_eq!(error.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&error.stderr).contains("not in 0..=1000000"));
+}
+
+#[test]
 fn plan_finds_two_releases_deploying_at_once_and_proposes_a_move() {
     let ws = Workspace::new();
     let hotfix = ws.write(
