@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use sqlx::ConnectOptions;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 
 use crate::location::Location;
 use crate::{Expectation, ExpectedVersion, NewEvent, OpenOptions, Store, StoreError};
@@ -159,7 +159,7 @@ impl PlainSqlite {
             .foreign_keys(true)
             .pragma("cache_size", "-65536")
             .disable_statement_logging();
-        let connection = SqlitePoolOptions::new()
+        let connection = crate::pool_options::<sqlx::Sqlite>()
             .max_connections(1)
             .test_before_acquire(false)
             .connect_with(options)

@@ -25,6 +25,17 @@ pub mod program;
 mod side;
 mod sqlite;
 
+/// Every pool of the store is made here. It never reaps idle or old connections: sqlx 0.8's
+/// reaper can read a transiently wrapped idle count and then spin a worker thread at 100%
+/// CPU forever (launchbadge/sqlx#3645, fixed upstream after 0.8.6). We saw it as a CLI
+/// command that never exited. A handful of connections held for the process's life costs
+/// nothing on SQLite and little on PostgreSQL.
+pub(crate) fn pool_options<DB: sqlx::Database>() -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .idle_timeout(None)
+        .max_lifetime(None)
+}
+
 use std::ops::ControlFlow;
 use std::time::Duration;
 

@@ -22,7 +22,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::{ConnectOptions, Postgres, Transaction};
 
 use crate::envelope::{
@@ -74,7 +74,7 @@ impl PgStore {
         if options.read_only {
             connect = connect.options([("default_transaction_read_only", "on")]);
         }
-        let pool = PgPoolOptions::new()
+        let pool = crate::pool_options::<sqlx::Postgres>()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.connect_timeout)
             .connect_with(connect)

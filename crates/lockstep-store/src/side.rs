@@ -10,8 +10,8 @@
 
 use std::str::FromStr;
 
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
+use sqlx::postgres::PgPool;
+use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
 
 use crate::location::Location;
 use crate::{OpenOptions, StoreError};
@@ -50,7 +50,7 @@ pub(crate) async fn open(
                 .busy_timeout(options.busy_timeout)
                 .foreign_keys(true)
                 .create_if_missing(true);
-            let pool = SqlitePoolOptions::new()
+            let pool = crate::pool_options::<sqlx::Sqlite>()
                 .max_connections(2)
                 .connect_with(connect)
                 .await
@@ -62,11 +62,9 @@ pub(crate) async fn open(
                 .map_err(StoreError::database(tables.opening))?
                 .foreign_keys(true);
             // One connection that never expires: the in-memory database lives with it.
-            let pool = SqlitePoolOptions::new()
+            let pool = crate::pool_options::<sqlx::Sqlite>()
                 .max_connections(1)
                 .min_connections(1)
-                .idle_timeout(None)
-                .max_lifetime(None)
                 .connect_with(connect)
                 .await
                 .map_err(StoreError::database(tables.opening))?;
@@ -79,7 +77,7 @@ pub(crate) async fn open(
             Pool::Sqlite(pool)
         }
         Location::Postgres(url) => {
-            let pool = PgPoolOptions::new()
+            let pool = crate::pool_options::<sqlx::Postgres>()
                 .max_connections(4)
                 .acquire_timeout(options.connect_timeout)
                 .connect(&url)

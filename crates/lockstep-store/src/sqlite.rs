@@ -533,16 +533,14 @@ fn writer_pool() -> SqlitePoolOptions {
     // One connection, never recycled: it is the in-process write lock, and for an in-memory
     // database it is what keeps the database alive. No ping before each use: that would be
     // an extra round trip on every append.
-    SqlitePoolOptions::new()
+    crate::pool_options()
         .max_connections(1)
         .min_connections(1)
-        .idle_timeout(None)
-        .max_lifetime(None)
         .test_before_acquire(false)
 }
 
 fn read_pool(options: &OpenOptions) -> SqlitePoolOptions {
-    SqlitePoolOptions::new()
+    crate::pool_options()
         .max_connections(options.max_connections.max(1))
         .test_before_acquire(false)
 }
@@ -710,5 +708,24 @@ pub(crate) fn outbox_message(row: (i64, i64, String, String, String)) -> OutboxM
         channel,
         idempotency_key,
         payload,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No pool of the store runs sqlx's reaper (see `crate::pool_options`).
+    #[tokio::test]
+    async fn pools_never_reap_connections() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteStore::open_file(&dir.path().join("log.db"), &OpenOptions::default())
+            .await
+            .expect("opens");
+        let pools = [store.writer.as_ref().expect("writable"), &store.readers];
+        for pool in pools {
+            assert_eq!(pool.options().get_idle_timeout(), None);
+            assert_eq!(pool.options().get_max_lifetime(), None);
+        }
     }
 }
