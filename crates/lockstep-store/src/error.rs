@@ -74,6 +74,14 @@ pub enum StoreError {
         /// The missing file.
         path: PathBuf,
     },
+    /// The directory the SQLite file would be created in does not exist.
+    #[error("cannot create database {path}: directory {} does not exist", directory.display())]
+    NoDirectory {
+        /// The file to create.
+        path: PathBuf,
+        /// Its missing directory.
+        directory: PathBuf,
+    },
     /// The file exists but is not a SQLite database, or is damaged.
     #[error("{location} is not a SQLite database or is corrupt")]
     Corrupt {

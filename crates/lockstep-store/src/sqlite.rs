@@ -573,6 +573,12 @@ fn preflight(path: &Path, options: &OpenOptions) -> Result<(), StoreError> {
             Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
             _ => PathBuf::from("."),
         };
+        if std::fs::metadata(path).is_err() && !directory.is_dir() {
+            return Err(StoreError::NoDirectory {
+                path: path.to_path_buf(),
+                directory,
+            });
+        }
         if let Ok(metadata) = std::fs::metadata(&directory)
             && metadata.permissions().readonly()
         {

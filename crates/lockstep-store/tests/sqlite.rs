@@ -139,6 +139,24 @@ async fn does_not_create_a_missing_file_when_it_must_exist() {
 }
 
 #[tokio::test]
+async fn a_file_in_a_missing_directory_is_refused_naming_the_directory() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("no-such-dir").join("log.db");
+    let opened = Store::open(
+        &format!("sqlite://{}", path.display()),
+        OpenOptions::default(),
+    )
+    .await;
+    let Err(error @ StoreError::NoDirectory { .. }) = opened else {
+        panic!("{opened:?}");
+    };
+    assert!(
+        error.to_string().ends_with("no-such-dir does not exist"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
 async fn refuses_a_sqlite_file_of_another_application() {
     let db = sqlite_db().await.expect("sqlite");
     let path = db.url.trim_start_matches("sqlite://").to_owned();
