@@ -500,6 +500,16 @@ fn after_quiet(quiet: QuietHours, zone: &TimeZone, at: Timestamp) -> Timestamp {
 mod tests {
     use super::*;
 
+    /// The README's delivery commands use this file.
+    #[test]
+    fn the_example_notification_file_parses() {
+        let config =
+            NotificationConfig::parse(include_str!("../../../examples/notifications.yaml"))
+                .expect("examples/notifications.yaml");
+        assert_eq!(config.channels["mail"].kind, ChannelKind::Email);
+        assert_eq!(config.subscriptions.len(), 3);
+    }
+
     fn subscription(yaml: &str) -> Subscription {
         serde_saphyr::from_str(yaml).expect("subscription")
     }
