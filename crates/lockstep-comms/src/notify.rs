@@ -74,6 +74,18 @@ pub enum ChannelKind {
     Email,
 }
 
+impl ChannelKind {
+    /// The name written in the notification file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Slack => "slack",
+            ChannelKind::Teams => "teams",
+            ChannelKind::Webhook => "webhook",
+            ChannelKind::Email => "email",
+        }
+    }
+}
+
 /// SMTP settings.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -247,7 +259,7 @@ pub enum ConfigError {
         zone: String,
     },
     /// A channel lacks what its kind needs.
-    #[error("channel `{channel}` ({kind:?}) needs {what}")]
+    #[error("channel `{channel}` (kind: {}) needs {what}", kind.as_str())]
     Incomplete {
         /// The channel.
         channel: String,
@@ -586,6 +598,9 @@ mod tests {
             "channels:\n  hook: {kind: webhook, url: \"http://127.0.0.1:1/\"}\n",
         )
         .expect_err("no secret");
-        assert!(error.to_string().contains("needs a secret"), "{error}");
+        assert!(
+            error.to_string().contains("(kind: webhook) needs a secret"),
+            "{error}"
+        );
     }
 }
