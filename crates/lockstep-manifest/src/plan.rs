@@ -435,19 +435,19 @@ impl<'m> Planner<'m> {
         };
         match &located.resource {
             Resource::Team { labels, spec, .. } => {
-                let mut spec = spec.clone();
-                spec.labels.extend(labels.clone());
-                if jiff::tz::TimeZone::get(&spec.time_zone).is_err() {
+                if jiff::tz::TimeZone::get(&spec.time_zone.value).is_err() {
                     self.error(
                         located,
-                        &doc_name.referenced,
+                        &spec.time_zone.referenced,
                         format!(
                             "team `{name}`: spec.timeZone `{}` is not an IANA time zone",
-                            spec.time_zone
+                            spec.time_zone.value
                         ),
                     );
                     return;
                 }
+                let mut spec = spec.to_spec();
+                spec.labels.extend(labels.clone());
                 push(TEAMS, Command::DefineTeam { team: name, spec });
             }
             Resource::Environment { labels, spec, .. } => {

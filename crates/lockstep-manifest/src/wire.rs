@@ -47,7 +47,38 @@ pub(crate) struct Metadata {
     pub annotations: BTreeMap<String, String>,
 }
 
-pub(crate) type TeamDoc = TeamSpec;
+/// A team as written: [`TeamSpec`] with the time zone's place kept for errors.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct TeamDoc {
+    #[serde(default)]
+    pub title: Option<String>,
+    pub time_zone: Spanned<String>,
+    #[serde(default)]
+    pub working_hours: lockstep_core::WorkingHours,
+    #[serde(default)]
+    pub holidays: Vec<Date>,
+    #[serde(default)]
+    pub members: Vec<lockstep_core::Member>,
+    #[serde(default)]
+    pub on_call: Option<lockstep_core::Contacts>,
+    #[serde(default)]
+    pub labels: lockstep_core::Labels,
+}
+
+impl TeamDoc {
+    pub fn to_spec(&self) -> TeamSpec {
+        TeamSpec {
+            title: self.title.clone(),
+            time_zone: self.time_zone.value.clone(),
+            working_hours: self.working_hours.clone(),
+            holidays: self.holidays.clone(),
+            members: self.members.clone(),
+            on_call: self.on_call.clone(),
+            labels: self.labels.clone(),
+        }
+    }
+}
 pub(crate) type EnvironmentDoc = EnvironmentSpec;
 
 #[derive(Deserialize, Serialize)]

@@ -163,7 +163,7 @@ fn invalid_time_zone_is_rejected() {
     );
     assert_eq!(
         message,
-        "bad.yaml:3:18: team `x`: spec.timeZone `Mars/Olympus` is not an IANA time zone"
+        "bad.yaml:4:18: team `x`: spec.timeZone `Mars/Olympus` is not an IANA time zone"
     );
 }
 

@@ -86,7 +86,7 @@ fn manifests_come_from_standard_input_and_an_empty_directory_is_an_error() {
     );
     assert_eq!(bad.status.code(), Some(2));
     let error = String::from_utf8_lossy(&bad.stderr);
-    assert!(error.contains("<stdin>:3:18: team `qa`"), "{error}");
+    assert!(error.contains("<stdin>:4:29: team `qa`"), "{error}");
     let twice = ws.run_with(&["apply", "-f", "-", "-f", "-"], "");
     assert!(String::from_utf8_lossy(&twice.stderr).contains("only once"));
     // A directory without manifests is almost always the wrong one.
