@@ -397,9 +397,7 @@ fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, Strin
             }
         }
         other => {
-            let hint = lockstep_core::suggest::closest(other, KINDS.iter().copied())
-                .map(|k| format!(" (did you mean `{k}`?)"))
-                .unwrap_or_default();
+            let hint = lockstep_core::suggest::hint(other, KINDS.iter().copied());
             return Err((
                 envelope.kind.referenced,
                 format!(

@@ -258,9 +258,7 @@ impl<'m> Planner<'m> {
         if exists {
             return Some(parsed);
         }
-        let hint = suggest::closest(&name.value, known.map(String::as_str))
-            .map(|s| format!(" (did you mean `{s}`?)"))
-            .unwrap_or_default();
+        let hint = suggest::hint(&name.value, known.map(String::as_str));
         self.error(
             located,
             &name.referenced,
@@ -309,9 +307,7 @@ impl<'m> Planner<'m> {
                 kinds.push(parsed);
                 continue;
             }
-            let hint = suggest::closest(&kind.value, lockstep_core::MESSAGE_KINDS)
-                .map(|s| format!(" (did you mean `{s}`?)"))
-                .unwrap_or_default();
+            let hint = suggest::hint(&kind.value, lockstep_core::MESSAGE_KINDS);
             self.error(
                 located,
                 &kind.referenced,
@@ -748,9 +744,7 @@ impl<'m> Planner<'m> {
             return Some(role);
         }
         let names = Role::ALL.map(Role::as_str);
-        let hint = suggest::closest(&raw.value, names)
-            .map(|s| format!(" (did you mean `{s}`?)"))
-            .unwrap_or_default();
+        let hint = suggest::hint(&raw.value, names);
         self.error(
             located,
             &raw.referenced,

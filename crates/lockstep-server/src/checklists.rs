@@ -222,9 +222,7 @@ fn rule(index: usize, body: RuleBody) -> Result<ApprovalRule, ApiError> {
                 .find(|role| role.as_str() == raw)
                 .ok_or_else(|| {
                     let known: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-                    let hint = lockstep_core::suggest::closest(&raw, known.iter().copied())
-                        .map(|s| format!(" (did you mean `{s}`?)"))
-                        .unwrap_or_default();
+                    let hint = lockstep_core::suggest::hint(&raw, known.iter().copied());
                     ApiError::unprocessable(
                         field("role"),
                         format!("unknown role `{raw}`{hint}; roles: {}", known.join(", ")),

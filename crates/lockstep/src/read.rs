@@ -157,9 +157,7 @@ pub fn check_filter_names<'a>(
         if names.contains(&wanted) {
             return Ok(());
         }
-        let hint = lockstep_core::suggest::closest(wanted, names)
-            .map(|s| format!(" (did you mean `{s}`?)"))
-            .unwrap_or_default();
+        let hint = lockstep_core::suggest::hint(wanted, names);
         bail!("unknown {kind} `{wanted}`{hint}")
     }
     known("release", args.release.as_deref(), releases)?;
@@ -397,9 +395,7 @@ pub fn listing(state: &impl View, args: &GetArgs) -> anyhow::Result<Listing> {
 pub async fn describe(global: &Global, args: DescribeArgs) -> anyhow::Result<ExitCode> {
     let state = open(global).await?.load().await?;
     let missing = |kind: &str, names: &mut dyn Iterator<Item = &Name>| {
-        let hint = lockstep_core::suggest::closest(&args.name, names.map(Name::as_str))
-            .map(|s| format!(" (did you mean `{s}`?)"))
-            .unwrap_or_default();
+        let hint = lockstep_core::suggest::hint(&args.name, names.map(Name::as_str));
         anyhow::anyhow!("unknown {kind} `{}`{hint}", args.name)
     };
     let name = args.name.as_str();

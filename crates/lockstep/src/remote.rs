@@ -436,12 +436,10 @@ pub async fn describe(
             .all(&format!("/api/v1/{collection}"))
             .await
             .unwrap_or_default();
-        let hint = lockstep_core::suggest::closest(
+        let hint = lockstep_core::suggest::hint(
             &args.name,
             names.iter().filter_map(|v| v["name"].as_str()),
-        )
-        .map(|s| format!(" (did you mean `{s}`?)"))
-        .unwrap_or_default();
+        );
         anyhow!("unknown {kind} `{}`{hint}", args.name)
     };
     if Name::parse(&args.name).is_err() {

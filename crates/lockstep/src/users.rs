@@ -159,11 +159,7 @@ async fn check_member(
     raw: &str,
 ) -> anyhow::Result<String> {
     let state = program.load().await?;
-    let hint = |wanted: &str, names: Vec<&str>| {
-        lockstep_core::suggest::closest(wanted, names)
-            .map(|s| format!(" (did you mean `{s}`?)"))
-            .unwrap_or_default()
-    };
+    use lockstep_core::suggest::hint;
     let (team, handle) = match raw.split_once('/') {
         Some((team, handle)) => (Some(team), handle),
         None => (None, raw),
@@ -185,10 +181,7 @@ async fn check_member(
             let team = state.teams().get(team_name).ok_or_else(|| {
                 anyhow::anyhow!(
                     "--member {raw}: unknown team `{team_name}`{}",
-                    hint(
-                        team_name,
-                        state.teams().keys().map(|n| n.as_str()).collect()
-                    )
+                    hint(team_name, state.teams().keys().map(|n| n.as_str()))
                 )
             })?;
             if !handles_of(team).contains(&handle) {
@@ -256,9 +249,7 @@ async fn token(
             if store.user(&name).await?.is_none() {
                 let users = store.users().await?;
                 let hint =
-                    lockstep_core::suggest::closest(&name, users.iter().map(|u| u.name.as_str()))
-                        .map(|s| format!(" (did you mean `{s}`?)"))
-                        .unwrap_or_default();
+                    lockstep_core::suggest::hint(&name, users.iter().map(|u| u.name.as_str()));
                 anyhow::bail!("unknown user `{name}`{hint}");
             }
             let tokens = store.tokens_of(&name).await?;
