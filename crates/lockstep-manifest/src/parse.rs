@@ -10,8 +10,8 @@ use serde_saphyr::{Budget, Options, Spanned};
 
 use crate::wire::ChecklistTemplateDoc;
 use crate::wire::{
-    ComponentDoc, DependencyDoc, Document, Envelope, EnvironmentDoc, IntegrationTaskDoc, ItemDoc,
-    ReleaseDoc, ReleaseTrainDoc, SubscriptionDoc, TeamDoc,
+    BlackoutDoc, ComponentDoc, DependencyDoc, Document, Envelope, EnvironmentDoc,
+    IntegrationTaskDoc, ItemDoc, ReleaseDoc, ReleaseTrainDoc, SubscriptionDoc, TeamDoc,
 };
 use crate::{API_VERSION, Location, ManifestError, ManifestErrors};
 
@@ -63,7 +63,7 @@ pub enum Resource {
     Blackout {
         name: Spanned<String>,
         labels: lockstep_core::Labels,
-        spec: lockstep_core::BlackoutSpec,
+        spec: BlackoutDoc,
     },
     Resource {
         name: Spanned<String>,
@@ -330,7 +330,7 @@ fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, Strin
             }
         }
         "Blackout" => {
-            let doc = from_yaml::<Document<lockstep_core::BlackoutSpec>>(text)?;
+            let doc = from_yaml::<Document<BlackoutDoc>>(text)?;
             Resource::Blackout {
                 name: doc.metadata.name,
                 labels: doc.metadata.labels,

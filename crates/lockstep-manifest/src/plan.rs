@@ -473,29 +473,54 @@ impl<'m> Planner<'m> {
                 );
             }
             Resource::Blackout { labels, spec, .. } => {
-                let mut spec = spec.clone();
-                spec.labels.extend(labels.clone());
-                if jiff::tz::TimeZone::get(&spec.time_zone).is_err() {
+                if jiff::tz::TimeZone::get(&spec.time_zone.value).is_err() {
                     self.error(
                         located,
-                        &doc_name.referenced,
+                        &spec.time_zone.referenced,
                         format!(
                             "blackout `{name}`: spec.timeZone `{}` is not an IANA time zone",
-                            spec.time_zone
+                            spec.time_zone.value
                         ),
                     );
                     return;
                 }
+                let mut environments = Vec::with_capacity(spec.environments.len());
                 for environment in &spec.environments {
-                    if !self.known.environments.contains(environment.as_str()) {
+                    let known = &self.known.environments;
+                    let parsed = Name::parse(&environment.value)
+                        .ok()
+                        .filter(|_| known.contains(environment.value.as_str()));
+                    let Some(parsed) = parsed else {
+                        let hint =
+                            suggest::hint(&environment.value, known.iter().map(String::as_str));
                         self.error(
                             located,
-                            &doc_name.referenced,
-                            format!("blackout `{name}`: unknown environment `{environment}`"),
+                            &environment.referenced,
+                            format!(
+                                "blackout `{name}`: unknown environment `{}`{hint}",
+                                environment.value
+                            ),
                         );
                         return;
-                    }
+                    };
+                    environments.push(parsed);
                 }
+                let spec = lockstep_core::BlackoutSpec {
+                    title: spec.title.clone(),
+                    time_zone: spec.time_zone.value.clone(),
+                    start: spec.start,
+                    end: spec.end,
+                    recurrence: spec.recurrence.clone(),
+                    cron: spec.cron.clone(),
+                    environments,
+                    reason: spec.reason.clone(),
+                    labels: spec
+                        .labels
+                        .iter()
+                        .chain(labels)
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                };
                 push(
                     COMPONENTS,
                     Command::DefineBlackout {

@@ -47,6 +47,28 @@ pub(crate) struct Metadata {
     pub annotations: BTreeMap<String, String>,
 }
 
+/// A blackout as written: [`lockstep_core::BlackoutSpec`] with the places of its time zone
+/// and environments kept for errors.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct BlackoutDoc {
+    #[serde(default)]
+    pub title: Option<String>,
+    pub time_zone: Spanned<String>,
+    pub start: jiff::civil::DateTime,
+    pub end: jiff::civil::DateTime,
+    #[serde(default)]
+    pub recurrence: Option<lockstep_core::recurrence::Rule>,
+    #[serde(default)]
+    pub cron: Option<lockstep_core::cron::Cron>,
+    #[serde(default)]
+    pub environments: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub labels: Labels,
+}
+
 /// A team as written: [`TeamSpec`] with the time zone's place kept for errors.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -211,6 +211,26 @@ fn recurring_blackouts_are_checked() {
 }
 
 #[test]
+fn a_blackout_locates_its_bad_time_zone_and_environment() {
+    let message = run(&blackout(
+        "  timeZone: Mars/Olympus\n  start: 2025-01-03T12:00:00\n  end: 2025-01-06T06:00:00\n",
+    ))
+    .expect_err("refused");
+    assert_eq!(
+        message,
+        "cal.yaml:17:13: blackout `fridays`: spec.timeZone `Mars/Olympus` is not an IANA time zone"
+    );
+    let message = run(&blackout(
+        "  timeZone: UTC\n  start: 2025-01-03T12:00:00\n  end: 2025-01-06T06:00:00\n  environments: [production, prodction]\n",
+    ))
+    .expect_err("refused");
+    assert_eq!(
+        message,
+        "cal.yaml:20:30: blackout `fridays`: unknown environment `prodction` (did you mean `production`?)"
+    );
+}
+
+#[test]
 fn deploy_windows_are_checked() {
     let env = |windows: &str| {
         format!(
