@@ -447,23 +447,23 @@ impl<'m> Planner<'m> {
                 push(TEAMS, Command::DefineTeam { team: name, spec });
             }
             Resource::Environment { labels, spec, .. } => {
-                let mut spec = spec.clone();
-                spec.labels.extend(labels.clone());
                 if let Some(window) = spec
                     .deploy_windows
                     .iter()
-                    .find(|w| jiff::tz::TimeZone::get(&w.time_zone).is_err())
+                    .find(|w| jiff::tz::TimeZone::get(&w.time_zone.value).is_err())
                 {
                     self.error(
                         located,
-                        &doc_name.referenced,
+                        &window.time_zone.referenced,
                         format!(
                             "environment `{name}`: deployWindows timeZone `{}` is not an IANA time zone",
-                            window.time_zone
+                            window.time_zone.value
                         ),
                     );
                     return;
                 }
+                let mut spec = spec.to_spec();
+                spec.labels.extend(labels.clone());
                 push(
                     ENVIRONMENTS,
                     Command::DefineEnvironment {

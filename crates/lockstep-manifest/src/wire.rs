@@ -101,7 +101,51 @@ impl TeamDoc {
         }
     }
 }
-pub(crate) type EnvironmentDoc = EnvironmentSpec;
+/// An environment as written: [`EnvironmentSpec`] with each deploy window's time zone place.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct EnvironmentDoc {
+    #[serde(default)]
+    pub title: Option<String>,
+    pub tier: lockstep_core::Tier,
+    #[serde(default)]
+    pub deploy_windows: Vec<DeployWindowDoc>,
+    #[serde(default)]
+    pub labels: Labels,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct DeployWindowDoc {
+    pub time_zone: Spanned<String>,
+    pub start: jiff::civil::DateTime,
+    pub end: jiff::civil::DateTime,
+    #[serde(default)]
+    pub recurrence: Option<lockstep_core::recurrence::Rule>,
+    #[serde(default)]
+    pub cron: Option<lockstep_core::cron::Cron>,
+}
+
+impl EnvironmentDoc {
+    pub fn to_spec(&self) -> EnvironmentSpec {
+        EnvironmentSpec {
+            title: self.title.clone(),
+            tier: self.tier,
+            deploy_windows: self
+                .deploy_windows
+                .iter()
+                .map(|w| lockstep_core::DeployWindow {
+                    time_zone: w.time_zone.value.clone(),
+                    start: w.start,
+                    end: w.end,
+                    recurrence: w.recurrence.clone(),
+                    cron: w.cron.clone(),
+                })
+                .collect(),
+            labels: self.labels.clone(),
+        }
+    }
+}
 
 #[derive(Deserialize, Serialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -252,7 +252,7 @@ fn deploy_windows_are_checked() {
         ),
         (
             "    - {timeZone: Moon/Base, start: 2025-01-07T09:00:00, end: 2025-01-07T16:00:00}\n",
-            "cal.yaml:3:18: environment `payments`: deployWindows timeZone `Moon/Base` is not an IANA time zone",
+            "cal.yaml:7:18: environment `payments`: deployWindows timeZone `Moon/Base` is not an IANA time zone",
         ),
     ] {
         let message = run(&env(windows)).expect_err("refused");
