@@ -416,6 +416,12 @@ fn from_yaml<T: DeserializeOwned>(text: &str) -> Result<T, (serde_saphyr::Locati
             serde_saphyr::Error::InvalidScalar { ty, .. } => {
                 invalid_number(ty, scalar_at(text, at))
             }
+            // The parser's own wording tells the programmer which option to set; the person
+            // writing the file most often joined two documents without `---`.
+            serde_saphyr::Error::DuplicateMappingKey { key, .. } => Some(format!(
+                "key `{}` appears twice in one document (documents are separated by a `---` line)",
+                key.as_deref().unwrap_or("?")
+            )),
             _ => None,
         };
         (at, message.unwrap_or_else(|| message_of(&error)))

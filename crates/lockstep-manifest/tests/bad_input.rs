@@ -110,6 +110,16 @@ fn a_number_out_of_range_says_what_was_found_and_what_would_do() {
 }
 
 #[test]
+fn two_documents_joined_without_a_separator_say_so() {
+    // As `cat a.yaml b.yaml` makes it when a.yaml does not end with `---`.
+    let message = errors(&format!("{}{}", TEAM, TEAM.replace("frontend", "backend")));
+    assert_eq!(
+        message,
+        "bad.yaml:5:1: key `apiVersion` appears twice in one document (documents are separated by a `---` line)"
+    );
+}
+
+#[test]
 fn dangling_reference_is_located_with_a_suggestion() {
     let message = errors(&release("    - {name: a, title: A, team: fronted}\n"));
     assert_eq!(
