@@ -3,6 +3,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use common::{Workspace, example, get, get_as, reader_token, serve};
 
@@ -455,18 +456,30 @@ fn a_blackout_over_the_deployment_moves_it_and_says_so() {
     );
 }
 
-#[test]
-fn plan_reports_the_chain_when_an_eta_slips() {
-    let ws = Workspace::new();
-    let slipped = std::fs::read_to_string(format!("{}/release.yaml", example()))
-        .expect("example release")
-        .replace("      eta: 2025-02-05\n", "      eta: 2025-02-10\n");
-    let dir = ws.path().join("slipped");
+/// A copy of the example program in `ws/name` whose release.yaml has `from` replaced by
+/// `to` (which must occur, so that a changed example fails loudly here).
+fn example_with_release_edit(ws: &Workspace, name: &str, from: &str, to: &str) -> PathBuf {
+    let release =
+        std::fs::read_to_string(format!("{}/release.yaml", example())).expect("example release");
+    assert!(release.contains(from), "the example no longer has `{from}`");
+    let dir = ws.path().join(name);
     std::fs::create_dir(&dir).expect("dir");
     for file in ["teams.yaml", "components.yaml"] {
         std::fs::copy(format!("{}/{file}", example()), dir.join(file)).expect("copy");
     }
-    std::fs::write(dir.join("release.yaml"), slipped).expect("write");
+    std::fs::write(dir.join("release.yaml"), release.replace(from, to)).expect("write");
+    dir
+}
+
+#[test]
+fn plan_reports_the_chain_when_an_eta_slips() {
+    let ws = Workspace::new();
+    let dir = example_with_release_edit(
+        &ws,
+        "slipped",
+        "      eta: 2025-02-05\n",
+        "      eta: 2025-02-10\n",
+    );
     let out = ws.ok(&[
         "plan",
         dir.to_str().expect("utf-8"),
@@ -484,19 +497,12 @@ fn plan_reports_the_chain_when_an_eta_slips() {
 #[test]
 fn plan_refuses_an_estimate_that_would_leave_the_calendar() {
     let ws = Workspace::new();
-    let release = std::fs::read_to_string(format!("{}/release.yaml", example()))
-        .expect("example release")
-        .replace(
-            "estimate: {optimistic: 4, likely: 5, pessimistic: 8}",
-            "estimate: {optimistic: 4, likely: 5, pessimistic: 4294967295}",
-        );
-    assert!(release.contains("4294967295"), "the example changed");
-    let dir = ws.path().join("typo");
-    std::fs::create_dir(&dir).expect("dir");
-    for file in ["teams.yaml", "components.yaml"] {
-        std::fs::copy(format!("{}/{file}", example()), dir.join(file)).expect("copy");
-    }
-    std::fs::write(dir.join("release.yaml"), release).expect("write");
+    let dir = example_with_release_edit(
+        &ws,
+        "typo",
+        "estimate: {optimistic: 4, likely: 5, pessimistic: 8}",
+        "estimate: {optimistic: 4, likely: 5, pessimistic: 4294967295}",
+    );
     // It used to panic deep in date arithmetic.
     let error = ws.fails(&[
         "plan",
