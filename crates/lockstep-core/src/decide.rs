@@ -16,6 +16,10 @@ use crate::{
 /// working days); beyond it a number is a typo, and dates would leave the calendar.
 const MAX_DAYS: u32 = 2_600;
 
+/// How far ahead of the server's clock a signal's observation time may be: senders' clocks
+/// drift a little.
+const MAX_SIGNAL_CLOCK_SKEW_SECONDS: i64 = 5 * 60;
+
 /// Decides one command against `state`.
 pub fn decide(state: &State, command: Command, now: Timestamp) -> Result<Vec<Event>, DomainError> {
     let mut decider = Decider {
@@ -524,6 +528,23 @@ impl Decider<'_> {
                     self.environment(environment)?;
                 }
                 let kind = signal.reading.kind();
+                // A sender's clock may run a little ahead; one far ahead would stand for
+                // minutes that have not happened (and could trip a rollback rule at once).
+                if signal.observed_at.as_second()
+                    > now
+                        .as_second()
+                        .saturating_add(MAX_SIGNAL_CLOCK_SKEW_SECONDS)
+                {
+                    return Err(DomainError::invalid(
+                        "observedAt",
+                        format!(
+                            "{kind} signal for `{}` is observed at {}, more than {} minutes after now ({now}); signals report what has happened",
+                            signal.component,
+                            signal.observed_at,
+                            MAX_SIGNAL_CLOCK_SKEW_SECONDS / 60
+                        ),
+                    ));
+                }
                 if let Some(latest) = state.signals().get(&signal.key())
                     && signal.observed_at < latest.observed_at
                 {

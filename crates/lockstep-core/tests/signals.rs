@@ -145,6 +145,27 @@ fn rejects_a_signal_older_than_the_latest_of_its_kind() {
 }
 
 #[test]
+fn rejects_a_signal_observed_in_the_future_beyond_clock_skew() {
+    // `check` decides at 2025-02-01T00:00:00Z.
+    let mut state = given();
+    let error = check(
+        &mut state,
+        ci("d1", "2025-02-01T00:11:00Z", CiConclusion::Failure),
+    )
+    .expect_err("eleven minutes ahead");
+    assert!(
+        matches!(&error, DomainError::Invalid { field, .. } if field == "observedAt"),
+        "{error}"
+    );
+    assert!(state.signals().is_empty(), "nothing recorded");
+    check(
+        &mut state,
+        ci("d2", "2025-02-01T00:04:00Z", CiConclusion::Success),
+    )
+    .expect("four minutes ahead is clock skew");
+}
+
+#[test]
 fn an_older_sample_of_another_kind_is_in_order() {
     let mut state = given();
     check(

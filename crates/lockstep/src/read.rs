@@ -13,26 +13,55 @@ use serde_json::{Value, json};
 use crate::apply::open;
 use crate::cli::{DescribeArgs, GetArgs, Global, HistoryArgs, Kind, Output};
 
-/// Prints rows as aligned columns.
+/// Longest cell a table shows; the rest of a long note is one `describe` or `-o json` away.
+const MAX_CELL_CHARS: usize = 120;
+
+/// Prints rows as aligned columns. A cell is one line: control characters (a newline in a
+/// note) become spaces, and a cell longer than [`MAX_CELL_CHARS`] is cut with `…`.
 pub fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let header: Vec<String> = header.iter().map(|h| table_cell(h)).collect();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|cell| table_cell(cell)).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (width, cell) in widths.iter_mut().zip(row) {
             *width = (*width).max(cell.chars().count());
         }
     }
-    let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(&widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        println!("{}", padded.join("  ").trim_end());
+    let line = |cells: &[String]| {
+        let mut text = String::new();
+        for (idx, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+            if idx > 0 {
+                text.push_str("  ");
+            }
+            text.push_str(cell);
+            // Padded by hand: `format!("{cell:<width$}")` panics on widths above u16::MAX.
+            text.extend(std::iter::repeat_n(
+                ' ',
+                width.saturating_sub(cell.chars().count()),
+            ));
+        }
+        println!("{}", text.trim_end());
     };
-    line(header.to_vec());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
+    line(&header);
+    for row in &rows {
+        line(row);
     }
+}
+
+fn table_cell(raw: &str) -> String {
+    let mut cell: String = raw
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(MAX_CELL_CHARS + 1)
+        .collect();
+    if cell.chars().count() > MAX_CELL_CHARS {
+        cell = cell.chars().take(MAX_CELL_CHARS - 1).collect();
+        cell.push('…');
+    }
+    cell
 }
 
 pub fn opt<T: ToString>(value: Option<T>) -> String {
@@ -535,4 +564,18 @@ pub async fn history(global: &Global, args: HistoryArgs) -> anyhow::Result<ExitC
         ),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table_cell;
+
+    #[test]
+    fn a_table_cell_is_one_bounded_line() {
+        assert_eq!(table_cell("ok"), "ok");
+        assert_eq!(table_cell("two\nlines\tand a tab"), "two lines and a tab");
+        let long = table_cell(&"x".repeat(70_000));
+        assert_eq!(long.chars().count(), super::MAX_CELL_CHARS);
+        assert!(long.ends_with('…'));
+    }
 }

@@ -5,7 +5,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use common::{Workspace, example, get, get_as, reader_token, serve};
+use common::{Workspace, example, example_with_release_edit, get, get_as, reader_token, serve};
 
 #[test]
 fn applies_the_seed_example_and_reapplies_with_no_change() {
@@ -454,21 +454,6 @@ fn a_blackout_over_the_deployment_moves_it_and_says_so() {
         out.contains("unscheduled") && out.contains("no room on 2025-03-01: blocked by holiday"),
         "{out}"
     );
-}
-
-/// A copy of the example program in `ws/name` whose release.yaml has `from` replaced by
-/// `to` (which must occur, so that a changed example fails loudly here).
-fn example_with_release_edit(ws: &Workspace, name: &str, from: &str, to: &str) -> PathBuf {
-    let release =
-        std::fs::read_to_string(format!("{}/release.yaml", example())).expect("example release");
-    assert!(release.contains(from), "the example no longer has `{from}`");
-    let dir = ws.path().join(name);
-    std::fs::create_dir(&dir).expect("dir");
-    for file in ["teams.yaml", "components.yaml"] {
-        std::fs::copy(format!("{}/{file}", example()), dir.join(file)).expect("copy");
-    }
-    std::fs::write(dir.join("release.yaml"), release.replace(from, to)).expect("write");
-    dir
 }
 
 #[test]

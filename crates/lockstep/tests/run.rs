@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Workspace, example, get_as, post, serve};
+use common::{Workspace, example, example_with_release_edit, get_as, post, serve};
 use serde_json::Value;
 
 fn json(text: &str) -> Value {
@@ -14,11 +14,24 @@ fn json(text: &str) -> Value {
 }
 
 /// `minutes` from now, as RFC 3339: signal samples are stamped by their sender.
-fn in_minutes(minutes: i64) -> String {
-    jiff::Timestamp::now()
-        .checked_add(jiff::SignedDuration::from_mins(minutes))
+/// `seconds` after `base`, as the API writes an instant.
+fn after(base: jiff::Timestamp, seconds: i64) -> String {
+    base.checked_add(jiff::SignedDuration::from_secs(seconds))
         .expect("in range")
         .to_string()
+}
+
+/// The example program with its error-rate trigger shortened from 10 to 2 minutes: signals
+/// may be dated at most a few minutes ahead of the clock, and a test does not wait 10.
+fn example_with_short_trigger(ws: &Workspace) -> String {
+    example_with_release_edit(
+        ws,
+        "short-trigger",
+        "forMinutes: 10, description: \"Error rate >5% for 10 min\"",
+        "forMinutes: 2, description: \"Error rate >5% for 2 min\"",
+    )
+    .display()
+    .to_string()
 }
 
 fn statuses(run: &Value, list: &str) -> Vec<(String, String)> {
@@ -109,7 +122,7 @@ fn issue_6_the_runbook_of_the_seed_deploys_backend_then_api_then_frontend_and_mo
 fn issue_6_a_release_day_runs_end_to_end_on_the_cli_and_rolls_back_in_reverse_when_the_error_rate_trips()
  {
     let ws = Workspace::new();
-    ws.ok(&["apply", "-f", &example()]);
+    ws.ok(&["apply", "-f", &example_with_short_trigger(&ws)]);
 
     // Refused before the run exists, then out of order, then skipping a state.
     let no_run = ws.fails(&["run", "step", "q1-2025", "data-pipeline", "start"]);
@@ -141,16 +154,18 @@ fn issue_6_a_release_day_runs_end_to_end_on_the_cli_and_rolls_back_in_reverse_wh
     assert!(twice.contains("is already done (tester at"), "{twice}");
     step(&ws, "dashboard-ui", &["start"]);
 
-    // Error rate above 5% for 10 minutes, with a dip that restarts the window.
-    error_rate(&ws, "err-1", "6.5", &in_minutes(1));
-    error_rate(&ws, "err-2", "3", &in_minutes(3));
-    error_rate(&ws, "err-3", "7", &in_minutes(4));
-    let no_trip = error_rate(&ws, "err-4", "8", &in_minutes(12));
+    // Error rate above 5% for 2 minutes, with a dip that restarts the window. The samples
+    // are dated up to 3½ minutes ahead, within the clock skew a signal may have.
+    let base = jiff::Timestamp::now();
+    error_rate(&ws, "err-1", "6.5", &after(base, 30));
+    error_rate(&ws, "err-2", "3", &after(base, 60));
+    error_rate(&ws, "err-3", "7", &after(base, 90));
+    let no_trip = error_rate(&ws, "err-4", "8", &after(base, 180));
     assert!(
         !no_trip.contains("tripped"),
-        "8 minutes above is not 10: {no_trip}"
+        "90 seconds above is not 2 minutes: {no_trip}"
     );
-    let tripped = error_rate(&ws, "err-5", "9", &in_minutes(14));
+    let tripped = error_rate(&ws, "err-5", "9", &after(base, 210));
     assert!(
         tripped.contains("rollback trigger error-rate tripped on analytics-api"),
         "{tripped}"
@@ -346,7 +361,7 @@ fn wait_for(address: &str, token: &str, path: &str, wanted: impl Fn(&Value) -> b
 #[test]
 fn issue_6_the_same_release_day_over_http_with_authorization_problems_and_an_auto_rollback() {
     let ws = Workspace::new();
-    ws.ok(&["apply", "-f", &example()]);
+    ws.ok(&["apply", "-f", &example_with_short_trigger(&ws)]);
     for (user, member) in [
         ("rita", "rita"),
         ("alex", "alex"),
@@ -460,7 +475,8 @@ fn issue_6_the_same_release_day_over_http_with_authorization_problems_and_an_aut
 
     // Error-rate samples through the signal endpoint: the third trips the trigger,
     // and the run, configured to, rolls back by itself.
-    for (delivery, minutes, basis_points) in [("h1", 1, 700), ("h2", 6, 800), ("h3", 12, 900)] {
+    let base = jiff::Timestamp::now();
+    for (delivery, seconds, basis_points) in [("h1", 30, 700), ("h2", 75, 800), ("h3", 150, 900)] {
         let (status, body) = post(
             address,
             "/api/v1/signals",
@@ -468,7 +484,7 @@ fn issue_6_the_same_release_day_over_http_with_authorization_problems_and_an_aut
             &format!(
                 r#"{{"component": "analytics-api", "environment": "production", "delivery": "{delivery}",
                     "observedAt": "{}", "reading": {{"kind": "error-rate", "percent": {}}}}}"#,
-                in_minutes(minutes),
+                after(base, seconds),
                 f64::from(basis_points) / 100.0
             ),
         );

@@ -111,6 +111,21 @@ pub fn example() -> String {
     concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/q1-2025").to_owned()
 }
 
+/// A copy of the example program in `ws/name` whose release.yaml has `from` replaced by
+/// `to` (which must occur, so that a changed example fails loudly here).
+pub fn example_with_release_edit(ws: &Workspace, name: &str, from: &str, to: &str) -> PathBuf {
+    let release =
+        std::fs::read_to_string(format!("{}/release.yaml", example())).expect("example release");
+    assert!(release.contains(from), "the example no longer has `{from}`");
+    let dir = ws.path().join(name);
+    std::fs::create_dir(&dir).expect("dir");
+    for file in ["teams.yaml", "components.yaml"] {
+        std::fs::copy(format!("{}/{file}", example()), dir.join(file)).expect("copy");
+    }
+    std::fs::write(dir.join("release.yaml"), release.replace(from, to)).expect("write");
+    dir
+}
+
 /// A running `lockstep serve`, killed on drop.
 pub struct Server {
     child: Child,
