@@ -634,6 +634,32 @@ pub fn plan_release(
         },
     )
     .map_err(|e| PlanError::Scheduling(e.to_string()))?;
+    // Slack is counted in working days of the item's team: a Friday finish whose
+    // dependant starts on Monday has two calendar days of slack and none to spend.
+    let working_days = |activity: usize, from: i64, to: i64| -> i64 {
+        match items
+            .get(activity)
+            .and_then(|item| calendars.get(&item.spec.team))
+        {
+            Some(calendar) if to > from => calendar.working_time_between(from, to),
+            _ => to - from,
+        }
+    };
+    let slack_days: Vec<i64> = (0..n_activities)
+        .map(|activity| {
+            let finish = cpm.earliest_finish()[activity];
+            working_days(
+                activity,
+                finish,
+                finish.saturating_add(cpm.total_slack(activity)),
+            )
+        })
+        .collect();
+    let critical: Vec<bool> = slack_days.iter().map(|&slack| slack <= 0).collect();
+    let critical_chain = critical_chain(&network, &critical, |from, to| {
+        let (finish, start) = (cpm.earliest_finish()[from], cpm.earliest_start()[to]);
+        start >= finish && working_days(from, finish, start) == 0
+    });
 
     let mut forecast_result = None;
     let mut criticality = vec![None; n_activities];
@@ -776,8 +802,8 @@ pub fn plan_release(
                 start: date_at(today, s),
                 finish,
                 late_days,
-                slack_days: cpm.total_slack(activity),
-                critical: cpm.is_critical(activity),
+                slack_days: slack_days[activity],
+                critical: critical[activity],
                 committed,
                 criticality: criticality[activity],
                 waits_for: std::mem::take(&mut waits_for[activity]),
@@ -785,11 +811,7 @@ pub fn plan_release(
             }
         })
         .collect();
-    let critical_path: Vec<String> = cpm
-        .critical_path(&network)
-        .into_iter()
-        .map(|a| describe(a).0)
-        .collect();
+    let critical_path: Vec<String> = critical_chain.into_iter().map(|a| describe(a).0).collect();
     activities.sort_by(|a, b| (a.start, a.finish, &a.name).cmp(&(b.start, b.finish, &b.name)));
     let planned_finish = date_at(today, cpm.earliest_finish()[release_activity] - 1);
 
@@ -965,4 +987,33 @@ pub(crate) fn deployment_day(
         });
     }
     Ok(steps)
+}
+
+/// One critical chain, from a critical activity no critical predecessor leads to, through
+/// successors it leads to, to the release. `A` leads to `B` when both are critical and `B`
+/// starts when `A` finishes, or after only days on which `A`'s team does not work (which
+/// is why `A` has no working day of slack).
+fn critical_chain(
+    network: &Network,
+    critical: &[bool],
+    adjoins: impl Fn(usize, usize) -> bool,
+) -> Vec<usize> {
+    let leads_to = |from: usize, to: usize| critical[from] && critical[to] && adjoins(from, to);
+    let Some(mut current) = (0..network.len()).find(|&activity| {
+        critical[activity]
+            && !network
+                .predecessors(activity)
+                .any(|(pred, _)| leads_to(pred, activity))
+    }) else {
+        return Vec::new();
+    };
+    let mut chain = vec![current];
+    while let Some((next, _)) = network
+        .successors(current)
+        .find(|&(succ, _)| leads_to(current, succ))
+    {
+        chain.push(next);
+        current = next;
+    }
+    chain
 }

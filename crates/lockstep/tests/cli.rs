@@ -371,6 +371,41 @@ fn plan_shows_the_seed_chain_as_critical_path() {
 }
 
 #[test]
+fn slack_is_counted_in_working_days_so_a_friday_finish_before_a_monday_start_is_critical() {
+    // Planned from Friday 2026-12-04: the API item finishes that Friday and the mobile
+    // view starts on Monday. The weekend between is no slack: one day's slip delays it.
+    let ws = Workspace::new();
+    let out = ws.ok(&[
+        "plan",
+        &example(),
+        "--today",
+        "2026-12-04",
+        "--trials",
+        "0",
+        "--format",
+        "json",
+    ]);
+    let json: serde_json::Value = serde_json::from_str(&out).expect("json plan");
+    let plan = &json["plans"][0];
+    let api = plan["activities"]
+        .as_array()
+        .and_then(|all| all.iter().find(|a| a["name"] == "api-analytics-endpoints"))
+        .expect("the API item is planned");
+    assert_eq!(api["finish"], "2026-12-04", "{api}");
+    assert_eq!(api["slackDays"], 0, "{api}");
+    assert_eq!(api["critical"], true, "{api}");
+    assert_eq!(
+        plan["criticalPath"],
+        serde_json::json!([
+            "api-analytics-endpoints",
+            "mobile-analytics-view",
+            "integration-testing",
+            "q1-2025"
+        ])
+    );
+}
+
+#[test]
 fn plan_json_markdown_and_svg_agree() {
     let ws = Workspace::new();
     let args = |format: &'static str| {
