@@ -570,6 +570,8 @@ pub fn plan_release(
     let mut start = vec![0_i64; n_activities];
     let mut finish = vec![0_i64; n_activities];
     let mut calendars: HashMap<&Name, Calendar> = HashMap::new();
+    // Working days from start to a reported ETA later than the work's own finish.
+    let mut eta_working_days: Vec<Option<i64>> = vec![None; n_activities];
     for activity in probe.topological_order() {
         let earliest = probe
             .predecessors(activity)
@@ -604,12 +606,23 @@ pub fn plan_release(
             let s = calendar
                 .earliest_start(earliest, work, ActivityMode::Interruptible)
                 .unwrap_or(earliest);
-            (
-                s,
-                calendar
-                    .finish(s, work, ActivityMode::Interruptible)
-                    .unwrap_or(s + work),
-            )
+            let f = calendar
+                .finish(s, work, ActivityMode::Interruptible)
+                .unwrap_or(s + work);
+            // The team's reported ETA is what it expects; the plan never promises an
+            // earlier finish than the team itself does.
+            match item.eta.filter(|_| remaining_share(item.status) > 0.0) {
+                Some(eta) if day_index(today, eta) + 1 > f => {
+                    waits_for[activity].push(format!("the team's ETA {eta}"));
+                    eta_working_days[activity] = Some(
+                        calendar
+                            .working_time_between(s, day_index(today, eta) + 1)
+                            .max(work),
+                    );
+                    (s, day_index(today, eta) + 1)
+                }
+                _ => (s, f),
+            }
         } else if activity < release_activity {
             let milestone = periods[activity - n_items];
             let length = milestone
@@ -671,6 +684,9 @@ pub fn plan_release(
                 if activity < n_items {
                     let item = items[activity];
                     let share = remaining_share(item.status);
+                    if let Some(days) = eta_working_days[activity] {
+                        return Estimate::fixed(days as f64);
+                    }
                     match item.spec.estimate {
                         Some(e) if share > 0.0 => Estimate::new(
                             f64::from(e.optimistic) * share,

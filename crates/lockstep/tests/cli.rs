@@ -359,12 +359,27 @@ fn plan_shows_the_seed_chain_as_critical_path() {
         "--trials",
         "500",
     ]);
+    // Frontend (ETA Friday Feb 14) and Mobile (ETA Feb 15) both feed integration testing
+    // on Monday: both are critical, and the chain runs through one of them.
+    let chain = out
+        .lines()
+        .find_map(|line| line.strip_prefix("critical path: "))
+        .expect("a critical path");
     assert!(
-        out.contains(
-            "critical path: backend-data-pipeline → api-analytics-endpoints → mobile-analytics-view → integration-testing → q1-2025"
-        ),
+        [
+            "backend-data-pipeline → api-analytics-endpoints → frontend-dashboard → integration-testing → q1-2025",
+            "backend-data-pipeline → api-analytics-endpoints → mobile-analytics-view → integration-testing → q1-2025"
+        ]
+        .contains(&chain),
         "{out}"
     );
+    for item in ["frontend-dashboard", "mobile-analytics-view"] {
+        assert!(
+            out.lines()
+                .any(|line| line.starts_with(&format!("*  {item} "))),
+            "{item} is critical: {out}"
+        );
+    }
     assert!(out.contains("chance of finishing by 2025-03-01"), "{out}");
     // Offline: nothing was written to the log.
     assert_eq!(ws.n_events(), 0);
@@ -510,6 +525,20 @@ fn plan_reports_the_chain_when_an_eta_slips() {
     ]);
     assert!(
         out.contains("API: Analytics endpoints ETA Feb 10 > need-by Feb 8 − 3 d buffer → Frontend: New dashboard UI at risk → release Mar 1 at risk"),
+        "{out}"
+    );
+    // The schedule agrees with the risk: the API item finishes on its ETA, not before,
+    // and its dependants start after it.
+    assert!(
+        out.contains("api-analytics-endpoints  api        2025-02-05  2025-02-10"),
+        "{out}"
+    );
+    assert!(
+        out.contains("mobile-analytics-view    mobile     2025-02-11"),
+        "{out}"
+    );
+    assert!(
+        out.contains("api-analytics-endpoints waits for the team's ETA 2025-02-10"),
         "{out}"
     );
 }
