@@ -202,11 +202,30 @@ impl Runbook {
         );
         if !self.deny_windows.is_empty() {
             let _ = writeln!(out, "\n## Deny Windows");
-            for window in &self.deny_windows {
+            // Those around the release day in full; the other occurrences of recurring
+            // ones, enforced just the same, in one line.
+            let near = |window: &&DenyWindow| {
+                let day = |at: Timestamp| at.to_zoned_datetime(TimeZone::UTC).date();
+                let (first, last) = (self.date.yesterday().ok(), self.date.tomorrow().ok());
+                first.is_none_or(|first| day(window.end) >= first)
+                    && last.is_none_or(|last| day(window.start) <= last)
+            };
+            let (around, other): (Vec<&DenyWindow>, Vec<&DenyWindow>) =
+                self.deny_windows.iter().partition(near);
+            for window in around {
                 let _ = writeln!(
                     out,
                     "- {}: {} to {} (a run inside needs --break-glass with a reason)",
                     window.title, window.start, window.end
+                );
+            }
+            if let (Some(first), Some(last)) = (other.first(), other.last()) {
+                let _ = writeln!(
+                    out,
+                    "- {} other occurrence(s) between {} and {}, enforced alike",
+                    other.len(),
+                    first.start,
+                    last.end
                 );
             }
         }
@@ -247,12 +266,23 @@ pub fn describe_trigger(trigger: &RollbackTrigger) -> String {
     text
 }
 
+/// Days after the later of `now` and the release day through which a runbook's deny
+/// windows are listed: a run started from it is checked against them until then.
+const DENY_HORIZON_DAYS: i64 = 14;
+
+/// Occurrences of one recurring blackout a runbook lists at most (a daily window over the
+/// horizon is a few dozen).
+const MAX_OCCURRENCES: usize = 1_000;
+
 /// Generates the runbook of `release`. `time_zones` holds every IANA zone the
-/// release's plan and the blackouts name, resolved by the caller.
+/// release's plan and the blackouts name, resolved by the caller. Its deny windows are
+/// every occurrence of every blackout of its environment from a day before `now` (or
+/// the release day, if earlier) to [`DENY_HORIZON_DAYS`] after the later of the two.
 pub fn generate(
     state: &State,
     release: &Name,
     time_zones: &BTreeMap<String, TimeZone>,
+    now: Timestamp,
 ) -> Result<Runbook, RunbookError> {
     let release: &Release = state
         .releases()
@@ -320,6 +350,22 @@ pub fn generate(
         });
     }
 
+    let day_start = |date: Date| {
+        date.to_zoned_datetime(zone.clone())
+            .ok()
+            .map(|z| z.timestamp())
+    };
+    let release_day = day_start(release.spec.target_date).unwrap_or(now);
+    let horizon = (
+        now.min(release_day)
+            .checked_sub(jiff::SignedDuration::from_hours(24))
+            .unwrap_or(Timestamp::MIN),
+        now.max(release_day)
+            .checked_add(jiff::SignedDuration::from_hours(
+                24 * (DENY_HORIZON_DAYS + 1),
+            ))
+            .unwrap_or(Timestamp::MAX),
+    );
     let mut deny_windows = Vec::new();
     for blackout in state.blackouts().values() {
         let applies = blackout.spec.environments.is_empty()
@@ -331,20 +377,27 @@ pub fn generate(
             .get(&blackout.spec.time_zone)
             .ok_or_else(|| PlanError::UnknownTimeZone(blackout.spec.time_zone.clone()))?;
         let instant = |at: DateTime| at.to_zoned_datetime(tz.clone()).ok().map(|z| z.timestamp());
-        if let (Some(start), Some(end)) = (instant(blackout.spec.start), instant(blackout.spec.end))
-        {
-            deny_windows.push(DenyWindow {
-                name: blackout.name.clone(),
-                title: blackout
-                    .spec
-                    .title
-                    .clone()
-                    .unwrap_or_else(|| blackout.name.to_string()),
-                start,
-                end,
-            });
+        let civil = |at: Timestamp| at.to_zoned_datetime(tz.clone()).datetime();
+        let title = blackout
+            .spec
+            .title
+            .clone()
+            .unwrap_or_else(|| blackout.name.to_string());
+        let occurrences = blackout
+            .spec
+            .occurrences(civil(horizon.0), civil(horizon.1), Some(tz));
+        for (start, end) in occurrences.into_iter().take(MAX_OCCURRENCES) {
+            if let (Some(start), Some(end)) = (instant(start), instant(end)) {
+                deny_windows.push(DenyWindow {
+                    name: blackout.name.clone(),
+                    title: title.clone(),
+                    start,
+                    end,
+                });
+            }
         }
     }
+    deny_windows.sort_by_key(|window| (window.start, window.end));
 
     Ok(Runbook {
         release: release.name.clone(),

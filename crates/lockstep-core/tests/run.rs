@@ -202,6 +202,25 @@ impl ProgramBuilder {
         self
     }
 
+    /// A weekend freeze every week from Saturday 2025-01-04.
+    fn weekend_freeze(mut self) -> ProgramBuilder {
+        self.commands.push(Command::DefineBlackout {
+            blackout: name("weekend-freeze"),
+            spec: BlackoutSpec {
+                title: Some("Weekend freeze".into()),
+                time_zone: "UTC".into(),
+                start: "2025-01-04T00:00".parse().expect("datetime"),
+                end: "2025-01-06T00:00".parse().expect("datetime"),
+                recurrence: Some("FREQ=WEEKLY".parse().expect("rule")),
+                cron: None,
+                environments: vec![],
+                reason: None,
+                labels: Default::default(),
+            },
+        });
+        self
+    }
+
     fn build(self) -> State {
         let mut state = State::new();
         let mut position = 0;
@@ -226,7 +245,7 @@ fn check(state: &mut State, command: Command, now: &str) -> Result<Vec<Event>, D
 }
 
 fn runbook(state: &State) -> Runbook {
-    generate(state, &name("q1"), &zones()).expect("runbook")
+    generate(state, &name("q1"), &zones(), at("2025-03-01T08:55:00Z")).expect("runbook")
 }
 
 fn start_run(state: &mut State, options: RunOptions) -> Result<Vec<Event>, DomainError> {
@@ -568,6 +587,26 @@ fn a_run_inside_a_blackout_needs_break_glass_with_a_reason_and_names_who_and_why
         "2025-03-01T09:00:00Z",
     )
     .expect("covered");
+}
+
+#[test]
+fn a_recurring_blackout_freezes_every_occurrence_not_only_its_first() {
+    // The run starts on Saturday 2025-03-01, the ninth weekend of the freeze.
+    let mut state = ProgramBuilder::seed().weekend_freeze().build();
+    let runbook = runbook(&state);
+    assert!(
+        runbook
+            .deny_windows
+            .iter()
+            .any(|w| w.start == at("2025-03-01T00:00:00Z") && w.end == at("2025-03-03T00:00:00Z")),
+        "{:?}",
+        runbook.deny_windows
+    );
+    let refused = start_run(&mut state, RunOptions::default());
+    let Err(DomainError::DeployFrozen { windows, .. }) = &refused else {
+        panic!("{refused:?}");
+    };
+    assert_eq!(windows, &["Weekend freeze until 2025-03-03T00:00:00Z"]);
 }
 
 #[test]

@@ -53,6 +53,12 @@ fn seed_runbook_matches_the_reviewed_markdown() {
         })
         .collect();
     let release = Name::parse("q1-2025").expect("name");
-    let runbook = lockstep_core::runbook::generate(&state, &release, &zones).expect("runbook");
+    let runbook = lockstep_core::runbook::generate(
+        &state,
+        &release,
+        &zones,
+        "2025-02-20T00:00:00Z".parse().expect("instant"),
+    )
+    .expect("runbook");
     insta::assert_snapshot!(runbook.to_markdown());
 }

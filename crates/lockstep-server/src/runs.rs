@@ -74,7 +74,7 @@ pub fn time_zones(state: &State) -> Result<BTreeMap<String, TimeZone>, String> {
 }
 
 /// The runbook of `release`, or a problem.
-fn runbook_of(state: &State, release: &Name) -> Result<Runbook, ApiError> {
+fn runbook_of(state: &State, release: &Name, now: jiff::Timestamp) -> Result<Runbook, ApiError> {
     if !state.releases().contains_key(release) {
         return Err(ApiError::NotFound {
             kind: "release",
@@ -82,7 +82,7 @@ fn runbook_of(state: &State, release: &Name) -> Result<Runbook, ApiError> {
         });
     }
     let zones = time_zones(state).map_err(|e| ApiError::unprocessable("timeZone", e))?;
-    generate(state, release, &zones)
+    generate(state, release, &zones, now)
         .map_err(|e| ApiError::unprocessable("spec.deployment", e.to_string()))
 }
 
@@ -152,7 +152,11 @@ pub(crate) async fn runbook(
 ) -> Result<axum::Json<Value>, ApiError> {
     let release = path_name("release", &name)?;
     let state = app.state.read().await;
-    Ok(axum::Json(runbook_json(&runbook_of(&state, &release)?)))
+    Ok(axum::Json(runbook_json(&runbook_of(
+        &state,
+        &release,
+        app.now(),
+    )?)))
 }
 
 /// `GET /api/v1/releases/{name}/run`
@@ -194,7 +198,7 @@ pub(crate) async fn start_run(
     let by = caller.principal()?.user.clone();
     let runbook = {
         let state = app.state.read().await;
-        runbook_of(&state, &release)?
+        runbook_of(&state, &release, app.now())?
     };
     let command = Command::StartRun {
         release: release.clone(),
@@ -500,6 +504,7 @@ pub(crate) async fn page(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     let writable = caller.principal.is_some();
+    let now = app.now();
     crate::pages::render(&app, &caller, &uri, |state| {
         let release = state
             .releases()
@@ -595,7 +600,7 @@ pub(crate) async fn page(
             ),
         }
         let zones = time_zones(state);
-        match zones.map(|zones| generate(state, &release.name, &zones)) {
+        match zones.map(|zones| generate(state, &release.name, &zones, now)) {
             Ok(Ok(runbook)) => {
                 let _ = write!(
                     body,

@@ -103,7 +103,8 @@ async fn setup(db: &TestDb) {
             .expect("fixture commits");
     }
     let zones = BTreeMap::from([("UTC".to_owned(), jiff::tz::TimeZone::UTC)]);
-    let runbook = lockstep_core::runbook::generate(&state, &name("q1"), &zones).expect("runbook");
+    let runbook =
+        lockstep_core::runbook::generate(&state, &name("q1"), &zones, now).expect("runbook");
     let start = Command::StartRun {
         release: name("q1"),
         runbook: Box::new(runbook),

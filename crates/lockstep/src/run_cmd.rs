@@ -103,7 +103,7 @@ pub struct AuditArgs {
 
 fn resolve_runbook(state: &State, release: &Name) -> anyhow::Result<Runbook> {
     let zones = time_zones(state)?;
-    Ok(generate(state, release, &zones)?)
+    Ok(generate(state, release, &zones, jiff::Timestamp::now())?)
 }
 
 pub async fn runbook(global: &Global, args: RunbookArgs) -> anyhow::Result<ExitCode> {

@@ -3,7 +3,6 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use common::{Workspace, example, example_with_release_edit, get, get_as, reader_token, serve};
 
