@@ -122,6 +122,14 @@ pub enum DomainError {
         /// The deny windows in force, in words.
         windows: Vec<String>,
     },
+    /// The release's go/no-go verdict is no-go, and nobody overrode it.
+    #[error("release `{release}` is no-go: {} not met (`lockstep gonogo {release}` says why); a run starts on go, or with a break-glass reason that overrides the verdict", unmet.join(", "))]
+    NoGo {
+        /// The release.
+        release: Name,
+        /// The ids of the criteria not met.
+        unmet: Vec<String>,
+    },
     /// A field's value breaks a rule not covered above.
     #[error("{field}: {reason}")]
     Invalid {

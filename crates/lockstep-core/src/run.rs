@@ -474,6 +474,14 @@ pub(crate) fn start(
         ));
     }
     let reason = break_glass_reason(options.break_glass.as_deref())?;
+    // A production run on a no-go verdict is a decision someone makes and explains.
+    let verdict = crate::checklist::assess(state, &release)?.verdict;
+    let unmet: Vec<Name> = verdict
+        .criteria
+        .iter()
+        .filter(|criterion| criterion.status != crate::readiness::CriterionStatus::Met)
+        .filter_map(|criterion| Name::parse(criterion.id).ok())
+        .collect();
     let windows: Vec<Name> = runbook
         .windows_at(now)
         .into_iter()
@@ -481,7 +489,7 @@ pub(crate) fn start(
         .collect();
     let mut events = Vec::new();
     if !windows.is_empty() {
-        let Some(reason) = reason else {
+        let Some(reason) = reason.clone() else {
             return Err(DomainError::DeployFrozen {
                 environment: runbook.environment.clone(),
                 windows: runbook
@@ -496,6 +504,24 @@ pub(crate) fn start(
             break_glass: BreakGlass {
                 scope: "run".to_owned(),
                 windows,
+                by: by.clone(),
+                reason,
+                at: now,
+            },
+        });
+    }
+    if !unmet.is_empty() {
+        let Some(reason) = reason else {
+            return Err(DomainError::NoGo {
+                release,
+                unmet: unmet.iter().map(Name::to_string).collect(),
+            });
+        };
+        events.push(Event::BreakGlassUsed {
+            release: release.clone(),
+            break_glass: BreakGlass {
+                scope: "go/no-go".to_owned(),
+                windows: unmet,
                 by: by.clone(),
                 reason,
                 at: now,

@@ -248,6 +248,15 @@ fn runbook(state: &State) -> Runbook {
     generate(state, &name("q1"), &zones(), at("2025-03-01T08:55:00Z")).expect("runbook")
 }
 
+/// The fixture records no readiness signals, so its release is no-go: most tests start
+/// their run with an override.
+fn no_go_overridden() -> RunOptions {
+    RunOptions {
+        auto_rollback: false,
+        break_glass: Some("the fixture records no readiness signals".into()),
+    }
+}
+
 fn start_run(state: &mut State, options: RunOptions) -> Result<Vec<Event>, DomainError> {
     let runbook = runbook(state);
     check(
@@ -348,7 +357,7 @@ fn runbook_orders_steps_by_dependency_not_by_plan_listing() {
 #[test]
 fn step_cannot_start_before_its_predecessors_are_done() {
     let mut state = ProgramBuilder::seed().build();
-    start_run(&mut state, RunOptions::default()).expect("run starts");
+    start_run(&mut state, no_go_overridden()).expect("run starts");
     let refused = step(
         &mut state,
         "analytics-api",
@@ -375,7 +384,7 @@ fn step_cannot_start_before_its_predecessors_are_done() {
 #[test]
 fn a_transition_that_skips_a_state_or_repeats_one_is_refused() {
     let mut state = ProgramBuilder::seed().build();
-    start_run(&mut state, RunOptions::default()).expect("run starts");
+    start_run(&mut state, no_go_overridden()).expect("run starts");
     let skipped = step(
         &mut state,
         "data-pipeline",
@@ -424,7 +433,7 @@ fn error_rate_above_five_percent_for_ten_minutes_trips_and_auto_rolls_back_in_re
         &mut state,
         RunOptions {
             auto_rollback: true,
-            break_glass: None,
+            ..no_go_overridden()
         },
     )
     .expect("run starts");
@@ -497,7 +506,7 @@ fn error_rate_above_five_percent_for_ten_minutes_trips_and_auto_rolls_back_in_re
 #[test]
 fn a_tripped_trigger_only_proposes_a_rollback_without_auto_rollback() {
     let mut state = ProgramBuilder::seed().build();
-    start_run(&mut state, RunOptions::default()).expect("run starts");
+    start_run(&mut state, no_go_overridden()).expect("run starts");
     deploy(&mut state, "data-pipeline", 0);
     let bug = Command::RecordSignal {
         signal: Signal {
@@ -590,6 +599,32 @@ fn a_run_inside_a_blackout_needs_break_glass_with_a_reason_and_names_who_and_why
 }
 
 #[test]
+fn a_run_on_a_no_go_verdict_needs_a_reason_which_names_the_unmet_criteria() {
+    let mut state = ProgramBuilder::seed().build();
+    let refused = start_run(&mut state, RunOptions::default());
+    let Err(error @ DomainError::NoGo { unmet, .. }) = &refused else {
+        panic!("{refused:?}");
+    };
+    assert!(unmet.iter().any(|id| id == "ci-green"), "{unmet:?}");
+    assert!(error.to_string().contains("break-glass reason"), "{error}");
+    assert!(state.runs().is_empty(), "nothing started");
+    let events = start_run(&mut state, no_go_overridden()).expect("overridden");
+    let Event::BreakGlassUsed { break_glass, .. } = &events[1] else {
+        panic!("{events:?}");
+    };
+    assert_eq!(break_glass.scope, "go/no-go");
+    assert_eq!(
+        break_glass.reason,
+        "the fixture records no readiness signals"
+    );
+    assert!(
+        break_glass.windows.contains(&name("ci-green")),
+        "{break_glass:?}"
+    );
+    assert_eq!(state.runs()[&name("q1")].break_glass.len(), 1);
+}
+
+#[test]
 fn a_recurring_blackout_freezes_every_occurrence_not_only_its_first() {
     // The run starts on Saturday 2025-03-01, the ninth weekend of the freeze.
     let mut state = ProgramBuilder::seed().weekend_freeze().build();
@@ -612,7 +647,7 @@ fn a_recurring_blackout_freezes_every_occurrence_not_only_its_first() {
 #[test]
 fn a_failed_integration_scenario_during_a_run_trips_the_integration_failure_trigger() {
     let mut state = ProgramBuilder::seed().build();
-    start_run(&mut state, RunOptions::default()).expect("run starts");
+    start_run(&mut state, no_go_overridden()).expect("run starts");
     deploy(&mut state, "data-pipeline", 0);
     let failed = Command::RecordScenarioResult {
         task: name("api-backend"),

@@ -109,7 +109,10 @@ async fn setup(db: &TestDb) {
         release: name("q1"),
         runbook: Box::new(runbook),
         by: "rita".into(),
-        options: RunOptions::default(),
+        options: RunOptions {
+            auto_rollback: false,
+            break_glass: Some("no readiness signals in this test".into()),
+        },
     };
     let events = decide(&state, start, now).expect("run starts");
     program

@@ -184,7 +184,18 @@ fn issue_6_a_run_and_its_refusals_are_kept_on_postgres() {
     let dir = tempfile::tempdir().expect("temp dir");
     let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/q1-2025");
     lockstep(&url, dir.path(), &["apply", "-f", example]);
-    lockstep(&url, dir.path(), &["run", "start", "q1-2025"]);
+    lockstep(
+        &url,
+        dir.path(),
+        &[
+            "run",
+            "start",
+            "q1-2025",
+            "--break-glass",
+            "--reason",
+            "no readiness signals in this test",
+        ],
+    );
     let refused = Command::new(env!("CARGO_BIN_EXE_lockstep"))
         .args(["run", "step", "q1-2025", "mobile-app", "start"])
         .current_dir(dir.path())

@@ -127,9 +127,27 @@ fn issue_6_a_release_day_runs_end_to_end_on_the_cli_and_rolls_back_in_reverse_wh
     // Refused before the run exists, then out of order, then skipping a state.
     let no_run = ws.fails(&["run", "step", "q1-2025", "data-pipeline", "start"]);
     assert!(no_run.contains("q1-2025"), "{no_run}");
-    let started = ws.ok(&["run", "start", "q1-2025"]);
+    // No readiness signal is recorded: the verdict is no-go, and overriding it is a
+    // recorded decision with a reason.
+    let no_go = ws.fails(&["run", "start", "q1-2025"]);
+    assert!(
+        no_go.contains("release `q1-2025` is no-go: ci-green, "),
+        "{no_go}"
+    );
+    let started = ws.ok(&[
+        "run",
+        "start",
+        "q1-2025",
+        "--break-glass",
+        "--reason",
+        "rehearsal: readiness is tracked elsewhere",
+    ]);
     assert!(
         started.contains("run 1 of q1-2025 started by tester"),
+        "{started}"
+    );
+    assert!(
+        started.contains("break glass on q1-2025 (go/no-go) by tester: rehearsal: readiness is tracked elsewhere (overrides ci-green"),
         "{started}"
     );
     let early = ws.fails(&["run", "step", "q1-2025", "analytics-api", "start"]);
@@ -222,16 +240,18 @@ fn issue_6_a_release_day_runs_end_to_end_on_the_cli_and_rolls_back_in_reverse_wh
         .iter()
         .map(|r| r["error"].as_str().expect("error"))
         .collect();
-    assert_eq!(refusals.len(), 7, "{errors:#?}");
+    assert_eq!(refusals.len(), 8, "{errors:#?}");
+    assert!(errors[1].contains("is no-go"), "{errors:?}");
     assert!(
-        errors[1].contains("cannot start before `data-pipeline` is done"),
+        errors[2].contains("cannot start before `data-pipeline` is done"),
         "{errors:?}"
     );
-    assert_eq!(refusals[1]["actor"], "tester");
-    assert_eq!(refusals[1]["source"], "cli");
-    assert_eq!(refusals[1]["target"], "run:q1-2025");
+    assert_eq!(refusals[2]["actor"], "tester");
+    assert_eq!(refusals[2]["source"], "cli");
+    assert_eq!(refusals[2]["target"], "run:q1-2025");
+    assert_eq!(refusals[1]["command"], "start a deployment run of q1-2025");
     assert_eq!(
-        refusals[1]["command"],
+        refusals[2]["command"],
         "move step analytics-api of the q1-2025 run to running"
     );
     // A refused apply is audited too, with its location.
@@ -254,7 +274,14 @@ fn issue_6_a_release_day_runs_end_to_end_on_the_cli_and_rolls_back_in_reverse_wh
         "{last:#}"
     );
     // A new run may start once this one is rolled back.
-    let second = ws.ok(&["run", "start", "q1-2025"]);
+    let second = ws.ok(&[
+        "run",
+        "start",
+        "q1-2025",
+        "--break-glass",
+        "--reason",
+        "second attempt",
+    ]);
     assert!(second.contains("run 2 of q1-2025"), "{second}");
 }
 
@@ -398,6 +425,19 @@ fn issue_6_the_same_release_day_over_http_with_authorization_problems_and_an_aut
         Some(&rita),
         r#"{"autoRollback": true}"#,
     );
+    assert_eq!(status, 422, "no-go without an override: {body}");
+    assert!(
+        json(&body)["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("is no-go")),
+        "{body}"
+    );
+    let (status, body) = post(
+        address,
+        "/api/v1/releases/q1-2025/run",
+        Some(&rita),
+        r#"{"autoRollback": true, "breakGlassReason": "rehearsal without signals"}"#,
+    );
     assert_eq!(status, 201, "{body}");
     assert_eq!(json(&body)["resource"]["status"], "deploying");
     let (status, body) = post(address, "/api/v1/releases/q1-2025/run", Some(&rita), "{}");
@@ -450,8 +490,8 @@ fn issue_6_the_same_release_day_over_http_with_authorization_problems_and_an_aut
     );
     assert_eq!(status, 200, "{body}");
     assert!(
-        head.contains("etag: \"2\""),
-        "run stream at version 2: {head}"
+        head.contains("etag: \"3\""),
+        "run stream at version 3 (started, go/no-go overridden, step): {head}"
     );
     let (status, head, _) = post_with(
         address,
@@ -541,6 +581,7 @@ fn issue_6_the_same_release_day_over_http_with_authorization_problems_and_an_aut
         kinds,
         [
             ("alex", "denied"),
+            ("rita", "domain"),
             ("rita", "domain"),
             ("mike", "denied"),
             ("mike", "domain")
