@@ -308,10 +308,6 @@ fn add_days(date: Date, days: i64) -> Date {
     date.checked_add(Span::new().days(days)).unwrap_or(date)
 }
 
-fn is_done(status: ItemStatus) -> bool {
-    matches!(status, ItemStatus::ReadyForRelease | ItemStatus::Released)
-}
-
 fn is_customer_facing(item: &Item) -> bool {
     item.spec.labels.iter().any(|label| {
         matches!(
@@ -563,7 +559,7 @@ impl<'a> Writer<'a> {
         let release = self.release_view(sources);
         let released = self.release.state == lockstep_core::ReleaseState::Released;
         let (deployed, pending): (Vec<&Item>, Vec<&Item>) = self.items().partition(|item| {
-            item.status == ItemStatus::Released || (released && is_done(item.status))
+            item.status == ItemStatus::Released || (released && item.status.is_ready())
         });
         let deployed: Vec<ItemView> = deployed
             .into_iter()
@@ -599,7 +595,7 @@ impl<'a> Writer<'a> {
         let mut in_progress = Vec::new();
         for item in self.items() {
             let view = self.item_view(item, sources);
-            if is_done(item.status) {
+            if item.status.is_ready() {
                 by_team
                     .entry(view.team_title.clone())
                     .or_default()
@@ -991,13 +987,13 @@ impl<'a> Writer<'a> {
         let mut out = Vec::new();
         for item in self
             .items()
-            .filter(|i| &i.spec.team == team && !is_done(i.status))
+            .filter(|i| &i.spec.team == team && !i.status.is_ready())
         {
             for dependency in state.blocked_by(&item.name) {
                 let Some(blocker) = state.items().get(&dependency.blocker) else {
                     continue;
                 };
-                if is_done(blocker.status) {
+                if blocker.status.is_ready() {
                     continue;
                 }
                 sources.subject(&dependency_key(
@@ -1087,12 +1083,12 @@ impl<'a> Writer<'a> {
         // 1. Dependency status.
         let state = self.state();
         let mut blocked = Vec::new();
-        for item in self.items().filter(|i| !is_done(i.status)) {
+        for item in self.items().filter(|i| !i.status.is_ready()) {
             for dependency in state.blocked_by(&item.name) {
                 let Some(blocker) = state.items().get(&dependency.blocker) else {
                     continue;
                 };
-                if is_done(blocker.status) {
+                if blocker.status.is_ready() {
                     continue;
                 }
                 sources.subject(&dependency_key(

@@ -333,6 +333,36 @@ impl Decider<'_> {
                         to,
                     });
                 }
+                if to == crate::ReleaseState::Released {
+                    // Released says what shipped: every item, and the run if there is one.
+                    let unready: Vec<String> = state
+                        .items_of(&release)
+                        .filter(|item| !item.status.is_ready())
+                        .map(|item| format!("`{}` ({})", item.name, item.status))
+                        .collect();
+                    if !unready.is_empty() {
+                        return Err(DomainError::invalid(
+                            "state",
+                            format!(
+                                "release `{release}` cannot be released while {} of its items are not ready for release: {}",
+                                unready.len(),
+                                unready.join(", ")
+                            ),
+                        ));
+                    }
+                    if let Some(run) = state.runs().get(&release)
+                        && run.status() != crate::run::RunStatus::Completed
+                    {
+                        return Err(DomainError::invalid(
+                            "state",
+                            format!(
+                                "release `{release}` cannot be released while its run {} is {}",
+                                run.number,
+                                run.status().as_str()
+                            ),
+                        ));
+                    }
+                }
                 Ok(vec![Event::ReleaseStateChanged {
                     release,
                     from: existing.state,
@@ -381,6 +411,24 @@ impl Decider<'_> {
                         from: existing.status,
                         to,
                     });
+                }
+                if to == ItemStatus::Released {
+                    // Released is final: what the item depends on ships first.
+                    let unready: Vec<String> = state
+                        .blocked_by(&item)
+                        .filter_map(|dependency| state.items().get(&dependency.blocker))
+                        .filter(|blocker| !blocker.status.is_ready())
+                        .map(|blocker| format!("`{}` ({})", blocker.name, blocker.status))
+                        .collect();
+                    if !unready.is_empty() {
+                        return Err(DomainError::invalid(
+                            "status",
+                            format!(
+                                "item `{item}` cannot be released before what it depends on is ready: {}",
+                                unready.join(", ")
+                            ),
+                        ));
+                    }
                 }
                 Ok(vec![Event::ItemStatusChanged {
                     item,

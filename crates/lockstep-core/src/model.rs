@@ -565,6 +565,11 @@ impl ItemStatus {
         }
     }
 
+    /// Ready for release or released: nothing is left to build.
+    pub fn is_ready(self) -> bool {
+        matches!(self, ItemStatus::ReadyForRelease | ItemStatus::Released)
+    }
+
     /// The column title shown on a board.
     pub fn title(self) -> &'static str {
         match self {

@@ -501,10 +501,7 @@ pub fn plan_release(
             let Some(blocker) = state.items().get(&dependency.blocker) else {
                 continue;
             };
-            if matches!(
-                blocker.status,
-                ItemStatus::ReadyForRelease | ItemStatus::Released
-            ) {
+            if blocker.status.is_ready() {
                 continue;
             }
             let projected = blocker.eta.or(blocker.spec.due).or_else(|| {

@@ -351,6 +351,35 @@ fn unknown_reference_suggests_the_closest_name() {
 }
 
 #[test]
+fn an_item_is_released_only_after_what_it_depends_on_is_ready() {
+    let given = ProgramBuilder::seed_chain();
+    let error = check(
+        &given,
+        Command::MoveItem {
+            item: name("endpoints"),
+            to: ItemStatus::Released,
+        },
+    )
+    .expect_err("the pipeline is in planning");
+    assert_eq!(
+        error.to_string(),
+        "status: item `endpoints` cannot be released before what it depends on is ready: `pipeline` (planning)"
+    );
+    let given = given.run(Command::MoveItem {
+        item: name("pipeline"),
+        to: ItemStatus::ReadyForRelease,
+    });
+    check(
+        &given,
+        Command::MoveItem {
+            item: name("endpoints"),
+            to: ItemStatus::Released,
+        },
+    )
+    .expect("its blocker is ready");
+}
+
+#[test]
 fn released_items_cannot_move_back() {
     let given = ProgramBuilder::seed_chain().run(Command::MoveItem {
         item: name("pipeline"),
@@ -409,9 +438,29 @@ fn release_life_cycle_is_enforced() {
         error,
         DomainError::IllegalReleaseTransition { .. }
     ));
-    let given = given
-        .release_state("q1", ReleaseState::InProgress)
-        .release_state("q1", ReleaseState::Released);
+    let given = given.release_state("q1", ReleaseState::InProgress);
+    let error = check(
+        &given,
+        Command::ChangeReleaseState {
+            release: name("q1"),
+            to: ReleaseState::Released,
+        },
+    )
+    .expect_err("nothing is ready");
+    assert!(
+        error.to_string().contains(
+            "cannot be released while 3 of its items are not ready for release: `dashboard` (planning)"
+        ),
+        "{error}"
+    );
+    let mut given = given;
+    for item in ["pipeline", "endpoints", "dashboard"] {
+        given = given.run(Command::MoveItem {
+            item: name(item),
+            to: ItemStatus::ReadyForRelease,
+        });
+    }
+    let given = given.release_state("q1", ReleaseState::Released);
     let error = check(
         &given,
         Command::ChangeReleaseState {

@@ -138,10 +138,7 @@ fn short(date: Date) -> String {
 }
 
 fn readiness(items: &[&Item]) -> (usize, usize) {
-    let ready = items
-        .iter()
-        .filter(|i| matches!(i.status, ItemStatus::ReadyForRelease | ItemStatus::Released))
-        .count();
+    let ready = items.iter().filter(|i| i.status.is_ready()).count();
     (ready, items.len())
 }
 
