@@ -56,7 +56,9 @@ impl MoveItemRequest {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SetEtaRequest {
-    /// The new ETA, or null to clear it.
+    /// The new ETA, or null to clear it. Required: a body without it (`{}`) would
+    /// otherwise clear the ETA by accident.
+    #[serde(deserialize_with = "Option::deserialize")]
     pub eta: Option<Date>,
     /// Why.
     #[serde(default)]

@@ -166,8 +166,7 @@ pub(crate) struct Write {
 fn check_free_text(write: &Write) -> Result<(), ApiError> {
     use lockstep_core::checklist::SignOffDecision;
     let reason = wire::MAX_REASON_CHARS;
-    let mut texts: Vec<(&str, Option<&String>, usize)> =
-        vec![("reason", write.reason.as_ref(), reason)];
+    let mut texts: Vec<(&str, Option<&String>, usize)> = Vec::new();
     match &write.command {
         Command::CheckItem { note, .. } => texts.push(("note", note.as_ref(), reason)),
         Command::SignOff {
@@ -188,6 +187,9 @@ fn check_free_text(write: &Write) -> Result<(), ApiError> {
         }
         _ => {}
     }
+    // Last: a note or a break-glass reason is also the write's reason, and the error
+    // should name the field the caller sent.
+    texts.push(("reason", write.reason.as_ref(), reason));
     texts.into_iter().try_for_each(|(field, text, limit)| {
         text.map_or(Ok(()), |text| wire::check_length(field, text, limit))
     })
@@ -711,4 +713,33 @@ pub(crate) async fn idempotent(
         tracing::warn!(%error, "cannot store an idempotent response");
     }
     Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_long_note_that_is_also_the_reason_is_refused_as_the_note() {
+        let note = "x".repeat(wire::MAX_REASON_CHARS + 1);
+        let release = Name::parse("q1").expect("name");
+        let write = Write {
+            command: Command::ChangeRunStep {
+                release: release.clone(),
+                step: Name::parse("api").expect("name"),
+                to: lockstep_core::run::StepStatus::Running,
+                by: "rita".into(),
+                note: Some(note.clone()),
+                break_glass: None,
+            },
+            target: Target::Run(release),
+            if_match: IfMatch::default(),
+            reason: Some(note),
+            created: false,
+        };
+        let Err(ApiError::Unprocessable { field, .. }) = check_free_text(&write) else {
+            panic!("refused");
+        };
+        assert_eq!(field.as_deref(), Some("note"));
+    }
 }

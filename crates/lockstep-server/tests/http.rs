@@ -252,6 +252,27 @@ async fn team_member_moves_own_team_items_but_not_other_teams() {
         StatusCode::OK,
     )
     .await;
+    // A body without `eta` is a mistake, not a request to clear it; `null` clears it.
+    for body in [json!({}), json!({"reason": "oops"})] {
+        check(
+            &h,
+            "mike",
+            Method::POST,
+            "/api/v1/items/api-endpoints/eta",
+            Some(body),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await;
+    }
+    check(
+        &h,
+        "mike",
+        Method::POST,
+        "/api/v1/items/api-endpoints/eta",
+        Some(json!({"eta": null})),
+        StatusCode::OK,
+    )
+    .await;
     check(
         &h,
         "mike",
