@@ -587,13 +587,34 @@ async fn add_dependency(
 ) -> Result<Response, ApiError> {
     let command = body.command()?;
     let Command::DefineDependency {
-        blocker, blocked, ..
+        blocker,
+        blocked,
+        need_by,
+        buffer_days,
     } = &command
     else {
         return Err(ApiError::Internal(
             "dependency request built another command".into(),
         ));
     };
+    // Creating is not changing: a POST that would rewrite an existing dependency's dates
+    // must say which version it changes (If-Match), so a stale or partial body does not
+    // silently reset its need-by date or buffer. The same body again is a harmless retry.
+    if if_match.0.is_none()
+        && let Some(existing) = app.state.read().await.dependency(blocker, blocked)
+        && (existing.need_by != *need_by || existing.buffer_days != *buffer_days)
+    {
+        return Err(ApiError::unprocessable(
+            "blocked",
+            format!(
+                "dependency `{blocker}` → `{blocked}` already exists (need-by {}, buffer {} d); to change it, send If-Match with the ETag of GET /api/v1/items/{blocked}",
+                existing
+                    .need_by
+                    .map_or_else(|| "none".to_owned(), |d| d.to_string()),
+                existing.buffer_days
+            ),
+        ));
+    }
     let target = Target::Dependency(blocker.clone(), blocked.clone());
     let mut w = write(command, target, if_match);
     w.created = true;

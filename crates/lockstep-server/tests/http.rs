@@ -435,8 +435,28 @@ async fn dependencies_need_a_team_on_one_side_and_resources_need_a_manager() {
         "sarah",
         Method::POST,
         "/api/v1/dependencies",
-        Some(dependency),
+        Some(dependency.clone()),
         StatusCode::CREATED,
+    )
+    .await;
+    // The same body again is a harmless retry; a different one does not silently
+    // rewrite the dependency without If-Match.
+    check(
+        &h,
+        "sarah",
+        Method::POST,
+        "/api/v1/dependencies",
+        Some(dependency),
+        StatusCode::OK,
+    )
+    .await;
+    check(
+        &h,
+        "sarah",
+        Method::POST,
+        "/api/v1/dependencies",
+        Some(json!({"blocker": "dashboard", "blocked": "extra", "bufferDays": 3})),
+        StatusCode::UNPROCESSABLE_ENTITY,
     )
     .await;
     check(
