@@ -28,6 +28,7 @@ pub mod tokens;
 mod wire;
 mod write;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -113,6 +114,9 @@ pub struct AppState {
     audit: lockstep_store::audit::AuditLog,
     feed: broadcast::Sender<Arc<Change>>,
     config: Config,
+    /// One lock per (user, Idempotency-Key) in flight, so that concurrent retries of one
+    /// request wait for the first and replay its response instead of racing it.
+    idempotency_locks: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl AppState {
@@ -132,6 +136,7 @@ impl AppState {
             audit,
             feed,
             config,
+            idempotency_locks: Mutex::default(),
         }))
     }
 

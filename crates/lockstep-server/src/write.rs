@@ -679,6 +679,38 @@ pub(crate) async fn idempotent(
         Some(Ok(principal)) => principal.user.clone(),
         _ => return next.run(request).await,
     };
+    // Concurrent retries with one key run one at a time: the first executes and stores its
+    // response, the others then find and replay it.
+    let lock_key = (principal.clone(), key.clone());
+    let lock = app
+        .idempotency_locks
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner())
+        .entry(lock_key.clone())
+        .or_default()
+        .clone();
+    let response = {
+        let _in_flight = lock.lock().await;
+        idempotent_locked(&app, request, next, principal, key).await
+    };
+    let mut locks = app
+        .idempotency_locks
+        .lock()
+        .unwrap_or_else(|poison| poison.into_inner());
+    // Only the map and this request hold it: nobody else waits for this key.
+    if Arc::strong_count(&lock) == 2 {
+        locks.remove(&lock_key);
+    }
+    response
+}
+
+async fn idempotent_locked(
+    app: &AppState,
+    request: Request,
+    next: axum::middleware::Next,
+    principal: String,
+    key: String,
+) -> Response {
     let (parts, body) = request.into_parts();
     let bytes: Bytes = match axum::body::to_bytes(body, crate::extract::BODY_LIMIT).await {
         Ok(bytes) => bytes,

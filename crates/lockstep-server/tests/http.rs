@@ -868,6 +868,49 @@ async fn stale_if_match_is_412_and_current_one_succeeds() {
     assert_eq!(h.item_status().await, "testing");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_retries_with_one_idempotency_key_all_replay_the_first() {
+    let h = Harness::new().await;
+    let token = h.token(Some("mike"));
+    let body = json!({"date": "2030-01-10", "text": "started"}).to_string();
+    let mut retries = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (app, token, body) = (h.app.clone(), token.clone(), body.clone());
+        retries.spawn(async move {
+            common::send(
+                &app,
+                request(
+                    token.as_deref(),
+                    Method::POST,
+                    "/api/v1/items/api-endpoints/updates",
+                    Some(body),
+                    &[("idempotency-key", "k-race")],
+                ),
+            )
+            .await
+        });
+    }
+    let mut replayed = 0;
+    let mut bodies = std::collections::BTreeSet::new();
+    while let Some(joined) = retries.join_next().await {
+        let (status, headers, value) = joined.expect("task");
+        assert_eq!(status, StatusCode::OK, "{value}");
+        replayed += usize::from(headers.contains_key("idempotent-replayed"));
+        bodies.insert(value.to_string());
+    }
+    assert_eq!(replayed, 7, "all but the first replay it");
+    assert_eq!(bodies.len(), 1, "{bodies:?}");
+    let (_, value) = h
+        .call(
+            Some("mike"),
+            Method::GET,
+            "/api/v1/items/api-endpoints",
+            None,
+        )
+        .await;
+    assert_eq!(value["item"]["updates"].as_array().map(Vec::len), Some(1));
+}
+
 #[tokio::test]
 async fn idempotency_key_replays_the_same_request_and_refuses_another() {
     let h = Harness::new().await;
