@@ -19,11 +19,12 @@ use crate::ApiError;
 /// hundreds of milestones is far below it.
 pub const BODY_LIMIT: usize = 256 * 1024;
 
-/// A JSON body whose rejections are problem documents.
+/// A JSON body whose rejections are problem documents. `LIMIT` is the body limit the
+/// route sets (with `DefaultBodyLimit`), named in the 413 problem.
 #[derive(Debug, Clone)]
-pub struct ApiJson<T>(pub T);
+pub struct ApiJson<T, const LIMIT: usize = BODY_LIMIT>(pub T);
 
-impl<S, T> FromRequest<S> for ApiJson<T>
+impl<S, T, const LIMIT: usize> FromRequest<S> for ApiJson<T, LIMIT>
 where
     T: DeserializeOwned,
     S: Send + Sync,
@@ -33,18 +34,40 @@ where
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(request, state).await {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
-            Err(rejection) => Err(json_problem(&rejection)),
+            Err(rejection) => Err(json_problem(&rejection, LIMIT)),
+        }
+    }
+}
+
+/// A raw body (a webhook's, whose signature covers the bytes) whose rejections are
+/// problem documents.
+#[derive(Debug, Clone)]
+pub struct ApiBytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::body::Bytes::from_request(request, state).await {
+            Ok(bytes) => Ok(ApiBytes(bytes)),
+            Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::PayloadTooLarge { limit: BODY_LIMIT })
+            }
+            Err(rejection) => Err(ApiError::BadRequest {
+                detail: rejection.body_text(),
+                field: None,
+            }),
         }
     }
 }
 
 /// Maps axum's JSON rejection onto our problems, recovering the field path that
 /// serde_path_to_error puts in the message.
-fn json_problem(rejection: &JsonRejection) -> ApiError {
+fn json_problem(rejection: &JsonRejection, limit: usize) -> ApiError {
     let text = rejection.body_text();
     let status = rejection.status();
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        return ApiError::PayloadTooLarge { limit: BODY_LIMIT };
+        return ApiError::PayloadTooLarge { limit };
     }
     if status == StatusCode::UNSUPPORTED_MEDIA_TYPE {
         return ApiError::UnsupportedMediaType;

@@ -62,7 +62,7 @@ struct SourceBody {
 async fn apply(
     Extract(app): Extract<Arc<AppState>>,
     caller: Caller,
-    ApiJson(body): ApiJson<ApplyRequest>,
+    ApiJson(body): ApiJson<ApplyRequest, APPLY_BODY_LIMIT>,
 ) -> Result<Json<Value>, ApiError> {
     let principal = caller.principal()?;
     if let Some(reason) = &body.reason {

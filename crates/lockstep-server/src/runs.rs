@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State as Extract};
+use axum::extract::{Path, State as Extract};
 use axum::http::Uri;
 use axum::response::Response;
 use jiff::tz::TimeZone;
@@ -82,8 +82,13 @@ fn runbook_of(state: &State, release: &Name, now: jiff::Timestamp) -> Result<Run
         });
     }
     let zones = time_zones(state).map_err(|e| ApiError::unprocessable("timeZone", e))?;
-    generate(state, release, &zones, now)
-        .map_err(|e| ApiError::unprocessable("spec.deployment", e.to_string()))
+    // Not the request's fault (it has no body): the release lacks what a runbook needs.
+    generate(state, release, &zones, now).map_err(|e| {
+        ApiError::Domain(lockstep_core::DomainError::invalid(
+            "spec.deployment",
+            e.to_string(),
+        ))
+    })
 }
 
 /// The runbook on the wire: `GET /api/v1/releases/{name}/runbook` and
@@ -287,26 +292,23 @@ pub(crate) async fn start_rollback(
 }
 
 /// `GET /api/v1/audit` query.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct AuditQuery {
-    release: Option<String>,
-    limit: Option<i64>,
-}
-
 /// `GET /api/v1/audit`
 pub(crate) async fn audit(
     Extract(app): Shared,
-    Query(query): Query<AuditQuery>,
+    query: crate::extract::ListQuery,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("limit", "use 1 to 1000"));
+    if query.cursor.is_some() {
+        return Err(ApiError::bad_request(
+            "cursor",
+            "the audit log is not paged: it lists the latest refusals, up to `limit`",
+        ));
     }
-    if let Some(release) = &query.release {
+    let release = query.filters(&["release"])?.get("release").cloned();
+    if let Some(release) = &release {
         path_name("release", release)?;
     }
-    let refusals = app.audit.list(query.release.as_deref(), limit).await?;
+    let limit = i64::try_from(query.limit).unwrap_or(i64::MAX);
+    let refusals = app.audit.list(release.as_deref(), limit).await?;
     Ok(axum::Json(json!({
         "refusals": refusals.iter().map(refusal_json).collect::<Vec<_>>(),
     })))

@@ -17,7 +17,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::{Path, State as Extract};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -126,7 +125,7 @@ enum Parsed {
 pub(crate) async fn github(
     Extract(app): Shared,
     headers: HeaderMap,
-    body: Bytes,
+    crate::extract::ApiBytes(body): crate::extract::ApiBytes,
 ) -> Result<Response, ApiError> {
     let Some(secret) = app.config.webhooks.github.as_deref() else {
         return Err(refuse_unauthenticated(
@@ -157,7 +156,7 @@ pub(crate) async fn github(
 pub(crate) async fn gitlab(
     Extract(app): Shared,
     headers: HeaderMap,
-    body: Bytes,
+    crate::extract::ApiBytes(body): crate::extract::ApiBytes,
 ) -> Result<Response, ApiError> {
     let Some(secret) = app.config.webhooks.gitlab.as_deref() else {
         return Err(refuse_unauthenticated(

@@ -1366,3 +1366,22 @@ async fn feed_tokens_come_from_the_api_and_the_subscribe_page_and_rotate() {
     let (status, _, _) = h.send(request(None, Method::GET, path, None, &[])).await;
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_runbook_of_a_release_without_a_deployment_plan_is_refused_by_the_rules() {
+    let h = Harness::new().await;
+    let (status, value) = h
+        .call(
+            Some("rita"),
+            Method::GET,
+            "/api/v1/releases/r1/runbook",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{value}");
+    assert_eq!(
+        value["type"], "https://lockstep.dev/problems/rejected",
+        "not a complaint about a body a GET does not have: {value}"
+    );
+    assert_eq!(value["field"], "spec.deployment", "{value}");
+}

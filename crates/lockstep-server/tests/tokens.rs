@@ -570,6 +570,13 @@ async fn huge_bodies_are_413_and_change_nothing() {
         )
         .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{value}");
+    // The problem names the limit of the route, 8 MiB for manifests.
+    assert!(
+        value["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(&(8 * 1024 * 1024).to_string())),
+        "{value}"
+    );
     let (status, value) = h
         .call(
             Some(&h.admin),

@@ -532,3 +532,15 @@ async fn an_open_p0_issue_blocks_the_release_until_it_is_closed() {
         "{bugs}"
     );
 }
+
+#[tokio::test]
+async fn an_oversized_delivery_is_a_413_problem_document() {
+    let h = Harness::new().await;
+    let body = format!(r#"{{"padding": "{}"}}"#, "x".repeat(300 * 1024)).into_bytes();
+    let (status, value) = h.github("workflow_run", "big-1", body).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{value}");
+    assert_eq!(
+        value["type"], "https://lockstep.dev/problems/payload-too-large",
+        "{value}"
+    );
+}

@@ -590,4 +590,8 @@ fn issue_6_the_same_release_day_over_http_with_authorization_problems_and_an_aut
     );
     let (status, _) = get_as(address, "/api/v1/audit?limit=0", Some(&rita));
     assert_eq!(status, 400);
+    // An unknown parameter is a problem document naming it, not axum's plain text.
+    let (status, body) = get_as(address, "/api/v1/audit?foo=1", Some(&rita));
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(json(&body)["field"], "foo", "{body}");
 }
