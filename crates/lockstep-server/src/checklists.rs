@@ -275,6 +275,7 @@ async fn request_gonogo(
     caller: Caller,
     Path(name): Path<String>,
     if_match: IfMatch,
+    _: crate::extract::NoBody,
 ) -> Result<Response, ApiError> {
     let release = path_name("release", &name)?;
     let by = acting_member(&caller, &format!("request go/no-go of release {release}"))?;

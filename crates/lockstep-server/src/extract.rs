@@ -61,6 +61,43 @@ impl<S: Send + Sync> FromRequest<S> for ApiBytes {
     }
 }
 
+/// The body of a POST that takes no parameters: nothing, or the JSON object `{}`.
+/// Anything else is refused as any other bad body is, never silently ignored.
+#[derive(Debug, Clone, Copy)]
+pub struct NoBody;
+
+impl<S: Send + Sync> FromRequest<S> for NoBody {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let json = request
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("application/json"));
+        let ApiBytes(bytes) = ApiBytes::from_request(request, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(NoBody);
+        }
+        if !json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        match serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&bytes) {
+            Ok(fields) => match fields.keys().next() {
+                None => Ok(NoBody),
+                Some(field) => Err(ApiError::Unprocessable {
+                    detail: format!("unknown field `{field}`: this operation takes no body"),
+                    field: Some(field.clone()),
+                }),
+            },
+            Err(error) => Err(ApiError::BadRequest {
+                detail: format!("the body is not a JSON object: {error}"),
+                field: None,
+            }),
+        }
+    }
+}
+
 /// Maps axum's JSON rejection onto our problems, recovering the field path that
 /// serde_path_to_error puts in the message.
 fn json_problem(rejection: &JsonRejection, limit: usize) -> ApiError {

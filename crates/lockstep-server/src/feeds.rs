@@ -201,6 +201,7 @@ async fn subscriptions_of(app: &AppState, member: Option<&Name>) -> (Option<Name
 pub(crate) async fn rotate(
     Extract(app): Extract<Arc<AppState>>,
     caller: Caller,
+    _: crate::extract::NoBody,
 ) -> Result<Response, ApiError> {
     let principal = caller.principal()?;
     let token = rotate_feed_token(&app.auth, &principal.user, app.now()).await?;

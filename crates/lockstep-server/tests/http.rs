@@ -1289,6 +1289,32 @@ async fn feed_tokens_come_from_the_api_and_the_subscribe_page_and_rotate() {
         .call(None, Method::POST, "/api/v1/me/feed-token", None)
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+    // It takes no body: one is refused, not ignored, and the token stays as it is.
+    let mike = h.token(Some("mike"));
+    for (content_type, body, expected) in [
+        (
+            "application/json",
+            r#"{"x": 1}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        ("application/json", "{bad json", StatusCode::BAD_REQUEST),
+        ("text/plain", "hi", StatusCode::UNSUPPORTED_MEDIA_TYPE),
+    ] {
+        let (status, _, value) = h
+            .send(request(
+                mike.as_deref(),
+                Method::POST,
+                "/api/v1/me/feed-token",
+                Some(body.to_owned()),
+                &[("content-type", content_type)],
+            ))
+            .await;
+        assert_eq!(status, expected, "{body}: {value}");
+    }
+    let (status, _, _) = h
+        .send(request(None, Method::GET, &release_path, None, &[]))
+        .await;
+    assert_eq!(status, StatusCode::OK, "the token still works");
 
     // On the dashboard: the release page links to the subscribe page, whose form makes
     // a new token (the API's one stops working) and shows the links once.
