@@ -149,16 +149,38 @@ async fn templates(Extract(app): Shared) -> Json {
 type Json = axum::Json<Value>;
 
 /// The member the caller acts as; a user not linked to one cannot tick or sign.
-fn acting_member(caller: &Caller, action: &str) -> Result<Name, ApiError> {
+/// The team member the caller acts as. A user linked to none is refused, and the refusal
+/// is audited like every other.
+async fn acting_member(
+    app: &AppState,
+    caller: &Caller,
+    action: &str,
+    release: &Name,
+) -> Result<Name, ApiError> {
     let principal = caller.principal()?;
-    principal.member.clone().ok_or_else(|| {
-        ApiError::Forbidden(Denied {
-            user: principal.user.clone(),
-            action: action.to_owned(),
-            reason: "the user is not linked to a team member (`lockstep user add --member`)"
-                .to_owned(),
-        })
-    })
+    if let Some(member) = &principal.member {
+        return Ok(member.clone());
+    }
+    let denied = Denied {
+        user: principal.user.clone(),
+        action: action.to_owned(),
+        reason: "the user is not linked to a team member (`lockstep user add --member`)".to_owned(),
+    };
+    crate::runs::record(
+        app,
+        lockstep_store::audit::Refusal {
+            at: app.now(),
+            actor: principal.user.clone(),
+            source: "http".to_owned(),
+            command: action.to_owned(),
+            target: format!("release:{release}"),
+            release: Some(release.to_string()),
+            kind: "denied".to_owned(),
+            error: denied.to_string(),
+        },
+    )
+    .await;
+    Err(ApiError::Forbidden(denied))
 }
 
 /// `POST /releases/{name}/checklist/{item}/check` body.
@@ -178,7 +200,13 @@ async fn check_item(
 ) -> Result<Response, ApiError> {
     let release = path_name("release", &name)?;
     let item = path_name("checklist item", &item)?;
-    let by = acting_member(&caller, &format!("check item {item} of release {release}"))?;
+    let by = acting_member(
+        &app,
+        &caller,
+        &format!("check item {item} of release {release}"),
+        &release,
+    )
+    .await?;
     let command = Command::CheckItem {
         release: release.clone(),
         item,
@@ -278,7 +306,13 @@ async fn request_gonogo(
     _: crate::extract::NoBody,
 ) -> Result<Response, ApiError> {
     let release = path_name("release", &name)?;
-    let by = acting_member(&caller, &format!("request go/no-go of release {release}"))?;
+    let by = acting_member(
+        &app,
+        &caller,
+        &format!("request go/no-go of release {release}"),
+        &release,
+    )
+    .await?;
     let command = Command::RequestGoNoGo {
         release: release.clone(),
         by,
@@ -330,7 +364,13 @@ async fn sign_off(
             ));
         }
     };
-    let by = acting_member(&caller, &format!("sign off release {release}"))?;
+    let by = acting_member(
+        &app,
+        &caller,
+        &format!("sign off release {release}"),
+        &release,
+    )
+    .await?;
     let command = Command::SignOff {
         release: release.clone(),
         by,

@@ -82,17 +82,39 @@ async fn apply(
             text: s.text,
         })
         .collect();
-    let manifest =
-        parse(&sources, Limits::default()).map_err(|errors| ApiError::Unprocessable {
-            detail: errors.to_string(),
-            field: Some("sources".to_owned()),
-        })?;
+    // A refused apply is audited as the CLI audits one: what was applied, and why not.
+    let names: Vec<&str> = sources.iter().map(|s| s.name.as_str()).collect();
+    let command = format!("apply {}", names.join(", "));
+    let refuse = |detail: String| {
+        let refusal = lockstep_store::audit::Refusal {
+            at: app.now(),
+            actor: principal.user.clone(),
+            source: "http".to_owned(),
+            command: command.clone(),
+            target: "program".to_owned(),
+            release: None,
+            kind: "manifest".to_owned(),
+            error: detail.clone(),
+        };
+        let app = app.clone();
+        async move {
+            crate::runs::record(&app, refusal).await;
+            ApiError::Unprocessable {
+                detail,
+                field: Some("sources".to_owned()),
+            }
+        }
+    };
+    let manifest = match parse(&sources, Limits::default()) {
+        Ok(manifest) => manifest,
+        Err(errors) => return Err(refuse(errors.to_string()).await),
+    };
     let mut state = app.state.write().await;
     app.catch_up_locked(&mut state).await?;
-    let commands = plan(&manifest, &state).map_err(|errors| ApiError::Unprocessable {
-        detail: errors.to_string(),
-        field: Some("sources".to_owned()),
-    })?;
+    let commands = match plan(&manifest, &state) {
+        Ok(commands) => commands,
+        Err(errors) => return Err(refuse(errors.to_string()).await),
+    };
     let now = app.now();
     for located in &commands {
         if let Err(denied) = authorize(&state, principal, &located.command) {
@@ -102,23 +124,34 @@ async fn apply(
             let unchanged = lockstep_core::decide(&state, located.command.clone(), now)
                 .is_ok_and(|events| events.is_empty());
             if !unchanged {
-                return Err(ApiError::Forbidden(Denied {
+                let denied = Denied {
                     action: format!("{} ({})", denied.action, located.location),
                     ..denied
-                }));
+                };
+                crate::runs::record_refusal(
+                    &app,
+                    &state,
+                    &principal.user,
+                    &located.command,
+                    "denied",
+                    &denied.to_string(),
+                )
+                .await;
+                return Err(ApiError::Forbidden(denied));
             }
         }
     }
     let fallback = sources.first().map_or("manifest", |s| s.name.as_str());
-    let events = decide_all(
+    let events = match decide_all(
         &state,
         commands.iter().map(|c| c.command.clone()).collect(),
         now,
-    )
-    .map_err(|errors| ApiError::Unprocessable {
-        detail: locate(&commands, errors, fallback).to_string(),
-        field: Some("sources".to_owned()),
-    })?;
+    ) {
+        Ok(events) => events,
+        Err(errors) => {
+            return Err(refuse(locate(&commands, errors, fallback).to_string()).await);
+        }
+    };
     let changes: Vec<Value> = events
         .iter()
         .map(|e| json!({ "stream": state.stream_of(e), "summary": e.describe(), "event": e }))

@@ -335,6 +335,11 @@ pub(crate) async fn record_refusal(
         kind: kind.to_owned(),
         error: error.to_owned(),
     };
+    record(app, refusal).await;
+}
+
+/// Records a refusal; a failure to record is logged, never the caller's error.
+pub(crate) async fn record(app: &AppState, refusal: lockstep_store::audit::Refusal) {
     if let Err(error) = app.audit.record(&refusal).await {
         tracing::warn!(%error, "cannot record a refused attempt");
     }

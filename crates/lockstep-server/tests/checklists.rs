@@ -195,9 +195,21 @@ async fn items_are_ticked_by_their_owner_role_or_the_release_manager_only() {
             .expect("detail")
             .contains("owned by role ux-designer")
     );
-    // A viewer is not a member at all (403).
+    // A viewer is not a member at all (403), and the attempt is audited like any refusal.
     let (status, value) = h.call("viewer", Method::POST, path, Some(json!({}))).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{value}");
+    let (status, audit) = h
+        .call("admin", Method::GET, "/api/v1/audit?release=r1", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{audit}");
+    assert!(
+        audit["refusals"]
+            .as_array()
+            .is_some_and(|all| all.iter().any(|r| r["actor"] == "viewer"
+                && r["kind"] == "denied"
+                && r["command"] == "check item design-qa of release r1")),
+        "{audit:#}"
+    );
     // uma holds the role.
     let (status, value) = h
         .call(

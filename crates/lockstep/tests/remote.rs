@@ -273,6 +273,16 @@ fn apply_against_a_server_is_one_atomic_change_with_located_errors() {
         String::from_utf8_lossy(&remote.stderr),
         String::from_utf8_lossy(&local.stderr)
     );
+    // Both refused applies over HTTP are in the audit log.
+    let audit: serde_json::Value =
+        serde_json::from_str(&f.remote_ok(&f.rita, &["audit", "-o", "json"])).expect("json");
+    let refusals = audit["refusals"].as_array().expect("refusals");
+    let by = |actor: &str, kind: &str| {
+        refusals
+            .iter()
+            .any(|r| r["actor"] == actor && r["kind"] == kind && r["source"] == "http")
+    };
+    assert!(by("mike", "denied") && by("rita", "manifest"), "{audit:#}");
     assert!(
         String::from_utf8_lossy(&remote.stderr).contains("broken.yaml:"),
         "{remote:?}"
