@@ -826,7 +826,17 @@ impl<'m> Planner<'m> {
             let Some(resource) = self.reference(located, Ref::Resource, &used.resource) else {
                 return;
             };
-            uses.insert(resource, used.amount);
+            if uses.insert(resource, used.amount).is_some() {
+                self.error(
+                    located,
+                    &used.resource.referenced,
+                    format!(
+                        "resource `{}` is listed twice in `uses`: give it once, with the amount held",
+                        used.resource.value
+                    ),
+                );
+                return;
+            }
         }
         let Some(team) = team else { return };
         let mut push = |phase: usize, command: Command| {
@@ -882,12 +892,25 @@ impl<'m> Planner<'m> {
             );
         }
         let mut links = Vec::new();
+        let mut blockers = BTreeSet::new();
         for DependsOnDoc {
             item: blocker,
             need_by,
             buffer_days,
         } in &doc.depends_on
         {
+            if !blockers.insert(&blocker.value) {
+                // Two entries would redefine one dependency on every apply.
+                self.error(
+                    located,
+                    &blocker.referenced,
+                    format!(
+                        "`{}` is listed twice in `dependsOn`: one dependency has one need-by date and buffer",
+                        blocker.value
+                    ),
+                );
+                continue;
+            }
             if let Some(blocker) = self.reference(located, Ref::Item, blocker) {
                 links.push(Command::DefineDependency {
                     blocker,

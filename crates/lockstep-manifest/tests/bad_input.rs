@@ -316,3 +316,32 @@ fn a_release_approval_rule_naming_an_unknown_person_is_located() {
     );
     assert_eq!(errors(&text), "bad.yaml:12:17: unknown member `ghost`");
 }
+
+#[test]
+fn a_blocker_listed_twice_in_depends_on_is_located() {
+    // Two entries would each redefine the one dependency, so every apply changed it.
+    let message = errors(&release(
+        "    - {name: b, title: B, team: frontend}\n    - {name: a, title: A, team: frontend, dependsOn: [{item: b}, {item: b, needBy: 2025-02-01}]}\n",
+    ));
+    assert!(
+        message.starts_with("bad.yaml:13:")
+            && message.contains("`b` is listed twice in `dependsOn`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_resource_listed_twice_in_uses_is_located() {
+    // The second entry silently replaced the first's amount, even an invalid one.
+    let lab = "apiVersion: lockstep.dev/v1\nkind: Resource\nmetadata: {name: qa-lab}\nspec: {capacity: 2}\n---\n";
+    let message = errors(&format!(
+        "{lab}{}",
+        release(
+            "    - {name: a, title: A, team: frontend, uses: [{resource: qa-lab, amount: 0}, {resource: qa-lab}]}\n"
+        )
+    ));
+    assert!(
+        message.contains("resource `qa-lab` is listed twice in `uses`"),
+        "{message}"
+    );
+}
