@@ -31,8 +31,8 @@ pub fn decide(state: &State, command: Command, now: Timestamp) -> Result<Vec<Eve
 
 /// Decides a batch of commands as one atomic change: each command sees the effect
 /// of the ones before it, and either every command is accepted or every error is
-/// returned with the index of the command that caused it (in command order;
-/// `None` for a cycle, which no single command closes) and nothing should be written.
+/// returned with the index of the command that caused it (in command order; for a
+/// cycle, the last dependency of the batch on it) and nothing should be written.
 ///
 /// Cycle detection runs once over the whole graph at the end instead of once per
 /// dependency, which keeps a 30,000-dependency apply linear.
@@ -44,12 +44,21 @@ pub fn decide_all(
     let mut scratch = state.clone();
     let mut events = Vec::new();
     let mut errors = Vec::new();
+    // The dependencies this batch defines, by command index: a cycle is located at the
+    // last of them that is one of its arcs.
+    let mut arcs: Vec<(usize, Name, Name)> = Vec::new();
     let mut added_dependency = false;
     // Resources whose own definition was refused: a later command naming one of them
     // would only add a misleading "unknown …" to the error that matters.
     let mut refused: BTreeSet<(&'static str, Name)> = BTreeSet::new();
     for (index, command) in commands.into_iter().enumerate() {
-        added_dependency |= matches!(command, Command::DefineDependency { .. });
+        if let Command::DefineDependency {
+            blocker, blocked, ..
+        } = &command
+        {
+            added_dependency = true;
+            arcs.push((index, blocker.clone(), blocked.clone()));
+        }
         let defined = defined_by(&command);
         let mut decider = Decider {
             state: &scratch,
@@ -74,7 +83,16 @@ pub fn decide_all(
         && errors.is_empty()
         && let Some(cycle) = find_dependency_cycle(&scratch)
     {
-        errors.push((None, DomainError::CycleDetected { cycle }));
+        let closing = arcs.iter().rev().find_map(|(index, blocker, blocked)| {
+            cycle
+                .windows(2)
+                .any(|pair| {
+                    (&pair[0] == blocker && &pair[1] == blocked)
+                        || (&pair[0] == blocked && &pair[1] == blocker)
+                })
+                .then_some(*index)
+        });
+        errors.push((closing, DomainError::CycleDetected { cycle }));
     }
     if errors.is_empty() {
         Ok(events)

@@ -153,6 +153,8 @@ fn dependency_cycle_is_named() {
         message.ends_with("dependency would create a cycle: a → b → a"),
         "{message}"
     );
+    // Located at the item whose dependency closes it, not at the top of the first file.
+    assert!(message.starts_with("bad.yaml:13:"), "{message}");
 }
 
 #[test]
