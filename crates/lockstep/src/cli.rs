@@ -229,9 +229,9 @@ pub struct PlanArgs {
     /// Day 0 of the plan (default: today, UTC).
     #[arg(long)]
     pub today: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = PlanFormat::Table)]
-    pub format: PlanFormat,
+    /// Output format (default: a table, or JSON with `-o json`).
+    #[arg(long, value_enum)]
+    pub format: Option<PlanFormat>,
     /// Monte Carlo trials for the forecast (0 to skip, at most 1,000,000).
     #[arg(
         long,

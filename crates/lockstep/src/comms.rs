@@ -622,10 +622,18 @@ pub async fn outbox(global: &Global, args: OutboxArgs) -> anyhow::Result<ExitCod
         }
         OutboxVerb::Status => {
             let counts = log.counts().await?;
-            println!(
-                "delivered {}, pending {}, dead {}, cancelled {}",
-                counts.delivered, counts.pending, counts.dead, counts.cancelled
-            );
+            if global.output == Output::Json {
+                let counts = serde_json::json!({
+                    "delivered": counts.delivered, "pending": counts.pending,
+                    "dead": counts.dead, "cancelled": counts.cancelled,
+                });
+                println!("{}", serde_json::to_string_pretty(&counts)?);
+            } else {
+                println!(
+                    "delivered {}, pending {}, dead {}, cancelled {}",
+                    counts.delivered, counts.pending, counts.dead, counts.cancelled
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -14,7 +14,7 @@ use lockstep_core::risk::{RiskReport, assess};
 use lockstep_manifest::Limits;
 
 use crate::apply::{decide_manifests, read_sources};
-use crate::cli::{PlanArgs, PlanFormat};
+use crate::cli::{Output, PlanArgs, PlanFormat};
 use crate::read::print_table;
 
 /// Every time zone the state names, resolved once at the edge.
@@ -68,7 +68,25 @@ fn previous_starts(path: &std::path::Path) -> anyhow::Result<BTreeMap<String, ji
     Ok(starts)
 }
 
-pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
+/// The format asked for: `--format`, else what `-o` implies; the two must agree.
+fn format(args: &PlanArgs, output: Output) -> anyhow::Result<PlanFormat> {
+    match (args.format, output) {
+        (None | Some(PlanFormat::Json), Output::Json) => Ok(PlanFormat::Json),
+        (Some(format), Output::Table) => Ok(format),
+        (None, Output::Table) => Ok(PlanFormat::Table),
+        (_, Output::Yaml) => {
+            bail!("a plan has no YAML form: use --format json, markdown, svg or table")
+        }
+        (Some(format), Output::Json) => bail!(
+            "-o json and --format {} disagree: give one of them",
+            clap::ValueEnum::to_possible_value(&format)
+                .map_or_else(|| "?".to_owned(), |v| v.get_name().to_owned())
+        ),
+    }
+}
+
+pub fn run(args: PlanArgs, output: Output) -> anyhow::Result<ExitCode> {
+    let format = format(&args, output)?;
     let sources = read_sources(&args.files, Limits::default())?;
     let now = jiff::Timestamp::now();
     let mut state = State::new();
@@ -105,7 +123,7 @@ pub fn run(args: PlanArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|r| plan_release(&state, r, &options))
         .collect::<Result<_, _>>()?;
-    match args.format {
+    match format {
         PlanFormat::Json => {
             let chains: BTreeMap<String, Vec<String>> = risks
                 .items

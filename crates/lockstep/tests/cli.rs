@@ -420,6 +420,33 @@ fn slack_is_counted_in_working_days_so_a_friday_finish_before_a_monday_start_is_
 }
 
 #[test]
+fn plan_follows_the_output_flag_or_says_why_not() {
+    let ws = Workspace::new();
+    let example = example();
+    let plan = |extra: &[&'static str]| {
+        let mut args: Vec<String> = ["plan", &example, "--today", "2025-02-05", "--trials", "0"]
+            .iter()
+            .map(|a| (*a).to_owned())
+            .collect();
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        args
+    };
+    let json_args = plan(&["-o", "json"]);
+    let json_refs: Vec<&str> = json_args.iter().map(String::as_str).collect();
+    let json: serde_json::Value = serde_json::from_str(&ws.ok(&json_refs)).expect("json plan");
+    assert_eq!(json["plans"][0]["release"], "q1-2025");
+    let yaml_args = plan(&["-o", "yaml"]);
+    let yaml_refs: Vec<&str> = yaml_args.iter().map(String::as_str).collect();
+    assert!(ws.fails(&yaml_refs).contains("a plan has no YAML form"));
+    let both_args = plan(&["-o", "json", "--format", "svg"]);
+    let both: Vec<&str> = both_args.iter().map(String::as_str).collect();
+    // With -o json the error itself is a problem document on standard output.
+    let disagree = ws.run(&both);
+    assert_eq!(disagree.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&disagree.stdout).contains("disagree"));
+}
+
+#[test]
 fn plan_json_markdown_and_svg_agree() {
     let ws = Workspace::new();
     let args = |format: &'static str| {

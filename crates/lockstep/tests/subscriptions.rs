@@ -112,6 +112,9 @@ fn a_change_made_on_the_cli_writes_its_messages_in_the_same_commit() {
     ws.ok(&["item", "eta", "api-analytics-endpoints", "2025-02-20"]);
     let status = ws.ok(&["outbox", "status"]);
     assert!(status.starts_with("delivered 0, pending 1"), "{status}");
+    let counts: serde_json::Value =
+        serde_json::from_str(&ws.ok(&["outbox", "status", "-o", "json"])).expect("json");
+    assert_eq!(counts["pending"], 1, "{counts}");
     // A broken notification file is an error, not a change without its messages.
     ws.write("notifications.yaml", "channels: [not, a, map]\n");
     let error = ws.fails(&["item", "eta", "api-analytics-endpoints", "2025-02-21"]);
