@@ -363,7 +363,7 @@ fn markdown(plan: &ReleasePlan, risks: &RiskReport) -> String {
             out,
             "| {} | {} | {} | {} | {} | {} | {} |",
             if a.critical { "★" } else { "" },
-            a.title,
+            escape_markdown_cell(&a.title),
             a.team
                 .as_ref()
                 .map_or_else(|| a.kind.to_owned(), |t| t.to_string()),
@@ -408,11 +408,27 @@ fn markdown(plan: &ReleasePlan, risks: &RiskReport) -> String {
     out
 }
 
+/// Text for XML: markup escaped, and control characters (which XML 1.0 allows in no
+/// form, escaped or not) replaced by a space.
 fn escape_xml(text: &str) -> String {
-    text.replace('&', "&amp;")
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// Text for one Markdown table cell: on one line, with its pipes and HTML escaped.
+fn escape_markdown_cell(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('|', "\\|")
 }
 
 /// The committed date, and how late the plan finishes against it.
@@ -456,13 +472,35 @@ pub fn gantt_svg(plan: &ReleasePlan) -> String {
         finish = plan.planned_finish,
         target = plan.target_date
     );
-    let target_x = x(plan.target_date);
-    let _ = writeln!(
-        svg,
-        r##"<line x1="{target_x:.1}" y1="30" x2="{target_x:.1}" y2="{:.0}" stroke="#1d4ed8" stroke-dasharray="4 3"/><text x="{:.1}" y="42" fill="#1d4ed8">target</text>"##,
-        height - 10.0,
-        target_x + 3.0
-    );
+    // A date axis: about ten ticks across the chart.
+    let step = (n_days / 10).max(1);
+    let mut tick = first;
+    while tick <= last {
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{x:.1}" y1="46" x2="{x:.1}" y2="{:.0}" stroke="#e5e7eb"/><text x="{x:.1}" y="44" font-size="10" fill="#6b7280">{label}</text>"##,
+            height - 10.0,
+            x = x(tick),
+            label = tick.strftime("%b %-d"),
+        );
+        match tick.checked_add(jiff::Span::new().days(step)) {
+            Ok(next) => tick = next,
+            Err(_) => break,
+        }
+    }
+    // Markers only where the chart has room for them: a date before its first day (a
+    // plan made after the target) is said in the title line instead.
+    let inside = |date: jiff::civil::Date| (first..=last).contains(&date);
+    if inside(plan.target_date) {
+        // The end of the target day, where the committed markers also stand.
+        let target_x = x(plan.target_date) + day_width;
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{target_x:.1}" y1="30" x2="{target_x:.1}" y2="{:.0}" stroke="#1d4ed8" stroke-dasharray="4 3"/><text x="{:.1}" y="32" fill="#1d4ed8">target</text>"##,
+            height - 10.0,
+            target_x + 3.0
+        );
+    }
     for (row, activity) in plan.activities.iter().enumerate() {
         let y = 50.0 + row_height * row as f64;
         let bar_x = x(activity.start);
@@ -484,7 +522,7 @@ pub fn gantt_svg(plan: &ReleasePlan) -> String {
             activity.finish,
             activity.slack_days
         );
-        if let Some(committed) = activity.committed {
+        if let Some(committed) = activity.committed.filter(|&date| inside(date)) {
             let cx = x(committed) + day_width;
             let _ = writeln!(
                 svg,
@@ -496,4 +534,21 @@ pub fn gantt_svg(plan: &ReleasePlan) -> String {
     }
     svg.push_str("</svg>\n");
     svg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{escape_markdown_cell, escape_xml};
+
+    #[test]
+    fn titles_cannot_break_the_svg_or_the_markdown_table() {
+        assert_eq!(
+            escape_xml("a\u{1}<b>&\"c\""),
+            "a &lt;b&gt;&amp;&quot;c&quot;"
+        );
+        assert_eq!(
+            escape_markdown_cell("x | y\n<script>"),
+            "x \\| y &lt;script&gt;"
+        );
+    }
 }
