@@ -35,7 +35,7 @@ pub use error::DomainError;
 pub use event::{Event, EventMeta, Recorded};
 pub use model::*;
 pub use name::{Name, NameError};
-pub use state::{State, StreamId};
+pub use state::{State, StreamId, is_stream_id};
 pub use subscription::{
     MESSAGE_KINDS, QuietHoursSpec, Subscription, SubscriptionCadence, SubscriptionSpec,
 };

@@ -292,6 +292,14 @@ pub enum ReleaseState {
 }
 
 impl ReleaseState {
+    /// Every state, in life-cycle order.
+    pub const ALL: [ReleaseState; 4] = [
+        ReleaseState::Planned,
+        ReleaseState::InProgress,
+        ReleaseState::Released,
+        ReleaseState::Cancelled,
+    ];
+
     /// Whether nothing in the release may change any more.
     pub fn is_terminal(self) -> bool {
         matches!(self, ReleaseState::Released | ReleaseState::Cancelled)

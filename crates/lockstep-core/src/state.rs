@@ -18,6 +18,21 @@ use crate::{
 /// dependencies and integration tasks.
 pub type StreamId = String;
 
+/// Whether `stream` has the form of a stream id, `KIND:NAME` (`release:q1-2025`,
+/// `run:q1-2025`, `component:analytics-api`): anything else would only ever read as an
+/// empty history.
+pub fn is_stream_id(stream: &str) -> bool {
+    stream.len() <= 200
+        && stream.split_once(':').is_some_and(|(kind, name)| {
+            !kind.is_empty()
+                && kind.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                && !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c))
+        })
+}
+
 /// Everything the log says, as of `position`.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct State {

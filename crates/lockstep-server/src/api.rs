@@ -14,7 +14,7 @@ use axum::extract::{Path, State as Extract};
 use axum::http::{HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use lockstep_core::Name;
+use lockstep_core::{ItemStatus, Name, ReleaseState};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -106,6 +106,13 @@ async fn environment(Extract(app): Shared, Path(name): Path<String>) -> Result<R
 async fn releases(Extract(app): Shared, query: ListQuery) -> Result<Json<Value>, ApiError> {
     let filters = query.filters(&["state"])?;
     let wanted = filters.get("state");
+    if let Some(wanted) = wanted {
+        check_value(
+            "state",
+            wanted,
+            ReleaseState::ALL.iter().map(ToString::to_string),
+        )?;
+    }
     let state = app.state.read().await;
     Ok(page(
         &query,
@@ -124,6 +131,7 @@ async fn release_items(
     query: ListQuery,
 ) -> Result<Json<Value>, ApiError> {
     let filters = query.filters(&["team", "status"])?;
+    check_status(filters)?;
     let state = app.state.read().await;
     let release = lookup(state.releases(), "release", &name)?;
     Ok(page(
@@ -136,6 +144,7 @@ async fn release_items(
 }
 async fn items(Extract(app): Shared, query: ListQuery) -> Result<Json<Value>, ApiError> {
     let filters = query.filters(&["release", "team", "status"])?;
+    check_status(filters)?;
     let state = app.state.read().await;
     Ok(page(
         &query,
@@ -144,6 +153,37 @@ async fn items(Extract(app): Shared, query: ListQuery) -> Result<Json<Value>, Ap
             .iter()
             .filter(|(_, i)| item_matches(i, filters)),
     ))
+}
+
+/// Refuses a filter value no resource can have: an empty list would hide the typo.
+fn check_value(
+    parameter: &str,
+    value: &str,
+    valid: impl Iterator<Item = String>,
+) -> Result<(), ApiError> {
+    let valid: Vec<String> = valid.collect();
+    if valid.iter().any(|v| v == value) {
+        return Ok(());
+    }
+    Err(ApiError::bad_request(
+        parameter.to_owned(),
+        format!(
+            "`{value}` is not a {parameter}{}; use one of {}",
+            lockstep_core::suggest::hint(value, valid.iter().map(String::as_str)),
+            valid.join(", ")
+        ),
+    ))
+}
+
+fn check_status(filters: &std::collections::BTreeMap<String, String>) -> Result<(), ApiError> {
+    match filters.get("status") {
+        Some(status) => check_value(
+            "status",
+            status,
+            ItemStatus::COLUMNS.iter().map(|s| s.as_str().to_owned()),
+        ),
+        None => Ok(()),
+    }
 }
 
 fn item_matches(
@@ -215,7 +255,15 @@ async fn history(Extract(app): Shared, uri: Uri) -> Result<Json<Value>, ApiError
                     ApiError::bad_request("last", "last must be a whole number from 1 to 10000")
                 })?);
             }
-            "stream" if !value.is_empty() && value.len() <= 200 => stream = Some(value),
+            "stream" if lockstep_core::is_stream_id(&value) => stream = Some(value),
+            "stream" => {
+                return Err(ApiError::bad_request(
+                    "stream",
+                    format!(
+                        "`{value}` is not a stream id: use KIND:NAME (`release:q1-2025`, `team:api`)"
+                    ),
+                ));
+            }
             _ => {
                 return Err(ApiError::bad_request(
                     key.clone(),

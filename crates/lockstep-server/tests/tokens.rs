@@ -605,6 +605,10 @@ async fn invalid_pagination_and_history_queries_are_400_naming_the_parameter() {
         ("/api/v1/history?last=0", "last"),
         ("/api/v1/history?last=1&after=3", "last"),
         ("/api/v1/history?stream=", "stream"),
+        ("/api/v1/items?status=bogus", "status"),
+        ("/api/v1/releases/q1-2025/items?status=stagin", "status"),
+        ("/api/v1/releases?state=bogus", "state"),
+        ("/api/v1/history?stream=garbage", "stream"),
     ] {
         let (status, value) = h.call(Some(&h.viewer), Method::GET, path, None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {value}");

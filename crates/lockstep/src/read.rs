@@ -497,15 +497,7 @@ pub async fn describe(global: &Global, args: DescribeArgs) -> anyhow::Result<Exi
 
 /// A stream is `KIND:NAME`; anything else would only ever read as an empty history.
 pub fn check_stream_name(stream: &str) -> anyhow::Result<()> {
-    let well_formed = stream.split_once(':').is_some_and(|(kind, name)| {
-        !kind.is_empty()
-            && kind.chars().all(|c| c.is_ascii_lowercase() || c == '-')
-            && !name.is_empty()
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_:.".contains(c))
-    });
-    if !well_formed {
+    if !lockstep_core::is_stream_id(stream) {
         bail!(
             "--stream `{stream}` is not a stream name: use KIND:NAME (`release:q1-2025`, `team:api`)"
         );
