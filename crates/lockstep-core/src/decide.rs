@@ -228,6 +228,20 @@ impl Decider<'_> {
             }
             Command::DefineComponent { component, spec } => {
                 self.team(&spec.team)?;
+                // Webhooks and signals find a component by its repository: two sharing one
+                // would make every delivery land on either, silently.
+                if let Some(repository) = &spec.repository
+                    && let Some(other) = state.component_by_repository(repository)
+                    && other.name != component
+                {
+                    return Err(DomainError::invalid(
+                        "spec.repository",
+                        format!(
+                            "repository `{repository}` is already component `{}`'s: signals and webhooks find a component by its repository",
+                            other.name
+                        ),
+                    ));
+                }
                 Ok(match state.components().get(&component) {
                     None => vec![Event::ComponentDefined { component, spec }],
                     Some(existing) if existing.spec == spec => vec![],

@@ -561,3 +561,35 @@ fn snapshot_round_trips_through_json() {
     assert_eq!(restored.blocked_by(&name("dashboard")).count(), 1);
     assert_eq!(restored.stream_version("release:q1"), 6);
 }
+
+#[test]
+fn two_components_cannot_share_a_repository() {
+    let define = |component: &str, repository: &str| Command::DefineComponent {
+        component: name(component),
+        spec: ComponentSpec {
+            title: None,
+            team: name("backend"),
+            repository: Some(repository.into()),
+            labels: Default::default(),
+        },
+    };
+    let given =
+        ProgramBuilder::seed_chain().run(define("pipeline-svc", "github.com/acme/pipeline"));
+    // Another spelling of the same repository is the same repository.
+    let error = check(
+        &given,
+        define("copy", "https://github.com/Acme/pipeline.git"),
+    )
+    .expect_err("shared repository");
+    assert!(
+        error
+            .to_string()
+            .contains("is already component `pipeline-svc`'s"),
+        "{error}"
+    );
+    // The component itself may be declared again with it.
+    assert_eq!(
+        check(&given, define("pipeline-svc", "github.com/acme/pipeline")),
+        Ok(vec![])
+    );
+}
