@@ -347,6 +347,19 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
             {
                 deny("only a release manager or an admin moves an item or its due date")
             }
+            Some(existing)
+                if spec.component != existing.spec.component
+                    && spec.component.as_ref().is_some_and(|component| {
+                        state
+                            .components()
+                            .get(component)
+                            .is_some_and(|c| c.spec.team != team)
+                    }) =>
+            {
+                deny(&format!(
+                    "team members point their items only at their own team's ({team}) components"
+                ))
+            }
             Some(_) => Ok(()),
         },
         Command::DefineDependency {

@@ -1411,3 +1411,42 @@ async fn the_runbook_of_a_release_without_a_deployment_plan_is_refused_by_the_ru
     );
     assert_eq!(value["field"], "spec.deployment", "{value}");
 }
+
+#[tokio::test]
+async fn a_team_member_points_their_item_only_at_their_own_teams_components() {
+    let h = Harness::new().await;
+    for (component, team) in [("api-svc", "api"), ("web-ui", "frontend")] {
+        check(
+            &h,
+            "admin",
+            Method::POST,
+            "/api/v1/components",
+            Some(json!({"name": component, "spec": {"team": team}})),
+            StatusCode::CREATED,
+        )
+        .await;
+    }
+    let item = |component: &str| {
+        Some(json!({"release": "r1", "spec": {
+            "title": "API endpoints", "team": "api", "component": component, "due": "2030-02-08",
+        }}))
+    };
+    check(
+        &h,
+        "mike",
+        Method::PUT,
+        "/api/v1/items/api-endpoints",
+        item("web-ui"),
+        StatusCode::FORBIDDEN,
+    )
+    .await;
+    check(
+        &h,
+        "mike",
+        Method::PUT,
+        "/api/v1/items/api-endpoints",
+        item("api-svc"),
+        StatusCode::OK,
+    )
+    .await;
+}
