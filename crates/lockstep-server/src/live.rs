@@ -90,5 +90,11 @@ pub async fn events(
         };
         Some((Ok(event), receiver))
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    // A first comment at once, so that the response head and a byte reach the client
+    // now rather than with the first change or keep-alive, up to 15 s later.
+    let hello = futures_util::stream::once(std::future::ready(Ok(SseEvent::default()
+        .comment("lockstep live feed")
+        .retry(Duration::from_secs(3)))));
+    Sse::new(futures_util::StreamExt::chain(hello, stream))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
 }

@@ -1311,3 +1311,36 @@ fn verbs_without_a_remote_form_refuse_a_server_instead_of_writing_locally() {
     // Nothing was created locally either.
     assert!(!ws.path().join("lockstep.db").exists());
 }
+
+#[test]
+fn the_live_feed_answers_at_once_not_with_the_first_change() {
+    use std::io::{Read, Write};
+    let ws = Workspace::new();
+    ws.ok(&["apply", "-f", &example()]);
+    let token = reader_token(&ws);
+    let server = serve(&ws, &[]);
+    let mut stream = std::net::TcpStream::connect(&server.address).expect("connect");
+    write!(
+        stream,
+        "GET /api/v1/events HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\n\r\n",
+        server.address
+    )
+    .expect("send");
+    // Nothing changes and the keep-alive comes after 15 s: what arrives before that is
+    // the feed's greeting.
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("timeout");
+    let mut received = Vec::new();
+    let mut buffer = [0_u8; 1024];
+    while !String::from_utf8_lossy(&received).contains("lockstep live feed") {
+        match stream.read(&mut buffer) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => received.extend_from_slice(&buffer[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&received);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("text/event-stream"), "{text}");
+    assert!(text.contains(": lockstep live feed"), "{text}");
+}
