@@ -28,6 +28,7 @@ pub mod runbook;
 mod state;
 mod subscription;
 pub mod suggest;
+pub mod text;
 
 pub use command::Command;
 pub use decide::{decide, decide_all};
