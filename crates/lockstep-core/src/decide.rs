@@ -217,7 +217,7 @@ fn not_found<'a>(
 impl Decider<'_> {
     fn decide(&mut self, command: Command, now: Timestamp) -> Result<Vec<Event>, DomainError> {
         let state = self.state;
-        crate::text::check(&command)?;
+        crate::limits::check(&command)?;
         match command {
             Command::DefineTeam { team, spec } => {
                 self.check_team(&team, &spec)?;

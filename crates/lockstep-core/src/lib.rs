@@ -17,6 +17,7 @@ mod decide;
 mod error;
 mod event;
 pub mod graph;
+pub mod limits;
 mod model;
 mod name;
 pub mod planning;
@@ -28,7 +29,6 @@ pub mod runbook;
 mod state;
 mod subscription;
 pub mod suggest;
-pub mod text;
 
 pub use command::Command;
 pub use decide::{decide, decide_all};

@@ -512,9 +512,9 @@ pub fn path_name(kind: &'static str, raw: &str) -> Result<Name, ApiError> {
 }
 
 /// Longest `reason` a write may carry: a sentence or a paragraph, not a document.
-pub const MAX_REASON_CHARS: usize = lockstep_core::text::MAX_SENTENCE_CHARS;
+pub const MAX_REASON_CHARS: usize = lockstep_core::limits::MAX_SENTENCE_CHARS;
 /// Longest status update.
-pub const MAX_UPDATE_CHARS: usize = lockstep_core::text::MAX_NOTE_CHARS;
+pub const MAX_UPDATE_CHARS: usize = lockstep_core::limits::MAX_NOTE_CHARS;
 
 /// Refuses free text longer than `limit` characters, naming the field: everything a
 /// write carries stays in the event log and on every page that shows it.

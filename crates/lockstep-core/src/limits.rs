@@ -1,6 +1,10 @@
-//! Limits on the free text a command carries: everything written stays in the event log
-//! and on every page and message that shows it, so a title is a line, not a document, and
-//! no text carries control characters that break terminals, feeds or XML.
+//! Limits on what a command carries. Free text stays in the event log and on every page
+//! and message that shows it, so a title is a line, not a document, and no text carries
+//! control characters that break terminals, feeds or XML. Dates stay within the years a
+//! release plan can mean (1970 to 2199): `-009999-01-01` or `9999-12-31` is a typo, and
+//! would break calendar feeds and day arithmetic downstream.
+
+use jiff::civil::Date;
 
 use crate::{Command, DomainError};
 
@@ -11,9 +15,10 @@ pub const MAX_SENTENCE_CHARS: usize = 2_000;
 /// Longest status update.
 pub const MAX_NOTE_CHARS: usize = 10_000;
 
-/// Refuses the first text of `command` that is too long or holds a control character
-/// (a status update may hold line breaks and tabs).
+/// Refuses the first date of `command` outside 1970–2199, then the first text that is too
+/// long or holds a control character (a status update may hold line breaks and tabs).
 pub fn check(command: &Command) -> Result<(), DomainError> {
+    check_dates(command)?;
     let mut texts: Vec<(String, &str, usize)> = Vec::new();
     match command {
         Command::DefineTeam { spec, .. } => push(
@@ -141,6 +146,64 @@ pub fn check(command: &Command) -> Result<(), DomainError> {
         .try_for_each(|(field, text, limit)| checked(&field, text, limit, false))
 }
 
+/// The first and last day a plan may name.
+const FIRST_YEAR: i16 = 1970;
+const LAST_YEAR: i16 = 2199;
+
+fn check_dates(command: &Command) -> Result<(), DomainError> {
+    let mut dates: Vec<(String, Date)> = Vec::new();
+    match command {
+        Command::DefineRelease { spec, .. } => {
+            dates.push(("spec.targetDate".to_owned(), spec.target_date));
+            dates.extend(
+                spec.feature_freeze
+                    .map(|d| ("spec.featureFreeze".to_owned(), d)),
+            );
+            dates.extend(spec.code_freeze.map(|d| ("spec.codeFreeze".to_owned(), d)));
+            for (index, milestone) in spec.milestones.iter().enumerate() {
+                dates.push((format!("spec.milestones[{index}].date"), milestone.date));
+                dates.extend(
+                    milestone
+                        .end
+                        .map(|d| (format!("spec.milestones[{index}].end"), d)),
+                );
+            }
+        }
+        Command::DefineItem { spec, .. } => {
+            dates.extend(spec.due.map(|d| ("spec.due".to_owned(), d)));
+            dates.extend(
+                spec.pinned_start
+                    .map(|d| ("spec.pinnedStart".to_owned(), d)),
+            );
+        }
+        Command::DefineIntegrationTask { spec, .. } => {
+            dates.extend(spec.due.map(|d| ("spec.due".to_owned(), d)));
+        }
+        Command::SetEta { eta, .. } => dates.extend(eta.map(|d| ("eta".to_owned(), d))),
+        Command::PostUpdate { update, .. } => dates.push(("date".to_owned(), update.date)),
+        Command::DefineBlackout { spec, .. } => {
+            dates.push(("spec.start".to_owned(), spec.start.date()));
+            dates.push(("spec.end".to_owned(), spec.end.date()));
+        }
+        Command::DefineTeam { spec, .. } => {
+            for (index, holiday) in spec.holidays.iter().enumerate() {
+                dates.push((format!("spec.holidays[{index}]"), *holiday));
+            }
+        }
+        _ => {}
+    }
+    match dates
+        .into_iter()
+        .find(|(_, date)| !(FIRST_YEAR..=LAST_YEAR).contains(&date.year()))
+    {
+        Some((field, date)) => Err(DomainError::invalid(
+            field,
+            format!("{date} is outside the years a plan can mean ({FIRST_YEAR} to {LAST_YEAR})"),
+        )),
+        None => Ok(()),
+    }
+}
+
 fn push<'a>(
     texts: &mut Vec<(String, &'a str, usize)>,
     field: &str,
@@ -204,6 +267,19 @@ mod tests {
         let bell = check(&team_titled("API\u{7} team")).expect_err("control");
         assert!(bell.to_string().contains("U+0007"), "{bell}");
         assert!(check(&team_titled("two\nlines")).is_err());
+    }
+
+    #[test]
+    fn dates_outside_the_years_a_plan_can_mean_are_refused() {
+        let eta = |raw: &str| Command::SetEta {
+            item: Name::parse("a").expect("name"),
+            eta: Some(raw.parse().expect("date")),
+        };
+        assert!(check(&eta("2025-02-10")).is_ok());
+        for far in ["1900-01-01", "9999-12-31", "-009999-01-01"] {
+            let error = check(&eta(far)).expect_err(far);
+            assert!(error.to_string().contains("1970 to 2199"), "{error}");
+        }
     }
 
     #[test]
