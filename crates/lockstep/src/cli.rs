@@ -153,6 +153,10 @@ pub enum Kind {
     IntegrationTasks,
     #[value(alias = "subscription", alias = "subs")]
     Subscriptions,
+    #[value(alias = "blackout", alias = "freezes")]
+    Blackouts,
+    #[value(alias = "resource")]
+    Resources,
 }
 
 #[derive(Debug, Args)]

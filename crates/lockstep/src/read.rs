@@ -75,6 +75,8 @@ pub fn yaml_kind(kind: Kind) -> anyhow::Result<&'static str> {
         Kind::Environments => "Environment",
         Kind::Releases => "Release",
         Kind::Subscriptions => "Subscription",
+        Kind::Blackouts => "Blackout",
+        Kind::Resources => "Resource",
         Kind::Items | Kind::Dependencies | Kind::IntegrationTasks => {
             bail!(
                 "items, dependencies and integration tasks are written inside their release: use `get releases -o yaml`"
@@ -117,12 +119,20 @@ pub trait View {
     fn items(&self) -> &BTreeMap<Name, Item>;
     fn integration_tasks(&self) -> &BTreeMap<Name, IntegrationTask>;
     fn subscriptions(&self) -> &BTreeMap<Name, lockstep_core::Subscription>;
+    fn blackouts(&self) -> &BTreeMap<Name, lockstep_core::Blackout>;
+    fn resources(&self) -> &BTreeMap<Name, lockstep_core::Resource>;
     fn dependencies(&self) -> Box<dyn Iterator<Item = &Dependency> + '_>;
     fn items_of<'a>(&'a self, release: &'a Name) -> Box<dyn Iterator<Item = &'a Item> + 'a>;
     fn blocked_by<'a>(&'a self, item: &'a Name) -> Box<dyn Iterator<Item = &'a Dependency> + 'a>;
 }
 
 impl View for State {
+    fn blackouts(&self) -> &BTreeMap<Name, lockstep_core::Blackout> {
+        State::blackouts(self)
+    }
+    fn resources(&self) -> &BTreeMap<Name, lockstep_core::Resource> {
+        State::resources(self)
+    }
     fn teams(&self) -> &BTreeMap<Name, Team> {
         State::teams(self)
     }
@@ -195,6 +205,59 @@ pub fn check_filter_names<'a>(
 
 pub fn listing(state: &impl View, args: &GetArgs) -> anyhow::Result<Listing> {
     Ok(match args.kind {
+        Kind::Blackouts => (
+            vec![
+                "NAME",
+                "TITLE",
+                "TIME ZONE",
+                "START",
+                "END",
+                "REPEATS",
+                "ENVIRONMENTS",
+            ],
+            state
+                .blackouts()
+                .values()
+                .map(|b| {
+                    let environments: Vec<&str> =
+                        b.spec.environments.iter().map(Name::as_str).collect();
+                    vec![
+                        b.name.to_string(),
+                        opt(b.spec.title.as_ref()),
+                        b.spec.time_zone.clone(),
+                        b.spec.start.to_string(),
+                        b.spec.end.to_string(),
+                        b.spec
+                            .recurrence
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .or_else(|| b.spec.cron.as_ref().map(ToString::to_string))
+                            .unwrap_or_else(|| "-".to_owned()),
+                        if environments.is_empty() {
+                            "all".to_owned()
+                        } else {
+                            environments.join(",")
+                        },
+                    ]
+                })
+                .collect(),
+            state.blackouts().values().map(|b| json!(b)).collect(),
+        ),
+        Kind::Resources => (
+            vec!["NAME", "TITLE", "CAPACITY"],
+            state
+                .resources()
+                .values()
+                .map(|r| {
+                    vec![
+                        r.name.to_string(),
+                        opt(r.spec.title.as_ref()),
+                        r.spec.capacity.to_string(),
+                    ]
+                })
+                .collect(),
+            state.resources().values().map(|r| json!(r)).collect(),
+        ),
         Kind::Subscriptions => (
             vec!["NAME", "WHO", "CHANNEL", "KINDS", "CADENCE"],
             state
@@ -480,6 +543,18 @@ pub async fn describe(global: &Global, args: DescribeArgs) -> anyhow::Result<Exi
                     .subscriptions()
                     .get(name)
                     .ok_or_else(|| missing("subscription", &mut state.subscriptions().keys()))?
+            ),
+            Kind::Blackouts => json!(
+                state
+                    .blackouts()
+                    .get(name)
+                    .ok_or_else(|| missing("blackout", &mut state.blackouts().keys()))?
+            ),
+            Kind::Resources => json!(
+                state
+                    .resources()
+                    .get(name)
+                    .ok_or_else(|| missing("resource", &mut state.resources().keys()))?
             ),
             Kind::Dependencies => {
                 bail!("dependencies have no name: use `describe item NAME` to see what it blocks")

@@ -277,12 +277,20 @@ pub struct Fetched {
     releases: BTreeMap<Name, Release>,
     items: BTreeMap<Name, Item>,
     integration_tasks: BTreeMap<Name, IntegrationTask>,
-    /// Never fetched: subscriptions have no API yet.
+    /// Never fetched: subscriptions, blackouts and resources have no API yet.
     subscriptions: BTreeMap<Name, lockstep_core::Subscription>,
+    blackouts: BTreeMap<Name, lockstep_core::Blackout>,
+    resources: BTreeMap<Name, lockstep_core::Resource>,
     dependencies: Vec<Dependency>,
 }
 
 impl View for Fetched {
+    fn blackouts(&self) -> &BTreeMap<Name, lockstep_core::Blackout> {
+        &self.blackouts
+    }
+    fn resources(&self) -> &BTreeMap<Name, lockstep_core::Resource> {
+        &self.resources
+    }
     fn subscriptions(&self) -> &BTreeMap<Name, lockstep_core::Subscription> {
         &self.subscriptions
     }
@@ -390,9 +398,9 @@ pub async fn get(client: &Client, global: &Global, args: GetArgs) -> anyhow::Res
             }
         }
         Kind::Dependencies => fetched.dependencies = client.all("/api/v1/dependencies").await?,
-        Kind::Subscriptions => {
+        Kind::Subscriptions | Kind::Blackouts | Kind::Resources => {
             bail!(
-                "subscriptions have no API yet: run `lockstep get subscriptions` on the server's database"
+                "subscriptions, blackouts and resources have no API yet: run `lockstep get` on the server's database"
             )
         }
         Kind::IntegrationTasks => {
@@ -426,8 +434,10 @@ pub async fn describe(
         Kind::Dependencies => {
             bail!("dependencies have no name: use `describe item NAME` to see what it blocks")
         }
-        Kind::Subscriptions => {
-            bail!("subscriptions have no API yet: run `lockstep describe` on the server's database")
+        Kind::Subscriptions | Kind::Blackouts | Kind::Resources => {
+            bail!(
+                "subscriptions, blackouts and resources have no API yet: run `lockstep describe` on the server's database"
+            )
         }
     };
     // The same message as the local verb: unknown, with the nearest name.

@@ -1344,3 +1344,38 @@ fn the_live_feed_answers_at_once_not_with_the_first_change() {
     assert!(text.contains("text/event-stream"), "{text}");
     assert!(text.contains(": lockstep live feed"), "{text}");
 }
+
+#[test]
+fn blackouts_and_resources_are_listed_and_exported_as_manifests_that_reapply() {
+    let ws = Workspace::new();
+    let calendar = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/release-calendar"
+    );
+    ws.ok(&["apply", "-f", &example(), "-f", calendar]);
+    let table = ws.ok(&["get", "blackouts"]);
+    assert!(
+        table.contains("year-end-freeze   Year-end freeze   America/New_York")
+            && table.contains("FREQ=YEARLY"),
+        "{table}"
+    );
+    // Exported, the freezes re-apply with no change: a program kept in git keeps them.
+    let yaml = ws.ok(&["get", "blackouts", "-o", "yaml"]);
+    let file = ws.write("blackouts.yaml", &yaml);
+    let again = ws.ok(&["apply", "-f", file.to_str().expect("utf-8")]);
+    assert_eq!(again.trim(), "no changes", "{yaml}");
+    let described = ws.ok(&["describe", "blackouts", "weekends"]);
+    assert!(described.contains("Weekend freeze"), "{described}");
+    // On a new database the migration is logged, without colour codes when stderr is
+    // not a terminal.
+    let fresh = Workspace::new();
+    let output = fresh
+        .command()
+        .env("LOCKSTEP_LOG", "info")
+        .args(["get", "resources"])
+        .output()
+        .expect("binary runs");
+    assert!(output.status.success());
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("migrated") && !log.contains('\u{1b}'), "{log}");
+}
