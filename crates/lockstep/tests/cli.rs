@@ -1379,3 +1379,28 @@ fn blackouts_and_resources_are_listed_and_exported_as_manifests_that_reapply() {
     let log = String::from_utf8_lossy(&output.stderr);
     assert!(log.contains("migrated") && !log.contains('\u{1b}'), "{log}");
 }
+
+#[test]
+fn a_deployment_step_may_run_past_midnight() {
+    let ws = Workspace::new();
+    let dir = example_with_release_edit(
+        &ws,
+        "late-night",
+        r#"{component: mobile-app, at: "10:30","#,
+        r#"{component: mobile-app, at: "23:50", minutes: 45,"#,
+    );
+    let out = ws.ok(&[
+        "plan",
+        dir.to_str().expect("utf-8"),
+        "--today",
+        "2025-02-05",
+        "--trials",
+        "0",
+    ]);
+    assert!(
+        out.lines()
+            .any(|line| line.starts_with("23:50    23:50      mobile-app")),
+        "{out}"
+    );
+    assert!(!out.contains("unscheduled"), "{out}");
+}
