@@ -949,57 +949,54 @@ pub(crate) fn deployment_day(
                 .map(|(_, _, label)| label.as_str())
                 .collect()
         };
-        let (scheduled, note) = match allowed.earliest_start(
-            earliest,
-            duration,
-            ActivityMode::NonInterruptible,
-        ) {
-            Some(start) if start < day_length => {
-                ready = start + duration;
-                let at = day
-                    .to_datetime(Time::midnight())
-                    .checked_add(jiff::Span::new().minutes(start))
-                    .ok();
-                let note = if start == planned_minute {
-                    None
-                } else if earliest > planned_minute && overlapping(planned_minute).is_empty() {
-                    Some("moved: waits for the previous step".to_owned())
-                } else if overlapping(planned_minute.max(earliest)).is_empty() {
-                    Some(format!(
-                        "moved into the deploy windows of {}",
-                        plan.environment
-                    ))
-                } else {
-                    Some(format!(
-                        "moved out of blackout: {}",
-                        overlapping(planned_minute.max(earliest)).join(", ")
-                    ))
-                };
-                (at, note)
-            }
-            _ => {
-                let mut reasons = Vec::new();
-                let blackouts = overlapping(earliest);
-                if !blackouts.is_empty() {
-                    reasons.push(format!("blocked by {}", blackouts.join(", ")));
+        let (scheduled, note) =
+            match allowed.earliest_start(earliest, duration, ActivityMode::NonInterruptible) {
+                Some(start) if start < day_length => {
+                    ready = start + duration;
+                    let at = day
+                        .to_datetime(Time::midnight())
+                        .checked_add(jiff::Span::new().minutes(start))
+                        .ok();
+                    let note = if start == planned_minute {
+                        None
+                    } else if earliest > planned_minute && overlapping(planned_minute).is_empty() {
+                        Some("moved: waits for the previous step".to_owned())
+                    } else if overlapping(planned_minute.max(earliest)).is_empty() {
+                        Some(format!(
+                            "moved into the deploy windows of {}",
+                            plan.environment
+                        ))
+                    } else {
+                        Some(format!(
+                            "moved out of blackout: {}",
+                            overlapping(planned_minute.max(earliest)).join(", ")
+                        ))
+                    };
+                    (at, note)
                 }
-                if !windows.is_empty() {
-                    reasons.push(format!(
-                        "outside the deploy windows of {}",
-                        plan.environment
-                    ));
-                }
-                if reasons.is_empty() {
-                    reasons.push(format!(
+                _ => {
+                    let mut reasons = Vec::new();
+                    let blackouts = overlapping(earliest);
+                    if !blackouts.is_empty() {
+                        reasons.push(format!("blocked by {}", blackouts.join(", ")));
+                    }
+                    if !windows.is_empty() {
+                        reasons.push(format!(
+                            "outside the deploy windows of {}",
+                            plan.environment
+                        ));
+                    }
+                    if reasons.is_empty() {
+                        reasons.push(format!(
                         "the steps before it leave no {duration}-minute slot that starts that day"
                     ));
+                    }
+                    (
+                        None,
+                        Some(format!("no room on {day}: {}", reasons.join("; "))),
+                    )
                 }
-                (
-                    None,
-                    Some(format!("no room on {day}: {}", reasons.join("; "))),
-                )
-            }
-        };
+            };
         steps.push(PlannedStep {
             component: step.component.clone(),
             title: step.title.clone(),

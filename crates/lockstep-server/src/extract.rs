@@ -306,16 +306,29 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
         if value.trim() == "*" {
             return Ok(IfMatch(Some(Vec::new())));
         }
-        let tags: Vec<String> = value
-            .split(',')
-            .map(|tag| {
-                tag.trim()
-                    .trim_start_matches("W/")
-                    .trim_matches('"')
-                    .to_owned()
-            })
-            .filter(|tag| !tag.is_empty())
-            .collect();
+        // RFC 9110: a list of quoted entity tags compared strongly, so a weak tag
+        // (`W/"3"`) never matches; anything that is not an entity tag is a bad request.
+        let mut tags = Vec::new();
+        for raw in value.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+            let (weak, quoted) = match raw.strip_prefix("W/") {
+                Some(rest) => (true, rest),
+                None => (false, raw),
+            };
+            let Some(tag) = quoted
+                .strip_prefix('"')
+                .and_then(|rest| rest.strip_suffix('"'))
+                .filter(|tag| !tag.contains('"'))
+            else {
+                return Err(ApiError::bad_request(
+                    "If-Match",
+                    format!(
+                        "`{raw}` is not an entity tag: send the ETag as the server gave it, quoted (`\"3\"`)"
+                    ),
+                ));
+            };
+            // Kept as written so that the 412 says what was sent; it matches no version.
+            tags.push(if weak { raw.to_owned() } else { tag.to_owned() });
+        }
         if tags.is_empty() {
             return Err(ApiError::bad_request("If-Match", "If-Match names no ETag"));
         }

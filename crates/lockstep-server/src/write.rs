@@ -212,7 +212,11 @@ pub(crate) async fn execute(
             return Err(ApiError::PreconditionFailed {
                 kind: write.target.kind(),
                 name: write.target.name(),
-                expected: tags.join(", "),
+                expected: if tags.is_empty() {
+                    "it to exist (*)".to_owned()
+                } else {
+                    tags.join(", ")
+                },
                 actual: 0,
             });
         };

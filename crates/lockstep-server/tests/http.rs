@@ -866,6 +866,34 @@ async fn stale_if_match_is_412_and_current_one_succeeds() {
         .await;
     assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{value}");
     assert_eq!(h.item_status().await, "testing");
+    // Something that is not an entity tag is a bad request; a weak tag never matches
+    // (RFC 9110 compares If-Match strongly), even the current version.
+    let (_, headers, _) = h
+        .send(request(
+            token.as_deref(),
+            Method::GET,
+            "/api/v1/items/api-endpoints",
+            None,
+            &[],
+        ))
+        .await;
+    let current = headers[header::ETAG].to_str().expect("ascii").to_owned();
+    for (if_match, expected) in [
+        ("garbage".to_owned(), StatusCode::BAD_REQUEST),
+        (format!("W/{current}"), StatusCode::PRECONDITION_FAILED),
+    ] {
+        let (status, _, value) = h
+            .send(request(
+                token.as_deref(),
+                Method::POST,
+                path,
+                move_to("staging").map(|b| b.to_string()),
+                &[("if-match", &if_match)],
+            ))
+            .await;
+        assert_eq!(status, expected, "{if_match}: {value}");
+    }
+    assert_eq!(h.item_status().await, "testing");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
