@@ -25,6 +25,7 @@ pub fn decide(state: &State, command: Command, now: Timestamp) -> Result<Vec<Eve
     let mut decider = Decider {
         state,
         check_cycles: true,
+        added_items: &BTreeSet::new(),
     };
     decider.decide(command, now)
 }
@@ -47,6 +48,7 @@ pub fn decide_all(
     // The dependencies this batch defines, by command index: a cycle is located at the
     // last of them that is one of its arcs.
     let mut arcs: Vec<(usize, Name, Name)> = Vec::new();
+    let mut added_items: BTreeSet<Name> = BTreeSet::new();
     let mut added_dependency = false;
     // Resources whose own definition was refused: a later command naming one of them
     // would only add a misleading "unknown …" to the error that matters.
@@ -63,10 +65,14 @@ pub fn decide_all(
         let mut decider = Decider {
             state: &scratch,
             check_cycles: false,
+            added_items: &added_items,
         };
         match decider.decide(command, now) {
             Ok(decided) => {
                 for event in &decided {
+                    if let Event::ItemAdded { item, .. } = event {
+                        added_items.insert(item.clone());
+                    }
                     scratch.apply_event(event);
                 }
                 events.extend(decided);
@@ -200,6 +206,9 @@ fn check_window(
 struct Decider<'s> {
     state: &'s State,
     check_cycles: bool,
+    /// Items added earlier in the same batch: a dependency declared with its item is
+    /// part of that item's plan, never a late surprise.
+    added_items: &'s BTreeSet<Name>,
 }
 
 fn not_found<'a>(
@@ -537,7 +546,8 @@ impl Decider<'_> {
                     .releases()
                     .get(&blocked_item.release)
                     .and_then(|release| release.spec.feature_freeze)
-                    .is_some_and(|freeze| today > freeze);
+                    .is_some_and(|freeze| today > freeze)
+                    && !self.added_items.contains(&blocked);
                 let dependency = Dependency {
                     blocker,
                     blocked,

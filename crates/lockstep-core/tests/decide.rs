@@ -313,6 +313,25 @@ fn marks_dependencies_added_after_feature_freeze_as_late() {
     assert!(matches!(&events[..], [Event::DependencyAdded { dependency }] if dependency.late));
     let events = check(&given, dependency("export", "dashboard")).expect("allowed");
     assert!(matches!(&events[..], [Event::DependencyAdded { dependency }] if !dependency.late));
+    // An item added after the freeze together with its dependency (a program applied
+    // for the first time) brings its plan with it: that dependency is no surprise.
+    let events = decide_all(
+        &given.state,
+        vec![
+            Command::DefineItem {
+                item: name("report"),
+                release: name("q1"),
+                spec: item_spec("report", "api"),
+            },
+            dependency("export", "report"),
+        ],
+        after_freeze,
+    )
+    .expect("allowed");
+    assert!(
+        matches!(&events[..], [_, Event::DependencyAdded { dependency }] if !dependency.late),
+        "{events:?}"
+    );
 }
 
 #[test]
