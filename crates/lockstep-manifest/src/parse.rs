@@ -468,7 +468,46 @@ fn message_of(error: &serde_saphyr::Error) -> String {
         Some(cut) => &first_line[..cut],
         None => first_line,
     };
-    message.trim_end_matches('.').to_owned()
+    readable(message.trim_end_matches('.'))
+}
+
+/// The parser's wording where it speaks of its own machinery, said in the manifest's
+/// terms.
+fn readable(message: &str) -> String {
+    if message.starts_with("budget breached: Depth") {
+        return "nested more than 64 levels deep".to_owned();
+    }
+    if message.starts_with("budget breached: Nodes") {
+        return "the document expands to too many values (an alias repeated into a bomb?)"
+            .to_owned();
+    }
+    if message.starts_with("budget breached: Aliases") {
+        return "more than 10,000 aliases".to_owned();
+    }
+    if message.starts_with("budget breached") {
+        return "the document is too large to read".to_owned();
+    }
+    if message.starts_with("recursive references") {
+        return "an alias refers to the value that contains it".to_owned();
+    }
+    if message.starts_with("non-finite float") {
+        return "expected a number, found `.nan` or `.inf`".to_owned();
+    }
+    // jiff: "parsed date is not valid: parameter 'day' for `2025-02` is invalid, must be
+    // in range `1..=28`".
+    if let Some(rest) = message.strip_prefix("parsed date is not valid: parameter 'day' for `")
+        && let Some((month, tail)) = rest.split_once('`')
+        && let Some(last) = tail
+            .split("..=")
+            .nth(1)
+            .map(|t| t.trim_matches(|c: char| !c.is_ascii_digit()))
+    {
+        return format!("not a date: {month} has days 1 to {last}");
+    }
+    if message.starts_with("parsed date is not valid") {
+        return "not a valid date: use YYYY-MM-DD".to_owned();
+    }
+    message.to_owned()
 }
 
 #[cfg(test)]

@@ -209,6 +209,40 @@ fn alias_bombs_are_refused() {
     }
     let message = errors(&text);
     assert!(message.starts_with("bad.yaml:"), "{message}");
+    assert!(message.contains("expands to too many values"), "{message}");
+}
+
+#[test]
+fn the_parsers_own_words_are_said_in_the_manifests_terms() {
+    let team = |spec: &str| {
+        format!("apiVersion: lockstep.dev/v1\nkind: Team\nmetadata: {{name: x}}\nspec: {spec}\n")
+    };
+    let deep = format!(
+        "{{timeZone: UTC, title: {}{}}}",
+        "[".repeat(70),
+        "]".repeat(70)
+    );
+    for (text, expected) in [
+        (team(&deep), "nested more than 64 levels deep"),
+        (
+            "apiVersion: lockstep.dev/v1\nkind: Resource\nmetadata: {name: a}\nspec: {capacity: .nan}\n".to_owned(),
+            "expected a number, found `.nan` or `.inf`",
+        ),
+        (
+            "apiVersion: lockstep.dev/v1\nkind: Release\nmetadata: {name: r}\nspec: {targetDate: 2025-02-30}\n".to_owned(),
+            "not a date: 2025-02 has days 1 to 28",
+        ),
+        (
+            "apiVersion: lockstep.dev/v1\nkind: Team\nmetadata: &a {name: *a}\nspec: {timeZone: UTC}\n".to_owned(),
+            "an alias refers to the value that contains it",
+        ),
+    ] {
+        let message = errors(&text);
+        assert!(
+            message.starts_with("bad.yaml:") && message.ends_with(expected),
+            "{message}"
+        );
+    }
 }
 
 #[test]
