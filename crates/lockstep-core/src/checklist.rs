@@ -1213,6 +1213,16 @@ pub fn assess(state: &State, release: &Name) -> Result<Assessment, DomainError> 
     } else {
         CriterionStatus::Missing
     };
+    // A pre-release item checked by a rehearsed rollback is judged by that criterion,
+    // which the signals' verdict does not hold: it joins the verdict here.
+    let rehearsal_checked = checklist.entries.iter().any(|entry| {
+        entry.spec.phase == ChecklistPhase::PreRelease
+            && entry.spec.check == Some(AutoCheck::RollbackRehearsed)
+    });
+    if rehearsal_checked {
+        let rehearsed = crate::readiness::rollback_rehearsed(state, &verdict.components);
+        verdict.criteria.push(rehearsed);
+    }
     verdict.criteria.push(Criterion {
         id: "checklist-pre-release",
         title: "Pre-release checklist complete",

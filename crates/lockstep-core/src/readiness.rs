@@ -287,8 +287,8 @@ fn no_blocking_bugs(state: &State, components: &[Name]) -> Criterion {
 
 /// Whether the rollback has been rehearsed: for every component, the latest run of a
 /// CI workflow whose name mentions `rollback` (a rollback drill in staging, say)
-/// succeeded. Used by the checklist item *Rollback procedures tested*; not a go/no-go
-/// criterion of its own.
+/// succeeded. Used by the checklist item *Rollback procedures tested*, and a go/no-go
+/// criterion when the pre-release checklist holds such an item.
 pub fn rollback_rehearsed(state: &State, components: &[Name]) -> Criterion {
     let mut finding = Finding::for_components(components);
     for component in components {

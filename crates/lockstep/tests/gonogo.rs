@@ -124,6 +124,24 @@ fn issue_6_failing_ci_for_the_api_turns_the_verdict_to_no_go_and_back() {
             dir,
             &[&["signal", "record", "bugs", component], &at[..]].concat(),
         );
+        // The checklist's *Rollback procedures tested* wants a rehearsed rollback.
+        ok(
+            dir,
+            &[
+                &[
+                    "signal",
+                    "record",
+                    "ci",
+                    component,
+                    "--workflow",
+                    "Rollback drill",
+                    "--conclusion",
+                    "success",
+                ],
+                &at[..],
+            ]
+            .concat(),
+        );
         ok(
             dir,
             &[
