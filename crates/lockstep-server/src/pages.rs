@@ -14,9 +14,9 @@ use axum::extract::{Path, State as Extract};
 use axum::http::Uri;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use jiff::civil::Date;
-use lockstep_core::access::role_of;
+use lockstep_core::access::{authorize, role_of};
 use lockstep_core::risk::{RiskReport, assess};
-use lockstep_core::{Item, ItemStatus, Name, Recorded, State};
+use lockstep_core::{Command, Item, ItemStatus, Name, Recorded, State};
 
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
@@ -35,6 +35,20 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+/// Escapes `text` and shows its `code` spans (messages quote names in backticks) as code.
+pub(crate) fn code_spans(text: &str) -> String {
+    text.split('`')
+        .enumerate()
+        .map(|(index, part)| {
+            if index % 2 == 1 {
+                format!("<code>{}</code>", escape(part))
+            } else {
+                escape(part)
+            }
+        })
+        .collect()
 }
 
 pub(crate) fn layout(title: &str, caller: &Caller, role: Option<String>, body: &str) -> String {
@@ -246,7 +260,6 @@ pub(crate) async fn release(
 ) -> Result<Response, ApiError> {
     let history = history_tail(&app, 500).await;
     render(&app, &caller, &uri, |state| {
-        let writable = may_write(state, &caller);
         let release = state
             .releases()
             .get(name.as_str())
@@ -336,7 +349,7 @@ pub(crate) async fn release(
                 n = cards.len(),
             );
             for item in cards {
-                body.push_str(&card(state, &report, item, writable));
+                body.push_str(&card(state, &report, item, &caller));
             }
             body.push_str("</section>");
         }
@@ -384,18 +397,16 @@ pub(crate) async fn release(
     .await
 }
 
-/// Whether the page offers controls that change things: not to viewers, who may
-/// change nothing. (What each control may do is still decided by the write.)
-fn may_write(state: &State, caller: &Caller) -> bool {
-    caller.principal.as_ref().is_some_and(|principal| {
-        !matches!(
-            lockstep_core::access::role_of(state, principal),
-            lockstep_core::access::ProgramRole::Viewer
-        )
-    })
+/// Whether the caller may issue `command`. Pages offer a control only where the write it
+/// sends would pass the same rule (`access::authorize`) that the write itself checks.
+pub(crate) fn allowed(state: &State, caller: &Caller, command: &Command) -> bool {
+    caller
+        .principal
+        .as_ref()
+        .is_some_and(|principal| authorize(state, principal, command).is_ok())
 }
 
-fn card(state: &State, report: &RiskReport, item: &Item, writable: bool) -> String {
+fn card(state: &State, report: &RiskReport, item: &Item, caller: &Caller) -> String {
     let waits: Vec<String> = state
         .blocked_by(&item.name)
         .map(|d| escape(d.blocker.as_str()))
@@ -431,17 +442,28 @@ fn card(state: &State, report: &RiskReport, item: &Item, writable: bool) -> Stri
             escape(&risk.link),
         );
     }
-    if writable && item.status != ItemStatus::Released {
+    let movable = item.status != ItemStatus::Released
+        && allowed(
+            state,
+            caller,
+            &Command::MoveItem {
+                item: item.name.clone(),
+                to: item.status,
+            },
+        );
+    if movable {
+        // Choosing a status writes nothing (arrow keys on a closed select fire `change`
+        // in Chromium); the Move button does, and asks first when the move is final.
         let _ = write!(
             out,
-            r#"<label class="sr-only" for="move-{name}">Move {title}</label><select id="move-{name}" data-move="{name}">"#,
+            r#"<div class="move"><label class="sr-only" for="move-{name}">Move {title}</label><select id="move-{name}" data-move="{name}">"#,
             name = escape(item.name.as_str()),
             title = escape(&item.spec.title),
         );
         for status in ItemStatus::COLUMNS {
             let _ = write!(
                 out,
-                r#"<option value="{v}"{sel}>{t}</option>"#,
+                r#"<option value="{v}"{sel}>{t}{fin}</option>"#,
                 v = status.as_str(),
                 t = status.title(),
                 sel = if status == item.status {
@@ -449,9 +471,19 @@ fn card(state: &State, report: &RiskReport, item: &Item, writable: bool) -> Stri
                 } else {
                     ""
                 },
+                fin = if status == ItemStatus::Released {
+                    " (final)"
+                } else {
+                    ""
+                },
             );
         }
-        out.push_str("</select>");
+        let _ = write!(
+            out,
+            r#"</select><button type="button" id="move-button-{name}" data-move-button="{name}" data-title="{title}">Move</button></div>"#,
+            name = escape(item.name.as_str()),
+            title = escape(&item.spec.title),
+        );
     }
     out.push_str("</article>");
     out
@@ -738,7 +770,6 @@ pub(crate) async fn team(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     render(&app, &caller, &uri, |state| {
-        let writable = may_write(state, &caller);
         let team = state.teams().get(name.as_str()).ok_or_else(|| ApiError::NotFound {
             kind: "team",
             name: name.clone(),
@@ -797,7 +828,7 @@ pub(crate) async fn team(
             or_none(we_block)
         );
         for item in &ours {
-            body.push_str(&card(state, &report, item, writable));
+            body.push_str(&card(state, &report, item, &caller));
         }
         body.push_str("</div></div>");
         Ok((title, body))

@@ -33,7 +33,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::extract::{ApiJson, IfMatch};
-use crate::pages::escape;
+use crate::pages::{allowed, code_spans, escape};
 use crate::wire::path_name;
 use crate::write::{Target, execute, write};
 use crate::{ApiError, AppState};
@@ -391,12 +391,22 @@ fn steps_svg(steps: &[RunStep]) -> String {
     svg
 }
 
+/// What a step's button may do for the caller.
+enum Control {
+    /// The write would be refused to the caller whatever the run's state: no button.
+    Hidden,
+    /// The caller may, but not yet: a disabled button that says why.
+    Disabled(String),
+    /// A button that sends the write.
+    Enabled,
+}
+
 fn steps_table(
     release: &Name,
     runbook: &Runbook,
     steps: &[RunStep],
     phase: RunPhase,
-    writable: bool,
+    control: &dyn Fn(&RunStep, StepStatus) -> Control,
 ) -> String {
     let mut html = format!(
         r#"<table class="run-steps" data-phase="{phase}"><thead><tr><th scope="col">#</th><th scope="col">Step</th><th scope="col">Starts</th><th scope="col">After</th><th scope="col">Status</th><th scope="col">Last change</th><th scope="col">Contacts</th><th scope="col">Actions</th></tr></thead><tbody>"#,
@@ -449,15 +459,21 @@ fn steps_table(
             })
             .unwrap_or_default();
         let mut buttons = String::new();
-        if writable {
-            for (action, label) in actions(step.status) {
-                let _ = write!(
-                    buttons,
-                    r#"<button type="button" data-release="{release}" data-step="{step}" data-action="{action}">{label}</button> "#,
-                    release = escape(release.as_str()),
-                    step = escape(step.component.as_str()),
-                );
-            }
+        for (action, label) in actions(step.status) {
+            let Some(to) = StepStatus::parse(action) else {
+                continue;
+            };
+            let disabled = match control(step, to) {
+                Control::Hidden => continue,
+                Control::Disabled(why) => format!(r#" disabled title="{}""#, escape(&why)),
+                Control::Enabled => String::new(),
+            };
+            let _ = write!(
+                buttons,
+                r#"<button type="button" data-release="{release}" data-step="{step}" data-action="{action}"{disabled}>{label}</button> "#,
+                release = escape(release.as_str()),
+                step = escape(step.component.as_str()),
+            );
         }
         let verification = planned
             .filter(|_| phase == RunPhase::Deploy)
@@ -503,7 +519,6 @@ pub(crate) async fn page(
     uri: Uri,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let writable = caller.principal.is_some();
     let now = app.now();
     crate::pages::render(&app, &caller, &uri, |state| {
         let release = state
@@ -514,23 +529,38 @@ pub(crate) async fn page(
                 name: name.clone(),
             })?;
         let title = release.spec.title.as_deref().unwrap_or(release.name.as_str());
+        let by = caller
+            .principal
+            .as_ref()
+            .map_or_else(String::new, |principal| principal.user.clone());
         let mut body = format!(
             r#"<h1>Runbook: {title}</h1><p class="sub"><a href="/releases/{name}">Back to the release</a> · <a href="/api/v1/releases/{name}/runbook">JSON</a></p><div id="live" data-release="{name}">"#,
             title = escape(title),
             name = escape(release.name.as_str()),
         );
-        let finished = state
-            .runs()
-            .get(&release.name)
-            .is_none_or(|run| run.status().is_finished());
-        if writable && finished {
-            let _ = write!(
-                body,
-                r#"<p><button type="button" data-run-start="{name}">Start a run</button></p>"#,
-                name = escape(release.name.as_str()),
-            );
+        let planned = time_zones(state).and_then(|zones| {
+            generate(state, &release.name, &zones, now).map_err(|error| error.to_string())
+        });
+        let run = state.runs().get(&release.name);
+        if run.is_none_or(|run| run.status().is_finished())
+            && let Ok(runbook) = &planned
+        {
+            let start = Command::StartRun {
+                release: release.name.clone(),
+                runbook: Box::new(runbook.clone()),
+                by: by.clone(),
+                options: RunOptions::default(),
+            };
+            if allowed(state, &caller, &start) {
+                let _ = write!(
+                    body,
+                    r#"<p><button type="button" data-run-start="{name}" data-confirm="{confirm}">Start a run</button></p>"#,
+                    name = escape(release.name.as_str()),
+                    confirm = escape(&start_confirmation(state, &release.name, runbook)),
+                );
+            }
         }
-        match state.runs().get(&release.name) {
+        match run {
             Some(run) => {
                 let status = run.status();
                 let _ = write!(
@@ -552,7 +582,12 @@ pub(crate) async fn page(
                         detail = escape(&tripped.detail),
                     );
                 }
-                if run.rollback_proposed() && writable {
+                let rollback = Command::StartRollback {
+                    release: release.name.clone(),
+                    by: by.clone(),
+                    reason: None,
+                };
+                if run.rollback_proposed() && allowed(state, &caller, &rollback) {
                     let _ = write!(
                         body,
                         r#"<p><button type="button" data-rollback="{name}">Start rollback</button></p>"#,
@@ -569,13 +604,39 @@ pub(crate) async fn page(
                     );
                 }
                 body.push_str(&steps_svg(&run.steps));
-                let deploy_writable = writable && run.phase() == RunPhase::Deploy;
+                // Buttons for the steps of the phase in progress only, each shown when
+                // the caller may move that step and enabled when the move would pass.
+                let control = |step: &RunStep, to: StepStatus| {
+                    let command = Command::ChangeRunStep {
+                        release: release.name.clone(),
+                        step: step.component.clone(),
+                        to,
+                        by: by.clone(),
+                        note: None,
+                        break_glass: None,
+                    };
+                    if !allowed(state, &caller, &command) {
+                        return Control::Hidden;
+                    }
+                    match lockstep_core::decide(state, command, now) {
+                        Ok(_) => Control::Enabled,
+                        Err(refused) => Control::Disabled(refused.to_string().replace('`', "")),
+                    }
+                };
+                let no_control = |_: &RunStep, _: StepStatus| Control::Hidden;
+                let control_of = |phase: RunPhase| -> &dyn Fn(&RunStep, StepStatus) -> Control {
+                    if run.phase() == phase {
+                        &control
+                    } else {
+                        &no_control
+                    }
+                };
                 body.push_str(&steps_table(
                     &release.name,
                     &run.runbook,
                     &run.steps,
                     RunPhase::Deploy,
-                    deploy_writable,
+                    control_of(RunPhase::Deploy),
                 ));
                 if let Some(rollback) = &run.rollback {
                     let _ = write!(
@@ -590,33 +651,44 @@ pub(crate) async fn page(
                         &run.runbook,
                         &rollback.steps,
                         RunPhase::Rollback,
-                        writable,
+                        control_of(RunPhase::Rollback),
                     ));
                 }
                 body.push_str("</section>");
             }
-            None => body.push_str(
-                r#"<section class="panel"><h2>No run yet</h2><p>Start one with <code>lockstep run start RELEASE</code> or <code>POST /api/v1/releases/RELEASE/run</code>.</p></section>"#,
-            ),
-        }
-        let zones = time_zones(state);
-        match zones.map(|zones| generate(state, &release.name, &zones, now)) {
-            Ok(Ok(runbook)) => {
+            None => {
                 let _ = write!(
                     body,
-                    r#"<section class="panel"><h2>Runbook</h2><pre class="runbook">{}</pre></section>"#,
-                    escape(&runbook.to_markdown())
+                    r#"<section class="panel"><h2>No run yet</h2><p>Start one with <code>lockstep run start {name}</code> or <code>POST /api/v1/releases/{name}/run</code>.</p></section>"#,
+                    name = escape(release.name.as_str()),
                 );
             }
-            Ok(Err(error)) => {
-                let _ = write!(body, r#"<section class="panel"><h2>Runbook</h2><p>{}</p></section>"#, escape(&error.to_string()));
-            }
-            Err(error) => {
-                let _ = write!(body, r#"<section class="panel"><h2>Runbook</h2><p>{}</p></section>"#, escape(&error));
-            }
         }
+        let _ = write!(
+            body,
+            r#"<section class="panel"><h2>Runbook</h2>{}</section>"#,
+            match &planned {
+                Ok(runbook) => format!(r#"<pre class="runbook">{}</pre>"#, escape(&runbook.to_markdown())),
+                Err(error) => format!("<p>{}</p>", code_spans(error)),
+            }
+        );
         body.push_str("</div>");
         Ok((format!("Runbook: {title}"), body))
     })
     .await
+}
+
+/// What the dashboard asks before starting a run: the go/no-go verdict the release page
+/// shows, and where the run deploys.
+fn start_confirmation(state: &State, release: &Name, runbook: &Runbook) -> String {
+    let verdict = match lockstep_core::checklist::assess(state, release) {
+        Ok(assessment) if assessment.verdict.is_go() => "GO".to_owned(),
+        Ok(_) => "NO-GO".to_owned(),
+        Err(error) => format!("unknown ({})", error.to_string().replace('`', "")),
+    };
+    format!(
+        "Go/no-go is {verdict}: start a {environment} run of {release}{anyway}?",
+        environment = runbook.environment,
+        anyway = if verdict == "GO" { " now" } else { " anyway" },
+    )
 }

@@ -1,5 +1,6 @@
 // Live updates for the Lockstep dashboard: listens to the server's event stream and
-// re-renders the page's live section in place; sends board moves with the CSRF token.
+// re-renders the page's live section in place; sends board moves and run steps with
+// the CSRF token.
 (function () {
   'use strict';
   var meta = document.querySelector('meta[name="csrf-token"]');
@@ -8,9 +9,19 @@
   var status = document.getElementById('live-status');
   var flash = document.getElementById('flash');
 
+  // Server messages quote names in backticks: show those spans as code.
   function say(text, isError) {
     if (!flash) return;
-    flash.textContent = text;
+    flash.textContent = '';
+    String(text).split('`').forEach(function (part, index) {
+      if (index % 2) {
+        var code = document.createElement('code');
+        code.textContent = part;
+        flash.appendChild(code);
+      } else {
+        flash.appendChild(document.createTextNode(part));
+      }
+    });
     flash.className = 'show' + (isError ? ' error' : '');
     clearTimeout(say.timer);
     say.timer = setTimeout(function () { flash.className = ''; }, 5000);
@@ -30,8 +41,9 @@
         var doc = new DOMParser().parseFromString(html, 'text/html');
         var next = doc.getElementById('live');
         if (next) {
+          var focus = focused();
           live.innerHTML = next.innerHTML;
-          bind();
+          refocus(focus);
         }
         if (status && summary) status.textContent = 'Updated: ' + summary;
       })
@@ -45,22 +57,48 @@
       });
   }
 
-  function bind() {
-    document.querySelectorAll('select[data-move]').forEach(function (select) {
-      select.addEventListener('change', function () {
-        var item = select.getAttribute('data-move');
-        fetch('/api/v1/items/' + encodeURIComponent(item) + '/status', {
-          method: 'POST',
-          credentials: 'same-origin',
-          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
-          body: JSON.stringify({ status: select.value })
-        }).then(function (r) {
-          if (r.ok) { say('Moved ' + item + ' to ' + select.value); refresh(); return; }
-          return r.json().then(function (problem) {
-            say('Refused: ' + (problem.detail || problem.title), true);
-            refresh();
-          });
-        });
+  // Re-rendering replaces the live section: keep keyboard focus where it was, on the
+  // same control by id, else on the same item's card (a released item has no controls).
+  function focused() {
+    var active = document.activeElement;
+    if (!active || active === document.body || !live.contains(active)) return null;
+    var card = active.closest('[data-item]');
+    return { id: active.id, item: card ? card.getAttribute('data-item') : null };
+  }
+
+  function refocus(focus) {
+    if (!focus) return;
+    var target = focus.id ? document.getElementById(focus.id) : null;
+    if (!target && focus.item) {
+      var card = live.querySelector('[data-item="' + CSS.escape(focus.item) + '"]');
+      target = card && card.querySelector('a');
+    }
+    if (target) target.focus();
+  }
+
+  // Board moves: the select only chooses; the Move button writes.
+  function move(button) {
+    var item = button.getAttribute('data-move-button');
+    var select = document.getElementById('move-' + item);
+    if (!select) return;
+    var to = select.value;
+    var label = select.options[select.selectedIndex].text;
+    if (select.options[select.selectedIndex].defaultSelected) {
+      say('Choose another status for ' + button.getAttribute('data-title') + ' first');
+      return;
+    }
+    if (to === 'released' && !window.confirm('Released is final: it cannot be undone. Move ' +
+      button.getAttribute('data-title') + ' to Released?')) return;
+    fetch('/api/v1/items/' + encodeURIComponent(item) + '/status', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+      body: JSON.stringify({ status: to })
+    }).then(function (r) {
+      if (r.ok) { say('Moved ' + item + ' to ' + label); refresh(); return; }
+      return r.json().then(function (problem) {
+        say('Refused: ' + (problem.detail || problem.title), true);
+        refresh();
       });
     });
   }
@@ -82,8 +120,11 @@
   }
 
   document.addEventListener('click', function (e) {
-    var button = e.target.closest ? e.target.closest('button[data-step], button[data-rollback], button[data-run-start]') : null;
+    var button = e.target.closest ? e.target.closest('button[data-step], button[data-rollback], button[data-run-start], button[data-move-button]') : null;
     if (!button) return;
+    if (button.hasAttribute('data-move-button')) { move(button); return; }
+    var question = button.getAttribute('data-confirm');
+    if (question && !window.confirm(question)) return;
     if (button.hasAttribute('data-run-start')) {
       var started = button.getAttribute('data-run-start');
       post('/api/v1/releases/' + encodeURIComponent(started) + '/run', {}, 'Run started');
@@ -101,7 +142,6 @@
       { action: action }, step + ': ' + action);
   });
 
-  bind();
   if (live && window.EventSource) {
     var source = new EventSource('/api/v1/events');
     source.addEventListener('change', function (e) {
