@@ -36,17 +36,24 @@
     if (pending) { again = summary || again || ''; return; }
     pending = true;
     fetch(window.location.href, { headers: { 'Accept': 'text/html' }, credentials: 'same-origin' })
-      .then(function (r) { return r.text(); })
+      .then(function (r) {
+        // Pages send a signed-out visitor to the login form.
+        if (r.redirected && new URL(r.url).pathname === '/login') { signedOut(); return ''; }
+        return r.text();
+      })
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, 'text/html');
         var next = doc.getElementById('live');
         if (next) {
           var focus = focused();
+          var open = opened();
           live.innerHTML = next.innerHTML;
+          reopen(open);
           refocus(focus);
         }
         if (status && summary) status.textContent = 'Updated: ' + summary;
       })
+      .catch(function () { /* offline: the next change or showing the page retries */ })
       .finally(function () {
         pending = false;
         if (again !== null) {
@@ -55,6 +62,26 @@
           refresh(next || undefined);
         }
       });
+  }
+
+  // Re-rendering replaces the live section: sections the reader opened or closed
+  // (<details>, keyed by id or summary title) stay as they were, so nothing jumps.
+  function detailsKey(details) {
+    var title = details.querySelector('summary b') || details.querySelector('summary');
+    return details.id || (title ? title.textContent : '');
+  }
+
+  function opened() {
+    var open = {};
+    live.querySelectorAll('details').forEach(function (details) { open[detailsKey(details)] = details.open; });
+    return open;
+  }
+
+  function reopen(open) {
+    live.querySelectorAll('details').forEach(function (details) {
+      var key = detailsKey(details);
+      if (Object.prototype.hasOwnProperty.call(open, key)) details.open = open[key];
+    });
   }
 
   // Re-rendering replaces the live section: keep keyboard focus where it was, on the
@@ -89,21 +116,11 @@
     }
     if (to === 'released' && !window.confirm('Released is final: it cannot be undone. Move ' +
       button.getAttribute('data-title') + ' to Released?')) return;
-    fetch('/api/v1/items/' + encodeURIComponent(item) + '/status', {
-      method: 'POST',
-      credentials: 'same-origin',
-      headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
-      body: JSON.stringify({ status: to })
-    }).then(function (r) {
-      if (r.ok) { say('Moved ' + item + ' to ' + label); refresh(); return; }
-      return r.json().then(function (problem) {
-        say('Refused: ' + (problem.detail || problem.title), true);
-        refresh();
-      });
-    });
+    post('/api/v1/items/' + encodeURIComponent(item) + '/status', { status: to },
+      'Moved ' + item + ' to ' + label);
   }
 
-  // Run steps and rollbacks on the runbook page (/releases/NAME/run).
+  // Writes: board moves, and run steps and rollbacks on the runbook page.
   function post(url, body, done) {
     fetch(url, {
       method: 'POST',
@@ -112,6 +129,7 @@
       body: JSON.stringify(body)
     }).then(function (r) {
       if (r.ok) { say(done); refresh(); return; }
+      if (r.status === 401) { signedOut(); return; }
       return r.json().then(function (problem) {
         say('Refused: ' + (problem.detail || problem.title), true);
         refresh();
@@ -142,8 +160,14 @@
       { action: action }, step + ': ' + action);
   });
 
-  if (live && window.EventSource) {
-    var source = new EventSource('/api/v1/events');
+  // The live feed holds one of the six connections Chromium allows per host: a hidden
+  // page closes it, so that a seventh tab still loads, and catches up when shown again.
+  var source = null;
+  var ended = false;
+
+  function connect() {
+    if (!live || !window.EventSource || source || ended) return;
+    source = new EventSource('/api/v1/events');
     source.addEventListener('change', function (e) {
       var change = {};
       try { change = JSON.parse(e.data); } catch (err) { /* ignore */ }
@@ -152,5 +176,48 @@
     });
     source.addEventListener('resync', function () { refresh('resynchronised'); });
     source.onopen = function () { document.body.setAttribute('data-live', 'connected'); };
+    source.onerror = function () {
+      // Closed rather than reconnecting: the server refused the stream (401 when the
+      // session has ended).
+      if (source && source.readyState === EventSource.CLOSED) {
+        disconnect();
+        fetch('/api/v1/me', { credentials: 'same-origin' })
+          .then(function (r) { if (r.status === 401) signedOut(); })
+          .catch(function () { /* offline */ });
+      }
+    };
   }
+
+  function disconnect() {
+    if (source) source.close();
+    source = null;
+    document.body.setAttribute('data-live', 'closed');
+  }
+
+  // Say once, and for good, that the session is over: a stale page must not look live.
+  function signedOut() {
+    if (ended) return;
+    ended = true;
+    disconnect();
+    document.body.setAttribute('data-live', 'signed-out');
+    var notice = document.createElement('div');
+    notice.id = 'signed-out';
+    notice.setAttribute('role', 'alert');
+    notice.appendChild(document.createTextNode('Signed out — this page no longer updates. '));
+    var link = document.createElement('a');
+    link.href = window.location.href;
+    link.textContent = 'Reload to sign in';
+    notice.appendChild(link);
+    document.body.insertBefore(notice, document.body.firstChild);
+  }
+
+  document.addEventListener('visibilitychange', function () {
+    if (document.visibilityState === 'hidden') {
+      disconnect();
+    } else if (!ended) {
+      connect();
+      refresh('page shown again');
+    }
+  });
+  if (document.visibilityState !== 'hidden') connect();
 })();
