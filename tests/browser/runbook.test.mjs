@@ -71,6 +71,22 @@ test('rita drives the backend step through the dashboard while mike watches it l
   await rita.page.locator('#flash').filter({ hasText: 'Run started' }).waitFor();
   await waitForStatus(rita.page, 'data-pipeline', 'pending');
   await waitForStatus(mike.page, 'data-pipeline', 'pending');
+
+  // The diagram follows each step's `after`: the frontend and the mobile app both wait
+  // on the API, side by side, and neither on the other.
+  const diagram = rita.page.locator('svg.run-strip');
+  const edges = await diagram.locator('path[data-from]')
+    .evaluateAll((paths) => paths.map((p) => `${p.dataset.from}->${p.dataset.to}`).sort());
+  assert.deepEqual(edges, [
+    'analytics-api->dashboard-ui',
+    'analytics-api->mobile-app',
+    'data-pipeline->analytics-api',
+  ]);
+  const box = (step) => diagram.locator(`g[data-step="${step}"] rect`).boundingBox();
+  const [api, ui, mobile] = [await box('analytics-api'), await box('dashboard-ui'), await box('mobile-app')];
+  assert.equal(ui.x, mobile.x, 'parallel steps share a column');
+  assert.ok(ui.x > api.x, 'and stand right of what they wait for');
+  assert.notEqual(ui.y, mobile.y);
   await mike.page.evaluate(() => { window.__notReloaded = true; });
 
   const row = rita.page.locator('table[data-phase="deploy"] tr[data-step="data-pipeline"]');

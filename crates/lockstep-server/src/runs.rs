@@ -16,7 +16,7 @@
 //! JSON). Time zones are resolved here, at the edge, so that core stays pure. This
 //! module decides nothing: core's `run` module does.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -357,14 +357,56 @@ fn status_class(status: StepStatus) -> &'static str {
     }
 }
 
-/// The steps as an SVG strip: one box per step in order, coloured by status.
+/// The steps as an SVG diagram drawn from each step's `after` list: a step stands one
+/// column right of its furthest predecessor, so steps that wait on the same step stand
+/// one above the other, and an arrow joins each predecessor to its successor.
 fn steps_svg(steps: &[RunStep]) -> String {
-    let width = 150 * steps.len().max(1) + 10;
+    let mut column: HashMap<&Name, usize> = HashMap::new();
+    // Steps come in dependency order, but a pass per step settles any order.
+    for _ in 0..steps.len() {
+        for step in steps {
+            let at = step
+                .after
+                .iter()
+                .filter_map(|before| column.get(before))
+                .map(|c| c + 1)
+                .max()
+                .unwrap_or(0);
+            column.insert(&step.component, at);
+        }
+    }
+    let mut rows: HashMap<usize, usize> = HashMap::new();
+    let mut place: HashMap<&Name, (usize, usize)> = HashMap::new();
+    for step in steps {
+        let x = column.get(&step.component).copied().unwrap_or(0);
+        let row = rows.entry(x).or_default();
+        place.insert(&step.component, (10 + 170 * x, 10 + 55 * *row));
+        *row += 1;
+    }
+    let width = 170 * (column.values().max().map_or(1, |c| c + 1)) - 10;
+    let height = 55 * rows.values().max().copied().unwrap_or(1) + 5;
     let mut svg = format!(
-        r#"<svg class="run-strip" role="img" aria-label="steps in order" viewBox="0 0 {width} 60" width="{width}" height="60">"#
+        r##"<svg class="run-strip" role="img" aria-label="steps and what each waits for" viewBox="0 0 {width} {height}" width="{width}" height="{height}"><defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#6b7280"/></marker></defs>"##
     );
-    for (index, step) in steps.iter().enumerate() {
-        let x = 10 + 150 * index;
+    for step in steps {
+        let Some(&(x, y)) = place.get(&step.component) else {
+            continue;
+        };
+        for before in &step.after {
+            let Some(&(bx, by)) = place.get(before) else {
+                continue;
+            };
+            let _ = write!(
+                svg,
+                r##"<path data-from="{from}" data-to="{to}" d="M{sx},{sy} C{mx},{sy} {mx},{ey} {x},{ey}" fill="none" stroke="#6b7280" marker-end="url(#arrow)"/>"##,
+                from = escape(before.as_str()),
+                to = escape(step.component.as_str()),
+                sx = bx + 130,
+                sy = by + 20,
+                mx = bx + 150,
+                ey = y + 20,
+            );
+        }
         let fill = match step.status {
             StepStatus::Done | StepStatus::Skipped => "#d7f0dc",
             StepStatus::Failed => "#f8d4d4",
@@ -373,21 +415,15 @@ fn steps_svg(steps: &[RunStep]) -> String {
         };
         let _ = write!(
             svg,
-            r##"<rect x="{x}" y="10" width="130" height="40" rx="6" fill="{fill}" stroke="#6b7280"/><text x="{tx}" y="28" font-size="11" text-anchor="middle">{name}</text><text x="{tx}" y="43" font-size="10" text-anchor="middle">{status}</text>"##,
+            r##"<g data-step="{name}"><rect x="{x}" y="{y}" width="130" height="40" rx="6" fill="{fill}" stroke="#6b7280"/><text x="{tx}" y="{ny}" font-size="11" text-anchor="middle">{name}</text><text x="{tx}" y="{sy}" font-size="10" text-anchor="middle">{status}</text></g>"##,
             tx = x + 65,
+            ny = y + 18,
+            sy = y + 33,
             name = escape(step.component.as_str()),
             status = step.status.as_str(),
         );
-        if index + 1 < steps.len() {
-            let _ = write!(
-                svg,
-                r##"<line x1="{a}" y1="30" x2="{b}" y2="30" stroke="#6b7280" marker-end="url(#arrow)"/>"##,
-                a = x + 130,
-                b = x + 150,
-            );
-        }
     }
-    svg.push_str(r##"<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#6b7280"/></marker></defs></svg>"##);
+    svg.push_str("</svg>");
     svg
 }
 
