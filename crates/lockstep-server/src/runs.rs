@@ -522,7 +522,7 @@ fn steps_table(
             .unwrap_or_default();
         let _ = write!(
             html,
-            r#"<tr data-step="{name}" data-status="{status}"><td>{n}</td><td><b>{title}</b>{verification}</td><td>{starts}</td><td>{after}</td><td><span class="badge {class}">{status}</span></td><td>{last}</td><td>{contacts}</td><td>{buttons}</td></tr>"#,
+            r#"<tr data-step="{name}" data-status="{status}"><td>{n}</td><td><b>{title}</b>{verification}</td><td data-label="Starts">{starts}</td><td data-label="After">{after}</td><td data-label="Status"><span class="badge {class}">{status}</span></td><td data-label="Last change">{last}</td><td data-label="Contacts">{contacts}</td><td>{buttons}</td></tr>"#,
             name = escape(step.component.as_str()),
             status = step.status.as_str(),
             n = index + 1,
