@@ -51,8 +51,26 @@ pub(crate) fn code_spans(text: &str) -> String {
         .collect()
 }
 
-pub(crate) fn layout(title: &str, caller: &Caller, role: Option<String>, body: &str) -> String {
+/// The page at `path`, with the site's header around `body`.
+pub(crate) fn layout(
+    title: &str,
+    caller: &Caller,
+    role: Option<String>,
+    path: &str,
+    body: &str,
+) -> String {
     let csrf = caller.csrf().unwrap_or("");
+    let nav: String = [("/", "Releases"), ("/calendar", "Calendar")]
+        .iter()
+        .map(|(href, label)| {
+            let current = if *href == path {
+                r#" aria-current="page""#
+            } else {
+                ""
+            };
+            format!(r#"<a href="{href}"{current}>{label}</a>"#)
+        })
+        .collect();
     let who = match &caller.principal {
         Some(principal) => format!(
             r#"<span>{user}{role}</span><form method="post" action="/logout"><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Log out</button></form>"#,
@@ -69,11 +87,12 @@ pub(crate) fn layout(title: &str, caller: &Caller, role: Option<String>, body: &
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="csrf-token" content="{csrf}">
 <title>{title} · Lockstep</title>
+<link rel="icon" href="/favicon.ico" type="image/svg+xml">
 <link rel="stylesheet" href="/static/app.css">
 <script src="/static/live.js" defer></script>
 </head><body><a class="skip" href="#main">Skip to content</a>
 <header class="top"><a class="brand" href="/">Lockstep</a>
-<nav aria-label="Main"><a href="/">Releases</a><a href="/calendar">Calendar</a></nav>
+<nav aria-label="Main">{nav}</nav>
 <div class="who">{who}</div></header>
 <main id="main">{body}</main>
 <p id="live-status" class="sr-only" aria-live="polite"></p>
@@ -102,7 +121,7 @@ pub(crate) async fn render(
         .as_ref()
         .map(|principal| role_of(&state, principal).label());
     let (title, body) = build(&state)?;
-    Ok(Html(layout(&title, caller, role, &body)).into_response())
+    Ok(Html(layout(&title, caller, role, uri.path(), &body)).into_response())
 }
 
 fn url_encode(text: &str) -> String {
@@ -116,8 +135,9 @@ fn url_encode(text: &str) -> String {
         .collect()
 }
 
-/// The login form.
-pub fn login(error: Option<&str>, csrf: &str, next: &str) -> String {
+/// The login form; after a refused attempt it keeps the user name and asks for the
+/// password again.
+pub fn login(error: Option<&str>, username: &str, csrf: &str, next: &str) -> String {
     let error = error
         .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, escape(e)))
         .unwrap_or_default();
@@ -125,12 +145,23 @@ pub fn login(error: Option<&str>, csrf: &str, next: &str) -> String {
         r#"<section class="login panel"><h1>Log in</h1>{error}
 <form method="post" action="/login">
 <input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="next" value="{next}">
-<label for="username">User name</label><input id="username" name="username" autocomplete="username" required autofocus>
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<label for="username">User name</label><input id="username" name="username" value="{username}" autocomplete="username" required{focus_user}>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required{focus_password}>
 <button type="submit">Log in</button></form>
 <p class="hint">Running the demo? The users and their password are printed by <code>lockstep serve --demo</code>.</p></section>"#,
         csrf = escape(csrf),
         next = escape(next),
+        username = escape(username),
+        focus_user = if username.is_empty() {
+            " autofocus"
+        } else {
+            ""
+        },
+        focus_password = if username.is_empty() {
+            ""
+        } else {
+            " autofocus"
+        },
     );
     layout(
         "Log in",
@@ -139,6 +170,7 @@ pub fn login(error: Option<&str>, csrf: &str, next: &str) -> String {
             via: crate::auth::Via::Anonymous,
         },
         None,
+        "/login",
         &body,
     )
 }
