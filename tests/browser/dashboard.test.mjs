@@ -74,7 +74,11 @@ test('a move by mike shows up live in rita\'s dashboard, and a forbidden move is
   const elapsed = Date.now() - started;
   assert.ok(elapsed < 2_000, `rita saw the move after ${elapsed} ms`);
   assert.equal(await rita.page.evaluate(() => window.__notReloaded), true, 'rita\'s page was not reloaded');
-  assert.equal(await column(mike.page, item), 'ready-for-release');
+  await mike.page.waitForFunction(
+    (name) => document.querySelector(`[data-item="${name}"]`)?.closest('[data-column]')?.dataset.column === 'ready-for-release',
+    item,
+    { timeout: 5_000 },
+  );
 
   // mike leads the API team; the frontend's item is not his to move, so he gets no
   // control for it, and the server still refuses the write.
@@ -193,12 +197,10 @@ test('choosing a status with the keyboard moves nothing until Move, and Released
 
   // Released is final: the move asks, saying so, and declining changes nothing.
   await card().locator('select[data-move]').selectOption('released');
-  const declined = new Promise((resolve) => rita.page.once('dialog', async (dialog) => {
-    resolve(dialog.message());
-    await dialog.dismiss();
-  }));
+  const asked = [];
+  rita.page.once('dialog', (dialog) => { asked.push(dialog.message()); dialog.dismiss(); });
   await card().getByRole('button', { name: 'Move' }).click();
-  assert.match(await declined, /final/);
+  assert.match(asked[0] ?? '', /final/);
   await rita.page.evaluate(() => fetch('/healthz'));
   assert.equal(posts.length, 1, 'declining wrote nothing');
   assert.equal(await column(rita.page, item), 'testing');

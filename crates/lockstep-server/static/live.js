@@ -47,8 +47,10 @@
         if (next) {
           var focus = focused();
           var open = opened();
+          var chosen = choices();
           live.innerHTML = next.innerHTML;
           reopen(open);
+          rechoose(chosen);
           refocus(focus);
         }
         if (status && summary) status.textContent = 'Updated: ' + summary;
@@ -81,6 +83,23 @@
     live.querySelectorAll('details').forEach(function (details) {
       var key = detailsKey(details);
       if (Object.prototype.hasOwnProperty.call(open, key)) details.open = open[key];
+    });
+  }
+
+  // A status chosen on the board but not yet moved survives a re-render, so that Move
+  // sends what the reader chose rather than what the server last rendered.
+  function choices() {
+    var chosen = {};
+    live.querySelectorAll('select[data-move]').forEach(function (select) {
+      if (!select.options[select.selectedIndex].defaultSelected) chosen[select.id] = select.value;
+    });
+    return chosen;
+  }
+
+  function rechoose(chosen) {
+    Object.keys(chosen).forEach(function (id) {
+      var select = document.getElementById(id);
+      if (select) select.value = chosen[id];
     });
   }
 
