@@ -32,6 +32,13 @@ async function dashboardAs(user) {
   return { context, page, errors };
 }
 
+/** Chooses `status` for `item` on the board and presses its Move button. */
+async function moveTo(page, item, status) {
+  const card = page.locator(`[data-item="${item}"]`);
+  await card.locator('select[data-move]').selectOption(status);
+  await card.getByRole('button', { name: 'Move' }).click();
+}
+
 const column = (page, item) =>
   page.locator(`[data-item="${item}"]`).evaluate((card) => card.closest('[data-column]').dataset.column);
 
@@ -55,7 +62,7 @@ test('a move by mike shows up live in rita\'s dashboard, and a forbidden move is
   // Survives only if rita's page is never reloaded.
   await rita.page.evaluate(() => { window.__notReloaded = true; });
 
-  await mike.page.getByLabel('Move API: Analytics endpoints').selectOption('ready-for-release');
+  await moveTo(mike.page, item, 'ready-for-release');
   await mike.page.locator('#flash').filter({ hasText: `Moved ${item}` }).waitFor();
 
   const started = Date.now();
@@ -67,22 +74,30 @@ test('a move by mike shows up live in rita\'s dashboard, and a forbidden move is
   const elapsed = Date.now() - started;
   assert.ok(elapsed < 2_000, `rita saw the move after ${elapsed} ms`);
   assert.equal(await rita.page.evaluate(() => window.__notReloaded), true, 'rita\'s page was not reloaded');
-  assert.equal(await column(mike.page, item), 'ready-for-release');
+  await mike.page.waitForFunction(
+    (name) => document.querySelector(`[data-item="${name}"]`)?.closest('[data-column]')?.dataset.column === 'ready-for-release',
+    item,
+    { timeout: 5_000 },
+  );
 
-  // mike leads the API team; the frontend's item is not his to move.
+  // mike leads the API team; the frontend's item is not his to move, so he gets no
+  // control for it, and the server still refuses the write.
   const theirs = 'frontend-dashboard';
   const before = await column(mike.page, theirs);
-  await mike.page.getByLabel('Move Frontend: New dashboard UI').selectOption('testing');
-  const flash = mike.page.locator('#flash');
-  await flash.filter({ hasText: 'Refused' }).waitFor();
-  assert.ok(await flash.isVisible(), 'the refusal is visible');
-  assert.match(await flash.textContent(), /own team/);
-  // Nothing changed, in either browser.
-  await mike.page.waitForFunction(
-    (name) => document.querySelector(`[data-item="${name}"] select`)?.value !== 'testing',
-    theirs,
-  );
-  assert.equal(await column(mike.page, theirs), before);
+  assert.equal(await mike.page.locator(`[data-item="${theirs}"] select, [data-item="${theirs}"] button`).count(), 0);
+  assert.ok(await mike.page.locator(`[data-item="${item}"] button`).count() > 0, 'mike moves his own items');
+  const refused = await mike.page.evaluate(async (name) => {
+    const r = await fetch(`/api/v1/items/${name}/status`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        'X-CSRF-Token': document.querySelector('meta[name="csrf-token"]').content,
+      },
+      body: JSON.stringify({ status: 'testing' }),
+    });
+    return r.status;
+  }, theirs);
+  assert.equal(refused, 403);
   assert.equal(await column(rita.page, theirs), before);
 
   assert.deepEqual(mike.errors, [], 'no script errors for mike');
@@ -148,4 +163,162 @@ test('a long unbroken link in a status note wraps instead of widening the page',
     }
     await context.close();
   }
+});
+
+test('choosing a status with the keyboard moves nothing until Move, and Released asks first', async () => {
+  const rita = await dashboardAs('rita');
+  const posts = [];
+  rita.page.on('request', (request) => { if (request.method() === 'POST') posts.push(request.url()); });
+  const item = 'api-analytics-endpoints';
+  const card = () => rita.page.locator(`[data-item="${item}"]`);
+  const before = await column(rita.page, item);
+
+  // Arrow keys on a closed select fire `change` in Chromium: that must not write.
+  await card().locator('select[data-move]').focus();
+  await rita.page.keyboard.press('ArrowUp');
+  await rita.page.evaluate(() => fetch('/healthz'));
+  assert.deepEqual(posts, [], 'no write on an arrow key');
+  assert.equal(await column(rita.page, item), before);
+
+  // Move writes; keyboard focus stays on the item's card after the live re-render.
+  await card().locator('select[data-move]').selectOption('testing');
+  await card().getByRole('button', { name: 'Move' }).focus();
+  await rita.page.keyboard.press('Enter');
+  await rita.page.waitForFunction(
+    (name) => document.querySelector(`[data-item="${name}"]`)?.closest('[data-column]')?.dataset.column === 'testing',
+    item,
+  );
+  await rita.page.locator('#flash').filter({ hasText: `Moved ${item}` }).waitFor();
+  assert.equal(
+    await rita.page.evaluate(() => document.activeElement?.closest('[data-item]')?.dataset.item),
+    item,
+    'focus stays on the moved card',
+  );
+
+  // Released is final: the move asks, saying so, and declining changes nothing.
+  await card().locator('select[data-move]').selectOption('released');
+  const asked = [];
+  rita.page.once('dialog', (dialog) => { asked.push(dialog.message()); dialog.dismiss(); });
+  await card().getByRole('button', { name: 'Move' }).click();
+  assert.match(asked[0] ?? '', /final/);
+  await rita.page.evaluate(() => fetch('/healthz'));
+  assert.equal(posts.length, 1, 'declining wrote nothing');
+  assert.equal(await column(rita.page, item), 'testing');
+
+  assert.deepEqual(rita.errors, [], 'no script errors for rita');
+  await rita.context.close();
+});
+
+/** Tells the page it was hidden or shown, as the browser does on a tab switch (headless
+ * tabs are never hidden on their own). */
+const setVisibility = (page, state) =>
+  page.evaluate((visibility) => {
+    Object.defineProperty(document, 'visibilityState', { value: visibility, configurable: true });
+    document.dispatchEvent(new Event('visibilitychange'));
+  }, state);
+
+/** A write by rita through the API, outside any page. */
+async function ritaWrites(path, body) {
+  const basic = Buffer.from(`rita:${DEMO_PASSWORD}`).toString('base64');
+  const exchange = await fetch(`${server.url}/api/v1/tokens`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ label: 'browser test' }),
+  });
+  const { token } = await exchange.json();
+  const response = await fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  assert.ok(response.ok, `${path}: ${response.status}`);
+}
+
+test('hidden tabs give their live connection back, so a seventh tab loads, and catch up when shown', async () => {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  const first = await context.newPage();
+  await logIn(first, server.url, 'rita', `/releases/${RELEASE}`);
+  const tabs = [first];
+  for (let n = 1; n < 6; n += 1) {
+    const tab = await context.newPage();
+    await tab.goto(`${server.url}/releases/${RELEASE}`);
+    tabs.push(tab);
+  }
+  for (const tab of tabs) {
+    await tab.waitForSelector('body[data-live="connected"]', { timeout: 10_000 });
+    await setVisibility(tab, 'hidden');
+    await tab.waitForSelector('body[data-live="closed"]');
+  }
+  // Six open streams would hold every connection Chromium gives the host.
+  const seventh = await context.newPage();
+  await seventh.goto(`${server.url}/releases/${RELEASE}`, { timeout: 10_000 });
+  await seventh.waitForSelector('body[data-live="connected"]', { timeout: 10_000 });
+
+  // A change made while the first tab was hidden shows once it is shown again.
+  const item = 'mobile-analytics-view';
+  const to = (await column(first, item)) === 'testing' ? 'staging' : 'testing';
+  await ritaWrites(`/api/v1/items/${item}/status`, { status: to });
+  await setVisibility(first, 'visible');
+  await first.waitForSelector('body[data-live="connected"]', { timeout: 10_000 });
+  await first.waitForFunction(
+    ([name, wanted]) => document.querySelector(`[data-item="${name}"]`)?.closest('[data-column]')?.dataset.column === wanted,
+    [item, to],
+    { timeout: 5_000 },
+  );
+  await context.close();
+});
+
+test('a page whose session ended says so instead of going stale', async () => {
+  const rita = await dashboardAs('rita');
+  // Signing out in another tab of the same browser ends the session of both.
+  const other = await rita.context.newPage();
+  await other.goto(`${server.url}/calendar`);
+  await Promise.all([
+    other.waitForURL((url) => url.pathname.startsWith('/login')),
+    other.getByRole('button', { name: 'Log out' }).click(),
+  ]);
+  const notice = rita.page.locator('#signed-out');
+  assert.equal(await notice.count(), 0);
+  // A write answers 401: the page says it is signed out, with a way back.
+  const card = rita.page.locator('[data-item="api-analytics-endpoints"]');
+  await card.locator('select[data-move]').selectOption('planning');
+  await card.getByRole('button', { name: 'Move' }).click();
+  await notice.waitFor({ timeout: 5_000 });
+  assert.match(await notice.textContent(), /Signed out/);
+  assert.equal(await notice.getByRole('link', { name: 'Reload to sign in' }).count(), 1);
+  assert.equal(await rita.page.getAttribute('body', 'data-live'), 'signed-out');
+
+  // The stream refused on reconnecting (hidden, then shown) says the same.
+  const again = await browser.newContext();
+  const page = await again.newPage();
+  await logIn(page, server.url, 'rita', `/releases/${RELEASE}`);
+  await page.waitForSelector('body[data-live="connected"]', { timeout: 10_000 });
+  await setVisibility(page, 'hidden');
+  await again.clearCookies();
+  await setVisibility(page, 'visible');
+  await page.locator('#signed-out').waitFor({ timeout: 5_000 });
+  assert.deepEqual(rita.errors, [], 'no script errors');
+  await again.close();
+  await rita.context.close();
+});
+
+test('a live update keeps the checklist sections the reader opened or closed', async () => {
+  const rita = await dashboardAs('rita');
+  const sections = rita.page.locator('#live details');
+  assert.ok(await sections.count() > 1, 'the release page has checklist sections');
+  // Flip every section from the way the server renders it.
+  const flipped = await sections.evaluateAll((all) => all.map((details) => {
+    details.open = !details.open;
+    return details.open;
+  }));
+  const y = await rita.page.evaluate(() => { window.scrollTo(0, 400); return window.scrollY; });
+  await ritaWrites('/api/v1/items/mobile-analytics-view/updates', {
+    date: new Date().toISOString().slice(0, 10),
+    text: 'live update while reading the checklist',
+  });
+  await rita.page.locator('#live-status').filter({ hasText: 'Updated' }).waitFor({ state: 'attached', timeout: 5_000 });
+  assert.deepEqual(await sections.evaluateAll((all) => all.map((details) => details.open)), flipped);
+  assert.equal(await rita.page.evaluate(() => window.scrollY), y, 'the page did not jump');
+  assert.deepEqual(rita.errors, [], 'no script errors');
+  await rita.context.close();
 });

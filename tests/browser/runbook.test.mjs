@@ -49,11 +49,44 @@ test('rita drives the backend step through the dashboard while mike watches it l
   const mike = await runPageAs('mike');
   // The runbook is shown in the seed's layout before any run.
   assert.match(await rita.page.locator('pre.runbook').textContent(), /1\. Backend services \(Team C\)/);
+  // The empty state names the release, not a placeholder.
+  assert.match(await rita.page.locator('#live').textContent(), new RegExp(`lockstep run start ${RELEASE}`));
+  assert.doesNotMatch(await rita.page.locator('#live').textContent(), /RELEASE/);
+  // Only a release manager may start a run.
+  assert.equal(await mike.page.getByRole('button', { name: 'Start a run' }).count(), 0);
 
+  // Starting asks first, with the verdict the release page shows; declining starts nothing.
+  const verdict = await rita.page.evaluate(async (release) => {
+    const html = await (await fetch(`/releases/${release}`)).text();
+    return new DOMParser().parseFromString(html, 'text/html').querySelector('#gonogo-h .badge').textContent;
+  }, RELEASE);
+  const asked = [];
+  rita.page.once('dialog', (dialog) => { asked.push(dialog.message()); dialog.dismiss(); });
+  await rita.page.getByRole('button', { name: 'Start a run' }).click();
+  await rita.page.evaluate(() => fetch('/healthz'));
+  assert.match(asked[0], new RegExp(`^Go/no-go is ${verdict.toUpperCase()}: start a production run of ${RELEASE}`));
+  assert.equal(await rita.page.locator('table[data-phase="deploy"]').count(), 0, 'declining starts no run');
+  rita.page.once('dialog', (dialog) => dialog.accept());
   await rita.page.getByRole('button', { name: 'Start a run' }).click();
   await rita.page.locator('#flash').filter({ hasText: 'Run started' }).waitFor();
   await waitForStatus(rita.page, 'data-pipeline', 'pending');
   await waitForStatus(mike.page, 'data-pipeline', 'pending');
+
+  // The diagram follows each step's `after`: the frontend and the mobile app both wait
+  // on the API, side by side, and neither on the other.
+  const diagram = rita.page.locator('svg.run-strip');
+  const edges = await diagram.locator('path[data-from]')
+    .evaluateAll((paths) => paths.map((p) => `${p.dataset.from}->${p.dataset.to}`).sort());
+  assert.deepEqual(edges, [
+    'analytics-api->dashboard-ui',
+    'analytics-api->mobile-app',
+    'data-pipeline->analytics-api',
+  ]);
+  const box = (step) => diagram.locator(`g[data-step="${step}"] rect`).boundingBox();
+  const [api, ui, mobile] = [await box('analytics-api'), await box('dashboard-ui'), await box('mobile-app')];
+  assert.equal(ui.x, mobile.x, 'parallel steps share a column');
+  assert.ok(ui.x > api.x, 'and stand right of what they wait for');
+  assert.notEqual(ui.y, mobile.y);
   await mike.page.evaluate(() => { window.__notReloaded = true; });
 
   const row = rita.page.locator('table[data-phase="deploy"] tr[data-step="data-pipeline"]');
@@ -65,13 +98,27 @@ test('rita drives the backend step through the dashboard while mike watches it l
   assert.equal(await mike.page.evaluate(() => window.__notReloaded), true, 'mike\'s page was not reloaded');
   assert.match(await row.textContent(), /done by rita/);
 
-  // The frontend step waits for the API: starting it is refused, visibly, and nothing moves.
+  // The frontend step waits for the API: its Start is disabled and says why.
   const frontend = rita.page.locator('table[data-phase="deploy"] tr[data-step="dashboard-ui"]');
-  await frontend.getByRole('button', { name: 'Start' }).click();
+  const start = frontend.getByRole('button', { name: 'Start' });
+  assert.equal(await start.isDisabled(), true);
+  assert.match(await start.getAttribute('title'), /cannot start before analytics-api is done/);
+  // Forced anyway, the server refuses it, visibly, with names as code (no backticks),
+  // and nothing moves.
+  await start.evaluate((button) => { button.disabled = false; button.click(); });
   const flash = rita.page.locator('#flash');
   await flash.filter({ hasText: 'Refused' }).waitFor();
-  assert.match(await flash.textContent(), /cannot start before `analytics-api` is done/);
+  assert.match(await flash.textContent(), /cannot start before analytics-api is done/);
+  assert.deepEqual(await flash.locator('code').allTextContents(), ['dashboard-ui', 'analytics-api']);
   assert.equal(await stepStatus(rita.page, 'dashboard-ui'), 'pending');
+
+  // mike (API team) gets buttons for his team's step only; the viewer gets none.
+  const mikeButtons = await mike.page.locator('table[data-phase="deploy"] tr[data-step] button')
+    .evaluateAll((buttons) => [...new Set(buttons.map((b) => b.closest('tr').dataset.step))]);
+  assert.deepEqual(mikeButtons, ['analytics-api']);
+  const viewer = await runPageAs('viewer');
+  assert.equal(await viewer.page.locator('#live button').count(), 0);
+  await viewer.context.close();
 
   assert.deepEqual(rita.errors, [], 'no script errors for rita');
   assert.deepEqual(mike.errors, [], 'no script errors for mike');
@@ -79,13 +126,11 @@ test('rita drives the backend step through the dashboard while mike watches it l
   await mike.context.close();
 });
 
-// An error-rate sample for analytics-api in production, through the CLI on the
-// server's database (the server follows the log), `minutes` from now.
-function errorRate(delivery, percent, minutes) {
-  const at = new Date(Date.now() + minutes * 60_000).toISOString();
+// A signal about analytics-api in production, through the CLI on the server's database
+// (the server follows the log).
+function signal(...args) {
   execFileSync(binary(), [
-    'signal', 'record', 'error-rate', 'analytics-api', '--environment', 'production',
-    '--percent', String(percent), '--delivery', delivery, '--at', at,
+    'signal', 'record', ...args, 'analytics-api', '--environment', 'production',
   ], { env: { ...process.env, LOCKSTEP_DATABASE_URL: server.databaseUrl, LOCKSTEP_LOG: 'warn' } });
 }
 
@@ -100,10 +145,10 @@ test('the rest of the day: a tripped trigger and a rollback in reverse order, al
   await deploy('dashboard-ui').getByRole('button', { name: 'Start' }).click();
   await waitForStatus(rita.page, 'dashboard-ui', 'running');
 
-  // Above 5% for ten minutes trips the trigger; the page shows it and offers the rollback.
-  errorRate('browser-err-1', 9, 1);
-  errorRate('browser-err-2', 9, 12);
-  await rita.page.locator('.tripped').filter({ hasText: 'error-rate' }).waitFor({ timeout: 5_000 });
+  // A P0 bug trips a trigger at once (an error rate needs ten minutes of samples, and
+  // signals dated ahead of the clock are refused); the page shows it and offers the rollback.
+  signal('bugs', '--critical', '1', '--delivery', 'browser-p0-1');
+  await rita.page.locator('.tripped').filter({ hasText: 'p0-bug' }).waitFor({ timeout: 5_000 });
   await rita.page.getByRole('button', { name: 'Start rollback' }).click();
   await rita.page.locator('table[data-phase="rollback"]').waitFor({ timeout: 5_000 });
 

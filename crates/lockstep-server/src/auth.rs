@@ -331,6 +331,7 @@ pub async fn login_page(
         &app,
         request.headers(),
         None,
+        "",
         next.as_deref(),
         StatusCode::OK,
     )
@@ -340,11 +341,12 @@ fn login_form(
     app: &AppState,
     headers: &HeaderMap,
     error: Option<&str>,
+    username: &str,
     next: Option<&str>,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
     let token = random_secret()?;
-    let html = crate::pages::login(error, &token, &safe_next(next));
+    let html = crate::pages::login(error, username, &token, &safe_next(next));
     let mut response = (status, Html(html)).into_response();
     response.headers_mut().insert(
         header::SET_COOKIE,
@@ -373,6 +375,7 @@ pub async fn login(
             &app,
             &headers,
             Some("Your login form expired. Please try again."),
+            field("username").unwrap_or("").trim(),
             next,
             StatusCode::FORBIDDEN,
         );
@@ -391,6 +394,7 @@ pub async fn login(
             &app,
             &headers,
             Some("Wrong user name or password."),
+            username,
             next,
             StatusCode::UNAUTHORIZED,
         );

@@ -286,7 +286,14 @@ calendars subscribed with the old link stop updating.</p>
         csrf = escape(caller.csrf().unwrap_or("")),
     );
     let role = None;
-    Ok(Html(crate::pages::layout("Calendar feeds", &caller, role, &body)).into_response())
+    Ok(Html(crate::pages::layout(
+        "Calendar feeds",
+        &caller,
+        role,
+        "/feeds",
+        &body,
+    ))
+    .into_response())
 }
 
 /// `POST /feeds` (form: csrf, release or team): rotates the caller's feed token and shows
@@ -349,8 +356,14 @@ pub(crate) async fn make_links(
 <p>Copy a link into your calendar app (“subscribe to calendar” / “from URL”). They are
 shown once; your previous links no longer work.</p><ul class="feeds">{links}</ul>"#
     );
-    let mut response =
-        Html(crate::pages::layout("Calendar feeds", &caller, None, &body)).into_response();
+    let mut response = Html(crate::pages::layout(
+        "Calendar feeds",
+        &caller,
+        None,
+        "/feeds",
+        &body,
+    ))
+    .into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

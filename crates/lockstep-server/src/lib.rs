@@ -224,6 +224,7 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/static/{*path}", get(security::static_file))
+        .route("/favicon.ico", get(security::favicon))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(api::ready))
         .route("/api/v1/webhooks/github", post(signals::github))

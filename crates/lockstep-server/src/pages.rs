@@ -14,9 +14,9 @@ use axum::extract::{Path, State as Extract};
 use axum::http::Uri;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use jiff::civil::Date;
-use lockstep_core::access::role_of;
+use lockstep_core::access::{authorize, role_of};
 use lockstep_core::risk::{RiskReport, assess};
-use lockstep_core::{Item, ItemStatus, Name, Recorded, State};
+use lockstep_core::{Command, Item, ItemStatus, Name, Recorded, State};
 
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
@@ -37,8 +37,40 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-pub(crate) fn layout(title: &str, caller: &Caller, role: Option<String>, body: &str) -> String {
+/// Escapes `text` and shows its `code` spans (messages quote names in backticks) as code.
+pub(crate) fn code_spans(text: &str) -> String {
+    text.split('`')
+        .enumerate()
+        .map(|(index, part)| {
+            if index % 2 == 1 {
+                format!("<code>{}</code>", escape(part))
+            } else {
+                escape(part)
+            }
+        })
+        .collect()
+}
+
+/// The page at `path`, with the site's header around `body`.
+pub(crate) fn layout(
+    title: &str,
+    caller: &Caller,
+    role: Option<String>,
+    path: &str,
+    body: &str,
+) -> String {
     let csrf = caller.csrf().unwrap_or("");
+    let nav: String = [("/", "Releases"), ("/calendar", "Calendar")]
+        .iter()
+        .map(|(href, label)| {
+            let current = if *href == path {
+                r#" aria-current="page""#
+            } else {
+                ""
+            };
+            format!(r#"<a href="{href}"{current}>{label}</a>"#)
+        })
+        .collect();
     let who = match &caller.principal {
         Some(principal) => format!(
             r#"<span>{user}{role}</span><form method="post" action="/logout"><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Log out</button></form>"#,
@@ -55,11 +87,12 @@ pub(crate) fn layout(title: &str, caller: &Caller, role: Option<String>, body: &
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="csrf-token" content="{csrf}">
 <title>{title} · Lockstep</title>
+<link rel="icon" href="/favicon.ico" type="image/svg+xml">
 <link rel="stylesheet" href="/static/app.css">
 <script src="/static/live.js" defer></script>
 </head><body><a class="skip" href="#main">Skip to content</a>
 <header class="top"><a class="brand" href="/">Lockstep</a>
-<nav aria-label="Main"><a href="/">Releases</a><a href="/calendar">Calendar</a></nav>
+<nav aria-label="Main">{nav}</nav>
 <div class="who">{who}</div></header>
 <main id="main">{body}</main>
 <p id="live-status" class="sr-only" aria-live="polite"></p>
@@ -88,7 +121,7 @@ pub(crate) async fn render(
         .as_ref()
         .map(|principal| role_of(&state, principal).label());
     let (title, body) = build(&state)?;
-    Ok(Html(layout(&title, caller, role, &body)).into_response())
+    Ok(Html(layout(&title, caller, role, uri.path(), &body)).into_response())
 }
 
 fn url_encode(text: &str) -> String {
@@ -102,8 +135,9 @@ fn url_encode(text: &str) -> String {
         .collect()
 }
 
-/// The login form.
-pub fn login(error: Option<&str>, csrf: &str, next: &str) -> String {
+/// The login form; after a refused attempt it keeps the user name and asks for the
+/// password again.
+pub fn login(error: Option<&str>, username: &str, csrf: &str, next: &str) -> String {
     let error = error
         .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, escape(e)))
         .unwrap_or_default();
@@ -111,12 +145,23 @@ pub fn login(error: Option<&str>, csrf: &str, next: &str) -> String {
         r#"<section class="login panel"><h1>Log in</h1>{error}
 <form method="post" action="/login">
 <input type="hidden" name="csrf" value="{csrf}"><input type="hidden" name="next" value="{next}">
-<label for="username">User name</label><input id="username" name="username" autocomplete="username" required autofocus>
-<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required>
+<label for="username">User name</label><input id="username" name="username" value="{username}" autocomplete="username" required{focus_user}>
+<label for="password">Password</label><input id="password" name="password" type="password" autocomplete="current-password" required{focus_password}>
 <button type="submit">Log in</button></form>
 <p class="hint">Running the demo? The users and their password are printed by <code>lockstep serve --demo</code>.</p></section>"#,
         csrf = escape(csrf),
         next = escape(next),
+        username = escape(username),
+        focus_user = if username.is_empty() {
+            " autofocus"
+        } else {
+            ""
+        },
+        focus_password = if username.is_empty() {
+            ""
+        } else {
+            " autofocus"
+        },
     );
     layout(
         "Log in",
@@ -125,6 +170,7 @@ pub fn login(error: Option<&str>, csrf: &str, next: &str) -> String {
             via: crate::auth::Via::Anonymous,
         },
         None,
+        "/login",
         &body,
     )
 }
@@ -243,7 +289,6 @@ pub(crate) async fn release(
 ) -> Result<Response, ApiError> {
     let history = history_tail(&app, 500).await;
     render(&app, &caller, &uri, |state| {
-        let writable = may_write(state, &caller);
         let release = state
             .releases()
             .get(name.as_str())
@@ -333,7 +378,7 @@ pub(crate) async fn release(
                 n = cards.len(),
             );
             for item in cards {
-                body.push_str(&card(state, &report, item, writable));
+                body.push_str(&card(state, &report, item, &caller));
             }
             body.push_str("</section>");
         }
@@ -381,18 +426,16 @@ pub(crate) async fn release(
     .await
 }
 
-/// Whether the page offers controls that change things: not to viewers, who may
-/// change nothing. (What each control may do is still decided by the write.)
-fn may_write(state: &State, caller: &Caller) -> bool {
-    caller.principal.as_ref().is_some_and(|principal| {
-        !matches!(
-            lockstep_core::access::role_of(state, principal),
-            lockstep_core::access::ProgramRole::Viewer
-        )
-    })
+/// Whether the caller may issue `command`. Pages offer a control only where the write it
+/// sends would pass the same rule (`access::authorize`) that the write itself checks.
+pub(crate) fn allowed(state: &State, caller: &Caller, command: &Command) -> bool {
+    caller
+        .principal
+        .as_ref()
+        .is_some_and(|principal| authorize(state, principal, command).is_ok())
 }
 
-fn card(state: &State, report: &RiskReport, item: &Item, writable: bool) -> String {
+fn card(state: &State, report: &RiskReport, item: &Item, caller: &Caller) -> String {
     let waits: Vec<String> = state
         .blocked_by(&item.name)
         .map(|d| escape(d.blocker.as_str()))
@@ -428,17 +471,28 @@ fn card(state: &State, report: &RiskReport, item: &Item, writable: bool) -> Stri
             escape(&risk.link),
         );
     }
-    if writable && item.status != ItemStatus::Released {
+    let movable = item.status != ItemStatus::Released
+        && allowed(
+            state,
+            caller,
+            &Command::MoveItem {
+                item: item.name.clone(),
+                to: item.status,
+            },
+        );
+    if movable {
+        // Choosing a status writes nothing (arrow keys on a closed select fire `change`
+        // in Chromium); the Move button does, and asks first when the move is final.
         let _ = write!(
             out,
-            r#"<label class="sr-only" for="move-{name}">Move {title}</label><select id="move-{name}" data-move="{name}">"#,
+            r#"<div class="move"><label class="sr-only" for="move-{name}">Move {title}</label><select id="move-{name}" data-move="{name}">"#,
             name = escape(item.name.as_str()),
             title = escape(&item.spec.title),
         );
         for status in ItemStatus::COLUMNS {
             let _ = write!(
                 out,
-                r#"<option value="{v}"{sel}>{t}</option>"#,
+                r#"<option value="{v}"{sel}>{t}{fin}</option>"#,
                 v = status.as_str(),
                 t = status.title(),
                 sel = if status == item.status {
@@ -446,9 +500,19 @@ fn card(state: &State, report: &RiskReport, item: &Item, writable: bool) -> Stri
                 } else {
                     ""
                 },
+                fin = if status == ItemStatus::Released {
+                    " (final)"
+                } else {
+                    ""
+                },
             );
         }
-        out.push_str("</select>");
+        let _ = write!(
+            out,
+            r#"</select><button type="button" id="move-button-{name}" data-move-button="{name}" data-title="{title}">Move</button></div>"#,
+            name = escape(item.name.as_str()),
+            title = escape(&item.spec.title),
+        );
     }
     out.push_str("</article>");
     out
@@ -735,7 +799,6 @@ pub(crate) async fn team(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     render(&app, &caller, &uri, |state| {
-        let writable = may_write(state, &caller);
         let team = state.teams().get(name.as_str()).ok_or_else(|| ApiError::NotFound {
             kind: "team",
             name: name.clone(),
@@ -794,7 +857,7 @@ pub(crate) async fn team(
             or_none(we_block)
         );
         for item in &ours {
-            body.push_str(&card(state, &report, item, writable));
+            body.push_str(&card(state, &report, item, &caller));
         }
         body.push_str("</div></div>");
         Ok((title, body))

@@ -16,7 +16,7 @@
 //! JSON). Time zones are resolved here, at the edge, so that core stays pure. This
 //! module decides nothing: core's `run` module does.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -33,7 +33,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::extract::{ApiJson, IfMatch};
-use crate::pages::escape;
+use crate::pages::{allowed, code_spans, escape};
 use crate::wire::path_name;
 use crate::write::{Target, execute, write};
 use crate::{ApiError, AppState};
@@ -364,14 +364,56 @@ fn status_class(status: StepStatus) -> &'static str {
     }
 }
 
-/// The steps as an SVG strip: one box per step in order, coloured by status.
+/// The steps as an SVG diagram drawn from each step's `after` list: a step stands one
+/// column right of its furthest predecessor, so steps that wait on the same step stand
+/// one above the other, and an arrow joins each predecessor to its successor.
 fn steps_svg(steps: &[RunStep]) -> String {
-    let width = 150 * steps.len().max(1) + 10;
+    let mut column: HashMap<&Name, usize> = HashMap::new();
+    // Steps come in dependency order, but a pass per step settles any order.
+    for _ in 0..steps.len() {
+        for step in steps {
+            let at = step
+                .after
+                .iter()
+                .filter_map(|before| column.get(before))
+                .map(|c| c + 1)
+                .max()
+                .unwrap_or(0);
+            column.insert(&step.component, at);
+        }
+    }
+    let mut rows: HashMap<usize, usize> = HashMap::new();
+    let mut place: HashMap<&Name, (usize, usize)> = HashMap::new();
+    for step in steps {
+        let x = column.get(&step.component).copied().unwrap_or(0);
+        let row = rows.entry(x).or_default();
+        place.insert(&step.component, (10 + 170 * x, 10 + 55 * *row));
+        *row += 1;
+    }
+    let width = 170 * (column.values().max().map_or(1, |c| c + 1)) - 10;
+    let height = 55 * rows.values().max().copied().unwrap_or(1) + 5;
     let mut svg = format!(
-        r#"<svg class="run-strip" role="img" aria-label="steps in order" viewBox="0 0 {width} 60" width="{width}" height="60">"#
+        r##"<svg class="run-strip" role="img" aria-label="steps and what each waits for" viewBox="0 0 {width} {height}" width="{width}" height="{height}"><defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#6b7280"/></marker></defs>"##
     );
-    for (index, step) in steps.iter().enumerate() {
-        let x = 10 + 150 * index;
+    for step in steps {
+        let Some(&(x, y)) = place.get(&step.component) else {
+            continue;
+        };
+        for before in &step.after {
+            let Some(&(bx, by)) = place.get(before) else {
+                continue;
+            };
+            let _ = write!(
+                svg,
+                r##"<path data-from="{from}" data-to="{to}" d="M{sx},{sy} C{mx},{sy} {mx},{ey} {x},{ey}" fill="none" stroke="#6b7280" marker-end="url(#arrow)"/>"##,
+                from = escape(before.as_str()),
+                to = escape(step.component.as_str()),
+                sx = bx + 130,
+                sy = by + 20,
+                mx = bx + 150,
+                ey = y + 20,
+            );
+        }
         let fill = match step.status {
             StepStatus::Done | StepStatus::Skipped => "#d7f0dc",
             StepStatus::Failed => "#f8d4d4",
@@ -380,22 +422,26 @@ fn steps_svg(steps: &[RunStep]) -> String {
         };
         let _ = write!(
             svg,
-            r##"<rect x="{x}" y="10" width="130" height="40" rx="6" fill="{fill}" stroke="#6b7280"/><text x="{tx}" y="28" font-size="11" text-anchor="middle">{name}</text><text x="{tx}" y="43" font-size="10" text-anchor="middle">{status}</text>"##,
+            r##"<g data-step="{name}"><rect x="{x}" y="{y}" width="130" height="40" rx="6" fill="{fill}" stroke="#6b7280"/><text x="{tx}" y="{ny}" font-size="11" text-anchor="middle">{name}</text><text x="{tx}" y="{sy}" font-size="10" text-anchor="middle">{status}</text></g>"##,
             tx = x + 65,
+            ny = y + 18,
+            sy = y + 33,
             name = escape(step.component.as_str()),
             status = step.status.as_str(),
         );
-        if index + 1 < steps.len() {
-            let _ = write!(
-                svg,
-                r##"<line x1="{a}" y1="30" x2="{b}" y2="30" stroke="#6b7280" marker-end="url(#arrow)"/>"##,
-                a = x + 130,
-                b = x + 150,
-            );
-        }
     }
-    svg.push_str(r##"<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#6b7280"/></marker></defs></svg>"##);
+    svg.push_str("</svg>");
     svg
+}
+
+/// What a step's button may do for the caller.
+enum Control {
+    /// The write would be refused to the caller whatever the run's state: no button.
+    Hidden,
+    /// The caller may, but not yet: a disabled button that says why.
+    Disabled(String),
+    /// A button that sends the write.
+    Enabled,
 }
 
 fn steps_table(
@@ -403,7 +449,7 @@ fn steps_table(
     runbook: &Runbook,
     steps: &[RunStep],
     phase: RunPhase,
-    writable: bool,
+    control: &dyn Fn(&RunStep, StepStatus) -> Control,
 ) -> String {
     let mut html = format!(
         r#"<table class="run-steps" data-phase="{phase}"><thead><tr><th scope="col">#</th><th scope="col">Step</th><th scope="col">Starts</th><th scope="col">After</th><th scope="col">Status</th><th scope="col">Last change</th><th scope="col">Contacts</th><th scope="col">Actions</th></tr></thead><tbody>"#,
@@ -456,15 +502,21 @@ fn steps_table(
             })
             .unwrap_or_default();
         let mut buttons = String::new();
-        if writable {
-            for (action, label) in actions(step.status) {
-                let _ = write!(
-                    buttons,
-                    r#"<button type="button" data-release="{release}" data-step="{step}" data-action="{action}">{label}</button> "#,
-                    release = escape(release.as_str()),
-                    step = escape(step.component.as_str()),
-                );
-            }
+        for (action, label) in actions(step.status) {
+            let Some(to) = StepStatus::parse(action) else {
+                continue;
+            };
+            let disabled = match control(step, to) {
+                Control::Hidden => continue,
+                Control::Disabled(why) => format!(r#" disabled title="{}""#, escape(&why)),
+                Control::Enabled => String::new(),
+            };
+            let _ = write!(
+                buttons,
+                r#"<button type="button" data-release="{release}" data-step="{step}" data-action="{action}"{disabled}>{label}</button> "#,
+                release = escape(release.as_str()),
+                step = escape(step.component.as_str()),
+            );
         }
         let verification = planned
             .filter(|_| phase == RunPhase::Deploy)
@@ -477,7 +529,7 @@ fn steps_table(
             .unwrap_or_default();
         let _ = write!(
             html,
-            r#"<tr data-step="{name}" data-status="{status}"><td>{n}</td><td><b>{title}</b>{verification}</td><td>{starts}</td><td>{after}</td><td><span class="badge {class}">{status}</span></td><td>{last}</td><td>{contacts}</td><td>{buttons}</td></tr>"#,
+            r#"<tr data-step="{name}" data-status="{status}"><td>{n}</td><td><b>{title}</b>{verification}</td><td data-label="Starts">{starts}</td><td data-label="After">{after}</td><td data-label="Status"><span class="badge {class}">{status}</span></td><td data-label="Last change">{last}</td><td data-label="Contacts">{contacts}</td><td>{buttons}</td></tr>"#,
             name = escape(step.component.as_str()),
             status = step.status.as_str(),
             n = index + 1,
@@ -510,7 +562,6 @@ pub(crate) async fn page(
     uri: Uri,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let writable = caller.principal.is_some();
     let now = app.now();
     crate::pages::render(&app, &caller, &uri, |state| {
         let release = state
@@ -521,23 +572,38 @@ pub(crate) async fn page(
                 name: name.clone(),
             })?;
         let title = release.spec.title.as_deref().unwrap_or(release.name.as_str());
+        let by = caller
+            .principal
+            .as_ref()
+            .map_or_else(String::new, |principal| principal.user.clone());
         let mut body = format!(
             r#"<h1>Runbook: {title}</h1><p class="sub"><a href="/releases/{name}">Back to the release</a> · <a href="/api/v1/releases/{name}/runbook">JSON</a></p><div id="live" data-release="{name}">"#,
             title = escape(title),
             name = escape(release.name.as_str()),
         );
-        let finished = state
-            .runs()
-            .get(&release.name)
-            .is_none_or(|run| run.status().is_finished());
-        if writable && finished {
-            let _ = write!(
-                body,
-                r#"<p><button type="button" data-run-start="{name}">Start a run</button></p>"#,
-                name = escape(release.name.as_str()),
-            );
+        let planned = time_zones(state).and_then(|zones| {
+            generate(state, &release.name, &zones, now).map_err(|error| error.to_string())
+        });
+        let run = state.runs().get(&release.name);
+        if run.is_none_or(|run| run.status().is_finished())
+            && let Ok(runbook) = &planned
+        {
+            let start = Command::StartRun {
+                release: release.name.clone(),
+                runbook: Box::new(runbook.clone()),
+                by: by.clone(),
+                options: RunOptions::default(),
+            };
+            if allowed(state, &caller, &start) {
+                let _ = write!(
+                    body,
+                    r#"<p><button type="button" data-run-start="{name}" data-confirm="{confirm}">Start a run</button></p>"#,
+                    name = escape(release.name.as_str()),
+                    confirm = escape(&start_confirmation(state, &release.name, runbook)),
+                );
+            }
         }
-        match state.runs().get(&release.name) {
+        match run {
             Some(run) => {
                 let status = run.status();
                 let _ = write!(
@@ -559,7 +625,12 @@ pub(crate) async fn page(
                         detail = escape(&tripped.detail),
                     );
                 }
-                if run.rollback_proposed() && writable {
+                let rollback = Command::StartRollback {
+                    release: release.name.clone(),
+                    by: by.clone(),
+                    reason: None,
+                };
+                if run.rollback_proposed() && allowed(state, &caller, &rollback) {
                     let _ = write!(
                         body,
                         r#"<p><button type="button" data-rollback="{name}">Start rollback</button></p>"#,
@@ -576,13 +647,39 @@ pub(crate) async fn page(
                     );
                 }
                 body.push_str(&steps_svg(&run.steps));
-                let deploy_writable = writable && run.phase() == RunPhase::Deploy;
+                // Buttons for the steps of the phase in progress only, each shown when
+                // the caller may move that step and enabled when the move would pass.
+                let control = |step: &RunStep, to: StepStatus| {
+                    let command = Command::ChangeRunStep {
+                        release: release.name.clone(),
+                        step: step.component.clone(),
+                        to,
+                        by: by.clone(),
+                        note: None,
+                        break_glass: None,
+                    };
+                    if !allowed(state, &caller, &command) {
+                        return Control::Hidden;
+                    }
+                    match lockstep_core::decide(state, command, now) {
+                        Ok(_) => Control::Enabled,
+                        Err(refused) => Control::Disabled(refused.to_string().replace('`', "")),
+                    }
+                };
+                let no_control = |_: &RunStep, _: StepStatus| Control::Hidden;
+                let control_of = |phase: RunPhase| -> &dyn Fn(&RunStep, StepStatus) -> Control {
+                    if run.phase() == phase {
+                        &control
+                    } else {
+                        &no_control
+                    }
+                };
                 body.push_str(&steps_table(
                     &release.name,
                     &run.runbook,
                     &run.steps,
                     RunPhase::Deploy,
-                    deploy_writable,
+                    control_of(RunPhase::Deploy),
                 ));
                 if let Some(rollback) = &run.rollback {
                     let _ = write!(
@@ -597,33 +694,44 @@ pub(crate) async fn page(
                         &run.runbook,
                         &rollback.steps,
                         RunPhase::Rollback,
-                        writable,
+                        control_of(RunPhase::Rollback),
                     ));
                 }
                 body.push_str("</section>");
             }
-            None => body.push_str(
-                r#"<section class="panel"><h2>No run yet</h2><p>Start one with <code>lockstep run start RELEASE</code> or <code>POST /api/v1/releases/RELEASE/run</code>.</p></section>"#,
-            ),
-        }
-        let zones = time_zones(state);
-        match zones.map(|zones| generate(state, &release.name, &zones, now)) {
-            Ok(Ok(runbook)) => {
+            None => {
                 let _ = write!(
                     body,
-                    r#"<section class="panel"><h2>Runbook</h2><pre class="runbook">{}</pre></section>"#,
-                    escape(&runbook.to_markdown())
+                    r#"<section class="panel"><h2>No run yet</h2><p>Start one with <code>lockstep run start {name}</code> or <code>POST /api/v1/releases/{name}/run</code>.</p></section>"#,
+                    name = escape(release.name.as_str()),
                 );
             }
-            Ok(Err(error)) => {
-                let _ = write!(body, r#"<section class="panel"><h2>Runbook</h2><p>{}</p></section>"#, escape(&error.to_string()));
-            }
-            Err(error) => {
-                let _ = write!(body, r#"<section class="panel"><h2>Runbook</h2><p>{}</p></section>"#, escape(&error));
-            }
         }
+        let _ = write!(
+            body,
+            r#"<section class="panel"><h2>Runbook</h2>{}</section>"#,
+            match &planned {
+                Ok(runbook) => format!(r#"<pre class="runbook">{}</pre>"#, escape(&runbook.to_markdown())),
+                Err(error) => format!("<p>{}</p>", code_spans(error)),
+            }
+        );
         body.push_str("</div>");
         Ok((format!("Runbook: {title}"), body))
     })
     .await
+}
+
+/// What the dashboard asks before starting a run: the go/no-go verdict the release page
+/// shows, and where the run deploys.
+fn start_confirmation(state: &State, release: &Name, runbook: &Runbook) -> String {
+    let verdict = match lockstep_core::checklist::assess(state, release) {
+        Ok(assessment) if assessment.verdict.is_go() => "GO".to_owned(),
+        Ok(_) => "NO-GO".to_owned(),
+        Err(error) => format!("unknown ({})", error.to_string().replace('`', "")),
+    };
+    format!(
+        "Go/no-go is {verdict}: start a {environment} run of {release}{anyway}?",
+        environment = runbook.environment,
+        anyway = if verdict == "GO" { " now" } else { " anyway" },
+    )
 }

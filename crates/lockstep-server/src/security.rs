@@ -55,6 +55,18 @@ const FILES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// `GET /favicon.ico`: the icon, as SVG (browsers go by the content type, not the name).
+pub async fn favicon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../static/favicon.svg"),
+    )
+        .into_response()
+}
+
 /// `GET /static/{*path}`: an embedded file by exact name.
 pub async fn static_file(Path(path): Path<String>) -> Result<Response, ApiError> {
     let (_, content_type, body) =

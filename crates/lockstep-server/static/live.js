@@ -1,5 +1,6 @@
 // Live updates for the Lockstep dashboard: listens to the server's event stream and
-// re-renders the page's live section in place; sends board moves with the CSRF token.
+// re-renders the page's live section in place; sends board moves and run steps with
+// the CSRF token.
 (function () {
   'use strict';
   var meta = document.querySelector('meta[name="csrf-token"]');
@@ -8,9 +9,19 @@
   var status = document.getElementById('live-status');
   var flash = document.getElementById('flash');
 
+  // Server messages quote names in backticks: show those spans as code.
   function say(text, isError) {
     if (!flash) return;
-    flash.textContent = text;
+    flash.textContent = '';
+    String(text).split('`').forEach(function (part, index) {
+      if (index % 2) {
+        var code = document.createElement('code');
+        code.textContent = part;
+        flash.appendChild(code);
+      } else {
+        flash.appendChild(document.createTextNode(part));
+      }
+    });
     flash.className = 'show' + (isError ? ' error' : '');
     clearTimeout(say.timer);
     say.timer = setTimeout(function () { flash.className = ''; }, 5000);
@@ -25,16 +36,26 @@
     if (pending) { again = summary || again || ''; return; }
     pending = true;
     fetch(window.location.href, { headers: { 'Accept': 'text/html' }, credentials: 'same-origin' })
-      .then(function (r) { return r.text(); })
+      .then(function (r) {
+        // Pages send a signed-out visitor to the login form.
+        if (r.redirected && new URL(r.url).pathname === '/login') { signedOut(); return ''; }
+        return r.text();
+      })
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, 'text/html');
         var next = doc.getElementById('live');
         if (next) {
+          var focus = focused();
+          var open = opened();
+          var chosen = choices();
           live.innerHTML = next.innerHTML;
-          bind();
+          reopen(open);
+          rechoose(chosen);
+          refocus(focus);
         }
         if (status && summary) status.textContent = 'Updated: ' + summary;
       })
+      .catch(function () { /* offline: the next change or showing the page retries */ })
       .finally(function () {
         pending = false;
         if (again !== null) {
@@ -45,27 +66,80 @@
       });
   }
 
-  function bind() {
-    document.querySelectorAll('select[data-move]').forEach(function (select) {
-      select.addEventListener('change', function () {
-        var item = select.getAttribute('data-move');
-        fetch('/api/v1/items/' + encodeURIComponent(item) + '/status', {
-          method: 'POST',
-          credentials: 'same-origin',
-          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
-          body: JSON.stringify({ status: select.value })
-        }).then(function (r) {
-          if (r.ok) { say('Moved ' + item + ' to ' + select.value); refresh(); return; }
-          return r.json().then(function (problem) {
-            say('Refused: ' + (problem.detail || problem.title), true);
-            refresh();
-          });
-        });
-      });
+  // Re-rendering replaces the live section: sections the reader opened or closed
+  // (<details>, keyed by id or summary title) stay as they were, so nothing jumps.
+  function detailsKey(details) {
+    var title = details.querySelector('summary b') || details.querySelector('summary');
+    return details.id || (title ? title.textContent : '');
+  }
+
+  function opened() {
+    var open = {};
+    live.querySelectorAll('details').forEach(function (details) { open[detailsKey(details)] = details.open; });
+    return open;
+  }
+
+  function reopen(open) {
+    live.querySelectorAll('details').forEach(function (details) {
+      var key = detailsKey(details);
+      if (Object.prototype.hasOwnProperty.call(open, key)) details.open = open[key];
     });
   }
 
-  // Run steps and rollbacks on the runbook page (/releases/NAME/run).
+  // A status chosen on the board but not yet moved survives a re-render, so that Move
+  // sends what the reader chose rather than what the server last rendered.
+  function choices() {
+    var chosen = {};
+    live.querySelectorAll('select[data-move]').forEach(function (select) {
+      if (!select.options[select.selectedIndex].defaultSelected) chosen[select.id] = select.value;
+    });
+    return chosen;
+  }
+
+  function rechoose(chosen) {
+    Object.keys(chosen).forEach(function (id) {
+      var select = document.getElementById(id);
+      if (select) select.value = chosen[id];
+    });
+  }
+
+  // Re-rendering replaces the live section: keep keyboard focus where it was, on the
+  // same control by id, else on the same item's card (a released item has no controls).
+  function focused() {
+    var active = document.activeElement;
+    if (!active || active === document.body || !live.contains(active)) return null;
+    var card = active.closest('[data-item]');
+    return { id: active.id, item: card ? card.getAttribute('data-item') : null };
+  }
+
+  function refocus(focus) {
+    if (!focus) return;
+    var target = focus.id ? document.getElementById(focus.id) : null;
+    if (!target && focus.item) {
+      var card = live.querySelector('[data-item="' + CSS.escape(focus.item) + '"]');
+      target = card && card.querySelector('a');
+    }
+    if (target) target.focus();
+  }
+
+  // Board moves: the select only chooses; the Move button writes.
+  function move(button) {
+    var item = button.getAttribute('data-move-button');
+    var select = document.getElementById('move-' + item);
+    if (!select) return;
+    var to = select.value;
+    var label = select.options[select.selectedIndex].text;
+    if (select.options[select.selectedIndex].defaultSelected) {
+      say('Choose another status for ' + button.getAttribute('data-title') + ' first');
+      return;
+    }
+    if (to === 'released' && !window.confirm('Released is final: it cannot be undone. Move ' +
+      button.getAttribute('data-title') + ' to Released?')) return;
+    post('/api/v1/items/' + encodeURIComponent(item) + '/status', { status: to },
+      'Moved ' + item + ' to ' + label);
+  }
+
+  // Writes: board moves, and run steps and rollbacks on the runbook page.
   function post(url, body, done) {
     fetch(url, {
       method: 'POST',
@@ -74,6 +148,7 @@
       body: JSON.stringify(body)
     }).then(function (r) {
       if (r.ok) { say(done); refresh(); return; }
+      if (r.status === 401) { signedOut(); return; }
       return r.json().then(function (problem) {
         say('Refused: ' + (problem.detail || problem.title), true);
         refresh();
@@ -82,8 +157,11 @@
   }
 
   document.addEventListener('click', function (e) {
-    var button = e.target.closest ? e.target.closest('button[data-step], button[data-rollback], button[data-run-start]') : null;
+    var button = e.target.closest ? e.target.closest('button[data-step], button[data-rollback], button[data-run-start], button[data-move-button]') : null;
     if (!button) return;
+    if (button.hasAttribute('data-move-button')) { move(button); return; }
+    var question = button.getAttribute('data-confirm');
+    if (question && !window.confirm(question)) return;
     if (button.hasAttribute('data-run-start')) {
       var started = button.getAttribute('data-run-start');
       post('/api/v1/releases/' + encodeURIComponent(started) + '/run', {}, 'Run started');
@@ -101,9 +179,14 @@
       { action: action }, step + ': ' + action);
   });
 
-  bind();
-  if (live && window.EventSource) {
-    var source = new EventSource('/api/v1/events');
+  // The live feed holds one of the six connections Chromium allows per host: a hidden
+  // page closes it, so that a seventh tab still loads, and catches up when shown again.
+  var source = null;
+  var ended = false;
+
+  function connect() {
+    if (!live || !window.EventSource || source || ended) return;
+    source = new EventSource('/api/v1/events');
     source.addEventListener('change', function (e) {
       var change = {};
       try { change = JSON.parse(e.data); } catch (err) { /* ignore */ }
@@ -112,5 +195,48 @@
     });
     source.addEventListener('resync', function () { refresh('resynchronised'); });
     source.onopen = function () { document.body.setAttribute('data-live', 'connected'); };
+    source.onerror = function () {
+      // Closed rather than reconnecting: the server refused the stream (401 when the
+      // session has ended).
+      if (source && source.readyState === EventSource.CLOSED) {
+        disconnect();
+        fetch('/api/v1/me', { credentials: 'same-origin' })
+          .then(function (r) { if (r.status === 401) signedOut(); })
+          .catch(function () { /* offline */ });
+      }
+    };
   }
+
+  function disconnect() {
+    if (source) source.close();
+    source = null;
+    document.body.setAttribute('data-live', 'closed');
+  }
+
+  // Say once, and for good, that the session is over: a stale page must not look live.
+  function signedOut() {
+    if (ended) return;
+    ended = true;
+    disconnect();
+    document.body.setAttribute('data-live', 'signed-out');
+    var notice = document.createElement('div');
+    notice.id = 'signed-out';
+    notice.setAttribute('role', 'alert');
+    notice.appendChild(document.createTextNode('Signed out — this page no longer updates. '));
+    var link = document.createElement('a');
+    link.href = window.location.href;
+    link.textContent = 'Reload to sign in';
+    notice.appendChild(link);
+    document.body.insertBefore(notice, document.body.firstChild);
+  }
+
+  document.addEventListener('visibilitychange', function () {
+    if (document.visibilityState === 'hidden') {
+      disconnect();
+    } else if (!ended) {
+      connect();
+      refresh('page shown again');
+    }
+  });
+  if (document.visibilityState !== 'hidden') connect();
 })();
