@@ -55,18 +55,20 @@ test('rita drives the backend step through the dashboard while mike watches it l
   // Only a release manager may start a run.
   assert.equal(await mike.page.getByRole('button', { name: 'Start a run' }).count(), 0);
 
-  // Starting asks first, with the verdict the release page shows; declining starts nothing.
+  // The demo release is no-go, as the release page shows: starting asks for the
+  // break-glass reason that overrides the verdict; no reason starts nothing.
   const verdict = await rita.page.evaluate(async (release) => {
     const html = await (await fetch(`/releases/${release}`)).text();
     return new DOMParser().parseFromString(html, 'text/html').querySelector('#gonogo-h .badge').textContent;
   }, RELEASE);
+  assert.match(verdict, /no-go/i);
   const asked = [];
   rita.page.once('dialog', (dialog) => { asked.push(dialog.message()); dialog.dismiss(); });
   await rita.page.getByRole('button', { name: 'Start a run' }).click();
   await rita.page.evaluate(() => fetch('/healthz'));
-  assert.match(asked[0], new RegExp(`^Go/no-go is ${verdict.toUpperCase()}: start a production run of ${RELEASE}`));
-  assert.equal(await rita.page.locator('table[data-phase="deploy"]').count(), 0, 'declining starts no run');
-  rita.page.once('dialog', (dialog) => dialog.accept());
+  assert.match(asked[0], new RegExp(`^Go/no-go is NO-GO: a production run of ${RELEASE} starts only with a break-glass reason`));
+  assert.equal(await rita.page.locator('table[data-phase="deploy"]').count(), 0, 'no reason starts no run');
+  rita.page.once('dialog', (dialog) => dialog.accept('dress rehearsal on the demo'));
   await rita.page.getByRole('button', { name: 'Start a run' }).click();
   await rita.page.locator('#flash').filter({ hasText: 'Run started' }).waitFor();
   await waitForStatus(rita.page, 'data-pipeline', 'pending');

@@ -116,8 +116,11 @@ pub struct AppState {
     config: Config,
     /// One lock per (user, Idempotency-Key) in flight, so that concurrent retries of one
     /// request wait for the first and replay its response instead of racing it.
-    idempotency_locks: Mutex<HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>>,
+    idempotency_locks: Mutex<KeyLocks>,
 }
+
+/// One async lock per (user, Idempotency-Key).
+type KeyLocks = HashMap<(String, String), Arc<tokio::sync::Mutex<()>>>;
 
 impl AppState {
     /// Loads the state from the log; `auth` holds the credentials.

@@ -595,11 +595,16 @@ pub(crate) async fn page(
                 options: RunOptions::default(),
             };
             if allowed(state, &caller, &start) {
+                // On go, a confirmation; on no-go or inside a deny window, the reason
+                // that overrides it, which the server records.
+                let (question, needs_reason) =
+                    start_question(state, &release.name, runbook, now);
                 let _ = write!(
                     body,
-                    r#"<p><button type="button" data-run-start="{name}" data-confirm="{confirm}">Start a run</button></p>"#,
+                    r#"<p><button type="button" data-run-start="{name}" {ask}="{question}">Start a run</button></p>"#,
                     name = escape(release.name.as_str()),
-                    confirm = escape(&start_confirmation(state, &release.name, runbook)),
+                    ask = if needs_reason { "data-reason" } else { "data-confirm" },
+                    question = escape(&question),
                 );
             }
         }
@@ -722,16 +727,38 @@ pub(crate) async fn page(
 }
 
 /// What the dashboard asks before starting a run: the go/no-go verdict the release page
-/// shows, and where the run deploys.
-fn start_confirmation(state: &State, release: &Name, runbook: &Runbook) -> String {
-    let verdict = match lockstep_core::checklist::assess(state, release) {
-        Ok(assessment) if assessment.verdict.is_go() => "GO".to_owned(),
-        Ok(_) => "NO-GO".to_owned(),
-        Err(error) => format!("unknown ({})", error.to_string().replace('`', "")),
+/// shows and where the run deploys, and whether the answer must be a break-glass reason
+/// (on no-go or inside a deny window the server refuses a start without one).
+fn start_question(
+    state: &State,
+    release: &Name,
+    runbook: &Runbook,
+    now: jiff::Timestamp,
+) -> (String, bool) {
+    let go = lockstep_core::checklist::assess(state, release)
+        .is_ok_and(|assessment| assessment.verdict.is_go());
+    let frozen: Vec<&str> = runbook
+        .windows_at(now)
+        .into_iter()
+        .map(|w| w.title.as_str())
+        .collect();
+    let environment = &runbook.environment;
+    let verdict = if go { "GO" } else { "NO-GO" };
+    if go && frozen.is_empty() {
+        return (
+            format!("Go/no-go is {verdict}: start a {environment} run of {release} now?"),
+            false,
+        );
+    }
+    let freeze = if frozen.is_empty() {
+        String::new()
+    } else {
+        format!(" and {environment} is frozen ({})", frozen.join(", "))
     };
-    format!(
-        "Go/no-go is {verdict}: start a {environment} run of {release}{anyway}?",
-        environment = runbook.environment,
-        anyway = if verdict == "GO" { " now" } else { " anyway" },
+    (
+        format!(
+            "Go/no-go is {verdict}{freeze}: a {environment} run of {release} starts only with a break-glass reason, recorded with your name. Reason:"
+        ),
+        true,
     )
 }

@@ -162,9 +162,17 @@
     if (button.hasAttribute('data-move-button')) { move(button); return; }
     var question = button.getAttribute('data-confirm');
     if (question && !window.confirm(question)) return;
+    // An override the server records: no reason, no request.
+    var reasonQuestion = button.getAttribute('data-reason');
+    var reason = null;
+    if (reasonQuestion) {
+      reason = window.prompt(reasonQuestion, '');
+      if (!reason || !reason.trim()) return;
+    }
     if (button.hasAttribute('data-run-start')) {
       var started = button.getAttribute('data-run-start');
-      post('/api/v1/releases/' + encodeURIComponent(started) + '/run', {}, 'Run started');
+      post('/api/v1/releases/' + encodeURIComponent(started) + '/run',
+        reason ? { breakGlassReason: reason.trim() } : {}, 'Run started');
       return;
     }
     if (button.hasAttribute('data-rollback')) {
