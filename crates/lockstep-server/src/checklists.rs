@@ -478,12 +478,16 @@ pub(crate) fn panel(assessment: &Assessment) -> String {
             };
             let _ = write!(
                 out,
-                r#"<tr data-checklist-item="{id}" data-state="{state}"><td>{title}<br><span class="sub">{id}</span></td><td>{owner}</td><td>{due} ({offset})</td><td><span class="badge {class}">{state}</span> <span class="sub">{how}</span></td></tr>"#,
+                r#"<tr data-checklist-item="{id}" data-state="{state}"><td>{title}<br><span class="sub">{id}</span></td><td>{owner}</td><td>{due} <span class="sub">{offset}</span></td><td><span class="badge {class}">{state}</span> <span class="sub">{how}</span></td></tr>"#,
                 id = escape(entry.spec.id.as_str()),
                 title = escape(&entry.spec.title),
                 owner = entry.spec.owner.as_str(),
                 due = entry.due,
-                offset = entry.spec.due,
+                offset = match entry.spec.due.as_days() {
+                    0 => "release day".to_owned(),
+                    days if days < 0 => format!("{} d before release", -days),
+                    days => format!("{days} d after release"),
+                },
                 state = entry.state.as_str(),
                 class = match entry.state {
                     ItemState::Done => "ok",

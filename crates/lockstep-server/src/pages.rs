@@ -349,19 +349,34 @@ pub(crate) async fn release(
                 class = if verdict.is_go() { "ok" } else { "risk" },
                 word = if verdict.is_go() { "Go" } else { "No-go" },
             );
+            // One line per criterion, readable at a glance; what is missing is one
+            // click away, a line per finding, instead of a paragraph per criterion.
             for criterion in &verdict.criteria {
+                let status = criterion.status.as_str();
+                let head = format!(
+                    r#"<span class="badge {class}">{status}</span> {title}"#,
+                    class = if status == "met" { "ok" } else { "risk" },
+                    title = escape(criterion.title),
+                );
                 let _ = write!(
                     body,
-                    r#"<li data-criterion="{id}" data-status="{status}"><b>{status}</b> {title}{missing}</li>"#,
+                    r#"<li data-criterion="{id}" data-status="{status}">"#,
                     id = criterion.id,
-                    status = criterion.status.as_str(),
-                    title = escape(criterion.title),
-                    missing = if criterion.missing.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" — {}", escape(&criterion.missing.join("; ")))
-                    },
                 );
+                if criterion.missing.is_empty() {
+                    body.push_str(&head);
+                } else {
+                    let _ = write!(
+                        body,
+                        "<details><summary>{head} <span class=\"sub\">{n} to resolve</span></summary><ul>",
+                        n = criterion.missing.len(),
+                    );
+                    for line in &criterion.missing {
+                        let _ = write!(body, "<li>{}</li>", escape(line));
+                    }
+                    body.push_str("</ul></details>");
+                }
+                body.push_str("</li>");
             }
             body.push_str("</ul></section>");
             body.push_str(&crate::checklists::panel(&assessment));

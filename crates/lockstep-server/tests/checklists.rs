@@ -631,6 +631,13 @@ async fn the_release_page_shows_checklist_progress_and_sign_offs() {
         page.contains(r#"<tr data-checklist-item="design-qa" data-state="done">"#),
         "{page}"
     );
+    // Due dates say how far from the release day, in words; the go/no-go lists one line
+    // per criterion with its findings folded beneath.
+    assert!(page.contains("d before release</span>"), "{page}");
+    assert!(
+        page.contains(r#"<li data-criterion="sign-offs" data-status="failed"><details><summary>"#),
+        "{page}"
+    );
     assert!(page.contains(r#"data-requested-by="rita""#), "{page}");
     assert!(page.contains(r#"data-rejected-by="sid""#), "{page}");
     assert!(
