@@ -334,8 +334,9 @@ impl Event {
                 result,
             } => {
                 format!(
-                    "integration task {task}: scenario {} {result:?}",
-                    scenario + 1
+                    "integration task {task}: scenario {} {}",
+                    scenario + 1,
+                    result.as_str()
                 )
             }
             Event::SignalRecorded { signal } => format!(

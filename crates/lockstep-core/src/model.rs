@@ -713,6 +713,31 @@ pub enum ScenarioResult {
     Blocked,
 }
 
+impl ScenarioResult {
+    /// Every result.
+    pub const ALL: [ScenarioResult; 4] = [
+        ScenarioResult::Pending,
+        ScenarioResult::Passed,
+        ScenarioResult::Failed,
+        ScenarioResult::Blocked,
+    ];
+
+    /// The kebab-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScenarioResult::Pending => "pending",
+            ScenarioResult::Passed => "passed",
+            ScenarioResult::Failed => "failed",
+            ScenarioResult::Blocked => "blocked",
+        }
+    }
+
+    /// Parses the kebab-case name.
+    pub fn parse(raw: &str) -> Option<ScenarioResult> {
+        ScenarioResult::ALL.into_iter().find(|r| r.as_str() == raw)
+    }
+}
+
 /// A test scenario of an integration task.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

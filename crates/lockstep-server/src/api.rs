@@ -400,6 +400,11 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
     ),
     ("post", "/items/{name}/eta", "Set or clear an item's ETA"),
     ("post", "/items/{name}/updates", "Post a status note"),
+    (
+        "post",
+        "/integration-tasks/{name}/scenarios/{number}",
+        "Record a scenario's result (numbered from 1): passed, failed, blocked, pending",
+    ),
     ("get", "/dependencies", "List dependencies"),
     ("post", "/dependencies", "Declare a dependency"),
     (

@@ -52,6 +52,33 @@ impl MoveItemRequest {
     }
 }
 
+/// `POST /integration-tasks/{name}/scenarios/{number}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ScenarioResultRequest {
+    /// `passed`, `failed`, `blocked` or `pending`.
+    pub result: String,
+    /// Why, recorded with the event.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl ScenarioResultRequest {
+    /// The result asked for.
+    pub fn result(&self) -> Result<core::ScenarioResult, ApiError> {
+        core::ScenarioResult::parse(&self.result).ok_or_else(|| {
+            ApiError::unprocessable(
+                "result",
+                format!(
+                    "`{}` is not a result; use one of {}",
+                    self.result,
+                    core::ScenarioResult::ALL.map(|r| r.as_str()).join(", ")
+                ),
+            )
+        })
+    }
+}
+
 /// `POST /items/{name}/eta`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -43,6 +43,10 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/items/{name}/status", post(move_item))
         .route("/items/{name}/eta", post(set_eta))
         .route("/items/{name}/updates", post(post_update))
+        .route(
+            "/integration-tasks/{name}/scenarios/{number}",
+            post(record_scenario_result),
+        )
         .route("/dependencies", post(add_dependency))
         .route(
             "/dependencies/{blocker}/{blocked}",
@@ -73,6 +77,8 @@ pub(crate) enum Target {
     Readiness(Name),
     /// A release's deployment run (stream `run:RELEASE`).
     Run(Name),
+    /// An integration task (versioned by its release's stream).
+    IntegrationTask(Name),
 }
 
 impl Target {
@@ -86,6 +92,7 @@ impl Target {
             Target::Dependency(..) => "dependency",
             Target::Readiness(_) => "release",
             Target::Run(_) => "run of release",
+            Target::IntegrationTask(_) => "integration task",
         }
     }
 
@@ -97,7 +104,8 @@ impl Target {
             | Target::Release(n)
             | Target::Item(n)
             | Target::Readiness(n)
-            | Target::Run(n) => n.as_str().to_owned(),
+            | Target::Run(n)
+            | Target::IntegrationTask(n) => n.as_str().to_owned(),
             Target::Dependency(a, b) => format!("{a}/{b}"),
         }
     }
@@ -126,6 +134,10 @@ impl Target {
                 .runs()
                 .contains_key(n)
                 .then(|| lockstep_core::run::stream(n)),
+            Target::IntegrationTask(n) => state
+                .integration_tasks()
+                .get(n)
+                .map(|t| format!("release:{}", t.release)),
         }
     }
 
@@ -148,6 +160,7 @@ impl Target {
                 .ok()
                 .map(|assessment| crate::checklists::assessment_json(&assessment)),
             Target::Run(n) => state.runs().get(n).map(crate::runs::run_json),
+            Target::IntegrationTask(n) => state.integration_tasks().get(n).map(|t| json!(t)),
         }
     }
 }
@@ -567,6 +580,36 @@ async fn set_eta(
         eta: body.eta,
     };
     let mut w = write(command, Target::Item(item), if_match);
+    w.reason = body.reason;
+    execute(&app, &caller, w).await
+}
+
+/// `POST /integration-tasks/{name}/scenarios/{number}`: a scenario's result, numbered
+/// from 1 as the task lists them.
+async fn record_scenario_result(
+    Extract(app): Shared,
+    caller: Caller,
+    Path((name, number)): Path<(String, String)>,
+    if_match: IfMatch,
+    ApiJson(body): ApiJson<wire::ScenarioResultRequest>,
+) -> Result<Response, ApiError> {
+    let task = path_name("integration task", &name)?;
+    let scenario = number
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_sub(1))
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "number",
+                format!("`{number}` is not a scenario number: scenarios are numbered from 1"),
+            )
+        })?;
+    let command = Command::RecordScenarioResult {
+        task: task.clone(),
+        scenario,
+        result: body.result()?,
+    };
+    let mut w = write(command, Target::IntegrationTask(task), if_match);
     w.reason = body.reason;
     execute(&app, &caller, w).await
 }

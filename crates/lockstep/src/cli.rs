@@ -83,6 +83,8 @@ pub enum Command {
     History(HistoryArgs),
     /// Daily verbs on scope items.
     Item(ItemArgs),
+    /// Integration tasks: record a scenario's result.
+    Integration(IntegrationArgs),
     /// Plan releases straight from manifest files, offline: schedule, critical path,
     /// risks, forecast and release-day steps.
     Plan(PlanArgs),
@@ -219,6 +221,26 @@ pub enum ItemVerb {
         /// The day it refers to (default: today, UTC).
         #[arg(long)]
         date: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct IntegrationArgs {
+    #[command(subcommand)]
+    pub verb: IntegrationVerb,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntegrationVerb {
+    /// Record the result of one scenario of an integration task (it feeds go/no-go).
+    Result {
+        task: String,
+        /// The scenario's number, from 1, as `describe integration-tasks TASK` lists them.
+        scenario: usize,
+        /// passed, failed, blocked or pending.
+        result: String,
+        #[arg(long)]
+        reason: Option<String>,
     },
 }
 

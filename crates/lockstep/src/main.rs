@@ -111,6 +111,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Describe(args) => read::describe(&global, args).await,
         Command::History(args) => read::history(&global, args).await,
         Command::Item(args) => verbs::item(&global, args).await,
+        Command::Integration(args) => verbs::integration(&global, args).await,
         Command::Plan(args) => plan_cmd::run(args, global.output),
         Command::Serve(args) => serve::run(&global, args).await,
         Command::Bench(args) => bench::run(args).await,

@@ -245,6 +245,7 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<Result<Exi
         Command::Describe(args) => describe(&Client::connect(global)?, global, args).await,
         Command::History(args) => history(&Client::connect(global)?, global, args).await,
         Command::Item(args) => item(&Client::connect(global)?, global, args).await,
+        Command::Integration(args) => integration(&Client::connect(global)?, global, args).await,
         Command::Apply(args) => apply(&Client::connect(global)?, global, args).await,
         Command::Gonogo(args) => gonogo(&Client::connect(global)?, global, &args.release).await,
         Command::User(_) => refuse("user"),
@@ -584,14 +585,31 @@ pub async fn item(client: &Client, global: &Global, args: ItemArgs) -> anyhow::R
     let answer = client
         .post_json(&format!("/api/v1/items/{item}/{verb}"), &body)
         .await?;
-    let changes = answer["events"].as_array().cloned().unwrap_or_default();
-    match global.output {
-        Output::Json => println!("{:#}", json!({ "changes": changes })),
-        _ if changes.is_empty() => println!("no changes"),
-        _ => changes
-            .iter()
-            .for_each(|c| println!("{}", c["summary"].as_str().unwrap_or_default())),
-    }
+    print_changes(global, &answer);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lockstep --server URL integration result TASK N RESULT`
+pub async fn integration(
+    client: &Client,
+    global: &Global,
+    args: crate::cli::IntegrationArgs,
+) -> anyhow::Result<ExitCode> {
+    let crate::cli::IntegrationVerb::Result {
+        task,
+        scenario,
+        result,
+        reason,
+    } = args.verb;
+    crate::verbs::scenario_result(&result)?;
+    let task = Name::parse(&task)?;
+    let answer = client
+        .post_json(
+            &format!("/api/v1/integration-tasks/{task}/scenarios/{scenario}"),
+            &json!({ "result": result, "reason": reason }),
+        )
+        .await?;
+    print_changes(global, &answer);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,12 +1,12 @@
-//! Daily verbs: `item status`, `item eta`, `item update`.
+//! Daily verbs: `item status`, `item eta`, `item update`, `integration result`.
 
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
-use lockstep_core::{Command, EventMeta, ItemStatus, Name, StatusUpdate, decide};
+use lockstep_core::{Command, EventMeta, ItemStatus, Name, ScenarioResult, StatusUpdate, decide};
 
 use crate::apply::open;
-use crate::cli::{Global, ItemArgs, ItemVerb, Output};
+use crate::cli::{Global, IntegrationArgs, IntegrationVerb, ItemArgs, ItemVerb, Output};
 
 fn parse_date(raw: &str) -> anyhow::Result<jiff::civil::Date> {
     raw.parse()
@@ -61,6 +61,41 @@ pub async fn item(global: &Global, args: ItemArgs) -> anyhow::Result<ExitCode> {
             )
         }
     };
+    commit(global, command, reason, now).await
+}
+
+/// The result a scenario is given, or the error that lists the results there are.
+pub fn scenario_result(raw: &str) -> anyhow::Result<ScenarioResult> {
+    ScenarioResult::parse(raw).ok_or_else(|| {
+        let names: Vec<&str> = ScenarioResult::ALL.iter().map(|r| r.as_str()).collect();
+        anyhow!("unknown result `{raw}`: use one of {}", names.join(", "))
+    })
+}
+
+pub async fn integration(global: &Global, args: IntegrationArgs) -> anyhow::Result<ExitCode> {
+    let IntegrationVerb::Result {
+        task,
+        scenario,
+        result,
+        reason,
+    } = args.verb;
+    let command = Command::RecordScenarioResult {
+        task: Name::parse(&task)?,
+        scenario: scenario
+            .checked_sub(1)
+            .ok_or_else(|| anyhow!("scenarios are numbered from 1"))?,
+        result: scenario_result(&result)?,
+    };
+    commit(global, command, reason, jiff::Timestamp::now()).await
+}
+
+/// Decides `command` on the database and commits what it decided, printing the change.
+async fn commit(
+    global: &Global,
+    command: Command,
+    reason: Option<String>,
+    now: jiff::Timestamp,
+) -> anyhow::Result<ExitCode> {
     let program = crate::serve_delivery::with_configured_policy(open(global).await?)?;
     let mut state = program.load().await?;
     let meta = EventMeta {

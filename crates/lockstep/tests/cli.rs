@@ -1404,3 +1404,64 @@ fn a_deployment_step_may_run_past_midnight() {
     );
     assert!(!out.contains("unscheduled"), "{out}");
 }
+
+#[test]
+fn scenario_results_are_recorded_on_the_database_and_against_a_server() {
+    let ws = Workspace::new();
+    ws.ok(&["apply", "-f", &example()]);
+    let task = "frontend-api-analytics-charts";
+    let recorded = ws.ok(&["integration", "result", task, "1", "passed"]);
+    assert!(
+        recorded.contains("integration task frontend-api-analytics-charts: scenario 1 passed"),
+        "{recorded}"
+    );
+    assert_eq!(
+        ws.ok(&["integration", "result", task, "1", "passed"])
+            .trim(),
+        "no changes"
+    );
+    let no_such = ws.fails(&["integration", "result", task, "9", "passed"]);
+    assert!(no_such.contains("there is no number 9"), "{no_such}");
+    let bad = ws.fails(&["integration", "result", task, "2", "green"]);
+    assert!(bad.contains("unknown result `green`"), "{bad}");
+
+    // Over HTTP as the frontend's tech lead, who owns the task's frontend side.
+    let added = ws.run_with(
+        &[
+            "user",
+            "add",
+            "sarah",
+            "--member",
+            "sarah",
+            "--password-stdin",
+        ],
+        "correct-horse-battery\n",
+    );
+    assert!(added.status.success(), "{added:?}");
+    let token = ws
+        .ok(&["user", "token", "create", "sarah"])
+        .trim()
+        .to_owned();
+    let server = serve(&ws, &[]);
+    let remote = ws
+        .command()
+        .env("LOCKSTEP_SERVER", format!("http://{}", server.address))
+        .env("LOCKSTEP_TOKEN", &token)
+        .args(["integration", "result", task, "2", "failed"])
+        .output()
+        .expect("binary runs");
+    assert!(remote.status.success(), "{remote:?}");
+    assert!(
+        String::from_utf8_lossy(&remote.stdout).contains("scenario 2 failed"),
+        "{remote:?}"
+    );
+    let (status, body) = get_as(&server.address, "/api/v1/integration-tasks", Some(&token));
+    assert_eq!(status, 200, "{body}");
+    let tasks: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let charts = tasks["items"]
+        .as_array()
+        .and_then(|all| all.iter().find(|t| t["name"] == task))
+        .expect("the task is listed");
+    assert_eq!(charts["spec"]["scenarios"][0]["result"], "passed");
+    assert_eq!(charts["spec"]["scenarios"][1]["result"], "failed");
+}
