@@ -6,7 +6,10 @@
 
 use jiff::civil::Date;
 
-use crate::{Command, DomainError};
+use crate::{
+    BlackoutSpec, Command, ComponentSpec, DomainError, EnvironmentSpec, ReleaseSpec, ResourceSpec,
+    TeamSpec,
+};
 
 /// Longest title or other one-line name for people (`Q1 2025 Platform Release`).
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -20,60 +23,51 @@ pub const MAX_NOTE_CHARS: usize = 10_000;
 pub fn check(command: &Command) -> Result<(), DomainError> {
     check_dates(command)?;
     let mut texts: Vec<(String, &str, usize)> = Vec::new();
+    // Every resource's title first, then what else each kind carries.
+    let title = match command {
+        Command::DefineTeam {
+            spec: TeamSpec { title, .. },
+            ..
+        }
+        | Command::DefineComponent {
+            spec: ComponentSpec { title, .. },
+            ..
+        }
+        | Command::DefineEnvironment {
+            spec: EnvironmentSpec { title, .. },
+            ..
+        }
+        | Command::DefineResource {
+            spec: ResourceSpec { title, .. },
+            ..
+        }
+        | Command::DefineBlackout {
+            spec: BlackoutSpec { title, .. },
+            ..
+        }
+        | Command::DefineRelease {
+            spec: ReleaseSpec { title, .. },
+            ..
+        } => title.as_ref(),
+        Command::DefineItem { spec, .. } => Some(&spec.title),
+        Command::DefineIntegrationTask { spec, .. } => Some(&spec.title),
+        _ => None,
+    };
+    push(&mut texts, "spec.title", title, MAX_TITLE_CHARS);
     match command {
-        Command::DefineTeam { spec, .. } => push(
+        Command::DefineComponent { spec, .. } => push(
             &mut texts,
-            "spec.title",
-            spec.title.as_ref(),
+            "spec.repository",
+            spec.repository.as_ref(),
             MAX_TITLE_CHARS,
         ),
-        Command::DefineComponent { spec, .. } => {
-            push(
-                &mut texts,
-                "spec.title",
-                spec.title.as_ref(),
-                MAX_TITLE_CHARS,
-            );
-            push(
-                &mut texts,
-                "spec.repository",
-                spec.repository.as_ref(),
-                MAX_TITLE_CHARS,
-            );
-        }
-        Command::DefineEnvironment { spec, .. } => push(
+        Command::DefineBlackout { spec, .. } => push(
             &mut texts,
-            "spec.title",
-            spec.title.as_ref(),
-            MAX_TITLE_CHARS,
+            "spec.reason",
+            spec.reason.as_ref(),
+            MAX_SENTENCE_CHARS,
         ),
-        Command::DefineResource { spec, .. } => push(
-            &mut texts,
-            "spec.title",
-            spec.title.as_ref(),
-            MAX_TITLE_CHARS,
-        ),
-        Command::DefineBlackout { spec, .. } => {
-            push(
-                &mut texts,
-                "spec.title",
-                spec.title.as_ref(),
-                MAX_TITLE_CHARS,
-            );
-            push(
-                &mut texts,
-                "spec.reason",
-                spec.reason.as_ref(),
-                MAX_SENTENCE_CHARS,
-            );
-        }
         Command::DefineRelease { spec, .. } => {
-            push(
-                &mut texts,
-                "spec.title",
-                spec.title.as_ref(),
-                MAX_TITLE_CHARS,
-            );
             push(
                 &mut texts,
                 "spec.version",
@@ -98,7 +92,6 @@ pub fn check(command: &Command) -> Result<(), DomainError> {
             }
         }
         Command::DefineItem { spec, .. } => {
-            push(&mut texts, "spec.title", Some(&spec.title), MAX_TITLE_CHARS);
             for (index, criterion) in spec.acceptance_criteria.iter().enumerate() {
                 push(
                     &mut texts,
@@ -117,7 +110,6 @@ pub fn check(command: &Command) -> Result<(), DomainError> {
             }
         }
         Command::DefineIntegrationTask { spec, .. } => {
-            push(&mut texts, "spec.title", Some(&spec.title), MAX_TITLE_CHARS);
             for (index, scenario) in spec.scenarios.iter().enumerate() {
                 push(
                     &mut texts,
@@ -239,7 +231,7 @@ fn checked(field: &str, text: &str, limit: usize, multiline: bool) -> Result<(),
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Name, StatusUpdate, TeamSpec};
+    use crate::{Name, StatusUpdate};
 
     fn team_titled(title: &str) -> Command {
         Command::DefineTeam {

@@ -408,27 +408,25 @@ fn markdown(plan: &ReleasePlan, risks: &RiskReport) -> String {
     out
 }
 
-/// Text for XML: markup escaped, and control characters (which XML 1.0 allows in no
-/// form, escaped or not) replaced by a space.
-fn escape_xml(text: &str) -> String {
+/// One line of markup-safe text: control characters (which XML 1.0 allows in no form,
+/// and which would break a Markdown row) become spaces; `&`, `<` and `>` are escaped.
+fn one_line_escaped(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect::<String>()
         .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
-        .replace('"', "&quot;")
+}
+
+/// Text for XML content and attributes.
+fn escape_xml(text: &str) -> String {
+    one_line_escaped(text).replace('"', "&quot;")
 }
 
 /// Text for one Markdown table cell: on one line, with its pipes and HTML escaped.
 fn escape_markdown_cell(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('|', "\\|")
+    one_line_escaped(text).replace('|', "\\|")
 }
 
 /// The committed date, and how late the plan finishes against it.
