@@ -40,6 +40,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/items/{name}", get(item))
         .route("/dependencies", get(dependencies))
         .route("/integration-tasks", get(integration_tasks))
+        .route("/risks", get(risks))
         .route("/history", get(history))
 }
 
@@ -231,6 +232,48 @@ async fn integration_tasks(
     ))
 }
 
+/// `GET /risks`: every at-risk item and release with its causal chain, root cause first
+/// (filter: release), as the dashboard and `lockstep plan` show them.
+async fn risks(Extract(app): Shared, query: ListQuery) -> Result<Json<Value>, ApiError> {
+    let release = query.filters(&["release"])?.get("release").cloned();
+    let state = app.state.read().await;
+    if let Some(release) = &release {
+        lookup(state.releases(), "release", release)?;
+    }
+    let report = lockstep_core::risk::assess(&state);
+    let in_scope = |name: &Name| {
+        release.as_deref().is_none_or(|wanted| {
+            state
+                .items()
+                .get(name)
+                .is_some_and(|item| item.release.as_str() == wanted)
+        })
+    };
+    let items: Vec<Value> = report
+        .items
+        .values()
+        .filter(|risk| in_scope(&risk.item))
+        .map(|risk| {
+            json!({
+                "item": risk.item,
+                "projectedFinish": risk.projected_finish,
+                "upstream": risk.upstream,
+                "chain": report.chain(&risk.item),
+            })
+        })
+        .collect();
+    let releases: Vec<&lockstep_core::risk::ReleaseRisk> = report
+        .releases
+        .values()
+        .filter(|risk| {
+            release
+                .as_deref()
+                .is_none_or(|wanted| risk.release.as_str() == wanted)
+        })
+        .collect();
+    Ok(Json(json!({ "items": items, "releases": releases })))
+}
+
 async fn history(Extract(app): Shared, uri: Uri) -> Result<Json<Value>, ApiError> {
     let mut after = None;
     let mut limit = 100_i64;
@@ -400,6 +443,11 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
     ),
     ("post", "/items/{name}/eta", "Set or clear an item's ETA"),
     ("post", "/items/{name}/updates", "Post a status note"),
+    (
+        "get",
+        "/risks",
+        "At-risk items and releases with their causal chains (filter: release)",
+    ),
     (
         "post",
         "/integration-tasks/{name}/scenarios/{number}",

@@ -148,13 +148,7 @@ impl Target {
             Target::Component(n) => state.components().get(n).map(|c| json!(c)),
             Target::Environment(n) => state.environments().get(n).map(|e| json!(e)),
             Target::Release(n) => state.releases().get(n).map(|r| json!(r)),
-            Target::Item(n) => state.items().get(n).map(|item| {
-                json!({
-                    "item": item,
-                    "blocks": state.blocks(&item.name).collect::<Vec<_>>(),
-                    "blockedBy": state.blocked_by(&item.name).collect::<Vec<_>>(),
-                })
-            }),
+            Target::Item(n) => state.items().get(n).map(|item| item_json(state, item)),
             Target::Dependency(a, b) => state.dependency(a, b).map(|d| json!(d)),
             Target::Readiness(n) => lockstep_core::checklist::assess(state, n)
                 .ok()
@@ -163,6 +157,24 @@ impl Target {
             Target::IntegrationTask(n) => state.integration_tasks().get(n).map(|t| json!(t)),
         }
     }
+}
+
+/// An item as the API and `lockstep describe item` show it: with what it blocks, what
+/// blocks it, and whether it is at risk and why (the chain from the root cause to it).
+pub fn item_json(state: &State, item: &lockstep_core::Item) -> Value {
+    let report = lockstep_core::risk::assess(state);
+    let risk = report.items.get(&item.name).map(|risk| {
+        json!({
+            "projectedFinish": risk.projected_finish,
+            "chain": report.chain(&item.name),
+        })
+    });
+    json!({
+        "item": item,
+        "blocks": state.blocks(&item.name).collect::<Vec<_>>(),
+        "blockedBy": state.blocked_by(&item.name).collect::<Vec<_>>(),
+        "risk": risk,
+    })
 }
 
 /// What a write asks for besides its command.

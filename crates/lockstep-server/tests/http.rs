@@ -1478,3 +1478,62 @@ async fn a_team_member_points_their_item_only_at_their_own_teams_components() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn risks_are_listed_with_their_chains_and_shown_on_the_item() {
+    let h = Harness::new().await;
+    let (status, value) = h
+        .call(Some("viewer"), Method::GET, "/api/v1/risks", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_eq!(value["items"], json!([]), "nothing slipped yet: {value}");
+    // The API item's ETA slips past its due date and what the dashboard needs.
+    check(
+        &h,
+        "mike",
+        Method::POST,
+        "/api/v1/items/api-endpoints/eta",
+        Some(json!({"eta": "2030-02-20"})),
+        StatusCode::OK,
+    )
+    .await;
+    let (status, value) = h
+        .call(
+            Some("viewer"),
+            Method::GET,
+            "/api/v1/risks?release=r1",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    let at_risk: Vec<&str> = value["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|r| r["item"].as_str())
+        .collect();
+    assert!(at_risk.contains(&"api-endpoints"), "{value}");
+    let (_, item) = h
+        .call(
+            Some("viewer"),
+            Method::GET,
+            "/api/v1/items/api-endpoints",
+            None,
+        )
+        .await;
+    assert!(
+        item["risk"]["chain"][0]
+            .as_str()
+            .is_some_and(|link| link.contains("ETA")),
+        "{item}"
+    );
+    let (status, _) = h
+        .call(
+            Some("viewer"),
+            Method::GET,
+            "/api/v1/risks?release=r9",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

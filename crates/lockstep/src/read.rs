@@ -529,11 +529,7 @@ pub async fn describe(global: &Global, args: DescribeArgs) -> anyhow::Result<Exi
                     .items()
                     .get(name)
                     .ok_or_else(|| missing("item", &mut state.items().keys()))?;
-                json!({
-                    "item": item,
-                    "blocks": state.blocks(&item.name).collect::<Vec<_>>(),
-                    "blockedBy": state.blocked_by(&item.name).collect::<Vec<_>>(),
-                })
+                lockstep_server::item_json(&state, item)
             }
             Kind::IntegrationTasks => json!(state.integration_tasks().get(name).ok_or_else(
                 || missing("integration task", &mut state.integration_tasks().keys())
