@@ -444,6 +444,11 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
     ("post", "/items/{name}/eta", "Set or clear an item's ETA"),
     ("post", "/items/{name}/updates", "Post a status note"),
     (
+        "post",
+        "/items/{name}/acknowledge",
+        "Acknowledge the escalation of a blocker item: its unsent notices are cancelled",
+    ),
+    (
         "get",
         "/risks",
         "At-risk items and releases with their causal chains (filter: release)",

@@ -91,6 +91,9 @@ pub struct Config {
     pub password_cost: auth::PasswordCost,
     /// Secrets of the GitHub and GitLab webhook receivers.
     pub webhooks: WebhookSecrets,
+    /// The outbox's delivery log, when this server writes messages: acknowledging an
+    /// escalation cancels its pending notices there.
+    pub outbox: Option<lockstep_store::outbox::DeliveryLog>,
 }
 
 impl Default for Config {
@@ -101,6 +104,7 @@ impl Default for Config {
             clock: Clock::System,
             password_cost: auth::PasswordCost::Interactive,
             webhooks: WebhookSecrets::default(),
+            outbox: None,
         }
     }
 }

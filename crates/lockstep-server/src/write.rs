@@ -43,6 +43,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/items/{name}/status", post(move_item))
         .route("/items/{name}/eta", post(set_eta))
         .route("/items/{name}/updates", post(post_update))
+        .route("/items/{name}/acknowledge", post(acknowledge))
         .route(
             "/integration-tasks/{name}/scenarios/{number}",
             post(record_scenario_result),
@@ -624,6 +625,70 @@ async fn record_scenario_result(
     let mut w = write(command, Target::IntegrationTask(task), if_match);
     w.reason = body.reason;
     execute(&app, &caller, w).await
+}
+
+/// `POST /items/{name}/acknowledge`: someone answers for the blocker `name`, and the
+/// escalation notices not yet sent about it are cancelled. Whoever may post on the item
+/// may acknowledge it.
+async fn acknowledge(
+    Extract(app): Shared,
+    caller: Caller,
+    Path(name): Path<String>,
+    _: crate::extract::NoBody,
+) -> Result<Response, ApiError> {
+    let principal = caller.principal()?;
+    let item = path_name("item", &name)?;
+    {
+        let state = app.state.read().await;
+        if !state.items().contains_key(&item) {
+            return Err(ApiError::NotFound {
+                kind: "item",
+                name: item.to_string(),
+            });
+        }
+        let proxy = Command::PostUpdate {
+            item: item.clone(),
+            update: lockstep_core::StatusUpdate {
+                date: app.now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
+                text: String::new(),
+            },
+        };
+        if let Err(denied) = authorize(&state, principal, &proxy) {
+            let denied = lockstep_core::access::Denied {
+                action: format!("acknowledge the escalation of item {item}"),
+                ..denied
+            };
+            crate::runs::record(
+                &app,
+                lockstep_store::audit::Refusal {
+                    at: app.now(),
+                    actor: principal.user.clone(),
+                    source: "http".to_owned(),
+                    command: denied.action.clone(),
+                    target: format!("item:{item}"),
+                    release: state.items().get(&item).map(|i| i.release.to_string()),
+                    kind: "denied".to_owned(),
+                    error: denied.to_string(),
+                },
+            )
+            .await;
+            return Err(ApiError::Forbidden(denied));
+        }
+    }
+    let Some(outbox) = &app.config.outbox else {
+        return Err(ApiError::Domain(lockstep_core::DomainError::invalid(
+            "item",
+            "this server writes no messages (it has no notification file), so no escalation is pending",
+        )));
+    };
+    let cancelled = outbox
+        .cancel_pending(
+            &lockstep_comms::escalation::key_prefix(&item),
+            app.now(),
+            &format!("acknowledged by {}", principal.user),
+        )
+        .await?;
+    Ok(axum::Json(json!({ "item": item, "cancelled": cancelled })).into_response())
 }
 
 async fn post_update(

@@ -252,7 +252,11 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<Result<Exi
         Command::Signal(args) => signal(&Client::connect(global)?, global, args).await,
         Command::Message(_) => refuse("message"),
         Command::Calendar(_) => refuse("calendar"),
-        Command::Outbox(_) => refuse("outbox"),
+        Command::Outbox(crate::comms::OutboxArgs {
+            verb: crate::comms::OutboxVerb::Ack { item },
+            ..
+        }) => acknowledge(&Client::connect(global)?, global, &item).await,
+        Command::Outbox(_) => refuse("outbox (except `outbox ack`)"),
         Command::Checklist(args) => checklist(&Client::connect(global)?, global, args).await,
         Command::Signoff(args) => signoff(&Client::connect(global)?, global, args).await,
         Command::Runbook(args) => runbook(&Client::connect(global)?, global, args).await,
@@ -586,6 +590,23 @@ pub async fn item(client: &Client, global: &Global, args: ItemArgs) -> anyhow::R
         .post_json(&format!("/api/v1/items/{item}/{verb}"), &body)
         .await?;
     print_changes(global, &answer);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lockstep --server URL outbox ack ITEM`: the server cancels the item's unsent
+/// escalation notices.
+async fn acknowledge(client: &Client, global: &Global, item: &str) -> anyhow::Result<ExitCode> {
+    let item = Name::parse(item)?;
+    let answer = client
+        .post_json(&format!("/api/v1/items/{item}/acknowledge"), &json!({}))
+        .await?;
+    match global.output {
+        Output::Json => println!("{answer:#}"),
+        _ => println!(
+            "acknowledged {item}: {} pending escalation notice(s) cancelled",
+            answer["cancelled"].as_u64().unwrap_or(0)
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

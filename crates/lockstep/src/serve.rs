@@ -54,8 +54,19 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
     let address = listener.local_addr()?;
     // Every page and every API route needs a user or a token, on loopback too: what
     // a browser on this machine can read, any page it opens can read as well.
+    // With a notification file the server writes messages, and acknowledging an
+    // escalation over the API cancels its pending notices in the outbox.
+    let outbox = match &delivery {
+        Some(_) => Some(
+            lockstep_store::outbox::DeliveryLog::open(&database_url, &Default::default())
+                .await
+                .context("cannot open the outbox delivery log")?,
+        ),
+        None => None,
+    };
     let config = lockstep_server::Config {
         webhooks: lockstep_server::WebhookSecrets::from_env(),
+        outbox,
         ..Default::default()
     };
     let shared = lockstep_server::AppState::load(program, auth, config).await?;

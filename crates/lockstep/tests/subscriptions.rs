@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Workspace, example};
+use common::{Workspace, example, serve};
 
 const CHANNELS: &str =
     "channels:\n  hook: {kind: webhook, url: \"http://127.0.0.1:9/\", secret: s3cret}\n";
@@ -119,4 +119,60 @@ fn a_change_made_on_the_cli_writes_its_messages_in_the_same_commit() {
     ws.write("notifications.yaml", "channels: [not, a, map]\n");
     let error = ws.fails(&["item", "eta", "api-analytics-endpoints", "2025-02-21"]);
     assert!(error.contains("in notifications.yaml"), "{error}");
+}
+
+#[test]
+fn an_escalation_is_acknowledged_against_a_server() {
+    let ws = Workspace::new();
+    ws.ok(&["apply", "-f", &example()]);
+    ws.write(
+        "notifications.yaml",
+        &format!(
+            "{CHANNELS}subscriptions:\n  - {{member: mike, channel: hook, kinds: [escalation]}}\n"
+        ),
+    );
+    // The API's ETA slips past the frontend's need-by: an escalation is pending.
+    ws.ok(&["item", "eta", "api-analytics-endpoints", "2025-02-20"]);
+    assert!(
+        ws.ok(&["outbox", "status"])
+            .starts_with("delivered 0, pending 1")
+    );
+    for (user, member) in [("mike", "mike"), ("sarah", "sarah")] {
+        let added = ws.run_with(
+            &["user", "add", user, "--member", member, "--password-stdin"],
+            "correct-horse-battery\n",
+        );
+        assert!(added.status.success(), "{added:?}");
+    }
+    let token = |user: &str| ws.ok(&["user", "token", "create", user]).trim().to_owned();
+    let (mike, sarah) = (token("mike"), token("sarah"));
+    let server = serve(&ws, &["--notifications", "notifications.yaml"]);
+    let ack = |token: &str| {
+        ws.command()
+            .env("LOCKSTEP_SERVER", format!("http://{}", server.address))
+            .env("LOCKSTEP_TOKEN", token)
+            .args(["outbox", "ack", "api-analytics-endpoints"])
+            .output()
+            .expect("binary runs")
+    };
+    // The frontend's lead may not answer for the API's item; its owner may.
+    let refused = ack(&sarah);
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("403"),
+        "{refused:?}"
+    );
+    let acknowledged = ack(&mike);
+    assert!(acknowledged.status.success(), "{acknowledged:?}");
+    assert!(
+        String::from_utf8_lossy(&acknowledged.stdout).contains(
+            "acknowledged api-analytics-endpoints: 1 pending escalation notice(s) cancelled"
+        ),
+        "{acknowledged:?}"
+    );
+    let status = ws.ok(&["outbox", "status"]);
+    assert!(
+        status.contains("pending 0") && status.contains("cancelled 1"),
+        "{status}"
+    );
 }
