@@ -120,6 +120,8 @@ pub trait View {
     fn integration_tasks(&self) -> &BTreeMap<Name, IntegrationTask>;
     fn subscriptions(&self) -> &BTreeMap<Name, lockstep_core::Subscription>;
     fn blackouts(&self) -> &BTreeMap<Name, lockstep_core::Blackout>;
+    /// The at-risk items, each with its causal chain, root cause first.
+    fn at_risk(&self) -> BTreeMap<Name, Vec<String>>;
     fn resources(&self) -> &BTreeMap<Name, lockstep_core::Resource>;
     fn dependencies(&self) -> Box<dyn Iterator<Item = &Dependency> + '_>;
     fn items_of<'a>(&'a self, release: &'a Name) -> Box<dyn Iterator<Item = &'a Item> + 'a>;
@@ -127,6 +129,14 @@ pub trait View {
 }
 
 impl View for State {
+    fn at_risk(&self) -> BTreeMap<Name, Vec<String>> {
+        let report = lockstep_core::risk::assess(self);
+        report
+            .items
+            .keys()
+            .map(|item| (item.clone(), report.chain(item)))
+            .collect()
+    }
     fn blackouts(&self) -> &BTreeMap<Name, lockstep_core::Blackout> {
         State::blackouts(self)
     }
@@ -376,6 +386,7 @@ pub fn listing(state: &impl View, args: &GetArgs) -> anyhow::Result<Listing> {
                         .is_none_or(|t| i.spec.team.as_str() == t)
                 })
                 .collect();
+            let at_risk = state.at_risk();
             (
                 vec![
                     "NAME",
@@ -385,6 +396,7 @@ pub fn listing(state: &impl View, args: &GetArgs) -> anyhow::Result<Listing> {
                     "DUE",
                     "ETA",
                     "BLOCKED BY",
+                    "AT RISK (ROOT CAUSE)",
                 ],
                 items
                     .iter()
@@ -405,6 +417,11 @@ pub fn listing(state: &impl View, args: &GetArgs) -> anyhow::Result<Listing> {
                             } else {
                                 blockers.join(",")
                             },
+                            at_risk
+                                .get(&i.name)
+                                .and_then(|chain| chain.first())
+                                .cloned()
+                                .unwrap_or_else(|| "-".to_owned()),
                         ]
                     })
                     .collect(),

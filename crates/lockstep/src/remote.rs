@@ -285,11 +285,16 @@ pub struct Fetched {
     /// Never fetched: subscriptions, blackouts and resources have no API yet.
     subscriptions: BTreeMap<Name, lockstep_core::Subscription>,
     blackouts: BTreeMap<Name, lockstep_core::Blackout>,
+    /// At-risk items and their chains, from `/api/v1/risks` (for `get items`).
+    risks: BTreeMap<Name, Vec<String>>,
     resources: BTreeMap<Name, lockstep_core::Resource>,
     dependencies: Vec<Dependency>,
 }
 
 impl View for Fetched {
+    fn at_risk(&self) -> BTreeMap<Name, Vec<String>> {
+        self.risks.clone()
+    }
     fn blackouts(&self) -> &BTreeMap<Name, lockstep_core::Blackout> {
         &self.blackouts
     }
@@ -386,6 +391,21 @@ pub async fn get(client: &Client, global: &Global, args: GetArgs) -> anyhow::Res
                 |i: &Item| &i.name,
             );
             fetched.dependencies = client.all("/api/v1/dependencies").await?;
+            let risks = client.get_json("/api/v1/risks").await?;
+            fetched.risks = risks["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|risk| {
+                    let item = Name::parse(risk["item"].as_str()?).ok()?;
+                    let chain = risk["chain"]
+                        .as_array()?
+                        .iter()
+                        .filter_map(|link| link.as_str().map(str::to_owned))
+                        .collect();
+                    Some((item, chain))
+                })
+                .collect();
             if fetched.items.is_empty() && (args.release.is_some() || args.team.is_some()) {
                 let names = |values: Vec<Value>| -> Vec<String> {
                     values

@@ -67,6 +67,17 @@ impl Fixture {
 #[test]
 fn reads_against_a_server_print_what_the_database_prints() {
     let f = fixture();
+    // A slipped ETA puts items at risk, so that the risk column has something to agree on.
+    // (Through the server, which then holds it at once; the database sees it too.)
+    f.remote_ok(
+        &f.mike,
+        &["item", "eta", "api-analytics-endpoints", "2025-02-10"],
+    );
+    let items = f.ws.ok(&["get", "items"]);
+    assert!(
+        items.contains("AT RISK (ROOT CAUSE)") && items.contains("ETA Feb 10 > need-by Feb 8"),
+        "{items}"
+    );
     let reads: &[&[&str]] = &[
         &["get", "teams"],
         &["get", "components"],
