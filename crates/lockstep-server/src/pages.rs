@@ -214,7 +214,7 @@ pub(crate) async fn index(
     render(&app, &caller, &uri, |state| {
         let report = assess(state);
         let mut body = String::from(
-            r#"<h1>Releases</h1><p class="sub">Every release of the program, its readiness and its risk.</p><div id="live"><table><caption class="sub">Releases by target date</caption><thead><tr><th scope="col">Release</th><th scope="col">Kind</th><th scope="col">State</th><th scope="col">Target date</th><th scope="col">Ready</th><th scope="col">Risk</th></tr></thead><tbody>"#,
+            r#"<h1>Releases</h1><p class="sub">Every release of the program, its readiness and its risk.</p><div id="live"><table><caption class="sub">Releases by target date</caption><thead><tr><th scope="col">Release</th><th scope="col">Kind</th><th scope="col">State</th><th scope="col">Target date</th><th scope="col">Ready</th><th scope="col">Go/no-go</th><th scope="col">Risk</th></tr></thead><tbody>"#,
         );
         let mut releases: Vec<_> = state.releases().values().collect();
         releases.sort_by_key(|r| r.spec.target_date);
@@ -228,9 +228,27 @@ pub(crate) async fn index(
                 ),
                 None => r#"<span class="badge ok">on track</span>"#.to_owned(),
             };
+            // The verdict beside the dates: "on track" says nothing of readiness.
+            let verdict = match lockstep_core::checklist::assess(state, &release.name) {
+                _ if release.state.is_terminal() => "-".to_owned(),
+                Ok(assessment) if assessment.verdict.is_go() => {
+                    r#"<span class="badge ok">go</span>"#.to_owned()
+                }
+                Ok(assessment) => format!(
+                    r#"<span class="badge risk">no-go</span> <span class="hint">{} of {} criteria unmet</span>"#,
+                    assessment
+                        .verdict
+                        .criteria
+                        .iter()
+                        .filter(|c| c.status != lockstep_core::readiness::CriterionStatus::Met)
+                        .count(),
+                    assessment.verdict.criteria.len()
+                ),
+                Err(_) => "-".to_owned(),
+            };
             let _ = write!(
                 body,
-                r#"<tr><td><a href="/releases/{name}">{title}</a></td><td>{kind:?}</td><td>{status}</td><td>{date}</td><td>{ready}/{total} <meter min="0" max="100" value="{pct}" aria-label="{pct}% ready">{pct}%</meter></td><td>{risk}</td></tr>"#,
+                r#"<tr><td><a href="/releases/{name}">{title}</a></td><td>{kind:?}</td><td>{status}</td><td>{date}</td><td>{ready}/{total} <meter min="0" max="100" value="{pct}" aria-label="{pct}% ready">{pct}%</meter></td><td data-verdict>{verdict}</td><td>{risk}</td></tr>"#,
                 name = escape(release.name.as_str()),
                 title = escape(release.spec.title.as_deref().unwrap_or(release.name.as_str())),
                 kind = release.spec.kind,

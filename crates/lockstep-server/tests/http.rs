@@ -1103,6 +1103,13 @@ async fn pages_send_anonymous_users_to_login_and_render_for_users() {
         assert_eq!(status, StatusCode::OK, "{path}");
         let html = page.as_str().expect("html");
         assert!(!html.contains("<script>"), "no inline script on {path}");
+        if path == "/" {
+            // The release list says the verdict, not only the dates: r1 has no signals.
+            assert!(
+                html.contains(r#"<td data-verdict><span class="badge risk">no-go</span>"#),
+                "{html}"
+            );
+        }
     }
     let (_, _, page) = h
         .send(request(
