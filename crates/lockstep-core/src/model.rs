@@ -34,7 +34,9 @@ pub enum Role {
     Security,
     /// Quality assurance.
     Qa,
-    /// Business or product owner.
+    /// Business or product owner (the seeds' *business* stakeholder; `business` is
+    /// accepted for it).
+    #[serde(alias = "business")]
     ProductOwner,
 }
 
@@ -50,6 +52,14 @@ impl Role {
         Role::Qa,
         Role::ProductOwner,
     ];
+
+    /// Parses the kebab-case name, or `business` for the product owner.
+    pub fn parse(raw: &str) -> Option<Role> {
+        match raw {
+            "business" => Some(Role::ProductOwner),
+            _ => Role::ALL.into_iter().find(|role| role.as_str() == raw),
+        }
+    }
 
     /// The kebab-case name used in manifests.
     pub fn as_str(self) -> &'static str {
@@ -1146,4 +1156,23 @@ pub fn normalize_repository(raw: &str) -> String {
 pub fn add_days(date: jiff::civil::Date, days: i64) -> Option<jiff::civil::Date> {
     let span = jiff::Span::new().try_days(days).ok()?;
     date.checked_add(span).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Role;
+
+    #[test]
+    fn business_is_the_product_owner_role_in_manifests_and_on_the_command_line() {
+        assert_eq!(Role::parse("business"), Some(Role::ProductOwner));
+        assert_eq!(Role::parse("product-owner"), Some(Role::ProductOwner));
+        assert_eq!(Role::parse("ceo"), None);
+        let role: Role = serde_json::from_str("\"business\"").expect("alias");
+        assert_eq!(role, Role::ProductOwner);
+        // Written back under its one name.
+        assert_eq!(
+            serde_json::to_string(&role).ok().as_deref(),
+            Some("\"product-owner\"")
+        );
+    }
 }

@@ -765,7 +765,7 @@ impl<'m> Planner<'m> {
     /// A role by its kebab-case name, reported where it is written with the
     /// closest role when unknown.
     fn role(&mut self, located: &Located, raw: &Spanned<String>) -> Option<Role> {
-        if let Some(role) = Role::ALL.into_iter().find(|r| r.as_str() == raw.value) {
+        if let Some(role) = Role::parse(&raw.value) {
             return Some(role);
         }
         let names = Role::ALL.map(Role::as_str);

@@ -244,19 +244,14 @@ fn rule(index: usize, body: RuleBody) -> Result<ApprovalRule, ApiError> {
     let field = |name: &str| format!("rules[{index}].{name}");
     let role = match body.role {
         None => None,
-        Some(raw) => Some(
-            Role::ALL
-                .into_iter()
-                .find(|role| role.as_str() == raw)
-                .ok_or_else(|| {
-                    let known: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-                    let hint = lockstep_core::suggest::hint(&raw, known.iter().copied());
-                    ApiError::unprocessable(
-                        field("role"),
-                        format!("unknown role `{raw}`{hint}; roles: {}", known.join(", ")),
-                    )
-                })?,
-        ),
+        Some(raw) => Some(Role::parse(&raw).ok_or_else(|| {
+            let known: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+            let hint = lockstep_core::suggest::hint(&raw, known.iter().copied());
+            ApiError::unprocessable(
+                field("role"),
+                format!("unknown role `{raw}`{hint}; roles: {}", known.join(", ")),
+            )
+        })?),
     };
     let people = body
         .people

@@ -126,16 +126,13 @@ fn today() -> Date {
 }
 
 fn parse_role(raw: &str) -> anyhow::Result<Role> {
-    Role::ALL
-        .into_iter()
-        .find(|role| role.as_str() == raw)
-        .with_context(|| {
-            let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
-            format!(
-                "unknown role `{raw}` (expected one of: {})",
-                names.join(", ")
-            )
-        })
+    Role::parse(raw).with_context(|| {
+        let names: Vec<&str> = Role::ALL.iter().map(|r| r.as_str()).collect();
+        format!(
+            "unknown role `{raw}` (expected one of: {})",
+            names.join(", ")
+        )
+    })
 }
 
 /// Reads every `*.j2` file of `dir` as a template override.
