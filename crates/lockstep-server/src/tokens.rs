@@ -95,8 +95,12 @@ pub(crate) async fn issue(
             "a label is at most 100 characters, without control characters",
         ));
     }
+    // Whole seconds, as stored: the answer and every later listing agree.
     let expires_at = expires_in
-        .map(|ttl| now.checked_add(ttl))
+        .map(|ttl| {
+            now.checked_add(ttl)
+                .and_then(|at| jiff::Timestamp::from_second(at.as_second()))
+        })
         .transpose()
         .map_err(|_| ApiError::unprocessable("expiresIn", "the expiry is out of range"))?;
     let token = format!("lst_{}", random_secret()?);

@@ -182,6 +182,8 @@ async fn every_api_route_and_page_needs_a_principal_and_open_routes_stay_open() 
 #[tokio::test]
 async fn tokens_expire_are_revoked_and_never_show_their_secret_again() {
     let h = Harness::new().await;
+    // Half a second past the second: the expiry shown must be the one stored.
+    h.clock.advance(jiff::SignedDuration::from_millis(500));
     let (status, created) = h
         .call(
             Some(&h.mike),
@@ -205,6 +207,15 @@ async fn tokens_expire_are_revoked_and_never_show_their_secret_again() {
     assert!(!text.contains("lst_"), "no secret in a listing: {text}");
     assert!(!text.contains(&digest(&secret)), "no digest either");
     assert_eq!(listed["items"].as_array().map(Vec::len), Some(2));
+    let listed_expiry = listed["items"]
+        .as_array()
+        .and_then(|all| all.iter().find(|t| t["id"] == id.as_str()))
+        .map(|t| t["expiresAt"].clone());
+    assert_eq!(
+        listed_expiry,
+        Some(created["expiresAt"].clone()),
+        "{listed}"
+    );
 
     h.clock.advance(jiff::SignedDuration::from_mins(61));
     let (status, value) = h.call(Some(&secret), Method::GET, "/api/v1/me", None).await;

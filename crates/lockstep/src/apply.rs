@@ -37,6 +37,12 @@ pub fn read_sources(paths: &[PathBuf], limits: Limits) -> anyhow::Result<Vec<Sou
             );
         }
     }
+    // A file named twice (`-f dir -f dir/teams.yaml`) is read once: its resources are
+    // not duplicates of themselves.
+    let mut seen = std::collections::HashSet::new();
+    files.retain(|file| {
+        file.as_os_str() == "-" || seen.insert(std::fs::canonicalize(file).unwrap_or(file.clone()))
+    });
     files
         .into_iter()
         .map(|file| {

@@ -20,6 +20,12 @@ fn applies_the_seed_example_and_reapplies_with_no_change() {
     );
     let n_events = ws.n_events();
     assert_eq!(ws.ok(&["apply", "-f", &example()]).trim(), "no changes");
+    // A file named twice, in its directory and by itself, is read once.
+    let teams = format!("{}/teams.yaml", example());
+    assert_eq!(
+        ws.ok(&["apply", "-f", &example(), "-f", &teams]).trim(),
+        "no changes"
+    );
     assert_eq!(ws.n_events(), n_events);
 }
 
