@@ -2,22 +2,13 @@
 // the board, watch a second signed-in browser follow live over server-sent events without
 // a reload, and see a move the role forbids refused with a visible message.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { DEMO_PASSWORD, RELEASE, launchBrowser, logIn, startServer } from './lockstep.mjs';
+import { DEMO_PASSWORD, RELEASE, logIn, serverAndBrowserFor } from './lockstep.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+serverAndBrowserFor((s, b) => { server = s; browser = b; });
 
 /** A fresh browser context (its own cookies) signed in as `user`, on the release page. */
 async function dashboardAs(user) {

@@ -1,22 +1,13 @@
 // The page frame in a real browser (Debian's headless Chromium): the login form, the
 // icon, the navigation, and pages that must fit a phone.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { RELEASE, launchBrowser, logIn, startServer } from './lockstep.mjs';
+import { RELEASE, logIn, serverAndBrowserFor } from './lockstep.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+serverAndBrowserFor((s, b) => { server = s; browser = b; });
 
 const PHONE = { width: 390, height: 844 };
 

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { after, before } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
@@ -86,4 +87,22 @@ export async function logIn(page, baseUrl, user, next = '/') {
     page.waitForURL((url) => !url.pathname.startsWith('/login')),
     page.getByRole('button', { name: 'Log in' }).click(),
   ]);
+}
+
+/**
+ * For a test file: one server and one browser, started before its tests and stopped
+ * after them; `use(server, browser)` receives them once started.
+ */
+export function serverAndBrowserFor(use) {
+  let server;
+  let browser;
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+    use(server, browser);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
 }

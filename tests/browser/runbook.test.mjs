@@ -4,22 +4,13 @@
 // refused with a visible message (and nothing changed).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { RELEASE, binary, launchBrowser, logIn, startServer } from './lockstep.mjs';
+import { RELEASE, binary, logIn, serverAndBrowserFor } from './lockstep.mjs';
 
 let server;
 let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+serverAndBrowserFor((s, b) => { server = s; browser = b; });
 
 async function runPageAs(user) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
