@@ -94,8 +94,8 @@ fn the_notification_files_subscriptions_export_as_manifests_that_apply() {
     );
 }
 
-#[test]
-fn a_change_made_on_the_cli_writes_its_messages_in_the_same_commit() {
+/// The example program, with a notification file that escalates to mike, the API's lead.
+fn example_with_escalations_to_mike() -> Workspace {
     let ws = Workspace::new();
     ws.ok(&["apply", "-f", &example()]);
     ws.write(
@@ -104,6 +104,12 @@ fn a_change_made_on_the_cli_writes_its_messages_in_the_same_commit() {
             "{CHANNELS}subscriptions:\n  - {{member: mike, channel: hook, kinds: [escalation]}}\n"
         ),
     );
+    ws
+}
+
+#[test]
+fn a_change_made_on_the_cli_writes_its_messages_in_the_same_commit() {
+    let ws = example_with_escalations_to_mike();
     assert!(
         ws.ok(&["outbox", "status"])
             .starts_with("delivered 0, pending 0")
@@ -123,14 +129,7 @@ fn a_change_made_on_the_cli_writes_its_messages_in_the_same_commit() {
 
 #[test]
 fn an_escalation_is_acknowledged_against_a_server() {
-    let ws = Workspace::new();
-    ws.ok(&["apply", "-f", &example()]);
-    ws.write(
-        "notifications.yaml",
-        &format!(
-            "{CHANNELS}subscriptions:\n  - {{member: mike, channel: hook, kinds: [escalation]}}\n"
-        ),
-    );
+    let ws = example_with_escalations_to_mike();
     // The API's ETA slips past the frontend's need-by: an escalation is pending.
     ws.ok(&["item", "eta", "api-analytics-endpoints", "2025-02-20"]);
     assert!(
