@@ -18,6 +18,7 @@ mod error;
 mod event;
 pub mod graph;
 pub mod limits;
+pub mod metrics;
 mod model;
 mod name;
 pub mod planning;

@@ -41,6 +41,11 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/dependencies", get(dependencies))
         .route("/integration-tasks", get(integration_tasks))
         .route("/risks", get(risks))
+        .route("/metrics", get(crate::metrics::metrics))
+        .route(
+            "/releases/{name}/retrospective",
+            get(crate::metrics::retrospective),
+        )
         .route("/history", get(history))
 }
 
@@ -452,6 +457,17 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
         "get",
         "/risks",
         "At-risk items and releases with their causal chains (filter: release)",
+    ),
+    (
+        "get",
+        "/metrics",
+        "Release metrics of a period: frequency, deployment success, lead time, rollbacks, \
+         incidents, conflict-free windows (from, to: YYYY-MM-DD; the last 90 days by default)",
+    ),
+    (
+        "get",
+        "/releases/{name}/retrospective",
+        "The post-release review: the seeds' questions with the facts the log holds",
     ),
     (
         "post",

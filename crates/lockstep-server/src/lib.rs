@@ -20,6 +20,7 @@ mod extract;
 pub mod feeds;
 mod live;
 mod manifests;
+pub mod metrics;
 mod pages;
 pub mod runs;
 mod security;
@@ -122,6 +123,8 @@ pub struct AppState {
     /// One lock per (user, Idempotency-Key) in flight, so that concurrent retries of one
     /// request wait for the first and replay its response instead of racing it.
     idempotency_locks: Mutex<KeyLocks>,
+    /// Timed facts for metrics and retrospectives, folded up to the log's head on demand.
+    ledger: tokio::sync::Mutex<lockstep_core::metrics::Ledger>,
 }
 
 /// One async lock per (user, Idempotency-Key).
@@ -145,6 +148,7 @@ impl AppState {
             feed,
             config,
             idempotency_locks: Mutex::default(),
+            ledger: tokio::sync::Mutex::default(),
         }))
     }
 

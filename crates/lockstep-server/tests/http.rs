@@ -1544,3 +1544,68 @@ async fn risks_are_listed_with_their_chains_and_shown_on_the_item() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn metrics_and_retrospectives_follow_the_log_as_it_grows() {
+    let h = Harness::new().await;
+    let (status, value) = h
+        .call(Some("viewer"), Method::GET, "/api/v1/metrics", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_eq!(value["releasesShipped"], 0, "{value}");
+    assert_eq!(value["runs"]["rolledBack"], 0, "{value}");
+    let retro_path = "/api/v1/releases/r1/retrospective";
+    let (status, before) = h.call(Some("viewer"), Method::GET, retro_path, None).await;
+    assert_eq!(status, StatusCode::OK, "{before}");
+    // Two ETAs: the first is a plan, the second a slip of five days.
+    for eta in ["2030-02-20", "2030-02-25"] {
+        check(
+            &h,
+            "mike",
+            Method::POST,
+            "/api/v1/items/api-endpoints/eta",
+            Some(json!({ "eta": eta })),
+            StatusCode::OK,
+        )
+        .await;
+    }
+    let (status, after) = h.call(Some("viewer"), Method::GET, retro_path, None).await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    let delays = &after["sections"][0]["questions"][1];
+    assert_eq!(delays["question"], "What caused delays?");
+    let facts: Vec<&str> = delays["facts"]
+        .as_array()
+        .expect("facts")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        facts
+            .iter()
+            .any(|f| f
+                .starts_with("api-endpoints ETA 2030-02-20 → 2030-02-25 (+5 d), reported by mike")),
+        "{facts:?}"
+    );
+    assert_ne!(before, after, "the ledger folds what was committed since");
+    for (path, field) in [
+        ("/api/v1/metrics?from=soon", "from"),
+        ("/api/v1/metrics?to=2025-02-30", "to"),
+        ("/api/v1/metrics?from=2025-03-01&to=2025-02-01", "from"),
+        ("/api/v1/metrics?release=r1", "release"),
+    ] {
+        let (status, value) = h.call(Some("viewer"), Method::GET, path, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {value}");
+        assert_eq!(value["field"], field, "{path}: {value}");
+    }
+    let (status, value) = h
+        .call(
+            Some("viewer"),
+            Method::GET,
+            "/api/v1/releases/nope/retrospective",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{value}");
+    let (status, _) = h.call(None, Method::GET, "/api/v1/metrics", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

@@ -304,4 +304,22 @@ impl Program {
             .map(decode)
             .collect()
     }
+
+    /// Folds every event after `ledger`'s position into it, a page at a time: the timed
+    /// facts behind release metrics and retrospectives.
+    pub async fn fold_ledger(
+        &self,
+        ledger: &mut lockstep_core::metrics::Ledger,
+    ) -> Result<(), ProgramError> {
+        const PAGE: i64 = 1_000;
+        loop {
+            let page = self.history(ledger.position(), PAGE).await?;
+            for recorded in &page {
+                ledger.fold(recorded.position, &recorded.meta, &recorded.event);
+            }
+            if (page.len() as i64) < PAGE {
+                return Ok(());
+            }
+        }
+    }
 }

@@ -119,6 +119,12 @@ pub enum Command {
     Run(crate::run_cmd::RunArgs),
     /// Refused attempts (domain errors and denials) from the CLI and the server.
     Audit(crate::run_cmd::AuditArgs),
+    /// Release metrics of a period: frequency, deployment success, lead time, rollbacks,
+    /// incidents, surprise dependencies, conflict-free deployment windows.
+    Metrics(crate::metrics_cmd::MetricsArgs),
+    /// A release's post-release review: the seeds' questions with the facts on record,
+    /// as Markdown.
+    Retro(crate::metrics_cmd::RetroArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
 }

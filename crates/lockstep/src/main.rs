@@ -14,6 +14,7 @@ mod comms;
 mod demo;
 mod gonogo;
 mod login;
+mod metrics_cmd;
 mod plan_cmd;
 mod read;
 mod remote;
@@ -128,6 +129,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Runbook(args) => run_cmd::runbook(&global, args).await,
         Command::Run(args) => run_cmd::run(&global, args).await,
         Command::Audit(args) => run_cmd::audit(&global, args).await,
+        Command::Metrics(args) => metrics_cmd::metrics(&global, args).await,
+        Command::Retro(args) => metrics_cmd::retro(&global, args).await,
         Command::Completions(args) => {
             use clap::CommandFactory;
             clap_complete::generate(

@@ -262,6 +262,9 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<Result<Exi
         Command::Runbook(args) => runbook(&Client::connect(global)?, global, args).await,
         Command::Run(args) => run_verb(&Client::connect(global)?, global, args).await,
         Command::Audit(args) => audit(&Client::connect(global)?, global, args).await,
+        // One code path for both: each asks the server when given one.
+        Command::Metrics(args) => crate::metrics_cmd::metrics(global, args).await,
+        Command::Retro(args) => crate::metrics_cmd::retro(global, args).await,
         // Local by nature: planning files offline, serving, benchmarks, signing in.
         other @ (Command::Plan(_)
         | Command::Serve(_)

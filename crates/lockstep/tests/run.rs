@@ -283,6 +283,36 @@ fn issue_6_a_release_day_runs_end_to_end_on_the_cli_and_rolls_back_in_reverse_wh
         "second attempt",
     ]);
     assert!(second.contains("run 2 of q1-2025"), "{second}");
+    // The metrics count the rolled-back run and the one under way; nothing shipped.
+    let metrics = json(&ws.ok(&["metrics", "-o", "json"]));
+    assert_eq!(
+        metrics["runs"],
+        serde_json::json!({"succeeded": 0, "rolledBack": 1, "unfinished": 1}),
+        "{metrics:#}"
+    );
+    assert_eq!(metrics["deploymentSuccessRate"], 0.0);
+    assert_eq!(metrics["releasesShipped"], 0);
+    let table = ws.ok(&["metrics"]);
+    assert!(
+        table
+            .contains("deployment success rate      0% (0 succeeded, 1 rolled back, 1 unfinished)"),
+        "{table}"
+    );
+    // The retrospective says what production saw and which gates were overridden.
+    let retro = ws.ok(&["retro", "q1-2025"]);
+    assert!(retro.contains("- Run 1 was rolled back on "), "{retro}");
+    assert!(
+        retro.contains("- Break glass: tester overrode go/no-go ("),
+        "{retro}"
+    );
+    assert!(
+        ws.fails(&["retro", "nope"])
+            .contains("no release named `nope`")
+    );
+    assert!(
+        ws.fails(&["metrics", "--from", "2025-12-01", "--to", "2025-11-01"])
+            .contains("the period starts (2025-12-01) after it ends (2025-11-01)")
+    );
 }
 
 #[test]

@@ -1,0 +1,247 @@
+//! Release metrics and retrospectives: given a log of dated events, then the figures
+//! and the review's facts.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use lockstep_core::metrics::{Ledger, Metrics, Retrospective};
+use lockstep_core::{Event, EventMeta, Name, State};
+use serde_json::{Value, json};
+
+fn at(raw: &str) -> Timestamp {
+    raw.parse().expect("valid timestamp")
+}
+
+/// The seed's release: the API slips from Feb 5 to Feb 10 past the frontend's need-by
+/// date (Feb 8, 3 days' buffer), a surprise dependency appears, the release ships two
+/// days late and a critical bug follows it to production.
+fn log() -> Vec<(&'static str, &'static str, Value)> {
+    let item = |team: &str, component: &str| json!({ "title": format!("{team} work"), "team": team, "component": component });
+    vec![
+        (
+            "2025-01-06T09:00:00Z",
+            "rm",
+            json!({"type": "ReleasePlanned", "release": "q1",
+            "spec": {"targetDate": "2025-03-01"}}),
+        ),
+        (
+            "2025-01-06T09:00:00Z",
+            "rm",
+            json!({"type": "ItemAdded", "item": "api", "release": "q1",
+            "spec": item("api", "analytics-api")}),
+        ),
+        (
+            "2025-01-06T09:00:00Z",
+            "rm",
+            json!({"type": "ItemAdded", "item": "fe", "release": "q1",
+            "spec": item("frontend", "dashboard-ui")}),
+        ),
+        // Declared with the items: code complete is unknown, not "Jan 6".
+        (
+            "2025-01-06T09:00:00Z",
+            "rm",
+            json!({"type": "ItemAdded", "item": "docs", "release": "q1",
+            "spec": item("frontend", "dashboard-ui")}),
+        ),
+        (
+            "2025-01-06T09:00:00Z",
+            "rm",
+            json!({"type": "ItemStatusChanged", "item": "docs",
+            "from": "planning", "to": "testing"}),
+        ),
+        (
+            "2025-01-06T09:00:00Z",
+            "rm",
+            json!({"type": "DependencyAdded", "dependency":
+            {"blocker": "api", "blocked": "fe", "needBy": "2025-02-08", "bufferDays": 3, "late": false}}),
+        ),
+        // A first ETA is a plan, not a delay.
+        (
+            "2025-01-07T09:00:00Z",
+            "mike",
+            json!({"type": "ItemEtaChanged", "item": "api",
+            "from": null, "to": "2025-02-05"}),
+        ),
+        (
+            "2025-02-01T16:00:00Z",
+            "mike",
+            json!({"type": "ItemEtaChanged", "item": "api",
+            "from": "2025-02-05", "to": "2025-02-10"}),
+        ),
+        (
+            "2025-02-02T10:00:00Z",
+            "mike",
+            json!({"type": "ItemUpdatePosted", "item": "api",
+            "update": {"date": "2025-02-02", "text": "schema change"}}),
+        ),
+        (
+            "2025-02-03T10:00:00Z",
+            "rm",
+            json!({"type": "ItemAdded", "item": "db", "release": "q1",
+            "spec": item("backend", "data-pipeline")}),
+        ),
+        (
+            "2025-02-03T10:00:00Z",
+            "rm",
+            json!({"type": "DependencyAdded", "dependency":
+            {"blocker": "db", "blocked": "fe", "bufferDays": 0, "late": true}}),
+        ),
+        (
+            "2025-02-10T12:00:00Z",
+            "mike",
+            json!({"type": "ItemStatusChanged", "item": "api",
+            "from": "in-development", "to": "testing"}),
+        ),
+        (
+            "2025-02-20T12:00:00Z",
+            "sarah",
+            json!({"type": "ItemStatusChanged", "item": "fe",
+            "from": "in-development", "to": "staging"}),
+        ),
+        (
+            "2025-03-03T12:00:00Z",
+            "rm",
+            json!({"type": "ReleaseStateChanged", "release": "q1",
+            "from": "in-progress", "to": "released"}),
+        ),
+        (
+            "2025-03-05T08:00:00Z",
+            "github",
+            json!({"type": "SignalRecorded", "signal": {
+            "component": "analytics-api", "source": "github", "delivery": "d1",
+            "observed_at": "2025-03-05T08:00:00Z",
+            "reading": {"kind": "issue", "number": 42, "title": "charts empty", "open": true,
+                "severity": "critical"}}}),
+        ),
+        // Eight days later: no longer this release's incident.
+        (
+            "2025-03-11T13:00:00Z",
+            "github",
+            json!({"type": "SignalRecorded", "signal": {
+            "component": "analytics-api", "source": "github", "delivery": "d2",
+            "observed_at": "2025-03-11T13:00:00Z",
+            "reading": {"kind": "issue", "number": 43, "title": "slow export", "open": true,
+                "severity": "high"}}}),
+        ),
+    ]
+}
+
+fn replay() -> (Ledger, State) {
+    let mut ledger = Ledger::new();
+    let mut state = State::new();
+    for (position, (when, actor, event)) in log().into_iter().enumerate() {
+        let event: Event = serde_json::from_value(event.clone())
+            .unwrap_or_else(|e| panic!("event {position} does not parse: {e}: {event}"));
+        let meta = EventMeta {
+            actor: actor.to_owned(),
+            at: at(when),
+            reason: None,
+        };
+        let position = position as i64 + 1;
+        state.apply(position, &event);
+        ledger.fold(position, &meta, &event);
+        // Folding the same event again changes nothing.
+        ledger.fold(position, &meta, &event);
+    }
+    (ledger, state)
+}
+
+fn metrics(from: &str, to: &str) -> Metrics {
+    let (ledger, state) = replay();
+    let zones = BTreeMap::from([("UTC".to_owned(), TimeZone::UTC)]);
+    ledger.metrics(&state, &zones, at(from), at(to))
+}
+
+#[test]
+fn a_late_release_counts_its_slip_lead_times_surprises_and_incidents() {
+    let report = metrics("2025-01-01T00:00:00Z", "2025-04-01T00:00:00Z");
+    assert_eq!(report.releases_shipped, 1);
+    assert_eq!(report.on_time, 0);
+    let release = &report.releases[0];
+    assert_eq!(release.release.as_str(), "q1");
+    assert_eq!(release.slip_days, 2);
+    // api: Feb 10 12:00 → Mar 3 12:00 is 21 days; fe: Feb 20 → Mar 3 is 11; docs has
+    // no known code-complete moment and db never got there.
+    let lead = release.lead_time_days.expect("two items measured");
+    assert_eq!(lead.count, 2);
+    assert_eq!((lead.median, lead.p85, lead.max), (11.0, 21.0, 21.0));
+    assert_eq!(release.incidents, 1, "only the issue within 7 days counts");
+    assert_eq!(release.surprise_dependencies, 1);
+    assert_eq!(report.incidents, 1);
+    assert_eq!(report.hotfixes, 0);
+    assert!((report.releases_per_month - 30.4375 / 90.0).abs() < 1e-9);
+    assert_eq!(report.deployment_success_rate, None, "no run was started");
+    let preparation = report.preparation_days.expect("planned and shipped");
+    assert!((preparation.median - (56.0 + 3.0 / 24.0)).abs() < 1e-9);
+}
+
+#[test]
+fn a_period_before_the_release_shipped_has_nothing_to_show() {
+    let report = metrics("2025-01-01T00:00:00Z", "2025-03-03T00:00:00Z");
+    assert_eq!(report.releases_shipped, 0);
+    assert!(report.releases.is_empty());
+    assert_eq!(report.lead_time_days, None);
+}
+
+fn facts(retro: &Retrospective, question: &str) -> Vec<String> {
+    retro
+        .sections
+        .iter()
+        .flat_map(|s| &s.questions)
+        .find(|q| q.question == question)
+        .unwrap_or_else(|| panic!("no question {question}"))
+        .facts
+        .clone()
+}
+
+#[test]
+fn the_retrospective_answers_the_seed_questions_from_the_record() {
+    let (ledger, state) = replay();
+    let q1 = Name::parse("q1").expect("valid");
+    let retro = ledger.retrospective(&state, &q1).expect("q1 exists");
+    let titles: Vec<&str> = retro.sections.iter().map(|s| s.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        ["Timeline", "Dependencies", "Integration", "Process"]
+    );
+    assert_eq!(
+        facts(&retro, "Did we hit our dates?"),
+        ["Released 2025-03-03, 2 d after the target 2025-03-01."]
+    );
+    assert_eq!(
+        facts(&retro, "What caused delays?"),
+        ["api ETA 2025-02-05 → 2025-02-10 (+5 d), reported by mike on 2025-02-01."]
+    );
+    assert_eq!(
+        facts(&retro, "Were buffers adequate?"),
+        [
+            "api for fe (need-by 2025-02-08): ready 2025-02-10, 2 d late, past the whole buffer of 3 d."
+        ]
+    );
+    assert_eq!(
+        facts(&retro, "Did any surprise dependencies emerge?"),
+        ["fe turned out to depend on db (2025-02-03)."]
+    );
+    assert_eq!(
+        facts(&retro, "What escaped to production?"),
+        ["analytics-api #42 charts empty (critical), opened 2025-03-05."]
+    );
+    let communication = facts(&retro, "Was communication sufficient?");
+    assert_eq!(
+        communication[0],
+        "1 status updates posted on its items; 1 ETA changes reported."
+    );
+    assert_eq!(communication[1], "No update from: backend, frontend.");
+    assert!(facts(&retro, "What would we do differently?").is_empty());
+    let markdown = retro.to_markdown();
+    assert!(markdown.starts_with("# Retrospective: q1\n"), "{markdown}");
+    assert!(
+        markdown.contains("\n**What would we do differently?**\n\n- _for the team to answer_\n")
+    );
+    assert!(
+        ledger
+            .retrospective(&state, &Name::parse("nope").expect("valid"))
+            .is_none()
+    );
+}
