@@ -229,6 +229,11 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .route("/teams/{name}", get(pages::team))
         .route("/items/{name}", get(pages::item))
         .route("/calendar", get(pages::calendar))
+        .route("/metrics", get(metrics::page))
+        .route(
+            "/releases/{name}/retrospective",
+            get(metrics::retrospective_page),
+        )
         .route("/feeds", get(feeds::page).post(feeds::make_links))
         .route("/feeds/{token}/org.ics", get(feeds::organization))
         .route("/feeds/{token}/releases/{file}", get(feeds::release))

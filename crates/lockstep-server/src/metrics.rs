@@ -1,9 +1,11 @@
-//! `GET /metrics` and `GET /releases/{name}/retrospective`: release metrics and the
-//! post-release review, read off the event log (`lockstep_core::metrics`).
+//! `GET /api/v1/metrics` and `GET /api/v1/releases/{name}/retrospective`, and the
+//! dashboard pages of the same names: release metrics and the post-release review, read
+//! off the event log (`lockstep_core::metrics`).
 //!
 //! The server keeps one [`Ledger`] and folds only the events committed since the last
 //! request, so a request costs the new events, not the whole log.
 
+use std::fmt::Write;
 use std::sync::Arc;
 
 use axum::Json;
@@ -11,12 +13,14 @@ use axum::extract::Path;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
-use lockstep_core::metrics::Ledger;
+use lockstep_core::metrics::{INCIDENT_DAYS, Ledger, Metrics};
 use serde_json::Value;
 
 use axum::extract::State as Extract;
 
+use crate::auth::Caller;
 use crate::extract::ListQuery;
+use crate::pages::{escape, render};
 use crate::{ApiError, AppState};
 
 /// Days a period spans when the request names no start.
@@ -111,4 +115,204 @@ pub(crate) async fn retrospective(
     Ok(Json(serde_json::to_value(retro).map_err(|e| {
         ApiError::Internal(format!("retrospective: {e}"))
     })?))
+}
+
+fn query_date(uri: &axum::http::Uri, key: &str) -> Result<Option<Date>, ApiError> {
+    crate::extract::form_pairs(uri.query().unwrap_or(""))
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, raw)| {
+            raw.parse::<Date>().map_err(|_| {
+                ApiError::bad_request(key, format!("`{raw}` is not a date: use YYYY-MM-DD"))
+            })
+        })
+        .transpose()
+}
+
+fn kpi(value: &str, label: &str) -> String {
+    format!(
+        r#"<div class="kpi"><b>{}</b><span>{}</span></div>"#,
+        escape(value),
+        escape(label)
+    )
+}
+
+fn percent(value: Option<f64>) -> String {
+    value.map_or_else(|| "n/a".to_owned(), |v| format!("{:.0}%", v * 100.0))
+}
+
+/// Bars of each shipped release's median lead time, drawn as SVG.
+fn lead_time_chart(metrics: &Metrics) -> String {
+    let bars: Vec<(&str, f64)> = metrics
+        .releases
+        .iter()
+        .filter_map(|r| r.lead_time_days.map(|l| (r.release.as_str(), l.median)))
+        .collect();
+    let Some(longest) = bars.iter().map(|b| b.1).reduce(f64::max) else {
+        return r#"<p class="sub">No shipped item has a known code-complete moment in this period.</p>"#.to_owned();
+    };
+    let (row, label_width, width) = (24.0, 160.0, 420.0);
+    let height = row * bars.len() as f64;
+    let mut svg = format!(
+        r#"<svg class="chart" role="img" aria-label="Median days from code complete to production, per release" viewBox="0 0 {total} {height}" width="{total}" height="{height}">"#,
+        total = label_width + width + 60.0,
+    );
+    for (index, (release, median)) in bars.iter().enumerate() {
+        let y = row * index as f64;
+        let length = if longest > 0.0 {
+            width * median / longest
+        } else {
+            0.0
+        };
+        let _ = write!(
+            svg,
+            r##"<text x="{lx}" y="{ty}" text-anchor="end" font-size="12">{name}</text><rect x="{label_width}" y="{ry}" width="{length:.1}" height="{h}" fill="#2b50c8"/><text x="{vx:.1}" y="{ty}" font-size="12">{median:.1} d</text>"##,
+            lx = label_width - 6.0,
+            ty = y + 16.0,
+            name = escape(release),
+            ry = y + 4.0,
+            h = row - 8.0,
+            vx = label_width + length + 4.0,
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// `GET /metrics` (page): the period's figures, a chart of lead times and a row per
+/// shipped release; `?from=&to=` as for the API.
+pub(crate) async fn page(
+    Extract(app): Extract<Arc<AppState>>,
+    caller: Caller,
+    uri: axum::http::Uri,
+) -> Result<axum::response::Response, ApiError> {
+    let (from, to) = period(
+        query_date(&uri, "from")?,
+        query_date(&uri, "to")?,
+        Timestamp::now(),
+    )
+    .map_err(|detail| ApiError::bad_request("from", detail))?;
+    let ledger = ledger(&app).await?;
+    render(&app, &caller, &uri, |state| {
+        let zones =
+            crate::runs::time_zones(state).map_err(|e| ApiError::unprocessable("timeZone", e))?;
+        let m = ledger.metrics(state, &zones, from, to);
+        let day = |t: Timestamp| t.to_zoned_datetime(TimeZone::UTC).date();
+        let last = day(to).yesterday().unwrap_or(day(to));
+        let lead = |s: Option<lockstep_core::metrics::Summary>| {
+            s.map_or_else(|| "n/a".to_owned(), |s| format!("{:.1} d", s.median))
+        };
+        let mut body = format!(
+            r#"<h1>Metrics</h1><p class="sub">Releases shipped from <time datetime="{first}">{first}</time> to <time datetime="{last}">{last}</time> (UTC), read off the event log. <a href="/api/v1/metrics?from={first}&amp;to={last}">As JSON</a></p><div id="live"><div class="kpis">"#,
+            first = day(from),
+        );
+        for (value, label) in [
+            (
+                format!("{} ({:.1}/month)", m.releases_shipped, m.releases_per_month),
+                "releases shipped".to_owned(),
+            ),
+            (
+                format!("{} of {}", m.on_time, m.releases_shipped),
+                "on or before target".to_owned(),
+            ),
+            (
+                percent(m.deployment_success_rate),
+                format!(
+                    "deployment success ({} ok, {} rolled back)",
+                    m.runs.succeeded, m.runs.rolled_back
+                ),
+            ),
+            (
+                lead(m.lead_time_days),
+                "median code complete → production".to_owned(),
+            ),
+            (lead(m.preparation_days), "median planned → shipped".to_owned()),
+            (
+                format!("{} / {}", m.rollbacks, m.hotfixes),
+                "rollbacks / hotfixes".to_owned(),
+            ),
+            (
+                m.incidents.to_string(),
+                format!("incidents within {INCIDENT_DAYS} d"),
+            ),
+            (
+                m.surprise_dependencies.to_string(),
+                "surprise dependencies".to_owned(),
+            ),
+            (
+                percent(m.windows.free_rate),
+                format!(
+                    "of {} open deployment windows free of conflicts",
+                    m.windows.total
+                ),
+            ),
+        ] {
+            body.push_str(&kpi(&value, &label));
+        }
+        body.push_str("</div><h2>Code complete to production</h2>");
+        body.push_str(&lead_time_chart(&m));
+        body.push_str(r#"<h2>Shipped releases</h2>"#);
+        if m.releases.is_empty() {
+            body.push_str(r#"<p class="sub">None in this period.</p>"#);
+        } else {
+            body.push_str(r#"<table><thead><tr><th scope="col">Release</th><th scope="col">Target</th><th scope="col">Released</th><th scope="col">Days late</th><th scope="col">Lead time (median)</th><th scope="col">Rollbacks</th><th scope="col">Incidents</th><th scope="col">Surprises</th><th scope="col">Review</th></tr></thead><tbody>"#);
+            for r in &m.releases {
+                let _ = write!(
+                    body,
+                    r#"<tr><td><a href="/releases/{name}">{name}</a></td><td>{target}</td><td>{released}</td><td>{late}</td><td>{lead}</td><td>{rollbacks}</td><td>{incidents}</td><td>{surprises}</td><td><a href="/releases/{name}/retrospective">Retrospective</a></td></tr>"#,
+                    name = escape(r.release.as_str()),
+                    target = r.target.map(|d| d.to_string()).unwrap_or_default(),
+                    released = r.released,
+                    late = r.slip_days,
+                    lead = lead(r.lead_time_days),
+                    rollbacks = r.rollbacks,
+                    incidents = r.incidents,
+                    surprises = r.surprise_dependencies,
+                );
+            }
+            body.push_str("</tbody></table>");
+        }
+        body.push_str("</div>");
+        Ok(("Metrics".to_owned(), body))
+    })
+    .await
+}
+
+/// `GET /releases/{name}/retrospective` (page): the post-release review to walk through.
+pub(crate) async fn retrospective_page(
+    Extract(app): Extract<Arc<AppState>>,
+    caller: Caller,
+    uri: axum::http::Uri,
+    Path(name): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    let ledger = ledger(&app).await?;
+    render(&app, &caller, &uri, |state| {
+        let release = crate::wire::path_name("release", &name)?;
+        let retro = ledger
+            .retrospective(state, &release)
+            .ok_or_else(|| ApiError::NotFound {
+                kind: "release",
+                name: name.clone(),
+            })?;
+        let mut body = format!(
+            r#"<h1>Retrospective: {name}</h1><p class="sub">The post-release review's questions with what the record shows. <a href="/releases/{name}">Back to the release</a></p><div id="live">"#,
+            name = escape(release.as_str()),
+        );
+        for section in &retro.sections {
+            let _ = write!(body, "<h2>{}</h2><dl>", escape(&section.title));
+            for question in &section.questions {
+                let _ = write!(body, "<dt><b>{}</b></dt>", escape(&question.question));
+                if question.facts.is_empty() {
+                    body.push_str(r#"<dd class="sub">For the team to answer.</dd>"#);
+                }
+                for fact in &question.facts {
+                    let _ = write!(body, "<dd>{}</dd>", escape(fact));
+                }
+            }
+            body.push_str("</dl>");
+        }
+        body.push_str("</div>");
+        Ok((format!("Retrospective {}", release), body))
+    })
+    .await
 }

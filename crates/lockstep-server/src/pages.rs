@@ -60,17 +60,21 @@ pub(crate) fn layout(
     body: &str,
 ) -> String {
     let csrf = caller.csrf().unwrap_or("");
-    let nav: String = [("/", "Releases"), ("/calendar", "Calendar")]
-        .iter()
-        .map(|(href, label)| {
-            let current = if *href == path {
-                r#" aria-current="page""#
-            } else {
-                ""
-            };
-            format!(r#"<a href="{href}"{current}>{label}</a>"#)
-        })
-        .collect();
+    let nav: String = [
+        ("/", "Releases"),
+        ("/calendar", "Calendar"),
+        ("/metrics", "Metrics"),
+    ]
+    .iter()
+    .map(|(href, label)| {
+        let current = if *href == path {
+            r#" aria-current="page""#
+        } else {
+            ""
+        };
+        format!(r#"<a href="{href}"{current}>{label}</a>"#)
+    })
+    .collect();
     let who = match &caller.principal {
         Some(principal) => format!(
             r#"<span>{user}{role}</span><form method="post" action="/logout"><input type="hidden" name="csrf" value="{csrf}"><button type="submit">Log out</button></form>"#,
@@ -320,7 +324,7 @@ pub(crate) async fn release(
         let (ready, total) = readiness(&items);
         let n_risk = items.iter().filter(|i| report.items.contains_key(&i.name)).count();
         let mut body = format!(
-            r#"<h1>{title}</h1><p class="sub">{kind:?} release{version} · {state} · manager {manager} · <a href="/feeds?release={name}">Subscribe in your calendar</a></p><div id="live" data-release="{name}">"#,
+            r#"<h1>{title}</h1><p class="sub">{kind:?} release{version} · {state} · manager {manager} · <a href="/feeds?release={name}">Subscribe in your calendar</a> · <a href="/releases/{name}/retrospective">Retrospective</a></p><div id="live" data-release="{name}">"#,
             title = escape(title),
             kind = release.spec.kind,
             version = release

@@ -1090,6 +1090,9 @@ async fn pages_send_anonymous_users_to_login_and_render_for_users() {
         "/teams/api",
         "/items/dashboard",
         "/calendar",
+        "/metrics",
+        "/metrics?from=2020-01-01&to=2030-12-31",
+        "/releases/r1/retrospective",
     ] {
         let (status, _, page) = h
             .send(request(
@@ -1103,6 +1106,21 @@ async fn pages_send_anonymous_users_to_login_and_render_for_users() {
         assert_eq!(status, StatusCode::OK, "{path}");
         let html = page.as_str().expect("html");
         assert!(!html.contains("<script>"), "no inline script on {path}");
+        if path == "/metrics" {
+            assert!(html.contains("<h1>Metrics</h1>"), "{html}");
+            assert!(html.contains("deployment success"), "{html}");
+            assert!(
+                html.contains(r#"<a href="/metrics" aria-current="page">"#),
+                "{html}"
+            );
+        }
+        if path == "/releases/r1/retrospective" {
+            assert!(
+                html.contains("<dt><b>Did we hit our dates?</b></dt>"),
+                "{html}"
+            );
+            assert!(html.contains("<dd>Not released yet (planned)"), "{html}");
+        }
         if path == "/" {
             // The release list says the verdict, not only the dates: r1 has no signals.
             assert!(
