@@ -468,6 +468,38 @@ pub fn targets<'a>(
     out
 }
 
+/// The subscriptions through which the member `handle` takes messages of `kind` — as
+/// that member, or through one of their roles — whatever their release and team
+/// filters, one per channel. Messages addressed to a person because of who they are
+/// (an escalation's next contact, a runbook contact during an incident) go there.
+pub fn subscriptions_of<'a>(
+    config: &'a NotificationConfig,
+    state: &State,
+    handle: &Name,
+    kind: MessageKind,
+) -> Vec<&'a Subscription> {
+    let roles: Vec<Role> = state
+        .teams()
+        .values()
+        .flat_map(|t| t.spec.members.iter())
+        .filter(|m| &m.handle == handle)
+        .flat_map(|m| m.roles.iter().copied())
+        .collect();
+    let mut out: Vec<&'a Subscription> = Vec::new();
+    for subscription in &config.subscriptions {
+        if !subscription.kinds.is_empty() && !subscription.kinds.contains(&kind) {
+            continue;
+        }
+        let theirs = subscription.member.as_ref() == Some(handle)
+            || subscription.role.is_some_and(|role| roles.contains(&role));
+        if theirs && !out.iter().any(|s| s.channel == subscription.channel) {
+            out.push(subscription);
+        }
+    }
+    out.sort_by(|a, b| a.channel.cmp(&b.channel));
+    out
+}
+
 /// The earliest instant at or after `now` a message may be sent to someone with these
 /// settings: after quiet hours, and at the digest time for digest subscribers.
 pub fn send_after(subscription: &Subscription, time_zone: &str, now: Timestamp) -> Timestamp {

@@ -37,7 +37,8 @@ pub enum MessageVerb {
     /// Print the embedded template of a kind, to start an override from.
     Template {
         /// pre-release-announcement, completion-announcement, daily-update,
-        /// weekly-agenda, release-notes, stakeholder-notice, escalation.
+        /// weekly-agenda, release-notes, stakeholder-notice, escalation,
+        /// deployment-incident, rollback-started, deployment-status.
         kind: String,
     },
     /// Time rendering the daily updates of a generated program with many teams.
@@ -189,9 +190,20 @@ pub async fn message(global: &Global, args: MessageArgs) -> anyhow::Result<ExitC
                     BodyFormat::Markdown | BodyFormat::Json => Format::Markdown,
                 },
                 escalation: None,
+                run: None,
             };
             if kind == MessageKind::Escalation {
                 bail!("escalations are written by the outbox policy, not previewed");
+            }
+            if matches!(
+                kind,
+                MessageKind::DeploymentIncident
+                    | MessageKind::RollbackStarted
+                    | MessageKind::DeploymentStatus
+            ) {
+                bail!(
+                    "{kind} messages are written by the outbox policy when a run's step fails,                      a trigger trips, a rollback starts or the run ends, not previewed"
+                );
             }
             let program = open(global).await?;
             let state = program.load().await?;
@@ -363,6 +375,7 @@ mod bench {
                         date: day,
                         format: Format::Markdown,
                         escalation: None,
+                        run: None,
                     },
                 )
                 .context("composing a daily update")?;
