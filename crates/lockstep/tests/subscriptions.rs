@@ -180,6 +180,10 @@ fn an_escalation_is_acknowledged_against_a_server() {
         history.contains("item api-analytics-endpoints: escalation acknowledged by mike"),
         "{history}"
     );
+    // And in the release's activity on the dashboard.
+    let (status, page) = common::get_as(&server.address, "/releases/q1-2025", Some(&mike));
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("escalation acknowledged by mike"), "{page}");
     let n_events = ws.n_events();
     let again = ack(&mike);
     assert!(again.status.success(), "{again:?}");
