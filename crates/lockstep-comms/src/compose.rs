@@ -19,7 +19,10 @@ use lockstep_core::{
 };
 use serde::Serialize;
 
+use lockstep_core::run::{Run, RunPhase, RunStep, StepStatus};
+
 use crate::provenance::{Sources, dependency_key};
+use crate::run_notice::{Occurrence, Outcome, RunNotice};
 use crate::{Format, Message, MessageKind, Provenance, TemplateError, Templates};
 
 /// What a message is composed from.
@@ -54,6 +57,8 @@ pub struct Request {
     pub format: Format,
     /// For escalations: the blocker item and who is asked to act.
     pub escalation: Option<crate::escalation::EscalationNotice>,
+    /// For deployment incidents, rollbacks and run ends: what happened to the run.
+    pub run: Option<crate::run_notice::RunNotice>,
 }
 
 /// Why a message could not be composed.
@@ -71,6 +76,17 @@ pub enum ComposeError {
     /// An escalation needs its notice.
     #[error("an escalation message needs an escalation notice")]
     MissingEscalation,
+    /// A deployment incident, rollback or run status needs its run notice.
+    #[error("a {0} message needs the run notice it reports")]
+    MissingRunNotice(MessageKind),
+    /// The release has no run with the notice's number.
+    #[error("release `{release}` has no run {number}")]
+    UnknownRun {
+        /// The release.
+        release: String,
+        /// The run number asked for.
+        number: u32,
+    },
     /// Digests are merged from other messages, never composed.
     #[error("a digest is merged from other messages by the delivery worker")]
     Digest,
@@ -133,6 +149,25 @@ pub fn compose(input: Compose<'_>, request: &Request) -> Result<Message, Compose
                 .as_ref()
                 .ok_or(ComposeError::MissingEscalation)?;
             let context = writer.escalation(notice, &mut sources);
+            writer.render(&context)?
+        }
+        MessageKind::DeploymentIncident
+        | MessageKind::RollbackStarted
+        | MessageKind::DeploymentStatus => {
+            let notice = request
+                .run
+                .as_ref()
+                .ok_or(ComposeError::MissingRunNotice(request.kind))?;
+            let run = input
+                .state
+                .runs()
+                .get(&release.name)
+                .filter(|run| run.number == notice.number)
+                .ok_or_else(|| ComposeError::UnknownRun {
+                    release: release.name.to_string(),
+                    number: notice.number,
+                })?;
+            let context = writer.run_notice(run, notice, &mut sources);
             writer.render(&context)?
         }
         MessageKind::Digest => return Err(ComposeError::Digest),
@@ -257,6 +292,18 @@ struct RiskView {
     team: String,
     projected_finish: String,
     chain: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct RunStepView {
+    component: String,
+    title: String,
+    team_title: String,
+    status: &'static str,
+    mark: &'static str,
+    /// Who made the last transition, and when: `by Alex (@alex) at 9:12 AM`.
+    last: Option<String>,
+    note: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -739,6 +786,365 @@ impl<'a> Writer<'a> {
             "owner": self.person(&notice.owner),
             "raised_at": notice.raised_at.to_string(),
             "chain": risk.into_iter().collect::<Vec<_>>(),
+        })
+    }
+
+    // ------------------------------------------------------------ runs
+
+    /// Who did something, in words: a member's name and handle, `Lockstep` for what it
+    /// did itself, or the user or integration as recorded.
+    fn actor(&self, by: &str) -> String {
+        if by == "lockstep" {
+            return "Lockstep (automatically)".to_owned();
+        }
+        match Name::parse(by) {
+            Ok(handle) if self.state().team_of_member(by).is_some() => {
+                format!("{} (@{by})", self.person(&handle).name)
+            }
+            _ => by.to_owned(),
+        }
+    }
+
+    fn run_notice(
+        &self,
+        run: &Run,
+        notice: &RunNotice,
+        sources: &mut Sources<'_>,
+    ) -> serde_json::Value {
+        let release = self.release_view(sources);
+        sources.subject(&format!("run:{}", self.release.name));
+        let name = &self.release.name;
+        let zone = zone_named(&run.runbook.time_zone);
+        let when = |at: Timestamp| -> String {
+            let local = at.to_zoned_datetime(zone.clone());
+            format!(
+                "{} at {} {} ({} UTC)",
+                long(local.date()),
+                clock(local.time()),
+                run.runbook.time_zone,
+                at.strftime("%H:%M")
+            )
+        };
+        let runbook_step =
+            |component: &Name| run.runbook.steps.iter().find(|s| &s.component == component);
+        let title_of = |component: &Name| {
+            runbook_step(component).map_or_else(|| component.to_string(), |s| s.title.clone())
+        };
+        let contacts_of = |step: &lockstep_core::runbook::RunbookStep| -> String {
+            let mut people = Vec::new();
+            for (contact, label) in [(&step.primary, "primary"), (&step.backup, "backup")] {
+                if let Some(contact) = contact {
+                    let name = contact
+                        .name
+                        .clone()
+                        .unwrap_or_else(|| contact.handle.to_string());
+                    people.push(format!("{name} (@{}, {label})", contact.handle));
+                }
+            }
+            if people.is_empty() {
+                "no contact declared".to_owned()
+            } else {
+                people.join(", ")
+            }
+        };
+        let step_views = |steps: &[RunStep]| -> Vec<RunStepView> {
+            steps
+                .iter()
+                .map(|step| {
+                    let planned = runbook_step(&step.component);
+                    RunStepView {
+                        component: step.component.to_string(),
+                        title: title_of(&step.component),
+                        team_title: planned
+                            .map(|s| self.team_title(&s.team))
+                            .unwrap_or_default(),
+                        status: step.status.as_str(),
+                        mark: step_mark(step.status),
+                        last: step.history.last().map(|t| {
+                            let local = t.at.to_zoned_datetime(zone.clone());
+                            format!("by {} at {}", self.actor(&t.by), clock(local.time()))
+                        }),
+                        note: step.history.last().and_then(|t| t.note.clone()),
+                    }
+                })
+                .collect()
+        };
+        let order = |steps: &[&Name]| -> String {
+            steps
+                .iter()
+                .map(|c| format!("{} ({c})", title_of(c)))
+                .collect::<Vec<_>>()
+                .join(", then ")
+        };
+        let run_command = |verb: &str| format!("lockstep run {verb} {name}");
+        let (what, subject_step) = match &notice.occurrence {
+            Occurrence::StepFailed { step, .. } => ("step-failed", Some(step)),
+            Occurrence::TriggerTripped { trip } => ("trigger-tripped", Some(&trip.component)),
+            Occurrence::RollbackStarted { .. } => ("rollback-started", None),
+            Occurrence::Finished { outcome } => (
+                match outcome {
+                    Outcome::Completed => "completed",
+                    Outcome::RolledBack => "rolled-back",
+                    Outcome::Aborted => "aborted",
+                },
+                None,
+            ),
+        };
+        let step = subject_step.map(|component| {
+            let planned = runbook_step(component);
+            serde_json::json!({
+                "component": component.to_string(),
+                "title": title_of(component),
+                "team_title": planned.map(|s| self.team_title(&s.team)).unwrap_or_default(),
+                "contacts": planned.map(contacts_of).unwrap_or_default(),
+                "verification": planned.map(|s| s.verification.clone()).unwrap_or_default(),
+            })
+        });
+        let planned_rollback: Vec<Name> = match &run.rollback {
+            Some(rollback) => rollback.steps.iter().map(|s| s.component.clone()).collect(),
+            None => run
+                .rollback_plan()
+                .into_iter()
+                .map(|s| s.component)
+                .collect(),
+        };
+        let planned_rollback: Vec<&Name> = planned_rollback.iter().collect();
+        let mut next: Vec<String> = Vec::new();
+        let mut trigger = None;
+        let mut note = None;
+        let mut phase = "deploy";
+        let mut reason = None;
+        let mut automatic = false;
+        match &notice.occurrence {
+            Occurrence::StepFailed {
+                phase: RunPhase::Deploy,
+                step,
+                note: why,
+            } => {
+                note = why.clone();
+                next.push(format!(
+                    "Steps after {} cannot start until it is done. Once the cause is fixed, \
+                     retry it: `lockstep run step {name} {step} start`.",
+                    title_of(step)
+                ));
+                if planned_rollback.is_empty() {
+                    next.push(
+                        "Nothing was deployed yet, so there is nothing to roll back.".to_owned(),
+                    );
+                } else {
+                    next.push(format!(
+                        "Or roll back: `{} --reason \"…\"` undoes, in this order: {}.",
+                        run_command("rollback"),
+                        order(&planned_rollback)
+                    ));
+                }
+            }
+            Occurrence::StepFailed {
+                phase: RunPhase::Rollback,
+                step,
+                note: why,
+            } => {
+                phase = "rollback";
+                note = why.clone();
+                next.push(format!(
+                    "The rollback is stuck at {}: the rollback steps that wait for it cannot \
+                     start. Once the cause is fixed, retry it: `lockstep run step {name} {step} start`.",
+                    title_of(step)
+                ));
+                next.push(format!(
+                    "Until the rollback is done, {} may be partly deployed.",
+                    run.runbook.environment
+                ));
+            }
+            Occurrence::TriggerTripped { trip } => {
+                let declared = run
+                    .runbook
+                    .rollback_triggers
+                    .iter()
+                    .find(|t| t.signal == trip.trigger)
+                    .map_or_else(
+                        || trip.trigger.clone(),
+                        lockstep_core::runbook::describe_trigger,
+                    );
+                trigger = Some(serde_json::json!({
+                    "signal": trip.trigger,
+                    "description": declared,
+                    "detail": trip.detail,
+                    "observed": when(trip.at),
+                }));
+                match &run.rollback {
+                    Some(rollback) if rollback.automatic => next.push(format!(
+                        "This run was started with auto-rollback: Lockstep started the rollback \
+                         at once. Each team rolls back its own step, in this order: {}.",
+                        order(&planned_rollback)
+                    )),
+                    Some(rollback) => next.push(format!(
+                        "{} started the rollback; its steps, in order: {}.",
+                        self.actor(&rollback.by),
+                        order(&planned_rollback)
+                    )),
+                    None => {
+                        next.push(format!(
+                            "New deployment steps are refused until the rollback starts: \
+                             `{}` (the tripped trigger is its reason).",
+                            run_command("rollback")
+                        ));
+                        if !planned_rollback.is_empty() {
+                            next.push(format!(
+                                "The rollback undoes, in this order: {}.",
+                                order(&planned_rollback)
+                            ));
+                        }
+                    }
+                }
+            }
+            Occurrence::RollbackStarted {
+                reason: why,
+                automatic: auto,
+            } => {
+                reason = Some(why.clone());
+                automatic = *auto;
+                next.push(format!(
+                    "Each team rolls back its own step, in the order above; a step waits for \
+                     the rollbacks of the steps deployed after it. Move each with `lockstep run \
+                     step {name} COMPONENT start`, then `verify` and `done`."
+                ));
+                next.push(
+                    "No deployment step may start during the rollback; a freeze never blocks \
+                     a rollback."
+                        .to_owned(),
+                );
+                next.push(format!(
+                    "When every rollback step is done the run is rolled back, and a new run \
+                     may start: `{}`.",
+                    run_command("start")
+                ));
+            }
+            Occurrence::Finished {
+                outcome: Outcome::Completed,
+            } => {
+                next.push(format!(
+                    "Verify in {}: {}.",
+                    run.runbook.environment,
+                    self.release
+                        .spec
+                        .deployment
+                        .as_ref()
+                        .filter(|plan| !plan.verification.is_empty())
+                        .map_or_else(
+                            || "smoke tests and error rates".to_owned(),
+                            |plan| plan.verification.join(", ")
+                        )
+                ));
+                next.push(
+                    "Rollback triggers keep watching the signals of this run's components: \
+                     a tripped one is announced at once."
+                        .to_owned(),
+                );
+                next.push(
+                    "Once its items are ready the release can be marked released; the \
+                     completion announcement goes out then."
+                        .to_owned(),
+                );
+            }
+            Occurrence::Finished {
+                outcome: Outcome::RolledBack,
+            } => {
+                reason = run.rollback.as_ref().map(|r| r.reason.clone());
+                next.push(format!(
+                    "Nothing this run deployed remains in {}. Fix the cause, then start a \
+                     new run: `{}`.",
+                    run.runbook.environment,
+                    run_command("start")
+                ));
+            }
+            Occurrence::Finished {
+                outcome: Outcome::Aborted,
+            } => {
+                let touched: Vec<String> = run
+                    .steps_of(run.phase())
+                    .iter()
+                    .filter(|s| s.status.touched())
+                    .map(|s| format!("{} ({})", title_of(&s.component), s.status))
+                    .collect();
+                next.push(format!(
+                    "The release is cancelled: no further step of run {} will be taken.",
+                    run.number
+                ));
+                if touched.is_empty() {
+                    next.push(format!(
+                        "Nothing was deployed to {}.",
+                        run.runbook.environment
+                    ));
+                } else {
+                    next.push(format!(
+                        "Check what is left in {}: {}.",
+                        run.runbook.environment,
+                        touched.join(", ")
+                    ));
+                }
+            }
+        }
+        // Contacts: the teams of the steps concerned, then the release manager.
+        let concerned: Vec<&Name> = match &notice.occurrence {
+            Occurrence::StepFailed { step, .. } => vec![step],
+            Occurrence::TriggerTripped { trip } => vec![&trip.component],
+            Occurrence::RollbackStarted { .. } => planned_rollback.clone(),
+            Occurrence::Finished { .. } => run.runbook.steps.iter().map(|s| &s.component).collect(),
+        };
+        let mut contacts: Vec<String> = Vec::new();
+        for component in concerned {
+            if let Some(planned) = runbook_step(component) {
+                let line = format!(
+                    "{}: {}",
+                    self.team_title(&planned.team),
+                    contacts_of(planned)
+                );
+                if !contacts.contains(&line) {
+                    contacts.push(line);
+                }
+            }
+        }
+        if let Some(manager) = &self.release.spec.manager {
+            let person = self.person(manager);
+            contacts.push(format!(
+                "Release manager: {} (@{})",
+                person.name, person.handle
+            ));
+        }
+        let rollback_steps: Vec<RunStepView> = match &run.rollback {
+            Some(rollback) => step_views(&rollback.steps),
+            None => Vec::new(),
+        };
+        serde_json::json!({
+            "release": release,
+            "what": what,
+            "phase": phase,
+            "outcome": match &notice.occurrence {
+                Occurrence::Finished { outcome } => Some(outcome.as_str()),
+                _ => None,
+            },
+            "run": {
+                "number": run.number,
+                "environment": run.runbook.environment.to_string(),
+                "started_by": self.actor(&run.started_by),
+                "started_at": when(run.started_at),
+                "auto_rollback": run.auto_rollback,
+                "status": run.status().as_str(),
+            },
+            "by": self.actor(&notice.by),
+            "at": when(notice.at),
+            "step": step,
+            "note": note,
+            "trigger": trigger,
+            "reason": reason,
+            "automatic": automatic,
+            "steps": step_views(&run.steps),
+            "rollback_steps": rollback_steps,
+            "next": next,
+            "contacts": contacts,
+            "status_command": run_command("status"),
+            "runbook_command": format!("lockstep runbook {name}"),
         })
     }
 
@@ -1316,6 +1722,16 @@ impl<'a> Writer<'a> {
             "risks": risks,
             "escalations": escalations,
         })
+    }
+}
+
+fn step_mark(status: StepStatus) -> &'static str {
+    match status {
+        StepStatus::Done => "✅",
+        StepStatus::Skipped => "⏭️",
+        StepStatus::Failed => "❌",
+        StepStatus::Running | StepStatus::Verifying => "🔄",
+        StepStatus::Pending => "⏳",
     }
 }
 

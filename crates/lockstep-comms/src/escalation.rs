@@ -5,7 +5,9 @@
 //! to acknowledge, [`plan`] says who is told when. The durable part — sending each notice
 //! when its time comes unless the blocker was acknowledged first — is the outbox's: every
 //! notice is written at once with a not-before time, and acknowledging cancels the ones
-//! not sent yet. Nothing here reads the clock or remembers acknowledgements.
+//! not sent yet, in the commit of the `EscalationAcknowledged` event that records who
+//! answered (which names each escalation by the event that raised it, [`causes`]).
+//! Nothing here reads the clock or remembers acknowledgements.
 
 use jiff::{SignedDuration, Timestamp};
 use lockstep_core::{Name, State};
@@ -81,6 +83,27 @@ pub struct EscalationNotice {
 /// cancels the undelivered messages whose key starts with it.
 pub fn key_prefix(blocker: &Name) -> String {
     format!("escalation:{blocker}:")
+}
+
+/// The key prefix of the notices of one escalation of `blocker`: the one raised by the
+/// event `cause` (`release:q1-2025@24`). Keys are `escalation:BLOCKER:CAUSE:LEVEL`.
+pub fn cause_prefix(blocker: &Name, cause: &str) -> String {
+    format!("{}{cause}:", key_prefix(blocker))
+}
+
+/// The escalations of `blocker` that notice keys name, by the event that raised each,
+/// in order and once each: what an acknowledgement answers for.
+pub fn causes<'k>(blocker: &Name, keys: impl IntoIterator<Item = &'k str>) -> Vec<String> {
+    let prefix = key_prefix(blocker);
+    let mut causes: Vec<String> = keys
+        .into_iter()
+        .filter_map(|key| key.strip_prefix(&prefix))
+        .filter_map(|rest| rest.rsplit_once(':'))
+        .map(|(cause, _level)| cause.to_owned())
+        .collect();
+    causes.sort();
+    causes.dedup();
+    causes
 }
 
 /// The notices for blocker item `blocker` raised at `raised_at`, in order. Contacts that
@@ -159,4 +182,28 @@ pub fn due(
         .filter(|n| n.not_before <= now)
         .filter(|n| acknowledged_at.is_none_or(|ack| ack > n.not_before))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_escalation_is_named_by_the_event_that_raised_it() {
+        let blocker = Name::parse("api").expect("name");
+        let keys = [
+            "escalation:api:release:q1-2025@24:owner",
+            "escalation:api:release:q1-2025@24:backup",
+            "escalation:api:release:q1-2025@2:owner",
+            "escalation:api-v2:release:q1-2025@9:owner",
+        ];
+        assert_eq!(
+            causes(&blocker, keys),
+            ["release:q1-2025@2", "release:q1-2025@24"]
+        );
+        assert_eq!(
+            cause_prefix(&blocker, "release:q1-2025@2"),
+            "escalation:api:release:q1-2025@2:"
+        );
+    }
 }

@@ -25,6 +25,13 @@ pub enum MessageKind {
     StakeholderNotice,
     /// An unacknowledged blocker, escalated to the next contact.
     Escalation,
+    /// During a deployment run: a step failed or a rollback trigger tripped. Urgent: it
+    /// waits for neither quiet hours nor a digest.
+    DeploymentIncident,
+    /// A run started rolling back, with the rollback's steps in order. Urgent.
+    RollbackStarted,
+    /// A run ended: completed, rolled back, or aborted (its release cancelled mid-run).
+    DeploymentStatus,
     /// Several messages due to one person at their digest time, merged into one by the
     /// delivery worker (`digest::merge`). Not composed from a template, not previewed and
     /// not subscribable, so not in [`MessageKind::ALL`].
@@ -38,7 +45,7 @@ pub struct UnknownKind(pub String);
 
 impl MessageKind {
     /// Every kind, in the order the documentation lists them.
-    pub const ALL: [MessageKind; 7] = [
+    pub const ALL: [MessageKind; 10] = [
         MessageKind::PreReleaseAnnouncement,
         MessageKind::CompletionAnnouncement,
         MessageKind::DailyUpdate,
@@ -46,6 +53,9 @@ impl MessageKind {
         MessageKind::ReleaseNotes,
         MessageKind::StakeholderNotice,
         MessageKind::Escalation,
+        MessageKind::DeploymentIncident,
+        MessageKind::RollbackStarted,
+        MessageKind::DeploymentStatus,
     ];
 
     /// The kebab-case name.
@@ -58,6 +68,9 @@ impl MessageKind {
             MessageKind::ReleaseNotes => "release-notes",
             MessageKind::StakeholderNotice => "stakeholder-notice",
             MessageKind::Escalation => "escalation",
+            MessageKind::DeploymentIncident => "deployment-incident",
+            MessageKind::RollbackStarted => "rollback-started",
+            MessageKind::DeploymentStatus => "deployment-status",
             MessageKind::Digest => "digest",
         }
     }

@@ -1,7 +1,8 @@
 //! Messages written from the plan, never typed: announcements, daily async updates,
 //! the weekly sync agenda, release notes and stakeholder notices; iCalendar feeds of
 //! releases, milestones, freezes and deployment windows; who subscribes to what, quiet
-//! hours, and when an unacknowledged blocker escalates.
+//! hours, when an unacknowledged blocker escalates, and what a deployment run's incidents,
+//! rollbacks and end tell whom.
 //!
 //! This crate is pure, like `lockstep-core`: it never reads the clock (`now` is an
 //! argument), the environment, files or the network. Template overrides and the
@@ -17,6 +18,7 @@ mod kind;
 pub mod notify;
 pub mod policy;
 mod provenance;
+pub mod run_notice;
 mod templates;
 
 pub use compose::{Compose, ComposeError, Request, compose};

@@ -273,7 +273,7 @@ pub enum ConfigError {
 impl NotificationConfig {
     /// Parses and checks `notifications.yaml`.
     pub fn parse(text: &str) -> Result<NotificationConfig, ConfigError> {
-        let config: NotificationConfig =
+        let mut config: NotificationConfig =
             serde_saphyr::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
         for (name, channel) in &config.channels {
             let missing = match channel.kind {
@@ -291,17 +291,23 @@ impl NotificationConfig {
                 });
             }
         }
-        for (index, subscription) in config.subscriptions.iter().enumerate() {
+        for (index, subscription) in config.subscriptions.iter_mut().enumerate() {
             if subscription.member.is_some() == subscription.role.is_some() {
                 return Err(ConfigError::Subscriber { index });
             }
-            if let Some(zone) = &subscription.time_zone
-                && TimeZone::get(zone).is_err()
-            {
-                return Err(ConfigError::UnknownTimeZone {
-                    index,
-                    zone: zone.clone(),
-                });
+            if let Some(zone) = &mut subscription.time_zone {
+                // Kept as the time zone database spells it (`europe/berlin` is
+                // `Europe/Berlin`), like the zones of manifests.
+                let Some(canonical) = TimeZone::get(zone)
+                    .ok()
+                    .and_then(|tz| tz.iana_name().map(str::to_owned))
+                else {
+                    return Err(ConfigError::UnknownTimeZone {
+                        index,
+                        zone: zone.clone(),
+                    });
+                };
+                *zone = canonical;
             }
             if !config.channels.contains_key(&subscription.channel) {
                 return Err(ConfigError::UnknownChannel {
@@ -462,6 +468,38 @@ pub fn targets<'a>(
     out
 }
 
+/// The subscriptions through which the member `handle` takes messages of `kind` — as
+/// that member, or through one of their roles — whatever their release and team
+/// filters, one per channel. Messages addressed to a person because of who they are
+/// (an escalation's next contact, a runbook contact during an incident) go there.
+pub fn subscriptions_of<'a>(
+    config: &'a NotificationConfig,
+    state: &State,
+    handle: &Name,
+    kind: MessageKind,
+) -> Vec<&'a Subscription> {
+    let roles: Vec<Role> = state
+        .teams()
+        .values()
+        .flat_map(|t| t.spec.members.iter())
+        .filter(|m| &m.handle == handle)
+        .flat_map(|m| m.roles.iter().copied())
+        .collect();
+    let mut out: Vec<&'a Subscription> = Vec::new();
+    for subscription in &config.subscriptions {
+        if !subscription.kinds.is_empty() && !subscription.kinds.contains(&kind) {
+            continue;
+        }
+        let theirs = subscription.member.as_ref() == Some(handle)
+            || subscription.role.is_some_and(|role| roles.contains(&role));
+        if theirs && !out.iter().any(|s| s.channel == subscription.channel) {
+            out.push(subscription);
+        }
+    }
+    out.sort_by(|a, b| a.channel.cmp(&b.channel));
+    out
+}
+
 /// The earliest instant at or after `now` a message may be sent to someone with these
 /// settings: after quiet hours, and at the digest time for digest subscribers.
 pub fn send_after(subscription: &Subscription, time_zone: &str, now: Timestamp) -> Timestamp {
@@ -590,6 +628,28 @@ mod tests {
     fn the_kinds_core_accepts_are_the_kinds_this_crate_writes() {
         let ours: Vec<&str> = MessageKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(ours, lockstep_core::MESSAGE_KINDS);
+    }
+
+    #[test]
+    fn a_subscribers_time_zone_is_kept_as_the_database_spells_it() {
+        let config = NotificationConfig::parse(
+            "channels:\n  chat: {kind: slack, url: \"http://127.0.0.1:9/\"}\n\
+             subscriptions:\n  - {member: sarah, channel: chat, timeZone: europe/berlin}\n",
+        )
+        .expect("valid");
+        assert_eq!(
+            config.subscriptions[0].time_zone.as_deref(),
+            Some("Europe/Berlin")
+        );
+        let error = NotificationConfig::parse(
+            "channels:\n  chat: {kind: slack, url: \"http://127.0.0.1:9/\"}\n\
+             subscriptions:\n  - {member: sarah, channel: chat, timeZone: europe/atlantis}\n",
+        )
+        .expect_err("unknown zone");
+        assert_eq!(
+            error.to_string(),
+            "subscription 0 has unknown time zone `europe/atlantis`"
+        );
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! [`on_commit`] runs inside `Program::commit` (as the store's outbox policy, wrapped by
 //! `lockstep-delivery`), so a message exists if and only if the events that caused it
 //! do: announcements when a release starts or ships, escalation notices when a blocker
-//! newly endangers other items. [`scheduled`] writes the time-driven messages (daily
+//! newly endangers other items, and the notices of a deployment run (a failed step, a
+//! tripped rollback trigger, a rollback, the run's end). [`scheduled`] writes the time-driven messages (daily
 //! updates, weekly agendas) with keys that make enqueueing them twice a no-op. Pure: the
 //! caller passes `now` and stores what comes out.
 
@@ -13,7 +14,10 @@ use lockstep_core::{Event, EventMeta, Name, ReleaseState, State};
 use serde::{Deserialize, Serialize};
 
 use crate::escalation::{self, EscalationNotice};
-use crate::notify::{Cadence, NotificationConfig, Recipient, send_after, targets};
+use crate::notify::{
+    Cadence, NotificationConfig, Recipient, Target, send_after, subscriptions_of, targets,
+};
+use crate::run_notice::{self, RunNotice};
 use crate::{Compose, ComposeError, Format, Message, MessageKind, Provenance, Request, Templates};
 
 /// An outbox message as this crate writes it (the store's `NewOutboxMessage` by another
@@ -90,8 +94,26 @@ pub fn on_commit(
         return Vec::new();
     }
     let mut after = before.clone();
+    // A run's notices compare its state just before and just after their own event: a
+    // batch may both trip a trigger and start the rollback.
+    let mut run_notices: Vec<(String, Name, RunNotice)> = Vec::new();
     for pending in events {
+        let release = run_notice::release_of(pending.event).cloned();
+        let run_before = release
+            .as_ref()
+            .and_then(|release| after.runs().get(release).cloned());
         after.apply(after.position(), pending.event);
+        if let Some(release) = release
+            && let Some(notice) = run_notice::notice(
+                run_before.as_ref(),
+                after.runs().get(&release),
+                pending.event,
+                meta,
+            )
+        {
+            let cause = format!("{}@{}", pending.stream, pending.stream_version);
+            run_notices.push((cause, release, notice));
+        }
     }
     // Subscriptions declared in the program count as of the state after the commit.
     let merged = config.with_program(&after);
@@ -119,6 +141,7 @@ pub fn on_commit(
                 date: meta.at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
                 format: Format::Markdown,
                 escalation: None,
+                run: None,
             },
         )
     };
@@ -147,6 +170,22 @@ pub fn on_commit(
             };
             out.push(envelope(&target.subscription.channel, key, &delivery));
         }
+    }
+    for (cause, release, notice) in &run_notices {
+        out.extend(run_envelopes(
+            config,
+            Compose {
+                state: &after,
+                history: &[],
+                provenance: &empty,
+                risk: &risk_after,
+                templates,
+            },
+            release,
+            notice,
+            cause,
+            meta.at,
+        ));
     }
     // Escalations: blockers that newly endanger something downstream.
     let risk_before = lockstep_core::risk::assess(before);
@@ -223,33 +262,17 @@ fn escalation_envelopes(
                 .date(),
             format: Format::Markdown,
             escalation: Some(notice.clone()),
+            run: None,
         },
     ) else {
         return Vec::new();
     };
     // Escalations go to every channel the person subscribed to for escalations (or to
     // everything), ignoring quiet hours: a blocker does not wait for the morning.
-    let mut channels: Vec<&str> = config
-        .subscriptions
-        .iter()
-        .filter(|s| s.kinds.is_empty() || s.kinds.contains(&MessageKind::Escalation))
-        .filter(|s| {
-            s.member.as_ref() == Some(&notice.to)
-                || s.role.is_some_and(|role| {
-                    state
-                        .teams()
-                        .values()
-                        .flat_map(|t| t.spec.members.iter())
-                        .any(|m| m.handle == notice.to && m.roles.contains(&role))
-                })
-        })
-        .map(|s| s.channel.as_str())
-        .collect();
-    channels.sort_unstable();
-    channels.dedup();
-    channels
+    subscriptions_of(config, state, &notice.to, MessageKind::Escalation)
         .into_iter()
-        .map(|channel| {
+        .map(|subscription| {
+            let channel = subscription.channel.as_str();
             let key = format!(
                 "{}{cause}:{}",
                 escalation::key_prefix(&notice.blocker),
@@ -264,6 +287,89 @@ fn escalation_envelopes(
                 digest: false,
             };
             envelope(channel, key, &delivery)
+        })
+        .collect()
+}
+
+/// The messages of one run notice: to everyone subscribed to its kind for the release
+/// (and the team whose step it is about), and to the people who must hear it — the
+/// release manager and the runbook contacts concerned — on every channel they take that
+/// kind on, whatever their release and team filters. An incident or a rollback goes out
+/// at once, past quiet hours and digests; a completed run waits for them like an
+/// announcement. Keys follow the announcements': `KIND:RELEASE:CAUSE:HANDLE`.
+fn run_envelopes(
+    config: &NotificationConfig,
+    input: Compose<'_>,
+    release: &Name,
+    notice: &RunNotice,
+    cause: &str,
+    now: Timestamp,
+) -> Vec<Envelope> {
+    let state = input.state;
+    let Some(run) = state
+        .runs()
+        .get(release)
+        .filter(|run| run.number == notice.number)
+    else {
+        return Vec::new();
+    };
+    let kind = notice.kind();
+    let team = notice.team(run).cloned();
+    let Ok(message) = crate::compose(
+        input,
+        &Request {
+            kind,
+            release: release.clone(),
+            team: team.clone(),
+            role: None,
+            date: now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
+            format: Format::Markdown,
+            escalation: None,
+            run: Some(notice.clone()),
+        },
+    ) else {
+        return Vec::new();
+    };
+    let mut recipients: Vec<Target<'_>> = targets(config, state, kind, release, team.as_ref());
+    for handle in notice.contacts(state, run) {
+        for subscription in subscriptions_of(config, state, &handle, kind) {
+            let known = recipients.iter().any(|t| {
+                t.recipient.handle == handle && t.subscription.channel == subscription.channel
+            });
+            if known {
+                continue;
+            }
+            let Some(mut recipient) = crate::notify::recipient(state, &handle) else {
+                continue;
+            };
+            if let Some(zone) = &subscription.time_zone {
+                recipient.time_zone = zone.clone();
+            }
+            recipients.push(Target {
+                recipient,
+                subscription,
+            });
+        }
+    }
+    let urgent = notice.urgent();
+    recipients
+        .into_iter()
+        .map(|target| {
+            let not_before = if urgent {
+                now
+            } else {
+                send_after(target.subscription, &target.recipient.time_zone, now)
+            };
+            let key = format!("{kind}:{release}:{cause}:{}", target.recipient.handle);
+            let delivery = Delivery {
+                message: message.clone(),
+                recipient: Some(target.recipient),
+                not_before: (not_before > now).then_some(not_before),
+                caused_by: vec![cause.to_owned()],
+                // An incident does not wait for a digest either.
+                digest: !urgent && target.subscription.cadence == Cadence::Digest,
+            };
+            envelope(&target.subscription.channel, key, &delivery)
         })
         .collect()
 }
@@ -297,6 +403,7 @@ pub fn scheduled(
                 date,
                 format: Format::Markdown,
                 escalation: None,
+                run: None,
             },
         )?;
         for target in targets(config, input.state, kind, release, None) {

@@ -43,6 +43,11 @@ pub(crate) fn subjects(event: &Event) -> Vec<String> {
         Event::IntegrationTaskDefined { task, .. }
         | Event::IntegrationTaskRedefined { task, .. }
         | Event::ScenarioResultRecorded { task, .. } => vec![format!("task:{task}")],
+        Event::RunStarted { release, .. }
+        | Event::BreakGlassUsed { release, .. }
+        | Event::RunStepChanged { release, .. }
+        | Event::RollbackTriggerTripped { release, .. }
+        | Event::RollbackStarted { release, .. } => vec![format!("run:{release}")],
         // Environments, blackouts and whatever core adds next are not yet quoted by any
         // message; they need no index until one is.
         _ => Vec::new(),

@@ -38,6 +38,18 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../templates/stakeholder-notice.j2"),
     ),
     ("escalation.j2", include_str!("../templates/escalation.j2")),
+    (
+        "deployment-incident.j2",
+        include_str!("../templates/deployment-incident.j2"),
+    ),
+    (
+        "rollback-started.j2",
+        include_str!("../templates/rollback-started.j2"),
+    ),
+    (
+        "deployment-status.j2",
+        include_str!("../templates/deployment-status.j2"),
+    ),
 ];
 
 /// What went wrong with a template.

@@ -150,6 +150,9 @@ pub fn action(command: &Command) -> String {
         Command::MoveItem { item, to } => format!("move item {item} to {to}"),
         Command::SetEta { item, .. } => format!("set the ETA of item {item}"),
         Command::PostUpdate { item, .. } => format!("post an update on item {item}"),
+        Command::AcknowledgeEscalation { item, .. } => {
+            format!("acknowledge the escalation of item {item}")
+        }
         Command::DefineDependency {
             blocker, blocked, ..
         } => format!("declare that {blocker} blocks {blocked}"),
@@ -247,6 +250,7 @@ fn release_of_command(state: &State, command: &Command) -> Option<Name> {
         Command::MoveItem { item, .. }
         | Command::SetEta { item, .. }
         | Command::PostUpdate { item, .. }
+        | Command::AcknowledgeEscalation { item, .. }
         | Command::DefineDependency { blocked: item, .. }
         | Command::RemoveDependency { blocked: item, .. } => {
             state.items().get(item).map(|i| i.release.clone())
@@ -320,9 +324,11 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
     };
     let own = |item: &Name| team_of_item(state, item).is_none_or(|owner| *owner == team);
     match command {
+        // Whoever may post on a blocker may answer for its escalation.
         Command::MoveItem { item, .. }
         | Command::SetEta { item, .. }
-        | Command::PostUpdate { item, .. } => {
+        | Command::PostUpdate { item, .. }
+        | Command::AcknowledgeEscalation { item, .. } => {
             if own(item) {
                 Ok(())
             } else {

@@ -121,6 +121,15 @@ pub enum Command {
         note: Option<String>,
         break_glass: Option<String>,
     },
+    /// Answer for the escalations of the blocker `item`: `escalations` names them by the
+    /// event that raised each (`release:q1-2025@24`, as the outbox keys of their notices
+    /// do; the edge reads them there). Those already acknowledged are left out, so
+    /// acknowledging twice decides nothing.
+    AcknowledgeEscalation {
+        item: Name,
+        by: String,
+        escalations: Vec<String>,
+    },
     /// Roll back a run: its deployed steps, in reverse dependency order. Without a
     /// reason, the first tripped trigger is the reason.
     StartRollback {

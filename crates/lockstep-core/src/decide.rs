@@ -489,6 +489,29 @@ impl Decider<'_> {
                     to: eta,
                 }])
             }
+            Command::AcknowledgeEscalation {
+                item,
+                by,
+                escalations,
+            } => {
+                self.item(&item)?;
+                let mut fresh: Vec<String> = escalations
+                    .into_iter()
+                    .filter(|escalation| !state.is_acknowledged(&item, escalation))
+                    .collect();
+                fresh.sort();
+                fresh.dedup();
+                // Nothing escalated, or all of it answered already: nothing to record.
+                if fresh.is_empty() {
+                    return Ok(vec![]);
+                }
+                Ok(vec![Event::EscalationAcknowledged {
+                    item,
+                    by,
+                    at: now,
+                    escalations: fresh,
+                }])
+            }
             Command::PostUpdate { item, update } => {
                 if self.item(&item)?.updates.contains(&update) {
                     return Ok(vec![]);

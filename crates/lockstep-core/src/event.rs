@@ -191,6 +191,16 @@ pub enum Event {
         number: u32,
         trip: crate::run::TrippedTrigger,
     },
+    /// Someone answered for the escalations of a blocker item: their notices not yet
+    /// sent were cancelled in the same commit.
+    EscalationAcknowledged {
+        item: Name,
+        by: String,
+        at: jiff::Timestamp,
+        /// The escalations acknowledged, by the event that raised each
+        /// (`release:q1-2025@24`).
+        escalations: Vec<String>,
+    },
     /// A run started rolling back.
     RollbackStarted {
         release: Name,
@@ -247,6 +257,7 @@ impl Event {
             Event::RunStepChanged { .. } => "RunStepChanged",
             Event::RollbackTriggerTripped { .. } => "RollbackTriggerTripped",
             Event::RollbackStarted { .. } => "RollbackStarted",
+            Event::EscalationAcknowledged { .. } => "EscalationAcknowledged",
         }
     }
 
@@ -437,6 +448,18 @@ impl Event {
             Event::RollbackTriggerTripped { release, trip, .. } => format!(
                 "{release}: rollback trigger {} tripped on {}: {}",
                 trip.trigger, trip.component, trip.detail
+            ),
+            Event::EscalationAcknowledged {
+                item,
+                by,
+                escalations,
+                ..
+            } => format!(
+                "item {item}: escalation acknowledged by {by}{}",
+                match escalations.len() {
+                    0 | 1 => String::new(),
+                    n => format!(" ({n} escalations)"),
+                }
             ),
             Event::RollbackStarted {
                 release,

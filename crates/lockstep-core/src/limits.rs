@@ -131,6 +131,14 @@ pub fn check(command: &Command) -> Result<(), DomainError> {
         Command::PostUpdate { update, .. } => {
             return checked("text", &update.text, MAX_NOTE_CHARS, true);
         }
+        Command::AcknowledgeEscalation {
+            by, escalations, ..
+        } => {
+            push(&mut texts, "by", Some(by), MAX_TITLE_CHARS);
+            for escalation in escalations {
+                push(&mut texts, "escalations", Some(escalation), MAX_TITLE_CHARS);
+            }
+        }
         _ => {}
     }
     texts

@@ -326,6 +326,12 @@ impl Run {
         }
     }
 
+    /// The steps a rollback started now would have: every touched deployment step, in
+    /// reverse dependency order (what a notice of a failure says would be undone).
+    pub fn rollback_plan(&self) -> Vec<PlannedRunStep> {
+        rollback_steps(self)
+    }
+
     /// Whether a tripped trigger proposes a rollback that has not started.
     pub fn rollback_proposed(&self) -> bool {
         !self.tripped.is_empty() && self.rollback.is_none()

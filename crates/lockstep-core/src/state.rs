@@ -72,6 +72,10 @@ pub struct State {
     /// The latest deployment run of each release.
     #[serde(default)]
     runs: BTreeMap<Name, crate::run::Run>,
+    /// Blocker item to the escalations acknowledged for it, by the event that raised
+    /// each (`release:q1-2025@24`).
+    #[serde(default)]
+    acknowledged: BTreeMap<Name, BTreeSet<String>>,
 }
 
 impl State {
@@ -140,6 +144,14 @@ impl State {
     /// Checklist templates and each release's ticks, rules and sign-offs.
     pub fn checklists(&self) -> &crate::checklist::Ledger {
         &self.checklists
+    }
+
+    /// Whether the escalation of blocker `item` raised by the event `escalation`
+    /// (`release:q1-2025@24`) was acknowledged.
+    pub fn is_acknowledged(&self, item: &Name, escalation: &str) -> bool {
+        self.acknowledged
+            .get(item)
+            .is_some_and(|acknowledged| acknowledged.contains(escalation))
     }
 
     /// The latest deployment run of each release, by release.
@@ -262,6 +274,7 @@ impl State {
             | Event::ItemStatusChanged { item, .. }
             | Event::ItemEtaChanged { item, .. }
             | Event::ItemUpdatePosted { item, .. }
+            | Event::EscalationAcknowledged { item, .. }
             | Event::DependencyRemoved { blocked: item, .. } => self.release_stream_of_item(item),
             Event::DependencyAdded { dependency } | Event::DependencyChanged { dependency } => {
                 self.release_stream_of_item(&dependency.blocked)
@@ -501,6 +514,13 @@ impl State {
             | Event::RunStepChanged { .. }
             | Event::RollbackTriggerTripped { .. }
             | Event::RollbackStarted { .. }) => crate::run::apply(&mut self.runs, &run_event),
+            Event::EscalationAcknowledged {
+                item, escalations, ..
+            } => self
+                .acknowledged
+                .entry(item)
+                .or_default()
+                .extend(escalations),
         }
     }
 }

@@ -612,3 +612,68 @@ fn two_components_cannot_share_a_repository() {
         Ok(vec![])
     );
 }
+
+fn acknowledge(escalations: &[&str]) -> Command {
+    Command::AcknowledgeEscalation {
+        item: name("endpoints"),
+        by: "mike".to_owned(),
+        escalations: escalations.iter().map(|e| (*e).to_owned()).collect(),
+    }
+}
+
+#[test]
+fn acknowledging_an_escalation_records_it_once_and_only_what_is_new() {
+    let given = ProgramBuilder::seed_chain();
+    let events = check(&given, acknowledge(&["release:q1@7", "release:q1@7"])).expect("ok");
+    assert_eq!(
+        events,
+        vec![Event::EscalationAcknowledged {
+            item: name("endpoints"),
+            by: "mike".to_owned(),
+            at: now(),
+            escalations: vec!["release:q1@7".to_owned()],
+        }]
+    );
+    assert_eq!(
+        events[0].describe(),
+        "item endpoints: escalation acknowledged by mike"
+    );
+    let given = given.run(acknowledge(&["release:q1@7"]));
+    assert!(
+        given
+            .state
+            .is_acknowledged(&name("endpoints"), "release:q1@7")
+    );
+    assert_eq!(
+        check(&given, acknowledge(&["release:q1@7"])).expect("ok"),
+        [],
+        "twice is harmless"
+    );
+    assert_eq!(
+        check(&given, acknowledge(&[])).expect("ok"),
+        [],
+        "nothing escalated"
+    );
+    let newer = check(&given, acknowledge(&["release:q1@7", "release:q1@9"])).expect("ok");
+    assert!(
+        matches!(&newer[..], [Event::EscalationAcknowledged { escalations, .. }] if escalations == &["release:q1@9"]),
+        "{newer:?}"
+    );
+}
+
+#[test]
+fn acknowledging_an_unknown_item_is_refused() {
+    let error = check(
+        &ProgramBuilder::seed_chain(),
+        Command::AcknowledgeEscalation {
+            item: name("endpointz"),
+            by: "mike".to_owned(),
+            escalations: vec!["release:q1@7".to_owned()],
+        },
+    )
+    .expect_err("unknown item");
+    assert!(
+        matches!(error, DomainError::NotFound { kind: "item", .. }),
+        "{error}"
+    );
+}

@@ -344,3 +344,163 @@ async fn an_unacknowledged_blocker_escalates_to_backup_then_release_manager_unti
     assert_eq!(later, PassReport::default());
     assert_eq!(receiver.requests().len(), 2);
 }
+
+/// The example's release day: run 1 started by rita at 9:00 New York time (overriding
+/// the no-go verdict, as the example records no readiness signals), the backend
+/// deployed, the API started.
+async fn release_day(setup: &mut Setup) {
+    let now = t("2025-03-01T14:00:00Z");
+    let zones: std::collections::BTreeMap<String, jiff::tz::TimeZone> =
+        ["America/New_York", "America/Los_Angeles", "Europe/London"]
+            .into_iter()
+            .map(|zone| {
+                let tz = jiff::tz::TimeZone::get(zone).expect("known zone");
+                (zone.to_owned(), tz)
+            })
+            .collect();
+    let runbook = lockstep_core::runbook::generate(
+        &setup.state,
+        &Name::parse("q1-2025").expect("name"),
+        &zones,
+        now,
+    )
+    .expect("runbook");
+    let mut commands = vec![(
+        now,
+        Command::StartRun {
+            release: Name::parse("q1-2025").expect("name"),
+            runbook: Box::new(runbook),
+            by: "rita".to_owned(),
+            options: lockstep_core::run::RunOptions {
+                auto_rollback: false,
+                break_glass: Some("release-day rehearsal".to_owned()),
+            },
+        },
+    )];
+    for (at, step, to) in [
+        (
+            "2025-03-01T14:01:00Z",
+            "data-pipeline",
+            lockstep_core::run::StepStatus::Running,
+        ),
+        (
+            "2025-03-01T14:10:00Z",
+            "data-pipeline",
+            lockstep_core::run::StepStatus::Verifying,
+        ),
+        (
+            "2025-03-01T14:20:00Z",
+            "data-pipeline",
+            lockstep_core::run::StepStatus::Done,
+        ),
+        (
+            "2025-03-01T14:30:00Z",
+            "analytics-api",
+            lockstep_core::run::StepStatus::Running,
+        ),
+    ] {
+        commands.push((t(at), step_change(step, to, None)));
+    }
+    for (at, command) in commands {
+        let events = decide(&setup.state, command, at).expect("decide");
+        setup
+            .program
+            .commit(&mut setup.state, events, &meta(at), &[])
+            .await
+            .expect("commit");
+    }
+}
+
+fn step_change(step: &str, to: lockstep_core::run::StepStatus, note: Option<&str>) -> Command {
+    Command::ChangeRunStep {
+        release: Name::parse("q1-2025").expect("name"),
+        step: Name::parse(step).expect("name"),
+        to,
+        by: "mike".to_owned(),
+        note: note.map(str::to_owned),
+        break_glass: None,
+    }
+}
+
+#[tokio::test]
+async fn a_failed_deployment_step_reaches_the_manager_and_the_on_call_at_once_by_webhook_and_mail()
+{
+    let receiver = Receiver::start().await;
+    let sink = common::smtp::Sink::start().await;
+    // Rita keeps quiet hours around the clock; an incident does not wait for them.
+    let text = format!(
+        "channels:\n  hook: {{kind: webhook, url: \"{}\", secret: {SECRET}, timeoutSeconds: 1}}\n  \
+         mail: {{kind: email, timeoutSeconds: 2, smtp: {{host: 127.0.0.1, port: {}, starttls: false, \
+         from: lockstep@example.com}}}}\n\
+         subscriptions:\n  \
+         - {{role: release-manager, channel: hook, kinds: [deployment-incident, rollback-started, deployment-status], \
+         quietHours: {{start: \"00:00\", end: \"23:59\"}}}}\n  \
+         - {{member: mike, channel: mail, kinds: [deployment-incident]}}\n",
+        receiver.url, sink.port
+    );
+    let config = Arc::new(NotificationConfig::parse(&text).unwrap_or_else(|e| panic!("{e}")));
+    let mut setup = setup(Arc::clone(&config)).await;
+    release_day(&mut setup).await;
+    let worker = worker(&setup.log, config);
+    let quiet = worker
+        .deliver_once(t("2025-03-01T14:35:00Z"))
+        .await
+        .expect("pass");
+    assert_eq!(
+        quiet,
+        PassReport::default(),
+        "a run going well tells nobody"
+    );
+
+    let at = t("2025-03-01T14:41:00Z");
+    let events = decide(
+        &setup.state,
+        step_change(
+            "analytics-api",
+            lockstep_core::run::StepStatus::Failed,
+            Some("migration timed out"),
+        ),
+        at,
+    )
+    .expect("decide");
+    setup
+        .program
+        .commit(&mut setup.state, events, &meta(at), &[])
+        .await
+        .expect("commit");
+    let report = worker.deliver_once(at).await.expect("pass");
+    assert_eq!(report.delivered, 2, "{report:?}");
+    assert_eq!(report.postponed, 0, "{report:?}");
+    let requests = receiver.requests();
+    assert_eq!(requests.len(), 1);
+    let event: serde_json::Value = serde_json::from_slice(&requests[0].body).expect("json");
+    assert_eq!(event["data"]["recipient"]["handle"], "rita");
+    assert_eq!(event["data"]["message"]["kind"], "deployment-incident");
+    assert_eq!(
+        requests[0].header("idempotency-key"),
+        Some("deployment-incident:q1-2025:run:q1-2025@7:rita")
+    );
+    let mails = sink.mails();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0].to, ["<mike@example.com>"]);
+    assert!(
+        mails[0].data.contains(
+            // The header is folded before `(run 1)`.
+            "Subject: [Incident] Q1 2025 Platform Release: API services (Team B) failed"
+        ),
+        "{}",
+        mails[0].data
+    );
+    assert!(
+        mails[0].data.contains("migration timed out"),
+        "{}",
+        mails[0].data
+    );
+    // Delivered is final: nothing is sent twice.
+    let again = worker
+        .deliver_once(t("2025-03-01T15:00:00Z"))
+        .await
+        .expect("pass");
+    assert_eq!(again, PassReport::default());
+    assert_eq!(receiver.duplicates(), 0);
+}

@@ -22,5 +22,16 @@ pub use parse::{Limits, Manifest, Resource, Source, parse};
 pub use plan::{LocatedCommand, locate, plan};
 pub use train::TRAIN_LABEL;
 
+/// The canonical IANA spelling of a time zone name (`europe/berlin` → `Europe/Berlin`,
+/// `utc` → `UTC`), or `None` when the time zone database does not know it. The database
+/// matches names without regard to case; storing what it calls the zone keeps
+/// `TZID` lines, runbooks and every other output in one spelling.
+pub fn canonical_time_zone(name: &str) -> Option<String> {
+    jiff::tz::TimeZone::get(name)
+        .ok()?
+        .iana_name()
+        .map(str::to_owned)
+}
+
 /// The only `apiVersion` this build understands.
 pub const API_VERSION: &str = "lockstep.dev/v1";

@@ -188,8 +188,9 @@ impl<'m> Planner<'m> {
     }
 
     /// A release's (or train's) manager, checked against the members, and its
-    /// deployment time zone, checked against the IANA database: `None` when either
-    /// is wrong (the error is reported), else the manager if there is one.
+    /// deployment plan with the time zone checked against the IANA database and spelled
+    /// as the database does: `None` when either is wrong (the error is reported), else
+    /// the manager and the plan, if there are any.
     fn manager_and_zone(
         &mut self,
         located: &Located,
@@ -197,14 +198,15 @@ impl<'m> Planner<'m> {
         what: &str,
         manager: Option<&Spanned<String>>,
         deployment: Option<&lockstep_core::DeploymentPlan>,
-    ) -> Option<Option<Name>> {
+    ) -> Option<(Option<Name>, Option<lockstep_core::DeploymentPlan>)> {
         let manager = match manager {
             Some(manager) => Some(self.reference(located, Ref::Member, manager)?),
             None => None,
         };
-        if let Some(plan) = deployment
-            && jiff::tz::TimeZone::get(&plan.time_zone).is_err()
-        {
+        let Some(plan) = deployment else {
+            return Some((manager, None));
+        };
+        let Some(time_zone) = crate::canonical_time_zone(&plan.time_zone) else {
             self.error(
                 located,
                 at,
@@ -214,8 +216,12 @@ impl<'m> Planner<'m> {
                 ),
             );
             return None;
-        }
-        Some(manager)
+        };
+        let plan = lockstep_core::DeploymentPlan {
+            time_zone,
+            ..plan.clone()
+        };
+        Some((manager, Some(plan)))
     }
 
     /// Checks that `name` refers to something known; on failure reports it
@@ -314,15 +320,20 @@ impl<'m> Planner<'m> {
                 format!("unknown message kind `{}`{hint}", kind.value),
             );
         }
-        if let Some(zone) = &doc.time_zone
-            && jiff::tz::TimeZone::get(&zone.value).is_err()
-        {
-            self.error(
-                located,
-                &zone.referenced,
-                format!("`{}` is not an IANA time zone", zone.value),
-            );
-        }
+        let time_zone = match &doc.time_zone {
+            None => None,
+            Some(zone) => {
+                let canonical = crate::canonical_time_zone(&zone.value);
+                if canonical.is_none() {
+                    self.error(
+                        located,
+                        &zone.referenced,
+                        format!("`{}` is not an IANA time zone", zone.value),
+                    );
+                }
+                canonical
+            }
+        };
         if self.errors.len() > n_errors {
             return None;
         }
@@ -338,7 +349,7 @@ impl<'m> Planner<'m> {
                 cadence: doc.cadence,
                 digest_at: doc.digest_at,
                 quiet_hours: doc.quiet_hours,
-                time_zone: doc.time_zone.as_ref().map(|z| z.value.clone()),
+                time_zone,
             },
         })
     }
@@ -431,7 +442,7 @@ impl<'m> Planner<'m> {
         };
         match &located.resource {
             Resource::Team { labels, spec, .. } => {
-                if jiff::tz::TimeZone::get(&spec.time_zone.value).is_err() {
+                let Some(time_zone) = crate::canonical_time_zone(&spec.time_zone.value) else {
                     self.error(
                         located,
                         &spec.time_zone.referenced,
@@ -441,8 +452,9 @@ impl<'m> Planner<'m> {
                         ),
                     );
                     return;
-                }
+                };
                 let mut spec = spec.to_spec();
+                spec.time_zone = time_zone;
                 spec.labels.extend(labels.clone());
                 push(TEAMS, Command::DefineTeam { team: name, spec });
             }
@@ -450,7 +462,7 @@ impl<'m> Planner<'m> {
                 if let Some(window) = spec
                     .deploy_windows
                     .iter()
-                    .find(|w| jiff::tz::TimeZone::get(&w.time_zone.value).is_err())
+                    .find(|w| crate::canonical_time_zone(&w.time_zone.value).is_none())
                 {
                     self.error(
                         located,
@@ -463,6 +475,11 @@ impl<'m> Planner<'m> {
                     return;
                 }
                 let mut spec = spec.to_spec();
+                for window in &mut spec.deploy_windows {
+                    if let Some(time_zone) = crate::canonical_time_zone(&window.time_zone) {
+                        window.time_zone = time_zone;
+                    }
+                }
                 spec.labels.extend(labels.clone());
                 push(
                     ENVIRONMENTS,
@@ -473,7 +490,7 @@ impl<'m> Planner<'m> {
                 );
             }
             Resource::Blackout { labels, spec, .. } => {
-                if jiff::tz::TimeZone::get(&spec.time_zone.value).is_err() {
+                let Some(time_zone) = crate::canonical_time_zone(&spec.time_zone.value) else {
                     self.error(
                         located,
                         &spec.time_zone.referenced,
@@ -483,7 +500,7 @@ impl<'m> Planner<'m> {
                         ),
                     );
                     return;
-                }
+                };
                 let mut environments = Vec::with_capacity(spec.environments.len());
                 for environment in &spec.environments {
                     let known = &self.known.environments;
@@ -507,7 +524,7 @@ impl<'m> Planner<'m> {
                 }
                 let spec = lockstep_core::BlackoutSpec {
                     title: spec.title.clone(),
-                    time_zone: spec.time_zone.value.clone(),
+                    time_zone,
                     start: spec.start,
                     end: spec.end,
                     recurrence: spec.recurrence.clone(),
@@ -530,7 +547,7 @@ impl<'m> Planner<'m> {
                 );
             }
             Resource::ReleaseTrain { labels, spec, .. } => {
-                let Some(manager) = self.manager_and_zone(
+                let Some((manager, deployment)) = self.manager_and_zone(
                     located,
                     &doc_name.referenced,
                     &format!("train `{name}`"),
@@ -541,10 +558,11 @@ impl<'m> Planner<'m> {
                 };
                 match crate::train::departures(&name, spec, manager, labels) {
                     Ok(departures) => {
-                        for departure in departures {
+                        for mut departure in departures {
                             if self.known.departed.contains(departure.name.as_str()) {
                                 continue;
                             }
+                            departure.spec.deployment = deployment.clone();
                             push(
                                 RELEASES,
                                 Command::DefineRelease {
@@ -592,7 +610,7 @@ impl<'m> Planner<'m> {
                 );
             }
             Resource::Release { labels, spec, .. } => {
-                let Some(manager) = self.manager_and_zone(
+                let Some((manager, deployment)) = self.manager_and_zone(
                     located,
                     &doc_name.referenced,
                     &format!("release `{name}`"),
@@ -610,7 +628,7 @@ impl<'m> Planner<'m> {
                     code_freeze: spec.code_freeze,
                     manager,
                     milestones: spec.milestones.clone(),
-                    deployment: spec.deployment.clone(),
+                    deployment,
                     labels: labels.clone(),
                 };
                 push(

@@ -451,7 +451,7 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
     (
         "post",
         "/items/{name}/acknowledge",
-        "Acknowledge the escalation of a blocker item: its unsent notices are cancelled",
+        "Acknowledge the escalation of a blocker item: recorded as an event, its unsent notices cancelled with it",
     ),
     (
         "get",

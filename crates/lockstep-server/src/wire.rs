@@ -236,12 +236,13 @@ pub struct TeamBody {
 impl TeamBody {
     /// The core spec.
     pub fn spec(self) -> Result<core::TeamSpec, ApiError> {
-        if jiff::tz::TimeZone::get(&self.time_zone).is_err() {
+        // Stored as the time zone database spells it, whatever case it was sent in.
+        let Some(time_zone) = lockstep_manifest::canonical_time_zone(&self.time_zone) else {
             return Err(ApiError::unprocessable(
                 "timeZone",
                 format!("`{}` is not an IANA time zone", self.time_zone),
             ));
-        }
+        };
         let working_hours = match self.working_hours {
             None => core::WorkingHours::default(),
             Some(hours) => core::WorkingHours {
@@ -284,7 +285,7 @@ impl TeamBody {
         };
         Ok(core::TeamSpec {
             title: self.title,
-            time_zone: self.time_zone,
+            time_zone,
             working_hours,
             holidays: self.holidays,
             members,
@@ -342,14 +343,15 @@ pub struct EnvironmentBody {
 
 impl EnvironmentBody {
     /// The core spec.
-    pub fn spec(self) -> Result<core::EnvironmentSpec, ApiError> {
-        for (index, window) in self.deploy_windows.iter().enumerate() {
-            if jiff::tz::TimeZone::get(&window.time_zone).is_err() {
+    pub fn spec(mut self) -> Result<core::EnvironmentSpec, ApiError> {
+        for (index, window) in self.deploy_windows.iter_mut().enumerate() {
+            let Some(time_zone) = lockstep_manifest::canonical_time_zone(&window.time_zone) else {
                 return Err(ApiError::unprocessable(
                     format!("deployWindows[{index}].timeZone"),
                     format!("`{}` is not an IANA time zone", window.time_zone),
                 ));
-            }
+            };
+            window.time_zone = time_zone;
         }
         Ok(core::EnvironmentSpec {
             title: self.title,

@@ -627,68 +627,100 @@ async fn record_scenario_result(
     execute(&app, &caller, w).await
 }
 
-/// `POST /items/{name}/acknowledge`: someone answers for the blocker `name`, and the
-/// escalation notices not yet sent about it are cancelled. Whoever may post on the item
-/// may acknowledge it.
+/// `POST /items/{name}/acknowledge`: someone answers for the blocker `name`. Its
+/// escalations (named, in the outbox, by the event that raised each) are recorded as
+/// acknowledged by an `EscalationAcknowledged` event, and their notices not yet sent are
+/// cancelled in the same transaction. Acknowledging again records and cancels nothing.
+/// Whoever may post on the item may acknowledge it.
 async fn acknowledge(
     Extract(app): Shared,
     caller: Caller,
     Path(name): Path<String>,
     _: crate::extract::NoBody,
 ) -> Result<Response, ApiError> {
+    use lockstep_comms::escalation;
     let principal = caller.principal()?;
     let item = path_name("item", &name)?;
-    {
-        let state = app.state.read().await;
-        if !state.items().contains_key(&item) {
-            return Err(ApiError::NotFound {
-                kind: "item",
-                name: item.to_string(),
-            });
-        }
-        let proxy = Command::PostUpdate {
-            item: item.clone(),
-            update: lockstep_core::StatusUpdate {
-                date: app.now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
-                text: String::new(),
-            },
-        };
-        if let Err(denied) = authorize(&state, principal, &proxy) {
-            let denied = lockstep_core::access::Denied {
-                action: format!("acknowledge the escalation of item {item}"),
-                ..denied
-            };
-            crate::runs::record(
-                &app,
-                lockstep_store::audit::Refusal {
-                    at: app.now(),
-                    actor: principal.user.clone(),
-                    source: "http".to_owned(),
-                    command: denied.action.clone(),
-                    target: format!("item:{item}"),
-                    release: state.items().get(&item).map(|i| i.release.to_string()),
-                    kind: "denied".to_owned(),
-                    error: denied.to_string(),
-                },
-            )
-            .await;
-            return Err(ApiError::Forbidden(denied));
-        }
-    }
     let Some(outbox) = &app.config.outbox else {
         return Err(ApiError::Domain(lockstep_core::DomainError::invalid(
             "item",
             "this server writes no messages (it has no notification file), so no escalation is pending",
         )));
     };
-    let cancelled = outbox
-        .cancel_pending(
-            &lockstep_comms::escalation::key_prefix(&item),
-            app.now(),
-            &format!("acknowledged by {}", principal.user),
-        )
+    // Read before the state is caught up: an acknowledgement committed meanwhile is in
+    // the state, and decide leaves out what it answered.
+    let keys = outbox
+        .keys_with_prefix(&escalation::key_prefix(&item))
         .await?;
-    Ok(axum::Json(json!({ "item": item, "cancelled": cancelled })).into_response())
+    let command = Command::AcknowledgeEscalation {
+        item: item.clone(),
+        by: principal.user.clone(),
+        escalations: escalation::causes(&item, keys.iter().map(String::as_str)),
+    };
+    let mut state = app.state.write().await;
+    app.catch_up_locked(&mut state).await?;
+    if !state.items().contains_key(&item) {
+        return Err(ApiError::NotFound {
+            kind: "item",
+            name: item.to_string(),
+        });
+    }
+    if let Err(denied) = authorize(&state, principal, &command) {
+        let error = denied.to_string();
+        crate::runs::record_refusal(&app, &state, &principal.user, &command, "denied", &error)
+            .await;
+        return Err(denied.into());
+    }
+    let now = app.now();
+    let events = match lockstep_core::decide(&state, command.clone(), now) {
+        Ok(events) => events,
+        Err(refused) => {
+            let error = refused.to_string();
+            crate::runs::record_refusal(&app, &state, &principal.user, &command, "domain", &error)
+                .await;
+            return Err(refused.into());
+        }
+    };
+    let Some(lockstep_core::Event::EscalationAcknowledged { escalations, .. }) = events.first()
+    else {
+        return Ok(axum::Json(json!({
+            "item": item,
+            "cancelled": 0,
+            "acknowledged": [],
+            "events": [],
+        }))
+        .into_response());
+    };
+    let acknowledged = escalations.clone();
+    let cancel = lockstep_store::OutboxCancellation {
+        key_prefixes: acknowledged
+            .iter()
+            .map(|cause| escalation::cause_prefix(&item, cause))
+            .collect(),
+        at: now,
+        reason: format!("acknowledged by {}", principal.user),
+    };
+    let meta = EventMeta {
+        actor: principal.user.clone(),
+        at: now,
+        reason: None,
+    };
+    let (recorded, cancelled) = app
+        .program
+        .commit_cancelling(&mut state, events, &meta, &cancel)
+        .await?;
+    app.publish(&state, &recorded);
+    Ok(axum::Json(json!({
+        "item": item,
+        "cancelled": cancelled,
+        "acknowledged": acknowledged,
+        "events": recorded.iter().map(|r| json!({
+            "position": r.position,
+            "summary": r.event.describe(),
+            "event": r.event,
+        })).collect::<Vec<_>>(),
+    }))
+    .into_response())
 }
 
 async fn post_update(

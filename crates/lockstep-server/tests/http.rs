@@ -518,6 +518,49 @@ async fn dependencies_need_a_team_on_one_side_and_resources_need_a_manager() {
 }
 
 #[tokio::test]
+async fn time_zones_sent_in_any_case_are_stored_as_the_database_spells_them() {
+    let h = Harness::new().await;
+    let team = json!({"name": "paris", "spec": {"timeZone": "europe/paris"}});
+    check(
+        &h,
+        "admin",
+        Method::POST,
+        "/api/v1/teams",
+        Some(team),
+        StatusCode::CREATED,
+    )
+    .await;
+    let environment = json!({"name": "qa", "spec": {"tier": "testing", "deployWindows": [
+        {"timeZone": "utc", "start": "2030-01-14T09:00:00", "end": "2030-01-14T17:00:00"}
+    ]}});
+    check(
+        &h,
+        "admin",
+        Method::POST,
+        "/api/v1/environments",
+        Some(environment),
+        StatusCode::CREATED,
+    )
+    .await;
+    let unknown = json!({"name": "mars", "spec": {"timeZone": "mars/olympus_mons"}});
+    check(
+        &h,
+        "admin",
+        Method::POST,
+        "/api/v1/teams",
+        Some(unknown),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    let state = h.app.state().await;
+    assert_eq!(state.teams()[&name("paris")].spec.time_zone, "Europe/Paris");
+    assert_eq!(
+        state.environments()[&name("qa")].spec.deploy_windows[0].time_zone,
+        "UTC"
+    );
+}
+
+#[tokio::test]
 async fn missing_forged_and_malformed_credentials_get_401_and_change_nothing() {
     let h = Harness::new().await;
     let (status, value) = h.call(None, Method::GET, "/api/v1/items", None).await;

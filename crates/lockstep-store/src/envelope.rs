@@ -110,6 +110,20 @@ pub struct NewOutboxMessage {
     pub payload: String,
 }
 
+/// Undelivered outbox messages to cancel in the same transaction as an append: every
+/// message whose key starts with one of `key_prefixes` and that is not delivered, dead or
+/// cancelled already (the pending notices of an acknowledged escalation, cancelled with
+/// the event that records the acknowledgement).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxCancellation {
+    /// Key prefixes (`escalation:api-endpoints:release:q1-2025@24:`).
+    pub key_prefixes: Vec<String>,
+    /// When.
+    pub at: jiff::Timestamp,
+    /// Why, kept with each cancelled message.
+    pub reason: String,
+}
+
 /// An outbox message waiting for delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxMessage {

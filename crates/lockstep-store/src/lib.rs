@@ -40,8 +40,8 @@ use std::ops::ControlFlow;
 use std::time::Duration;
 
 pub use envelope::{
-    AppendOutcome, Expectation, ExpectedVersion, NewEvent, NewOutboxMessage, OutboxMessage,
-    StoredEvent,
+    AppendOutcome, Expectation, ExpectedVersion, NewEvent, NewOutboxMessage, OutboxCancellation,
+    OutboxMessage, StoredEvent,
 };
 pub use error::StoreError;
 pub use location::redact_url;
@@ -147,9 +147,24 @@ impl Store {
         events: &[NewEvent],
         outbox: &[NewOutboxMessage],
     ) -> Result<AppendOutcome, StoreError> {
+        self.append_cancelling(expectations, events, outbox, None)
+            .await
+            .map(|(outcome, _)| outcome)
+    }
+
+    /// [`Store::append`], also cancelling the undelivered outbox messages `cancel` names,
+    /// in the same transaction: either the events are appended and the messages
+    /// cancelled, or neither. Returns the outcome and how many messages were cancelled.
+    pub async fn append_cancelling(
+        &self,
+        expectations: &[Expectation],
+        events: &[NewEvent],
+        outbox: &[NewOutboxMessage],
+        cancel: Option<&OutboxCancellation>,
+    ) -> Result<(AppendOutcome, u64), StoreError> {
         match self {
-            Store::Sqlite(store) => store.append(expectations, events, outbox).await,
-            Store::Postgres(store) => store.append(expectations, events, outbox).await,
+            Store::Sqlite(store) => store.append(expectations, events, outbox, cancel).await,
+            Store::Postgres(store) => store.append(expectations, events, outbox, cancel).await,
         }
     }
 

@@ -79,6 +79,27 @@ const DUE: &str = "o.delivered_at IS NULL AND d.dead_at IS NULL AND d.cancelled_
 
 type ClaimRow = (i64, i64, String, String, String, i64);
 
+/// Cancels the undelivered, live messages whose key is `LIKE` the third parameter; the
+/// first two are the time (nanoseconds) and the reason. `?` placeholders (numbered for
+/// PostgreSQL by the caller).
+pub(crate) const CANCEL_PENDING: &str = "INSERT INTO outbox_delivery (outbox_id, attempts, cancelled_at, cancel_reason) \
+     SELECT o.id, 0, ?, ? FROM outbox o WHERE o.delivered_at IS NULL \
+     AND o.idempotency_key LIKE ? ESCAPE '\\' \
+     ON CONFLICT (outbox_id) DO UPDATE SET cancelled_at = excluded.cancelled_at, \
+     cancel_reason = excluded.cancel_reason \
+     WHERE outbox_delivery.dead_at IS NULL AND outbox_delivery.cancelled_at IS NULL";
+
+/// A `LIKE` pattern matching every string that starts with `prefix`.
+pub(crate) fn like_prefix(prefix: &str) -> String {
+    format!(
+        "{}%",
+        prefix
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    )
+}
+
 impl DeliveryLog {
     /// Opens the bookkeeping of the outbox in the database at `url` (the log's URL, after
     /// the log itself was opened and migrated), creating its table if needed.
@@ -328,6 +349,8 @@ impl DeliveryLog {
 
     /// Cancels every undelivered message whose key starts with `key_prefix` (e.g. the
     /// pending notices of an acknowledged escalation). Returns how many were cancelled.
+    /// An acknowledgement cancels through `Program::commit_cancelling` instead, in the
+    /// transaction of the event that records it.
     pub async fn cancel_pending(
         &self,
         key_prefix: &str,
@@ -335,26 +358,31 @@ impl DeliveryLog {
         reason: &str,
     ) -> Result<u64, StoreError> {
         let at = timestamp_to_nanos(at)?;
-        let pattern = format!(
-            "{}%",
-            key_prefix
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
         execute!(
             self,
             "cancelling outbox messages",
-            "INSERT INTO outbox_delivery (outbox_id, attempts, cancelled_at, cancel_reason) \
-             SELECT o.id, 0, ?, ? FROM outbox o WHERE o.delivered_at IS NULL \
-             AND o.idempotency_key LIKE ? ESCAPE '\\' \
-             ON CONFLICT (outbox_id) DO UPDATE SET cancelled_at = excluded.cancelled_at, \
-             cancel_reason = excluded.cancel_reason \
-             WHERE outbox_delivery.dead_at IS NULL AND outbox_delivery.cancelled_at IS NULL",
+            CANCEL_PENDING,
             at,
             reason,
-            pattern
+            like_prefix(key_prefix)
         )
+    }
+
+    /// The distinct keys starting with `key_prefix` of the messages not cancelled
+    /// (delivered, pending or dead), in key order: which escalations of an item were
+    /// written, for its acknowledgement to name.
+    pub async fn keys_with_prefix(&self, key_prefix: &str) -> Result<Vec<String>, StoreError> {
+        let rows = fetch_all!(
+            self,
+            "reading outbox keys",
+            (String,),
+            "SELECT DISTINCT o.idempotency_key FROM outbox o \
+             LEFT JOIN outbox_delivery d ON d.outbox_id = o.id \
+             WHERE d.cancelled_at IS NULL AND o.idempotency_key LIKE ? ESCAPE '\\' \
+             ORDER BY o.idempotency_key",
+            like_prefix(key_prefix)
+        )?;
+        Ok(rows.into_iter().map(|(key,)| key).collect())
     }
 
     /// How many messages are in each delivery state.

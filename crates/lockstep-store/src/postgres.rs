@@ -26,7 +26,8 @@ use sqlx::postgres::{PgConnectOptions, PgPool};
 use sqlx::{ConnectOptions, Postgres, Transaction};
 
 use crate::envelope::{
-    self, AppendOutcome, Expectation, NewEvent, NewOutboxMessage, OutboxMessage, StoredEvent,
+    self, AppendOutcome, Expectation, NewEvent, NewOutboxMessage, OutboxCancellation,
+    OutboxMessage, StoredEvent,
 };
 use crate::error::StoreError;
 use crate::location::redact_url;
@@ -185,7 +186,8 @@ impl PgStore {
         expectations: &[Expectation],
         events: &[NewEvent],
         outbox: &[NewOutboxMessage],
-    ) -> Result<AppendOutcome, StoreError> {
+        cancel: Option<&OutboxCancellation>,
+    ) -> Result<(AppendOutcome, u64), StoreError> {
         self.writable()?;
         let recorded_at = envelope::validate_append(expectations, events)?;
         if let Some(duplicate) = envelope::duplicate_in_batch(outbox) {
@@ -197,7 +199,7 @@ impl PgStore {
         let mut attempt = 1;
         loop {
             match self
-                .try_append(expectations, events, &recorded_at, outbox)
+                .try_append(expectations, events, &recorded_at, outbox, cancel)
                 .await
             {
                 Err(error) if attempt < MAX_APPEND_ATTEMPTS && is_retryable(&error) => {
@@ -216,7 +218,8 @@ impl PgStore {
         events: &[NewEvent],
         recorded_at: &[i64],
         outbox: &[NewOutboxMessage],
-    ) -> Result<AppendOutcome, StoreError> {
+        cancel: Option<&OutboxCancellation>,
+    ) -> Result<(AppendOutcome, u64), StoreError> {
         let classify = StoreError::database;
         let n_events = i64::try_from(events.len()).expect("an append of more than i64::MAX events");
         let mut tx = self.begin().await?;
@@ -291,11 +294,29 @@ impl PgStore {
                 Err(error) => return Err(classify("appending events")(error)),
             }
         }
+        let mut n_cancelled = 0;
+        if let Some(cancel) = cancel {
+            let at = envelope::timestamp_to_nanos(cancel.at)?;
+            let sql = crate::side::numbered(crate::outbox::CANCEL_PENDING);
+            for prefix in &cancel.key_prefixes {
+                n_cancelled += sqlx::query(&sql)
+                    .bind(at)
+                    .bind(&cancel.reason)
+                    .bind(crate::outbox::like_prefix(prefix))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify("cancelling outbox messages"))?
+                    .rows_affected();
+            }
+        }
         tx.commit().await.map_err(classify("appending events"))?;
-        Ok(AppendOutcome {
-            first_position: head + 1,
-            last_position,
-        })
+        Ok((
+            AppendOutcome {
+                first_position: head + 1,
+                last_position,
+            },
+            n_cancelled,
+        ))
     }
 
     pub(crate) async fn read_from(

@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use lockstep_core::{Event, EventMeta, Recorded, State};
 
 use crate::{
-    Expectation, ExpectedVersion, NewEvent, NewOutboxMessage, OpenOptions, Store, StoreError,
-    StoredEvent,
+    Expectation, ExpectedVersion, NewEvent, NewOutboxMessage, OpenOptions, OutboxCancellation,
+    Store, StoreError, StoredEvent,
 };
 
 /// Snapshot format tag; bump when `State`'s serialized shape changes.
@@ -189,8 +189,36 @@ impl Program {
         meta: &EventMeta,
         outbox: &[NewOutboxMessage],
     ) -> Result<Vec<Recorded>, ProgramError> {
+        self.commit_with(state, events, meta, outbox, None)
+            .await
+            .map(|(recorded, _)| recorded)
+    }
+
+    /// [`Program::commit`], also cancelling the undelivered outbox messages `cancel`
+    /// names in the same transaction (an acknowledged escalation's pending notices with
+    /// the event that records the acknowledgement): both happen or neither does. Returns
+    /// the recorded events and how many messages were cancelled.
+    pub async fn commit_cancelling(
+        &self,
+        state: &mut State,
+        events: Vec<Event>,
+        meta: &EventMeta,
+        cancel: &OutboxCancellation,
+    ) -> Result<(Vec<Recorded>, u64), ProgramError> {
+        self.commit_with(state, events, meta, &[], Some(cancel))
+            .await
+    }
+
+    async fn commit_with(
+        &self,
+        state: &mut State,
+        events: Vec<Event>,
+        meta: &EventMeta,
+        outbox: &[NewOutboxMessage],
+        cancel: Option<&OutboxCancellation>,
+    ) -> Result<(Vec<Recorded>, u64), ProgramError> {
         if events.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), 0));
         }
         // Streams of events that refer to resources created earlier in the same
         // batch can only be computed on a state that already holds them.
@@ -259,9 +287,9 @@ impl Program {
                 .collect();
             outbox.extend(policy(state, &pending, meta));
         }
-        let outcome = self
+        let (outcome, n_cancelled) = self
             .store
-            .append(&expectations, &new_events, &outbox)
+            .append_cancelling(&expectations, &new_events, &outbox, cancel)
             .await?;
         let recorded: Vec<Recorded> = events
             .into_iter()
@@ -280,7 +308,7 @@ impl Program {
         if state.position() - self.snapshot_position.load(Ordering::Relaxed) >= SNAPSHOT_EVERY {
             self.snapshot(state).await?;
         }
-        Ok(recorded)
+        Ok((recorded, n_cancelled))
     }
 
     /// Saves `state` as the latest snapshot.

@@ -21,7 +21,8 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Sqlite, SqliteConnection, Transaction};
 
 use crate::envelope::{
-    self, AppendOutcome, Expectation, NewEvent, NewOutboxMessage, OutboxMessage, StoredEvent,
+    self, AppendOutcome, Expectation, NewEvent, NewOutboxMessage, OutboxCancellation,
+    OutboxMessage, StoredEvent,
 };
 use crate::error::StoreError;
 use crate::migrate::{self, SCHEMA_VERSION, SCHEMA_VERSION_KEY};
@@ -240,19 +241,22 @@ impl SqliteStore {
         expectations: &[Expectation],
         events: &[NewEvent],
         outbox: &[NewOutboxMessage],
-    ) -> Result<AppendOutcome, StoreError> {
+        cancel: Option<&OutboxCancellation>,
+    ) -> Result<(AppendOutcome, u64), StoreError> {
         let writer = self.writer()?;
         let recorded_at = envelope::validate_append(expectations, events)?;
+        let alone = outbox.is_empty() && cancel.is_none();
         match (events, expectations) {
-            ([event], []) if outbox.is_empty() => {
-                self.append_one(writer, event, recorded_at[0], None).await
-            }
-            ([event], [expectation]) if outbox.is_empty() && expectation.stream == event.stream => {
-                self.append_one(writer, event, recorded_at[0], Some(expectation))
-                    .await
-            }
+            ([event], []) if alone => self
+                .append_one(writer, event, recorded_at[0], None)
+                .await
+                .map(|outcome| (outcome, 0)),
+            ([event], [expectation]) if alone && expectation.stream == event.stream => self
+                .append_one(writer, event, recorded_at[0], Some(expectation))
+                .await
+                .map(|outcome| (outcome, 0)),
             _ => {
-                self.append_many(writer, expectations, events, &recorded_at, outbox)
+                self.append_many(writer, expectations, events, &recorded_at, outbox, cancel)
                     .await
             }
         }
@@ -307,7 +311,8 @@ impl SqliteStore {
         events: &[NewEvent],
         recorded_at: &[i64],
         outbox: &[NewOutboxMessage],
-    ) -> Result<AppendOutcome, StoreError> {
+        cancel: Option<&OutboxCancellation>,
+    ) -> Result<(AppendOutcome, u64), StoreError> {
         if let Some(duplicate) = envelope::duplicate_in_batch(outbox) {
             return Err(StoreError::DuplicateOutboxMessage {
                 channel: duplicate.channel.clone(),
@@ -378,11 +383,28 @@ impl SqliteStore {
             query.execute(&mut *tx).await.map_err(&classify)?;
         }
         insert_outbox(&mut tx, position, outbox, &classify).await?;
+        let mut n_cancelled = 0;
+        if let Some(cancel) = cancel {
+            let at = envelope::timestamp_to_nanos(cancel.at)?;
+            for prefix in &cancel.key_prefixes {
+                n_cancelled += sqlx::query(crate::outbox::CANCEL_PENDING)
+                    .bind(at)
+                    .bind(&cancel.reason)
+                    .bind(crate::outbox::like_prefix(prefix))
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(&classify)?
+                    .rows_affected();
+            }
+        }
         tx.commit().await.map_err(&classify)?;
-        Ok(AppendOutcome {
-            first_position: head + 1,
-            last_position: position,
-        })
+        Ok((
+            AppendOutcome {
+                first_position: head + 1,
+                last_position: position,
+            },
+            n_cancelled,
+        ))
     }
 
     async fn stream_version_on(&self, pool: &SqlitePool, stream: &str) -> Result<i64, StoreError> {

@@ -4,9 +4,9 @@
 #[allow(unused_macros)]
 mod common;
 
-use common::{TestDb, event};
+use common::{TestDb, event, expect};
 use lockstep_store::outbox::DeliveryLog;
-use lockstep_store::{NewOutboxMessage, OpenOptions, Store};
+use lockstep_store::{ExpectedVersion, NewOutboxMessage, OpenOptions, OutboxCancellation, Store};
 
 macro_rules! delivery_suite {
     ($engine:ident, $make:path; $($name:ident,)*) => {
@@ -36,6 +36,7 @@ both_engines!(
     cancelling_by_key_prefix_stops_only_matching_undelivered_messages,
     postponed_messages_wait_for_their_time,
     pending_outbox_leaves_out_dead_and_cancelled_messages,
+    an_append_cancels_pending_messages_with_it_or_not_at_all,
 );
 
 fn t(seconds: i64) -> jiff::Timestamp {
@@ -176,4 +177,68 @@ async fn pending_outbox_leaves_out_dead_and_cancelled_messages(db: &TestDb) {
         .map(|message| message.idempotency_key)
         .collect();
     assert_eq!(pending, ["waiting"]);
+}
+
+/// An acknowledgement's event and the cancellation of its pending notices are one
+/// transaction: an append that loses its race cancels nothing.
+async fn an_append_cancels_pending_messages_with_it_or_not_at_all(db: &TestDb) {
+    let (store, log) = setup(
+        db,
+        &[
+            "escalation:x:c1:owner",
+            "escalation:x:c1:backup",
+            "escalation:x:c2:owner",
+            "other",
+        ],
+    )
+    .await;
+    let first = log.claim_due(t(0), t(1), 1).await.expect("claim")[0].id;
+    log.mark_delivered(&[first], t(0)).await.expect("mark");
+    assert_eq!(
+        log.keys_with_prefix("escalation:x:").await.expect("keys"),
+        [
+            "escalation:x:c1:backup",
+            "escalation:x:c1:owner",
+            "escalation:x:c2:owner"
+        ],
+        "delivered ones too: they name escalations"
+    );
+    let cancel = OutboxCancellation {
+        key_prefixes: vec!["escalation:x:c1:".to_owned()],
+        at: t(5),
+        reason: "acknowledged by sarah".to_owned(),
+    };
+    let stale = store
+        .append_cancelling(
+            &[expect("release:r1", ExpectedVersion::Exact(0))],
+            &[event("release:r1")],
+            &[],
+            Some(&cancel),
+        )
+        .await;
+    assert!(stale.is_err_and(|e| e.is_conflict()));
+    assert_eq!(log.counts().await.expect("counts").cancelled, 0);
+    let (_, n_cancelled) = store
+        .append_cancelling(
+            &[expect("release:r1", ExpectedVersion::Exact(1))],
+            &[event("release:r1")],
+            &[],
+            Some(&cancel),
+        )
+        .await
+        .expect("append");
+    assert_eq!(n_cancelled, 1, "the undelivered notice of c1 only");
+    assert_eq!(
+        claimed_keys(&log, 10, 30).await,
+        ["escalation:x:c2:owner", "other"]
+    );
+    assert_eq!(
+        log.keys_with_prefix("escalation:x:").await.expect("keys"),
+        ["escalation:x:c1:owner", "escalation:x:c2:owner"]
+    );
+    let (_, again) = store
+        .append_cancelling(&[], &[event("release:r1")], &[], Some(&cancel))
+        .await
+        .expect("append");
+    assert_eq!(again, 0, "cancelling twice cancels nothing more");
 }

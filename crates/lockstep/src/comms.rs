@@ -37,7 +37,8 @@ pub enum MessageVerb {
     /// Print the embedded template of a kind, to start an override from.
     Template {
         /// pre-release-announcement, completion-announcement, daily-update,
-        /// weekly-agenda, release-notes, stakeholder-notice, escalation.
+        /// weekly-agenda, release-notes, stakeholder-notice, escalation,
+        /// deployment-incident, rollback-started, deployment-status.
         kind: String,
     },
     /// Time rendering the daily updates of a generated program with many teams.
@@ -189,9 +190,20 @@ pub async fn message(global: &Global, args: MessageArgs) -> anyhow::Result<ExitC
                     BodyFormat::Markdown | BodyFormat::Json => Format::Markdown,
                 },
                 escalation: None,
+                run: None,
             };
             if kind == MessageKind::Escalation {
                 bail!("escalations are written by the outbox policy, not previewed");
+            }
+            if matches!(
+                kind,
+                MessageKind::DeploymentIncident
+                    | MessageKind::RollbackStarted
+                    | MessageKind::DeploymentStatus
+            ) {
+                bail!(
+                    "{kind} messages are written by the outbox policy when a run's step fails,                      a trigger trips, a rollback starts or the run ends, not previewed"
+                );
             }
             let program = open(global).await?;
             let state = program.load().await?;
@@ -363,6 +375,7 @@ mod bench {
                         date: day,
                         format: Format::Markdown,
                         escalation: None,
+                        run: None,
                     },
                 )
                 .context("composing a daily update")?;
@@ -456,6 +469,73 @@ pub enum OutboxVerb {
     },
 }
 
+/// `outbox ack ITEM` on the database: the item's escalations (named, in the outbox, by
+/// the event that raised each) are acknowledged with an `EscalationAcknowledged` event,
+/// and their notices not sent yet are cancelled in the same transaction. Escalations
+/// already acknowledged are left out, so acknowledging twice records and cancels
+/// nothing.
+async fn acknowledge(
+    global: &Global,
+    log: &lockstep_store::outbox::DeliveryLog,
+    item: &Name,
+) -> anyhow::Result<ExitCode> {
+    use lockstep_comms::escalation;
+    let program = crate::serve_delivery::with_configured_policy(open(global).await?)?;
+    let mut state = program.load().await?;
+    let now = Timestamp::now();
+    let meta = lockstep_core::EventMeta {
+        actor: global.actor.clone(),
+        at: now,
+        reason: None,
+    };
+    for attempt in 1..=3 {
+        let keys = log.keys_with_prefix(&escalation::key_prefix(item)).await?;
+        let command = lockstep_core::Command::AcknowledgeEscalation {
+            item: item.clone(),
+            by: global.actor.clone(),
+            escalations: escalation::causes(item, keys.iter().map(String::as_str)),
+        };
+        let events = match lockstep_core::decide(&state, command.clone(), now) {
+            Ok(events) => events,
+            Err(error) => {
+                return Err(crate::run_cmd::refused(global, &state, &command, error).await);
+            }
+        };
+        let Some(lockstep_core::Event::EscalationAcknowledged { escalations, .. }) = events.first()
+        else {
+            println!("nothing to acknowledge: no escalation of {item} is unanswered");
+            return Ok(ExitCode::SUCCESS);
+        };
+        let cancel = lockstep_store::OutboxCancellation {
+            key_prefixes: escalations
+                .iter()
+                .map(|cause| escalation::cause_prefix(item, cause))
+                .collect(),
+            at: now,
+            reason: format!("acknowledged by {}", global.actor),
+        };
+        match program
+            .commit_cancelling(&mut state, events, &meta, &cancel)
+            .await
+        {
+            Ok((recorded, n_cancelled)) => {
+                for record in &recorded {
+                    println!("{}", record.event.describe());
+                }
+                println!(
+                    "acknowledged {item}: {n_cancelled} pending escalation notice(s) cancelled"
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            Err(error) if error.is_conflict() && attempt < 3 => {
+                program.catch_up(&mut state, |_| {}).await?;
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    unreachable!("the loop returns on its last attempt")
+}
+
 pub(crate) fn parse_weekday(raw: &str) -> anyhow::Result<jiff::civil::Weekday> {
     use jiff::civil::Weekday;
     Ok(match raw.to_ascii_lowercase().as_str() {
@@ -546,15 +626,7 @@ pub async fn outbox(global: &Global, args: OutboxArgs) -> anyhow::Result<ExitCod
         }
         OutboxVerb::Ack { item } => {
             let item = parse_name(&item, "item")?;
-            let n = log
-                .cancel_pending(
-                    &lockstep_comms::escalation::key_prefix(&item),
-                    Timestamp::now(),
-                    &format!("acknowledged by {}", global.actor),
-                )
-                .await?;
-            println!("acknowledged {item}: {n} pending escalation notice(s) cancelled");
-            Ok(ExitCode::SUCCESS)
+            acknowledge(global, &log, &item).await
         }
         OutboxVerb::Schedule {
             date,

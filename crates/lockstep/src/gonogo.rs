@@ -198,7 +198,9 @@ pub async fn signal(global: &Global, args: SignalArgs) -> anyhow::Result<ExitCod
         None => now,
     };
     let environment = common.environment.as_deref().map(Name::parse).transpose()?;
-    let program = open(global).await?;
+    // A signal may trip a run's rollback trigger: its incident is written in the same
+    // commit, as the server writes it.
+    let program = crate::serve_delivery::with_configured_policy(open(global).await?)?;
     let mut state = program.load().await?;
     let component = match (&common.component, &common.repository) {
         (Some(component), _) => Name::parse(component)?,

@@ -616,19 +616,30 @@ pub async fn item(client: &Client, global: &Global, args: ItemArgs) -> anyhow::R
     Ok(ExitCode::SUCCESS)
 }
 
-/// `lockstep --server URL outbox ack ITEM`: the server cancels the item's unsent
-/// escalation notices.
+/// `lockstep --server URL outbox ack ITEM`: the server records the acknowledgement and
+/// cancels the item's unsent escalation notices, as the database path does.
 async fn acknowledge(client: &Client, global: &Global, item: &str) -> anyhow::Result<ExitCode> {
     let item = Name::parse(item)?;
     let answer = client
         .post_json(&format!("/api/v1/items/{item}/acknowledge"), &json!({}))
         .await?;
+    let answered = answer["acknowledged"]
+        .as_array()
+        .is_some_and(|escalations| !escalations.is_empty());
     match global.output {
         Output::Json => println!("{answer:#}"),
-        _ => println!(
-            "acknowledged {item}: {} pending escalation notice(s) cancelled",
-            answer["cancelled"].as_u64().unwrap_or(0)
-        ),
+        _ if !answered => {
+            println!("nothing to acknowledge: no escalation of {item} is unanswered")
+        }
+        _ => {
+            for change in answer["events"].as_array().into_iter().flatten() {
+                println!("{}", change["summary"].as_str().unwrap_or_default());
+            }
+            println!(
+                "acknowledged {item}: {} pending escalation notice(s) cancelled",
+                answer["cancelled"].as_u64().unwrap_or(0)
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -221,7 +221,12 @@ async fn commit(
 }
 
 pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
-    let program = open(global).await?;
+    // A failed step, a rollback and a run's end are announced in the commit that
+    // records them, when a notification file is configured (as `item` and `apply` do).
+    let program = match &args.verb {
+        RunVerb::Status { .. } => open(global).await?,
+        _ => crate::serve_delivery::with_configured_policy(open(global).await?)?,
+    };
     let mut state = program.load().await?;
     let by = global.actor.clone();
     match args.verb {

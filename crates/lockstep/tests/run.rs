@@ -625,3 +625,50 @@ fn issue_6_the_same_release_day_over_http_with_authorization_problems_and_an_aut
     assert_eq!(status, 400, "{body}");
     assert_eq!(json(&body)["field"], "foo", "{body}");
 }
+
+/// The messages of a run are written by the CLI's database path too, in the commit that
+/// records what they report, when a notification file is configured.
+#[test]
+fn a_failed_step_its_rollback_and_the_rolled_back_run_are_written_to_the_outbox_by_the_cli() {
+    let ws = Workspace::new();
+    ws.ok(&["apply", "-f", &example()]);
+    ws.write(
+        "notifications.yaml",
+        "channels:\n  hook: {kind: webhook, url: \"http://127.0.0.1:9/\", secret: s3cret}\n\
+         subscriptions:\n  - {role: release-manager, channel: hook, \
+         kinds: [deployment-incident, rollback-started, deployment-status]}\n",
+    );
+    let pending = |ws: &Workspace| -> i64 {
+        let counts = json(&ws.ok(&["outbox", "status", "-o", "json"]));
+        counts["pending"].as_i64().expect("a count")
+    };
+    ws.ok(&[
+        "run",
+        "start",
+        "q1-2025",
+        "--break-glass",
+        "--reason",
+        "rehearsal",
+    ]);
+    step(&ws, "data-pipeline", &["start"]);
+    assert_eq!(pending(&ws), 0, "a run going well tells nobody");
+    ws.ok(&[
+        "run",
+        "step",
+        "q1-2025",
+        "data-pipeline",
+        "fail",
+        "--note",
+        "disk full",
+    ]);
+    assert_eq!(pending(&ws), 1, "the incident, to rita");
+    ws.ok(&["run", "rollback", "q1-2025", "--reason", "disk full"]);
+    assert_eq!(pending(&ws), 2, "the rollback, to rita");
+    step(&ws, "data-pipeline", &["start", "verify"]);
+    assert_eq!(pending(&ws), 2);
+    step(&ws, "data-pipeline", &["done"]);
+    assert_eq!(pending(&ws), 3, "the run's end, to rita");
+    // Reading the run writes nothing, even with a broken notification file.
+    ws.write("notifications.yaml", "channels: [not, a, map]\n");
+    ws.ok(&["run", "status", "q1-2025"]);
+}

@@ -174,4 +174,72 @@ fn an_escalation_is_acknowledged_against_a_server() {
         status.contains("pending 0") && status.contains("cancelled 1"),
         "{status}"
     );
+    // The acknowledgement is an event of the item's release, with who answered.
+    let history = ws.ok(&["history"]);
+    assert!(
+        history.contains("item api-analytics-endpoints: escalation acknowledged by mike"),
+        "{history}"
+    );
+    // And in the release's activity on the dashboard.
+    let (status, page) = common::get_as(&server.address, "/releases/q1-2025", Some(&mike));
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("escalation acknowledged by mike"), "{page}");
+    let n_events = ws.n_events();
+    let again = ack(&mike);
+    assert!(again.status.success(), "{again:?}");
+    assert!(
+        String::from_utf8_lossy(&again.stdout).contains(
+            "nothing to acknowledge: no escalation of api-analytics-endpoints is unanswered"
+        ),
+        "{again:?}"
+    );
+    assert_eq!(
+        ws.n_events(),
+        n_events,
+        "acknowledging twice records nothing"
+    );
+}
+
+#[test]
+fn acknowledging_on_the_database_records_who_answered_and_twice_is_harmless() {
+    let ws = example_with_escalations_to_mike();
+    ws.ok(&["item", "eta", "api-analytics-endpoints", "2025-02-20"]);
+    let n_events = ws.n_events();
+    let acknowledged = ws.ok(&["outbox", "ack", "api-analytics-endpoints"]);
+    assert_eq!(
+        acknowledged,
+        "item api-analytics-endpoints: escalation acknowledged by tester\n\
+         acknowledged api-analytics-endpoints: 1 pending escalation notice(s) cancelled\n"
+    );
+    assert_eq!(ws.n_events(), n_events + 1);
+    let history = ws.ok(&["history"]);
+    assert!(
+        history.contains("escalation acknowledged by tester"),
+        "{history}"
+    );
+    let status = ws.ok(&["outbox", "status"]);
+    assert!(
+        status.contains("pending 0") && status.contains("cancelled 1"),
+        "{status}"
+    );
+    let again = ws.ok(&["outbox", "ack", "api-analytics-endpoints"]);
+    assert_eq!(
+        again,
+        "nothing to acknowledge: no escalation of api-analytics-endpoints is unanswered\n"
+    );
+    assert_eq!(ws.n_events(), n_events + 1, "twice records nothing");
+    // A new escalation of the same blocker is a new one to answer.
+    ws.ok(&["item", "eta", "api-analytics-endpoints", "2025-02-05"]);
+    ws.ok(&["item", "eta", "api-analytics-endpoints", "2025-02-21"]);
+    assert!(ws.ok(&["outbox", "status"]).contains("pending 1"));
+    let newer = ws.ok(&["outbox", "ack", "api-analytics-endpoints"]);
+    assert!(
+        newer.contains("1 pending escalation notice(s) cancelled"),
+        "{newer}"
+    );
+    let unknown = ws.fails(&["outbox", "ack", "api-analytics-endpoint"]);
+    assert!(
+        unknown.contains("api-analytics-endpoint") && unknown.contains("did you mean"),
+        "{unknown}"
+    );
 }

@@ -178,6 +178,7 @@ pub fn request(kind: MessageKind, date: jiff::civil::Date) -> Request {
         date,
         format: Format::Markdown,
         escalation: None,
+        run: None,
     }
 }
 
