@@ -599,6 +599,23 @@ pub(crate) fn change_step(
         ));
     }
     let phase = run.phase();
+    // A release cancelled mid-run deploys nothing more; what went out can still be
+    // rolled back.
+    if phase == RunPhase::Deploy
+        && state
+            .releases()
+            .get(&release)
+            .is_some_and(|r| r.state == crate::ReleaseState::Cancelled)
+    {
+        return Err(DomainError::invalid(
+            "run",
+            format!(
+                "release `{release}` was cancelled during run {}: the deployment stops here; \
+                 roll back what went out with `lockstep run rollback {release}`",
+                run.number
+            ),
+        ));
+    }
     let steps = run.steps_of(phase);
     let Some(current) = steps.iter().find(|s| s.component == step) else {
         if phase == RunPhase::Rollback && run.steps.iter().any(|s| s.component == step) {

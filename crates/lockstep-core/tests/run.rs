@@ -9,8 +9,8 @@ use lockstep_core::run::{RunOptions, RunStatus, StepStatus};
 use lockstep_core::runbook::{Runbook, generate};
 use lockstep_core::{
     BlackoutSpec, Command, ComponentSpec, Contacts, DeploymentPlan, DeploymentStep, DomainError,
-    EnvironmentSpec, Event, ItemSpec, Member, Name, ReleaseSpec, Role, RollbackTrigger, Signal,
-    SignalReading, State, TeamSpec, Tier, decide,
+    EnvironmentSpec, Event, ItemSpec, Member, Name, ReleaseSpec, ReleaseState, Role,
+    RollbackTrigger, Signal, SignalReading, State, TeamSpec, Tier, decide,
 };
 
 fn name(raw: &str) -> Name {
@@ -666,4 +666,57 @@ fn a_failed_integration_scenario_during_a_run_trips_the_integration_failure_trig
             .contains("Endpoints read pipeline aggregates")
     );
     assert!(run.rollback_proposed());
+}
+
+#[test]
+fn a_release_cancelled_mid_run_deploys_nothing_more_but_can_roll_back() {
+    let mut state = ProgramBuilder::seed().build();
+    start_run(&mut state, no_go_overridden()).expect("starts");
+    deploy(&mut state, "data-pipeline", 0);
+    check(
+        &mut state,
+        Command::ChangeReleaseState {
+            release: name("q1"),
+            to: ReleaseState::Cancelled,
+        },
+        "2025-03-01T09:05:00Z",
+    )
+    .expect("a release can be cancelled mid-run");
+    let refused = step(
+        &mut state,
+        "analytics-api",
+        StepStatus::Running,
+        "2025-03-01T09:06:00Z",
+    )
+    .expect_err("no further deployment");
+    assert!(
+        refused.to_string().contains(
+            "release `q1` was cancelled during run 1: the deployment stops here; roll back what went out with `lockstep run rollback q1`"
+        ),
+        "{refused}"
+    );
+    check(
+        &mut state,
+        Command::StartRollback {
+            release: name("q1"),
+            by: "rita".into(),
+            reason: Some("release cancelled".into()),
+        },
+        "2025-03-01T09:07:00Z",
+    )
+    .expect("what went out can be rolled back");
+    step(
+        &mut state,
+        "data-pipeline",
+        StepStatus::Running,
+        "2025-03-01T09:08:00Z",
+    )
+    .expect("rollback steps move");
+    let again = start_run(&mut state, no_go_overridden()).expect_err("nothing to deploy");
+    assert!(
+        again
+            .to_string()
+            .contains("release `q1` is cancelled: nothing in it can change"),
+        "{again}"
+    );
 }
