@@ -150,7 +150,7 @@ pub fn feed(state: &State, scope: &Scope, now: Timestamp) -> Result<String, Cale
                 categories: "BLACKOUT",
                 rrule,
                 when: When::Timed {
-                    zone: spec.time_zone.clone(),
+                    zone: tzid(&spec.time_zone),
                     start,
                     end,
                 },
@@ -298,7 +298,7 @@ fn release_events(
                 categories: "DEPLOYMENT",
                 rrule: None,
                 when: When::Timed {
-                    zone: plan.time_zone.clone(),
+                    zone: tzid(&plan.time_zone),
                     start,
                     end,
                 },
@@ -373,6 +373,15 @@ fn render(name: &str, events: &[CalendarEvent], now: Timestamp) -> String {
     }
     line("END:VCALENDAR");
     out
+}
+
+/// The time zone database's spelling of `zone` for `TZID`: logs written before names were
+/// stored canonically may hold `europe/berlin`, which calendar clients do not match.
+fn tzid(zone: &str) -> String {
+    TimeZone::get(zone)
+        .ok()
+        .and_then(|tz| tz.iana_name().map(str::to_owned))
+        .unwrap_or_else(|| zone.to_owned())
 }
 
 /// The VTIMEZONE of `zone` with every transition from the year before `first` to the
@@ -511,6 +520,8 @@ mod tests {
             "RRULE:FREQ=WEEKLY;BYDAY=FR;UNTIL=20251231T230000ZX"
         );
         assert!(at("DTEND;TZID=Europe/Berlin:") < at("RRULE:"));
+        assert_eq!(tzid("europe/berlin"), "Europe/Berlin");
+        assert_eq!(tzid("utc"), "UTC");
         assert!(at("RRULE:") < at("SUMMARY:"));
         // Events that do not recur have none.
         assert_eq!(text.matches("RRULE").count(), 1);
