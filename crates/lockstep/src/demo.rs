@@ -1,5 +1,13 @@
-//! The seed example, re-dated so that its release is in progress today.
+//! The seed example, re-dated so that its release is in progress today, after the
+//! history of the release before it (examples/q4-2024), replayed at the moments it
+//! happened so that metrics and the retrospective have a shipped release to show.
 
+use jiff::Timestamp;
+use jiff::civil::Date;
+use lockstep_core::run::{RunOptions, StepStatus};
+use lockstep_core::{
+    Command, IssueSeverity, ItemStatus, Name, ReleaseState, Signal, SignalReading, StatusUpdate,
+};
 use lockstep_manifest::Source;
 
 /// The example's manifests, compiled in so that `serve --demo` works from any
@@ -25,6 +33,12 @@ const EXAMPLE: [(&str, &str); 4] = [
     ),
 ];
 
+/// The release before it, shipped on December 10, 2024 (in the example's calendar).
+const PAST_RELEASE: (&str, &str) = (
+    "examples/q4-2024/release.yaml",
+    include_str!("../../../examples/q4-2024/release.yaml"),
+);
+
 /// The example's "today": the seed's daily updates are dated February 5.
 const EXAMPLE_TODAY: jiff::civil::Date = jiff::civil::date(2025, 2, 5);
 
@@ -41,6 +55,183 @@ pub fn sources(today: jiff::civil::Date) -> anyhow::Result<Vec<Source>> {
             })
         })
         .collect()
+}
+
+/// Teams, components and the past release's manifest, re-dated like [`sources`]: what
+/// the program held when the past release was planned.
+pub fn past_sources(today: Date) -> anyhow::Result<Vec<Source>> {
+    let shift = (today - EXAMPLE_TODAY).get_days();
+    [EXAMPLE[0], EXAMPLE[1], PAST_RELEASE]
+        .iter()
+        .map(|(name, text)| {
+            Ok(Source {
+                name: (*name).to_owned(),
+                text: shift_dates(text, shift)?,
+            })
+        })
+        .collect()
+}
+
+/// One step of the past release's history: when (UTC), who, what.
+pub enum Step {
+    /// A command decided at that moment.
+    Command(Box<Command>),
+    /// Start the release-day run with a runbook generated at that moment.
+    StartRun(Name),
+}
+
+fn command(command: Command) -> Step {
+    Step::Command(Box::new(command))
+}
+
+/// The past release's life after planning, in order, re-dated like [`sources`]. The run
+/// is started with a break-glass reason: the demo records no readiness signals for it.
+pub fn past_history(today: Date) -> anyhow::Result<Vec<(Timestamp, &'static str, Step)>> {
+    let shift = (today - EXAMPLE_TODAY).get_days();
+    let name = |raw: &str| Name::parse(raw).map_err(anyhow::Error::from);
+    let day = |raw: &str| -> anyhow::Result<Date> {
+        Ok(raw
+            .parse::<Date>()?
+            .checked_add(jiff::Span::new().days(shift))?)
+    };
+    let at = |raw: &str, time: &str| -> anyhow::Result<Timestamp> {
+        let date = day(raw)?;
+        Ok(date
+            .to_datetime(time.parse()?)
+            .to_zoned_datetime(jiff::tz::TimeZone::UTC)?
+            .timestamp())
+    };
+    let release = name("q4-2024")?;
+    let (backend, api, frontend) = (
+        name("backend-export-jobs")?,
+        name("api-export-endpoint")?,
+        name("frontend-export-button")?,
+    );
+    let mut steps: Vec<(Timestamp, &'static str, Step)> = vec![(
+        at("2024-10-21", "14:00")?,
+        "rita",
+        command(Command::ChangeReleaseState {
+            release: release.clone(),
+            to: ReleaseState::InProgress,
+        }),
+    )];
+    let mut moves = |item: &Name, when: &str, who: &'static str, to: &[ItemStatus]| {
+        for (index, status) in to.iter().enumerate() {
+            let time = format!("{:02}:00", 15 + index);
+            steps.push((
+                at(when, &time)?,
+                who,
+                command(Command::MoveItem {
+                    item: item.clone(),
+                    to: *status,
+                }),
+            ));
+        }
+        anyhow::Ok(())
+    };
+    use ItemStatus::{ReadyForRelease, Staging, Testing};
+    moves(&backend, "2024-11-18", "alex", &[Testing])?;
+    moves(&backend, "2024-11-26", "alex", &[Staging, ReadyForRelease])?;
+    moves(&api, "2024-12-03", "mike", &[Testing])?;
+    moves(&api, "2024-12-05", "mike", &[Staging, ReadyForRelease])?;
+    moves(&frontend, "2024-12-05", "sarah", &[Testing])?;
+    moves(
+        &frontend,
+        "2024-12-09",
+        "sarah",
+        &[Staging, ReadyForRelease],
+    )?;
+    steps.extend([
+        (
+            at("2024-11-22", "21:00")?,
+            "mike",
+            command(Command::SetEta {
+                item: api.clone(),
+                eta: Some(day("2024-12-03")?),
+            }),
+        ),
+        (
+            at("2024-11-22", "21:05")?,
+            "mike",
+            command(Command::PostUpdate {
+                item: api.clone(),
+                update: StatusUpdate {
+                    date: day("2024-11-22")?,
+                    text: "Pagination rework for large exports: ETA moves to Dec 3".to_owned(),
+                },
+            }),
+        ),
+        (
+            at("2024-12-10", "13:55")?,
+            "rita",
+            Step::StartRun(release.clone()),
+        ),
+    ]);
+    for (index, component) in ["data-pipeline", "analytics-api", "dashboard-ui"]
+        .into_iter()
+        .enumerate()
+    {
+        let hour = 14 + index / 2;
+        let minute = 30 * (index % 2);
+        for (offset, to) in [
+            (0, StepStatus::Running),
+            (12, StepStatus::Verifying),
+            (20, StepStatus::Done),
+        ] {
+            steps.push((
+                at("2024-12-10", &format!("{hour:02}:{:02}", minute + offset))?,
+                "rita",
+                command(Command::ChangeRunStep {
+                    release: release.clone(),
+                    step: name(component)?,
+                    to,
+                    by: "rita".to_owned(),
+                    note: None,
+                    break_glass: None,
+                }),
+            ));
+        }
+    }
+    let issue_at = at("2024-12-12", "16:40")?;
+    steps.extend([
+        (
+            at("2024-12-10", "15:30")?,
+            "rita",
+            command(Command::ChangeReleaseState {
+                release: release.clone(),
+                to: ReleaseState::Released,
+            }),
+        ),
+        (
+            issue_at,
+            "github",
+            command(Command::RecordSignal {
+                signal: Signal {
+                    component: name("dashboard-ui")?,
+                    environment: None,
+                    source: "github".to_owned(),
+                    delivery: "demo-issue-311".to_owned(),
+                    observed_at: issue_at,
+                    reading: SignalReading::Issue {
+                        number: 311,
+                        title: "Export times out on ranges over a year".to_owned(),
+                        open: true,
+                        severity: Some(IssueSeverity::High),
+                    },
+                },
+            }),
+        ),
+    ]);
+    steps.sort_by_key(|(when, _, _)| *when);
+    Ok(steps)
+}
+
+/// The break-glass reason the demo's past run starts with.
+pub fn past_run_options() -> RunOptions {
+    RunOptions {
+        auto_rollback: false,
+        break_glass: Some("demo history: readiness was not recorded for this release".into()),
+    }
 }
 
 /// Rewrites every ISO date in `text`. The example is ours and dates appear only as

@@ -203,6 +203,49 @@ const DEMO_USERS: [(&str, Option<&str>); 6] = [
     ("uma", Some("uma")),
 ];
 
+/// The release before the example's, replayed at the moments things happened to it.
+async fn load_demo_history(
+    program: &Program,
+    state: &mut lockstep_core::State,
+    today: jiff::civil::Date,
+) -> anyhow::Result<()> {
+    use crate::demo::Step;
+    let history = crate::demo::past_history(today)?;
+    let planned = history
+        .first()
+        .map(|(when, _, _)| *when - jiff::SignedDuration::from_hours(24 * 7))
+        .ok_or_else(|| anyhow::anyhow!("the demo history is empty"))?;
+    let events = decide_manifests(state, &crate::demo::past_sources(today)?, planned)?;
+    let meta = |actor: &str, at| EventMeta {
+        actor: actor.to_owned(),
+        at,
+        reason: Some("demo history".to_owned()),
+    };
+    program
+        .commit(state, events, &meta("rita", planned), &[])
+        .await?;
+    for (at, actor, step) in history {
+        let command = match step {
+            Step::Command(command) => *command,
+            Step::StartRun(release) => {
+                let zones = crate::plan_cmd::time_zones(state)?;
+                let runbook = lockstep_core::runbook::generate(state, &release, &zones, at)
+                    .map_err(|e| anyhow::anyhow!("demo history: {e}"))?;
+                lockstep_core::Command::StartRun {
+                    release,
+                    runbook: Box::new(runbook),
+                    by: actor.to_owned(),
+                    options: crate::demo::past_run_options(),
+                }
+            }
+        };
+        let events = lockstep_core::decide(state, command, at)
+            .map_err(|e| anyhow::anyhow!("demo history at {at}: {e}"))?;
+        program.commit(state, events, &meta(actor, at), &[]).await?;
+    }
+    Ok(())
+}
+
 /// The demo users' password: printed on start, documented in the README.
 const DEMO_PASSWORD: &str = "lockstep-demo";
 
@@ -210,6 +253,7 @@ async fn load_demo(program: &Program, actor: &str) -> anyhow::Result<()> {
     let now = jiff::Timestamp::now();
     let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
     let mut state = program.load().await?;
+    load_demo_history(program, &mut state, today).await?;
     let events = decide_manifests(&state, &crate::demo::sources(today)?, now)?;
     let meta = EventMeta {
         actor: actor.to_owned(),

@@ -351,6 +351,24 @@ fn serve_demo_shows_a_release_in_progress_today() {
         .parse()
         .expect("date");
     assert!(feature_freeze > today);
+    // The release before it shipped in the demo's history, so metrics have one to show:
+    // on time, the API's slip absorbed, a high-severity bug two days later.
+    let metrics = ws.ok(&["--server", &url, "metrics", "-o", "json"]);
+    let metrics: serde_json::Value = serde_json::from_str(&metrics).expect("json");
+    assert_eq!(metrics["releasesShipped"], 1, "{metrics:#}");
+    assert_eq!(metrics["onTime"], 1, "{metrics:#}");
+    assert_eq!(metrics["runs"]["succeeded"], 1, "{metrics:#}");
+    assert_eq!(metrics["incidents"], 1, "{metrics:#}");
+    assert_eq!(metrics["leadTimeDays"]["count"], 3, "{metrics:#}");
+    let retro = ws.ok(&["--server", &url, "retro", "q4-2024"]);
+    assert!(
+        retro.contains("api-export-endpoint ETA ") && retro.contains("(+4 d), reported by mike"),
+        "{retro}"
+    );
+    assert!(
+        retro.contains("dashboard-ui #311 Export times out"),
+        "{retro}"
+    );
 }
 
 #[test]
