@@ -20,6 +20,8 @@ const PAGES = [
   ['team', '/teams/api'],
   ['item', '/items/api-analytics-endpoints'],
   ['releases', '/'],
+  ['metrics', '/metrics'],
+  ['retrospective', '/releases/q4-2024/retrospective'],
 ];
 
 const WIDTHS = [

@@ -416,8 +416,8 @@ impl Ledger {
             Question::new(
                 "Were all dependencies identified early?",
                 vec![format!(
-                    "{} dependencies recorded, {} of them added after planning began.",
-                    facts.dependencies,
+                    "{} recorded, {} of them added after planning began.",
+                    count(facts.dependencies, "dependency", "dependencies"),
                     facts.surprises.len()
                 )],
             ),
@@ -555,8 +555,9 @@ impl Ledger {
         let teams: BTreeSet<&Name> = state.items_of(release).map(|i| &i.spec.team).collect();
         let posted: usize = facts.updates.values().sum();
         let mut lines = vec![format!(
-            "{posted} status updates posted on its items; {} ETA changes reported.",
-            facts.slips.len()
+            "{} posted on its items; {} reported.",
+            count(posted, "status update", "status updates"),
+            count(facts.slips.len(), "later ETA", "later ETAs")
         )];
         let silent: Vec<&str> = state
             .items_of(release)
@@ -602,6 +603,11 @@ fn components_of(state: &State, release: &Name) -> BTreeSet<Name> {
         .items_of(release)
         .filter_map(|item| item.spec.component.clone())
         .collect()
+}
+
+/// `1 dependency`, `2 dependencies`.
+fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn days_between(from: Timestamp, to: Timestamp) -> f64 {

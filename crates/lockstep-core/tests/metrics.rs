@@ -230,7 +230,7 @@ fn the_retrospective_answers_the_seed_questions_from_the_record() {
     let communication = facts(&retro, "Was communication sufficient?");
     assert_eq!(
         communication[0],
-        "1 status updates posted on its items; 1 ETA changes reported."
+        "1 status update posted on its items; 1 later ETA reported."
     );
     assert_eq!(communication[1], "No update from: backend, frontend.");
     assert!(facts(&retro, "What would we do differently?").is_empty());

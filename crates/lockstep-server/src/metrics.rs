@@ -303,7 +303,7 @@ pub(crate) async fn retrospective_page(
             for question in &section.questions {
                 let _ = write!(body, "<dt><b>{}</b></dt>", escape(&question.question));
                 if question.facts.is_empty() {
-                    body.push_str(r#"<dd class="sub">For the team to answer.</dd>"#);
+                    body.push_str("<dd><em>For the team to answer.</em></dd>");
                 }
                 for fact in &question.facts {
                     let _ = write!(body, "<dd>{}</dd>", escape(fact));
