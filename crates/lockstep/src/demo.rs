@@ -45,8 +45,12 @@ const EXAMPLE_TODAY: jiff::civil::Date = jiff::civil::date(2025, 2, 5);
 /// The example with every `YYYY-MM-DD` moved by the same number of days, so that
 /// `today` plays the role of February 5, 2025.
 pub fn sources(today: jiff::civil::Date) -> anyhow::Result<Vec<Source>> {
+    redated(today, &EXAMPLE)
+}
+
+fn redated(today: Date, files: &[(&str, &str)]) -> anyhow::Result<Vec<Source>> {
     let shift = (today - EXAMPLE_TODAY).get_days();
-    EXAMPLE
+    files
         .iter()
         .map(|(name, text)| {
             Ok(Source {
@@ -60,16 +64,7 @@ pub fn sources(today: jiff::civil::Date) -> anyhow::Result<Vec<Source>> {
 /// Teams, components and the past release's manifest, re-dated like [`sources`]: what
 /// the program held when the past release was planned.
 pub fn past_sources(today: Date) -> anyhow::Result<Vec<Source>> {
-    let shift = (today - EXAMPLE_TODAY).get_days();
-    [EXAMPLE[0], EXAMPLE[1], PAST_RELEASE]
-        .iter()
-        .map(|(name, text)| {
-            Ok(Source {
-                name: (*name).to_owned(),
-                text: shift_dates(text, shift)?,
-            })
-        })
-        .collect()
+    redated(today, &[EXAMPLE[0], EXAMPLE[1], PAST_RELEASE])
 }
 
 /// One step of the past release's history: when (UTC), who, what.
