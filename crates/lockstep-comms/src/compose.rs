@@ -294,6 +294,22 @@ struct RiskView {
     chain: Vec<String>,
 }
 
+/// A live risk of the register, as the weekly agenda lists it.
+#[derive(Serialize)]
+struct RegisterRiskView {
+    title: String,
+    exposure: u8,
+    probability: &'static str,
+    impact: &'static str,
+    status: &'static str,
+    owner: String,
+    mitigation: Option<String>,
+    feature_flag: Option<String>,
+    trigger: Option<String>,
+    review_by: Option<String>,
+    review_overdue: bool,
+}
+
 #[derive(Serialize)]
 struct RunStepView {
     component: String,
@@ -1675,7 +1691,28 @@ impl<'a> Writer<'a> {
             })
             .collect();
 
-        // 4. Risks and escalations.
+        // 4. Risks and escalations: the register's live risks, highest exposure first,
+        // then what the plan computes.
+        let register: Vec<RegisterRiskView> = state
+            .live_risks_of(&self.release.name)
+            .into_iter()
+            .map(|risk| {
+                sources.subject(&format!("risk:{}", risk.name));
+                RegisterRiskView {
+                    title: risk.spec.title.clone(),
+                    exposure: risk.spec.exposure(),
+                    probability: risk.spec.probability.as_str(),
+                    impact: risk.spec.impact.as_str(),
+                    status: risk.status.as_str(),
+                    owner: self.person(&risk.spec.owner).name,
+                    mitigation: risk.spec.mitigation.clone(),
+                    feature_flag: risk.spec.feature_flag.clone(),
+                    trigger: risk.spec.trigger.clone(),
+                    review_by: risk.spec.review_by.map(short),
+                    review_overdue: risk.review_overdue(week_end),
+                }
+            })
+            .collect();
         let mut risks = Vec::new();
         if let Some(risk) = self.input.risk.releases.get(&self.release.name) {
             risks.push(risk.chain.join(" → "));
@@ -1719,6 +1756,7 @@ impl<'a> Writer<'a> {
             "milestones": milestones,
             "date_changes": date_changes,
             "integration": integration,
+            "register": register,
             "risks": risks,
             "escalations": escalations,
         })

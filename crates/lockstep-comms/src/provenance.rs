@@ -43,6 +43,9 @@ pub(crate) fn subjects(event: &Event) -> Vec<String> {
         Event::IntegrationTaskDefined { task, .. }
         | Event::IntegrationTaskRedefined { task, .. }
         | Event::ScenarioResultRecorded { task, .. } => vec![format!("task:{task}")],
+        Event::RiskIdentified { risk, .. }
+        | Event::RiskRedefined { risk, .. }
+        | Event::RiskStatusChanged { risk, .. } => vec![format!("risk:{risk}")],
         Event::RunStarted { release, .. }
         | Event::BreakGlassUsed { release, .. }
         | Event::RunStepChanged { release, .. }

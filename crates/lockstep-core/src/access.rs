@@ -14,6 +14,8 @@
 //! - a team member moves, re-dates and annotates their own team's items, edits an existing
 //!   item of their team without moving it to another team, release or due date, and
 //!   declares or removes dependencies that touch one of their team's items;
+//! - a team member registers and updates risks owned by a member of their team (the owner
+//!   stays on the team), and moves such a risk's status;
 //! - an integration task's owners (and members of the teams owning its components)
 //!   record its scenario results;
 //! - a checklist item is ticked by the person named in the command, who must be the
@@ -163,6 +165,8 @@ pub fn action(command: &Command) -> String {
         Command::RecordScenarioResult { task, .. } => {
             format!("record a result of integration task {task}")
         }
+        Command::DefineRisk { risk, .. } => format!("define risk {risk}"),
+        Command::ChangeRiskStatus { risk, to } => format!("move risk {risk} to {to}"),
         Command::RecordSignal { signal } => format!(
             "record a {} signal for component {}",
             signal.reading.kind(),
@@ -242,6 +246,7 @@ fn release_of_command(state: &State, command: &Command) -> Option<Name> {
         | Command::ChangeReleaseState { release, .. }
         | Command::DefineItem { release, .. }
         | Command::DefineIntegrationTask { release, .. }
+        | Command::DefineRisk { release, .. }
         | Command::CheckItem { release, .. }
         | Command::DefineApprovalRules { release, .. }
         | Command::RequestGoNoGo { release, .. }
@@ -262,6 +267,9 @@ fn release_of_command(state: &State, command: &Command) -> Option<Name> {
             .integration_tasks()
             .get(task)
             .map(|t| t.release.clone()),
+        Command::ChangeRiskStatus { risk, .. } => {
+            state.risks().get(risk).map(|r| r.release.clone())
+        }
         Command::DefineTeam { .. }
         | Command::DefineComponent { .. }
         | Command::DefineEnvironment { .. }
@@ -397,6 +405,29 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
                 Ok(())
             } else {
                 deny("only the task's owners and teams record its results")
+            }
+        }
+        Command::DefineRisk { risk, spec, .. } => {
+            let ours = |owner: &Name| state.team_of_member(owner.as_str()) == Some(&team);
+            let current_owner = state.risks().get(risk).map(|r| &r.spec.owner);
+            if ours(&spec.owner) && current_owner.is_none_or(ours) {
+                Ok(())
+            } else {
+                deny(&format!(
+                    "team members register and change only risks their team ({team}) owns"
+                ))
+            }
+        }
+        Command::ChangeRiskStatus { risk, .. } => {
+            let Some(risk) = state.risks().get(risk) else {
+                return Ok(());
+            };
+            if state.team_of_member(risk.spec.owner.as_str()) == Some(&team) {
+                Ok(())
+            } else {
+                deny(&format!(
+                    "team members move only risks their team ({team}) owns"
+                ))
             }
         }
         Command::RecordSignal { signal } => {

@@ -74,6 +74,15 @@ pub enum Command {
         scenario: usize,
         result: ScenarioResult,
     },
+    /// Register a risk of a release or change its declaration (an upsert; its status
+    /// is kept).
+    DefineRisk {
+        risk: Name,
+        release: Name,
+        spec: crate::RiskSpec,
+    },
+    /// Move a registered risk to another status; the reason travels in the event's meta.
+    ChangeRiskStatus { risk: Name, to: crate::RiskStatus },
     /// Record a signal (CI run, open bugs, scan, smoke test, error rate, latency)
     /// about a component. A delivery already recorded decides no events.
     RecordSignal { signal: Signal },

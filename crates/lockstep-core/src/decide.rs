@@ -116,6 +116,7 @@ fn defined_by(command: &Command) -> Option<(&'static str, Name)> {
         Command::DefineRelease { release, .. } => ("release", release.clone()),
         Command::DefineItem { item, .. } => ("item", item.clone()),
         Command::DefineIntegrationTask { task, .. } => ("integration task", task.clone()),
+        Command::DefineRisk { risk, .. } => ("risk", risk.clone()),
         _ => return None,
     })
 }
@@ -627,6 +628,50 @@ impl Decider<'_> {
                     Some(_) => vec![Event::IntegrationTaskRedefined { task, spec }],
                 })
             }
+            Command::DefineRisk {
+                risk,
+                release,
+                spec,
+            } => {
+                let existing = state.risks().get(&risk);
+                if existing.is_some_and(|r| r.release == release && r.spec == spec) {
+                    return Ok(vec![]);
+                }
+                if let Some(existing) = existing
+                    && existing.release != release
+                {
+                    return Err(DomainError::invalid(
+                        "release",
+                        format!("risk `{risk}` belongs to release `{}`", existing.release),
+                    ));
+                }
+                self.open_release(&release)?;
+                self.check_risk(&release, &spec)?;
+                Ok(match existing {
+                    None => vec![Event::RiskIdentified {
+                        risk,
+                        release,
+                        spec,
+                    }],
+                    Some(_) => vec![Event::RiskRedefined { risk, spec }],
+                })
+            }
+            Command::ChangeRiskStatus { risk, to } => {
+                let existing = state
+                    .risks()
+                    .get(&risk)
+                    .ok_or_else(|| not_found("risk", &risk, state.risks().keys()))?;
+                // Any move is allowed, including reopening a closed risk, and in a release
+                // that has shipped: settling its risks is part of the post-release review.
+                if existing.status == to {
+                    return Ok(vec![]);
+                }
+                Ok(vec![Event::RiskStatusChanged {
+                    risk,
+                    from: existing.status,
+                    to,
+                }])
+            }
             Command::RecordSignal { signal } => {
                 if state.has_signal_delivery(&signal.delivery) {
                     return Ok(vec![]);
@@ -996,6 +1041,43 @@ impl Decider<'_> {
                     "optimistic ({}) ≤ likely ({}) ≤ pessimistic ({}) does not hold",
                     estimate.optimistic, estimate.likely, estimate.pessimistic
                 ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn check_risk(&self, release: &Name, spec: &crate::RiskSpec) -> Result<(), DomainError> {
+        if spec.title.trim().is_empty() {
+            return Err(DomainError::invalid("title", "a risk needs a title"));
+        }
+        self.member(&spec.owner)?;
+        let mut seen = BTreeSet::new();
+        for item in &spec.items {
+            if !seen.insert(item) {
+                return Err(DomainError::Duplicate {
+                    kind: "item of the risk",
+                    name: item.to_string(),
+                });
+            }
+            let existing = self.item(item)?;
+            if &existing.release != release {
+                return Err(DomainError::invalid(
+                    "items",
+                    format!(
+                        "item `{item}` is in release `{}`; a risk of `{release}` concerns only its own items",
+                        existing.release
+                    ),
+                ));
+            }
+        }
+        if spec
+            .feature_flag
+            .as_ref()
+            .is_some_and(|flag| flag.trim().is_empty())
+        {
+            return Err(DomainError::invalid(
+                "featureFlag",
+                "a feature flag needs a name; leave the field out when there is none",
             ));
         }
         Ok(())

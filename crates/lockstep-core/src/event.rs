@@ -114,6 +114,20 @@ pub enum Event {
         scenario: usize,
         result: ScenarioResult,
     },
+    /// A risk of a release was registered (status open).
+    RiskIdentified {
+        risk: Name,
+        release: Name,
+        spec: crate::RiskSpec,
+    },
+    /// A registered risk's declaration changed; its status did not.
+    RiskRedefined { risk: Name, spec: crate::RiskSpec },
+    /// A registered risk moved to another status.
+    RiskStatusChanged {
+        risk: Name,
+        from: crate::RiskStatus,
+        to: crate::RiskStatus,
+    },
     /// A signal about a component was recorded.
     SignalRecorded { signal: Signal },
     /// A checklist template was declared.
@@ -244,6 +258,9 @@ impl Event {
             Event::IntegrationTaskDefined { .. } => "IntegrationTaskDefined",
             Event::IntegrationTaskRedefined { .. } => "IntegrationTaskRedefined",
             Event::ScenarioResultRecorded { .. } => "ScenarioResultRecorded",
+            Event::RiskIdentified { .. } => "RiskIdentified",
+            Event::RiskRedefined { .. } => "RiskRedefined",
+            Event::RiskStatusChanged { .. } => "RiskStatusChanged",
             Event::SignalRecorded { .. } => "SignalRecorded",
             Event::ChecklistTemplateDefined { .. } => "ChecklistTemplateDefined",
             Event::ChecklistTemplateRedefined { .. } => "ChecklistTemplateRedefined",
@@ -350,6 +367,24 @@ impl Event {
                     result.as_str()
                 )
             }
+            Event::RiskIdentified {
+                risk,
+                release,
+                spec,
+            } => format!(
+                "risk {risk} identified in {release}: {} (exposure {}, {} × {}, owner {})",
+                spec.title,
+                spec.exposure(),
+                spec.probability,
+                spec.impact,
+                spec.owner
+            ),
+            Event::RiskRedefined { risk, spec } => format!(
+                "risk {risk} changed (exposure {}, owner {})",
+                spec.exposure(),
+                spec.owner
+            ),
+            Event::RiskStatusChanged { risk, from, to } => format!("risk {risk}: {from} → {to}"),
             Event::SignalRecorded { signal } => format!(
                 "component {}{}: {}",
                 signal.component,

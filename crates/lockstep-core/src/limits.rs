@@ -51,6 +51,7 @@ pub fn check(command: &Command) -> Result<(), DomainError> {
         } => title.as_ref(),
         Command::DefineItem { spec, .. } => Some(&spec.title),
         Command::DefineIntegrationTask { spec, .. } => Some(&spec.title),
+        Command::DefineRisk { spec, .. } => Some(&spec.title),
         _ => None,
     };
     push(&mut texts, "spec.title", title, MAX_TITLE_CHARS);
@@ -119,6 +120,26 @@ pub fn check(command: &Command) -> Result<(), DomainError> {
                 );
             }
         }
+        Command::DefineRisk { spec, .. } => {
+            push(
+                &mut texts,
+                "spec.mitigation",
+                spec.mitigation.as_ref(),
+                MAX_SENTENCE_CHARS,
+            );
+            push(
+                &mut texts,
+                "spec.featureFlag",
+                spec.feature_flag.as_ref(),
+                MAX_TITLE_CHARS,
+            );
+            push(
+                &mut texts,
+                "spec.trigger",
+                spec.trigger.as_ref(),
+                MAX_SENTENCE_CHARS,
+            );
+        }
         Command::RecordSignal { signal } => {
             push(
                 &mut texts,
@@ -178,6 +199,9 @@ fn check_dates(command: &Command) -> Result<(), DomainError> {
         }
         Command::DefineIntegrationTask { spec, .. } => {
             dates.extend(spec.due.map(|d| ("spec.due".to_owned(), d)));
+        }
+        Command::DefineRisk { spec, .. } => {
+            dates.extend(spec.review_by.map(|d| ("spec.reviewBy".to_owned(), d)));
         }
         Command::SetEta { eta, .. } => dates.extend(eta.map(|d| ("eta".to_owned(), d))),
         Command::PostUpdate { update, .. } => dates.push(("date".to_owned(), update.date)),

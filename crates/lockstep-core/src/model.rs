@@ -835,6 +835,168 @@ pub struct IntegrationTask {
     pub spec: IntegrationTaskSpec,
 }
 
+/// How likely a registered risk is, or how hard it would hit: three levels, as on the
+/// 3×3 matrix most release risk registers use. A five-point scale invites false
+/// precision in a weekly sync; three levels are what people agree on in five minutes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[allow(missing_docs)]
+pub enum RiskLevel {
+    Low,
+    Medium,
+    High,
+}
+
+impl RiskLevel {
+    /// Every level, lowest first.
+    pub const ALL: [RiskLevel; 3] = [RiskLevel::Low, RiskLevel::Medium, RiskLevel::High];
+
+    /// `low`, `medium` or `high`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskLevel::Low => "low",
+            RiskLevel::Medium => "medium",
+            RiskLevel::High => "high",
+        }
+    }
+
+    /// Parses the lowercase name.
+    pub fn parse(raw: &str) -> Option<RiskLevel> {
+        RiskLevel::ALL
+            .into_iter()
+            .find(|level| level.as_str() == raw)
+    }
+
+    /// 1, 2 or 3: the factor of the level in a risk's exposure.
+    pub fn weight(self) -> u8 {
+        match self {
+            RiskLevel::Low => 1,
+            RiskLevel::Medium => 2,
+            RiskLevel::High => 3,
+        }
+    }
+}
+
+impl fmt::Display for RiskLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a registered risk is in its life.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum RiskStatus {
+    /// Identified and not yet dealt with.
+    #[default]
+    Open,
+    /// The mitigation is in place (the flag exists, the fallback is ready).
+    Mitigated,
+    /// It happened: now an issue that needs its escalation.
+    Occurred,
+    /// No longer a concern.
+    Closed,
+}
+
+impl RiskStatus {
+    /// Every status, in life-cycle order.
+    pub const ALL: [RiskStatus; 4] = [
+        RiskStatus::Open,
+        RiskStatus::Mitigated,
+        RiskStatus::Occurred,
+        RiskStatus::Closed,
+    ];
+
+    /// The lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RiskStatus::Open => "open",
+            RiskStatus::Mitigated => "mitigated",
+            RiskStatus::Occurred => "occurred",
+            RiskStatus::Closed => "closed",
+        }
+    }
+
+    /// Parses the lowercase name.
+    pub fn parse(raw: &str) -> Option<RiskStatus> {
+        RiskStatus::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    /// Open or occurred: a risk someone still has to talk about (the dashboard and
+    /// the weekly agenda list these). Mitigated and closed risks are settled.
+    pub fn is_live(self) -> bool {
+        matches!(self, RiskStatus::Open | RiskStatus::Occurred)
+    }
+}
+
+impl fmt::Display for RiskStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A risk someone declared for a release (DESIGN item 8; seed 004: "define triggers for
+/// escalation when risk materializes … mitigations such as feature toggles").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RiskSpec {
+    /// What could go wrong (`Analytics API slips past the integration milestone`).
+    pub title: String,
+    /// How likely it is.
+    pub probability: RiskLevel,
+    /// How hard it would hit.
+    pub impact: RiskLevel,
+    /// The member handle who answers for it.
+    pub owner: Name,
+    /// What is done about it, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mitigation: Option<String>,
+    /// The feature flag the mitigation turns off, if it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_flag: Option<String>,
+    /// Items of the same release it concerns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<Name>,
+    /// When to escalate, in words (`API ETA moves past Feb 5`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
+    /// When the owner looks at it again; past it, the review is overdue.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_by: Option<Date>,
+    /// Labels.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: Labels,
+}
+
+impl RiskSpec {
+    /// Probability times impact: 1 (low × low) to 9 (high × high).
+    pub fn exposure(&self) -> u8 {
+        self.probability.weight() * self.impact.weight()
+    }
+}
+
+/// A registered risk as the state holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Risk {
+    /// Name, unique across the program.
+    pub name: Name,
+    /// The release it threatens.
+    pub release: Name,
+    /// Declaration.
+    pub spec: RiskSpec,
+    /// Where it is in its life; changed by its own verb, so a redefinition keeps it.
+    pub status: RiskStatus,
+}
+
+impl Risk {
+    /// Whether its review date is before `today` while it is still live.
+    pub fn review_overdue(&self, today: Date) -> bool {
+        self.status.is_live() && self.spec.review_by.is_some_and(|date| date < today)
+    }
+}
+
 /// The conclusion of a CI run (a GitHub workflow run or check, a GitLab pipeline).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -55,6 +55,9 @@ pub struct State {
     /// Blocked item to its blockers: the reverse index of `dependencies`.
     blocked_by: BTreeMap<Name, BTreeSet<Name>>,
     integration_tasks: BTreeMap<Name, IntegrationTask>,
+    /// The risk register: risks people declared, by name.
+    #[serde(default)]
+    risks: BTreeMap<Name, crate::Risk>,
     /// Member handle to team.
     member_teams: BTreeMap<Name, Name>,
     stream_versions: HashMap<StreamId, i64>,
@@ -176,6 +179,21 @@ impl State {
     pub fn integration_tasks(&self) -> &BTreeMap<Name, IntegrationTask> {
         &self.integration_tasks
     }
+    /// Registered risks by name.
+    pub fn risks(&self) -> &BTreeMap<Name, crate::Risk> {
+        &self.risks
+    }
+    /// The live (open or occurred) risks of `release`, highest exposure first, then by
+    /// name: the order the dashboard and the weekly agenda show them in.
+    pub fn live_risks_of(&self, release: &Name) -> Vec<&crate::Risk> {
+        let mut risks: Vec<&crate::Risk> = self
+            .risks
+            .values()
+            .filter(|risk| &risk.release == release && risk.status.is_live())
+            .collect();
+        risks.sort_by_key(|risk| std::cmp::Reverse(risk.spec.exposure()));
+        risks
+    }
     /// All dependencies, ordered by blocker then blocked.
     pub fn dependencies(&self) -> impl Iterator<Item = &Dependency> {
         self.dependencies.values().flat_map(BTreeMap::values)
@@ -269,7 +287,14 @@ impl State {
             | Event::ReleaseRedefined { release, .. }
             | Event::ReleaseStateChanged { release, .. }
             | Event::ItemAdded { release, .. }
-            | Event::IntegrationTaskDefined { release, .. } => format!("release:{release}"),
+            | Event::IntegrationTaskDefined { release, .. }
+            | Event::RiskIdentified { release, .. } => format!("release:{release}"),
+            Event::RiskRedefined { risk, .. } | Event::RiskStatusChanged { risk, .. } => {
+                match self.risks.get(risk) {
+                    Some(existing) => format!("release:{}", existing.release),
+                    None => format!("risk:{risk}"),
+                }
+            }
             Event::ItemRedefined { item, .. }
             | Event::ItemStatusChanged { item, .. }
             | Event::ItemEtaChanged { item, .. }
@@ -495,6 +520,31 @@ impl State {
                     .and_then(|existing| existing.spec.scenarios.get_mut(scenario))
                 {
                     scenario.result = result;
+                }
+            }
+            Event::RiskIdentified {
+                risk,
+                release,
+                spec,
+            } => {
+                self.risks.insert(
+                    risk.clone(),
+                    crate::Risk {
+                        name: risk,
+                        release,
+                        spec,
+                        status: Default::default(),
+                    },
+                );
+            }
+            Event::RiskRedefined { risk, spec } => {
+                if let Some(existing) = self.risks.get_mut(&risk) {
+                    existing.spec = spec;
+                }
+            }
+            Event::RiskStatusChanged { risk, to, .. } => {
+                if let Some(existing) = self.risks.get_mut(&risk) {
+                    existing.status = to;
                 }
             }
             Event::SignalRecorded { signal } => {

@@ -2,7 +2,8 @@
 //! re-applies with no change.
 //!
 //! Dependencies are written inline under the blocked item, integration tasks and
-//! items inline under their release.
+//! items inline under their release; risks are documents of their own, with their
+//! current status.
 
 use lockstep_core::checklist::ChecklistTemplate;
 use lockstep_core::{Name, State};
@@ -11,7 +12,7 @@ use serde::Serialize;
 use crate::API_VERSION;
 use crate::wire::{
     ApprovalRuleDoc, ChecklistItemDoc, ChecklistTemplateDoc, ComponentDoc, DependsOnDoc, Document,
-    IntegrationTaskDoc, ItemDoc, Metadata, ReleaseDoc, SubscriptionDoc, UseDoc, spanned,
+    IntegrationTaskDoc, ItemDoc, Metadata, ReleaseDoc, RiskDoc, SubscriptionDoc, UseDoc, spanned,
 };
 
 /// Writes resources of `state` as a multi-document YAML stream.
@@ -167,6 +168,16 @@ pub fn export(state: &State, kind: Option<&str>) -> Result<String, String> {
                 &release.name,
                 spec.labels.clone(),
                 doc,
+            ))?;
+        }
+    }
+    if wants("Risk") {
+        for risk in state.risks().values() {
+            write(&document(
+                "Risk",
+                &risk.name,
+                risk.spec.labels.clone(),
+                RiskDoc::from_risk(risk),
             ))?;
         }
     }

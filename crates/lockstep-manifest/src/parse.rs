@@ -11,7 +11,7 @@ use serde_saphyr::{Budget, Options, Spanned};
 use crate::wire::ChecklistTemplateDoc;
 use crate::wire::{
     BlackoutDoc, ComponentDoc, DependencyDoc, Document, Envelope, EnvironmentDoc,
-    IntegrationTaskDoc, ItemDoc, ReleaseDoc, ReleaseTrainDoc, SubscriptionDoc, TeamDoc,
+    IntegrationTaskDoc, ItemDoc, ReleaseDoc, ReleaseTrainDoc, RiskDoc, SubscriptionDoc, TeamDoc,
 };
 use crate::{API_VERSION, Location, ManifestError, ManifestErrors};
 
@@ -100,6 +100,11 @@ pub enum Resource {
         name: Spanned<String>,
         spec: ChecklistTemplateDoc,
     },
+    Risk {
+        name: Spanned<String>,
+        labels: lockstep_core::Labels,
+        spec: RiskDoc,
+    },
 }
 
 impl std::fmt::Debug for Resource {
@@ -124,6 +129,7 @@ impl Resource {
             Resource::IntegrationTask { name, .. } => ("IntegrationTask", name),
             Resource::Subscription { name, .. } => ("Subscription", name),
             Resource::ChecklistTemplate { name, .. } => ("ChecklistTemplate", name),
+            Resource::Risk { name, .. } => ("Risk", name),
         }
     }
 }
@@ -190,6 +196,7 @@ const KINDS: &[&str] = &[
     "IntegrationTask",
     "Subscription",
     "ChecklistTemplate",
+    "Risk",
 ];
 
 /// Parses every document of every source. Collects all errors; any error means
@@ -393,6 +400,14 @@ fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, Strin
             let doc = from_yaml::<Document<ChecklistTemplateDoc>>(text)?;
             Resource::ChecklistTemplate {
                 name: doc.metadata.name,
+                spec: doc.spec,
+            }
+        }
+        "Risk" => {
+            let doc = from_yaml::<Document<RiskDoc>>(text)?;
+            Resource::Risk {
+                name: doc.metadata.name,
+                labels: doc.metadata.labels,
                 spec: doc.spec,
             }
         }

@@ -8,8 +8,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use lockstep_core::{
-    Command, ComponentSpec, DomainError, IntegrationTaskSpec, ItemSpec, Name, ReleaseSpec, State,
-    suggest,
+    Command, ComponentSpec, DomainError, IntegrationTaskSpec, ItemSpec, Name, ReleaseSpec,
+    RiskLevel, RiskSpec, RiskStatus, State, suggest,
 };
 use serde_saphyr::Spanned;
 
@@ -104,6 +104,9 @@ struct Known {
     environments: BTreeSet<String>,
     releases: BTreeMap<String, BTreeSet<String>>, // release -> milestones
     items: BTreeSet<String>,
+    /// Item to its release, so that a risk naming another release's item is reported
+    /// where the item is written.
+    item_releases: BTreeMap<String, String>,
     members: BTreeSet<String>,
     resources: BTreeSet<String>,
     /// Releases already released or cancelled: a train leaves them alone.
@@ -132,6 +135,11 @@ impl Known {
                 })
                 .collect(),
             items: names(&mut state.items().keys()),
+            item_releases: state
+                .items()
+                .values()
+                .map(|item| (item.name.to_string(), item.release.to_string()))
+                .collect(),
             resources: names(&mut state.resources().keys()),
             members: state
                 .teams()
@@ -391,6 +399,9 @@ impl<'m> Planner<'m> {
                         if let Some(item_name) = &item.name {
                             define(self, "Item", item_name);
                             self.known.items.insert(item_name.value.clone());
+                            self.known
+                                .item_releases
+                                .insert(item_name.value.clone(), name.value.clone());
                         }
                     }
                     for task in &spec.integration_tasks {
@@ -413,8 +424,13 @@ impl<'m> Planner<'m> {
                         }
                     }
                 }
-                Resource::Item { name, .. } => {
+                Resource::Item { name, spec } => {
                     self.known.items.insert(name.value.clone());
+                    if let Some(release) = &spec.release {
+                        self.known
+                            .item_releases
+                            .insert(name.value.clone(), release.value.clone());
+                    }
                 }
                 Resource::Resource { name, .. } => {
                     self.known.resources.insert(name.value.clone());
@@ -423,7 +439,8 @@ impl<'m> Planner<'m> {
                 | Resource::IntegrationTask { .. }
                 | Resource::Blackout { .. }
                 | Resource::Subscription { .. }
-                | Resource::ChecklistTemplate { .. } => {}
+                | Resource::ChecklistTemplate { .. }
+                | Resource::Risk { .. } => {}
             }
         }
     }
@@ -763,6 +780,13 @@ impl<'m> Planner<'m> {
                     },
                 );
             }
+            Resource::Risk { labels, spec, .. } => {
+                if let Some(commands) = self.risk(located, name, labels, spec) {
+                    for command in commands {
+                        push(LINKS, command);
+                    }
+                }
+            }
             Resource::IntegrationTask { spec, .. } => {
                 let Some(release) = &spec.release else {
                     self.error(
@@ -778,6 +802,100 @@ impl<'m> Planner<'m> {
                 self.integration_task(located, location, name, release, spec, phases);
             }
         }
+    }
+
+    /// A `Risk`: every reference and level checked where it is written, all errors at
+    /// once; the declaration, then its status when one is written.
+    fn risk(
+        &mut self,
+        located: &Located,
+        name: Name,
+        labels: &lockstep_core::Labels,
+        doc: &crate::wire::RiskDoc,
+    ) -> Option<Vec<Command>> {
+        let before = self.errors.len();
+        let release = self.reference(located, Ref::Release, &doc.release);
+        let owner = self.reference(located, Ref::Member, &doc.owner);
+        let levels = RiskLevel::ALL.map(RiskLevel::as_str);
+        let probability = self.word(located, "probability", &doc.probability, &levels);
+        let impact = self.word(located, "impact", &doc.impact, &levels);
+        let statuses = RiskStatus::ALL.map(RiskStatus::as_str);
+        let status = doc
+            .status
+            .as_ref()
+            .and_then(|status| self.word(located, "status", status, &statuses));
+        let mut items = Vec::new();
+        for item in &doc.items {
+            let Some(parsed) = self.reference(located, Ref::Item, item) else {
+                continue;
+            };
+            let item_release = self.known.item_releases.get(&item.value).cloned();
+            if let Some(item_release) = item_release
+                && item_release != doc.release.value
+            {
+                self.error(
+                    located,
+                    &item.referenced,
+                    format!(
+                        "item `{}` is in release `{item_release}`, not `{}`: a risk concerns items of its own release",
+                        item.value, doc.release.value
+                    ),
+                );
+                continue;
+            }
+            items.push(parsed);
+        }
+        if self.errors.len() > before {
+            return None;
+        }
+        let (release, owner, probability, impact) = (release?, owner?, probability?, impact?);
+        let mut commands = vec![Command::DefineRisk {
+            risk: name.clone(),
+            release,
+            spec: RiskSpec {
+                title: doc.title.clone(),
+                probability: RiskLevel::parse(probability)?,
+                impact: RiskLevel::parse(impact)?,
+                owner,
+                mitigation: doc.mitigation.clone(),
+                feature_flag: doc.feature_flag.clone(),
+                items,
+                trigger: doc.trigger.clone(),
+                review_by: doc.review_by,
+                labels: labels.clone(),
+            },
+        }];
+        if let Some(status) = status.and_then(RiskStatus::parse) {
+            commands.push(Command::ChangeRiskStatus {
+                risk: name,
+                to: status,
+            });
+        }
+        Some(commands)
+    }
+
+    /// One of `words`, or an error where `raw` is written naming the closest and all.
+    fn word<'w>(
+        &mut self,
+        located: &Located,
+        field: &str,
+        raw: &Spanned<String>,
+        words: &[&'w str],
+    ) -> Option<&'w str> {
+        if let Some(word) = words.iter().find(|word| **word == raw.value) {
+            return Some(word);
+        }
+        let hint = suggest::hint(&raw.value, words.iter().copied());
+        self.error(
+            located,
+            &raw.referenced,
+            format!(
+                "unknown {field} `{}`{hint}; use one of {}",
+                raw.value,
+                words.join(", ")
+            ),
+        );
+        None
     }
 
     /// A role by its kebab-case name, reported where it is written with the

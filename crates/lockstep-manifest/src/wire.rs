@@ -396,6 +396,51 @@ pub(crate) struct IntegrationTaskDoc {
     pub scenarios: Vec<Scenario>,
 }
 
+/// A registered risk: `kind: Risk`. The release, owner and items are `Spanned` so an
+/// unknown one is reported where it is written; probability, impact and status are read
+/// as text so a misspelt level gets its location and the closest word.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RiskDoc {
+    pub release: Spanned<String>,
+    pub title: String,
+    pub probability: Spanned<String>,
+    pub impact: Spanned<String>,
+    pub owner: Spanned<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mitigation: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature_flag: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_by: Option<Date>,
+    /// Applied after the declaration, as an item's `status` is: absent leaves it as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Spanned<String>>,
+}
+
+impl RiskDoc {
+    pub fn from_risk(risk: &lockstep_core::Risk) -> RiskDoc {
+        let spec = &risk.spec;
+        RiskDoc {
+            release: spanned(risk.release.to_string()),
+            title: spec.title.clone(),
+            probability: spanned(spec.probability.as_str().to_owned()),
+            impact: spanned(spec.impact.as_str().to_owned()),
+            owner: spanned(spec.owner.to_string()),
+            mitigation: spec.mitigation.clone(),
+            feature_flag: spec.feature_flag.clone(),
+            items: spec.items.iter().map(|i| spanned(i.to_string())).collect(),
+            trigger: spec.trigger.clone(),
+            review_by: spec.review_by,
+            status: Some(spanned(risk.status.as_str().to_owned())),
+        }
+    }
+}
+
 /// Who gets which messages: `kind: Subscription`. The names it refers to are `Spanned`,
 /// so an unknown member, team, release or message kind is reported where it is written.
 #[derive(Deserialize, Serialize)]

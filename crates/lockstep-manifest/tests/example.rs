@@ -52,6 +52,7 @@ fn seed_example_applies_and_reapplies_with_no_change() {
     assert_eq!(state.items().len(), 4);
     assert_eq!(state.dependencies().count(), 3);
     assert_eq!(state.integration_tasks().len(), 3);
+    assert_eq!(state.risks().len(), 3);
     assert_eq!(
         apply(&mut state, &sources),
         0,

@@ -41,6 +41,8 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/dependencies", get(dependencies))
         .route("/integration-tasks", get(integration_tasks))
         .route("/risks", get(risks))
+        .route("/risk-register", get(risk_register))
+        .route("/risk-register/{name}", get(registered_risk))
         .route("/metrics", get(crate::metrics::metrics))
         .route(
             "/releases/{name}/retrospective",
@@ -279,6 +281,45 @@ async fn risks(Extract(app): Shared, query: ListQuery) -> Result<Json<Value>, Ap
     Ok(Json(json!({ "items": items, "releases": releases })))
 }
 
+/// `GET /risk-register`: the risks people declared (filters: release, status), by name
+/// like every list, each with its exposure; `GET /risks` is the computed at-risk items.
+async fn risk_register(Extract(app): Shared, query: ListQuery) -> Result<Json<Value>, ApiError> {
+    let filters = query.filters(&["release", "status"])?;
+    if let Some(status) = filters.get("status") {
+        check_value(
+            "status",
+            status,
+            lockstep_core::RiskStatus::ALL
+                .iter()
+                .map(|s| s.as_str().to_owned()),
+        )?;
+    }
+    let state = app.state.read().await;
+    if let Some(release) = filters.get("release") {
+        lookup(state.releases(), "release", release)?;
+    }
+    Ok(page(
+        &query,
+        state
+            .risks()
+            .iter()
+            .filter(|(_, r)| {
+                filters
+                    .get("release")
+                    .is_none_or(|w| r.release.as_str() == w)
+                    && filters.get("status").is_none_or(|w| r.status.as_str() == w)
+            })
+            .map(|(name, risk)| (name, crate::write::risk_json(risk))),
+    ))
+}
+
+async fn registered_risk(
+    Extract(app): Shared,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    single(&app, Target::Risk(path_name("risk", &name)?)).await
+}
+
 async fn history(Extract(app): Shared, uri: Uri) -> Result<Json<Value>, ApiError> {
     let mut after = None;
     let mut limit = 100_i64;
@@ -457,6 +498,21 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
         "get",
         "/risks",
         "At-risk items and releases with their causal chains (filter: release)",
+    ),
+    (
+        "get",
+        "/risk-register",
+        "The risk register: declared risks with their exposure (filters: release, status)",
+    ),
+    (
+        "get",
+        "/risk-register/{name}",
+        "Get a registered risk with its exposure",
+    ),
+    (
+        "post",
+        "/risk-register/{name}/status",
+        "Move a registered risk (open, mitigated, occurred, closed) with a required reason",
     ),
     (
         "get",

@@ -28,7 +28,7 @@ pub mod signals;
 pub mod tokens;
 mod wire;
 mod write;
-pub use write::item_json;
+pub use write::{item_json, risk_json};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

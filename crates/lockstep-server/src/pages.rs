@@ -310,6 +310,7 @@ pub(crate) async fn release(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     let history = history_tail(&app, 500).await;
+    let today = app.now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
     render(&app, &caller, &uri, |state| {
         let release = state
             .releases()
@@ -362,6 +363,7 @@ pub(crate) async fn release(
             }
             body.push_str("</ol></section>");
         }
+        body.push_str(&risk_register(state, &release.name, today));
         // Go/no-go: every criterion with what is missing (signals, items, scenarios).
         if let Ok(assessment) = lockstep_core::checklist::assess(state, &release.name) {
             let verdict = &assessment.verdict;
@@ -461,6 +463,73 @@ pub(crate) async fn release(
         Ok((title.to_owned(), body))
     })
     .await
+}
+
+/// The release's live register risks (open or occurred), highest exposure first, with
+/// owner, mitigation, status and review date; a review date in the past is marked
+/// overdue. Nothing when the release has no live risk.
+fn risk_register(state: &State, release: &Name, today: Date) -> String {
+    let risks = state.live_risks_of(release);
+    if risks.is_empty() {
+        return String::new();
+    }
+    let mut html = format!(
+        r#"<section class="panel" aria-labelledby="register-h"><h2 id="register-h">Risk register <span class="sub">{n} open</span></h2><table><thead><tr><th scope="col">Risk</th><th scope="col">Exposure</th><th scope="col">Owner</th><th scope="col">Mitigation</th><th scope="col">Status</th><th scope="col">Review by</th></tr></thead><tbody>"#,
+        n = risks.len(),
+    );
+    for risk in risks {
+        let exposure = risk.spec.exposure();
+        let review = match risk.spec.review_by {
+            Some(date) if risk.review_overdue(today) => format!(
+                r#"<span class="badge risk" data-overdue>overdue</span> {}"#,
+                short(date)
+            ),
+            Some(date) => short(date),
+            None => "—".to_owned(),
+        };
+        let flag = risk
+            .spec
+            .feature_flag
+            .as_deref()
+            .map(|flag| {
+                format!(
+                    r#" <span class="hint">flag <code>{}</code></span>"#,
+                    escape(flag)
+                )
+            })
+            .unwrap_or_default();
+        let _ = write!(
+            html,
+            r#"<tr data-risk="{name}"><td>{title}{trigger}</td><td><span class="badge {class}">{exposure}</span> <span class="hint">{probability} × {impact}</span></td><td>{owner}</td><td>{mitigation}{flag}</td><td>{status}</td><td>{review}</td></tr>"#,
+            name = escape(risk.name.as_str()),
+            title = escape(&risk.spec.title),
+            trigger = risk
+                .spec
+                .trigger
+                .as_deref()
+                .map(|t| format!(
+                    r#"<br><span class="hint">escalate when: {}</span>"#,
+                    escape(t)
+                ))
+                .unwrap_or_default(),
+            class = match exposure {
+                6.. => "risk",
+                3.. => "warn",
+                _ => "ok",
+            },
+            probability = risk.spec.probability,
+            impact = risk.spec.impact,
+            owner = escape(risk.spec.owner.as_str()),
+            mitigation = risk
+                .spec
+                .mitigation
+                .as_deref()
+                .map_or_else(|| "none yet".to_owned(), escape),
+            status = risk.status,
+        );
+    }
+    html.push_str("</tbody></table></section>");
+    html
 }
 
 /// Whether the caller may issue `command`. Pages offer a control only where the write it

@@ -79,6 +79,43 @@ impl ScenarioResultRequest {
     }
 }
 
+/// `POST /risk-register/{name}/status`: a risk's new status and why. The reason is
+/// required: a risk's status is what the weekly sync reads, and a change without its
+/// why is the question the next sync would ask.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RiskStatusRequest {
+    /// `open`, `mitigated`, `occurred` or `closed`.
+    pub status: String,
+    /// Why, recorded with the event.
+    pub reason: String,
+}
+
+impl RiskStatusRequest {
+    /// The command for `risk`.
+    pub fn command(&self, risk: Name) -> Result<core::Command, ApiError> {
+        let to = core::RiskStatus::parse(&self.status).ok_or_else(|| {
+            let names = core::RiskStatus::ALL.map(|s| s.as_str());
+            ApiError::unprocessable(
+                "status",
+                format!(
+                    "`{}` is not a risk status{}; use one of {}",
+                    self.status,
+                    core::suggest::hint(&self.status, names),
+                    names.join(", ")
+                ),
+            )
+        })?;
+        if self.reason.trim().is_empty() {
+            return Err(ApiError::unprocessable(
+                "reason",
+                "say why the risk's status changes",
+            ));
+        }
+        Ok(core::Command::ChangeRiskStatus { risk, to })
+    }
+}
+
 /// `POST /items/{name}/eta`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

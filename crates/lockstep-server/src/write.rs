@@ -48,6 +48,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
             "/integration-tasks/{name}/scenarios/{number}",
             post(record_scenario_result),
         )
+        .route("/risk-register/{name}/status", post(risk_status))
         .route("/dependencies", post(add_dependency))
         .route(
             "/dependencies/{blocker}/{blocked}",
@@ -80,6 +81,8 @@ pub(crate) enum Target {
     Run(Name),
     /// An integration task (versioned by its release's stream).
     IntegrationTask(Name),
+    /// A registered risk (versioned by its release's stream).
+    Risk(Name),
 }
 
 impl Target {
@@ -94,6 +97,7 @@ impl Target {
             Target::Readiness(_) => "release",
             Target::Run(_) => "run of release",
             Target::IntegrationTask(_) => "integration task",
+            Target::Risk(_) => "risk",
         }
     }
 
@@ -106,7 +110,8 @@ impl Target {
             | Target::Item(n)
             | Target::Readiness(n)
             | Target::Run(n)
-            | Target::IntegrationTask(n) => n.as_str().to_owned(),
+            | Target::IntegrationTask(n)
+            | Target::Risk(n) => n.as_str().to_owned(),
             Target::Dependency(a, b) => format!("{a}/{b}"),
         }
     }
@@ -139,6 +144,10 @@ impl Target {
                 .integration_tasks()
                 .get(n)
                 .map(|t| format!("release:{}", t.release)),
+            Target::Risk(n) => state
+                .risks()
+                .get(n)
+                .map(|r| format!("release:{}", r.release)),
         }
     }
 
@@ -156,8 +165,21 @@ impl Target {
                 .map(|assessment| crate::checklists::assessment_json(&assessment)),
             Target::Run(n) => state.runs().get(n).map(crate::runs::run_json),
             Target::IntegrationTask(n) => state.integration_tasks().get(n).map(|t| json!(t)),
+            Target::Risk(n) => state.risks().get(n).map(risk_json),
         }
     }
+}
+
+/// A registered risk as the API and `lockstep describe risk` show it: as the state
+/// holds it, with its exposure (probability × impact, 1 to 9).
+pub fn risk_json(risk: &lockstep_core::Risk) -> Value {
+    json!({
+        "name": risk.name,
+        "release": risk.release,
+        "spec": risk.spec,
+        "status": risk.status,
+        "exposure": risk.spec.exposure(),
+    })
 }
 
 /// An item as the API and `lockstep describe item` show it: with what it blocks, what
@@ -594,6 +616,21 @@ async fn set_eta(
     };
     let mut w = write(command, Target::Item(item), if_match);
     w.reason = body.reason;
+    execute(&app, &caller, w).await
+}
+
+/// `POST /risk-register/{name}/status`: move a registered risk, with the reason.
+async fn risk_status(
+    Extract(app): Shared,
+    caller: Caller,
+    Path(name): Path<String>,
+    if_match: IfMatch,
+    ApiJson(body): ApiJson<wire::RiskStatusRequest>,
+) -> Result<Response, ApiError> {
+    let risk = path_name("risk", &name)?;
+    let command = body.command(risk.clone())?;
+    let mut w = write(command, Target::Risk(risk), if_match);
+    w.reason = Some(body.reason);
     execute(&app, &caller, w).await
 }
 

@@ -26,7 +26,7 @@ pub struct Cli {
     #[arg(long, short = 'o', global = true, value_enum, default_value_t = Output::Table)]
     pub output: Output,
     /// Work against a Lockstep server instead of the database: `get`, `describe`,
-    /// `history`, `item`, `apply`, `gonogo`, `signal`, `checklist`, `signoff`,
+    /// `history`, `item`, `risk`, `apply`, `gonogo`, `signal`, `checklist`, `signoff`,
     /// `runbook`, `run` and `audit` go over its HTTP API. The token comes from
     /// LOCKSTEP_TOKEN or from `lockstep login`.
     #[arg(long, global = true, env = "LOCKSTEP_SERVER")]
@@ -85,6 +85,8 @@ pub enum Command {
     Item(ItemArgs),
     /// Integration tasks: record a scenario's result.
     Integration(IntegrationArgs),
+    /// The risk register: move a risk to another status, with the reason.
+    Risk(RiskArgs),
     /// Plan releases straight from manifest files, offline: schedule, critical path,
     /// risks, forecast and release-day steps.
     Plan(PlanArgs),
@@ -165,13 +167,16 @@ pub enum Kind {
     Blackouts,
     #[value(alias = "resource")]
     Resources,
+    /// The risk register (declared risks; at-risk items are in `get items`).
+    #[value(alias = "risk")]
+    Risks,
 }
 
 #[derive(Debug, Args)]
 pub struct GetArgs {
     /// The kind of resource.
     pub kind: Kind,
-    /// Only items and integration tasks of this release.
+    /// Only items, integration tasks and risks of this release.
     #[arg(long)]
     pub release: Option<String>,
     /// Only items of this team.
@@ -247,6 +252,25 @@ pub enum IntegrationVerb {
         result: String,
         #[arg(long)]
         reason: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct RiskArgs {
+    #[command(subcommand)]
+    pub verb: RiskVerb,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RiskVerb {
+    /// Move a registered risk to another status; the reason is recorded with the event.
+    Status {
+        risk: String,
+        /// open, mitigated, occurred or closed.
+        status: String,
+        /// Why (required: the weekly sync reads it in the history).
+        #[arg(long, required = true)]
+        reason: String,
     },
 }
 

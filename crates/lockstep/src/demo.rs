@@ -12,7 +12,7 @@ use lockstep_manifest::Source;
 
 /// The example's manifests, compiled in so that `serve --demo` works from any
 /// directory.
-const EXAMPLE: [(&str, &str); 4] = [
+const EXAMPLE: [(&str, &str); 5] = [
     (
         "examples/q1-2025/teams.yaml",
         include_str!("../../../examples/q1-2025/teams.yaml"),
@@ -24,6 +24,10 @@ const EXAMPLE: [(&str, &str); 4] = [
     (
         "examples/q1-2025/release.yaml",
         include_str!("../../../examples/q1-2025/release.yaml"),
+    ),
+    (
+        "examples/q1-2025/risks.yaml",
+        include_str!("../../../examples/q1-2025/risks.yaml"),
     ),
     // The built-in checklist templates with approval rules for the example's people,
     // so the dashboard shows checklists and sign-offs.

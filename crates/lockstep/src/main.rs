@@ -113,6 +113,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::History(args) => read::history(&global, args).await,
         Command::Item(args) => verbs::item(&global, args).await,
         Command::Integration(args) => verbs::integration(&global, args).await,
+        Command::Risk(args) => verbs::risk(&global, args).await,
         Command::Plan(args) => plan_cmd::run(args, global.output),
         Command::Serve(args) => serve::run(&global, args).await,
         Command::Bench(args) => bench::run(args).await,

@@ -77,6 +77,7 @@ pub fn yaml_kind(kind: Kind) -> anyhow::Result<&'static str> {
         Kind::Subscriptions => "Subscription",
         Kind::Blackouts => "Blackout",
         Kind::Resources => "Resource",
+        Kind::Risks => "Risk",
         Kind::Items | Kind::Dependencies | Kind::IntegrationTasks => {
             bail!(
                 "items, dependencies and integration tasks are written inside their release: use `get releases -o yaml`"
@@ -123,6 +124,7 @@ pub trait View {
     /// The at-risk items, each with its causal chain, root cause first.
     fn at_risk(&self) -> BTreeMap<Name, Vec<String>>;
     fn resources(&self) -> &BTreeMap<Name, lockstep_core::Resource>;
+    fn risks(&self) -> &BTreeMap<Name, lockstep_core::Risk>;
     fn dependencies(&self) -> Box<dyn Iterator<Item = &Dependency> + '_>;
     fn items_of<'a>(&'a self, release: &'a Name) -> Box<dyn Iterator<Item = &'a Item> + 'a>;
     fn blocked_by<'a>(&'a self, item: &'a Name) -> Box<dyn Iterator<Item = &'a Dependency> + 'a>;
@@ -142,6 +144,9 @@ impl View for State {
     }
     fn resources(&self) -> &BTreeMap<Name, lockstep_core::Resource> {
         State::resources(self)
+    }
+    fn risks(&self) -> &BTreeMap<Name, lockstep_core::Risk> {
+        State::risks(self)
     }
     fn teams(&self) -> &BTreeMap<Name, Team> {
         State::teams(self)
@@ -180,10 +185,10 @@ impl View for State {
 pub fn check_filter_kinds(args: &GetArgs) -> anyhow::Result<()> {
     match args.kind {
         Kind::Items => Ok(()),
-        Kind::IntegrationTasks if args.team.is_none() => Ok(()),
-        Kind::IntegrationTasks => bail!("`--team` filters only `get items`"),
+        Kind::IntegrationTasks | Kind::Risks if args.team.is_none() => Ok(()),
+        Kind::IntegrationTasks | Kind::Risks => bail!("`--team` filters only `get items`"),
         _ if args.release.is_some() || args.team.is_some() => bail!(
-            "`--release` filters only `get items` and `get integration-tasks`, `--team` only `get items`"
+            "`--release` filters only `get items`, `get integration-tasks` and `get risks`, `--team` only `get items`"
         ),
         _ => Ok(()),
     }
@@ -215,6 +220,53 @@ pub fn check_filter_names<'a>(
 
 pub fn listing(state: &impl View, args: &GetArgs) -> anyhow::Result<Listing> {
     Ok(match args.kind {
+        Kind::Risks => {
+            // Highest exposure first, as the dashboard and the weekly agenda order them.
+            let mut risks: Vec<&lockstep_core::Risk> = state
+                .risks()
+                .values()
+                .filter(|r| {
+                    args.release
+                        .as_deref()
+                        .is_none_or(|w| r.release.as_str() == w)
+                })
+                .collect();
+            risks.sort_by_key(|r| std::cmp::Reverse(r.spec.exposure()));
+            (
+                vec![
+                    "NAME",
+                    "RELEASE",
+                    "EXPOSURE",
+                    "OWNER",
+                    "STATUS",
+                    "REVIEW BY",
+                    "TITLE",
+                ],
+                risks
+                    .iter()
+                    .map(|r| {
+                        vec![
+                            r.name.to_string(),
+                            r.release.to_string(),
+                            format!(
+                                "{} ({} × {})",
+                                r.spec.exposure(),
+                                r.spec.probability,
+                                r.spec.impact
+                            ),
+                            r.spec.owner.to_string(),
+                            r.status.to_string(),
+                            opt(r.spec.review_by),
+                            r.spec.title.clone(),
+                        ]
+                    })
+                    .collect(),
+                risks
+                    .iter()
+                    .map(|r| lockstep_server::risk_json(r))
+                    .collect(),
+            )
+        }
         Kind::Blackouts => (
             vec![
                 "NAME",
@@ -568,6 +620,12 @@ pub async fn describe(global: &Global, args: DescribeArgs) -> anyhow::Result<Exi
                     .resources()
                     .get(name)
                     .ok_or_else(|| missing("resource", &mut state.resources().keys()))?
+            ),
+            Kind::Risks => lockstep_server::risk_json(
+                state
+                    .risks()
+                    .get(name)
+                    .ok_or_else(|| missing("risk", &mut state.risks().keys()))?,
             ),
             Kind::Dependencies => {
                 bail!("dependencies have no name: use `describe item NAME` to see what it blocks")

@@ -246,6 +246,7 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<Result<Exi
         Command::History(args) => history(&Client::connect(global)?, global, args).await,
         Command::Item(args) => item(&Client::connect(global)?, global, args).await,
         Command::Integration(args) => integration(&Client::connect(global)?, global, args).await,
+        Command::Risk(args) => risk(&Client::connect(global)?, global, args).await,
         Command::Apply(args) => apply(&Client::connect(global)?, global, args).await,
         Command::Gonogo(args) => gonogo(&Client::connect(global)?, global, &args.release).await,
         Command::User(_) => refuse("user"),
@@ -291,6 +292,8 @@ pub struct Fetched {
     /// At-risk items and their chains, from `/api/v1/risks` (for `get items`).
     risks: BTreeMap<Name, Vec<String>>,
     resources: BTreeMap<Name, lockstep_core::Resource>,
+    /// The risk register, from `/api/v1/risk-register`.
+    risks_registered: BTreeMap<Name, lockstep_core::Risk>,
     dependencies: Vec<Dependency>,
 }
 
@@ -303,6 +306,9 @@ impl View for Fetched {
     }
     fn resources(&self) -> &BTreeMap<Name, lockstep_core::Resource> {
         &self.resources
+    }
+    fn risks(&self) -> &BTreeMap<Name, lockstep_core::Risk> {
+        &self.risks_registered
     }
     fn subscriptions(&self) -> &BTreeMap<Name, lockstep_core::Subscription> {
         &self.subscriptions
@@ -437,6 +443,16 @@ pub async fn get(client: &Client, global: &Global, args: GetArgs) -> anyhow::Res
                 |t: &IntegrationTask| &t.name,
             );
         }
+        Kind::Risks => {
+            let filters = query(&[("release", args.release.as_deref())])?;
+            // Each entry is the risk plus its exposure, which the risk recomputes.
+            fetched.risks_registered = by_name(
+                client
+                    .all(&format!("/api/v1/risk-register{filters}"))
+                    .await?,
+                |r: &lockstep_core::Risk| &r.name,
+            );
+        }
     }
     let (header, rows, json) = crate::read::listing(&fetched, &args)?;
     match global.output {
@@ -459,6 +475,7 @@ pub async fn describe(
         Kind::Releases => ("release", "releases"),
         Kind::Items => ("item", "items"),
         Kind::IntegrationTasks => ("integration task", "integration-tasks"),
+        Kind::Risks => ("risk", "risk-register"),
         Kind::Dependencies => {
             bail!("dependencies have no name: use `describe item NAME` to see what it blocks")
         }
@@ -641,6 +658,30 @@ async fn acknowledge(client: &Client, global: &Global, item: &str) -> anyhow::Re
             );
         }
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `lockstep --server URL risk status RISK STATUS --reason WHY`
+pub async fn risk(
+    client: &Client,
+    global: &Global,
+    args: crate::cli::RiskArgs,
+) -> anyhow::Result<ExitCode> {
+    let crate::cli::RiskVerb::Status {
+        risk,
+        status,
+        reason,
+    } = args.verb;
+    crate::verbs::risk_status(&status)?;
+    crate::verbs::risk_reason(&reason)?;
+    let risk = Name::parse(&risk)?;
+    let answer = client
+        .post_json(
+            &format!("/api/v1/risk-register/{risk}/status"),
+            &json!({ "status": status, "reason": reason }),
+        )
+        .await?;
+    print_changes(global, &answer);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,12 +1,17 @@
-//! Daily verbs: `item status`, `item eta`, `item update`, `integration result`.
+//! Daily verbs: `item status`, `item eta`, `item update`, `integration result`,
+//! `risk status`.
 
 use std::process::ExitCode;
 
 use anyhow::{Context, anyhow};
-use lockstep_core::{Command, EventMeta, ItemStatus, Name, ScenarioResult, StatusUpdate, decide};
+use lockstep_core::{
+    Command, EventMeta, ItemStatus, Name, RiskStatus, ScenarioResult, StatusUpdate, decide,
+};
 
 use crate::apply::open;
-use crate::cli::{Global, IntegrationArgs, IntegrationVerb, ItemArgs, ItemVerb, Output};
+use crate::cli::{
+    Global, IntegrationArgs, IntegrationVerb, ItemArgs, ItemVerb, Output, RiskArgs, RiskVerb,
+};
 
 fn parse_date(raw: &str) -> anyhow::Result<jiff::civil::Date> {
     raw.parse()
@@ -87,6 +92,40 @@ pub async fn integration(global: &Global, args: IntegrationArgs) -> anyhow::Resu
         result: scenario_result(&result)?,
     };
     commit(global, command, reason, jiff::Timestamp::now()).await
+}
+
+/// The status a risk is moved to, or the error that lists the statuses there are.
+pub fn risk_status(raw: &str) -> anyhow::Result<RiskStatus> {
+    RiskStatus::parse(raw).ok_or_else(|| {
+        let names = RiskStatus::ALL.map(RiskStatus::as_str);
+        anyhow!(
+            "unknown risk status `{raw}`{}: use one of {}",
+            lockstep_core::suggest::hint(raw, names),
+            names.join(", ")
+        )
+    })
+}
+
+/// A reason that says something: the history's WHY column is what the weekly sync reads.
+pub fn risk_reason(reason: &str) -> anyhow::Result<()> {
+    if reason.trim().is_empty() {
+        anyhow::bail!("--reason must say why the risk's status changes");
+    }
+    Ok(())
+}
+
+pub async fn risk(global: &Global, args: RiskArgs) -> anyhow::Result<ExitCode> {
+    let RiskVerb::Status {
+        risk,
+        status,
+        reason,
+    } = args.verb;
+    risk_reason(&reason)?;
+    let command = Command::ChangeRiskStatus {
+        risk: Name::parse(&risk)?,
+        to: risk_status(&status)?,
+    };
+    commit(global, command, Some(reason), jiff::Timestamp::now()).await
 }
 
 /// Decides `command` on the database and commits what it decided, printing the change.

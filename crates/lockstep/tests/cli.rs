@@ -56,7 +56,7 @@ fn exported_yaml_round_trips() {
 fn dry_run_prints_the_change_and_writes_nothing() {
     let ws = Workspace::new();
     let out = ws.ok(&["apply", "-f", &example(), "--dry-run"]);
-    assert!(out.contains("dry run: 35 change(s) not applied"), "{out}");
+    assert!(out.contains("dry run: 39 change(s) not applied"), "{out}");
     assert_eq!(ws.n_events(), 0);
 }
 
