@@ -21,8 +21,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Event, EventMeta, IssueSeverity, ItemStatus, Name, ReleaseKind, ReleaseState, ScenarioResult,
-    SignalReading, State,
+    Event, EventMeta, IssueSeverity, ItemStatus, Name, ReleaseKind, ReleaseState, RiskStatus,
+    ScenarioResult, SignalReading, State,
 };
 
 /// How long after a deployment an opened critical or high issue on a deployed component
@@ -387,6 +387,19 @@ impl Ledger {
                 ),
             }],
         ));
+        let occurred = state
+            .risks()
+            .values()
+            .filter(|risk| &risk.release == release && risk.status == RiskStatus::Occurred)
+            .map(|risk| {
+                format!(
+                    "Risk {} occurred: {} (owner {}; mitigation: {}).",
+                    risk.name,
+                    risk.spec.title,
+                    risk.spec.owner,
+                    risk.spec.mitigation.as_deref().unwrap_or("none recorded")
+                )
+            });
         timeline.push(
             Question::new(
                 "What caused delays?",
@@ -404,9 +417,10 @@ impl Ledger {
                             slip.at.to_zoned_datetime(TimeZone::UTC).date()
                         )
                     })
+                    .chain(occurred)
                     .collect(),
             )
-            .or_none("No ETA moved later."),
+            .or_none("No ETA moved later and no risk of the register occurred."),
         );
         timeline.push(
             Question::new("Were buffers adequate?", self.buffers(state, release))

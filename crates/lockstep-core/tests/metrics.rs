@@ -88,6 +88,19 @@ fn log() -> Vec<(&'static str, &'static str, Value)> {
             {"blocker": "db", "blocked": "fe", "bufferDays": 0, "late": true}}),
         ),
         (
+            "2025-01-08T09:00:00Z",
+            "rm",
+            json!({"type": "RiskIdentified", "risk": "api-slip", "release": "q1",
+            "spec": {"title": "API slips", "probability": "medium", "impact": "high",
+                "owner": "mike", "mitigation": "ship dark behind a flag"}}),
+        ),
+        (
+            "2025-02-01T16:30:00Z",
+            "mike",
+            json!({"type": "RiskStatusChanged", "risk": "api-slip",
+            "from": "open", "to": "occurred"}),
+        ),
+        (
             "2025-02-10T12:00:00Z",
             "mike",
             json!({"type": "ItemStatusChanged", "item": "api",
@@ -211,7 +224,10 @@ fn the_retrospective_answers_the_seed_questions_from_the_record() {
     );
     assert_eq!(
         facts(&retro, "What caused delays?"),
-        ["api ETA 2025-02-05 → 2025-02-10 (+5 d), reported by mike on 2025-02-01."]
+        [
+            "api ETA 2025-02-05 → 2025-02-10 (+5 d), reported by mike on 2025-02-01.",
+            "Risk api-slip occurred: API slips (owner mike; mitigation: ship dark behind a flag)."
+        ]
     );
     assert_eq!(
         facts(&retro, "Were buffers adequate?"),
