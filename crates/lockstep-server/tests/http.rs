@@ -8,34 +8,14 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use common::{add_users, application, config, name, request, send};
-use lockstep_core::{Command, ItemSpec, Member, ReleaseSpec, Role, TeamSpec};
+use common::{add_users, application, config, name, request, send, team};
+use lockstep_core::{Command, ItemSpec, ReleaseSpec, Role};
 use lockstep_server::{AppState, Clock, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
 fn date(raw: &str) -> jiff::civil::Date {
     raw.parse().expect("valid test date")
-}
-
-fn team(members: &[(&str, Role)]) -> TeamSpec {
-    TeamSpec {
-        title: None,
-        time_zone: "UTC".to_owned(),
-        working_hours: Default::default(),
-        holidays: Vec::new(),
-        members: members
-            .iter()
-            .map(|(handle, role)| Member {
-                handle: name(handle),
-                name: None,
-                email: None,
-                roles: vec![*role],
-            })
-            .collect(),
-        on_call: None,
-        labels: Default::default(),
-    }
 }
 
 fn item(title: &str, team: &str, due: &str) -> ItemSpec {

@@ -7,33 +7,13 @@ mod common;
 use std::sync::Arc;
 
 use axum::http::{Method, StatusCode, header};
-use common::{add_users, application, config, name, request, send};
-use lockstep_core::{Command, ItemSpec, Member, ReleaseSpec, RiskLevel, RiskSpec, Role, TeamSpec};
+use common::{add_users, application, config, name, request, send, team};
+use lockstep_core::{Command, ItemSpec, ReleaseSpec, RiskLevel, RiskSpec, Role};
 use lockstep_server::{AppState, Clock};
 use serde_json::{Value, json};
 
 fn date(raw: &str) -> jiff::civil::Date {
     raw.parse().expect("valid test date")
-}
-
-fn team(members: &[(&str, Role)]) -> TeamSpec {
-    TeamSpec {
-        title: None,
-        time_zone: "UTC".to_owned(),
-        working_hours: Default::default(),
-        holidays: Vec::new(),
-        members: members
-            .iter()
-            .map(|(handle, role)| Member {
-                handle: name(handle),
-                name: None,
-                email: None,
-                roles: vec![*role],
-            })
-            .collect(),
-        on_call: None,
-        labels: Default::default(),
-    }
 }
 
 fn risk(title: &str, probability: RiskLevel, impact: RiskLevel, owner: &str) -> RiskSpec {

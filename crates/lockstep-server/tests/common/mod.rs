@@ -8,13 +8,34 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use lockstep_core::{Command, EventMeta, Name, State};
+use lockstep_core::{Command, EventMeta, Member, Name, Role, State, TeamSpec};
 use lockstep_server::auth::PasswordCost;
 use lockstep_server::{AppState, Clock, Config, app};
 use lockstep_store::auth::AuthStore;
 use lockstep_store::program::Program;
 use serde_json::Value;
 use tower::ServiceExt;
+
+/// A team in UTC whose members have the given roles.
+pub fn team(members: &[(&str, Role)]) -> TeamSpec {
+    TeamSpec {
+        title: None,
+        time_zone: "UTC".to_owned(),
+        working_hours: Default::default(),
+        holidays: Vec::new(),
+        members: members
+            .iter()
+            .map(|(handle, role)| Member {
+                handle: name(handle),
+                name: None,
+                email: None,
+                roles: vec![*role],
+            })
+            .collect(),
+        on_call: None,
+        labels: Default::default(),
+    }
+}
 
 /// The password of every test user.
 pub const PASSWORD: &str = "correct horse battery staple";
