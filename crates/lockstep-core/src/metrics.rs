@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     Event, EventMeta, IssueSeverity, ItemStatus, Name, ReleaseKind, ReleaseState, RiskStatus,
-    ScenarioResult, SignalReading, State,
+    ScenarioResult, State,
 };
 
 /// How long after a deployment an opened critical or high issue on a deployed component
@@ -216,18 +216,12 @@ impl Ledger {
                 ));
             }
             Event::SignalRecorded { signal } => {
-                if let SignalReading::Issue {
-                    number,
-                    title,
-                    open: true,
-                    severity: Some(severity @ (IssueSeverity::Critical | IssueSeverity::High)),
-                } = &signal.reading
-                {
+                if let Some((number, title, severity)) = signal.reading.blocking_issue() {
                     self.issues.push(Issue {
                         component: signal.component.clone(),
-                        number: *number,
-                        title: title.clone(),
-                        severity: *severity,
+                        number,
+                        title: title.to_owned(),
+                        severity,
                         at: signal.observed_at,
                     });
                 }

@@ -1202,6 +1202,20 @@ impl SignalReading {
         }
     }
 
+    /// An open critical or high issue, as (number, title, severity): what blocks a
+    /// release's go and, after it ships, what counts as its incident.
+    pub fn blocking_issue(&self) -> Option<(u64, &str, IssueSeverity)> {
+        match self {
+            SignalReading::Issue {
+                number,
+                title,
+                open: true,
+                severity: Some(severity @ (IssueSeverity::Critical | IssueSeverity::High)),
+            } => Some((*number, title, *severity)),
+            _ => None,
+        }
+    }
+
     /// A short human description (`ci CI failure on main`).
     pub fn describe(&self) -> String {
         match self {

@@ -10,8 +10,8 @@
 use std::collections::BTreeSet;
 
 use crate::{
-    CiConclusion, DomainError, IssueSeverity, ItemStatus, Name, ScenarioResult, Signal, SignalKind,
-    SignalReading, State, Tier, suggest,
+    CiConclusion, DomainError, ItemStatus, Name, ScenarioResult, Signal, SignalKind, SignalReading,
+    State, Tier, suggest,
 };
 
 /// How one criterion stands.
@@ -242,13 +242,7 @@ fn no_blocking_bugs(state: &State, components: &[Name]) -> Criterion {
             .filter(|s| s.reading.kind() == SignalKind::Issue)
             .collect();
         for signal in &issues {
-            if let SignalReading::Issue {
-                number,
-                title,
-                open: true,
-                severity: Some(severity @ (IssueSeverity::Critical | IssueSeverity::High)),
-            } = &signal.reading
-            {
+            if let Some((number, title, severity)) = signal.reading.blocking_issue() {
                 finding.failures.push(format!(
                     "{component}: issue #{number} {title} ({}) is open",
                     severity.as_str()
