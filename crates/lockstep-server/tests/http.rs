@@ -8,79 +8,12 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use common::{add_users, application, config, name, request, send, team};
-use lockstep_core::{Command, ItemSpec, ReleaseSpec, Role};
+use common::{
+    SMALL_PROGRAM_USERS, add_users, application, config, name, request, send, small_program,
+};
 use lockstep_server::{AppState, Clock, app};
 use serde_json::{Value, json};
 use tower::ServiceExt;
-
-fn date(raw: &str) -> jiff::civil::Date {
-    raw.parse().expect("valid test date")
-}
-
-fn item(title: &str, team: &str, due: &str) -> ItemSpec {
-    ItemSpec {
-        title: title.to_owned(),
-        team: name(team),
-        component: None,
-        acceptance_criteria: Vec::new(),
-        labels: Vec::new(),
-        due: Some(date(due)),
-        estimate: None,
-        uses: Default::default(),
-        pinned_start: None,
-    }
-}
-
-/// A small program: teams api (mike), frontend (sarah), office (rita, release manager;
-/// sid, security); release r1 with `api-endpoints` (api) blocking `dashboard` (frontend).
-fn commands() -> Vec<Command> {
-    vec![
-        Command::DefineTeam {
-            team: name("api"),
-            spec: team(&[("mike", Role::TechLead)]),
-        },
-        Command::DefineTeam {
-            team: name("frontend"),
-            spec: team(&[("sarah", Role::TechLead)]),
-        },
-        Command::DefineTeam {
-            team: name("office"),
-            spec: team(&[("rita", Role::ReleaseManager), ("sid", Role::Security)]),
-        },
-        Command::DefineRelease {
-            release: name("r1"),
-            spec: ReleaseSpec {
-                title: Some("Release One".to_owned()),
-                kind: Default::default(),
-                version: None,
-                target_date: date("2030-03-01"),
-                feature_freeze: Some(date("2030-02-15")),
-                code_freeze: Some(date("2030-02-22")),
-                manager: None,
-                milestones: Vec::new(),
-                deployment: None,
-                labels: Default::default(),
-            },
-        },
-        Command::DefineItem {
-            item: name("api-endpoints"),
-            release: name("r1"),
-            spec: item("API endpoints", "api", "2030-02-08"),
-        },
-        Command::DefineItem {
-            item: name("dashboard"),
-            release: name("r1"),
-            spec: item("Dashboard", "frontend", "2030-02-14"),
-        },
-        Command::DefineDependency {
-            blocker: name("api-endpoints"),
-            blocked: name("dashboard"),
-            need_by: Some(date("2030-02-10")),
-            buffer_days: 1,
-        },
-    ]
-}
 
 struct Harness {
     app: Arc<AppState>,
@@ -88,21 +21,12 @@ struct Harness {
     tokens: std::collections::HashMap<&'static str, String>,
 }
 
-const USERS: [(&str, Option<&str>, bool); 6] = [
-    ("admin", None, true),
-    ("rita", Some("rita"), false),
-    ("mike", Some("mike"), false),
-    ("sarah", Some("sarah"), false),
-    ("sid", Some("sid"), false),
-    ("viewer", None, false),
-];
-
 impl Harness {
     async fn new() -> Harness {
         let now: jiff::Timestamp = "2030-01-10T10:00:00Z".parse().expect("valid instant");
         let clock = Clock::fixed(now);
-        let app = application(commands(), now, config(clock.clone())).await;
-        let tokens = add_users(&app, &USERS).await;
+        let app = application(small_program(), now, config(clock.clone())).await;
+        let tokens = add_users(&app, &SMALL_PROGRAM_USERS).await;
         Harness { app, clock, tokens }
     }
 

@@ -7,14 +7,12 @@ mod common;
 use std::sync::Arc;
 
 use axum::http::{Method, StatusCode, header};
-use common::{add_users, application, config, name, request, send, team};
-use lockstep_core::{Command, ItemSpec, ReleaseSpec, RiskLevel, RiskSpec, Role};
+use common::{
+    SMALL_PROGRAM_USERS, add_users, application, config, date, name, request, send, small_program,
+};
+use lockstep_core::{Command, RiskLevel, RiskSpec};
 use lockstep_server::{AppState, Clock};
 use serde_json::{Value, json};
-
-fn date(raw: &str) -> jiff::civil::Date {
-    raw.parse().expect("valid test date")
-}
 
 fn risk(title: &str, probability: RiskLevel, impact: RiskLevel, owner: &str) -> RiskSpec {
     RiskSpec {
@@ -31,10 +29,9 @@ fn risk(title: &str, probability: RiskLevel, impact: RiskLevel, owner: &str) -> 
     }
 }
 
-/// Teams api (mike), frontend (sarah), office (rita, release manager; sid, security);
-/// release r1 with an API item and two risks: the API slip (mike, exposure 6, review
-/// overdue on the fixed clock, mitigated by a flag) and a `<script>`-titled one (sarah,
-/// exposure 2) whose text must come out escaped.
+/// The small program (`common::small_program`) with two risks: the API slip (mike,
+/// exposure 6, review overdue on the fixed clock, mitigated by a flag) and a
+/// `<script>`-titled one (sarah, exposure 2) whose text must come out escaped.
 fn commands() -> Vec<Command> {
     let mut api_slip = risk("API slips", RiskLevel::Medium, RiskLevel::High, "mike");
     api_slip.mitigation = Some("ship dark behind the flag".to_owned());
@@ -42,49 +39,8 @@ fn commands() -> Vec<Command> {
     api_slip.items = vec![name("api-endpoints")];
     api_slip.trigger = Some("ETA past Feb 5".to_owned());
     api_slip.review_by = Some(date("2030-01-05"));
-    vec![
-        Command::DefineTeam {
-            team: name("api"),
-            spec: team(&[("mike", Role::TechLead)]),
-        },
-        Command::DefineTeam {
-            team: name("frontend"),
-            spec: team(&[("sarah", Role::TechLead)]),
-        },
-        Command::DefineTeam {
-            team: name("office"),
-            spec: team(&[("rita", Role::ReleaseManager), ("sid", Role::Security)]),
-        },
-        Command::DefineRelease {
-            release: name("r1"),
-            spec: ReleaseSpec {
-                title: Some("Release One".to_owned()),
-                kind: Default::default(),
-                version: None,
-                target_date: date("2030-03-01"),
-                feature_freeze: None,
-                code_freeze: None,
-                manager: None,
-                milestones: Vec::new(),
-                deployment: None,
-                labels: Default::default(),
-            },
-        },
-        Command::DefineItem {
-            item: name("api-endpoints"),
-            release: name("r1"),
-            spec: ItemSpec {
-                title: "API endpoints".to_owned(),
-                team: name("api"),
-                component: None,
-                acceptance_criteria: Vec::new(),
-                labels: Vec::new(),
-                due: None,
-                estimate: None,
-                uses: Default::default(),
-                pinned_start: None,
-            },
-        },
+    let mut commands = small_program();
+    commands.extend([
         Command::DefineRisk {
             risk: name("api-slip"),
             release: name("r1"),
@@ -100,17 +56,9 @@ fn commands() -> Vec<Command> {
                 "sarah",
             ),
         },
-    ]
+    ]);
+    commands
 }
-
-const USERS: [(&str, Option<&str>, bool); 6] = [
-    ("admin", None, true),
-    ("rita", Some("rita"), false),
-    ("mike", Some("mike"), false),
-    ("sarah", Some("sarah"), false),
-    ("sid", Some("sid"), false),
-    ("viewer", None, false),
-];
 
 struct Harness {
     app: Arc<AppState>,
@@ -121,7 +69,7 @@ impl Harness {
     async fn new() -> Harness {
         let now: jiff::Timestamp = "2030-01-10T10:00:00Z".parse().expect("valid instant");
         let app = application(commands(), now, config(Clock::fixed(now))).await;
-        let tokens = add_users(&app, &USERS).await;
+        let tokens = add_users(&app, &SMALL_PROGRAM_USERS).await;
         Harness { app, tokens }
     }
 

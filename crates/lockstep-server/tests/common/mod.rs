@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
-use lockstep_core::{Command, EventMeta, Member, Name, Role, State, TeamSpec};
+use lockstep_core::{
+    Command, EventMeta, ItemSpec, Member, Name, ReleaseSpec, Role, State, TeamSpec,
+};
 use lockstep_server::auth::PasswordCost;
 use lockstep_server::{AppState, Clock, Config, app};
 use lockstep_store::auth::AuthStore;
@@ -138,3 +140,81 @@ pub fn request(
     }
     .expect("request builds")
 }
+
+pub fn date(raw: &str) -> jiff::civil::Date {
+    raw.parse().expect("valid test date")
+}
+
+pub fn item(title: &str, team: &str, due: &str) -> ItemSpec {
+    ItemSpec {
+        title: title.to_owned(),
+        team: name(team),
+        component: None,
+        acceptance_criteria: Vec::new(),
+        labels: Vec::new(),
+        due: Some(date(due)),
+        estimate: None,
+        uses: Default::default(),
+        pinned_start: None,
+    }
+}
+
+/// A small program: teams api (mike), frontend (sarah), office (rita, release manager;
+/// sid, security); release r1 with `api-endpoints` (api) blocking `dashboard` (frontend).
+pub fn small_program() -> Vec<Command> {
+    vec![
+        Command::DefineTeam {
+            team: name("api"),
+            spec: team(&[("mike", Role::TechLead)]),
+        },
+        Command::DefineTeam {
+            team: name("frontend"),
+            spec: team(&[("sarah", Role::TechLead)]),
+        },
+        Command::DefineTeam {
+            team: name("office"),
+            spec: team(&[("rita", Role::ReleaseManager), ("sid", Role::Security)]),
+        },
+        Command::DefineRelease {
+            release: name("r1"),
+            spec: ReleaseSpec {
+                title: Some("Release One".to_owned()),
+                kind: Default::default(),
+                version: None,
+                target_date: date("2030-03-01"),
+                feature_freeze: Some(date("2030-02-15")),
+                code_freeze: Some(date("2030-02-22")),
+                manager: None,
+                milestones: Vec::new(),
+                deployment: None,
+                labels: Default::default(),
+            },
+        },
+        Command::DefineItem {
+            item: name("api-endpoints"),
+            release: name("r1"),
+            spec: item("API endpoints", "api", "2030-02-08"),
+        },
+        Command::DefineItem {
+            item: name("dashboard"),
+            release: name("r1"),
+            spec: item("Dashboard", "frontend", "2030-02-14"),
+        },
+        Command::DefineDependency {
+            blocker: name("api-endpoints"),
+            blocked: name("dashboard"),
+            need_by: Some(date("2030-02-10")),
+            buffer_days: 1,
+        },
+    ]
+}
+
+/// The small program's users: an admin, its people, and a viewer with no member link.
+pub const SMALL_PROGRAM_USERS: [(&str, Option<&str>, bool); 6] = [
+    ("admin", None, true),
+    ("rita", Some("rita"), false),
+    ("mike", Some("mike"), false),
+    ("sarah", Some("sarah"), false),
+    ("sid", Some("sid"), false),
+    ("viewer", None, false),
+];
