@@ -3,7 +3,7 @@
 //! Nothing here writes anything; the caller appends the events and only then
 //! applies them. `now` is passed in, never read.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use jiff::Timestamp;
 
@@ -239,6 +239,7 @@ impl Decider<'_> {
             }
             Command::DefineComponent { component, spec } => {
                 self.team(&spec.team)?;
+                self.component_dependencies(&component, &spec.depends_on)?;
                 // Webhooks and signals find a component by its repository: two sharing one
                 // would make every delivery land on either, silently.
                 if let Some(repository) = &spec.repository
@@ -802,6 +803,72 @@ impl Decider<'_> {
             true => Ok(()),
             false => Err(not_found("team", team, self.state.teams().keys())),
         }
+    }
+
+    /// `depends_on` names other known components, and does not close a cycle through
+    /// what they depend on: a cycle would leave no deployment order.
+    fn component_dependencies(
+        &self,
+        component: &Name,
+        depends_on: &[Name],
+    ) -> Result<(), DomainError> {
+        let mut seen = BTreeSet::new();
+        for dependency in depends_on {
+            if dependency == component {
+                return Err(DomainError::invalid(
+                    "spec.dependsOn",
+                    format!("component `{component}` cannot depend on itself"),
+                ));
+            }
+            if !seen.insert(dependency) {
+                return Err(DomainError::invalid(
+                    "spec.dependsOn",
+                    format!("`{dependency}` is listed twice"),
+                ));
+            }
+            self.component(dependency)?;
+        }
+        // Breadth-first from the new dependencies through the stored ones; reaching
+        // `component` again is a cycle, named from the way back.
+        let mut came_from: BTreeMap<&Name, &Name> = BTreeMap::new();
+        let mut queue: VecDeque<&Name> = VecDeque::new();
+        for dependency in depends_on {
+            came_from.insert(dependency, component);
+            queue.push_back(dependency);
+        }
+        while let Some(next) = queue.pop_front() {
+            let Some(stored) = self.state.components().get(next) else {
+                continue;
+            };
+            for further in &stored.spec.depends_on {
+                if further == component {
+                    // The way back from `next` to one of the new dependencies.
+                    let mut path = vec![next];
+                    while let Some(&previous) = path.last().and_then(|at| came_from.get(at))
+                        && previous != component
+                    {
+                        path.push(previous);
+                    }
+                    let cycle: Vec<String> = std::iter::once(component)
+                        .chain(path.into_iter().rev())
+                        .chain(std::iter::once(component))
+                        .map(Name::to_string)
+                        .collect();
+                    return Err(DomainError::invalid(
+                        "spec.dependsOn",
+                        format!(
+                            "components depend on each other in a cycle: {}",
+                            cycle.join(" → ")
+                        ),
+                    ));
+                }
+                if !came_from.contains_key(further) {
+                    came_from.insert(further, next);
+                    queue.push_back(further);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn component(&self, component: &Name) -> Result<(), DomainError> {

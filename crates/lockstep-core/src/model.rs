@@ -203,6 +203,10 @@ pub struct ComponentSpec {
     /// Labels.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub labels: Labels,
+    /// Components that must be deployed before this one (Backstage's `dependsOn`): a
+    /// runbook that deploys both puts them first, whatever the items say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<Name>,
 }
 
 /// The tier of an environment.

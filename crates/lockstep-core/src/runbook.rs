@@ -4,8 +4,9 @@
 //!
 //! The deployment order is the dependency graph of the release's components: a
 //! component whose item blocks another component's item deploys first (backend
-//! before API before frontend and mobile in the seed example); components the graph
-//! does not order keep the order of the plan. Start times are the plan's, moved out
+//! before API before frontend and mobile in the seed example), and so does a
+//! component that another names in `dependsOn`; components the graph does not order
+//! keep the order of the plan. Start times are the plan's, moved out
 //! of blackouts as `lockstep plan` moves them (`planning::deployment_day`).
 //!
 //! Pure and derived: nothing here is stored until a run starts, when the run keeps
@@ -439,6 +440,16 @@ fn deployment_order(
     };
     let n_steps = plan.steps.len();
     let mut predecessors: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); n_steps];
+    for (to, step) in plan.steps.iter().enumerate() {
+        let Some(component) = state.components().get(&step.component) else {
+            continue;
+        };
+        for dependency in &component.spec.depends_on {
+            if let Some(&from) = index.get(dependency) {
+                predecessors[to].insert(from);
+            }
+        }
+    }
     for item in state.items_of(&release.name) {
         for dependency in state.blocked_by(&item.name) {
             if let (Some(from), Some(to)) = (

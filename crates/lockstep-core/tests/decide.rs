@@ -60,6 +60,7 @@ impl ProgramBuilder {
             team: name(team),
             repository: None,
             labels: Default::default(),
+            depends_on: Vec::new(),
         };
         self.run(Command::DefineComponent {
             component: name(component),
@@ -508,6 +509,7 @@ fn same_declaration_twice_decides_nothing() {
         team: name("backend"),
         repository: None,
         labels: Default::default(),
+        depends_on: Vec::new(),
     };
     assert_eq!(
         check(
@@ -590,6 +592,7 @@ fn two_components_cannot_share_a_repository() {
             team: name("backend"),
             repository: Some(repository.into()),
             labels: Default::default(),
+            depends_on: Vec::new(),
         },
     };
     let given =

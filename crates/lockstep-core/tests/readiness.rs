@@ -46,6 +46,7 @@ impl Given {
                 team: name("api"),
                 repository: None,
                 labels: Default::default(),
+                depends_on: Vec::new(),
             },
         });
         given.run(Command::DefineEnvironment {

@@ -82,6 +82,7 @@ impl ProgramBuilder {
                     team: name(team_name),
                     repository: None,
                     labels: Default::default(),
+                    depends_on: Vec::new(),
                 },
             });
         }

@@ -37,6 +37,7 @@ fn given() -> State {
                 team: name("api"),
                 repository: Some("github.com/acme/analytics-api".into()),
                 labels: Default::default(),
+                depends_on: Vec::new(),
             },
         },
         Command::DefineEnvironment {

@@ -9,6 +9,7 @@
 //! decide whether a change is allowed; `lockstep_core::decide_all` does.
 #![deny(missing_docs)]
 
+mod backstage;
 mod error;
 mod export;
 mod parse;
@@ -16,6 +17,7 @@ mod plan;
 mod train;
 mod wire;
 
+pub use backstage::{ROLES_ANNOTATION, TIME_ZONE_ANNOTATION};
 pub use error::{Location, ManifestError, ManifestErrors};
 pub use export::{export, export_templates};
 pub use parse::{Limits, Manifest, Resource, Source, parse};

@@ -10,7 +10,7 @@ use serde_saphyr::{Budget, Options, Spanned};
 
 use crate::wire::ChecklistTemplateDoc;
 use crate::wire::{
-    BlackoutDoc, ComponentDoc, DependencyDoc, Document, Envelope, EnvironmentDoc,
+    BlackoutDoc, ComponentDoc, DependencyDoc, Document as Doc, Envelope, EnvironmentDoc,
     IntegrationTaskDoc, ItemDoc, ReleaseDoc, ReleaseTrainDoc, RiskDoc, SubscriptionDoc, TeamDoc,
 };
 use crate::{API_VERSION, Location, ManifestError, ManifestErrors};
@@ -49,11 +49,15 @@ pub enum Resource {
         name: Spanned<String>,
         labels: lockstep_core::Labels,
         spec: TeamDoc,
+        /// Read from a Backstage catalog, which says less than a Lockstep team holds.
+        catalog: Option<crate::backstage::Unsaid>,
     },
     Component {
         name: Spanned<String>,
         labels: lockstep_core::Labels,
         spec: ComponentDoc,
+        /// Read from a Backstage catalog: what it leaves out is kept from the component.
+        catalog: bool,
     },
     Environment {
         name: Spanned<String>,
@@ -148,6 +152,7 @@ pub(crate) struct Located {
 pub struct Manifest {
     pub(crate) files: Vec<String>,
     pub(crate) resources: Vec<Located>,
+    pub(crate) notes: Vec<ManifestError>,
 }
 
 impl Manifest {
@@ -161,12 +166,18 @@ impl Manifest {
         self.resources.is_empty()
     }
 
+    /// What was read but not applied, and why: the Backstage entities Lockstep has no
+    /// counterpart for, and the defaults it chose for the others. Not errors.
+    pub fn notes(&self) -> &[ManifestError] {
+        &self.notes
+    }
+
     pub(crate) fn location(&self, resource: &Located, at: &serde_saphyr::Location) -> Location {
         location(&self.files[resource.file], resource.line_offset, at)
     }
 }
 
-fn location(file: &str, line_offset: u64, at: &serde_saphyr::Location) -> Location {
+pub(crate) fn location(file: &str, line_offset: u64, at: &serde_saphyr::Location) -> Location {
     if *at == serde_saphyr::Location::UNKNOWN {
         return Location {
             file: file.to_owned(),
@@ -205,8 +216,10 @@ pub fn parse(sources: &[Source], limits: Limits) -> Result<Manifest, ManifestErr
     let mut manifest = Manifest {
         files: Vec::new(),
         resources: Vec::new(),
+        notes: Vec::new(),
     };
     let mut errors = Vec::new();
+    let mut catalog = Vec::new();
     for (file_index, source) in sources.iter().enumerate() {
         manifest.files.push(source.name.clone());
         if source.text.len() > limits.max_file_bytes {
@@ -236,12 +249,13 @@ pub fn parse(sources: &[Source], limits: Limits) -> Result<Manifest, ManifestErr
                 });
                 return Err(ManifestErrors(errors));
             }
-            match parse_document(text) {
-                Ok(resource) => manifest.resources.push(Located {
+            match parse_document(text, file_index, line_offset) {
+                Ok(Document::Lockstep(resource)) => manifest.resources.push(Located {
                     file: file_index,
                     line_offset,
                     resource,
                 }),
+                Ok(Document::Backstage(entity)) => catalog.push(entity),
                 Err((at, message)) => errors.push(ManifestError {
                     location: location(&source.name, line_offset, &at),
                     message,
@@ -249,11 +263,27 @@ pub fn parse(sources: &[Source], limits: Limits) -> Result<Manifest, ManifestErr
             }
         }
     }
+    if !catalog.is_empty() {
+        let resolved = crate::backstage::resolve(catalog, &manifest.files);
+        manifest.resources.extend(resolved.resources);
+        manifest.notes = resolved.notes;
+        errors.extend(resolved.errors);
+    }
     if errors.is_empty() {
         Ok(manifest)
     } else {
+        errors.sort_by(|a, b| a.location.cmp(&b.location));
         Err(ManifestErrors(errors))
     }
+}
+
+/// A document in Lockstep's own format, or an entity of a Backstage catalog, resolved
+/// once every document is read (its users join groups declared anywhere).
+// Transient, one per document read: boxing either side would only add an allocation.
+#[allow(clippy::large_enum_variant)]
+enum Document {
+    Lockstep(Resource),
+    Backstage(crate::backstage::Parsed),
 }
 
 /// Splits a multi-document stream into `(lines before the document, text)`,
@@ -303,33 +333,55 @@ fn options() -> Options {
     options
 }
 
-fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, String)> {
+fn parse_document(
+    text: &str,
+    file: usize,
+    line_offset: u64,
+) -> Result<Document, (serde_saphyr::Location, String)> {
     let envelope: Envelope = from_yaml(text)?;
+    if crate::backstage::API_VERSIONS.contains(&envelope.api_version.value.as_str()) {
+        return crate::backstage::read(text, &envelope.kind, file, line_offset)
+            .map(Document::Backstage);
+    }
     if envelope.api_version.value != API_VERSION {
         return Err((
             envelope.api_version.referenced,
             format!(
-                "apiVersion `{}` is not supported; use `{API_VERSION}`",
-                envelope.api_version.value
+                "apiVersion `{}` is not supported; use `{API_VERSION}` (or `{}` for a Backstage catalog)",
+                envelope.api_version.value,
+                crate::backstage::API_VERSIONS[0]
             ),
         ));
     }
-    let name_and = |doc: Document<_>| (doc.metadata.name, doc.metadata.labels, doc.spec);
+    parse_lockstep(text, envelope).map(Document::Lockstep)
+}
+
+fn parse_lockstep(
+    text: &str,
+    envelope: Envelope,
+) -> Result<Resource, (serde_saphyr::Location, String)> {
+    let name_and = |doc: Doc<_>| (doc.metadata.name, doc.metadata.labels, doc.spec);
     Ok(match envelope.kind.value.as_str() {
         "Team" => {
-            let (name, labels, spec) = name_and(from_yaml::<Document<TeamDoc>>(text)?);
-            Resource::Team { name, labels, spec }
+            let (name, labels, spec) = name_and(from_yaml::<Doc<TeamDoc>>(text)?);
+            Resource::Team {
+                name,
+                labels,
+                spec,
+                catalog: None,
+            }
         }
         "Component" => {
-            let doc = from_yaml::<Document<ComponentDoc>>(text)?;
+            let doc = from_yaml::<Doc<ComponentDoc>>(text)?;
             Resource::Component {
                 name: doc.metadata.name,
                 labels: doc.metadata.labels,
                 spec: doc.spec,
+                catalog: false,
             }
         }
         "Environment" => {
-            let doc = from_yaml::<Document<EnvironmentDoc>>(text)?;
+            let doc = from_yaml::<Doc<EnvironmentDoc>>(text)?;
             Resource::Environment {
                 name: doc.metadata.name,
                 labels: doc.metadata.labels,
@@ -337,7 +389,7 @@ fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, Strin
             }
         }
         "Blackout" => {
-            let doc = from_yaml::<Document<BlackoutDoc>>(text)?;
+            let doc = from_yaml::<Doc<BlackoutDoc>>(text)?;
             Resource::Blackout {
                 name: doc.metadata.name,
                 labels: doc.metadata.labels,
@@ -345,7 +397,7 @@ fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, Strin
             }
         }
         "Resource" => {
-            let doc = from_yaml::<Document<lockstep_core::ResourceSpec>>(text)?;
+            let doc = from_yaml::<Doc<lockstep_core::ResourceSpec>>(text)?;
             Resource::Resource {
                 name: doc.metadata.name,
                 labels: doc.metadata.labels,
@@ -353,14 +405,14 @@ fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, Strin
             }
         }
         "Subscription" => {
-            let doc = from_yaml::<Document<SubscriptionDoc>>(text)?;
+            let doc = from_yaml::<Doc<SubscriptionDoc>>(text)?;
             Resource::Subscription {
                 name: doc.metadata.name,
                 spec: doc.spec,
             }
         }
         "Release" => {
-            let doc = from_yaml::<Document<ReleaseDoc>>(text)?;
+            let doc = from_yaml::<Doc<ReleaseDoc>>(text)?;
             Resource::Release {
                 name: doc.metadata.name,
                 labels: doc.metadata.labels,
@@ -368,7 +420,7 @@ fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, Strin
             }
         }
         "ReleaseTrain" => {
-            let doc = from_yaml::<Document<ReleaseTrainDoc>>(text)?;
+            let doc = from_yaml::<Doc<ReleaseTrainDoc>>(text)?;
             Resource::ReleaseTrain {
                 name: doc.metadata.name,
                 labels: doc.metadata.labels,
@@ -376,35 +428,35 @@ fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, Strin
             }
         }
         "Item" => {
-            let doc = from_yaml::<Document<ItemDoc>>(text)?;
+            let doc = from_yaml::<Doc<ItemDoc>>(text)?;
             Resource::Item {
                 name: doc.metadata.name,
                 spec: doc.spec,
             }
         }
         "Dependency" => {
-            let doc = from_yaml::<Document<DependencyDoc>>(text)?;
+            let doc = from_yaml::<Doc<DependencyDoc>>(text)?;
             Resource::Dependency {
                 name: doc.metadata.name,
                 spec: doc.spec,
             }
         }
         "IntegrationTask" => {
-            let doc = from_yaml::<Document<IntegrationTaskDoc>>(text)?;
+            let doc = from_yaml::<Doc<IntegrationTaskDoc>>(text)?;
             Resource::IntegrationTask {
                 name: doc.metadata.name,
                 spec: doc.spec,
             }
         }
         "ChecklistTemplate" => {
-            let doc = from_yaml::<Document<ChecklistTemplateDoc>>(text)?;
+            let doc = from_yaml::<Doc<ChecklistTemplateDoc>>(text)?;
             Resource::ChecklistTemplate {
                 name: doc.metadata.name,
                 spec: doc.spec,
             }
         }
         "Risk" => {
-            let doc = from_yaml::<Document<RiskDoc>>(text)?;
+            let doc = from_yaml::<Doc<RiskDoc>>(text)?;
             Resource::Risk {
                 name: doc.metadata.name,
                 labels: doc.metadata.labels,
@@ -424,7 +476,9 @@ fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, Strin
     })
 }
 
-fn from_yaml<T: DeserializeOwned>(text: &str) -> Result<T, (serde_saphyr::Location, String)> {
+pub(crate) fn from_yaml<T: DeserializeOwned>(
+    text: &str,
+) -> Result<T, (serde_saphyr::Location, String)> {
     serde_saphyr::from_str_with_options(text, options()).map_err(|error| {
         let at = error.location().unwrap_or(serde_saphyr::Location::UNKNOWN);
         let message = match error.without_snippet() {

@@ -33,6 +33,7 @@ pub struct LocatedCommand {
 pub fn plan(manifest: &Manifest, state: &State) -> Result<Vec<LocatedCommand>, ManifestErrors> {
     let mut planner = Planner {
         manifest,
+        state,
         errors: Vec::new(),
         known: Known::from_state(state),
     };
@@ -42,11 +43,82 @@ pub fn plan(manifest: &Manifest, state: &State) -> Result<Vec<LocatedCommand>, M
         planner.resource(located, &mut phases);
     }
     let mut errors = planner.errors;
+    if let Err(error) = components_in_dependency_order(&mut phases[COMPONENTS]) {
+        errors.push(error);
+    }
     if !errors.is_empty() {
         errors.sort_by(|a, b| a.location.cmp(&b.location));
         return Err(ManifestErrors(errors));
     }
     Ok(phases.into_iter().flatten().collect())
+}
+
+/// Orders the component definitions of one apply so that each comes after the ones it
+/// depends on (core checks that a dependency exists when the component is defined), and
+/// keeps the manifests' order otherwise. A cycle is reported at its first component.
+fn components_in_dependency_order(commands: &mut Vec<LocatedCommand>) -> Result<(), ManifestError> {
+    let depends_on = |command: &LocatedCommand| match &command.command {
+        Command::DefineComponent { spec, .. } => spec.depends_on.clone(),
+        _ => Vec::new(),
+    };
+    let defined: BTreeMap<Name, usize> = commands
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| match &c.command {
+            Command::DefineComponent { component, .. } => Some((component.clone(), i)),
+            _ => None,
+        })
+        .collect();
+    let n = commands.len();
+    let edges: Vec<(usize, usize)> = commands
+        .iter()
+        .enumerate()
+        .flat_map(|(to, command)| {
+            depends_on(command)
+                .into_iter()
+                .filter_map(|dependency| defined.get(&dependency).map(|&from| (from, to)))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if let Some(cycle) = lockstep_core::graph::find_cycle(n, &edges) {
+        // Edges run from a dependency to its dependant; the message reads "depends on".
+        let names: Vec<String> = cycle
+            .iter()
+            .rev()
+            .map(|&i| match &commands[i].command {
+                Command::DefineComponent { component, .. } => component.to_string(),
+                _ => String::new(),
+            })
+            .collect();
+        return Err(ManifestError {
+            location: commands[cycle[0]].location.clone(),
+            message: format!(
+                "components depend on each other in a cycle: {}",
+                names.join(" → ")
+            ),
+        });
+    }
+    // Kahn's algorithm, always taking the earliest definition that is ready.
+    let mut remaining = vec![0usize; n];
+    let mut dependants: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for &(from, to) in &edges {
+        remaining[to] += 1;
+        dependants[from].push(to);
+    }
+    let mut ready: BTreeSet<usize> = (0..n).filter(|&i| remaining[i] == 0).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(next) = ready.pop_first() {
+        order.push(next);
+        for &to in &dependants[next] {
+            remaining[to] -= 1;
+            if remaining[to] == 0 {
+                ready.insert(to);
+            }
+        }
+    }
+    let mut slots: Vec<Option<LocatedCommand>> = commands.drain(..).map(Some).collect();
+    commands.extend(order.into_iter().filter_map(|i| slots[i].take()));
+    Ok(())
 }
 
 /// Maps errors from `decide_all` back to manifest locations.
@@ -158,6 +230,8 @@ impl Known {
 
 struct Planner<'m> {
     manifest: &'m Manifest,
+    /// The program as it stands, for what a Backstage catalog leaves unsaid.
+    state: &'m State,
     errors: Vec<ManifestError>,
     known: Known,
 }
@@ -458,7 +532,12 @@ impl<'m> Planner<'m> {
             });
         };
         match &located.resource {
-            Resource::Team { labels, spec, .. } => {
+            Resource::Team {
+                labels,
+                spec,
+                catalog,
+                ..
+            } => {
                 let Some(time_zone) = crate::canonical_time_zone(&spec.time_zone.value) else {
                     self.error(
                         located,
@@ -473,6 +552,9 @@ impl<'m> Planner<'m> {
                 let mut spec = spec.to_spec();
                 spec.time_zone = time_zone;
                 spec.labels.extend(labels.clone());
+                if let (Some(unsaid), Some(existing)) = (catalog, self.state.teams().get(&name)) {
+                    crate::backstage::keep_unsaid(&mut spec, &existing.spec, unsaid);
+                }
                 push(TEAMS, Command::DefineTeam { team: name, spec });
             }
             Resource::Environment { labels, spec, .. } => {
@@ -608,16 +690,37 @@ impl<'m> Planner<'m> {
                     push(LINKS, command);
                 }
             }
-            Resource::Component { labels, spec, .. } => {
+            Resource::Component {
+                labels,
+                spec,
+                catalog,
+                ..
+            } => {
                 let Some(team) = self.reference(located, Ref::Team, &spec.team) else {
                     return;
                 };
-                let spec = ComponentSpec {
+                let n_errors = self.errors.len();
+                let depends_on: Vec<Name> = spec
+                    .depends_on
+                    .iter()
+                    .filter_map(|dependency| self.reference(located, Ref::Component, dependency))
+                    .collect();
+                if self.errors.len() > n_errors {
+                    return;
+                }
+                let mut spec = ComponentSpec {
                     title: spec.title.clone(),
                     team,
                     repository: spec.repository.clone(),
                     labels: labels.clone(),
+                    depends_on,
                 };
+                if *catalog && let Some(existing) = self.state.components().get(&name) {
+                    spec.repository = spec.repository.or(existing.spec.repository.clone());
+                    let mut labels = existing.spec.labels.clone();
+                    labels.extend(spec.labels);
+                    spec.labels = labels;
+                }
                 push(
                     COMPONENTS,
                     Command::DefineComponent {

@@ -155,6 +155,8 @@ pub(crate) struct ComponentDoc {
     pub team: Spanned<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repository: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub depends_on: Vec<Spanned<String>>,
 }
 
 impl ComponentDoc {
@@ -163,6 +165,11 @@ impl ComponentDoc {
             title: spec.title.clone(),
             team: spanned(spec.team.to_string()),
             repository: spec.repository.clone(),
+            depends_on: spec
+                .depends_on
+                .iter()
+                .map(|dependency| spanned(dependency.to_string()))
+                .collect(),
         }
     }
 }

@@ -64,7 +64,7 @@ fn unsupported_api_version_is_rejected() {
         errors("apiVersion: lockstep.dev/v2\nkind: Team\nmetadata: {name: x}\nspec: {}\n");
     assert_eq!(
         message,
-        "bad.yaml:1:13: apiVersion `lockstep.dev/v2` is not supported; use `lockstep.dev/v1`"
+        "bad.yaml:1:13: apiVersion `lockstep.dev/v2` is not supported; use `lockstep.dev/v1` (or `backstage.io/v1alpha1` for a Backstage catalog)"
     );
 }
 

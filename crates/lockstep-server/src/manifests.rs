@@ -156,10 +156,12 @@ async fn apply(
         .iter()
         .map(|e| json!({ "stream": state.stream_of(e), "summary": e.describe(), "event": e }))
         .collect();
+    let notes: Vec<String> = manifest.notes().iter().map(|n| n.to_string()).collect();
     if body.dry_run || events.is_empty() {
         return Ok(Json(json!({
             "dryRun": body.dry_run,
             "changes": changes,
+            "notes": notes,
             "position": state.position(),
         })));
     }
@@ -174,6 +176,7 @@ async fn apply(
     Ok(Json(json!({
         "dryRun": false,
         "changes": changes,
+        "notes": notes,
         "position": state.position(),
     })))
 }

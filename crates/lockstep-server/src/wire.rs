@@ -347,6 +347,9 @@ pub struct ComponentBody {
     /// Labels.
     #[serde(default)]
     pub labels: BTreeMap<String, String>,
+    /// Components deployed before this one.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
 }
 
 impl ComponentBody {
@@ -357,6 +360,11 @@ impl ComponentBody {
             team: name("team", &self.team)?,
             repository: self.repository,
             labels: self.labels,
+            depends_on: self
+                .depends_on
+                .iter()
+                .map(|dependency| name("dependsOn", dependency))
+                .collect::<Result<_, _>>()?,
         })
     }
 }

@@ -39,6 +39,7 @@ fn component(repository: &str) -> ComponentSpec {
         team: name("api"),
         repository: Some(repository.to_owned()),
         labels: Default::default(),
+        depends_on: Vec::new(),
     }
 }
 

@@ -60,6 +60,7 @@ fn fixture() -> Vec<Command> {
                 team: name("backend"),
                 repository: None,
                 labels: Default::default(),
+                depends_on: Vec::new(),
             },
         },
         Command::DefineRelease {

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use lockstep_core::{Event, EventMeta, State, decide_all};
-use lockstep_manifest::{Limits, Source, locate, parse, plan};
+use lockstep_manifest::{Limits, Manifest, Source, locate, parse, plan};
 use lockstep_store::program::Program;
 
 use crate::cli::{ApplyArgs, Global, Output};
@@ -109,7 +109,17 @@ pub fn decide_manifests(
 ) -> anyhow::Result<Vec<Event>> {
     let manifest =
         parse(sources, Limits::default()).map_err(|errors| anyhow::anyhow!("{errors}"))?;
-    let commands = plan(&manifest, state).map_err(|errors| anyhow::anyhow!("{errors}"))?;
+    decide_parsed(state, &manifest, sources, now)
+}
+
+/// Plans and decides parsed manifests against `state`.
+fn decide_parsed(
+    state: &State,
+    manifest: &Manifest,
+    sources: &[Source],
+    now: jiff::Timestamp,
+) -> anyhow::Result<Vec<Event>> {
+    let commands = plan(manifest, state).map_err(|errors| anyhow::anyhow!("{errors}"))?;
     let fallback = sources.first().map_or("manifest", |s| s.name.as_str());
     decide_all(
         state,
@@ -134,11 +144,22 @@ pub async fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<ExitCode> {
     let sources = read_sources(&args.files, Limits::default())?;
     let program = crate::serve_delivery::with_configured_policy(open(global).await?)?;
     let mut state = program.load().await?;
+    let manifest = match parse(&sources, Limits::default()) {
+        Ok(manifest) => manifest,
+        Err(errors) => {
+            let error = anyhow::anyhow!("{errors}");
+            crate::run_cmd::refused_apply(global, &args.files, &error).await;
+            return Err(error);
+        }
+    };
+    for note in manifest.notes() {
+        eprintln!("note: {note}");
+    }
     // A concurrent writer may commit between our read and our append; the append
     // then conflicts and we decide again on the newer state.
     for attempt in 1..=3 {
         let now = jiff::Timestamp::now();
-        let events = match decide_manifests(&state, &sources, now) {
+        let events = match decide_parsed(&state, &manifest, &sources, now) {
             Ok(events) => events,
             Err(error) => {
                 crate::run_cmd::refused_apply(global, &args.files, &error).await;

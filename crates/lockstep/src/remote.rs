@@ -730,6 +730,9 @@ pub async fn apply(client: &Client, global: &Global, args: ApplyArgs) -> anyhow:
         }
         Err(error) => return Err(error),
     };
+    for note in answer["notes"].as_array().into_iter().flatten() {
+        eprintln!("note: {}", note.as_str().unwrap_or_default());
+    }
     let mut changes = Vec::new();
     for change in answer["changes"].as_array().into_iter().flatten() {
         let event: Event = serde_json::from_value(change["event"].clone())

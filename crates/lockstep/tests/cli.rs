@@ -1489,3 +1489,54 @@ fn scenario_results_are_recorded_on_the_database_and_against_a_server() {
     assert_eq!(charts["spec"]["scenarios"][0]["result"], "passed");
     assert_eq!(charts["spec"]["scenarios"][1]["result"], "failed");
 }
+
+#[test]
+fn a_backstage_catalog_applies_with_its_notes_locally_and_through_a_server() {
+    let catalog = format!(
+        "{}/../../examples/backstage/catalog-info.yaml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let ws = Workspace::new();
+    let output = ws.run(&["apply", "-f", &catalog]);
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stdout.contains("+ component analytics-api defined"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("note: ") && stderr.contains("Backstage API `analytics-v2` skipped"),
+        "{stderr}"
+    );
+    let components = ws.ok(&["get", "components", "-o", "yaml"]);
+    assert!(
+        components.contains("dependsOn:\n  - data-pipeline"),
+        "{components}"
+    );
+    assert_eq!(ws.ok(&["apply", "-f", &catalog]).trim(), "no changes");
+
+    // The same file through the API, on a fresh program: the notes come back too.
+    let fresh = Workspace::new();
+    fresh.ok(&["user", "add", "ops", "--admin"]);
+    let token = fresh.ok(&["user", "token", "create", "ops"]);
+    let server = serve(&fresh, &[]);
+    let output = fresh
+        .command()
+        .env("LOCKSTEP_SERVER", format!("http://{}", server.address))
+        .env("LOCKSTEP_TOKEN", token.trim())
+        .args(["apply", "-f", &catalog])
+        .output()
+        .expect("binary runs");
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("catalog-info.yaml:") && stderr.contains("keeps one team per person"),
+        "{stderr}"
+    );
+    assert_eq!(
+        fresh.ok(&["get", "components", "-o", "yaml"]),
+        components,
+        "the server applied what the database did"
+    );
+}
