@@ -197,6 +197,14 @@ pub fn action(command: &Command) -> String {
             release, step, to, ..
         } => format!("move step {step} of the {release} run to {to}"),
         Command::StartRollback { release, .. } => format!("roll back the {release} run"),
+        Command::ProposeChange { title, .. } => format!("propose the change \"{title}\""),
+        Command::DecideChange {
+            change, approve, ..
+        } => format!(
+            "{} change request {change}",
+            if *approve { "approve" } else { "reject" }
+        ),
+        Command::WithdrawChange { change, .. } => format!("withdraw change request {change}"),
         // Commands added later are named by their variant until they get words here.
         #[allow(unreachable_patterns)]
         other => {
@@ -277,7 +285,10 @@ fn release_of_command(state: &State, command: &Command) -> Option<Name> {
         | Command::DefineResource { .. }
         | Command::DefineSubscription { .. }
         | Command::DefineChecklistTemplate { .. }
-        | Command::RecordSignal { .. } => None,
+        | Command::RecordSignal { .. }
+        | Command::ProposeChange { .. }
+        | Command::DecideChange { .. }
+        | Command::WithdrawChange { .. } => None,
     }
 }
 
@@ -314,6 +325,23 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
             // named approver or hold the item's owner role.
             return Ok(());
         }
+        // A change request records who proposed and who decided: the principal, always.
+        Command::ProposeChange { by, .. }
+        | Command::DecideChange { by, .. }
+        | Command::WithdrawChange { by, .. }
+            if *by != principal.user =>
+        {
+            return deny(&format!("only {by} acts as {by}"));
+        }
+        Command::WithdrawChange { change, .. } => {
+            let requester = state.change_requests().get(change).map(|r| &r.requested_by);
+            return match requester {
+                Some(requester) if *requester != principal.user && !principal.admin => {
+                    deny(&format!("only its requester ({requester}) withdraws it"))
+                }
+                _ => Ok(()),
+            };
+        }
         _ => {}
     }
     let role = role_of(state, principal);
@@ -325,6 +353,10 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
     if release_of_command(state, command)
         .is_some_and(|release| manages_release(state, principal, &release))
     {
+        return Ok(());
+    }
+    if let Command::ProposeChange { .. } = command {
+        // Proposing changes nothing until someone approves.
         return Ok(());
     }
     let ProgramRole::TeamMember { team } = role else {
@@ -482,6 +514,11 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
         }
         Command::SignOff { .. } | Command::WithdrawSignOff { .. } | Command::CheckItem { .. } => {
             Ok(())
+        }
+        // Decided before roles: proposing is anyone's, withdrawing the requester's.
+        Command::ProposeChange { .. } | Command::WithdrawChange { .. } => Ok(()),
+        Command::DecideChange { .. } => {
+            deny("only a release manager or an administrator decides change requests")
         }
         Command::DefineTeam { .. }
         | Command::DefineComponent { .. }

@@ -83,6 +83,23 @@ pub enum Command {
     },
     /// Move a registered risk to another status; the reason travels in the event's meta.
     ChangeRiskStatus { risk: Name, to: crate::RiskStatus },
+    /// Propose a change to the program as manifests, as `by` (a login name). The edge
+    /// has checked that they plan and decide against the current state.
+    ProposeChange {
+        title: String,
+        sources: Vec<crate::change::ChangeSource>,
+        by: String,
+    },
+    /// Approve (and so apply: the edge decides the request's manifests in the same
+    /// batch) or reject a change request, as `by`.
+    DecideChange {
+        change: Name,
+        approve: bool,
+        by: String,
+        rationale: Option<String>,
+    },
+    /// Withdraw a change request, as `by` (its requester).
+    WithdrawChange { change: Name, by: String },
     /// Record a signal (CI run, open bugs, scan, smoke test, error rate, latency)
     /// about a component. A delivery already recorded decides no events.
     RecordSignal { signal: Signal },

@@ -673,6 +673,67 @@ impl Decider<'_> {
                     to,
                 }])
             }
+            Command::ProposeChange { title, sources, by } => {
+                if title.trim().is_empty() {
+                    return Err(DomainError::invalid(
+                        "title",
+                        "a change request needs a title",
+                    ));
+                }
+                if sources.is_empty() {
+                    return Err(DomainError::invalid(
+                        "sources",
+                        "a change request holds at least one manifest",
+                    ));
+                }
+                Ok(vec![Event::ChangeProposed {
+                    change: crate::change::next_name(state),
+                    title,
+                    sources,
+                    by,
+                    at: now,
+                }])
+            }
+            Command::DecideChange {
+                change,
+                approve,
+                by,
+                rationale,
+            } => {
+                crate::change::check_decision(
+                    state.change_requests().get(&change),
+                    &change,
+                    &by,
+                    approve,
+                    rationale.as_deref(),
+                )?;
+                let decision = crate::change::ChangeDecision {
+                    by,
+                    at: now,
+                    rationale,
+                };
+                Ok(vec![if approve {
+                    Event::ChangeApproved { change, decision }
+                } else {
+                    Event::ChangeRejected { change, decision }
+                }])
+            }
+            Command::WithdrawChange { change, by } => {
+                let request = state.change_requests().get(&change).ok_or_else(|| {
+                    not_found("change request", &change, state.change_requests().keys())
+                })?;
+                if request.status != crate::change::ChangeStatus::Open {
+                    return Err(DomainError::invalid(
+                        "change",
+                        format!("change request {change} is already {}", request.status),
+                    ));
+                }
+                Ok(vec![Event::ChangeWithdrawn {
+                    change,
+                    by,
+                    at: now,
+                }])
+            }
             Command::RecordSignal { signal } => {
                 if state.has_signal_delivery(&signal.delivery) {
                     return Ok(vec![]);

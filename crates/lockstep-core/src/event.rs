@@ -215,6 +215,30 @@ pub enum Event {
         /// (`release:q1-2025@24`).
         escalations: Vec<String>,
     },
+    /// A change to the program was proposed for review.
+    ChangeProposed {
+        change: Name,
+        title: String,
+        sources: Vec<crate::change::ChangeSource>,
+        by: String,
+        at: jiff::Timestamp,
+    },
+    /// A change request was approved; the events it applies follow in the same commit.
+    ChangeApproved {
+        change: Name,
+        decision: crate::change::ChangeDecision,
+    },
+    /// A change request was rejected, with the rationale.
+    ChangeRejected {
+        change: Name,
+        decision: crate::change::ChangeDecision,
+    },
+    /// The requester withdrew a change request.
+    ChangeWithdrawn {
+        change: Name,
+        by: String,
+        at: jiff::Timestamp,
+    },
     /// A run started rolling back.
     RollbackStarted {
         release: Name,
@@ -275,6 +299,10 @@ impl Event {
             Event::RollbackTriggerTripped { .. } => "RollbackTriggerTripped",
             Event::RollbackStarted { .. } => "RollbackStarted",
             Event::EscalationAcknowledged { .. } => "EscalationAcknowledged",
+            Event::ChangeProposed { .. } => "ChangeProposed",
+            Event::ChangeApproved { .. } => "ChangeApproved",
+            Event::ChangeRejected { .. } => "ChangeRejected",
+            Event::ChangeWithdrawn { .. } => "ChangeWithdrawn",
         }
     }
 
@@ -496,6 +524,20 @@ impl Event {
                     n => format!(" ({n} escalations)"),
                 }
             ),
+            Event::ChangeProposed {
+                change, title, by, ..
+            } => format!("change request {change} proposed by {by}: {title}"),
+            Event::ChangeApproved { change, decision } => {
+                format!("change request {change} approved by {}", decision.by)
+            }
+            Event::ChangeRejected { change, decision } => format!(
+                "change request {change} rejected by {}: {}",
+                decision.by,
+                decision.rationale.as_deref().unwrap_or_default()
+            ),
+            Event::ChangeWithdrawn { change, by, .. } => {
+                format!("change request {change} withdrawn by {by}")
+            }
             Event::RollbackStarted {
                 release,
                 steps,

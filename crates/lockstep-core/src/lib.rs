@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod access;
+pub mod change;
 pub mod checklist;
 mod command;
 pub mod conflicts;

@@ -17,6 +17,10 @@ pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_SENTENCE_CHARS: usize = 2_000;
 /// Longest status update.
 pub const MAX_NOTE_CHARS: usize = 10_000;
+/// Most manifest files in one change request.
+pub const MAX_CHANGE_SOURCES: usize = 50;
+/// Largest change request, its manifests together: a change, not a program.
+pub const MAX_CHANGE_BYTES: usize = 1024 * 1024;
 
 /// Refuses the first date of `command` outside 1970–2199, then the first text that is too
 /// long or holds a control character (a status update may hold line breaks and tabs).
@@ -160,6 +164,43 @@ pub fn check(command: &Command) -> Result<(), DomainError> {
                 push(&mut texts, "escalations", Some(escalation), MAX_TITLE_CHARS);
             }
         }
+        Command::ProposeChange { title, sources, by } => {
+            push(&mut texts, "title", Some(title), MAX_TITLE_CHARS);
+            push(&mut texts, "by", Some(by), MAX_TITLE_CHARS);
+            if sources.len() > MAX_CHANGE_SOURCES {
+                return Err(DomainError::invalid(
+                    "sources",
+                    format!("a change request holds at most {MAX_CHANGE_SOURCES} manifests"),
+                ));
+            }
+            let bytes: usize = sources.iter().map(|s| s.name.len() + s.text.len()).sum();
+            if bytes > MAX_CHANGE_BYTES {
+                return Err(DomainError::invalid(
+                    "sources",
+                    format!(
+                        "a change request's manifests hold {bytes} bytes; the limit is {MAX_CHANGE_BYTES}: apply a program that large with `apply`"
+                    ),
+                ));
+            }
+            for source in sources {
+                push(
+                    &mut texts,
+                    "sources[].name",
+                    Some(&source.name),
+                    MAX_TITLE_CHARS,
+                );
+            }
+        }
+        Command::DecideChange { by, rationale, .. } => {
+            push(&mut texts, "by", Some(by), MAX_TITLE_CHARS);
+            push(
+                &mut texts,
+                "rationale",
+                rationale.as_ref(),
+                MAX_SENTENCE_CHARS,
+            );
+        }
+        Command::WithdrawChange { by, .. } => push(&mut texts, "by", Some(by), MAX_TITLE_CHARS),
         _ => {}
     }
     texts

@@ -58,6 +58,9 @@ pub struct State {
     /// The risk register: risks people declared, by name.
     #[serde(default)]
     risks: BTreeMap<Name, crate::Risk>,
+    /// Change requests by name (`cr-1`…).
+    #[serde(default)]
+    change_requests: BTreeMap<Name, crate::change::ChangeRequest>,
     /// Member handle to team.
     member_teams: BTreeMap<Name, Name>,
     stream_versions: HashMap<StreamId, i64>,
@@ -105,6 +108,12 @@ impl State {
     pub fn components(&self) -> &BTreeMap<Name, Component> {
         &self.components
     }
+    /// Change requests by name, in the order they were proposed for equal lengths
+    /// (`cr-1` … `cr-9`, then `cr-10`…).
+    pub fn change_requests(&self) -> &BTreeMap<Name, crate::change::ChangeRequest> {
+        &self.change_requests
+    }
+
     /// Environments by name.
     pub fn environments(&self) -> &BTreeMap<Name, Environment> {
         &self.environments
@@ -289,6 +298,10 @@ impl State {
             | Event::ItemAdded { release, .. }
             | Event::IntegrationTaskDefined { release, .. }
             | Event::RiskIdentified { release, .. } => format!("release:{release}"),
+            Event::ChangeProposed { change, .. }
+            | Event::ChangeApproved { change, .. }
+            | Event::ChangeRejected { change, .. }
+            | Event::ChangeWithdrawn { change, .. } => format!("change:{change}"),
             Event::RiskRedefined { risk, .. } | Event::RiskStatusChanged { risk, .. } => {
                 match self.risks.get(risk) {
                     Some(existing) => format!("release:{}", existing.release),
@@ -545,6 +558,48 @@ impl State {
             Event::RiskStatusChanged { risk, to, .. } => {
                 if let Some(existing) = self.risks.get_mut(&risk) {
                     existing.status = to;
+                }
+            }
+            Event::ChangeProposed {
+                change,
+                title,
+                sources,
+                by,
+                at,
+            } => {
+                self.change_requests.insert(
+                    change.clone(),
+                    crate::change::ChangeRequest {
+                        name: change,
+                        title,
+                        sources,
+                        requested_by: by,
+                        requested_at: at,
+                        status: crate::change::ChangeStatus::Open,
+                        decision: None,
+                    },
+                );
+            }
+            Event::ChangeApproved { change, decision }
+            | Event::ChangeRejected { change, decision } => {
+                let approved = matches!(event, Event::ChangeApproved { .. });
+                if let Some(request) = self.change_requests.get_mut(&change) {
+                    request.status = if approved {
+                        crate::change::ChangeStatus::Approved
+                    } else {
+                        crate::change::ChangeStatus::Rejected
+                    };
+                    request.decision = Some(decision);
+                }
+            }
+            Event::ChangeWithdrawn { change, by, at } => {
+                if let Some(request) = self.change_requests.get_mut(&change) {
+                    request.status = crate::change::ChangeStatus::Withdrawn;
+                    request.decision = Some(crate::change::ChangeDecision {
+                        by,
+                        at,
+                        rationale: None,
+                    });
                 }
             }
             Event::SignalRecorded { signal } => {

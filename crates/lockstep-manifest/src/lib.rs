@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod backstage;
+pub mod change;
 mod error;
 mod export;
 mod parse;

@@ -14,6 +14,7 @@
 
 mod api;
 pub mod auth;
+pub mod changes;
 pub mod checklists;
 mod error;
 mod extract;
@@ -220,6 +221,7 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .route("/audit", get(runs::audit))
         .merge(tokens::routes())
         .merge(manifests::routes())
+        .merge(changes::routes())
         .merge(checklists::read_routes())
         .route_layer(axum::middleware::from_fn(auth::require_api_access));
     Router::new()
@@ -230,6 +232,7 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .route("/items/{name}", get(pages::item))
         .route("/calendar", get(pages::calendar))
         .route("/metrics", get(metrics::page))
+        .merge(changes::page_routes())
         .route(
             "/releases/{name}/retrospective",
             get(metrics::retrospective_page),

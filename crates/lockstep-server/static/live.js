@@ -139,6 +139,24 @@
       'Moved ' + item + ' to ' + label);
   }
 
+  // Change requests: approve (with an optional note), reject (saying why), withdraw.
+  function decideChange(button) {
+    var change = button.getAttribute('data-change');
+    var action = button.getAttribute('data-change-action');
+    var question = button.getAttribute('data-confirm');
+    if (question && !window.confirm(question)) return;
+    var body = {};
+    var ask = button.getAttribute('data-reason');
+    if (ask) {
+      var answer = window.prompt(ask, '');
+      if (answer === null) return;
+      if (!answer.trim() && !button.hasAttribute('data-reason-optional')) return;
+      if (answer.trim()) body.rationale = answer.trim();
+    }
+    post('/api/v1/change-requests/' + encodeURIComponent(change) + '/' + action, body,
+      change + ': ' + action);
+  }
+
   // Writes: board moves, and run steps and rollbacks on the runbook page.
   function post(url, body, done) {
     fetch(url, {
@@ -157,9 +175,10 @@
   }
 
   document.addEventListener('click', function (e) {
-    var button = e.target.closest ? e.target.closest('button[data-step], button[data-rollback], button[data-run-start], button[data-move-button]') : null;
+    var button = e.target.closest ? e.target.closest('button[data-step], button[data-rollback], button[data-run-start], button[data-move-button], button[data-change]') : null;
     if (!button) return;
     if (button.hasAttribute('data-move-button')) { move(button); return; }
+    if (button.hasAttribute('data-change')) { decideChange(button); return; }
     var question = button.getAttribute('data-confirm');
     if (question && !window.confirm(question)) return;
     // An override the server records: no reason, no request.

@@ -87,6 +87,9 @@ pub enum Command {
     Integration(IntegrationArgs),
     /// The risk register: move a risk to another status, with the reason.
     Risk(RiskArgs),
+    /// Change requests: propose a change as manifests, read its impact, and approve
+    /// (applying it) or reject it: someone other than the requester decides.
+    Change(ChangeArgs),
     /// Plan releases straight from manifest files, offline: schedule, critical path,
     /// risks, forecast and release-day steps.
     Plan(PlanArgs),
@@ -272,6 +275,51 @@ pub enum RiskVerb {
         #[arg(long, required = true)]
         reason: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct ChangeArgs {
+    #[command(subcommand)]
+    pub verb: ChangeVerb,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ChangeVerb {
+    /// Propose the manifests as a change; prints its impact on the program as it stands.
+    Propose {
+        /// Manifest files or directories; `-` reads standard input.
+        #[arg(short = 'f', long = "filename", required = true)]
+        files: Vec<PathBuf>,
+        /// What the change is for, in one line.
+        #[arg(long, required = true)]
+        title: String,
+        /// Why, recorded with the event.
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// List change requests, newest first.
+    List {
+        /// Only requests in this status: open, approved, rejected or withdrawn.
+        #[arg(long)]
+        status: Option<String>,
+    },
+    /// Show a change request and, while it is open, its impact as the program stands.
+    Show { change: String },
+    /// Approve a change request: its manifests are applied in the same commit.
+    Approve {
+        change: String,
+        /// Why, kept with the decision.
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Reject a change request, saying why.
+    Reject {
+        change: String,
+        #[arg(long, required = true)]
+        reason: String,
+    },
+    /// Withdraw your own change request.
+    Withdraw { change: String },
 }
 
 #[derive(Debug, Args)]

@@ -8,6 +8,7 @@ mod apply;
 mod bench;
 mod bench_http;
 mod bench_psplib;
+mod change_cmd;
 mod checklist_cmd;
 mod cli;
 mod comms;
@@ -114,6 +115,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Item(args) => verbs::item(&global, args).await,
         Command::Integration(args) => verbs::integration(&global, args).await,
         Command::Risk(args) => verbs::risk(&global, args).await,
+        Command::Change(args) => change_cmd::run(&global, args).await,
         Command::Plan(args) => plan_cmd::run(args, global.output),
         Command::Serve(args) => serve::run(&global, args).await,
         Command::Bench(args) => bench::run(args).await,

@@ -1,0 +1,93 @@
+//! Change requests at the edge: their manifests planned and decided against the
+//! program as it stands, for the impact a reviewer reads and for the approval that
+//! applies them. Core keeps the request and the rules (`lockstep_core::change`); the
+//! manifests are read here because core does not parse YAML.
+
+use lockstep_core::change::{ChangeRequest, ChangeSource, Impact};
+use lockstep_core::{Command, Event, Name, State, decide_all};
+
+use crate::{Limits, Source, locate, parse, plan};
+
+fn sources_of(sources: &[ChangeSource]) -> Vec<Source> {
+    sources
+        .iter()
+        .map(|s| Source {
+            name: s.name.clone(),
+            text: s.text.clone(),
+        })
+        .collect()
+}
+
+/// Decides `commands` after the manifests' own, as one batch: every error located.
+fn decide_with(
+    state: &State,
+    sources: &[ChangeSource],
+    first: Option<Command>,
+    now: jiff::Timestamp,
+) -> Result<Vec<Event>, String> {
+    let sources = sources_of(sources);
+    let manifest = parse(&sources, Limits::default()).map_err(|e| e.to_string())?;
+    let commands = plan(&manifest, state).map_err(|e| e.to_string())?;
+    let fallback = sources.first().map_or("manifest", |s| s.name.as_str());
+    let offset = usize::from(first.is_some());
+    let mut batch: Vec<Command> = first.into_iter().collect();
+    batch.extend(commands.iter().map(|c| c.command.clone()));
+    decide_all(state, batch, now).map_err(|errors| {
+        // The leading decision has no place in the manifests; the rest keep theirs.
+        let shifted = errors
+            .into_iter()
+            .map(|(index, error)| (index.and_then(|i| i.checked_sub(offset)), error))
+            .collect();
+        locate(&commands, shifted, fallback).to_string()
+    })
+}
+
+/// What proposing `sources` would change, decided against `state`; the located errors
+/// when they do not apply as the program stands.
+pub fn assess(
+    state: &State,
+    sources: &[ChangeSource],
+    now: jiff::Timestamp,
+) -> Result<Impact, String> {
+    let events = decide_with(state, sources, None, now)?;
+    Ok(lockstep_core::change::impact(state, &events))
+}
+
+/// The events of approving `request` as `by`: the approval first, then what its
+/// manifests decide to against `state` now, to be committed together. Refused when
+/// the request may not be approved (four eyes, already decided) or no longer applies.
+pub fn approve(
+    state: &State,
+    request: &ChangeRequest,
+    by: &str,
+    rationale: Option<String>,
+    now: jiff::Timestamp,
+) -> Result<Vec<Event>, String> {
+    let decision = Command::DecideChange {
+        change: request.name.clone(),
+        approve: true,
+        by: by.to_owned(),
+        rationale,
+    };
+    // The decision's own rules first, so that their refusal is not located in a file.
+    lockstep_core::decide(state, decision.clone(), now).map_err(|e| e.to_string())?;
+    decide_with(state, &request.sources, Some(decision), now).map_err(|error| {
+        format!(
+            "change request {} cannot be approved: {error}",
+            request.name
+        )
+    })
+}
+
+/// The change request named `change`, or an error naming the closest one.
+pub fn find<'s>(state: &'s State, change: &Name) -> Result<&'s ChangeRequest, String> {
+    state.change_requests().get(change).ok_or_else(|| {
+        format!(
+            "unknown change request `{change}`{}",
+            lockstep_core::suggest::hint(
+                change.as_str(),
+                state.change_requests().keys().map(Name::as_str)
+            )
+        )
+    })
+}
