@@ -660,6 +660,26 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
         "/apply",
         "Apply manifests as one atomic change (sources, dryRun, reason)",
     ),
+    (
+        "get",
+        "/change-requests",
+        "Change requests, newest first (filter: status)",
+    ),
+    (
+        "post",
+        "/change-requests",
+        "Propose manifests as a change request (title, sources, reason): answered with its impact",
+    ),
+    (
+        "get",
+        "/change-requests/{name}",
+        "A change request with its impact as the program stands (or why it no longer applies)",
+    ),
+    (
+        "post",
+        "/change-requests/{name}/{action}",
+        "approve (applies it; not the requester), reject (rationale required) or withdraw",
+    ),
 ];
 
 /// `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of the API.
@@ -816,6 +836,7 @@ mod tests {
         operations.extend(routes_in(include_str!("tokens.rs"), "/api/v1"));
         operations.extend(routes_in(include_str!("manifests.rs"), "/api/v1"));
         operations.extend(routes_in(include_str!("checklists.rs"), "/api/v1"));
+        operations.extend(routes_in(include_str!("changes.rs"), "/api/v1"));
         operations.extend(routes_in(api_chain, "/api/v1"));
         operations.extend(
             routes_in(rest, "")

@@ -37,15 +37,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
                 .layer(DefaultBodyLimit::max(PROPOSAL_BODY_LIMIT)),
         )
         .route("/change-requests/{name}", get(show))
-        .route("/change-requests/{name}/approve", post(approve))
-        .route("/change-requests/{name}/reject", post(reject))
-        .route("/change-requests/{name}/withdraw", post(withdraw))
-}
-
-pub(crate) fn page_routes() -> Router<Arc<AppState>> {
-    Router::new()
-        .route("/changes", get(list_page))
-        .route("/changes/{name}", get(detail_page))
+        .route("/change-requests/{name}/{action}", post(decide))
 }
 
 /// A change request as JSON, with its impact now (while it is open) or the reason it
@@ -359,40 +351,29 @@ async fn propose(
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
-async fn approve(
+/// `POST /change-requests/{name}/approve|reject|withdraw`.
+async fn decide(
     Extract(app): Shared,
     caller: Caller,
-    Path(name): Path<String>,
+    Path((name, action)): Path<(String, String)>,
     ApiJson(body): ApiJson<DecisionBody>,
 ) -> Result<Json<Value>, ApiError> {
     let change = path_name("change request", &name)?;
-    let (_, view) = commit(&app, &caller, Write::Approve(change, body.rationale), None).await?;
+    let (write, reason) = match action.as_str() {
+        "approve" => (Write::Approve(change, body.rationale), None),
+        "reject" => (Write::Reject(change, body.rationale), None),
+        "withdraw" => (Write::Withdraw(change), body.rationale),
+        _ => {
+            return Err(ApiError::NoRoute(format!(
+                "/api/v1/change-requests/{name}/{action}"
+            )));
+        }
+    };
+    let (_, view) = commit(&app, &caller, write, reason).await?;
     Ok(Json(view))
 }
 
-async fn reject(
-    Extract(app): Shared,
-    caller: Caller,
-    Path(name): Path<String>,
-    ApiJson(body): ApiJson<DecisionBody>,
-) -> Result<Json<Value>, ApiError> {
-    let change = path_name("change request", &name)?;
-    let (_, view) = commit(&app, &caller, Write::Reject(change, body.rationale), None).await?;
-    Ok(Json(view))
-}
-
-async fn withdraw(
-    Extract(app): Shared,
-    caller: Caller,
-    Path(name): Path<String>,
-    ApiJson(body): ApiJson<DecisionBody>,
-) -> Result<Json<Value>, ApiError> {
-    let change = path_name("change request", &name)?;
-    let (_, view) = commit(&app, &caller, Write::Withdraw(change), body.rationale).await?;
-    Ok(Json(view))
-}
-
-async fn list_page(
+pub(crate) async fn list_page(
     Extract(app): Shared,
     caller: Caller,
     uri: axum::http::Uri,
@@ -430,7 +411,7 @@ async fn list_page(
     .await
 }
 
-async fn detail_page(
+pub(crate) async fn detail_page(
     Extract(app): Shared,
     caller: Caller,
     Path(name): Path<String>,

@@ -232,7 +232,8 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .route("/items/{name}", get(pages::item))
         .route("/calendar", get(pages::calendar))
         .route("/metrics", get(metrics::page))
-        .merge(changes::page_routes())
+        .route("/changes", get(changes::list_page))
+        .route("/changes/{name}", get(changes::detail_page))
         .route(
             "/releases/{name}/retrospective",
             get(metrics::retrospective_page),

@@ -4,24 +4,22 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use axum::http::{Method, StatusCode};
-use common::{SMALL_PROGRAM_USERS, add_users, application, config, request, send, small_program};
-use lockstep_server::{AppState, Clock};
+use common::{Harness, SMALL_PROGRAM_USERS, small_program};
 use serde_json::{Value, json};
 
-struct Harness {
-    app: Arc<AppState>,
-    tokens: std::collections::HashMap<&'static str, String>,
-}
+struct Changes(Harness);
 
-impl Harness {
-    async fn new() -> Harness {
-        let now: jiff::Timestamp = "2030-01-10T10:00:00Z".parse().expect("valid instant");
-        let app = application(small_program(), now, config(Clock::fixed(now))).await;
-        let tokens = add_users(&app, &SMALL_PROGRAM_USERS).await;
-        Harness { app, tokens }
+impl Changes {
+    async fn new() -> Changes {
+        Changes(
+            Harness::start(
+                small_program(),
+                &SMALL_PROGRAM_USERS,
+                "2030-01-10T10:00:00Z",
+            )
+            .await,
+        )
     }
 
     async fn call(
@@ -31,17 +29,22 @@ impl Harness {
         path: &str,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let token = self.tokens.get(user).expect("known test user");
-        let (status, _, value) = send(
-            &self.app,
-            request(Some(token), method, path, body.map(|b| b.to_string()), &[]),
-        )
-        .await;
+        let (status, _, value) = self.0.call(user, method, path, body, &[]).await;
         (status, value)
     }
 
+    async fn propose(&self, user: &str, proposal: Value) -> (StatusCode, Value) {
+        self.call(
+            user,
+            Method::POST,
+            "/api/v1/change-requests",
+            Some(proposal),
+        )
+        .await
+    }
+
     async fn n_events(&self) -> i64 {
-        self.app.state().await.position()
+        self.0.app.state().await.position()
     }
 }
 
@@ -70,16 +73,9 @@ spec:
 
 #[tokio::test]
 async fn a_proposal_shows_its_impact_and_changes_nothing_until_approved() {
-    let h = Harness::new().await;
+    let h = Changes::new().await;
     let before = h.n_events().await;
-    let (status, view) = h
-        .call(
-            "mike",
-            Method::POST,
-            "/api/v1/change-requests",
-            Some(slip("2030-03-08", "2030-02-12")),
-        )
-        .await;
+    let (status, view) = h.propose("mike", slip("2030-03-08", "2030-02-12")).await;
     assert_eq!(status, StatusCode::CREATED, "{view}");
     assert_eq!(view["name"], "cr-1");
     assert_eq!(view["status"], "open");
@@ -119,14 +115,8 @@ async fn a_proposal_shows_its_impact_and_changes_nothing_until_approved() {
 
 #[tokio::test]
 async fn only_someone_else_with_the_right_approves_and_approval_applies_in_one_commit() {
-    let h = Harness::new().await;
-    h.call(
-        "mike",
-        Method::POST,
-        "/api/v1/change-requests",
-        Some(slip("2030-03-08", "2030-02-12")),
-    )
-    .await;
+    let h = Changes::new().await;
+    h.propose("mike", slip("2030-03-08", "2030-02-12")).await;
     // A team member may propose but not decide; a release manager may not approve their
     // own request; stakeholders decide nothing.
     let (status, problem) = h
@@ -147,14 +137,7 @@ async fn only_someone_else_with_the_right_approves_and_approval_applies_in_one_c
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, own) = h
-        .call(
-            "rita",
-            Method::POST,
-            "/api/v1/change-requests",
-            Some(slip("2030-03-15", "2030-02-12")),
-        )
-        .await;
+    let (status, own) = h.propose("rita", slip("2030-03-15", "2030-02-12")).await;
     assert_eq!(status, StatusCode::CREATED, "{own}");
     let (status, problem) = h
         .call(
@@ -216,14 +199,8 @@ async fn only_someone_else_with_the_right_approves_and_approval_applies_in_one_c
 
 #[tokio::test]
 async fn a_request_that_no_longer_applies_cannot_be_approved_and_says_where() {
-    let h = Harness::new().await;
-    h.call(
-        "mike",
-        Method::POST,
-        "/api/v1/change-requests",
-        Some(slip("2030-03-08", "2030-02-12")),
-    )
-    .await;
+    let h = Changes::new().await;
+    h.propose("mike", slip("2030-03-08", "2030-02-12")).await;
     // The release is cancelled meanwhile: the request's manifest can no longer change it.
     let (status, body) = h
         .call(
@@ -269,14 +246,12 @@ async fn a_request_that_no_longer_applies_cannot_be_approved_and_says_where() {
 
 #[tokio::test]
 async fn bad_proposals_rejections_and_withdrawals_are_refused_with_what_is_wrong() {
-    let h = Harness::new().await;
+    let h = Changes::new().await;
     let mut bad = slip("2030-03-08", "2030-02-12");
     bad["sources"][0]["text"] = json!(
         "apiVersion: lockstep.dev/v1\nkind: Release\nmetadata: {name: r1}\nspec: {targetDate: 2030-13-01}\n"
     );
-    let (status, problem) = h
-        .call("mike", Method::POST, "/api/v1/change-requests", Some(bad))
-        .await;
+    let (status, problem) = h.propose("mike", bad).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
         problem["detail"]
@@ -285,37 +260,19 @@ async fn bad_proposals_rejections_and_withdrawals_are_refused_with_what_is_wrong
             .contains("r1.yaml:4:"),
         "{problem}"
     );
-    let (status, _) = h
-        .call(
-            "viewer",
-            Method::POST,
-            "/api/v1/change-requests",
-            Some(slip("2030-03-08", "2030-02-12")),
-        )
-        .await;
+    let (status, _) = h.propose("viewer", slip("2030-03-08", "2030-02-12")).await;
     assert_eq!(
         status,
         StatusCode::FORBIDDEN,
         "viewers change nothing, proposals included"
     );
     let (status, _) = h
-        .call(
-            "mike",
-            Method::POST,
-            "/api/v1/change-requests",
-            Some(json!({"title": " ", "sources": []})),
-        )
+        .propose("mike", json!({"title": " ", "sources": []}))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(h.n_events().await, 7, "the fixture only");
 
-    h.call(
-        "mike",
-        Method::POST,
-        "/api/v1/change-requests",
-        Some(slip("2030-03-08", "2030-02-12")),
-    )
-    .await;
+    h.propose("mike", slip("2030-03-08", "2030-02-12")).await;
     let (status, problem) = h
         .call(
             "rita",
@@ -361,6 +318,19 @@ async fn bad_proposals_rejections_and_withdrawals_are_refused_with_what_is_wrong
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _) = h
         .call(
+            "rita",
+            Method::POST,
+            "/api/v1/change-requests/cr-1/merge",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "approve, reject or withdraw only"
+    );
+    let (status, _) = h
+        .call(
             "viewer",
             Method::GET,
             "/api/v1/change-requests?status=pending",
@@ -381,16 +351,10 @@ async fn bad_proposals_rejections_and_withdrawals_are_refused_with_what_is_wrong
 
 #[tokio::test]
 async fn the_pages_list_requests_and_show_the_impact_with_the_callers_buttons() {
-    let h = Harness::new().await;
+    let h = Changes::new().await;
     let mut proposal = slip("2030-03-08", "2030-02-12");
     proposal["title"] = json!("<script>alert(1)</script> slip");
-    h.call(
-        "mike",
-        Method::POST,
-        "/api/v1/change-requests",
-        Some(proposal),
-    )
-    .await;
+    h.propose("mike", proposal).await;
     let (status, page) = h.call("viewer", Method::GET, "/changes", None).await;
     assert_eq!(status, StatusCode::OK);
     let html = page.as_str().expect("html");

@@ -4,14 +4,9 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use axum::http::{Method, StatusCode, header};
-use common::{
-    SMALL_PROGRAM_USERS, add_users, application, config, date, name, request, send, small_program,
-};
+use common::{Harness, SMALL_PROGRAM_USERS, date, name, small_program};
 use lockstep_core::{Command, RiskLevel, RiskSpec};
-use lockstep_server::{AppState, Clock};
 use serde_json::{Value, json};
 
 fn risk(title: &str, probability: RiskLevel, impact: RiskLevel, owner: &str) -> RiskSpec {
@@ -60,46 +55,14 @@ fn commands() -> Vec<Command> {
     commands
 }
 
-struct Harness {
-    app: Arc<AppState>,
-    tokens: std::collections::HashMap<&'static str, String>,
+async fn harness() -> Harness {
+    Harness::start(commands(), &SMALL_PROGRAM_USERS, "2030-01-10T10:00:00Z").await
 }
 
-impl Harness {
-    async fn new() -> Harness {
-        let now: jiff::Timestamp = "2030-01-10T10:00:00Z".parse().expect("valid instant");
-        let app = application(commands(), now, config(Clock::fixed(now))).await;
-        let tokens = add_users(&app, &SMALL_PROGRAM_USERS).await;
-        Harness { app, tokens }
-    }
-
-    async fn call(
-        &self,
-        user: &str,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> (StatusCode, axum::http::HeaderMap, Value) {
-        let token = self.tokens.get(user).expect("known test user");
-        send(
-            &self.app,
-            request(
-                Some(token),
-                method,
-                path,
-                body.map(|b| b.to_string()),
-                headers,
-            ),
-        )
-        .await
-    }
-
-    async fn status_of(&self, risk: &str) -> Value {
-        let path = format!("/api/v1/risk-register/{risk}");
-        let (_, _, value) = self.call("viewer", Method::GET, &path, None, &[]).await;
-        value["status"].clone()
-    }
+async fn status_of(h: &Harness, risk: &str) -> Value {
+    let path = format!("/api/v1/risk-register/{risk}");
+    let (_, _, value) = h.call("viewer", Method::GET, &path, None, &[]).await;
+    value["status"].clone()
 }
 
 fn move_to(status: &str, reason: &str) -> Option<Value> {
@@ -108,7 +71,7 @@ fn move_to(status: &str, reason: &str) -> Option<Value> {
 
 #[tokio::test]
 async fn the_register_lists_and_gets_risks_with_their_exposure_apart_from_at_risk_items() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let (status, _, value) = h
         .call("viewer", Method::GET, "/api/v1/risk-register", None, &[])
         .await;
@@ -186,7 +149,7 @@ async fn the_register_lists_and_gets_risks_with_their_exposure_apart_from_at_ris
 
 #[tokio::test]
 async fn the_owners_team_and_the_release_manager_move_a_risk_with_a_reason_in_the_history() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let path = "/api/v1/risk-register/api-slip/status";
     for (user, expected) in [
         ("viewer", StatusCode::FORBIDDEN),
@@ -198,7 +161,7 @@ async fn the_owners_team_and_the_release_manager_move_a_risk_with_a_reason_in_th
             .await;
         assert_eq!(status, expected, "{user}: {value}");
     }
-    assert_eq!(h.status_of("api-slip").await, "open");
+    assert_eq!(status_of(&h, "api-slip").await, "open");
     let (status, _, value) = h
         .call(
             "mike",
@@ -244,7 +207,7 @@ async fn the_owners_team_and_the_release_manager_move_a_risk_with_a_reason_in_th
 
 #[tokio::test]
 async fn bad_status_bodies_are_refused_by_field_and_change_nothing() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let path = "/api/v1/risk-register/api-slip/status";
     for (body, expected, field) in [
         (
@@ -298,12 +261,12 @@ async fn bad_status_bodies_are_refused_by_field_and_change_nothing() {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(h.status_of("api-slip").await, "open");
+    assert_eq!(status_of(&h, "api-slip").await, "open");
 }
 
 #[tokio::test]
 async fn a_stale_if_match_is_412_and_the_current_tag_succeeds() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let (_, headers, _) = h
         .call(
             "mike",
@@ -335,12 +298,12 @@ async fn a_stale_if_match_is_412_and_the_current_tag_succeeds() {
         )
         .await;
     assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{value}");
-    assert_eq!(h.status_of("api-slip").await, "mitigated");
+    assert_eq!(status_of(&h, "api-slip").await, "mitigated");
 }
 
 #[tokio::test]
 async fn the_release_page_shows_live_risks_by_exposure_escaped_with_overdue_reviews() {
-    let h = Harness::new().await;
+    let h = harness().await;
     let (status, _, page) = h
         .call("viewer", Method::GET, "/releases/r1", None, &[])
         .await;

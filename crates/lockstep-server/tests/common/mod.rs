@@ -218,3 +218,46 @@ pub const SMALL_PROGRAM_USERS: [(&str, Option<&str>, bool); 6] = [
     ("sid", Some("sid"), false),
     ("viewer", None, false),
 ];
+
+/// An application holding `commands`, decided at `now` on a fixed clock, with `users`
+/// and their tokens: what most HTTP tests start from.
+pub struct Harness {
+    pub app: Arc<AppState>,
+    pub tokens: HashMap<&'static str, String>,
+}
+
+impl Harness {
+    pub async fn start(
+        commands: Vec<Command>,
+        users: &[(&'static str, Option<&str>, bool)],
+        now: &str,
+    ) -> Harness {
+        let now: jiff::Timestamp = now.parse().expect("valid instant");
+        let app = application(commands, now, config(Clock::fixed(now))).await;
+        let tokens = add_users(&app, users).await;
+        Harness { app, tokens }
+    }
+
+    /// Sends a request as `user` (who must have a token) with a JSON body.
+    pub async fn call(
+        &self,
+        user: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, HeaderMap, Value) {
+        let token = self.tokens.get(user).expect("known test user");
+        send(
+            &self.app,
+            request(
+                Some(token),
+                method,
+                path,
+                body.map(|b| b.to_string()),
+                headers,
+            ),
+        )
+        .await
+    }
+}
