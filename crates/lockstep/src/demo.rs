@@ -65,6 +65,19 @@ fn redated(today: Date, files: &[(&str, &str)]) -> anyhow::Result<Vec<Source>> {
         .collect()
 }
 
+/// Seed 004's slip as an open change request, re-dated like [`sources`], so that the
+/// Changes page has a request to review: its title and manifests.
+pub fn open_change(today: Date) -> anyhow::Result<(String, Vec<Source>)> {
+    let sources = redated(
+        today,
+        &[(
+            "examples/changes/api-slip.yaml",
+            include_str!("../../../examples/changes/api-slip.yaml"),
+        )],
+    )?;
+    Ok(("API endpoints slip five days".to_owned(), sources))
+}
+
 /// Teams, components and the past release's manifest, re-dated like [`sources`]: what
 /// the program held when the past release was planned.
 pub fn past_sources(today: Date) -> anyhow::Result<Vec<Source>> {

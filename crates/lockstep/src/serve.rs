@@ -262,5 +262,25 @@ async fn load_demo(program: &Program, actor: &str) -> anyhow::Result<()> {
     };
     let recorded = program.commit(&mut state, events, &meta, &[]).await?;
     tracing::info!(n_events = recorded.len(), "loaded the demo program");
+    // Mike proposes the API slip for review, as seed 004's Wednesday would have it.
+    let (title, sources) = crate::demo::open_change(today)?;
+    let proposal = lockstep_core::Command::ProposeChange {
+        title,
+        sources: sources
+            .into_iter()
+            .map(|s| lockstep_core::change::ChangeSource {
+                name: s.name,
+                text: s.text,
+            })
+            .collect(),
+        by: "mike".to_owned(),
+    };
+    let events = lockstep_core::decide(&state, proposal, now)?;
+    let meta = EventMeta {
+        actor: "mike".to_owned(),
+        at: now,
+        reason: Some("pipeline migration slipped".to_owned()),
+    };
+    program.commit(&mut state, events, &meta, &[]).await?;
     Ok(())
 }

@@ -369,6 +369,13 @@ fn serve_demo_shows_a_release_in_progress_today() {
         retro.contains("dashboard-ui #311 Export times out"),
         "{retro}"
     );
+    // Mike's slip waits for review, with the seed's chain as its impact.
+    let change = ws.ok(&["--server", &url, "change", "show", "cr-1"]);
+    assert!(
+        change.contains("open · proposed by mike")
+            && change.contains("frontend-dashboard becomes at risk"),
+        "{change}"
+    );
 }
 
 #[test]
