@@ -12,6 +12,7 @@ pub mod access;
 pub mod checklist;
 mod command;
 pub mod conflicts;
+pub mod contract;
 pub mod cron;
 mod decide;
 mod error;
