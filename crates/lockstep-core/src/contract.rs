@@ -996,36 +996,39 @@ fn check_bump(
     version: &Version,
     compatibility: Compatibility,
 ) -> Result<(), DomainError> {
+    match bump_error(previous, version, compatibility) {
+        Some(reason) => Err(DomainError::invalid(field, reason)),
+        None => Ok(()),
+    }
+}
+
+/// Why `version` with `compatibility` cannot follow `previous`, if it cannot: a breaking
+/// version bumps the major version (the minor one below 1.0), a backward one keeps it.
+/// Manifests call it to report the problem where the version is written.
+pub fn bump_error(
+    previous: &Version,
+    version: &Version,
+    compatibility: Compatibility,
+) -> Option<String> {
+    let part = if previous.major() == 0 {
+        "minor"
+    } else {
+        "major"
+    };
     match compatibility {
-        Compatibility::Breaking if !version.breaks_from(previous) => Err(DomainError::invalid(
-            field,
-            format!(
-                "{version} is breaking but keeps the {} version of {previous}: a breaking change is a new {} version ({} or later)",
-                if previous.major() == 0 {
-                    "minor"
-                } else {
-                    "major"
-                },
-                if previous.major() == 0 {
-                    "minor"
-                } else {
-                    "major"
-                },
-                previous.next_breaking()
-            ),
+        Compatibility::Breaking if !version.breaks_from(previous) => Some(format!(
+            "{version} is breaking but keeps the {part} version of {previous}: a breaking change is a new {part} version ({} or later)",
+            previous.next_breaking()
         )),
-        Compatibility::Backward if version.breaks_from(previous) => Err(DomainError::invalid(
-            field,
-            format!(
-                "{version} is marked backward compatible but its number says breaking after {previous}: mark it breaking, or keep {}",
-                if previous.major() == 0 {
-                    format!("0.{}", previous.minor())
-                } else {
-                    format!("major version {}", previous.major())
-                }
-            ),
+        Compatibility::Backward if version.breaks_from(previous) => Some(format!(
+            "{version} is marked backward compatible but its number says breaking after {previous}: mark it breaking, or keep {}",
+            if previous.major() == 0 {
+                format!("0.{}", previous.minor())
+            } else {
+                format!("major version {}", previous.major())
+            }
         )),
-        _ => Ok(()),
+        _ => None,
     }
 }
 

@@ -105,6 +105,11 @@ pub enum Resource {
         labels: lockstep_core::Labels,
         spec: RiskDoc,
     },
+    Interface {
+        name: Spanned<String>,
+        labels: lockstep_core::Labels,
+        spec: crate::wire::InterfaceDoc,
+    },
 }
 
 impl std::fmt::Debug for Resource {
@@ -130,6 +135,7 @@ impl Resource {
             Resource::Subscription { name, .. } => ("Subscription", name),
             Resource::ChecklistTemplate { name, .. } => ("ChecklistTemplate", name),
             Resource::Risk { name, .. } => ("Risk", name),
+            Resource::Interface { name, .. } => ("Interface", name),
         }
     }
 }
@@ -197,6 +203,7 @@ const KINDS: &[&str] = &[
     "Subscription",
     "ChecklistTemplate",
     "Risk",
+    "Interface",
 ];
 
 /// Parses every document of every source. Collects all errors; any error means
@@ -406,6 +413,14 @@ fn parse_document(text: &str) -> Result<Resource, (serde_saphyr::Location, Strin
         "Risk" => {
             let doc = from_yaml::<Document<RiskDoc>>(text)?;
             Resource::Risk {
+                name: doc.metadata.name,
+                labels: doc.metadata.labels,
+                spec: doc.spec,
+            }
+        }
+        "Interface" => {
+            let doc = from_yaml::<Document<crate::wire::InterfaceDoc>>(text)?;
+            Resource::Interface {
                 name: doc.metadata.name,
                 labels: doc.metadata.labels,
                 spec: doc.spec,
