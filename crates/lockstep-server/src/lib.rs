@@ -15,6 +15,7 @@
 mod api;
 pub mod auth;
 pub mod checklists;
+pub mod contracts;
 mod error;
 mod extract;
 pub mod feeds;
@@ -221,6 +222,7 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .merge(tokens::routes())
         .merge(manifests::routes())
         .merge(checklists::read_routes())
+        .merge(contracts::read_routes())
         .route_layer(axum::middleware::from_fn(auth::require_api_access));
     Router::new()
         .route("/", get(pages::index))
@@ -229,6 +231,7 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .route("/teams/{name}", get(pages::team))
         .route("/items/{name}", get(pages::item))
         .route("/calendar", get(pages::calendar))
+        .route("/contracts", get(contracts::page))
         .route("/metrics", get(metrics::page))
         .route(
             "/releases/{name}/retrospective",
