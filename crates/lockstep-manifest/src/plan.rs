@@ -37,7 +37,7 @@ pub fn plan(manifest: &Manifest, state: &State) -> Result<Vec<LocatedCommand>, M
         known: Known::from_state(state),
     };
     planner.collect_names();
-    let mut phases: [Vec<LocatedCommand>; 8] = Default::default();
+    let mut phases: [Vec<LocatedCommand>; 9] = Default::default();
     for located in &manifest.resources {
         planner.resource(located, &mut phases);
     }
@@ -82,6 +82,9 @@ const ITEMS: usize = 4;
 const ITEM_STATE: usize = 5;
 const LINKS: usize = 6;
 const RELEASE_STATE: usize = 7;
+/// Interfaces name only teams and components, and nothing names them: last, so that a
+/// program gaining its contracts keeps the positions of everything else.
+const CONTRACTS: usize = 8;
 
 /// What kind of resource a reference names.
 #[derive(Clone, Copy)]
@@ -446,7 +449,7 @@ impl<'m> Planner<'m> {
         }
     }
 
-    fn resource(&mut self, located: &Located, phases: &mut [Vec<LocatedCommand>; 8]) {
+    fn resource(&mut self, located: &Located, phases: &mut [Vec<LocatedCommand>; 9]) {
         let (_, doc_name) = located.resource.kind_and_name();
         let location = self.manifest.location(located, &doc_name.referenced);
         let Some(name) = self.name(located, doc_name) else {
@@ -790,7 +793,7 @@ impl<'m> Planner<'m> {
             }
             Resource::Interface { labels, spec, .. } => {
                 if let Some(command) = self.interface(located, doc_name, name, labels, spec) {
-                    push(LINKS, command);
+                    push(CONTRACTS, command);
                 }
             }
             Resource::IntegrationTask { spec, .. } => {
@@ -1072,7 +1075,7 @@ impl<'m> Planner<'m> {
         item: Name,
         release: Name,
         doc: &ItemDoc,
-        phases: &mut [Vec<LocatedCommand>; 8],
+        phases: &mut [Vec<LocatedCommand>; 9],
     ) {
         let team = self.reference(located, Ref::Team, &doc.team);
         let component = match &doc.component {
@@ -1194,7 +1197,7 @@ impl<'m> Planner<'m> {
         task: Name,
         release: Name,
         doc: &IntegrationTaskDoc,
-        phases: &mut [Vec<LocatedCommand>; 8],
+        phases: &mut [Vec<LocatedCommand>; 9],
     ) {
         let before = self.errors.len();
         let resolved_components: Vec<Name> = doc

@@ -27,7 +27,8 @@ pub struct Cli {
     pub output: Output,
     /// Work against a Lockstep server instead of the database: `get`, `describe`,
     /// `history`, `item`, `risk`, `apply`, `gonogo`, `signal`, `checklist`, `signoff`,
-    /// `runbook`, `run` and `audit` go over its HTTP API. The token comes from
+    /// `runbook`, `run`, `audit`, `contract`, `deployed`, `can-i-deploy` and `interface`
+    /// go over its HTTP API. The token comes from
     /// LOCKSTEP_TOKEN or from `lockstep login`.
     #[arg(long, global = true, env = "LOCKSTEP_SERVER")]
     pub server: Option<String>,
@@ -87,6 +88,15 @@ pub enum Command {
     Integration(IntegrationArgs),
     /// The risk register: move a risk to another status, with the reason.
     Risk(RiskArgs),
+    /// Contract tests: record a consumer's verification against an interface version.
+    Contract(crate::contract_cmd::ContractArgs),
+    /// Record which version of a component runs in an environment.
+    Deployed(crate::contract_cmd::DeployedArgs),
+    /// May this component version go to this environment? Every contract with what runs
+    /// there must be verified (exit 0 yes, 1 no, with the reasons).
+    CanIDeploy(crate::contract_cmd::CanIDeployArgs),
+    /// Interfaces between teams: propose a version, approve or reject it, the changelog.
+    Interface(crate::contract_cmd::InterfaceArgs),
     /// Plan releases straight from manifest files, offline: schedule, critical path,
     /// risks, forecast and release-day steps.
     Plan(PlanArgs),
@@ -170,6 +180,9 @@ pub enum Kind {
     /// The risk register (declared risks; at-risk items are in `get items`).
     #[value(alias = "risk")]
     Risks,
+    /// Interfaces between teams (APIs, events, data contracts).
+    #[value(alias = "interface")]
+    Interfaces,
 }
 
 #[derive(Debug, Args)]

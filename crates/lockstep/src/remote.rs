@@ -247,6 +247,18 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<Result<Exi
         Command::Item(args) => item(&Client::connect(global)?, global, args).await,
         Command::Integration(args) => integration(&Client::connect(global)?, global, args).await,
         Command::Risk(args) => risk(&Client::connect(global)?, global, args).await,
+        Command::Contract(args) => {
+            crate::contract_cmd::remote::contract(&Client::connect(global)?, global, args).await
+        }
+        Command::Deployed(args) => {
+            crate::contract_cmd::remote::deployed(&Client::connect(global)?, global, args).await
+        }
+        Command::CanIDeploy(args) => {
+            crate::contract_cmd::remote::can_i_deploy(&Client::connect(global)?, global, args).await
+        }
+        Command::Interface(args) => {
+            crate::contract_cmd::remote::interface(&Client::connect(global)?, global, args).await
+        }
         Command::Apply(args) => apply(&Client::connect(global)?, global, args).await,
         Command::Gonogo(args) => gonogo(&Client::connect(global)?, global, &args.release).await,
         Command::User(_) => refuse("user"),
@@ -294,6 +306,8 @@ pub struct Fetched {
     resources: BTreeMap<Name, lockstep_core::Resource>,
     /// The risk register, from `/api/v1/risk-register`.
     risks_registered: BTreeMap<Name, lockstep_core::Risk>,
+    /// Interfaces, from `/api/v1/interfaces`.
+    interfaces: BTreeMap<Name, lockstep_core::contract::Interface>,
     dependencies: Vec<Dependency>,
 }
 
@@ -309,6 +323,9 @@ impl View for Fetched {
     }
     fn risks(&self) -> &BTreeMap<Name, lockstep_core::Risk> {
         &self.risks_registered
+    }
+    fn interfaces(&self) -> &BTreeMap<Name, lockstep_core::contract::Interface> {
+        &self.interfaces
     }
     fn subscriptions(&self) -> &BTreeMap<Name, lockstep_core::Subscription> {
         &self.subscriptions
@@ -453,6 +470,13 @@ pub async fn get(client: &Client, global: &Global, args: GetArgs) -> anyhow::Res
                 |r: &lockstep_core::Risk| &r.name,
             );
         }
+        Kind::Interfaces => {
+            // Each entry is the interface plus what the server derives (matrix, impact).
+            fetched.interfaces = by_name(
+                client.all("/api/v1/interfaces").await?,
+                |i: &lockstep_core::contract::Interface| &i.name,
+            );
+        }
     }
     let (header, rows, json) = crate::read::listing(&fetched, &args)?;
     match global.output {
@@ -476,6 +500,7 @@ pub async fn describe(
         Kind::Items => ("item", "items"),
         Kind::IntegrationTasks => ("integration task", "integration-tasks"),
         Kind::Risks => ("risk", "risk-register"),
+        Kind::Interfaces => ("interface", "interfaces"),
         Kind::Dependencies => {
             bail!("dependencies have no name: use `describe item NAME` to see what it blocks")
         }
@@ -758,7 +783,7 @@ pub async fn gonogo(client: &Client, global: &Global, release: &str) -> anyhow::
 }
 
 /// Prints the changes a write answered with, as the local verbs print theirs.
-fn print_changes(global: &Global, answer: &Value) {
+pub(crate) fn print_changes(global: &Global, answer: &Value) {
     let changes = answer["events"].as_array().cloned().unwrap_or_default();
     match global.output {
         Output::Json => println!("{:#}", json!({ "changes": changes })),
