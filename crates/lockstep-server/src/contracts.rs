@@ -417,11 +417,37 @@ fn contracts_body(state: &State) -> String {
         );
     }
     body.push_str("</tbody></table></section>");
+    deployed_section(&mut body, state);
     for interface in interfaces.values() {
         interface_section(&mut body, state, interface);
     }
     body.push_str("</div>");
     body
+}
+
+/// What runs where: the versions `can-i-deploy` checks against.
+fn deployed_section(body: &mut String, state: &State) {
+    let deployed = &state.contracts().deployed;
+    if deployed.is_empty() {
+        return;
+    }
+    body.push_str(
+        r#"<section class="panel"><h2>Deployed versions</h2><table><thead><tr><th>Environment</th><th>Component</th><th>Version</th><th>Recorded</th></tr></thead><tbody>"#,
+    );
+    for (environment, components) in deployed {
+        for (component, running) in components {
+            let _ = write!(
+                body,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>by {} at {}</td></tr>",
+                escape(environment.as_str()),
+                escape(component.as_str()),
+                escape(running.version.as_str()),
+                escape(&running.by),
+                running.at,
+            );
+        }
+    }
+    body.push_str("</tbody></table></section>");
 }
 
 fn interface_section(body: &mut String, state: &State, interface: &Interface) {

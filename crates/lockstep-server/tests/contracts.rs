@@ -601,6 +601,10 @@ async fn the_contracts_page_lists_interfaces_matrix_and_open_proposals_escaped()
         &[],
     )
     .await;
+    assert_eq!(
+        h.deploy("mike", "analytics-api", "1.1.4").await,
+        StatusCode::OK
+    );
     let (status, _, page) = h.call("viewer", Method::GET, "/contracts", None, &[]).await;
     assert_eq!(status, StatusCode::OK);
     let html = page.as_str().expect("html");
@@ -611,6 +615,10 @@ async fn the_contracts_page_lists_interfaces_matrix_and_open_proposals_escaped()
     assert!(html.contains("Analytics &lt;b&gt;API&lt;/b&gt;"), "{html}");
     assert!(!html.contains("<b>API</b>"), "titles are escaped");
     assert!(html.contains("✗ fail"), "{html}");
+    assert!(
+        html.contains("<tr><td>production</td><td>analytics-api</td><td>1.1.4</td><td>by mike at"),
+        "{html}"
+    );
     assert!(html.contains("Proposal 1: 2.0.0 (breaking)"), "{html}");
     assert!(html.contains("&lt;i&gt;cohorts&lt;/i&gt;"), "{html}");
     assert!(

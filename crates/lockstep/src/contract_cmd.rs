@@ -120,7 +120,7 @@ pub enum InterfaceVerb {
 }
 
 fn name(flag: &str, raw: &str) -> anyhow::Result<Name> {
-    Name::parse(raw).with_context(|| format!("{flag}"))
+    Name::parse(raw).map_err(|error| anyhow!("{flag}: {error}"))
 }
 
 fn version(flag: &str, raw: &str) -> anyhow::Result<Version> {
@@ -166,8 +166,8 @@ fn rationale(raw: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The command of a `contract` verb, as `by`.
-fn verify_command(verb: ContractVerb, by: String) -> anyhow::Result<Command> {
+/// The interface and the report of a `contract verify`, as `by`.
+fn verification(verb: ContractVerb, by: String) -> anyhow::Result<(Name, VerificationReport)> {
     let ContractVerb::Verify {
         interface,
         interface_version,
@@ -177,9 +177,9 @@ fn verify_command(verb: ContractVerb, by: String) -> anyhow::Result<Command> {
         link,
     } = verb;
     let (consumer, consumer_version) = consumer_at(&consumer)?;
-    Ok(Command::RecordVerification {
-        interface: name("interface", &interface)?,
-        verification: VerificationReport {
+    Ok((
+        name("interface", &interface)?,
+        VerificationReport {
             version: version("--version", &interface_version)?,
             consumer,
             consumer_version,
@@ -196,11 +196,15 @@ fn verify_command(verb: ContractVerb, by: String) -> anyhow::Result<Command> {
             link,
             by,
         },
-    })
+    ))
 }
 
 pub async fn contract(global: &Global, args: ContractArgs) -> anyhow::Result<ExitCode> {
-    let command = verify_command(args.verb, global.actor.clone())?;
+    let (interface, verification) = verification(args.verb, global.actor.clone())?;
+    let command = Command::RecordVerification {
+        interface,
+        verification,
+    };
     crate::verbs::commit(global, command, None, jiff::Timestamp::now()).await
 }
 
@@ -391,13 +395,8 @@ pub mod remote {
         global: &Global,
         args: ContractArgs,
     ) -> anyhow::Result<ExitCode> {
-        let Command::RecordVerification {
-            interface,
-            verification,
-        } = verify_command(args.verb, String::new())?
-        else {
-            unreachable!("verify_command makes a RecordVerification")
-        };
+        // The server records the caller as `by`.
+        let (interface, verification) = verification(args.verb, String::new())?;
         let answer = client
             .post_json(
                 &format!("/api/v1/interfaces/{interface}/verifications"),
@@ -447,16 +446,14 @@ pub mod remote {
             print_changelog(global, &found);
             return Ok(ExitCode::SUCCESS);
         }
-        let Some((command, _)) = interface_command(&args.verb, String::new())? else {
-            return Ok(ExitCode::SUCCESS);
-        };
-        let answer = match command {
-            Command::ProposeInterfaceChange {
+        // Parsed here first, so that a bad version or word is refused before any request.
+        interface_command(&args.verb, String::new())?;
+        let answer = match &args.verb {
+            InterfaceVerb::Propose {
                 interface,
                 version,
                 compatibility,
                 summary,
-                ..
             } => {
                 client
                     .post_json(
@@ -465,13 +462,21 @@ pub mod remote {
                     )
                     .await?
             }
-            Command::DecideInterfaceChange {
+            InterfaceVerb::Approve {
                 interface,
                 version,
-                decision,
                 rationale,
-                ..
+            }
+            | InterfaceVerb::Reject {
+                interface,
+                version,
+                rationale,
             } => {
+                let decision = if matches!(args.verb, InterfaceVerb::Approve { .. }) {
+                    "approve"
+                } else {
+                    "reject"
+                };
                 client
                     .post_json(
                         &format!("/api/v1/interfaces/{interface}/proposals/{version}/decision"),
@@ -479,7 +484,7 @@ pub mod remote {
                     )
                     .await?
             }
-            _ => unreachable!("interface_command makes proposals and decisions"),
+            InterfaceVerb::Changelog { .. } => return Ok(ExitCode::SUCCESS),
         };
         crate::remote::print_changes(global, &answer);
         Ok(ExitCode::SUCCESS)
