@@ -510,6 +510,10 @@ pub struct Proposal {
     pub by: String,
     /// When.
     pub at: Timestamp,
+    /// The impact assessed when it was proposed, kept with it so that the review and
+    /// the decision record show what was known then (views also show the impact now).
+    #[serde(default)]
+    pub impact: Impact,
     /// The review's decision, once made.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<DecisionRecord>,
@@ -882,6 +886,7 @@ pub(crate) fn decide(
                     summary,
                     by,
                     at: now,
+                    impact: impact(state, existing),
                     decision: None,
                 },
             }])
@@ -1500,7 +1505,7 @@ fn verdict(
 }
 
 /// An open release whose scope an interface change touches.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReleaseImpact {
     /// The release.
@@ -1515,7 +1520,7 @@ pub struct ReleaseImpact {
 
 /// A scheduled deployment of a touched component: a release-day step, or a step of a
 /// run under way.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeploymentImpact {
     /// The release.
@@ -1531,12 +1536,12 @@ pub struct DeploymentImpact {
     /// The plan's time zone.
     pub time_zone: String,
     /// The run executing it and the step's status, when one is under way.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run: Option<String>,
 }
 
 /// What a change to an interface touches, computed from the state as it is now.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Impact {
     /// The consumer teams.

@@ -678,6 +678,15 @@ fn a_proposal_is_reviewed_by_someone_else_and_an_approval_publishes_the_version(
     let given = given.run(propose("2.0.0", Compatibility::Breaking, "mike"));
     let interface = &given.state.contracts().interfaces["analytics-api"];
     assert_eq!(interface.proposals[0].status(), ProposalStatus::Open);
+    // The assessment made when it was proposed stays with it.
+    assert_eq!(
+        interface.proposals[0].impact,
+        impact(&given.state, interface)
+    );
+    assert_eq!(
+        interface.proposals[0].impact.releases[0].release.as_str(),
+        "q1"
+    );
     // Proposing the same again changes nothing; something else for it is refused.
     assert_eq!(
         check(&given, propose("2.0.0", Compatibility::Breaking, "mike")),

@@ -89,6 +89,7 @@ pub fn interface_json(state: &State, interface: &Interface) -> Value {
                 "by": proposal.by,
                 "at": proposal.at,
                 "status": proposal.status().as_str(),
+                "impact": proposal.impact,
                 "decision": proposal.decision,
             })
         })

@@ -463,6 +463,10 @@ async fn a_proposal_shows_its_impact_and_is_approved_by_a_consumer_into_the_chan
     assert_eq!(status, StatusCode::CREATED, "{value}");
     let resource = &value["resource"];
     assert_eq!(resource["proposals"][0]["status"], "open");
+    assert_eq!(
+        resource["proposals"][0]["impact"], resource["impact"],
+        "assessed when proposed, the same as now"
+    );
     assert_eq!(resource["impact"]["teams"], json!(["frontend"]));
     assert_eq!(resource["impact"]["releases"][0]["release"], "r1");
     assert_eq!(
