@@ -183,6 +183,9 @@ pub enum Kind {
     /// Interfaces between teams (APIs, events, data contracts).
     #[value(alias = "interface")]
     Interfaces,
+    /// Which component version runs in which environment.
+    #[value(alias = "deployment", alias = "deployed")]
+    Deployments,
 }
 
 #[derive(Debug, Args)]

@@ -79,6 +79,9 @@ pub fn yaml_kind(kind: Kind) -> anyhow::Result<&'static str> {
         Kind::Resources => "Resource",
         Kind::Risks => "Risk",
         Kind::Interfaces => "Interface",
+        Kind::Deployments => bail!(
+            "deployments are facts recorded with `lockstep deployed`, not manifests: use -o json or the table"
+        ),
         Kind::Items | Kind::Dependencies | Kind::IntegrationTasks => {
             bail!(
                 "items, dependencies and integration tasks are written inside their release: use `get releases -o yaml`"
@@ -127,6 +130,8 @@ pub trait View {
     fn resources(&self) -> &BTreeMap<Name, lockstep_core::Resource>;
     fn risks(&self) -> &BTreeMap<Name, lockstep_core::Risk>;
     fn interfaces(&self) -> &BTreeMap<Name, lockstep_core::contract::Interface>;
+    /// Environment to component to the version running there.
+    fn deployed(&self) -> &BTreeMap<Name, BTreeMap<Name, lockstep_core::contract::Deployed>>;
     fn dependencies(&self) -> Box<dyn Iterator<Item = &Dependency> + '_>;
     fn items_of<'a>(&'a self, release: &'a Name) -> Box<dyn Iterator<Item = &'a Item> + 'a>;
     fn blocked_by<'a>(&'a self, item: &'a Name) -> Box<dyn Iterator<Item = &'a Dependency> + 'a>;
@@ -152,6 +157,9 @@ impl View for State {
     }
     fn interfaces(&self) -> &BTreeMap<Name, lockstep_core::contract::Interface> {
         &self.contracts().interfaces
+    }
+    fn deployed(&self) -> &BTreeMap<Name, BTreeMap<Name, lockstep_core::contract::Deployed>> {
+        &self.contracts().deployed
     }
     fn teams(&self) -> &BTreeMap<Name, Team> {
         State::teams(self)
@@ -225,6 +233,42 @@ pub fn check_filter_names<'a>(
 
 pub fn listing(state: &impl View, args: &GetArgs) -> anyhow::Result<Listing> {
     Ok(match args.kind {
+        Kind::Deployments => {
+            let rows: Vec<(&Name, &Name, &lockstep_core::contract::Deployed)> = state
+                .deployed()
+                .iter()
+                .flat_map(|(environment, components)| {
+                    components
+                        .iter()
+                        .map(move |(component, running)| (environment, component, running))
+                })
+                .collect();
+            (
+                vec!["ENVIRONMENT", "COMPONENT", "VERSION", "BY", "AT"],
+                rows.iter()
+                    .map(|(environment, component, running)| {
+                        vec![
+                            environment.to_string(),
+                            component.to_string(),
+                            running.version.to_string(),
+                            running.by.clone(),
+                            running.at.to_string(),
+                        ]
+                    })
+                    .collect(),
+                rows.iter()
+                    .map(|(environment, component, running)| {
+                        json!({
+                            "environment": environment,
+                            "component": component,
+                            "version": running.version,
+                            "by": running.by,
+                            "at": running.at,
+                        })
+                    })
+                    .collect(),
+            )
+        }
         Kind::Interfaces => {
             let interfaces: Vec<&lockstep_core::contract::Interface> =
                 state.interfaces().values().collect();
@@ -680,6 +724,9 @@ pub async fn describe(global: &Global, args: DescribeArgs) -> anyhow::Result<Exi
                     .get(name)
                     .ok_or_else(|| missing("resource", &mut state.resources().keys()))?
             ),
+            Kind::Deployments => {
+                bail!("deployments have no name: use `get deployments`")
+            }
             Kind::Interfaces => lockstep_server::contracts::interface_json(
                 &state,
                 state.contracts().interfaces.get(name).ok_or_else(|| {

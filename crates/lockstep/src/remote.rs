@@ -308,6 +308,8 @@ pub struct Fetched {
     risks_registered: BTreeMap<Name, lockstep_core::Risk>,
     /// Interfaces, from `/api/v1/interfaces`.
     interfaces: BTreeMap<Name, lockstep_core::contract::Interface>,
+    /// Deployed versions, from `/api/v1/deployments`.
+    deployed: BTreeMap<Name, BTreeMap<Name, lockstep_core::contract::Deployed>>,
     dependencies: Vec<Dependency>,
 }
 
@@ -326,6 +328,9 @@ impl View for Fetched {
     }
     fn interfaces(&self) -> &BTreeMap<Name, lockstep_core::contract::Interface> {
         &self.interfaces
+    }
+    fn deployed(&self) -> &BTreeMap<Name, BTreeMap<Name, lockstep_core::contract::Deployed>> {
+        &self.deployed
     }
     fn subscriptions(&self) -> &BTreeMap<Name, lockstep_core::Subscription> {
         &self.subscriptions
@@ -470,6 +475,25 @@ pub async fn get(client: &Client, global: &Global, args: GetArgs) -> anyhow::Res
                 |r: &lockstep_core::Risk| &r.name,
             );
         }
+        Kind::Deployments => {
+            #[derive(serde::Deserialize)]
+            struct Row {
+                environment: Name,
+                component: Name,
+                #[serde(flatten)]
+                running: lockstep_core::contract::Deployed,
+            }
+            let answer = client.get_json("/api/v1/deployments").await?;
+            let rows: Vec<Row> = serde_json::from_value(answer["items"].clone())
+                .context("the server's deployments")?;
+            for row in rows {
+                fetched
+                    .deployed
+                    .entry(row.environment)
+                    .or_default()
+                    .insert(row.component, row.running);
+            }
+        }
         Kind::Interfaces => {
             // Each entry is the interface plus what the server derives (matrix, impact).
             fetched.interfaces = by_name(
@@ -501,6 +525,7 @@ pub async fn describe(
         Kind::IntegrationTasks => ("integration task", "integration-tasks"),
         Kind::Risks => ("risk", "risk-register"),
         Kind::Interfaces => ("interface", "interfaces"),
+        Kind::Deployments => bail!("deployments have no name: use `get deployments`"),
         Kind::Dependencies => {
             bail!("dependencies have no name: use `describe item NAME` to see what it blocks")
         }

@@ -349,6 +349,23 @@ fn against_a_server_the_verbs_act_as_the_caller_and_follow_the_roles() {
         &["deployed", "analytics-api", "1.1.4", "--env", "production"],
     );
     assert!(deployed.status.success(), "{deployed:?}");
+    let listed = remote(&sarah, &["get", "deployments"]);
+    assert!(listed.status.success(), "{listed:?}");
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert_eq!(
+        listed,
+        ws.ok(&["get", "deployments"]),
+        "the server's deployments are the database's"
+    );
+    let row = listed
+        .lines()
+        .nth(1)
+        .map(|row| row.split_whitespace().take(4).collect::<Vec<_>>().join(" "));
+    assert_eq!(
+        row.as_deref(),
+        Some("production analytics-api 1.1.4 mike"),
+        "{listed}"
+    );
     let verified = remote(
         &sarah,
         &[
