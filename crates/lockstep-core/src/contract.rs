@@ -1190,14 +1190,18 @@ fn verify(
 ) -> Result<Vec<Event>, DomainError> {
     let existing = interface_of(state, &interface)?;
     if existing.spec.version(&report.version).is_none() {
+        let declared: Vec<String> = existing
+            .spec
+            .versions
+            .iter()
+            .map(|v| v.version.to_string())
+            .collect();
+        let wanted = report.version.to_string();
         return Err(DomainError::NotFound {
             kind: "interface version",
-            name: format!("{interface} {}", report.version),
-            suggestion: existing
-                .spec
-                .versions
-                .last()
-                .map(|v| format!("{interface} {}", v.version)),
+            name: format!("{interface} {wanted}"),
+            suggestion: suggest::closest(&wanted, declared.iter().map(String::as_str))
+                .map(|closest| format!("{interface} {closest}")),
         });
     }
     if !state.components().contains_key(&report.consumer) {

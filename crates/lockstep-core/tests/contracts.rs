@@ -457,6 +457,23 @@ fn a_verification_names_a_declared_version_a_consumer_and_the_provider_version()
             ..
         })
     ));
+    assert_eq!(
+        check(
+            &given,
+            verified(
+                "dashboard-ui",
+                "3.2.0",
+                "1.1.1",
+                Some("1.1.4"),
+                VerificationResult::Pass
+            )
+        )
+        .map_err(|e| e.to_string()),
+        Err(
+            "unknown interface version `analytics-api 1.1.1` (did you mean `analytics-api 1.1.0`?)"
+                .to_owned()
+        )
+    );
     let error = check(
         &given,
         verified(
