@@ -80,6 +80,15 @@ impl Version {
                             "pre-release `{pre}` must be dot-separated letters, digits and `-`"
                         )));
                     }
+                    // `rc.01` and `rc.1` would order as equal while reading differently.
+                    if identifier.len() > 1
+                        && identifier.starts_with('0')
+                        && identifier.chars().all(|c| c.is_ascii_digit())
+                    {
+                        return Err(bad(&format!(
+                            "pre-release number `{identifier}` has a leading zero"
+                        )));
+                    }
                 }
                 identifiers
             }

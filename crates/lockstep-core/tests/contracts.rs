@@ -299,6 +299,7 @@ fn semantic_versions_parse_order_and_refuse_what_they_cannot_order() {
         "",
         "1.0.0-",
         "v1.0.0",
+        "1.0.0-rc.01",
     ] {
         assert!(Version::parse(bad).is_err(), "{bad} should be refused");
     }
@@ -941,4 +942,68 @@ fn texts_are_bounded_like_every_command() {
         error.to_string().starts_with("summary: 2001 characters"),
         "{error}"
     );
+}
+
+mod version_properties {
+    //! The hand-written semantic-version parser: what it prints it parses back, and its
+    //! order is the numeric order of the three numbers, a pre-release just before.
+    use lockstep_core::contract::Version;
+    use proptest::prelude::*;
+
+    fn version() -> impl Strategy<Value = (u64, u64, u64, Option<String>)> {
+        (
+            0u64..1_000,
+            0u64..1_000,
+            0u64..1_000,
+            proptest::option::of(
+                ("(alpha|beta|rc)", proptest::option::of(0u32..1_000)).prop_map(
+                    |(word, number)| match number {
+                        Some(number) => format!("{word}.{number}"),
+                        None => word,
+                    },
+                ),
+            ),
+        )
+    }
+
+    fn text((major, minor, patch, pre): &(u64, u64, u64, Option<String>)) -> String {
+        match pre {
+            Some(pre) => format!("{major}.{minor}.{patch}-{pre}"),
+            None => format!("{major}.{minor}.{patch}"),
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn printing_and_parsing_round_trip(parts in version()) {
+            let raw = text(&parts);
+            let parsed = Version::parse(&raw).expect("a generated version parses");
+            prop_assert_eq!(parsed.to_string(), raw);
+        }
+
+        #[test]
+        fn the_order_follows_the_numbers_and_puts_pre_releases_first(a in version(), b in version()) {
+            let (va, vb) = (
+                Version::parse(&text(&a)).expect("parses"),
+                Version::parse(&text(&b)).expect("parses"),
+            );
+            let numbers = (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2));
+            if numbers != std::cmp::Ordering::Equal {
+                prop_assert_eq!(va.cmp(&vb), numbers);
+            } else if a.3.is_none() && b.3.is_some() {
+                prop_assert!(va > vb);
+            } else if a.3.is_some() && b.3.is_none() {
+                prop_assert!(va < vb);
+            }
+            prop_assert_eq!(va.cmp(&vb), vb.cmp(&va).reverse());
+            prop_assert_eq!(va == vb, text(&a) == text(&b));
+            prop_assert_eq!(va.cmp(&vb) == std::cmp::Ordering::Equal, va == vb);
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(raw in "\\PC{0,40}") {
+            let _ = Version::parse(&raw);
+            let _ = lockstep_core::contract::ComponentVersion::parse(&raw);
+        }
+    }
 }
