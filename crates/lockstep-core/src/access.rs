@@ -16,6 +16,11 @@
 //!   declares or removes dependencies that touch one of their team's items;
 //! - a team member registers and updates risks owned by a member of their team (the owner
 //!   stays on the team), and moves such a risk's status;
+//! - a member of an interface's producer team declares and changes it (the producer stays
+//!   their team) and proposes new versions of it; a member of a consumer team (a team named
+//!   as consumer, or owning a consumer component) reviews the proposals (`decide` refuses
+//!   the proposer's own review); contract test results are recorded by the consumer
+//!   component's team or the producer team, deployments by the component's team;
 //! - an integration task's owners (and members of the teams owning its components)
 //!   record its scenario results;
 //! - a checklist item is ticked by the person named in the command, who must be the
@@ -167,6 +172,29 @@ pub fn action(command: &Command) -> String {
         }
         Command::DefineRisk { risk, .. } => format!("define risk {risk}"),
         Command::ChangeRiskStatus { risk, to } => format!("move risk {risk} to {to}"),
+        Command::DefineInterface { interface, .. } => format!("define interface {interface}"),
+        Command::RecordVerification {
+            interface,
+            verification,
+        } => format!(
+            "record a contract test of {} against interface {interface}",
+            verification.consumer
+        ),
+        Command::RecordDeployment {
+            component,
+            environment,
+            version,
+            ..
+        } => format!("record {component} {version} as deployed in {environment}"),
+        Command::ProposeInterfaceChange {
+            interface, version, ..
+        } => format!("propose {interface} {version}"),
+        Command::DecideInterfaceChange {
+            interface,
+            version,
+            decision,
+            ..
+        } => format!("{decision} the proposal of {interface} {version}"),
         Command::RecordSignal { signal } => format!(
             "record a {} signal for component {}",
             signal.reading.kind(),
@@ -228,6 +256,11 @@ pub fn subject(state: &State, command: &Command) -> (String, Option<Name>) {
         Command::DefineEnvironment { environment, .. } => format!("environment:{environment}"),
         Command::DefineBlackout { blackout, .. } => format!("blackout:{blackout}"),
         Command::RecordSignal { signal } => format!("component:{}", signal.component),
+        Command::DefineInterface { interface, .. }
+        | Command::RecordVerification { interface, .. }
+        | Command::ProposeInterfaceChange { interface, .. }
+        | Command::DecideInterfaceChange { interface, .. } => crate::contract::stream(interface),
+        Command::RecordDeployment { environment, .. } => format!("environment:{environment}"),
         _ => match &release {
             Some(release) => format!("release:{release}"),
             None => "program".to_owned(),
@@ -288,7 +321,12 @@ fn release_of_command(state: &State, command: &Command) -> Option<Name> {
         | Command::RecordSignal { .. }
         | Command::ProposeChange { .. }
         | Command::DecideChange { .. }
-        | Command::WithdrawChange { .. } => None,
+        | Command::WithdrawChange { .. }
+        | Command::DefineInterface { .. }
+        | Command::RecordVerification { .. }
+        | Command::RecordDeployment { .. }
+        | Command::ProposeInterfaceChange { .. }
+        | Command::DecideInterfaceChange { .. } => None,
     }
 }
 
@@ -459,6 +497,75 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
             } else {
                 deny(&format!(
                     "team members move only risks their team ({team}) owns"
+                ))
+            }
+        }
+        Command::DefineInterface { interface, spec } => {
+            let current = state
+                .contracts()
+                .interfaces
+                .get(interface)
+                .map(|i| &i.spec.producer);
+            if spec.producer == team && current.is_none_or(|producer| *producer == team) {
+                Ok(())
+            } else {
+                deny(&format!(
+                    "team members declare and change only interfaces their team ({team}) produces"
+                ))
+            }
+        }
+        Command::ProposeInterfaceChange { interface, .. } => {
+            match state.contracts().interfaces.get(interface) {
+                Some(existing) if existing.spec.producer != team => deny(&format!(
+                    "only the producer team ({}) proposes versions of {interface}",
+                    existing.spec.producer
+                )),
+                _ => Ok(()),
+            }
+        }
+        Command::DecideInterfaceChange { interface, .. } => {
+            let Some(existing) = state.contracts().interfaces.get(interface) else {
+                return Ok(());
+            };
+            if crate::contract::consumer_teams(state, &existing.spec).contains(&team) {
+                Ok(())
+            } else {
+                deny(&format!(
+                    "only a consumer team of {interface}, a release manager or an admin reviews its proposals"
+                ))
+            }
+        }
+        Command::RecordVerification {
+            interface,
+            verification,
+        } => {
+            let producer = state
+                .contracts()
+                .interfaces
+                .get(interface)
+                .map(|i| &i.spec.producer);
+            let consumer_team = state
+                .components()
+                .get(&verification.consumer)
+                .map(|c| &c.spec.team);
+            if producer.is_none_or(|p| *p == team) || consumer_team.is_none_or(|c| *c == team) {
+                Ok(())
+            } else {
+                deny(&format!(
+                    "team members record contract tests only of their team's ({team}) components or interfaces"
+                ))
+            }
+        }
+        Command::RecordDeployment { component, .. } => {
+            let owned = state
+                .components()
+                .get(component)
+                .is_none_or(|c| c.spec.team == team);
+            if owned {
+                Ok(())
+            } else {
+                deny(&format!(
+                    "team members record deployments only of their team's ({team}) components"
                 ))
             }
         }

@@ -100,6 +100,41 @@ pub enum Command {
     },
     /// Withdraw a change request, as `by` (its requester).
     WithdrawChange { change: Name, by: String },
+    /// Declare an interface or change its declaration (an upsert; published versions
+    /// a declaration leaves out are kept).
+    DefineInterface {
+        interface: Name,
+        spec: crate::contract::InterfaceSpec,
+    },
+    /// Record a contract test result of a consumer against a version of an interface.
+    RecordVerification {
+        interface: Name,
+        verification: crate::contract::VerificationReport,
+    },
+    /// Record that `version` of `component` now runs in `environment`.
+    RecordDeployment {
+        component: Name,
+        environment: Name,
+        version: crate::contract::ComponentVersion,
+        by: String,
+    },
+    /// Propose a new version of an interface, for review.
+    ProposeInterfaceChange {
+        interface: Name,
+        version: crate::contract::Version,
+        compatibility: crate::contract::Compatibility,
+        summary: String,
+        by: String,
+    },
+    /// Approve or reject the open proposal for `version`, with the rationale; an
+    /// approval publishes the version.
+    DecideInterfaceChange {
+        interface: Name,
+        version: crate::contract::Version,
+        decision: crate::contract::ProposalDecision,
+        rationale: String,
+        by: String,
+    },
     /// Record a signal (CI run, open bugs, scan, smoke test, error rate, latency)
     /// about a component. A delivery already recorded decides no events.
     RecordSignal { signal: Signal },

@@ -117,6 +117,7 @@ fn defined_by(command: &Command) -> Option<(&'static str, Name)> {
         Command::DefineItem { item, .. } => ("item", item.clone()),
         Command::DefineIntegrationTask { task, .. } => ("integration task", task.clone()),
         Command::DefineRisk { risk, .. } => ("risk", risk.clone()),
+        Command::DefineInterface { interface, .. } => ("interface", interface.clone()),
         _ => return None,
     })
 }
@@ -856,6 +857,13 @@ impl Decider<'_> {
             | Command::RequestGoNoGo { .. }
             | Command::SignOff { .. }
             | Command::WithdrawSignOff { .. }) => crate::checklist::decide(state, checklist, now),
+            contract @ (Command::DefineInterface { .. }
+            | Command::RecordVerification { .. }
+            | Command::RecordDeployment { .. }
+            | Command::ProposeInterfaceChange { .. }
+            | Command::DecideInterfaceChange { .. }) => {
+                crate::contract::decide(state, contract, now)
+            }
         }
     }
 

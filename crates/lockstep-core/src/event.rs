@@ -128,6 +128,46 @@ pub enum Event {
         from: crate::RiskStatus,
         to: crate::RiskStatus,
     },
+    /// An interface was declared.
+    InterfaceDefined {
+        interface: Name,
+        spec: crate::contract::InterfaceSpec,
+    },
+    /// An interface's declaration changed; `spec` is the whole new declaration.
+    InterfaceRedefined {
+        interface: Name,
+        spec: crate::contract::InterfaceSpec,
+    },
+    /// A contract test result was recorded.
+    ContractVerified {
+        interface: Name,
+        verification: crate::contract::Verification,
+    },
+    /// A component version now runs in an environment.
+    ComponentDeployed {
+        component: Name,
+        environment: Name,
+        version: crate::contract::ComponentVersion,
+        by: String,
+        at: jiff::Timestamp,
+    },
+    /// A new version of an interface was proposed for review.
+    InterfaceChangeProposed {
+        interface: Name,
+        proposal: crate::contract::Proposal,
+    },
+    /// A proposal was approved or rejected: the decision record.
+    InterfaceChangeDecided {
+        interface: Name,
+        number: u32,
+        version: crate::contract::Version,
+        record: crate::contract::DecisionRecord,
+    },
+    /// A version of an interface was published (by an approved proposal).
+    InterfaceVersionPublished {
+        interface: Name,
+        entry: crate::contract::InterfaceVersion,
+    },
     /// A signal about a component was recorded.
     SignalRecorded { signal: Signal },
     /// A checklist template was declared.
@@ -285,6 +325,13 @@ impl Event {
             Event::RiskIdentified { .. } => "RiskIdentified",
             Event::RiskRedefined { .. } => "RiskRedefined",
             Event::RiskStatusChanged { .. } => "RiskStatusChanged",
+            Event::InterfaceDefined { .. } => "InterfaceDefined",
+            Event::InterfaceRedefined { .. } => "InterfaceRedefined",
+            Event::ContractVerified { .. } => "ContractVerified",
+            Event::ComponentDeployed { .. } => "ComponentDeployed",
+            Event::InterfaceChangeProposed { .. } => "InterfaceChangeProposed",
+            Event::InterfaceChangeDecided { .. } => "InterfaceChangeDecided",
+            Event::InterfaceVersionPublished { .. } => "InterfaceVersionPublished",
             Event::SignalRecorded { .. } => "SignalRecorded",
             Event::ChecklistTemplateDefined { .. } => "ChecklistTemplateDefined",
             Event::ChecklistTemplateRedefined { .. } => "ChecklistTemplateRedefined",
@@ -413,6 +460,61 @@ impl Event {
                 spec.owner
             ),
             Event::RiskStatusChanged { risk, from, to } => format!("risk {risk}: {from} → {to}"),
+            Event::InterfaceDefined { interface, spec } => format!(
+                "interface {interface} defined ({}, produced by {})",
+                spec.kind, spec.producer
+            ),
+            Event::InterfaceRedefined { interface, .. } => {
+                format!("interface {interface} changed")
+            }
+            Event::ContractVerified {
+                interface,
+                verification: v,
+            } => format!(
+                "contract {interface} {}: {} {} {}{}",
+                v.version,
+                v.consumer,
+                v.consumer_version,
+                match v.result {
+                    crate::contract::VerificationResult::Pass => "verified",
+                    crate::contract::VerificationResult::Fail => "failed verification",
+                },
+                v.provider_version
+                    .as_ref()
+                    .map(|p| format!(" against provider {p}"))
+                    .unwrap_or_default()
+            ),
+            Event::ComponentDeployed {
+                component,
+                environment,
+                version,
+                ..
+            } => format!("{component} {version} deployed in {environment}"),
+            Event::InterfaceChangeProposed {
+                interface,
+                proposal,
+            } => format!(
+                "interface {interface}: {} ({}) proposed by {}: {}",
+                proposal.version, proposal.compatibility, proposal.by, proposal.summary
+            ),
+            Event::InterfaceChangeDecided {
+                interface,
+                version,
+                record,
+                ..
+            } => format!(
+                "interface {interface}: {version} {} by {}: {}",
+                match record.decision {
+                    crate::contract::ProposalDecision::Approve => "approved",
+                    crate::contract::ProposalDecision::Reject => "rejected",
+                },
+                record.by,
+                record.rationale
+            ),
+            Event::InterfaceVersionPublished { interface, entry } => format!(
+                "interface {interface}: {} published ({})",
+                entry.version, entry.compatibility
+            ),
             Event::SignalRecorded { signal } => format!(
                 "component {}{}: {}",
                 signal.component,

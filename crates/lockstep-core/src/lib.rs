@@ -13,6 +13,7 @@ pub mod change;
 pub mod checklist;
 mod command;
 pub mod conflicts;
+pub mod contract;
 pub mod cron;
 mod decide;
 mod error;

@@ -144,6 +144,40 @@ pub fn check(command: &Command) -> Result<(), DomainError> {
                 MAX_SENTENCE_CHARS,
             );
         }
+        Command::DefineInterface { spec, .. } => {
+            push(
+                &mut texts,
+                "spec.title",
+                spec.title.as_ref(),
+                MAX_TITLE_CHARS,
+            );
+            for (index, version) in spec.versions.iter().enumerate() {
+                push(
+                    &mut texts,
+                    &format!("spec.versions[{index}].changelog"),
+                    version.changelog.as_ref(),
+                    MAX_SENTENCE_CHARS,
+                );
+            }
+        }
+        Command::RecordVerification { verification, .. } => {
+            push(
+                &mut texts,
+                "link",
+                verification.link.as_ref(),
+                MAX_SENTENCE_CHARS,
+            );
+            push(&mut texts, "by", Some(&verification.by), MAX_TITLE_CHARS);
+        }
+        Command::RecordDeployment { by, .. } => push(&mut texts, "by", Some(by), MAX_TITLE_CHARS),
+        Command::ProposeInterfaceChange { summary, by, .. } => {
+            push(&mut texts, "summary", Some(summary), MAX_SENTENCE_CHARS);
+            push(&mut texts, "by", Some(by), MAX_TITLE_CHARS);
+        }
+        Command::DecideInterfaceChange { rationale, by, .. } => {
+            push(&mut texts, "rationale", Some(rationale), MAX_SENTENCE_CHARS);
+            push(&mut texts, "by", Some(by), MAX_TITLE_CHARS);
+        }
         Command::RecordSignal { signal } => {
             push(
                 &mut texts,

@@ -111,7 +111,7 @@ pub fn evaluate(state: &State, release: &Name) -> Result<Verdict, DomainError> {
         components.extend(deployment.steps.iter().map(|step| step.component.clone()));
     }
     let components: Vec<Name> = components.into_iter().collect();
-    let criteria = vec![
+    let mut criteria = vec![
         ci_green(state, &components),
         no_blocking_bugs(state, &components),
         security_scan_clean(state, &components),
@@ -119,6 +119,9 @@ pub fn evaluate(state: &State, release: &Name) -> Result<Verdict, DomainError> {
         integration_scenarios(state, release),
         items_ready(state, release),
     ];
+    // Only when an interface touches the release's components: a program that declares
+    // no contracts is not held to them.
+    criteria.extend(crate::contract::readiness_criterion(state, &components));
     Ok(Verdict {
         release: release.clone(),
         components,

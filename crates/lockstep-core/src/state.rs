@@ -82,6 +82,9 @@ pub struct State {
     /// each (`release:q1-2025@24`).
     #[serde(default)]
     acknowledged: BTreeMap<Name, BTreeSet<String>>,
+    /// Interfaces, their verifications and proposals, and deployed versions.
+    #[serde(default)]
+    contracts: crate::contract::Ledger,
 }
 
 impl State {
@@ -164,6 +167,12 @@ impl State {
         self.acknowledged
             .get(item)
             .is_some_and(|acknowledged| acknowledged.contains(escalation))
+    }
+
+    /// Interfaces (with their verifications and proposals) and the component versions
+    /// deployed in each environment.
+    pub fn contracts(&self) -> &crate::contract::Ledger {
+        &self.contracts
     }
 
     /// The latest deployment run of each release, by release.
@@ -318,6 +327,15 @@ impl State {
                 self.release_stream_of_item(&dependency.blocked)
             }
             Event::SignalRecorded { signal } => format!("component:{}", signal.component),
+            Event::InterfaceDefined { interface, .. }
+            | Event::InterfaceRedefined { interface, .. }
+            | Event::ContractVerified { interface, .. }
+            | Event::InterfaceChangeProposed { interface, .. }
+            | Event::InterfaceChangeDecided { interface, .. }
+            | Event::InterfaceVersionPublished { interface, .. } => {
+                crate::contract::stream(interface)
+            }
+            Event::ComponentDeployed { environment, .. } => format!("environment:{environment}"),
             Event::ChecklistTemplateDefined { template, .. }
             | Event::ChecklistTemplateRedefined { template, .. } => {
                 format!("checklist-template:{template}")
@@ -619,6 +637,13 @@ impl State {
             | Event::RunStepChanged { .. }
             | Event::RollbackTriggerTripped { .. }
             | Event::RollbackStarted { .. }) => crate::run::apply(&mut self.runs, &run_event),
+            contract @ (Event::InterfaceDefined { .. }
+            | Event::InterfaceRedefined { .. }
+            | Event::ContractVerified { .. }
+            | Event::ComponentDeployed { .. }
+            | Event::InterfaceChangeProposed { .. }
+            | Event::InterfaceChangeDecided { .. }
+            | Event::InterfaceVersionPublished { .. }) => self.contracts.apply(&contract),
             Event::EscalationAcknowledged {
                 item, escalations, ..
             } => self

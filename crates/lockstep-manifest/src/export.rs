@@ -3,7 +3,8 @@
 //!
 //! Dependencies are written inline under the blocked item, integration tasks and
 //! items inline under their release; risks are documents of their own, with their
-//! current status.
+//! current status; interfaces with every version, including those approved proposals
+//! published.
 
 use lockstep_core::checklist::ChecklistTemplate;
 use lockstep_core::{Name, State};
@@ -178,6 +179,16 @@ pub fn export(state: &State, kind: Option<&str>) -> Result<String, String> {
                 &risk.name,
                 risk.spec.labels.clone(),
                 RiskDoc::from_risk(risk),
+            ))?;
+        }
+    }
+    if wants("Interface") {
+        for interface in state.contracts().interfaces.values() {
+            write(&document(
+                "Interface",
+                &interface.name,
+                interface.spec.labels.clone(),
+                crate::wire::InterfaceDoc::from_spec(&interface.spec),
             ))?;
         }
     }

@@ -109,6 +109,11 @@ pub enum Resource {
         labels: lockstep_core::Labels,
         spec: RiskDoc,
     },
+    Interface {
+        name: Spanned<String>,
+        labels: lockstep_core::Labels,
+        spec: crate::wire::InterfaceDoc,
+    },
 }
 
 impl std::fmt::Debug for Resource {
@@ -134,6 +139,7 @@ impl Resource {
             Resource::Subscription { name, .. } => ("Subscription", name),
             Resource::ChecklistTemplate { name, .. } => ("ChecklistTemplate", name),
             Resource::Risk { name, .. } => ("Risk", name),
+            Resource::Interface { name, .. } => ("Interface", name),
         }
     }
 }
@@ -208,6 +214,7 @@ const KINDS: &[&str] = &[
     "Subscription",
     "ChecklistTemplate",
     "Risk",
+    "Interface",
 ];
 
 /// Parses every document of every source. Collects all errors; any error means
@@ -458,6 +465,14 @@ fn parse_lockstep(
         "Risk" => {
             let doc = from_yaml::<Doc<RiskDoc>>(text)?;
             Resource::Risk {
+                name: doc.metadata.name,
+                labels: doc.metadata.labels,
+                spec: doc.spec,
+            }
+        }
+        "Interface" => {
+            let doc = from_yaml::<Doc<crate::wire::InterfaceDoc>>(text)?;
+            Resource::Interface {
                 name: doc.metadata.name,
                 labels: doc.metadata.labels,
                 spec: doc.spec,

@@ -38,7 +38,7 @@ pub fn plan(manifest: &Manifest, state: &State) -> Result<Vec<LocatedCommand>, M
         known: Known::from_state(state),
     };
     planner.collect_names();
-    let mut phases: [Vec<LocatedCommand>; 8] = Default::default();
+    let mut phases: [Vec<LocatedCommand>; 9] = Default::default();
     for located in &manifest.resources {
         planner.resource(located, &mut phases);
     }
@@ -154,6 +154,9 @@ const ITEMS: usize = 4;
 const ITEM_STATE: usize = 5;
 const LINKS: usize = 6;
 const RELEASE_STATE: usize = 7;
+/// Interfaces name only teams and components, and nothing names them: last, so that a
+/// program gaining its contracts keeps the positions of everything else.
+const CONTRACTS: usize = 8;
 
 /// What kind of resource a reference names.
 #[derive(Clone, Copy)]
@@ -514,12 +517,13 @@ impl<'m> Planner<'m> {
                 | Resource::Blackout { .. }
                 | Resource::Subscription { .. }
                 | Resource::ChecklistTemplate { .. }
-                | Resource::Risk { .. } => {}
+                | Resource::Risk { .. }
+                | Resource::Interface { .. } => {}
             }
         }
     }
 
-    fn resource(&mut self, located: &Located, phases: &mut [Vec<LocatedCommand>; 8]) {
+    fn resource(&mut self, located: &Located, phases: &mut [Vec<LocatedCommand>; 9]) {
         let (_, doc_name) = located.resource.kind_and_name();
         let location = self.manifest.location(located, &doc_name.referenced);
         let Some(name) = self.name(located, doc_name) else {
@@ -890,6 +894,11 @@ impl<'m> Planner<'m> {
                     }
                 }
             }
+            Resource::Interface { labels, spec, .. } => {
+                if let Some(command) = self.interface(located, doc_name, name, labels, spec) {
+                    push(CONTRACTS, command);
+                }
+            }
             Resource::IntegrationTask { spec, .. } => {
                 let Some(release) = &spec.release else {
                     self.error(
@@ -977,6 +986,125 @@ impl<'m> Planner<'m> {
         Some(commands)
     }
 
+    /// An `Interface`: its producer, component and consumers checked where they are
+    /// written, its type, versions, compatibilities and statuses parsed where they are
+    /// written, and each version checked against the one before it, all errors at once.
+    fn interface(
+        &mut self,
+        located: &Located,
+        doc_name: &Spanned<String>,
+        name: Name,
+        labels: &lockstep_core::Labels,
+        doc: &crate::wire::InterfaceDoc,
+    ) -> Option<Command> {
+        use lockstep_core::contract::{
+            Compatibility, Consumer, InterfaceSpec, InterfaceType, InterfaceVersion, Version,
+            VersionStatus, bump_error,
+        };
+        let before = self.errors.len();
+        let producer = self.reference(located, Ref::Team, &doc.producer);
+        let component = doc
+            .component
+            .as_ref()
+            .map(|component| self.reference(located, Ref::Component, component));
+        let mut consumers = Vec::new();
+        for consumer in &doc.consumers {
+            match (&consumer.team, &consumer.component) {
+                (Some(team), None) => {
+                    consumers.extend(self.reference(located, Ref::Team, team).map(Consumer::Team));
+                }
+                (None, Some(component)) => consumers.extend(
+                    self.reference(located, Ref::Component, component)
+                        .map(Consumer::Component),
+                ),
+                (Some(team), Some(_)) => self.error(
+                    located,
+                    &team.referenced,
+                    "a consumer is a team or a component, not both: write two entries".to_owned(),
+                ),
+                (None, None) => self.error(
+                    located,
+                    &doc_name.referenced,
+                    format!("interface `{name}`: every consumer names a `team` or a `component`"),
+                ),
+            }
+        }
+        let kind = self.word(
+            located,
+            "interface type",
+            &doc.kind,
+            &InterfaceType::words(),
+        );
+        let mut versions: Vec<InterfaceVersion> = Vec::new();
+        let mut previous: Option<Version> = None;
+        for written in &doc.versions {
+            let version = match Version::parse(&written.version.value) {
+                Ok(version) => Some(version),
+                Err(error) => {
+                    self.error(located, &written.version.referenced, error);
+                    None
+                }
+            };
+            let compatibility = self.word(
+                located,
+                "compatibility",
+                &written.compatibility,
+                &Compatibility::words(),
+            );
+            let status = match &written.status {
+                Some(status) => {
+                    self.word(located, "version status", status, &VersionStatus::words())
+                }
+                None => Some("draft"),
+            };
+            let (Some(version), Some(compatibility), Some(status)) = (
+                version,
+                compatibility.and_then(Compatibility::parse),
+                status.and_then(VersionStatus::parse),
+            ) else {
+                continue;
+            };
+            if let Some(previous) = &previous {
+                if version <= *previous {
+                    self.error(
+                        located,
+                        &written.version.referenced,
+                        format!(
+                            "{version} comes after {previous}: list versions once each, oldest first"
+                        ),
+                    );
+                } else if let Some(reason) = bump_error(previous, &version, compatibility) {
+                    self.error(located, &written.compatibility.referenced, reason);
+                }
+            }
+            previous = Some(version.clone());
+            versions.push(InterfaceVersion {
+                version,
+                compatibility,
+                changelog: written.changelog.clone(),
+                status,
+            });
+        }
+        if self.errors.len() > before {
+            return None;
+        }
+        Some(Command::DefineInterface {
+            interface: name,
+            spec: InterfaceSpec {
+                title: doc.title.clone(),
+                producer: producer?,
+                component: match component {
+                    Some(found) => Some(found?),
+                    None => None,
+                },
+                consumers,
+                kind: InterfaceType::parse(kind?)?,
+                versions,
+                labels: labels.clone(),
+            },
+        })
+    }
+
     /// One of `words`, or an error where `raw` is written naming the closest and all.
     fn word<'w>(
         &mut self,
@@ -1050,7 +1178,7 @@ impl<'m> Planner<'m> {
         item: Name,
         release: Name,
         doc: &ItemDoc,
-        phases: &mut [Vec<LocatedCommand>; 8],
+        phases: &mut [Vec<LocatedCommand>; 9],
     ) {
         let team = self.reference(located, Ref::Team, &doc.team);
         let component = match &doc.component {
@@ -1172,7 +1300,7 @@ impl<'m> Planner<'m> {
         task: Name,
         release: Name,
         doc: &IntegrationTaskDoc,
-        phases: &mut [Vec<LocatedCommand>; 8],
+        phases: &mut [Vec<LocatedCommand>; 9],
     ) {
         let before = self.errors.len();
         let resolved_components: Vec<Name> = doc

@@ -448,6 +448,83 @@ impl RiskDoc {
     }
 }
 
+/// An interface between teams: `kind: Interface`. Every name is `Spanned` so an unknown
+/// team or component is reported where it is written; the type, versions, compatibility
+/// and status are read as text so a misspelt one gets its location and the closest word.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct InterfaceDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    pub producer: Spanned<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub consumers: Vec<ConsumerDoc>,
+    #[serde(rename = "type")]
+    pub kind: Spanned<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<InterfaceVersionDoc>,
+}
+
+/// A consumer: exactly one of a team or a component.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ConsumerDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team: Option<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub component: Option<Spanned<String>>,
+}
+
+/// One version of an interface as written.
+#[derive(Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct InterfaceVersionDoc {
+    pub version: Spanned<String>,
+    pub compatibility: Spanned<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changelog: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Spanned<String>>,
+}
+
+impl InterfaceDoc {
+    pub fn from_spec(spec: &lockstep_core::contract::InterfaceSpec) -> InterfaceDoc {
+        use lockstep_core::contract::Consumer;
+        InterfaceDoc {
+            title: spec.title.clone(),
+            producer: spanned(spec.producer.to_string()),
+            component: spec.component.as_ref().map(|c| spanned(c.to_string())),
+            consumers: spec
+                .consumers
+                .iter()
+                .map(|consumer| match consumer {
+                    Consumer::Team(team) => ConsumerDoc {
+                        team: Some(spanned(team.to_string())),
+                        component: None,
+                    },
+                    Consumer::Component(component) => ConsumerDoc {
+                        team: None,
+                        component: Some(spanned(component.to_string())),
+                    },
+                })
+                .collect(),
+            kind: spanned(spec.kind.as_str().to_owned()),
+            versions: spec
+                .versions
+                .iter()
+                .map(|version| InterfaceVersionDoc {
+                    version: spanned(version.version.to_string()),
+                    compatibility: spanned(version.compatibility.as_str().to_owned()),
+                    changelog: version.changelog.clone(),
+                    status: Some(spanned(version.status.as_str().to_owned())),
+                })
+                .collect(),
+        }
+    }
+}
+
 /// Who gets which messages: `kind: Subscription`. The names it refers to are `Spanned`,
 /// so an unknown member, team, release or message kind is reported where it is written.
 #[derive(Deserialize, Serialize)]

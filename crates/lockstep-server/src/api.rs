@@ -516,6 +516,51 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
     ),
     (
         "get",
+        "/interfaces",
+        "Interfaces with their verification matrix, proposals and impact (filters: producer, consumer)",
+    ),
+    (
+        "get",
+        "/interfaces/{name}",
+        "Get an interface: versions, consumers, contract tests, proposals with decision records, impact",
+    ),
+    (
+        "get",
+        "/interfaces/{name}/changelog",
+        "The interface's API changelog as Markdown, newest version first",
+    ),
+    (
+        "post",
+        "/interfaces/{name}/verifications",
+        "Record a contract test: consumer component@version against an interface version (and provider version): pass or fail, link",
+    ),
+    (
+        "post",
+        "/interfaces/{name}/proposals",
+        "Propose a new version (version, compatibility, summary); its impact is computed",
+    ),
+    (
+        "post",
+        "/interfaces/{name}/proposals/{version}/decision",
+        "Approve or reject the open proposal for a version, with the rationale (not by its proposer); approval publishes it",
+    ),
+    (
+        "get",
+        "/deployments",
+        "Component versions deployed per environment (filter: environment)",
+    ),
+    (
+        "post",
+        "/environments/{name}/deployments",
+        "Record that a component version now runs in the environment",
+    ),
+    (
+        "get",
+        "/can-i-deploy",
+        "Can component@version be deployed to an environment? Yes or no with the reasons (component, version, environment)",
+    ),
+    (
+        "get",
         "/metrics",
         "Release metrics of a period: frequency, deployment success, lead time, rollbacks, \
          incidents, conflict-free windows (from, to: YYYY-MM-DD; the last 90 days by default)",
@@ -837,6 +882,7 @@ mod tests {
         operations.extend(routes_in(include_str!("manifests.rs"), "/api/v1"));
         operations.extend(routes_in(include_str!("checklists.rs"), "/api/v1"));
         operations.extend(routes_in(include_str!("changes.rs"), "/api/v1"));
+        operations.extend(routes_in(include_str!("contracts.rs"), "/api/v1"));
         operations.extend(routes_in(api_chain, "/api/v1"));
         operations.extend(
             routes_in(rest, "")

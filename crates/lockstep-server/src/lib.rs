@@ -16,6 +16,7 @@ mod api;
 pub mod auth;
 pub mod changes;
 pub mod checklists;
+pub mod contracts;
 mod error;
 mod extract;
 pub mod feeds;
@@ -223,6 +224,7 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .merge(manifests::routes())
         .merge(changes::routes())
         .merge(checklists::read_routes())
+        .merge(contracts::read_routes())
         .route_layer(axum::middleware::from_fn(auth::require_api_access));
     Router::new()
         .route("/", get(pages::index))
@@ -231,6 +233,7 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .route("/teams/{name}", get(pages::team))
         .route("/items/{name}", get(pages::item))
         .route("/calendar", get(pages::calendar))
+        .route("/contracts", get(contracts::page))
         .route("/metrics", get(metrics::page))
         .route("/changes", get(changes::list_page))
         .route("/changes/{name}", get(changes::detail_page))

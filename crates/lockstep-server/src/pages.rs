@@ -63,6 +63,7 @@ pub(crate) fn layout(
     let nav: String = [
         ("/", "Releases"),
         ("/calendar", "Calendar"),
+        ("/contracts", "Contracts"),
         ("/changes", "Changes"),
         ("/metrics", "Metrics"),
     ]

@@ -116,6 +116,171 @@ impl RiskStatusRequest {
     }
 }
 
+/// `POST /interfaces/{name}/verifications`: a contract test result.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VerificationRequest {
+    /// The interface version verified against (`1.1.0`).
+    pub version: String,
+    /// The consumer component.
+    pub consumer: String,
+    /// Its version.
+    pub consumer_version: String,
+    /// The providing component's version, when the interface names one.
+    #[serde(default)]
+    pub provider_version: Option<String>,
+    /// `pass` or `fail`.
+    pub result: String,
+    /// Where the test run is.
+    #[serde(default)]
+    pub link: Option<String>,
+}
+
+fn semantic_version(field: &str, raw: &str) -> Result<core::contract::Version, ApiError> {
+    core::contract::Version::parse(raw).map_err(|error| ApiError::unprocessable(field, error))
+}
+
+fn component_version(field: &str, raw: &str) -> Result<core::contract::ComponentVersion, ApiError> {
+    core::contract::ComponentVersion::parse(raw)
+        .map_err(|error| ApiError::unprocessable(field, error))
+}
+
+fn word<T>(
+    field: &str,
+    what: &str,
+    raw: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    words: &[&str],
+) -> Result<T, ApiError> {
+    parse(raw).ok_or_else(|| {
+        ApiError::unprocessable(
+            field,
+            format!(
+                "`{raw}` is not a {what}{}; use one of {}",
+                core::suggest::hint(raw, words.iter().copied()),
+                words.join(", ")
+            ),
+        )
+    })
+}
+
+impl VerificationRequest {
+    /// The report, as `by`.
+    pub fn report(&self, by: String) -> Result<core::contract::VerificationReport, ApiError> {
+        use core::contract::VerificationResult;
+        Ok(core::contract::VerificationReport {
+            version: semantic_version("version", &self.version)?,
+            consumer: Name::parse(&self.consumer)
+                .map_err(|error| ApiError::unprocessable("consumer", error.to_string()))?,
+            consumer_version: component_version("consumerVersion", &self.consumer_version)?,
+            provider_version: self
+                .provider_version
+                .as_deref()
+                .map(|raw| component_version("providerVersion", raw))
+                .transpose()?,
+            result: word(
+                "result",
+                "contract test result",
+                &self.result,
+                VerificationResult::parse,
+                &VerificationResult::words(),
+            )?,
+            link: self.link.clone(),
+            by,
+        })
+    }
+}
+
+/// `POST /interfaces/{name}/proposals`: a proposed version.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ProposalRequest {
+    /// The version proposed (`2.0.0`).
+    pub version: String,
+    /// `backward`, `breaking` or `none`.
+    pub compatibility: String,
+    /// What changes; the changelog entry once approved.
+    pub summary: String,
+}
+
+impl ProposalRequest {
+    /// The command, as `by`.
+    pub fn command(&self, interface: Name, by: String) -> Result<core::Command, ApiError> {
+        use core::contract::Compatibility;
+        Ok(core::Command::ProposeInterfaceChange {
+            interface,
+            version: semantic_version("version", &self.version)?,
+            compatibility: word(
+                "compatibility",
+                "compatibility",
+                &self.compatibility,
+                Compatibility::parse,
+                &Compatibility::words(),
+            )?,
+            summary: self.summary.clone(),
+            by,
+        })
+    }
+}
+
+/// `POST /interfaces/{name}/proposals/{version}/decision`: the review's decision record.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DecisionRequest {
+    /// `approve` or `reject`.
+    pub decision: String,
+    /// Why (required: it is the decision record).
+    pub rationale: String,
+}
+
+impl DecisionRequest {
+    /// The command, as `by`.
+    pub fn command(
+        &self,
+        interface: Name,
+        version: core::contract::Version,
+        by: String,
+    ) -> Result<core::Command, ApiError> {
+        use core::contract::ProposalDecision;
+        Ok(core::Command::DecideInterfaceChange {
+            interface,
+            version,
+            decision: word(
+                "decision",
+                "decision",
+                &self.decision,
+                ProposalDecision::parse,
+                &ProposalDecision::words(),
+            )?,
+            rationale: self.rationale.clone(),
+            by,
+        })
+    }
+}
+
+/// `POST /environments/{name}/deployments`: a component version now runs there.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DeploymentRequest {
+    /// The component.
+    pub component: String,
+    /// Its version.
+    pub version: String,
+}
+
+impl DeploymentRequest {
+    /// The command for `environment`, as `by`.
+    pub fn command(&self, environment: Name, by: String) -> Result<core::Command, ApiError> {
+        Ok(core::Command::RecordDeployment {
+            component: Name::parse(&self.component)
+                .map_err(|error| ApiError::unprocessable("component", error.to_string()))?,
+            environment,
+            version: component_version("version", &self.version)?,
+            by,
+        })
+    }
+}
+
 /// `POST /items/{name}/eta`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

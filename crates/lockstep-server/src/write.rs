@@ -55,6 +55,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
             delete(remove_dependency),
         )
         .merge(crate::checklists::write_routes())
+        .merge(crate::contracts::write_routes())
         .route("/releases/{name}/run", post(crate::runs::start_run))
         .route(
             "/releases/{name}/run/steps/{step}",
@@ -83,6 +84,10 @@ pub(crate) enum Target {
     IntegrationTask(Name),
     /// A registered risk (versioned by its release's stream).
     Risk(Name),
+    /// An interface with its verifications and proposals (stream `interface:NAME`).
+    Interface(Name),
+    /// The component versions deployed in an environment (its stream).
+    Deployments(Name),
 }
 
 impl Target {
@@ -98,6 +103,8 @@ impl Target {
             Target::Run(_) => "run of release",
             Target::IntegrationTask(_) => "integration task",
             Target::Risk(_) => "risk",
+            Target::Interface(_) => "interface",
+            Target::Deployments(_) => "environment",
         }
     }
 
@@ -111,7 +118,9 @@ impl Target {
             | Target::Readiness(n)
             | Target::Run(n)
             | Target::IntegrationTask(n)
-            | Target::Risk(n) => n.as_str().to_owned(),
+            | Target::Risk(n)
+            | Target::Interface(n)
+            | Target::Deployments(n) => n.as_str().to_owned(),
             Target::Dependency(a, b) => format!("{a}/{b}"),
         }
     }
@@ -148,6 +157,15 @@ impl Target {
                 .risks()
                 .get(n)
                 .map(|r| format!("release:{}", r.release)),
+            Target::Interface(n) => state
+                .contracts()
+                .interfaces
+                .contains_key(n)
+                .then(|| lockstep_core::contract::stream(n)),
+            Target::Deployments(n) => state
+                .environments()
+                .contains_key(n)
+                .then(|| format!("environment:{n}")),
         }
     }
 
@@ -166,6 +184,12 @@ impl Target {
             Target::Run(n) => state.runs().get(n).map(crate::runs::run_json),
             Target::IntegrationTask(n) => state.integration_tasks().get(n).map(|t| json!(t)),
             Target::Risk(n) => state.risks().get(n).map(risk_json),
+            Target::Interface(n) => state
+                .contracts()
+                .interfaces
+                .get(n)
+                .map(|interface| crate::contracts::interface_json(state, interface)),
+            Target::Deployments(n) => crate::contracts::environment_deployments_json(state, n),
         }
     }
 }
@@ -232,6 +256,9 @@ fn check_free_text(write: &Write) -> Result<(), ApiError> {
         }
         Command::PostUpdate { update, .. } => {
             texts.push(("text", Some(&update.text), wire::MAX_UPDATE_CHARS));
+        }
+        Command::DecideInterfaceChange { rationale, .. } => {
+            texts.push(("rationale", Some(rationale), reason));
         }
         _ => {}
     }

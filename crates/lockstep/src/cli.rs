@@ -27,7 +27,8 @@ pub struct Cli {
     pub output: Output,
     /// Work against a Lockstep server instead of the database: `get`, `describe`,
     /// `history`, `item`, `risk`, `apply`, `gonogo`, `signal`, `checklist`, `signoff`,
-    /// `runbook`, `run` and `audit` go over its HTTP API. The token comes from
+    /// `runbook`, `run`, `audit`, `contract`, `deployed`, `can-i-deploy` and `interface`
+    /// go over its HTTP API. The token comes from
     /// LOCKSTEP_TOKEN or from `lockstep login`.
     #[arg(long, global = true, env = "LOCKSTEP_SERVER")]
     pub server: Option<String>,
@@ -90,6 +91,15 @@ pub enum Command {
     /// Change requests: propose a change as manifests, read its impact, and approve
     /// (applying it) or reject it: someone other than the requester decides.
     Change(ChangeArgs),
+    /// Contract tests: record a consumer's verification against an interface version.
+    Contract(crate::contract_cmd::ContractArgs),
+    /// Record which version of a component runs in an environment.
+    Deployed(crate::contract_cmd::DeployedArgs),
+    /// May this component version go to this environment? Every contract with what runs
+    /// there must be verified (exit 0 yes, 1 no, with the reasons).
+    CanIDeploy(crate::contract_cmd::CanIDeployArgs),
+    /// Interfaces between teams: propose a version, approve or reject it, the changelog.
+    Interface(crate::contract_cmd::InterfaceArgs),
     /// Plan releases straight from manifest files, offline: schedule, critical path,
     /// risks, forecast and release-day steps.
     Plan(PlanArgs),
@@ -173,6 +183,12 @@ pub enum Kind {
     /// The risk register (declared risks; at-risk items are in `get items`).
     #[value(alias = "risk")]
     Risks,
+    /// Interfaces between teams (APIs, events, data contracts).
+    #[value(alias = "interface")]
+    Interfaces,
+    /// Which component version runs in which environment.
+    #[value(alias = "deployment", alias = "deployed")]
+    Deployments,
 }
 
 #[derive(Debug, Args)]

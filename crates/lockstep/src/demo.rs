@@ -12,7 +12,7 @@ use lockstep_manifest::Source;
 
 /// The example's manifests, compiled in so that `serve --demo` works from any
 /// directory.
-const EXAMPLE: [(&str, &str); 5] = [
+const EXAMPLE: [(&str, &str); 6] = [
     (
         "examples/q1-2025/teams.yaml",
         include_str!("../../../examples/q1-2025/teams.yaml"),
@@ -28,6 +28,10 @@ const EXAMPLE: [(&str, &str); 5] = [
     (
         "examples/q1-2025/risks.yaml",
         include_str!("../../../examples/q1-2025/risks.yaml"),
+    ),
+    (
+        "examples/q1-2025/interfaces.yaml",
+        include_str!("../../../examples/q1-2025/interfaces.yaml"),
     ),
     // The built-in checklist templates with approval rules for the example's people,
     // so the dashboard shows checklists and sign-offs.
@@ -90,6 +94,99 @@ pub enum Step {
     Command(Box<Command>),
     /// Start the release-day run with a runbook generated at that moment.
     StartRun(Name),
+}
+
+/// What the contracts of the example look like today: the versions running in
+/// production, the contract tests CI recorded (the mobile app's new version fails against
+/// the API in production) and the API team's proposal of a breaking 2.0.0 waiting for
+/// review, so that the Contracts page and `can-i-deploy` have something to say.
+pub fn contract_facts() -> anyhow::Result<Vec<(&'static str, Command)>> {
+    use lockstep_core::contract::{
+        Compatibility, ComponentVersion, VerificationReport, VerificationResult, Version,
+    };
+    let name = |raw: &str| Name::parse(raw).map_err(anyhow::Error::from);
+    let component_version = |raw: &str| ComponentVersion::parse(raw).map_err(anyhow::Error::msg);
+    let version = |raw: &str| Version::parse(raw).map_err(anyhow::Error::msg);
+    let mut facts = Vec::new();
+    for (who, component, running) in [
+        ("alex", "data-pipeline", "3.2.1"),
+        ("mike", "analytics-api", "1.1.4"),
+        ("sarah", "dashboard-ui", "3.1.0"),
+        ("priya", "mobile-app", "4.9.0"),
+    ] {
+        facts.push((
+            who,
+            Command::RecordDeployment {
+                component: name(component)?,
+                environment: name("production")?,
+                version: component_version(running)?,
+                by: who.to_owned(),
+            },
+        ));
+    }
+    for (interface, against, consumer, consumer_version, provider, result) in [
+        (
+            "analytics-events",
+            "3.2.0",
+            "analytics-api",
+            "1.1.4",
+            "3.2.1",
+            VerificationResult::Pass,
+        ),
+        (
+            "analytics-api",
+            "1.1.0",
+            "dashboard-ui",
+            "3.1.0",
+            "1.1.4",
+            VerificationResult::Pass,
+        ),
+        (
+            "analytics-api",
+            "1.1.0",
+            "dashboard-ui",
+            "3.2.0",
+            "1.1.4",
+            VerificationResult::Pass,
+        ),
+        (
+            "analytics-api",
+            "1.1.0",
+            "mobile-app",
+            "5.0.0",
+            "1.1.4",
+            VerificationResult::Fail,
+        ),
+    ] {
+        facts.push((
+            "ci",
+            Command::RecordVerification {
+                interface: name(interface)?,
+                verification: VerificationReport {
+                    version: version(against)?,
+                    consumer: name(consumer)?,
+                    consumer_version: component_version(consumer_version)?,
+                    provider_version: Some(component_version(provider)?),
+                    result,
+                    link: Some(format!(
+                        "https://ci.example.com/acme/{consumer}/contracts/{consumer_version}"
+                    )),
+                    by: "ci".to_owned(),
+                },
+            },
+        ));
+    }
+    facts.push((
+        "mike",
+        Command::ProposeInterfaceChange {
+            interface: name("analytics-api")?,
+            version: version("2.0.0")?,
+            compatibility: Compatibility::Breaking,
+            summary: "Export endpoint for the dashboard's export feature; `range` becomes required on every endpoint".to_owned(),
+            by: "mike".to_owned(),
+        },
+    ));
+    Ok(facts)
 }
 
 fn command(command: Command) -> Step {

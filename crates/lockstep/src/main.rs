@@ -12,6 +12,7 @@ mod change_cmd;
 mod checklist_cmd;
 mod cli;
 mod comms;
+mod contract_cmd;
 mod demo;
 mod gonogo;
 mod login;
@@ -116,6 +117,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Integration(args) => verbs::integration(&global, args).await,
         Command::Risk(args) => verbs::risk(&global, args).await,
         Command::Change(args) => change_cmd::run(&global, args).await,
+        Command::Contract(args) => contract_cmd::contract(&global, args).await,
+        Command::Deployed(args) => contract_cmd::deployed(&global, args).await,
+        Command::CanIDeploy(args) => contract_cmd::can_i_deploy(&global, args).await,
+        Command::Interface(args) => contract_cmd::interface(&global, args).await,
         Command::Plan(args) => plan_cmd::run(args, global.output),
         Command::Serve(args) => serve::run(&global, args).await,
         Command::Bench(args) => bench::run(args).await,

@@ -78,6 +78,10 @@ pub fn yaml_kind(kind: Kind) -> anyhow::Result<&'static str> {
         Kind::Blackouts => "Blackout",
         Kind::Resources => "Resource",
         Kind::Risks => "Risk",
+        Kind::Interfaces => "Interface",
+        Kind::Deployments => bail!(
+            "deployments are facts recorded with `lockstep deployed`, not manifests: use -o json or the table"
+        ),
         Kind::Items | Kind::Dependencies | Kind::IntegrationTasks => {
             bail!(
                 "items, dependencies and integration tasks are written inside their release: use `get releases -o yaml`"
@@ -125,6 +129,9 @@ pub trait View {
     fn at_risk(&self) -> BTreeMap<Name, Vec<String>>;
     fn resources(&self) -> &BTreeMap<Name, lockstep_core::Resource>;
     fn risks(&self) -> &BTreeMap<Name, lockstep_core::Risk>;
+    fn interfaces(&self) -> &BTreeMap<Name, lockstep_core::contract::Interface>;
+    /// Environment to component to the version running there.
+    fn deployed(&self) -> &BTreeMap<Name, BTreeMap<Name, lockstep_core::contract::Deployed>>;
     fn dependencies(&self) -> Box<dyn Iterator<Item = &Dependency> + '_>;
     fn items_of<'a>(&'a self, release: &'a Name) -> Box<dyn Iterator<Item = &'a Item> + 'a>;
     fn blocked_by<'a>(&'a self, item: &'a Name) -> Box<dyn Iterator<Item = &'a Dependency> + 'a>;
@@ -147,6 +154,12 @@ impl View for State {
     }
     fn risks(&self) -> &BTreeMap<Name, lockstep_core::Risk> {
         State::risks(self)
+    }
+    fn interfaces(&self) -> &BTreeMap<Name, lockstep_core::contract::Interface> {
+        &self.contracts().interfaces
+    }
+    fn deployed(&self) -> &BTreeMap<Name, BTreeMap<Name, lockstep_core::contract::Deployed>> {
+        &self.contracts().deployed
     }
     fn teams(&self) -> &BTreeMap<Name, Team> {
         State::teams(self)
@@ -220,6 +233,96 @@ pub fn check_filter_names<'a>(
 
 pub fn listing(state: &impl View, args: &GetArgs) -> anyhow::Result<Listing> {
     Ok(match args.kind {
+        Kind::Deployments => {
+            let rows: Vec<(&Name, &Name, &lockstep_core::contract::Deployed)> = state
+                .deployed()
+                .iter()
+                .flat_map(|(environment, components)| {
+                    components
+                        .iter()
+                        .map(move |(component, running)| (environment, component, running))
+                })
+                .collect();
+            (
+                vec!["ENVIRONMENT", "COMPONENT", "VERSION", "BY", "AT"],
+                rows.iter()
+                    .map(|(environment, component, running)| {
+                        vec![
+                            environment.to_string(),
+                            component.to_string(),
+                            running.version.to_string(),
+                            running.by.clone(),
+                            running.at.to_string(),
+                        ]
+                    })
+                    .collect(),
+                rows.iter()
+                    .map(|(environment, component, running)| {
+                        json!({
+                            "environment": environment,
+                            "component": component,
+                            "version": running.version,
+                            "by": running.by,
+                            "at": running.at,
+                        })
+                    })
+                    .collect(),
+            )
+        }
+        Kind::Interfaces => {
+            let interfaces: Vec<&lockstep_core::contract::Interface> =
+                state.interfaces().values().collect();
+            (
+                vec![
+                    "NAME",
+                    "TYPE",
+                    "PRODUCER",
+                    "CONSUMERS",
+                    "LATEST",
+                    "VERSIONS",
+                    "OPEN PROPOSALS",
+                ],
+                interfaces
+                    .iter()
+                    .map(|i| {
+                        let spec = &i.spec;
+                        vec![
+                            i.name.to_string(),
+                            spec.kind.to_string(),
+                            match &spec.component {
+                                Some(component) => format!("{} ({component})", spec.producer),
+                                None => spec.producer.to_string(),
+                            },
+                            spec.consumers
+                                .iter()
+                                .map(ToString::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            opt(spec.latest_published().map(|v| v.version.to_string())),
+                            spec.versions.len().to_string(),
+                            i.proposals
+                                .iter()
+                                .filter(|p| p.decision.is_none())
+                                .map(|p| format!("{} ({})", p.version, p.compatibility))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        ]
+                    })
+                    .collect(),
+                interfaces
+                    .iter()
+                    .map(|i| {
+                        json!({
+                            "name": i.name,
+                            "spec": i.spec,
+                            "latestPublished": i.spec.latest_published().map(|v| &v.version),
+                            "verifications": i.verifications,
+                            "proposals": i.proposals,
+                        })
+                    })
+                    .collect(),
+            )
+        }
         Kind::Risks => {
             // Highest exposure first, as the dashboard and the weekly agenda order them.
             let mut risks: Vec<&lockstep_core::Risk> = state
@@ -620,6 +723,15 @@ pub async fn describe(global: &Global, args: DescribeArgs) -> anyhow::Result<Exi
                     .resources()
                     .get(name)
                     .ok_or_else(|| missing("resource", &mut state.resources().keys()))?
+            ),
+            Kind::Deployments => {
+                bail!("deployments have no name: use `get deployments`")
+            }
+            Kind::Interfaces => lockstep_server::contracts::interface_json(
+                &state,
+                state.contracts().interfaces.get(name).ok_or_else(|| {
+                    missing("interface", &mut state.contracts().interfaces.keys())
+                })?,
             ),
             Kind::Risks => lockstep_server::risk_json(
                 state

@@ -247,6 +247,18 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<Result<Exi
         Command::Item(args) => item(&Client::connect(global)?, global, args).await,
         Command::Integration(args) => integration(&Client::connect(global)?, global, args).await,
         Command::Risk(args) => risk(&Client::connect(global)?, global, args).await,
+        Command::Contract(args) => {
+            crate::contract_cmd::remote::contract(&Client::connect(global)?, global, args).await
+        }
+        Command::Deployed(args) => {
+            crate::contract_cmd::remote::deployed(&Client::connect(global)?, global, args).await
+        }
+        Command::CanIDeploy(args) => {
+            crate::contract_cmd::remote::can_i_deploy(&Client::connect(global)?, global, args).await
+        }
+        Command::Interface(args) => {
+            crate::contract_cmd::remote::interface(&Client::connect(global)?, global, args).await
+        }
         Command::Apply(args) => apply(&Client::connect(global)?, global, args).await,
         Command::Gonogo(args) => gonogo(&Client::connect(global)?, global, &args.release).await,
         Command::User(_) => refuse("user"),
@@ -295,6 +307,10 @@ pub struct Fetched {
     resources: BTreeMap<Name, lockstep_core::Resource>,
     /// The risk register, from `/api/v1/risk-register`.
     risks_registered: BTreeMap<Name, lockstep_core::Risk>,
+    /// Interfaces, from `/api/v1/interfaces`.
+    interfaces: BTreeMap<Name, lockstep_core::contract::Interface>,
+    /// Deployed versions, from `/api/v1/deployments`.
+    deployed: BTreeMap<Name, BTreeMap<Name, lockstep_core::contract::Deployed>>,
     dependencies: Vec<Dependency>,
 }
 
@@ -310,6 +326,12 @@ impl View for Fetched {
     }
     fn risks(&self) -> &BTreeMap<Name, lockstep_core::Risk> {
         &self.risks_registered
+    }
+    fn interfaces(&self) -> &BTreeMap<Name, lockstep_core::contract::Interface> {
+        &self.interfaces
+    }
+    fn deployed(&self) -> &BTreeMap<Name, BTreeMap<Name, lockstep_core::contract::Deployed>> {
+        &self.deployed
     }
     fn subscriptions(&self) -> &BTreeMap<Name, lockstep_core::Subscription> {
         &self.subscriptions
@@ -454,6 +476,32 @@ pub async fn get(client: &Client, global: &Global, args: GetArgs) -> anyhow::Res
                 |r: &lockstep_core::Risk| &r.name,
             );
         }
+        Kind::Deployments => {
+            #[derive(serde::Deserialize)]
+            struct Row {
+                environment: Name,
+                component: Name,
+                #[serde(flatten)]
+                running: lockstep_core::contract::Deployed,
+            }
+            let answer = client.get_json("/api/v1/deployments").await?;
+            let rows: Vec<Row> = serde_json::from_value(answer["items"].clone())
+                .context("the server's deployments")?;
+            for row in rows {
+                fetched
+                    .deployed
+                    .entry(row.environment)
+                    .or_default()
+                    .insert(row.component, row.running);
+            }
+        }
+        Kind::Interfaces => {
+            // Each entry is the interface plus what the server derives (matrix, impact).
+            fetched.interfaces = by_name(
+                client.all("/api/v1/interfaces").await?,
+                |i: &lockstep_core::contract::Interface| &i.name,
+            );
+        }
     }
     let (header, rows, json) = crate::read::listing(&fetched, &args)?;
     match global.output {
@@ -477,6 +525,8 @@ pub async fn describe(
         Kind::Items => ("item", "items"),
         Kind::IntegrationTasks => ("integration task", "integration-tasks"),
         Kind::Risks => ("risk", "risk-register"),
+        Kind::Interfaces => ("interface", "interfaces"),
+        Kind::Deployments => bail!("deployments have no name: use `get deployments`"),
         Kind::Dependencies => {
             bail!("dependencies have no name: use `describe item NAME` to see what it blocks")
         }
@@ -762,7 +812,7 @@ pub async fn gonogo(client: &Client, global: &Global, release: &str) -> anyhow::
 }
 
 /// Prints the changes a write answered with, as the local verbs print theirs.
-fn print_changes(global: &Global, answer: &Value) {
+pub(crate) fn print_changes(global: &Global, answer: &Value) {
     let changes = answer["events"].as_array().cloned().unwrap_or_default();
     match global.output {
         Output::Json => println!("{:#}", json!({ "changes": changes })),

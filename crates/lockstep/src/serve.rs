@@ -260,7 +260,16 @@ async fn load_demo(program: &Program, actor: &str) -> anyhow::Result<()> {
         at: now,
         reason: Some("demo data".to_owned()),
     };
-    let recorded = program.commit(&mut state, events, &meta, &[]).await?;
+    let mut recorded = program.commit(&mut state, events, &meta, &[]).await?;
+    for (who, command) in crate::demo::contract_facts()? {
+        let events = lockstep_core::decide(&state, command, now)
+            .map_err(|e| anyhow::anyhow!("demo contracts: {e}"))?;
+        let meta = EventMeta {
+            actor: who.to_owned(),
+            ..meta.clone()
+        };
+        recorded.extend(program.commit(&mut state, events, &meta, &[]).await?);
+    }
     tracing::info!(n_events = recorded.len(), "loaded the demo program");
     // Mike proposes the API slip for review, as seed 004's Wednesday would have it.
     let (title, sources) = crate::demo::open_change(today)?;

@@ -129,7 +129,7 @@ pub async fn risk(global: &Global, args: RiskArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Decides `command` on the database and commits what it decided, printing the change.
-async fn commit(
+pub(crate) async fn commit(
     global: &Global,
     command: Command,
     reason: Option<String>,

@@ -56,7 +56,7 @@ fn exported_yaml_round_trips() {
 fn dry_run_prints_the_change_and_writes_nothing() {
     let ws = Workspace::new();
     let out = ws.ok(&["apply", "-f", &example(), "--dry-run"]);
-    assert!(out.contains("dry run: 39 change(s) not applied"), "{out}");
+    assert!(out.contains("dry run: 41 change(s) not applied"), "{out}");
     assert_eq!(ws.n_events(), 0);
 }
 
@@ -375,6 +375,34 @@ fn serve_demo_shows_a_release_in_progress_today() {
         change.contains("open · proposed by mike")
             && change.contains("frontend-dashboard becomes at risk"),
         "{change}"
+    );
+    // The contracts: what runs in production, CI's contract tests, and the API team's
+    // breaking 2.0.0 waiting for review.
+    let interfaces = ws.ok(&["--server", &url, "get", "interfaces"]);
+    assert!(interfaces.contains("2.0.0 (breaking)"), "{interfaces}");
+    let yes = ws.run(&[
+        "--server",
+        &url,
+        "can-i-deploy",
+        "dashboard-ui",
+        "3.2.0",
+        "--to",
+        "production",
+    ]);
+    assert_eq!(yes.status.code(), Some(0), "{yes:?}");
+    let no = ws.run(&[
+        "--server",
+        &url,
+        "can-i-deploy",
+        "mobile-app",
+        "5.0.0",
+        "--to",
+        "production",
+    ]);
+    assert_eq!(no.status.code(), Some(1), "{no:?}");
+    assert!(
+        String::from_utf8_lossy(&no.stdout).contains("contract test failed"),
+        "{no:?}"
     );
 }
 
