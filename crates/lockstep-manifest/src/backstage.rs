@@ -13,8 +13,11 @@
 //!   user who owns it), its repository from `github.com/project-slug`,
 //!   `gitlab.com/project-slug` or `backstage.io/source-location`, and `spec.dependsOn`'s
 //!   components kept as deployment order.
-//! - `API`, `System`, `Domain`, `Resource`, `Location` and `Template` have nothing to
-//!   become yet; each is skipped with a note.
+//! - An `API` becomes an interface: produced by its owner's team, provided by the
+//!   component whose `providesApis` names it, consumed by those whose `consumesApis` do.
+//!   Its versions stay Lockstep's own (proposals, publication).
+//! - `System`, `Domain`, `Resource`, `Location` and `Template` have nothing to become;
+//!   each is skipped with a note.
 //!
 //! Applied over teams and components that exist, the catalog replaces what it says and
 //! keeps the rest: a team's working hours, holidays and on-call (while both people are
@@ -32,7 +35,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::parse::{Located, Resource, location};
-use crate::wire::{ComponentDoc, TeamDoc};
+use crate::wire::{ComponentDoc, ConsumerDoc, InterfaceDoc, TeamDoc};
 use crate::{Location, ManifestError};
 
 /// The catalog's `apiVersion`s read here.
@@ -110,12 +113,25 @@ struct ComponentSpec {
     owner: Spanned<String>,
     #[serde(default)]
     depends_on: Vec<Spanned<String>>,
+    #[serde(default)]
+    provides_apis: Vec<Spanned<String>>,
+    #[serde(default)]
+    consumes_apis: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ApiSpec {
+    #[serde(rename = "type")]
+    api_type: Spanned<String>,
+    owner: Spanned<String>,
 }
 
 enum Kind {
     Group(Entity<GroupSpec>),
     User(Entity<UserSpec>),
     Component(Entity<ComponentSpec>),
+    Api(Entity<ApiSpec>),
     /// A kind with no Lockstep counterpart, and its name.
     Skipped(&'static str, Spanned<String>),
 }
@@ -159,6 +175,7 @@ pub(crate) fn read(
         "Group" => Kind::Group(typed(text)?),
         "User" => Kind::User(typed(text)?),
         "Component" => Kind::Component(typed(text)?),
+        "API" => Kind::Api(typed(text)?),
         other => match KINDS.iter().find(|k| **k == other) {
             Some(known) => Kind::Skipped(known, typed::<NameOnly>(text)?.metadata.name),
             None => {
@@ -259,7 +276,7 @@ pub(crate) fn resolve(entities: Vec<Parsed>, files: &[String]) -> Resolved {
                 }
                 users.insert(name, (parsed, user));
             }
-            Kind::Component(_) => {}
+            Kind::Component(_) | Kind::Api(_) => {}
             Kind::Skipped(kind, name) => resolved.notes.push(ManifestError {
                 location: at(parsed, &name.referenced),
                 message: format!(
@@ -421,29 +438,12 @@ pub(crate) fn resolve(entities: Vec<Parsed>, files: &[String]) -> Resolved {
             continue;
         };
         let name = normalize(&component.metadata.name.value);
-        let (owner_kind, owner) = entity_ref(&component.spec.owner.value, "group");
-        let team = match owner_kind.as_str() {
-            "group" => owner,
-            "user" => match team_of.get(&owner) {
-                Some(team) => team.clone(),
-                None => {
-                    resolved.errors.push(ManifestError {
-                        location: at(parsed, &component.spec.owner.referenced),
-                        message: format!(
-                            "component `{name}`: owner `{}` is a user in no imported group; Lockstep components belong to teams",
-                            component.spec.owner.value
-                        ),
-                    });
-                    continue;
-                }
-            },
-            other => {
+        let team = match owner_team(&component.spec.owner, &team_of) {
+            Ok(team) => team,
+            Err(problem) => {
                 resolved.errors.push(ManifestError {
                     location: at(parsed, &component.spec.owner.referenced),
-                    message: format!(
-                        "component `{name}`: owner `{}` is a {other}; an owner is a group or a user",
-                        component.spec.owner.value
-                    ),
+                    message: format!("component `{name}`: {problem}"),
                 });
                 continue;
             }
@@ -479,6 +479,7 @@ pub(crate) fn resolve(entities: Vec<Parsed>, files: &[String]) -> Resolved {
             },
         });
     }
+    resolve_apis(&entities, &team_of, &at, &mut resolved);
     resolved
 }
 
@@ -525,6 +526,141 @@ fn member(handle: &str, user: Option<&Entity<UserSpec>>) -> Result<lockstep_core
         email: user.spec.profile.email.clone(),
         roles,
     })
+}
+
+/// Interfaces from `API` entities: produced by their owner's team, provided by the
+/// component whose `providesApis` names them, consumed by the components whose
+/// `consumesApis` do. Versions are Lockstep's (proposals and publication): the catalog
+/// declares none, and an interface keeps the versions it has.
+fn resolve_apis(
+    entities: &[Parsed],
+    team_of: &BTreeMap<String, String>,
+    at: &dyn Fn(&Parsed, &serde_saphyr::Location) -> Location,
+    resolved: &mut Resolved,
+) {
+    // API name to the components providing and consuming it, in document order.
+    let mut providers: BTreeMap<String, Vec<Spanned<String>>> = BTreeMap::new();
+    let mut consumers: BTreeMap<String, Vec<Spanned<String>>> = BTreeMap::new();
+    let apis: BTreeMap<String, ()> = entities
+        .iter()
+        .filter_map(|p| match &p.kind {
+            Kind::Api(api) => Some((normalize(&api.metadata.name.value), ())),
+            _ => None,
+        })
+        .collect();
+    for parsed in entities {
+        let Kind::Component(component) = &parsed.kind else {
+            continue;
+        };
+        let name = normalize(&component.metadata.name.value);
+        for (refs, index) in [
+            (&component.spec.provides_apis, &mut providers),
+            (&component.spec.consumes_apis, &mut consumers),
+        ] {
+            for api in refs {
+                let (_, api_name) = entity_ref(&api.value, "api");
+                if apis.contains_key(&api_name) {
+                    index
+                        .entry(api_name)
+                        .or_default()
+                        .push(renamed(&component.metadata.name, name.clone()));
+                } else {
+                    resolved.notes.push(ManifestError {
+                        location: at(parsed, &api.referenced),
+                        message: format!(
+                            "component `{name}`: API `{}` is not in these files; its interface is not linked",
+                            api.value
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    for parsed in entities {
+        let Kind::Api(api) = &parsed.kind else {
+            continue;
+        };
+        let name = normalize(&api.metadata.name.value);
+        let known = lockstep_core::contract::InterfaceType::words();
+        if !known.contains(&api.spec.api_type.value.as_str()) {
+            resolved.notes.push(ManifestError {
+                location: at(parsed, &api.spec.api_type.referenced),
+                message: format!(
+                    "API `{name}` of type `{}` skipped: Lockstep's interfaces are {}",
+                    api.spec.api_type.value,
+                    known.join(", ")
+                ),
+            });
+            continue;
+        }
+        let producer = match owner_team(&api.spec.owner, team_of) {
+            Ok(team) => team,
+            Err(problem) => {
+                resolved.errors.push(ManifestError {
+                    location: at(parsed, &api.spec.owner.referenced),
+                    message: format!("API `{name}`: {problem}"),
+                });
+                continue;
+            }
+        };
+        let provided_by = providers.remove(&name).unwrap_or_default();
+        if provided_by.len() > 1 {
+            resolved.notes.push(ManifestError {
+                location: at(parsed, &api.metadata.name.referenced),
+                message: format!(
+                    "API `{name}` is provided by {} components; its interface names the first, `{}`",
+                    provided_by.len(),
+                    provided_by[0].value
+                ),
+            });
+        }
+        resolved.resources.push(Located {
+            file: parsed.file,
+            line_offset: parsed.line_offset,
+            resource: Resource::Interface {
+                name: renamed(&api.metadata.name, name.clone()),
+                labels: api.metadata.labels.clone(),
+                spec: InterfaceDoc {
+                    title: api.metadata.title.clone(),
+                    producer: renamed(&api.spec.owner, producer),
+                    component: provided_by.into_iter().next(),
+                    consumers: consumers
+                        .remove(&name)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|component| ConsumerDoc {
+                            team: None,
+                            component: Some(component),
+                        })
+                        .collect(),
+                    kind: api.spec.api_type.clone(),
+                    versions: Vec::new(),
+                },
+                catalog: true,
+            },
+        });
+    }
+}
+
+/// The team that owns an entity: its owner group, or the team of its owner user.
+fn owner_team(
+    owner: &Spanned<String>,
+    team_of: &BTreeMap<String, String>,
+) -> Result<String, String> {
+    let (kind, name) = entity_ref(&owner.value, "group");
+    match kind.as_str() {
+        "group" => Ok(name),
+        "user" => team_of.get(&name).cloned().ok_or_else(|| {
+            format!(
+                "owner `{}` is a user in no imported group; Lockstep components and interfaces belong to teams",
+                owner.value
+            )
+        }),
+        other => Err(format!(
+            "owner `{}` is a {other}; an owner is a group or a user",
+            owner.value
+        )),
+    }
 }
 
 /// Fills what the catalog left unsaid about a team from the team as it stands.

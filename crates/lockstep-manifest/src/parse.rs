@@ -113,6 +113,8 @@ pub enum Resource {
         name: Spanned<String>,
         labels: lockstep_core::Labels,
         spec: crate::wire::InterfaceDoc,
+        /// Read from a Backstage catalog, which declares no versions.
+        catalog: bool,
     },
 }
 
@@ -476,6 +478,7 @@ fn parse_lockstep(
                 name: doc.metadata.name,
                 labels: doc.metadata.labels,
                 spec: doc.spec,
+                catalog: false,
             }
         }
         other => {

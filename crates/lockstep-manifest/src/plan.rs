@@ -894,8 +894,24 @@ impl<'m> Planner<'m> {
                     }
                 }
             }
-            Resource::Interface { labels, spec, .. } => {
-                if let Some(command) = self.interface(located, doc_name, name, labels, spec) {
+            Resource::Interface {
+                labels,
+                spec,
+                catalog,
+                ..
+            } => {
+                if let Some(mut command) = self.interface(located, doc_name, name, labels, spec) {
+                    // A catalog declares no versions: the interface keeps all it has,
+                    // drafts included, and its labels.
+                    if *catalog
+                        && let Command::DefineInterface { interface, spec } = &mut command
+                        && let Some(existing) = self.state.contracts().interfaces.get(interface)
+                    {
+                        spec.versions = existing.spec.versions.clone();
+                        let mut labels = existing.spec.labels.clone();
+                        labels.extend(std::mem::take(&mut spec.labels));
+                        spec.labels = labels;
+                    }
                     push(CONTRACTS, command);
                 }
             }

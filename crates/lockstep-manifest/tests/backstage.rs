@@ -11,6 +11,7 @@ const CATALOG: &str = include_str!("../../../examples/backstage/catalog-info.yam
 const TEAMS: &str = include_str!("../../../examples/q1-2025/teams.yaml");
 const COMPONENTS: &str = include_str!("../../../examples/q1-2025/components.yaml");
 const RELEASE: &str = include_str!("../../../examples/q1-2025/release.yaml");
+const INTERFACES: &str = include_str!("../../../examples/q1-2025/interfaces.yaml");
 
 const ENVIRONMENTS: &str = "\
 apiVersion: lockstep.dev/v1
@@ -69,7 +70,11 @@ fn the_example_catalog_stands_in_for_the_programs_teams_and_components() {
     let mut native = State::new();
     apply(
         &mut native,
-        &[("teams.yaml", TEAMS), ("components.yaml", COMPONENTS)],
+        &[
+            ("teams.yaml", TEAMS),
+            ("components.yaml", COMPONENTS),
+            ("interfaces.yaml", INTERFACES),
+        ],
     )
     .expect("native manifests apply");
     let mut imported = State::new();
@@ -94,6 +99,39 @@ fn the_example_catalog_stands_in_for_the_programs_teams_and_components() {
             "{component}"
         );
     }
+    for (interface, native) in &native.contracts().interfaces {
+        let from_catalog = &imported.contracts().interfaces[interface].spec;
+        assert_eq!(
+            (
+                &from_catalog.title,
+                &from_catalog.producer,
+                &from_catalog.component,
+                from_catalog.kind
+            ),
+            (
+                &native.spec.title,
+                &native.spec.producer,
+                &native.spec.component,
+                native.spec.kind
+            ),
+            "{interface}"
+        );
+        assert!(
+            from_catalog.versions.is_empty(),
+            "versions are Lockstep's own"
+        );
+    }
+    let consumers: Vec<String> = imported.contracts().interfaces[&name("analytics-api")]
+        .spec
+        .consumers
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        consumers.len(),
+        2,
+        "dashboard-ui and mobile-app: {consumers:?}"
+    );
     // The user owning mobile-app stands for her team.
     assert_eq!(
         imported.components()[&name("mobile-app")].spec.team,
@@ -122,7 +160,6 @@ fn the_example_catalog_stands_in_for_the_programs_teams_and_components() {
     for expected in [
         "Backstage System `analytics` skipped",
         "Backstage Resource `analytics-db` skipped",
-        "Backstage API `analytics-v2` skipped",
         "dependsOn `resource:default/analytics-db` ignored",
         "user `sarah` is in groups `frontend`, `platform`; Lockstep keeps one team per person: `frontend`",
     ] {
@@ -132,7 +169,7 @@ fn the_example_catalog_stands_in_for_the_programs_teams_and_components() {
         );
     }
     assert!(
-        notes.contains("catalog-info.yaml:186:18: Backstage System `analytics` skipped"),
+        notes.contains("catalog-info.yaml:187:18: Backstage System `analytics` skipped"),
         "notes are located at the entity: {notes}"
     );
 }
@@ -339,7 +376,11 @@ fn over_a_program_that_exists_the_catalog_replaces_what_it_says_and_keeps_the_re
     let mut state = State::new();
     apply(
         &mut state,
-        &[("teams.yaml", TEAMS), ("components.yaml", COMPONENTS)],
+        &[
+            ("teams.yaml", TEAMS),
+            ("components.yaml", COMPONENTS),
+            ("interfaces.yaml", INTERFACES),
+        ],
     )
     .expect("native manifests apply");
     let before = state.clone();
@@ -382,6 +423,14 @@ fn over_a_program_that_exists_the_catalog_replaces_what_it_says_and_keeps_the_re
         state.components()[&name("analytics-api")].spec.depends_on,
         [name("data-pipeline")]
     );
+    for (interface, was) in &before.contracts().interfaces {
+        let now = &state.contracts().interfaces[interface].spec;
+        assert_eq!(
+            now.versions, was.spec.versions,
+            "{interface} keeps its versions, drafts too"
+        );
+        assert_eq!(now.labels, was.spec.labels, "{interface}");
+    }
 
     // Someone leaving the team takes the on-call with them; the rest stays.
     let without_john = catalog
@@ -403,4 +452,38 @@ fn over_a_program_that_exists_the_catalog_replaces_what_it_says_and_keeps_the_re
         frontend.working_hours,
         before.teams()[&name("frontend")].spec.working_hours
     );
+}
+
+#[test]
+fn apis_the_files_do_not_hold_or_lockstep_cannot_type_are_noted_not_refused() {
+    let text = "\
+apiVersion: backstage.io/v1alpha1
+kind: Group
+metadata: {name: web, annotations: {lockstep.dev/time-zone: UTC}}
+spec: {type: team, children: []}
+---
+apiVersion: backstage.io/v1alpha1
+kind: API
+metadata: {name: rpc}
+spec: {type: trpc, lifecycle: production, owner: web, definition: x}
+---
+apiVersion: backstage.io/v1alpha1
+kind: Component
+metadata: {name: ui}
+spec: {type: website, lifecycle: production, owner: web, consumesApis: [billing, rpc]}
+";
+    let mut state = State::new();
+    let (_, notes) = apply(&mut state, &[("catalog-info.yaml", text)]).expect("applies");
+    let notes = notes.join("\n");
+    assert!(
+        notes.contains("API `rpc` of type `trpc` skipped"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("catalog-info.yaml:14:")
+            && notes.contains("API `billing` is not in these files"),
+        "{notes}"
+    );
+    assert!(state.contracts().interfaces.is_empty());
+    assert!(state.components().contains_key(&name("ui")));
 }

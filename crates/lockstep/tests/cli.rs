@@ -1541,7 +1541,7 @@ fn a_backstage_catalog_applies_with_its_notes_locally_and_through_a_server() {
         "{stdout}"
     );
     assert!(
-        stderr.contains("note: ") && stderr.contains("Backstage API `analytics-v2` skipped"),
+        stderr.contains("note: ") && stderr.contains("Backstage System `analytics` skipped"),
         "{stderr}"
     );
     let components = ws.ok(&["get", "components", "-o", "yaml"]);
@@ -1550,6 +1550,11 @@ fn a_backstage_catalog_applies_with_its_notes_locally_and_through_a_server() {
         "{components}"
     );
     assert_eq!(ws.ok(&["apply", "-f", &catalog]).trim(), "no changes");
+    let interfaces = ws.ok(&["get", "interfaces"]);
+    assert!(
+        interfaces.contains("analytics-api") && interfaces.contains("analytics-events"),
+        "{interfaces}"
+    );
 
     // The same file through the API, on a fresh program: the notes come back too.
     let fresh = Workspace::new();
