@@ -22,6 +22,8 @@ const PAGES = [
   ['releases', '/'],
   ['metrics', '/metrics'],
   ['retrospective', '/releases/q4-2024/retrospective'],
+  ['contracts', '/contracts'],
+  ['change', '/changes/cr-1'],
 ];
 
 const WIDTHS = [

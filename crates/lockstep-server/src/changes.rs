@@ -76,7 +76,7 @@ pub fn markdown(
         request.title,
         request.status,
         request.requested_by,
-        request.requested_at.strftime("%Y-%m-%d %H:%M UTC")
+        crate::pages::minute(request.requested_at)
     );
     if let Some(decision) = &request.decision {
         out.push_str(&format!(
@@ -87,7 +87,7 @@ pub fn markdown(
                 _ => "Withdrawn",
             },
             decision.by,
-            decision.at.strftime("%Y-%m-%d %H:%M UTC"),
+            crate::pages::minute(decision.at),
             decision
                 .rationale
                 .as_ref()
@@ -384,12 +384,17 @@ pub(crate) async fn list_page(
             .map(|row| {
                 let text = |key: &str| escape(row[key].as_str().unwrap_or_default());
                 format!(
-                    r#"<tr><td><a href="/changes/{name}">{name}</a></td><td>{title}</td><td><span class="badge status-{status}">{status}</span></td><td>{by}</td><td><time datetime="{at}">{at}</time></td><td>{decided}</td></tr>"#,
+                    r#"<tr><td><a href="/changes/{name}">{name}</a></td><td>{title}</td><td><span class="badge status-{status}">{status}</span></td><td>{by}</td><td><time datetime="{at}">{shown}</time></td><td>{decided}</td></tr>"#,
                     name = text("name"),
                     title = text("title"),
                     status = text("status"),
                     by = text("requestedBy"),
                     at = text("requestedAt"),
+                    shown = row["requestedAt"]
+                        .as_str()
+                        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                        .map(crate::pages::minute)
+                        .unwrap_or_default(),
                     decided = row["decision"]["by"].as_str().map(escape).unwrap_or_default(),
                 )
             })
@@ -424,16 +429,17 @@ pub(crate) async fn detail_page(
         let assessed = (request.status == ChangeStatus::Open)
             .then(|| lockstep_manifest::change::assess(state, &request.sources, now));
         let mut body = format!(
-            r#"<h1>{name}: {title}</h1><p class="sub"><span class="badge status-{status}">{status}</span> · proposed by {by} at <time datetime="{at}">{at}</time> · <a href="/api/v1/change-requests/{name}">As JSON</a></p><div id="live">"#,
+            r#"<h1>{name}: {title}</h1><p class="sub"><span class="badge status-{status}">{status}</span> · proposed by {by} at <time datetime="{at}">{shown}</time> · <a href="/api/v1/change-requests/{name}">As JSON</a></p><div id="live">"#,
             name = escape(request.name.as_str()),
             title = escape(&request.title),
             status = request.status,
             by = escape(&request.requested_by),
             at = request.requested_at,
+            shown = crate::pages::minute(request.requested_at),
         );
         if let Some(decision) = &request.decision {
             body.push_str(&format!(
-                r#"<p class="decision">{what} by {by} at <time datetime="{at}">{at}</time>{why}</p>"#,
+                r#"<p class="decision">{what} by {by} at <time datetime="{at}">{shown}</time>{why}</p>"#,
                 what = match request.status {
                     ChangeStatus::Approved => "Approved and applied",
                     ChangeStatus::Rejected => "Rejected",
@@ -441,6 +447,7 @@ pub(crate) async fn detail_page(
                 },
                 by = escape(&decision.by),
                 at = decision.at,
+                shown = crate::pages::minute(decision.at),
                 why = decision
                     .rationale
                     .as_ref()

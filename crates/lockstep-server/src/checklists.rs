@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::extract::{ApiJson, IfMatch};
+use crate::pages::minute;
 use crate::wire::path_name;
 use crate::write::{Target, execute, write};
 use crate::{ApiError, AppState};
@@ -394,11 +395,6 @@ async fn withdraw(
         write(command, Target::Readiness(release), if_match),
     )
     .await
-}
-
-/// An instant to the minute, for people (`2025-02-27 14:05 UTC`).
-fn minute(at: jiff::Timestamp) -> String {
-    at.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// The dashboard panel of a release: checklist progress per phase (an SVG bar

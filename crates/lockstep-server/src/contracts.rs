@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Caller;
 use crate::extract::{ApiJson, IfMatch, ListQuery};
-use crate::pages::{escape, render};
+use crate::pages::{escape, minute, render};
 use crate::wire::{self, path_name};
 use crate::write::{Target, execute, write};
 use crate::{ApiError, AppState};
@@ -444,7 +444,7 @@ fn deployed_section(body: &mut String, state: &State) {
                 escape(component.as_str()),
                 escape(running.version.as_str()),
                 escape(&running.by),
-                running.at,
+                minute(running.at),
             );
         }
     }
@@ -497,7 +497,7 @@ fn interface_section(body: &mut String, state: &State, interface: &Interface) {
                             body,
                             r#"<td class="{class}" title="by {by} at {at}">{word} <small>{consumer_version}{provider}</small></td>"#,
                             by = escape(&v.by),
-                            at = v.at,
+                            at = minute(v.at),
                             consumer_version = escape(v.consumer_version.as_str()),
                             provider = v
                                 .provider_version
@@ -528,7 +528,7 @@ fn interface_section(body: &mut String, state: &State, interface: &Interface) {
                 compatibility = proposal.compatibility,
                 summary = escape(&proposal.summary),
                 by = escape(&proposal.by),
-                at = proposal.at,
+                at = minute(proposal.at),
             );
             let names = |list: &[Name]| {
                 if list.is_empty() {
@@ -590,7 +590,7 @@ fn interface_section(body: &mut String, state: &State, interface: &Interface) {
                 proposal.compatibility,
                 record.decision,
                 escape(&record.by),
-                record.at,
+                minute(record.at),
                 escape(&record.rationale)
             );
         }

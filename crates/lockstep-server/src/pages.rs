@@ -21,6 +21,12 @@ use lockstep_core::{Command, Item, ItemStatus, Name, Recorded, State};
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
 
+/// `2030-01-10 10:00 UTC`: an instant as people read it on a page (a `datetime`
+/// attribute keeps the instant itself).
+pub(crate) fn minute(at: jiff::Timestamp) -> String {
+    at.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 /// Escapes text for HTML content and attribute values.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
