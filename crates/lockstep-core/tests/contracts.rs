@@ -2,6 +2,9 @@
 //! deployed against, proposed or reviewed, then events or an error; can-i-deploy,
 //! impact and the readiness criterion derived from the state; who may do what.
 
+mod common;
+
+use common::{ProgramBuilder, name, now};
 use jiff::civil::{Date, date, time};
 use lockstep_core::access::{Principal, authorize};
 use lockstep_core::contract::{
@@ -11,13 +14,9 @@ use lockstep_core::contract::{
 };
 use lockstep_core::readiness::CriterionStatus;
 use lockstep_core::{
-    Command, ComponentSpec, DeploymentPlan, DeploymentStep, DomainError, EnvironmentSpec, Event,
-    ItemSpec, Member, Name, ReleaseSpec, Role, State, TeamSpec, Tier, decide,
+    Command, DeploymentPlan, DeploymentStep, DomainError, EnvironmentSpec, Event, ItemSpec, Name,
+    ReleaseSpec, Role, Tier, decide,
 };
-
-fn name(raw: &str) -> Name {
-    Name::parse(raw).expect("test names are valid")
-}
 
 fn v(raw: &str) -> Version {
     Version::parse(raw).expect("test versions are valid")
@@ -27,71 +26,7 @@ fn cv(raw: &str) -> ComponentVersion {
     ComponentVersion::parse(raw).expect("test component versions are valid")
 }
 
-fn now() -> jiff::Timestamp {
-    "2025-01-20T12:00:00Z".parse().expect("valid timestamp")
-}
-
-/// Builds a program through the commands a user would issue.
-struct ProgramBuilder {
-    state: State,
-    position: i64,
-}
-
 impl ProgramBuilder {
-    fn new() -> Self {
-        ProgramBuilder {
-            state: State::new(),
-            position: 0,
-        }
-    }
-
-    fn run(mut self, command: Command) -> Self {
-        let events = decide(&self.state, command.clone(), now())
-            .unwrap_or_else(|error| panic!("fixture command {command:?} failed: {error}"));
-        for event in &events {
-            self.position += 1;
-            self.state.apply(self.position, event);
-        }
-        self
-    }
-
-    fn team(self, team: &str, members: &[(&str, Role)]) -> Self {
-        let spec = TeamSpec {
-            title: None,
-            time_zone: "UTC".into(),
-            working_hours: Default::default(),
-            holidays: vec![],
-            members: members
-                .iter()
-                .map(|(handle, role)| Member {
-                    handle: name(handle),
-                    name: None,
-                    email: None,
-                    roles: vec![*role],
-                })
-                .collect(),
-            on_call: None,
-            labels: Default::default(),
-        };
-        self.run(Command::DefineTeam {
-            team: name(team),
-            spec,
-        })
-    }
-
-    fn component(self, component: &str, team: &str) -> Self {
-        self.run(Command::DefineComponent {
-            component: name(component),
-            spec: ComponentSpec {
-                title: None,
-                team: name(team),
-                repository: None,
-                labels: Default::default(),
-                depends_on: Vec::new(),
-            },
-        })
-    }
-
     fn environment(self, environment: &str) -> Self {
         self.run(Command::DefineEnvironment {
             environment: name(environment),

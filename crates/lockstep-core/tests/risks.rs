@@ -1,69 +1,17 @@
 //! The risk register: given a program, when a risk is declared or moved, then events
 //! or an error; who may do it; how exposure orders what the dashboard shows.
 
+mod common;
+
+use common::{ProgramBuilder, name, now};
 use jiff::civil::{Date, date};
 use lockstep_core::access::{Principal, authorize};
 use lockstep_core::{
-    Command, DomainError, Event, ItemSpec, Member, Name, ReleaseSpec, ReleaseState, RiskLevel,
-    RiskSpec, RiskStatus, Role, State, TeamSpec, decide, decide_all,
+    Command, DomainError, Event, ItemSpec, ReleaseSpec, ReleaseState, RiskLevel, RiskSpec,
+    RiskStatus, Role, decide, decide_all,
 };
 
-fn name(raw: &str) -> Name {
-    Name::parse(raw).expect("test names are valid")
-}
-
-fn now() -> jiff::Timestamp {
-    "2025-01-20T12:00:00Z".parse().expect("valid timestamp")
-}
-
-/// Builds a program through the commands a user would issue.
-struct ProgramBuilder {
-    state: State,
-    position: i64,
-}
-
 impl ProgramBuilder {
-    fn new() -> Self {
-        ProgramBuilder {
-            state: State::new(),
-            position: 0,
-        }
-    }
-
-    fn run(mut self, command: Command) -> Self {
-        let events = decide(&self.state, command.clone(), now())
-            .unwrap_or_else(|error| panic!("fixture command {command:?} failed: {error}"));
-        for event in &events {
-            self.position += 1;
-            self.state.apply(self.position, event);
-        }
-        self
-    }
-
-    fn team(self, team: &str, members: &[(&str, Role)]) -> Self {
-        let spec = TeamSpec {
-            title: None,
-            time_zone: "UTC".into(),
-            working_hours: Default::default(),
-            holidays: vec![],
-            members: members
-                .iter()
-                .map(|(handle, role)| Member {
-                    handle: name(handle),
-                    name: None,
-                    email: None,
-                    roles: vec![*role],
-                })
-                .collect(),
-            on_call: None,
-            labels: Default::default(),
-        };
-        self.run(Command::DefineTeam {
-            team: name(team),
-            spec,
-        })
-    }
-
     fn release(self, release: &str, target: Date) -> Self {
         self.run(Command::DefineRelease {
             release: name(release),

@@ -4,8 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use lockstep_core::{Contacts, Name, Role, State, decide_all};
-use lockstep_manifest::{Limits, Source, export, locate, parse, plan};
+mod common;
+
+use common::{name, now};
+use lockstep_core::{Contacts, Name, Role, State};
+use lockstep_manifest::export;
 
 const CATALOG: &str = include_str!("../../../examples/backstage/catalog-info.yaml");
 const TEAMS: &str = include_str!("../../../examples/q1-2025/teams.yaml");
@@ -25,44 +28,12 @@ metadata: {name: production}
 spec: {tier: production}
 ";
 
-fn now() -> jiff::Timestamp {
-    "2025-01-20T12:00:00Z".parse().expect("valid timestamp")
-}
-
-/// Applies the files to `state`: the number of events and the notes, or the located
-/// errors.
 fn apply(state: &mut State, files: &[(&str, &str)]) -> Result<(usize, Vec<String>), String> {
-    let sources: Vec<Source> = files
-        .iter()
-        .map(|(name, text)| Source {
-            name: (*name).into(),
-            text: (*text).into(),
-        })
-        .collect();
-    let manifest = parse(&sources, Limits::default()).map_err(|e| e.to_string())?;
-    let notes = manifest.notes().iter().map(|n| n.to_string()).collect();
-    let commands = plan(&manifest, state).map_err(|e| e.to_string())?;
-    let events = decide_all(
-        state,
-        commands.iter().map(|c| c.command.clone()).collect(),
-        now(),
-    )
-    .map_err(|errors| locate(&commands, errors, files[0].0).to_string())?;
-    for event in &events {
-        state.apply(state.position() + 1, event);
-    }
-    Ok((events.len(), notes))
+    common::apply_files(state, files)
 }
 
 fn errors(text: &str) -> String {
-    match apply(&mut State::new(), &[("catalog-info.yaml", text)]) {
-        Ok((n, _)) => panic!("accepted with {n} events"),
-        Err(errors) => errors,
-    }
-}
-
-fn name(raw: &str) -> Name {
-    Name::parse(raw).expect("valid name")
+    common::errors_of("catalog-info.yaml", text)
 }
 
 #[test]

@@ -5,8 +5,11 @@
 use lockstep_core::contract::{
     Compatibility, Consumer, InterfaceType, ProposalDecision, Version, VersionStatus,
 };
-use lockstep_core::{Command, Name, State, decide, decide_all};
-use lockstep_manifest::{Limits, Source, export, locate, parse, plan};
+mod common;
+
+use common::{name, now};
+use lockstep_core::{Command, State, decide};
+use lockstep_manifest::export;
 
 const PROGRAM: &str = "\
 apiVersion: lockstep.dev/v1
@@ -56,39 +59,12 @@ const GOOD: &str = "  title: Analytics API
     - {version: 2.0.0, compatibility: breaking}
 ";
 
-fn now() -> jiff::Timestamp {
-    "2025-01-20T12:00:00Z".parse().expect("valid timestamp")
-}
-
-/// Applies `text` to `state`: the number of events, or the located errors.
 fn apply(state: &mut State, text: &str) -> Result<usize, String> {
-    let sources = [Source {
-        name: "interfaces.yaml".into(),
-        text: text.into(),
-    }];
-    let manifest = parse(&sources, Limits::default()).map_err(|e| e.to_string())?;
-    let commands = plan(&manifest, state).map_err(|e| e.to_string())?;
-    let events = decide_all(
-        state,
-        commands.iter().map(|c| c.command.clone()).collect(),
-        now(),
-    )
-    .map_err(|errors| locate(&commands, errors, "interfaces.yaml").to_string())?;
-    for event in &events {
-        state.apply(state.position() + 1, event);
-    }
-    Ok(events.len())
+    common::apply_file(state, "interfaces.yaml", text)
 }
 
 fn errors(text: &str) -> String {
-    match apply(&mut State::new(), text) {
-        Ok(n) => panic!("accepted with {n} events"),
-        Err(errors) => errors,
-    }
-}
-
-fn name(raw: &str) -> Name {
-    Name::parse(raw).expect("valid name")
+    common::errors_of("interfaces.yaml", text)
 }
 
 #[test]

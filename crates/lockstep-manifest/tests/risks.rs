@@ -1,8 +1,10 @@
 //! `kind: Risk`: a risk register entry parses, applies once, round-trips through
 //! export, and every bad reference or level is located with the closest name.
 
-use lockstep_core::{RiskLevel, RiskStatus, State, decide_all};
-use lockstep_manifest::{Limits, Source, export, locate, parse, plan};
+mod common;
+
+use lockstep_core::{RiskLevel, RiskStatus, State};
+use lockstep_manifest::export;
 
 const PROGRAM: &str = "\
 apiVersion: lockstep.dev/v1
@@ -48,35 +50,12 @@ const GOOD: &str = "  release: q1
   reviewBy: 2025-02-03
 ";
 
-fn now() -> jiff::Timestamp {
-    "2025-01-20T12:00:00Z".parse().expect("valid timestamp")
-}
-
-/// Applies `text` to `state`: the number of events, or the located errors.
 fn apply(state: &mut State, text: &str) -> Result<usize, String> {
-    let sources = [Source {
-        name: "risks.yaml".into(),
-        text: text.into(),
-    }];
-    let manifest = parse(&sources, Limits::default()).map_err(|e| e.to_string())?;
-    let commands = plan(&manifest, state).map_err(|e| e.to_string())?;
-    let events = decide_all(
-        state,
-        commands.iter().map(|c| c.command.clone()).collect(),
-        now(),
-    )
-    .map_err(|errors| locate(&commands, errors, "risks.yaml").to_string())?;
-    for event in &events {
-        state.apply(state.position() + 1, event);
-    }
-    Ok(events.len())
+    common::apply_file(state, "risks.yaml", text)
 }
 
 fn errors(text: &str) -> String {
-    match apply(&mut State::new(), text) {
-        Ok(n) => panic!("accepted with {n} events"),
-        Err(errors) => errors,
-    }
+    common::errors_of("risks.yaml", text)
 }
 
 #[test]

@@ -5,19 +5,14 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use axum::http::{Method, StatusCode, header};
-use common::{
-    SMALL_PROGRAM_USERS, add_users, application, config, name, request, send, small_program,
-};
+use common::{Harness, SMALL_PROGRAM_USERS, name, request, send, small_program};
 use lockstep_core::contract::{
     Compatibility, Consumer, InterfaceSpec, InterfaceType, InterfaceVersion, Version, VersionStatus,
 };
 use lockstep_core::{
     Command, ComponentSpec, DeploymentPlan, DeploymentStep, EnvironmentSpec, ReleaseSpec, Tier,
 };
-use lockstep_server::{AppState, Clock};
 use serde_json::{Value, json};
 
 fn component(team: &str) -> ComponentSpec {
@@ -126,39 +121,20 @@ fn commands() -> Vec<Command> {
     commands
 }
 
-struct Harness {
-    app: Arc<AppState>,
-    tokens: std::collections::HashMap<&'static str, String>,
+/// The common harness over the contracts fixture, with this file's shortcuts.
+struct Contracts(Harness);
+
+impl std::ops::Deref for Contracts {
+    type Target = Harness;
+
+    fn deref(&self) -> &Harness {
+        &self.0
+    }
 }
 
-impl Harness {
-    async fn new() -> Harness {
-        let now: jiff::Timestamp = "2030-01-10T10:00:00Z".parse().expect("valid instant");
-        let app = application(commands(), now, config(Clock::fixed(now))).await;
-        let tokens = add_users(&app, &SMALL_PROGRAM_USERS).await;
-        Harness { app, tokens }
-    }
-
-    async fn call(
-        &self,
-        user: &str,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-        headers: &[(&str, &str)],
-    ) -> (StatusCode, axum::http::HeaderMap, Value) {
-        let token = self.tokens.get(user).expect("known test user");
-        send(
-            &self.app,
-            request(
-                Some(token),
-                method,
-                path,
-                body.map(|b| b.to_string()),
-                headers,
-            ),
-        )
-        .await
+impl Contracts {
+    async fn new() -> Contracts {
+        Contracts(Harness::start(commands(), &SMALL_PROGRAM_USERS, "2030-01-10T10:00:00Z").await)
     }
 
     async fn get(&self, path: &str) -> Value {
@@ -202,7 +178,7 @@ fn verification(result: &str, provider: &str) -> Option<Value> {
 
 #[tokio::test]
 async fn interfaces_are_listed_and_got_with_their_consumers_matrix_and_etag() {
-    let h = Harness::new().await;
+    let h = Contracts::new().await;
     let list = h.get("/api/v1/interfaces").await;
     assert_eq!(list["items"][0]["name"], "analytics-api");
     assert_eq!(list["items"][0]["latestPublished"], "1.1.0");
@@ -253,7 +229,7 @@ async fn interfaces_are_listed_and_got_with_their_consumers_matrix_and_etag() {
 
 #[tokio::test]
 async fn can_i_deploy_says_no_with_reasons_until_the_pair_in_production_is_verified() {
-    let h = Harness::new().await;
+    let h = Contracts::new().await;
     let answer = h.can_i_deploy("dashboard-ui", "3.2.0").await;
     assert_eq!(answer["deployable"], false);
     assert_eq!(
@@ -328,7 +304,7 @@ async fn can_i_deploy_says_no_with_reasons_until_the_pair_in_production_is_verif
 
 #[tokio::test]
 async fn can_i_deploy_refuses_missing_or_malformed_parameters_and_unknown_names() {
-    let h = Harness::new().await;
+    let h = Contracts::new().await;
     for (path, expected) in [
         (
             "/api/v1/can-i-deploy?component=dashboard-ui&version=3.2.0",
@@ -359,7 +335,7 @@ async fn can_i_deploy_refuses_missing_or_malformed_parameters_and_unknown_names(
 
 #[tokio::test]
 async fn bad_verifications_are_refused_with_what_and_where_and_nothing_is_recorded() {
-    let h = Harness::new().await;
+    let h = Contracts::new().await;
     let path = "/api/v1/interfaces/analytics-api/verifications";
     let cases = [
         (
@@ -430,7 +406,7 @@ async fn bad_verifications_are_refused_with_what_and_where_and_nothing_is_record
 
 #[tokio::test]
 async fn a_proposal_shows_its_impact_and_is_approved_by_a_consumer_into_the_changelog() {
-    let h = Harness::new().await;
+    let h = Contracts::new().await;
     let proposals = "/api/v1/interfaces/analytics-api/proposals";
     let body = json!({
         "version": "2.0.0",
@@ -561,7 +537,7 @@ async fn a_proposal_shows_its_impact_and_is_approved_by_a_consumer_into_the_chan
 
 #[tokio::test]
 async fn refused_contract_writes_are_audited() {
-    let h = Harness::new().await;
+    let h = Contracts::new().await;
     let (status, _, _) = h
         .call(
             "viewer",
@@ -589,7 +565,7 @@ async fn refused_contract_writes_are_audited() {
 
 #[tokio::test]
 async fn the_contracts_page_lists_interfaces_matrix_and_open_proposals_escaped() {
-    let h = Harness::new().await;
+    let h = Contracts::new().await;
     h.call(
         "sarah",
         Method::POST,
@@ -637,7 +613,7 @@ async fn the_contracts_page_lists_interfaces_matrix_and_open_proposals_escaped()
 
 #[tokio::test]
 async fn a_verification_round_trips_over_a_real_socket() {
-    let h = Harness::new().await;
+    let h = Contracts::new().await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
