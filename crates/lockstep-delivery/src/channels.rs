@@ -37,6 +37,29 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
         .collect()
 }
 
+/// Kind, release (when the message is about one) and source events, under a chat message.
+fn context_line(message: &lockstep_comms::Message) -> String {
+    let events = message
+        .sources
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    match &message.release {
+        Some(release) => format!("{} · {release} · events {events}", message.kind),
+        None => format!("{} · events {events}", message.kind),
+    }
+}
+
+/// The CloudEvents `source`: the release a message is about, or the program for a
+/// change request or an interface change, which may touch several releases or none.
+fn source(message: &lockstep_comms::Message) -> String {
+    match &message.release {
+        Some(release) => format!("lockstep/releases/{release}"),
+        None => "lockstep/program".to_owned(),
+    }
+}
+
 fn slack(delivery: &Delivery) -> Value {
     let message = &delivery.message;
     // Section text is limited to 3000 characters by Slack.
@@ -49,9 +72,7 @@ fn slack(delivery: &Delivery) -> Value {
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": message.subject.chars().take(150).collect::<String>()}},
             {"type": "section", "text": {"type": "mrkdwn", "text": text.replace("**", "*")}},
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": format!(
-                "{} · {} · events {}", message.kind, message.release,
-                message.sources.iter().map(i64::to_string).collect::<Vec<_>>().join(", "))}]},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": context_line(message)}]},
         ],
     })
 }
@@ -72,7 +93,7 @@ fn cloudevent(delivery: &Delivery, id: &str, time: jiff::Timestamp) -> Value {
     json!({
         "specversion": "1.0",
         "id": id,
-        "source": format!("lockstep/releases/{}", message.release),
+        "source": source(message),
         "type": format!("dev.lockstep.message.{}", message.kind),
         "subject": message.subject,
         "time": time.to_string(),
