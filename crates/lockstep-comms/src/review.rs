@@ -362,7 +362,7 @@ pub fn audience(state: &State, notice: &ReviewNotice) -> Audience {
                     audience.subscribers = true;
                 }
                 ChangeOccurrence::Approved { impact, .. } => {
-                    audience.extend(requester);
+                    audience.named.extend(requester);
                     for team in &impact.teams {
                         for lead in leads(state, team) {
                             audience.name(lead);
@@ -374,7 +374,7 @@ pub fn audience(state: &State, notice: &ReviewNotice) -> Audience {
                     audience.teams = Some(impact.teams.clone());
                 }
                 ChangeOccurrence::Rejected { .. } | ChangeOccurrence::Withdrawn { .. } => {
-                    audience.extend(requester);
+                    audience.named.extend(requester);
                 }
             }
             for manager in release_managers(state) {
@@ -401,14 +401,6 @@ pub fn audience(state: &State, notice: &ReviewNotice) -> Audience {
         }
     }
     audience
-}
-
-impl Extend<Name> for Audience {
-    fn extend<I: IntoIterator<Item = Name>>(&mut self, handles: I) {
-        for handle in handles {
-            self.name(handle);
-        }
-    }
 }
 
 /// The messages of one notice: to its subscribers within its scope, then to its named
