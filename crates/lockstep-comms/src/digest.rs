@@ -181,4 +181,34 @@ mod tests {
         assert!(merge(&recipient, &[], due).is_none());
         assert_eq!(key("mail", "sarah", due), "digest:mail:sarah:1738850400");
     }
+
+    #[test]
+    fn a_digest_of_program_wide_messages_names_no_release() {
+        let recipient = Recipient {
+            handle: Name::parse("alex").expect("name"),
+            name: "Alex".to_owned(),
+            email: None,
+            time_zone: "Europe/London".to_owned(),
+        };
+        let mut change = part("q1-2025", MessageKind::ChangeRequest, "cr-1 approved", &[]);
+        change.message.release = None;
+        let due: Timestamp = "2025-02-06T09:00:00Z".parse().expect("instant");
+        let alone = merge(&recipient, std::slice::from_ref(&change), due).expect("a digest");
+        assert_eq!(alone.message.release, None);
+        assert_eq!(
+            alone.message.subject,
+            "Lockstep digest for Alex, 2025-02-06: 1 message(s)"
+        );
+        // With a release's message, the digest is filed under that release.
+        let update = part("q1-2025", MessageKind::DailyUpdate, "Daily update", &[4]);
+        let both = merge(&recipient, &[change, update], due).expect("a digest");
+        assert_eq!(
+            both.message.release.as_ref().map(Name::as_str),
+            Some("q1-2025")
+        );
+        assert_eq!(
+            both.message.subject,
+            "Lockstep digest for Alex, 2025-02-06: 2 message(s) (q1-2025)"
+        );
+    }
 }

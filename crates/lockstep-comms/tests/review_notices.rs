@@ -515,6 +515,45 @@ fn a_rejected_interface_change_says_why_and_publishes_nothing() {
     );
 }
 
+/// Versions are published by approvals today; a publication on its own (say, by a
+/// future import) still tells the same people, with its changelog entry.
+#[test]
+fn a_version_published_without_a_decision_in_its_commit_is_announced() {
+    let mut program = Program::seed();
+    let entry = lockstep_core::contract::InterfaceVersion {
+        version: Version::parse("1.2.0").expect("version"),
+        compatibility: Compatibility::Backward,
+        changelog: Some("Weekly aggregates".to_owned()),
+        status: lockstep_core::contract::VersionStatus::Published,
+    };
+    let written = commit_events(
+        &mut program,
+        vec![Event::InterfaceVersionPublished {
+            interface: name("analytics-api"),
+            entry,
+        }],
+        "mike",
+        "2025-02-07T14:00:00Z",
+        None,
+    );
+    assert_eq!(who(&written), interface_audience());
+    let message = &to(&written, "sarah").1.message;
+    assert_eq!(
+        message.subject,
+        "[Interface change] Analytics API 1.2.0 (backward) published"
+    );
+    assert!(
+        message
+            .body
+            .contains("was published by Mike (@mike) on February 7, 2025 at 14:00 UTC")
+            && message
+                .body
+                .contains("**Changelog entry:** Weekly aggregates"),
+        "{}",
+        message.body
+    );
+}
+
 #[test]
 fn review_kinds_are_subscribable_and_not_composed_for_a_release() {
     assert_eq!(

@@ -142,4 +142,30 @@ mod tests {
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
     }
+
+    fn message(release: Option<&str>) -> lockstep_comms::Message {
+        lockstep_comms::Message {
+            kind: lockstep_comms::MessageKind::ChangeRequest,
+            release: release.map(|r| lockstep_core::Name::parse(r).expect("name")),
+            team: None,
+            role: None,
+            date: jiff::civil::date(2025, 2, 5),
+            subject: "[Change request] cr-1 approved: slip".to_owned(),
+            body: "Team,\n".to_owned(),
+            sources: vec![3, 4],
+        }
+    }
+
+    #[test]
+    fn a_message_about_no_release_comes_from_the_program() {
+        let program = message(None);
+        assert_eq!(source(&program), "lockstep/program");
+        assert_eq!(context_line(&program), "change-request · events 3, 4");
+        let release = message(Some("q1-2025"));
+        assert_eq!(source(&release), "lockstep/releases/q1-2025");
+        assert_eq!(
+            context_line(&release),
+            "change-request · q1-2025 · events 3, 4"
+        );
+    }
 }
