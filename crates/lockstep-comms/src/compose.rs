@@ -87,6 +87,16 @@ pub enum ComposeError {
         /// The run number asked for.
         number: u32,
     },
+    /// Change request and interface change messages are about the program, not a
+    /// release: they are written by the outbox policy when the review's event is
+    /// committed (`review`), never composed for a release.
+    #[error(
+        "a {0} message is written when the review's event is committed, not composed for a release"
+    )]
+    ReviewNotice(MessageKind),
+    /// The change request or interface a review notice is about is not in the state.
+    #[error("unknown change request or interface `{0}`")]
+    UnknownSubject(String),
     /// Digests are merged from other messages, never composed.
     #[error("a digest is merged from other messages by the delivery worker")]
     Digest,
@@ -171,11 +181,14 @@ pub fn compose(input: Compose<'_>, request: &Request) -> Result<Message, Compose
             writer.render(&context)?
         }
         MessageKind::Digest => return Err(ComposeError::Digest),
+        MessageKind::ChangeRequest | MessageKind::InterfaceChange => {
+            return Err(ComposeError::ReviewNotice(request.kind));
+        }
     };
     let title = release_title(release);
     Ok(Message {
         kind: request.kind,
-        release: release.name.clone(),
+        release: Some(release.name.clone()),
         team: request.team.clone(),
         role: request.role,
         date: request.date,

@@ -13,6 +13,7 @@ use std::fmt::Write as _;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use lockstep_core::Name;
 
 use crate::notify::Recipient;
 use crate::policy::Delivery;
@@ -27,7 +28,9 @@ pub fn key(channel: &str, handle: &str, due: Timestamp) -> String {
 /// by key, so a retried digest has the same body). `due` is the digest time. `None` when
 /// there are no parts.
 pub fn merge(recipient: &Recipient, parts: &[Delivery], due: Timestamp) -> Option<Delivery> {
-    let first = parts.first()?;
+    if parts.is_empty() {
+        return None;
+    }
     let zone = TimeZone::get(&recipient.time_zone).unwrap_or(TimeZone::UTC);
     let date = due.to_zoned_datetime(zone).date();
     let mut body = String::new();
@@ -54,24 +57,36 @@ pub fn merge(recipient: &Recipient, parts: &[Delivery], due: Timestamp) -> Optio
     sources.dedup();
     caused_by.sort();
     caused_by.dedup();
-    let mut releases: Vec<&str> = parts.iter().map(|p| p.message.release.as_str()).collect();
+    let mut releases: Vec<&str> = parts
+        .iter()
+        .filter_map(|p| p.message.release.as_ref().map(Name::as_str))
+        .collect();
     releases.sort_unstable();
     releases.dedup();
     Some(Delivery {
         message: Message {
             kind: MessageKind::Digest,
-            // A digest may span releases; it is filed under the first, and its subject
-            // names them all.
-            release: first.message.release.clone(),
+            // A digest may span releases; it is filed under the first that names one
+            // (change requests and interface changes name none), and its subject names
+            // them all.
+            release: parts.iter().find_map(|p| p.message.release.clone()),
             team: None,
             role: None,
             date,
-            subject: format!(
-                "Lockstep digest for {}, {date}: {} message(s) ({})",
-                recipient.name,
-                parts.len(),
-                releases.join(", ")
-            ),
+            subject: if releases.is_empty() {
+                format!(
+                    "Lockstep digest for {}, {date}: {} message(s)",
+                    recipient.name,
+                    parts.len()
+                )
+            } else {
+                format!(
+                    "Lockstep digest for {}, {date}: {} message(s) ({})",
+                    recipient.name,
+                    parts.len(),
+                    releases.join(", ")
+                )
+            },
             body,
             sources,
         },
@@ -93,7 +108,7 @@ mod tests {
         Delivery {
             message: Message {
                 kind,
-                release: Name::parse(release).expect("name"),
+                release: Some(Name::parse(release).expect("name")),
                 team: None,
                 role: None,
                 date: date(2025, 2, 5),
@@ -165,5 +180,35 @@ mod tests {
         );
         assert!(merge(&recipient, &[], due).is_none());
         assert_eq!(key("mail", "sarah", due), "digest:mail:sarah:1738850400");
+    }
+
+    #[test]
+    fn a_digest_of_program_wide_messages_names_no_release() {
+        let recipient = Recipient {
+            handle: Name::parse("alex").expect("name"),
+            name: "Alex".to_owned(),
+            email: None,
+            time_zone: "Europe/London".to_owned(),
+        };
+        let mut change = part("q1-2025", MessageKind::ChangeRequest, "cr-1 approved", &[]);
+        change.message.release = None;
+        let due: Timestamp = "2025-02-06T09:00:00Z".parse().expect("instant");
+        let alone = merge(&recipient, std::slice::from_ref(&change), due).expect("a digest");
+        assert_eq!(alone.message.release, None);
+        assert_eq!(
+            alone.message.subject,
+            "Lockstep digest for Alex, 2025-02-06: 1 message(s)"
+        );
+        // With a release's message, the digest is filed under that release.
+        let update = part("q1-2025", MessageKind::DailyUpdate, "Daily update", &[4]);
+        let both = merge(&recipient, &[change, update], due).expect("a digest");
+        assert_eq!(
+            both.message.release.as_ref().map(Name::as_str),
+            Some("q1-2025")
+        );
+        assert_eq!(
+            both.message.subject,
+            "Lockstep digest for Alex, 2025-02-06: 2 message(s) (q1-2025)"
+        );
     }
 }

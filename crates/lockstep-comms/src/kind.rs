@@ -32,6 +32,12 @@ pub enum MessageKind {
     RollbackStarted,
     /// A run ended: completed, rolled back, or aborted (its release cancelled mid-run).
     DeploymentStatus,
+    /// A change request was proposed, approved (with its impact), rejected or withdrawn.
+    /// About the program rather than one release: its message has no `release`.
+    ChangeRequest,
+    /// A new version of an interface was proposed, decided or published. About the
+    /// program rather than one release, like a change request.
+    InterfaceChange,
     /// Several messages due to one person at their digest time, merged into one by the
     /// delivery worker (`digest::merge`). Not composed from a template, not previewed and
     /// not subscribable, so not in [`MessageKind::ALL`].
@@ -45,7 +51,7 @@ pub struct UnknownKind(pub String);
 
 impl MessageKind {
     /// Every kind, in the order the documentation lists them.
-    pub const ALL: [MessageKind; 10] = [
+    pub const ALL: [MessageKind; 12] = [
         MessageKind::PreReleaseAnnouncement,
         MessageKind::CompletionAnnouncement,
         MessageKind::DailyUpdate,
@@ -56,6 +62,8 @@ impl MessageKind {
         MessageKind::DeploymentIncident,
         MessageKind::RollbackStarted,
         MessageKind::DeploymentStatus,
+        MessageKind::ChangeRequest,
+        MessageKind::InterfaceChange,
     ];
 
     /// The kebab-case name.
@@ -71,6 +79,8 @@ impl MessageKind {
             MessageKind::DeploymentIncident => "deployment-incident",
             MessageKind::RollbackStarted => "rollback-started",
             MessageKind::DeploymentStatus => "deployment-status",
+            MessageKind::ChangeRequest => "change-request",
+            MessageKind::InterfaceChange => "interface-change",
             MessageKind::Digest => "digest",
         }
     }

@@ -1,8 +1,8 @@
 //! Messages written from the plan, never typed: announcements, daily async updates,
 //! the weekly sync agenda, release notes and stakeholder notices; iCalendar feeds of
 //! releases, milestones, freezes and deployment windows; who subscribes to what, quiet
-//! hours, when an unacknowledged blocker escalates, and what a deployment run's incidents,
-//! rollbacks and end tell whom.
+//! hours, when an unacknowledged blocker escalates, what a deployment run's incidents,
+//! rollbacks and end tell whom, and who hears of change requests and interface changes.
 //!
 //! This crate is pure, like `lockstep-core`: it never reads the clock (`now` is an
 //! argument), the environment, files or the network. Template overrides and the
@@ -18,6 +18,7 @@ mod kind;
 pub mod notify;
 pub mod policy;
 mod provenance;
+pub mod review;
 pub mod run_notice;
 mod templates;
 
@@ -36,8 +37,11 @@ use serde::{Deserialize, Serialize};
 pub struct Message {
     /// What kind of message.
     pub kind: MessageKind,
-    /// The release it is about.
-    pub release: Name,
+    /// The release it is about; `None` for a message about the program rather than one
+    /// release (a change request, an interface change), which may touch several releases
+    /// or none. Stored messages written before such kinds existed all name one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<Name>,
     /// The team it is for (daily updates), if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub team: Option<Name>,

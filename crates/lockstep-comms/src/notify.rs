@@ -421,18 +421,62 @@ pub fn targets<'a>(
     release: &Name,
     team: Option<&Name>,
 ) -> Vec<Target<'a>> {
+    subscribers(config, state, kind, |subscription| {
+        (subscription.releases.is_empty() || subscription.releases.contains(release))
+            && team.is_none_or(|team| {
+                subscription.teams.is_empty() || subscription.teams.contains(team)
+            })
+    })
+}
+
+/// Where a message about the program (a change request, an interface change) applies,
+/// for matching subscribers' release and team filters. `None` means not known: only a
+/// subscription without that filter matches, since nothing says the message concerns
+/// what the filter names. A list matches a subscription whose filter is empty or names
+/// one of its entries.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Scope<'s> {
+    /// The releases it touches, when known.
+    pub releases: Option<&'s [Name]>,
+    /// The teams it concerns, when known.
+    pub teams: Option<&'s [Name]>,
+}
+
+impl Scope<'_> {
+    fn admits(&self, subscription: &Subscription) -> bool {
+        let overlaps = |filter: &[Name], known: Option<&[Name]>| {
+            filter.is_empty() || known.is_some_and(|known| known.iter().any(|n| filter.contains(n)))
+        };
+        overlaps(&subscription.releases, self.releases) && overlaps(&subscription.teams, self.teams)
+    }
+}
+
+/// Everyone subscribed to a message of `kind` about the program within `scope`, once per
+/// (person, channel).
+pub fn targets_in<'a>(
+    config: &'a NotificationConfig,
+    state: &State,
+    kind: MessageKind,
+    scope: Scope<'_>,
+) -> Vec<Target<'a>> {
+    subscribers(config, state, kind, |subscription| {
+        scope.admits(subscription)
+    })
+}
+
+/// The people of every subscription to `kind` that `admits`, once per (person, channel).
+fn subscribers<'a>(
+    config: &'a NotificationConfig,
+    state: &State,
+    kind: MessageKind,
+    admits: impl Fn(&Subscription) -> bool,
+) -> Vec<Target<'a>> {
     let mut out: Vec<Target<'a>> = Vec::new();
     for subscription in &config.subscriptions {
         if !subscription.kinds.is_empty() && !subscription.kinds.contains(&kind) {
             continue;
         }
-        if !subscription.releases.is_empty() && !subscription.releases.contains(release) {
-            continue;
-        }
-        if let Some(team) = team
-            && !subscription.teams.is_empty()
-            && !subscription.teams.contains(team)
-        {
+        if !admits(subscription) {
             continue;
         }
         let handles: Vec<Name> = match (&subscription.member, subscription.role) {

@@ -4,10 +4,12 @@
 //! [`on_commit`] runs inside `Program::commit` (as the store's outbox policy, wrapped by
 //! `lockstep-delivery`), so a message exists if and only if the events that caused it
 //! do: announcements when a release starts or ships, escalation notices when a blocker
-//! newly endangers other items, and the notices of a deployment run (a failed step, a
-//! tripped rollback trigger, a rollback, the run's end). [`scheduled`] writes the time-driven messages (daily
-//! updates, weekly agendas) with keys that make enqueueing them twice a no-op. Pure: the
-//! caller passes `now` and stores what comes out.
+//! newly endangers other items, the notices of a deployment run (a failed step, a
+//! tripped rollback trigger, a rollback, the run's end) and those of the review
+//! workflows (a change request or an interface change proposed or decided: `review`).
+//! [`scheduled`] writes the time-driven messages (daily updates, weekly agendas) with
+//! keys that make enqueueing them twice a no-op. Pure: the caller passes `now` and
+//! stores what comes out.
 
 use jiff::Timestamp;
 use lockstep_core::{Event, EventMeta, Name, ReleaseState, State};
@@ -64,7 +66,7 @@ pub struct Pending<'a> {
     pub event: &'a Event,
 }
 
-fn envelope(channel: &str, key: String, delivery: &Delivery) -> Envelope {
+pub(crate) fn envelope(channel: &str, key: String, delivery: &Delivery) -> Envelope {
     Envelope {
         channel: channel.to_owned(),
         idempotency_key: key,
@@ -187,6 +189,10 @@ pub fn on_commit(
             meta.at,
         ));
     }
+    // Change requests and interface changes: the review workflows' notices.
+    out.extend(crate::review::on_commit(
+        config, templates, before, &after, events, meta,
+    ));
     // Escalations: blockers that newly endanger something downstream.
     let risk_before = lockstep_core::risk::assess(before);
     let cause = events

@@ -50,6 +50,14 @@ const EMBEDDED: &[(&str, &str)] = &[
         "deployment-status.j2",
         include_str!("../templates/deployment-status.j2"),
     ),
+    (
+        "change-request.j2",
+        include_str!("../templates/change-request.j2"),
+    ),
+    (
+        "interface-change.j2",
+        include_str!("../templates/interface-change.j2"),
+    ),
 ];
 
 /// What went wrong with a template.

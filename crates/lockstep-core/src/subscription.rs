@@ -16,7 +16,7 @@ use crate::{Name, Role};
 
 /// The message kinds a subscription may name, as `lockstep-comms` spells them (its tests
 /// keep the two lists equal).
-pub const MESSAGE_KINDS: [&str; 10] = [
+pub const MESSAGE_KINDS: [&str; 12] = [
     "pre-release-announcement",
     "completion-announcement",
     "daily-update",
@@ -27,6 +27,8 @@ pub const MESSAGE_KINDS: [&str; 10] = [
     "deployment-incident",
     "rollback-started",
     "deployment-status",
+    "change-request",
+    "interface-change",
 ];
 
 /// How a subscriber wants messages.

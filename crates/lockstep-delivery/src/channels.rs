@@ -37,6 +37,29 @@ pub fn sign(secret: &[u8], body: &[u8]) -> String {
         .collect()
 }
 
+/// Kind, release (when the message is about one) and source events, under a chat message.
+fn context_line(message: &lockstep_comms::Message) -> String {
+    let events = message
+        .sources
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    match &message.release {
+        Some(release) => format!("{} · {release} · events {events}", message.kind),
+        None => format!("{} · events {events}", message.kind),
+    }
+}
+
+/// The CloudEvents `source`: the release a message is about, or the program for a
+/// change request or an interface change, which may touch several releases or none.
+fn source(message: &lockstep_comms::Message) -> String {
+    match &message.release {
+        Some(release) => format!("lockstep/releases/{release}"),
+        None => "lockstep/program".to_owned(),
+    }
+}
+
 fn slack(delivery: &Delivery) -> Value {
     let message = &delivery.message;
     // Section text is limited to 3000 characters by Slack.
@@ -49,9 +72,7 @@ fn slack(delivery: &Delivery) -> Value {
         "blocks": [
             {"type": "header", "text": {"type": "plain_text", "text": message.subject.chars().take(150).collect::<String>()}},
             {"type": "section", "text": {"type": "mrkdwn", "text": text.replace("**", "*")}},
-            {"type": "context", "elements": [{"type": "mrkdwn", "text": format!(
-                "{} · {} · events {}", message.kind, message.release,
-                message.sources.iter().map(i64::to_string).collect::<Vec<_>>().join(", "))}]},
+            {"type": "context", "elements": [{"type": "mrkdwn", "text": context_line(message)}]},
         ],
     })
 }
@@ -72,7 +93,7 @@ fn cloudevent(delivery: &Delivery, id: &str, time: jiff::Timestamp) -> Value {
     json!({
         "specversion": "1.0",
         "id": id,
-        "source": format!("lockstep/releases/{}", message.release),
+        "source": source(message),
         "type": format!("dev.lockstep.message.{}", message.kind),
         "subject": message.subject,
         "time": time.to_string(),
@@ -119,6 +140,32 @@ mod tests {
         assert_eq!(
             sign(b"Jefe", b"what do ya want for nothing?"),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    fn message(release: Option<&str>) -> lockstep_comms::Message {
+        lockstep_comms::Message {
+            kind: lockstep_comms::MessageKind::ChangeRequest,
+            release: release.map(|r| lockstep_core::Name::parse(r).expect("name")),
+            team: None,
+            role: None,
+            date: jiff::civil::date(2025, 2, 5),
+            subject: "[Change request] cr-1 approved: slip".to_owned(),
+            body: "Team,\n".to_owned(),
+            sources: vec![3, 4],
+        }
+    }
+
+    #[test]
+    fn a_message_about_no_release_comes_from_the_program() {
+        let program = message(None);
+        assert_eq!(source(&program), "lockstep/program");
+        assert_eq!(context_line(&program), "change-request · events 3, 4");
+        let release = message(Some("q1-2025"));
+        assert_eq!(source(&release), "lockstep/releases/q1-2025");
+        assert_eq!(
+            context_line(&release),
+            "change-request · q1-2025 · events 3, 4"
         );
     }
 }

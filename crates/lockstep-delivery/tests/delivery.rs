@@ -504,3 +504,99 @@ async fn a_failed_deployment_step_reaches_the_manager_and_the_on_call_at_once_by
     assert_eq!(again, PassReport::default());
     assert_eq!(receiver.duplicates(), 0);
 }
+
+/// A change request proposed by mike and approved by rita, committed through
+/// `Program::commit` with the outbox policy, as the CLI and the server commit them.
+#[tokio::test]
+async fn a_change_request_reaches_the_release_manager_and_the_requester_by_webhook() {
+    let receiver = Receiver::start().await;
+    let config = config(
+        &receiver.url,
+        "subscriptions:\n  \
+         - {role: release-manager, channel: hook, kinds: [change-request]}\n  \
+         - {member: mike, channel: hook, kinds: [change-request]}\n",
+    );
+    let mut setup = setup(Arc::clone(&config)).await;
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/changes");
+    let proposed_at = t("2025-02-04T16:00:00Z");
+    let events = decide(
+        &setup.state,
+        Command::ProposeChange {
+            title: "API slips to Feb 10".to_owned(),
+            sources: vec![lockstep_core::change::ChangeSource {
+                name: "api-slip.yaml".to_owned(),
+                text: std::fs::read_to_string(format!("{examples}/api-slip.yaml"))
+                    .expect("example"),
+            }],
+            by: "mike".to_owned(),
+        },
+        proposed_at,
+    )
+    .expect("decide");
+    setup
+        .program
+        .commit(&mut setup.state, events, &meta(proposed_at), &[])
+        .await
+        .expect("commit the proposal");
+    let request = setup
+        .state
+        .change_requests()
+        .get(&Name::parse("cr-1").expect("name"))
+        .expect("cr-1")
+        .clone();
+    let approved_at = t("2025-02-05T15:00:00Z");
+    let events =
+        lockstep_manifest::change::approve(&setup.state, &request, "rita", None, approved_at)
+            .unwrap_or_else(|e| panic!("{e}"));
+    setup
+        .program
+        .commit(&mut setup.state, events, &meta(approved_at), &[])
+        .await
+        .expect("commit the approval");
+
+    let worker = worker(&setup.log, config);
+    let report = worker.deliver_once(approved_at).await.expect("pass");
+    assert_eq!(report.delivered, 4, "{report:?}");
+    let mut keys: Vec<String> = receiver.accepted().into_iter().collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "change-request:cr-1:change:cr-1@1:mike",
+            "change-request:cr-1:change:cr-1@1:rita",
+            "change-request:cr-1:change:cr-1@2:mike",
+            "change-request:cr-1:change:cr-1@2:rita",
+        ]
+    );
+    for request in receiver.requests() {
+        assert_eq!(
+            request.header("x-lockstep-signature"),
+            Some(format!("sha256={}", sign(SECRET.as_bytes(), &request.body)).as_str())
+        );
+        let event: serde_json::Value = serde_json::from_slice(&request.body).expect("json");
+        assert_eq!(event["type"], "dev.lockstep.message.change-request");
+        assert_eq!(event["source"], "lockstep/program", "about no one release");
+        assert!(event["data"]["message"].get("release").is_none());
+    }
+    let approval = receiver
+        .requests()
+        .into_iter()
+        .find(|r| r.header("idempotency-key") == Some("change-request:cr-1:change:cr-1@2:mike"))
+        .expect("the approval to mike");
+    let event: serde_json::Value = serde_json::from_slice(&approval.body).expect("json");
+    assert_eq!(
+        event["subject"],
+        "[Change request] cr-1 approved: API slips to Feb 10"
+    );
+    let body = event["data"]["message"]["body"].as_str().expect("body");
+    assert!(
+        body.contains("item api-analytics-endpoints: eta 2025-02-05 → 2025-02-10"),
+        "{body}"
+    );
+    let again = worker
+        .deliver_once(t("2025-02-06T00:00:00Z"))
+        .await
+        .expect("pass");
+    assert_eq!(again, PassReport::default());
+    assert_eq!(receiver.duplicates(), 0);
+}

@@ -38,7 +38,8 @@ pub enum MessageVerb {
     Template {
         /// pre-release-announcement, completion-announcement, daily-update,
         /// weekly-agenda, release-notes, stakeholder-notice, escalation,
-        /// deployment-incident, rollback-started, deployment-status.
+        /// deployment-incident, rollback-started, deployment-status, change-request,
+        /// interface-change.
         kind: String,
     },
     /// Time rendering the daily updates of a generated program with many teams.
@@ -202,7 +203,17 @@ pub async fn message(global: &Global, args: MessageArgs) -> anyhow::Result<ExitC
                     | MessageKind::DeploymentStatus
             ) {
                 bail!(
-                    "{kind} messages are written by the outbox policy when a run's step fails,                      a trigger trips, a rollback starts or the run ends, not previewed"
+                    "{kind} messages are written by the outbox policy when a run's step fails, \
+                     a trigger trips, a rollback starts or the run ends, not previewed"
+                );
+            }
+            if matches!(
+                kind,
+                MessageKind::ChangeRequest | MessageKind::InterfaceChange
+            ) {
+                bail!(
+                    "{kind} messages are written by the outbox policy when a change request or an \
+                     interface change is proposed or decided, not previewed for a release"
                 );
             }
             let program = open(global).await?;

@@ -146,3 +146,42 @@ fn the_example_slip_shows_the_seed_chain_before_anything_changes() {
         "nothing applied yet"
     );
 }
+
+/// With a notification file, proposing and approving write their messages in the
+/// commit, on the database path too; a subscription manifest may name the new kinds.
+#[test]
+fn proposing_and_approving_write_change_request_messages_to_the_outbox() {
+    let ws = Workspace::new();
+    ws.ok(&["apply", "-f", &example()]);
+    ws.write(
+        "notifications.yaml",
+        "channels:\n  hook: {kind: webhook, url: \"http://127.0.0.1:9/\", secret: s3cret}\n\
+         subscriptions:\n  - {role: release-manager, channel: hook, kinds: [change-request]}\n",
+    );
+    let subscription = ws.write(
+        "mike-reviews.yaml",
+        "apiVersion: lockstep.dev/v1\nkind: Subscription\nmetadata: {name: mike-reviews}\n\
+         spec: {member: mike, channel: hook, kinds: [change-request, interface-change]}\n",
+    );
+    ws.ok(&["apply", "-f", subscription.to_str().expect("utf-8 path")]);
+    let pending = |ws: &Workspace| -> i64 {
+        let counts: serde_json::Value =
+            serde_json::from_str(&ws.ok(&["outbox", "status", "-o", "json"])).expect("json");
+        counts["pending"].as_i64().expect("a count")
+    };
+    assert_eq!(pending(&ws), 0);
+    let slip = slipped_release(&ws);
+    ws.ok(&[
+        "--actor",
+        "mike",
+        "change",
+        "propose",
+        "-f",
+        &slip,
+        "--title",
+        "Slip Q1 a week",
+    ]);
+    assert_eq!(pending(&ws), 2, "the proposal, to rita and to mike");
+    ws.ok(&["--actor", "rita", "change", "approve", "cr-1"]);
+    assert_eq!(pending(&ws), 4, "the approval, to mike and to rita");
+}
