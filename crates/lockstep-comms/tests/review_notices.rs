@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{Program, at, name};
+use common::{Program, at, name, triple, who};
 use lockstep_comms::notify::NotificationConfig;
 use lockstep_comms::policy::{Delivery, Envelope, Pending, on_commit};
 use lockstep_comms::{MessageKind, Templates};
@@ -109,30 +109,6 @@ fn commit(
 ) -> Vec<(Envelope, Delivery)> {
     let events = decide(&program.state, command, at(now)).unwrap_or_else(|e| panic!("{e}"));
     commit_events(program, events, actor, now, None)
-}
-
-/// (channel, handle, kind) of each envelope, sorted.
-fn who(envelopes: &[(Envelope, Delivery)]) -> Vec<(String, String, String)> {
-    let mut out: Vec<_> = envelopes
-        .iter()
-        .map(|(envelope, delivery)| {
-            (
-                envelope.channel.clone(),
-                delivery
-                    .recipient
-                    .as_ref()
-                    .map(|r| r.handle.to_string())
-                    .unwrap_or_default(),
-                delivery.message.kind.to_string(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-fn triple(channel: &str, handle: &str, kind: &str) -> (String, String, String) {
-    (channel.to_owned(), handle.to_owned(), kind.to_owned())
 }
 
 fn to<'a>(envelopes: &'a [(Envelope, Delivery)], handle: &str) -> &'a (Envelope, Delivery) {

@@ -9,7 +9,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Program, at, name};
+use common::{Program, at, name, triple, who};
 use jiff::tz::TimeZone;
 use lockstep_comms::Templates;
 use lockstep_comms::notify::NotificationConfig;
@@ -91,30 +91,6 @@ fn policy(
             (envelope, delivery)
         })
         .collect()
-}
-
-/// (channel, handle, kind) of each envelope, sorted.
-fn who(envelopes: &[(Envelope, Delivery)]) -> Vec<(String, String, String)> {
-    let mut out: Vec<_> = envelopes
-        .iter()
-        .map(|(envelope, delivery)| {
-            (
-                envelope.channel.clone(),
-                delivery
-                    .recipient
-                    .as_ref()
-                    .map(|r| r.handle.to_string())
-                    .unwrap_or_default(),
-                delivery.message.kind.to_string(),
-            )
-        })
-        .collect();
-    out.sort();
-    out
-}
-
-fn triple(channel: &str, handle: &str, kind: &str) -> (String, String, String) {
-    (channel.to_owned(), handle.to_owned(), kind.to_owned())
 }
 
 fn message<'a>(envelopes: &'a [(Envelope, Delivery)], kind: &str) -> &'a Delivery {

@@ -189,3 +189,32 @@ pub fn show(message: &Message) -> String {
         message.subject, message.sources, message.body
     )
 }
+
+/// (channel, handle, kind) of each envelope, sorted.
+pub fn who(
+    envelopes: &[(
+        lockstep_comms::policy::Envelope,
+        lockstep_comms::policy::Delivery,
+    )],
+) -> Vec<(String, String, String)> {
+    let mut out: Vec<_> = envelopes
+        .iter()
+        .map(|(envelope, delivery)| {
+            (
+                envelope.channel.clone(),
+                delivery
+                    .recipient
+                    .as_ref()
+                    .map(|r| r.handle.to_string())
+                    .unwrap_or_default(),
+                delivery.message.kind.to_string(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+pub fn triple(channel: &str, handle: &str, kind: &str) -> (String, String, String) {
+    (channel.to_owned(), handle.to_owned(), kind.to_owned())
+}
