@@ -233,6 +233,7 @@ pub fn action(command: &Command) -> String {
             if *approve { "approve" } else { "reject" }
         ),
         Command::WithdrawChange { change, .. } => format!("withdraw change request {change}"),
+        Command::RecordLesson { release, .. } => format!("keep a lesson with release {release}"),
         // Commands added later are named by their variant until they get words here.
         #[allow(unreachable_patterns)]
         other => {
@@ -292,6 +293,7 @@ fn release_of_command(state: &State, command: &Command) -> Option<Name> {
         | Command::DefineApprovalRules { release, .. }
         | Command::RequestGoNoGo { release, .. }
         | Command::SignOff { release, .. }
+        | Command::RecordLesson { release, .. }
         | Command::WithdrawSignOff { release, .. } => Some(release.clone()),
         Command::MoveItem { item, .. }
         | Command::SetEta { item, .. }
@@ -363,10 +365,12 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
             // named approver or hold the item's owner role.
             return Ok(());
         }
-        // A change request records who proposed and who decided: the principal, always.
+        // A change request records who proposed and who decided, and a lesson who kept
+        // it: the principal, always.
         Command::ProposeChange { by, .. }
         | Command::DecideChange { by, .. }
         | Command::WithdrawChange { by, .. }
+        | Command::RecordLesson { by, .. }
             if *by != principal.user =>
         {
             return deny(&format!("only {by} acts as {by}"));
@@ -393,8 +397,8 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
     {
         return Ok(());
     }
-    if let Command::ProposeChange { .. } = command {
-        // Proposing changes nothing until someone approves.
+    if let Command::ProposeChange { .. } | Command::RecordLesson { .. } = command {
+        // Proposing changes nothing until someone approves; a retrospective is everyone's.
         return Ok(());
     }
     let ProgramRole::TeamMember { team } = role else {
@@ -622,8 +626,11 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
         Command::SignOff { .. } | Command::WithdrawSignOff { .. } | Command::CheckItem { .. } => {
             Ok(())
         }
-        // Decided before roles: proposing is anyone's, withdrawing the requester's.
-        Command::ProposeChange { .. } | Command::WithdrawChange { .. } => Ok(()),
+        // Decided before roles: proposing and lessons are anyone's, withdrawing the
+        // requester's.
+        Command::ProposeChange { .. }
+        | Command::WithdrawChange { .. }
+        | Command::RecordLesson { .. } => Ok(()),
         Command::DecideChange { .. } => {
             deny("only a release manager or an administrator decides change requests")
         }

@@ -100,6 +100,13 @@ pub enum Command {
     },
     /// Withdraw a change request, as `by` (its requester).
     WithdrawChange { change: Name, by: String },
+    /// Keep a lesson with a release (its retrospective's "What would we do
+    /// differently?"), as `by`. Allowed in any state: reviews happen after shipping.
+    RecordLesson {
+        release: Name,
+        text: String,
+        by: String,
+    },
     /// Declare an interface or change its declaration (an upsert; published versions
     /// a declaration leaves out are kept).
     DefineInterface {

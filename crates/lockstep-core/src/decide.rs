@@ -674,6 +674,24 @@ impl Decider<'_> {
                     to,
                 }])
             }
+            Command::RecordLesson { release, text, by } => {
+                if !state.releases().contains_key(&release) {
+                    return Err(not_found("release", &release, state.releases().keys()));
+                }
+                if text.trim().is_empty() {
+                    return Err(DomainError::invalid("text", "a lesson says something"));
+                }
+                // The same lesson twice (a retried request) is kept once.
+                if state.lessons_of(&release).iter().any(|l| l.text == text) {
+                    return Ok(vec![]);
+                }
+                Ok(vec![Event::LessonRecorded {
+                    release,
+                    text,
+                    by,
+                    at: now,
+                }])
+            }
             Command::ProposeChange { title, sources, by } => {
                 if title.trim().is_empty() {
                     return Err(DomainError::invalid(

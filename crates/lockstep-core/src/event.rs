@@ -273,6 +273,13 @@ pub enum Event {
         change: Name,
         decision: crate::change::ChangeDecision,
     },
+    /// A lesson was kept with a release.
+    LessonRecorded {
+        release: Name,
+        text: String,
+        by: String,
+        at: jiff::Timestamp,
+    },
     /// The requester withdrew a change request.
     ChangeWithdrawn {
         change: Name,
@@ -350,6 +357,7 @@ impl Event {
             Event::ChangeApproved { .. } => "ChangeApproved",
             Event::ChangeRejected { .. } => "ChangeRejected",
             Event::ChangeWithdrawn { .. } => "ChangeWithdrawn",
+            Event::LessonRecorded { .. } => "LessonRecorded",
         }
     }
 
@@ -639,6 +647,11 @@ impl Event {
             ),
             Event::ChangeWithdrawn { change, by, .. } => {
                 format!("change request {change} withdrawn by {by}")
+            }
+            Event::LessonRecorded {
+                release, text, by, ..
+            } => {
+                format!("{release}: lesson from {by}: {text}")
             }
             Event::RollbackStarted {
                 release,

@@ -235,6 +235,14 @@ pub fn check(command: &Command) -> Result<(), DomainError> {
             );
         }
         Command::WithdrawChange { by, .. } => push(&mut texts, "by", Some(by), MAX_TITLE_CHARS),
+        Command::RecordLesson { text, by, .. } => {
+            push(&mut texts, "by", Some(by), MAX_TITLE_CHARS);
+            return checked("text", text, MAX_SENTENCE_CHARS, true).and_then(|()| {
+                texts
+                    .into_iter()
+                    .try_for_each(|(field, text, limit)| checked(&field, text, limit, false))
+            });
+        }
         _ => {}
     }
     texts

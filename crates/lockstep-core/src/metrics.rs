@@ -508,7 +508,21 @@ impl Ledger {
         let process = vec![
             Question::new("Was the release checklist complete?", checklist),
             Question::new("Did communication cadence work?", Vec::new()),
-            Question::new("What would we do differently?", Vec::new()),
+            Question::new(
+                "What would we do differently?",
+                state
+                    .lessons_of(release)
+                    .iter()
+                    .map(|lesson| {
+                        format!(
+                            "{} ({}, {}).",
+                            lesson.text.trim_end_matches('.'),
+                            lesson.by,
+                            lesson.at.to_zoned_datetime(TimeZone::UTC).date()
+                        )
+                    })
+                    .collect(),
+            ),
         ];
         Some(Retrospective {
             release: release.clone(),

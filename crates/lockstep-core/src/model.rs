@@ -188,6 +188,18 @@ pub struct TeamSpec {
     pub labels: Labels,
 }
 
+/// A lesson kept with a release: what the team would do differently.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Lesson {
+    /// The lesson, in a sentence or a paragraph.
+    pub text: String,
+    /// Who recorded it (a login name).
+    pub by: String,
+    /// When.
+    pub at: jiff::Timestamp,
+}
+
 /// A deployable unit owned by one team.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -61,6 +61,9 @@ pub struct State {
     /// Change requests by name (`cr-1`…).
     #[serde(default)]
     change_requests: BTreeMap<Name, crate::change::ChangeRequest>,
+    /// Lessons kept with each release, in the order they were recorded.
+    #[serde(default)]
+    lessons: BTreeMap<Name, Vec<crate::Lesson>>,
     /// Member handle to team.
     member_teams: BTreeMap<Name, Name>,
     stream_versions: HashMap<StreamId, i64>,
@@ -197,6 +200,11 @@ impl State {
     pub fn integration_tasks(&self) -> &BTreeMap<Name, IntegrationTask> {
         &self.integration_tasks
     }
+    /// The lessons kept with `release`, oldest first.
+    pub fn lessons_of(&self, release: &Name) -> &[crate::Lesson] {
+        self.lessons.get(release).map_or(&[], Vec::as_slice)
+    }
+
     /// Registered risks by name.
     pub fn risks(&self) -> &BTreeMap<Name, crate::Risk> {
         &self.risks
@@ -307,6 +315,7 @@ impl State {
             | Event::ItemAdded { release, .. }
             | Event::IntegrationTaskDefined { release, .. }
             | Event::RiskIdentified { release, .. } => format!("release:{release}"),
+            Event::LessonRecorded { release, .. } => format!("release:{release}"),
             Event::ChangeProposed { change, .. }
             | Event::ChangeApproved { change, .. }
             | Event::ChangeRejected { change, .. }
@@ -609,6 +618,17 @@ impl State {
                     };
                     request.decision = Some(decision);
                 }
+            }
+            Event::LessonRecorded {
+                release,
+                text,
+                by,
+                at,
+            } => {
+                self.lessons
+                    .entry(release)
+                    .or_default()
+                    .push(crate::Lesson { text, by, at });
             }
             Event::ChangeWithdrawn { change, by, at } => {
                 if let Some(request) = self.change_requests.get_mut(&change) {

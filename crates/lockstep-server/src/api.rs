@@ -706,6 +706,11 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
         "Apply manifests as one atomic change (sources, dryRun, reason)",
     ),
     (
+        "post",
+        "/releases/{name}/lessons",
+        "Keep a lesson with a release (text): its retrospective's \"What would we do differently?\"",
+    ),
+    (
         "get",
         "/change-requests",
         "Change requests, newest first (filter: status)",

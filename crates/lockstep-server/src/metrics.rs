@@ -311,6 +311,21 @@ pub(crate) async fn retrospective_page(
             }
             body.push_str("</dl>");
         }
+        // Lessons are everyone's: whoever may write keeps one with the release.
+        if let Some(principal) = &caller.principal {
+            let lesson = lockstep_core::Command::RecordLesson {
+                release: release.clone(),
+                text: "?".to_owned(),
+                by: principal.user.clone(),
+            };
+            if crate::pages::allowed(state, &caller, &lesson) {
+                let _ = write!(
+                    body,
+                    r#"<p class="actions"><button type="button" data-lesson="{name}">Keep a lesson</button></p>"#,
+                    name = escape(release.as_str())
+                );
+            }
+        }
         body.push_str("</div>");
         Ok((format!("Retrospective {}", release), body))
     })

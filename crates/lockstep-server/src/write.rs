@@ -38,6 +38,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/releases", post(create_release))
         .route("/releases/{name}", put(put_release))
         .route("/releases/{name}/state", post(release_state))
+        .route("/releases/{name}/lessons", post(record_lesson))
         .route("/releases/{name}/items", post(create_item))
         .route("/items/{name}", put(put_item))
         .route("/items/{name}/status", post(move_item))
@@ -566,6 +567,36 @@ async fn release_state(
     let mut w = write(command, Target::Release(release), if_match);
     w.reason = body.reason;
     execute(&app, &caller, w).await
+}
+
+/// `POST /releases/{name}/lessons` body.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LessonRequest {
+    text: String,
+}
+
+/// `POST /releases/{name}/lessons`: keep a lesson with a release, as the caller. Any
+/// state, shipped included: that is when retrospectives happen.
+async fn record_lesson(
+    Extract(app): Shared,
+    caller: Caller,
+    Path(name): Path<String>,
+    if_match: IfMatch,
+    ApiJson(body): ApiJson<LessonRequest>,
+) -> Result<Response, ApiError> {
+    let release = path_name("release", &name)?;
+    let command = Command::RecordLesson {
+        release: release.clone(),
+        text: body.text,
+        by: caller.principal()?.user.clone(),
+    };
+    execute(
+        &app,
+        &caller,
+        write(command, Target::Release(release), if_match),
+    )
+    .await
 }
 
 async fn create_item(

@@ -175,10 +175,17 @@
   }
 
   document.addEventListener('click', function (e) {
-    var button = e.target.closest ? e.target.closest('button[data-step], button[data-rollback], button[data-run-start], button[data-move-button], button[data-change]') : null;
+    var button = e.target.closest ? e.target.closest('button[data-step], button[data-rollback], button[data-run-start], button[data-move-button], button[data-change], button[data-lesson]') : null;
     if (!button) return;
     if (button.hasAttribute('data-move-button')) { move(button); return; }
     if (button.hasAttribute('data-change')) { decideChange(button); return; }
+    if (button.hasAttribute('data-lesson')) {
+      var lesson = window.prompt('What would we do differently?', '');
+      if (!lesson || !lesson.trim()) return;
+      post('/api/v1/releases/' + encodeURIComponent(button.getAttribute('data-lesson')) + '/lessons',
+        { text: lesson.trim() }, 'Lesson kept');
+      return;
+    }
     var question = button.getAttribute('data-confirm');
     if (question && !window.confirm(question)) return;
     // An override the server records: no reason, no request.

@@ -1511,6 +1511,108 @@ async fn risks_are_listed_with_their_chains_and_shown_on_the_item() {
 }
 
 #[tokio::test]
+async fn lessons_are_kept_with_the_release_and_answer_the_retrospectives_last_question() {
+    let h = Harness::new().await;
+    let lessons = "/api/v1/releases/r1/lessons";
+    let text = "Agree the API contract before the sprint starts";
+    let (status, value) = h
+        .call(
+            Some("sarah"),
+            Method::POST,
+            lessons,
+            Some(json!({ "text": text })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_eq!(
+        value["events"][0]["event"]["type"], "LessonRecorded",
+        "{value}"
+    );
+    // The same lesson again (a retried request) is kept once.
+    let (_, again) = h
+        .call(
+            Some("sarah"),
+            Method::POST,
+            lessons,
+            Some(json!({ "text": text })),
+        )
+        .await;
+    assert_eq!(again["events"], json!([]), "{again}");
+    let (_, retro) = h
+        .call(
+            Some("viewer"),
+            Method::GET,
+            "/api/v1/releases/r1/retrospective",
+            None,
+        )
+        .await;
+    let differently = &retro["sections"][3]["questions"][2];
+    assert_eq!(differently["question"], "What would we do differently?");
+    assert_eq!(
+        differently["facts"],
+        json!([format!("{text} (sarah, 2030-01-10).")]),
+        "{retro}"
+    );
+    for (user, body, expected) in [
+        ("viewer", json!({ "text": "x" }), StatusCode::FORBIDDEN),
+        (
+            "sarah",
+            json!({ "text": "  " }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "sarah",
+            json!({ "lesson": "x" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "sarah",
+            json!({ "text": "a\u{0007}b" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+    ] {
+        let (status, value) = h
+            .call(Some(user), Method::POST, lessons, Some(body.clone()))
+            .await;
+        assert_eq!(status, expected, "{user} {body}: {value}");
+    }
+    let (status, _) = h
+        .call(
+            Some("sarah"),
+            Method::POST,
+            "/api/v1/releases/nope/lessons",
+            Some(json!({ "text": "x" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, page) = h
+        .call(
+            Some("sarah"),
+            Method::GET,
+            "/releases/r1/retrospective",
+            None,
+        )
+        .await;
+    let html = page.as_str().unwrap_or_default();
+    assert!(
+        html.contains(text) && html.contains(r#"data-lesson="r1""#),
+        "{html}"
+    );
+    let (_, page) = h
+        .call(
+            Some("viewer"),
+            Method::GET,
+            "/releases/r1/retrospective",
+            None,
+        )
+        .await;
+    assert!(
+        !page.as_str().unwrap_or_default().contains("data-lesson"),
+        "viewers keep none"
+    );
+}
+
+#[tokio::test]
 async fn metrics_and_retrospectives_follow_the_log_as_it_grows() {
     let h = Harness::new().await;
     let (status, value) = h

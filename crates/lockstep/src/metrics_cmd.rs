@@ -30,6 +30,10 @@ pub struct MetricsArgs {
 pub struct RetroArgs {
     /// The release.
     pub release: String,
+    /// Keep this lesson with the release ("What would we do differently?") instead of
+    /// printing the review.
+    #[arg(long)]
+    pub lesson: Option<String>,
 }
 
 /// `lockstep metrics`
@@ -68,6 +72,28 @@ pub async fn metrics(global: &Global, args: MetricsArgs) -> anyhow::Result<ExitC
 /// `lockstep retro RELEASE`: Markdown, or JSON with `-o json`.
 pub async fn retro(global: &Global, args: RetroArgs) -> anyhow::Result<ExitCode> {
     let release = Name::parse(&args.release)?;
+    if let Some(text) = args.lesson {
+        return match &global.server {
+            Some(_) => {
+                let answer = Client::connect(global)?
+                    .post_json(
+                        &format!("/api/v1/releases/{release}/lessons"),
+                        &serde_json::json!({ "text": text }),
+                    )
+                    .await?;
+                crate::remote::print_changes(global, &answer);
+                Ok(ExitCode::SUCCESS)
+            }
+            None => {
+                let command = lockstep_core::Command::RecordLesson {
+                    release,
+                    text,
+                    by: global.actor.clone(),
+                };
+                crate::verbs::commit(global, command, None, jiff::Timestamp::now()).await
+            }
+        };
+    }
     let report = match &global.server {
         Some(_) => {
             Client::connect(global)?

@@ -1580,3 +1580,32 @@ fn a_backstage_catalog_applies_with_its_notes_locally_and_through_a_server() {
         "the server applied what the database did"
     );
 }
+
+#[test]
+fn a_lesson_kept_with_a_release_answers_its_retrospective() {
+    let ws = Workspace::new();
+    ws.ok(&["apply", "-f", &example()]);
+    let kept = ws.ok(&[
+        "--actor",
+        "rita",
+        "retro",
+        "q1-2025",
+        "--lesson",
+        "Agree the API contract before the sprint starts",
+    ]);
+    assert!(
+        kept.contains("q1-2025: lesson from rita: Agree the API contract"),
+        "{kept}"
+    );
+    let retro = ws.ok(&["retro", "q1-2025"]);
+    let after = retro
+        .split("What would we do differently?")
+        .nth(1)
+        .expect("the question is asked");
+    assert!(
+        after.contains("Agree the API contract before the sprint starts (rita, "),
+        "{retro}"
+    );
+    let refused = ws.fails(&["retro", "q1-2052", "--lesson", "x"]);
+    assert!(refused.contains("did you mean `q1-2025`"), "{refused}");
+}
