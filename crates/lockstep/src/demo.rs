@@ -330,6 +330,17 @@ pub fn past_history(today: Date) -> anyhow::Result<Vec<(Timestamp, &'static str,
                 },
             }),
         ),
+        (
+            at("2024-12-13", "10:00")?,
+            "rita",
+            command(Command::RecordLesson {
+                release: release.clone(),
+                text: "Agree large-export pagination with the API team before the sprint: \
+                       the late rework used most of the dashboard's buffer"
+                    .to_owned(),
+                by: "rita".to_owned(),
+            }),
+        ),
     ]);
     steps.sort_by_key(|(when, _, _)| *when);
     Ok(steps)

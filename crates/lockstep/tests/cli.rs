@@ -369,6 +369,10 @@ fn serve_demo_shows_a_release_in_progress_today() {
         retro.contains("dashboard-ui #311 Export times out"),
         "{retro}"
     );
+    assert!(
+        retro.contains("Agree large-export pagination with the API team before the sprint"),
+        "the lesson kept after the release: {retro}"
+    );
     // Mike's slip waits for review, with the seed's chain as its impact.
     let change = ws.ok(&["--server", &url, "change", "show", "cr-1"]);
     assert!(
