@@ -12,7 +12,7 @@
 //! Parsing manifests is the edge's (`lockstep-manifest`): this module sees the commands
 //! they plan to.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -354,13 +354,4 @@ pub(crate) fn check_decision(
         ));
     }
     Ok(())
-}
-
-/// The change requests of `state` by status, for listings.
-pub fn by_status(state: &State) -> BTreeMap<ChangeStatus, Vec<&ChangeRequest>> {
-    let mut grouped: BTreeMap<ChangeStatus, Vec<&ChangeRequest>> = BTreeMap::new();
-    for request in state.change_requests().values() {
-        grouped.entry(request.status).or_default().push(request);
-    }
-    grouped
 }
