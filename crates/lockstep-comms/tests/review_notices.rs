@@ -11,11 +11,11 @@ mod common;
 
 use common::{Program, at, name, triple, who};
 use lockstep_comms::notify::NotificationConfig;
-use lockstep_comms::policy::{Delivery, Envelope, Pending, on_commit};
+use lockstep_comms::policy::{Delivery, Envelope};
 use lockstep_comms::{MessageKind, Templates};
 use lockstep_core::change::ChangeSource;
 use lockstep_core::contract::{Compatibility, ProposalDecision, Version};
-use lockstep_core::{Command, Event, EventMeta, State, decide};
+use lockstep_core::{Command, Event, State, decide};
 
 /// Rita (release manager, by role) takes everything on the hook; sarah (frontend lead)
 /// and mike (API lead) take both kinds, mike in quiet hours around the clock; alex
@@ -54,35 +54,7 @@ fn policy_with_reason(
     now: &str,
     reason: Option<&str>,
 ) -> Vec<(Envelope, Delivery)> {
-    let mut scratch = before.clone();
-    let mut streams = Vec::new();
-    for event in events {
-        let stream = scratch.stream_of(event);
-        scratch.apply(scratch.position() + 1, event);
-        streams.push((stream.clone(), scratch.stream_version(&stream)));
-    }
-    let pending: Vec<Pending<'_>> = events
-        .iter()
-        .zip(&streams)
-        .map(|(event, (stream, version))| Pending {
-            stream,
-            stream_version: *version,
-            event,
-        })
-        .collect();
-    let meta = EventMeta {
-        actor: actor.to_owned(),
-        at: at(now),
-        reason: reason.map(str::to_owned),
-    };
-    on_commit(&config(), &Templates::embedded(), before, &pending, &meta)
-        .into_iter()
-        .map(|envelope| {
-            let delivery: Delivery =
-                serde_json::from_str(&envelope.payload).expect("a delivery parses");
-            (envelope, delivery)
-        })
-        .collect()
+    common::run_policy(&config(), before, events, actor, now, reason)
 }
 
 /// Commits `events` into `program` after running the policy on them.

@@ -11,11 +11,10 @@ use std::collections::BTreeMap;
 
 use common::{Program, at, name, triple, who};
 use jiff::tz::TimeZone;
-use lockstep_comms::Templates;
 use lockstep_comms::notify::NotificationConfig;
-use lockstep_comms::policy::{Delivery, Envelope, Pending, on_commit};
+use lockstep_comms::policy::{Delivery, Envelope};
 use lockstep_core::run::{RunOptions, StepStatus};
-use lockstep_core::{Command, EventMeta, ReleaseState, Signal, SignalReading, decide};
+use lockstep_core::{Command, ReleaseState, Signal, SignalReading, decide};
 
 /// Everyone on one channel, except lisa, who reads mail: rita (by role) keeps quiet
 /// hours around the clock, mike takes incidents as a digest, sarah follows only her
@@ -62,35 +61,7 @@ fn policy(
     actor: &str,
     now: &str,
 ) -> Vec<(Envelope, Delivery)> {
-    let mut scratch = before.clone();
-    let mut streams = Vec::new();
-    for event in events {
-        let stream = scratch.stream_of(event);
-        scratch.apply(scratch.position() + 1, event);
-        streams.push((stream.clone(), scratch.stream_version(&stream)));
-    }
-    let pending: Vec<Pending<'_>> = events
-        .iter()
-        .zip(&streams)
-        .map(|(event, (stream, version))| Pending {
-            stream,
-            stream_version: *version,
-            event,
-        })
-        .collect();
-    let meta = EventMeta {
-        actor: actor.to_owned(),
-        at: at(now),
-        reason: None,
-    };
-    on_commit(&config(), &Templates::embedded(), before, &pending, &meta)
-        .into_iter()
-        .map(|envelope| {
-            let delivery: Delivery =
-                serde_json::from_str(&envelope.payload).expect("a delivery parses");
-            (envelope, delivery)
-        })
-        .collect()
+    common::run_policy(&config(), before, events, actor, now, None)
 }
 
 fn message<'a>(envelopes: &'a [(Envelope, Delivery)], kind: &str) -> &'a Delivery {

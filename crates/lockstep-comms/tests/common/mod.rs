@@ -218,3 +218,49 @@ pub fn who(
 pub fn triple(channel: &str, handle: &str, kind: &str) -> (String, String, String) {
     (channel.to_owned(), handle.to_owned(), kind.to_owned())
 }
+
+/// What `policy::on_commit` writes for `events` decided against `before`, with each
+/// envelope's delivery parsed: the streams and versions they will have, as a commit
+/// would number them.
+pub fn run_policy(
+    config: &lockstep_comms::notify::NotificationConfig,
+    before: &State,
+    events: &[lockstep_core::Event],
+    actor: &str,
+    now: &str,
+    reason: Option<&str>,
+) -> Vec<(
+    lockstep_comms::policy::Envelope,
+    lockstep_comms::policy::Delivery,
+)> {
+    use lockstep_comms::policy::{Delivery, Pending, on_commit};
+    let mut scratch = before.clone();
+    let mut streams = Vec::new();
+    for event in events {
+        let stream = scratch.stream_of(event);
+        scratch.apply(scratch.position() + 1, event);
+        streams.push((stream.clone(), scratch.stream_version(&stream)));
+    }
+    let pending: Vec<Pending<'_>> = events
+        .iter()
+        .zip(&streams)
+        .map(|(event, (stream, version))| Pending {
+            stream,
+            stream_version: *version,
+            event,
+        })
+        .collect();
+    let meta = EventMeta {
+        actor: actor.to_owned(),
+        at: at(now),
+        reason: reason.map(str::to_owned),
+    };
+    on_commit(config, &Templates::embedded(), before, &pending, &meta)
+        .into_iter()
+        .map(|envelope| {
+            let delivery: Delivery =
+                serde_json::from_str(&envelope.payload).expect("a delivery parses");
+            (envelope, delivery)
+        })
+        .collect()
+}
