@@ -100,7 +100,7 @@ pub fn next_name(state: &State) -> Name {
 }
 
 /// How one release would change.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReleaseImpact {
     /// The release.
@@ -122,7 +122,7 @@ pub struct ReleaseImpact {
 }
 
 /// What a change request would do to the program as it stands.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Impact {
     /// The change, one line per event (`release q1-2025 changed`…).
@@ -211,12 +211,18 @@ fn join(names: &[Name]) -> String {
         .join(", ")
 }
 
-/// The impact of `events` (what the change decides to, against `state`).
-pub fn impact(state: &State, events: &[Event]) -> Impact {
+/// The program as `events` would leave it, without storing them: what a preview shows.
+pub fn after(state: &State, events: &[Event]) -> State {
     let mut after = state.clone();
     for event in events {
         after.apply_event(event);
     }
+    after
+}
+
+/// The impact of `events` (what the change decides to, against `state`).
+pub fn impact(state: &State, events: &[Event]) -> Impact {
+    let after = after(state, events);
     let risk_before = crate::risk::assess(state);
     let risk_after = crate::risk::assess(&after);
 

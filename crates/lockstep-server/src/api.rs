@@ -732,6 +732,42 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
     ),
 ];
 
+/// The writes that answer `?dryRun` with what they would do (`write::execute`'s
+/// preview) instead of doing it.
+pub(crate) const PREVIEWABLE: &[(&str, &str)] = &[
+    ("post", "/teams"),
+    ("put", "/teams/{name}"),
+    ("post", "/components"),
+    ("put", "/components/{name}"),
+    ("post", "/environments"),
+    ("put", "/environments/{name}"),
+    ("post", "/releases"),
+    ("put", "/releases/{name}"),
+    ("post", "/releases/{name}/state"),
+    ("post", "/releases/{name}/lessons"),
+    ("post", "/releases/{name}/items"),
+    ("put", "/items/{name}"),
+    ("post", "/items/{name}/status"),
+    ("post", "/items/{name}/eta"),
+    ("post", "/items/{name}/updates"),
+    ("post", "/integration-tasks/{name}/scenarios/{number}"),
+    ("post", "/risk-register/{name}/status"),
+    ("post", "/dependencies"),
+    ("delete", "/dependencies/{blocker}/{blocked}"),
+    ("post", "/releases/{name}/run"),
+    ("post", "/releases/{name}/run/steps/{step}"),
+    ("post", "/releases/{name}/run/rollback"),
+    ("post", "/releases/{name}/checklist/{item}/check"),
+    ("put", "/releases/{name}/approval-rules"),
+    ("post", "/releases/{name}/gonogo/request"),
+    ("post", "/releases/{name}/signoffs"),
+    ("delete", "/releases/{name}/signoffs/{person}"),
+    ("post", "/interfaces/{name}/verifications"),
+    ("post", "/interfaces/{name}/proposals"),
+    ("post", "/interfaces/{name}/proposals/{version}/decision"),
+    ("post", "/environments/{name}/deployments"),
+];
+
 /// `GET /api/v1/openapi.json`: the OpenAPI 3.1 document of the API.
 pub(crate) async fn openapi() -> Json<Value> {
     Json(openapi_document())
@@ -766,6 +802,13 @@ pub(crate) fn openapi_document() -> Value {
                 .as_array_mut()
                 .expect("parameters is an array")
                 .push(json!({"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"}}));
+        }
+        if PREVIEWABLE.contains(&(*method, *path)) {
+            operation["parameters"]
+                .as_array_mut()
+                .expect("parameters is an array")
+                .push(json!({"name": "dryRun", "in": "query", "required": false, "schema": {"type": "boolean"},
+                    "description": "Decide the write and answer with its events and impact; record nothing"}));
         }
         if *method == "post" {
             operation["parameters"]
@@ -930,6 +973,17 @@ mod tests {
             unrouted.is_empty(),
             "documented operations without a route: {unrouted:?}"
         );
+    }
+
+    #[test]
+    fn every_previewable_write_is_a_route() {
+        let router = router_operations();
+        for (method, path) in super::PREVIEWABLE {
+            assert!(
+                router.contains(&((*method).to_owned(), format!("/api/v1{path}"))),
+                "{method} {path} takes dryRun but is not routed"
+            );
+        }
     }
 
     #[test]

@@ -25,7 +25,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
-use crate::extract::{ApiJson, IfMatch};
+use crate::extract::{ApiJson, DryRun, IfMatch};
 use crate::pages::minute;
 use crate::wire::path_name;
 use crate::write::{Target, execute, write};
@@ -197,6 +197,7 @@ async fn check_item(
     caller: Caller,
     Path((name, item)): Path<(String, String)>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<CheckBody>,
 ) -> Result<Response, ApiError> {
     let release = path_name("release", &name)?;
@@ -217,7 +218,7 @@ async fn check_item(
     execute(
         &app,
         &caller,
-        write(command, Target::Readiness(release), if_match),
+        write(command, Target::Readiness(release), if_match, dry_run),
     )
     .await
 }
@@ -273,6 +274,7 @@ async fn approval_rules(
     caller: Caller,
     Path(name): Path<String>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<RulesBody>,
 ) -> Result<Response, ApiError> {
     let release = path_name("release", &name)?;
@@ -289,7 +291,7 @@ async fn approval_rules(
     execute(
         &app,
         &caller,
-        write(command, Target::Readiness(release), if_match),
+        write(command, Target::Readiness(release), if_match, dry_run),
     )
     .await
 }
@@ -299,6 +301,7 @@ async fn request_gonogo(
     caller: Caller,
     Path(name): Path<String>,
     if_match: IfMatch,
+    dry_run: DryRun,
     _: crate::extract::NoBody,
 ) -> Result<Response, ApiError> {
     let release = path_name("release", &name)?;
@@ -316,7 +319,7 @@ async fn request_gonogo(
     execute(
         &app,
         &caller,
-        write(command, Target::Readiness(release), if_match),
+        write(command, Target::Readiness(release), if_match, dry_run),
     )
     .await
 }
@@ -335,6 +338,7 @@ async fn sign_off(
     caller: Caller,
     Path(name): Path<String>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<SignOffBody>,
 ) -> Result<Response, ApiError> {
     let release = path_name("release", &name)?;
@@ -372,7 +376,7 @@ async fn sign_off(
         by,
         decision,
     };
-    let mut w = write(command, Target::Readiness(release), if_match);
+    let mut w = write(command, Target::Readiness(release), if_match, dry_run);
     w.created = true;
     execute(&app, &caller, w).await
 }
@@ -382,6 +386,7 @@ async fn withdraw(
     caller: Caller,
     Path((name, person)): Path<(String, String)>,
     if_match: IfMatch,
+    dry_run: DryRun,
 ) -> Result<Response, ApiError> {
     let release = path_name("release", &name)?;
     let by = path_name("sign-off", &person)?;
@@ -392,7 +397,7 @@ async fn withdraw(
     execute(
         &app,
         &caller,
-        write(command, Target::Readiness(release), if_match),
+        write(command, Target::Readiness(release), if_match, dry_run),
     )
     .await
 }

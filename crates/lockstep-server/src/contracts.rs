@@ -24,7 +24,7 @@ use lockstep_core::{Command, Name, State};
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
-use crate::extract::{ApiJson, IfMatch, ListQuery};
+use crate::extract::{ApiJson, DryRun, IfMatch, ListQuery};
 use crate::pages::{escape, minute, render};
 use crate::wire::{self, path_name};
 use crate::write::{Target, execute, write};
@@ -273,6 +273,7 @@ async fn verify(
     caller: Caller,
     Path(name): Path<String>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<wire::VerificationRequest>,
 ) -> Result<Response, ApiError> {
     let interface = path_name("interface", &name)?;
@@ -281,7 +282,7 @@ async fn verify(
         interface: interface.clone(),
         verification: body.report(by)?,
     };
-    let mut w = write(command, Target::Interface(interface), if_match);
+    let mut w = write(command, Target::Interface(interface), if_match, dry_run);
     w.created = true;
     execute(&app, &caller, w).await
 }
@@ -292,12 +293,13 @@ async fn propose(
     caller: Caller,
     Path(name): Path<String>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<wire::ProposalRequest>,
 ) -> Result<Response, ApiError> {
     let interface = path_name("interface", &name)?;
     let by = caller.principal()?.user.clone();
     let command = body.command(interface.clone(), by)?;
-    let mut w = write(command, Target::Interface(interface), if_match);
+    let mut w = write(command, Target::Interface(interface), if_match, dry_run);
     w.created = true;
     execute(&app, &caller, w).await
 }
@@ -309,6 +311,7 @@ async fn decide_proposal(
     caller: Caller,
     Path((name, version)): Path<(String, String)>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<wire::DecisionRequest>,
 ) -> Result<Response, ApiError> {
     let interface = path_name("interface", &name)?;
@@ -316,7 +319,7 @@ async fn decide_proposal(
         .map_err(|error| ApiError::unprocessable("version", error))?;
     let by = caller.principal()?.user.clone();
     let command = body.command(interface.clone(), version, by)?;
-    let mut w = write(command, Target::Interface(interface), if_match);
+    let mut w = write(command, Target::Interface(interface), if_match, dry_run);
     w.reason = Some(body.rationale);
     execute(&app, &caller, w).await
 }
@@ -327,6 +330,7 @@ async fn deployed(
     caller: Caller,
     Path(name): Path<String>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<wire::DeploymentRequest>,
 ) -> Result<Response, ApiError> {
     let environment = path_name("environment", &name)?;
@@ -335,7 +339,7 @@ async fn deployed(
     execute(
         &app,
         &caller,
-        write(command, Target::Deployments(environment), if_match),
+        write(command, Target::Deployments(environment), if_match, dry_run),
     )
     .await
 }

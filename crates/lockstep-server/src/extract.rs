@@ -1,5 +1,5 @@
-//! Extractors whose rejections are problem documents: JSON bodies, list queries and
-//! `If-Match`.
+//! Extractors whose rejections are problem documents: JSON bodies, list queries,
+//! `If-Match` and `dryRun`.
 //!
 //! axum's own rejections are plain text; wrapping them here means a client always gets
 //! `application/problem+json` with the offending field, and no handler maps a status.
@@ -333,6 +333,43 @@ impl<S: Send + Sync> FromRequestParts<S> for IfMatch {
             return Err(ApiError::bad_request("If-Match", "If-Match names no ETag"));
         }
         Ok(IfMatch(Some(tags)))
+    }
+}
+
+/// `?dryRun` (or `?dryRun=true`) on a write: decide it, answer with the change and its
+/// impact, commit nothing. Absent or `false`, it is a real write; any other value is
+/// refused, so that a typo never turns a preview into a change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DryRun(pub bool);
+
+impl DryRun {
+    /// The flag in a request's query string.
+    pub fn from_query(query: Option<&str>) -> Result<DryRun, ApiError> {
+        let mut dry_run = DryRun(false);
+        for (key, value) in form_pairs(query.unwrap_or_default()) {
+            if key != "dryRun" {
+                continue;
+            }
+            dry_run = match value.as_str() {
+                "true" | "" => DryRun(true),
+                "false" => DryRun(false),
+                other => {
+                    return Err(ApiError::bad_request(
+                        "dryRun",
+                        format!("`{other}` is not a flag: use dryRun=true or dryRun=false"),
+                    ));
+                }
+            };
+        }
+        Ok(dry_run)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for DryRun {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        DryRun::from_query(parts.uri.query())
     }
 }
 

@@ -1009,6 +1009,7 @@ pub(crate) async fn item(
             }
             body.push_str("</ol></section>");
         }
+        body.push_str(&update_panel(state, &caller, item));
         body.push_str(r#"<div class="grid"><section class="panel"><h2>Blocked by</h2><ul>"#);
         for d in state.blocked_by(&item.name) {
             let _ = write!(body, r#"<li><a href="/items/{0}">{0}</a>{1}</li>"#, escape(d.blocker.as_str()), d.need_by.map(|n| format!(" — needed by {}, {} day buffer", short(n), d.buffer_days)).unwrap_or_default());
@@ -1039,6 +1040,54 @@ pub(crate) async fn item(
         Ok((item.spec.title.clone(), body))
     })
     .await
+}
+
+/// The item page's forms for those who may use them: move the ETA (with a preview of
+/// what it would put at risk) and post a status note. The live refresh keeps the section
+/// (`data-keep`) so that nothing typed is lost when someone else changes the program.
+fn update_panel(state: &State, caller: &Caller, item: &Item) -> String {
+    let may_move = allowed(
+        state,
+        caller,
+        &Command::SetEta {
+            item: item.name.clone(),
+            eta: item.eta,
+        },
+    );
+    let may_note = allowed(
+        state,
+        caller,
+        &Command::PostUpdate {
+            item: item.name.clone(),
+            update: lockstep_core::StatusUpdate {
+                date: item.spec.due.unwrap_or_default(),
+                text: "note".to_owned(),
+            },
+        },
+    );
+    if !may_move && !may_note {
+        return String::new();
+    }
+    let name = escape(item.name.as_str());
+    let mut out =
+        String::from(r#"<section class="panel update" id="item-update" data-keep><h2>Update</h2>"#);
+    if may_move {
+        let _ = write!(
+            out,
+            r#"<form class="inline" data-eta-form="{name}"><label>ETA <input type="date" name="eta" value="{eta}"></label><label class="grow">Why <input type="text" name="reason" maxlength="{reason_max}" placeholder="what changed"></label><button type="button" data-eta-preview>Preview</button><button type="submit">Move the ETA</button></form><div class="preview" data-eta-impact role="status" hidden></div>"#,
+            eta = item.eta.map(|d| d.to_string()).unwrap_or_default(),
+            reason_max = crate::wire::MAX_REASON_CHARS,
+        );
+    }
+    if may_note {
+        let _ = write!(
+            out,
+            r#"<form class="inline" data-note-form="{name}"><label class="grow">Status note <input type="text" name="text" required maxlength="{text_max}" placeholder="what happened today"></label><button type="submit">Post</button></form>"#,
+            text_max = crate::wire::MAX_UPDATE_CHARS,
+        );
+    }
+    out.push_str("</section>");
+    out
 }
 
 /// `GET /calendar`: releases by date with their freezes and milestones.

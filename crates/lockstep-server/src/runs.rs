@@ -32,7 +32,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
-use crate::extract::{ApiJson, IfMatch};
+use crate::extract::{ApiJson, DryRun, IfMatch};
 use crate::pages::{allowed, code_spans, escape};
 use crate::wire::path_name;
 use crate::write::{Target, execute, write};
@@ -197,6 +197,7 @@ pub(crate) async fn start_run(
     caller: Caller,
     Path(name): Path<String>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<StartRunBody>,
 ) -> Result<Response, ApiError> {
     let release = path_name("release", &name)?;
@@ -214,7 +215,7 @@ pub(crate) async fn start_run(
             break_glass: body.break_glass_reason.clone(),
         },
     };
-    let mut w = write(command, Target::Run(release), if_match);
+    let mut w = write(command, Target::Run(release), if_match, dry_run);
     w.reason = body.break_glass_reason;
     w.created = true;
     execute(&app, &caller, w).await
@@ -245,6 +246,7 @@ pub(crate) async fn change_step(
     caller: Caller,
     Path((name, step)): Path<(String, String)>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<StepBody>,
 ) -> Result<Response, ApiError> {
     let release = path_name("release", &name)?;
@@ -259,7 +261,7 @@ pub(crate) async fn change_step(
         note: body.note.clone(),
         break_glass: body.break_glass_reason,
     };
-    let mut w = write(command, Target::Run(release), if_match);
+    let mut w = write(command, Target::Run(release), if_match, dry_run);
     w.reason = body.note;
     execute(&app, &caller, w).await
 }
@@ -277,6 +279,7 @@ pub(crate) async fn start_rollback(
     caller: Caller,
     Path(name): Path<String>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<RollbackBody>,
 ) -> Result<Response, ApiError> {
     let release = path_name("release", &name)?;
@@ -286,7 +289,7 @@ pub(crate) async fn start_rollback(
         by,
         reason: body.reason.clone(),
     };
-    let mut w = write(command, Target::Run(release), if_match);
+    let mut w = write(command, Target::Run(release), if_match, dry_run);
     w.reason = body.reason;
     execute(&app, &caller, w).await
 }

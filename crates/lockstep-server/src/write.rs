@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use sha2::Digest;
 
 use crate::auth::Caller;
-use crate::extract::{ApiJson, IfMatch, etag};
+use crate::extract::{ApiJson, DryRun, IfMatch, etag};
 use crate::wire::{self, path_name};
 use crate::{ApiError, AppState};
 
@@ -230,6 +230,8 @@ pub(crate) struct Write {
     pub(crate) command: Command,
     pub(crate) target: Target,
     pub(crate) if_match: IfMatch,
+    /// Decide and answer with the change and its impact, commit nothing.
+    pub(crate) dry_run: DryRun,
     pub(crate) reason: Option<String>,
     pub(crate) created: bool,
 }
@@ -306,8 +308,13 @@ pub(crate) async fn execute(
             });
         }
     }
-    // Every refusal, by authorization or by a rule, goes to the audit log.
+    // Every refusal, by authorization or by a rule, goes to the audit log; a preview's
+    // refusal is an answer, not an attempt.
+    let audit = !write.dry_run.0;
     if let Err(denied) = authorize(&state, principal, &write.command) {
+        if !audit {
+            return Err(denied.into());
+        }
         let error = denied.to_string();
         crate::runs::record_refusal(
             app,
@@ -325,12 +332,24 @@ pub(crate) async fn execute(
     let events = match lockstep_core::decide(&state, write.command, now) {
         Ok(events) => events,
         Err(refused) => {
-            let error = refused.to_string();
-            crate::runs::record_refusal(app, &state, &principal.user, &command, "domain", &error)
+            if audit {
+                let error = refused.to_string();
+                crate::runs::record_refusal(
+                    app,
+                    &state,
+                    &principal.user,
+                    &command,
+                    "domain",
+                    &error,
+                )
                 .await;
+            }
             return Err(refused.into());
         }
     };
+    if write.dry_run.0 {
+        return Ok(preview(&state, &write.target, &events));
+    }
     let meta = EventMeta {
         actor: principal.user.clone(),
         at: now,
@@ -374,11 +393,35 @@ pub(crate) async fn execute(
     Ok(response)
 }
 
-pub(crate) fn write(command: Command, target: Target, if_match: IfMatch) -> Write {
+/// The answer to a dry run: the resource as it would be, the events that would be
+/// recorded, and what they would do to the program (releases, items newly at risk with
+/// their chains, teams to tell).
+fn preview(state: &State, target: &Target, events: &[lockstep_core::Event]) -> Response {
+    let impact = lockstep_core::change::impact(state, events);
+    let after = lockstep_core::change::after(state, events);
+    let body = json!({
+        "dryRun": true,
+        "resource": target.render(&after).unwrap_or_else(|| json!({ "deleted": target.name() })),
+        "events": events.iter().map(|event| json!({
+            "summary": event.describe(),
+            "event": event,
+        })).collect::<Vec<_>>(),
+        "impact": impact,
+    });
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        serde_json::to_vec(&body).unwrap_or_default(),
+    )
+        .into_response()
+}
+
+pub(crate) fn write(command: Command, target: Target, if_match: IfMatch, dry_run: DryRun) -> Write {
     Write {
         command,
         target,
         if_match,
+        dry_run,
         reason: None,
         created: false,
     }
@@ -387,6 +430,7 @@ pub(crate) fn write(command: Command, target: Target, if_match: IfMatch) -> Writ
 async fn create_team(
     Extract(app): Shared,
     caller: Caller,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<wire::Create<wire::TeamBody>>,
 ) -> Result<Response, ApiError> {
     let team = body.name()?;
@@ -397,7 +441,7 @@ async fn create_team(
         team: team.clone(),
         spec: body.spec.spec()?,
     };
-    let mut w = write(command, Target::Team(team), IfMatch::default());
+    let mut w = write(command, Target::Team(team), IfMatch::default(), dry_run);
     w.created = true;
     execute(&app, &caller, w).await
 }
@@ -414,6 +458,7 @@ async fn put_team(
     caller: Caller,
     Path(name): Path<String>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<wire::TeamBody>,
 ) -> Result<Response, ApiError> {
     let team = path_name("team", &name)?;
@@ -421,12 +466,18 @@ async fn put_team(
         team: team.clone(),
         spec: body.spec()?,
     };
-    execute(&app, &caller, write(command, Target::Team(team), if_match)).await
+    execute(
+        &app,
+        &caller,
+        write(command, Target::Team(team), if_match, dry_run),
+    )
+    .await
 }
 
 async fn create_component(
     Extract(app): Shared,
     caller: Caller,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<wire::Create<wire::ComponentBody>>,
 ) -> Result<Response, ApiError> {
     let component = body.name()?;
@@ -437,7 +488,12 @@ async fn create_component(
         component: component.clone(),
         spec: body.spec.spec()?,
     };
-    let mut w = write(command, Target::Component(component), IfMatch::default());
+    let mut w = write(
+        command,
+        Target::Component(component),
+        IfMatch::default(),
+        dry_run,
+    );
     w.created = true;
     execute(&app, &caller, w).await
 }
@@ -447,6 +503,7 @@ async fn put_component(
     caller: Caller,
     Path(name): Path<String>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<wire::ComponentBody>,
 ) -> Result<Response, ApiError> {
     let component = path_name("component", &name)?;
@@ -457,7 +514,7 @@ async fn put_component(
     execute(
         &app,
         &caller,
-        write(command, Target::Component(component), if_match),
+        write(command, Target::Component(component), if_match, dry_run),
     )
     .await
 }
@@ -465,6 +522,7 @@ async fn put_component(
 async fn create_environment(
     Extract(app): Shared,
     caller: Caller,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<wire::Create<wire::EnvironmentBody>>,
 ) -> Result<Response, ApiError> {
     let environment = body.name()?;
@@ -485,6 +543,7 @@ async fn create_environment(
         command,
         Target::Environment(environment),
         IfMatch::default(),
+        dry_run,
     );
     w.created = true;
     execute(&app, &caller, w).await
@@ -495,6 +554,7 @@ async fn put_environment(
     caller: Caller,
     Path(name): Path<String>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<wire::EnvironmentBody>,
 ) -> Result<Response, ApiError> {
     let environment = path_name("environment", &name)?;
@@ -505,7 +565,7 @@ async fn put_environment(
     execute(
         &app,
         &caller,
-        write(command, Target::Environment(environment), if_match),
+        write(command, Target::Environment(environment), if_match, dry_run),
     )
     .await
 }
@@ -513,6 +573,7 @@ async fn put_environment(
 async fn create_release(
     Extract(app): Shared,
     caller: Caller,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<wire::Create<wire::ReleaseBody>>,
 ) -> Result<Response, ApiError> {
     let release = body.name()?;
@@ -523,7 +584,12 @@ async fn create_release(
         release: release.clone(),
         spec: body.spec.spec(None)?,
     };
-    let mut w = write(command, Target::Release(release), IfMatch::default());
+    let mut w = write(
+        command,
+        Target::Release(release),
+        IfMatch::default(),
+        dry_run,
+    );
     w.created = true;
     execute(&app, &caller, w).await
 }
@@ -533,6 +599,7 @@ async fn put_release(
     caller: Caller,
     Path(name): Path<String>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<wire::ReleaseBody>,
 ) -> Result<Response, ApiError> {
     let release = path_name("release", &name)?;
@@ -550,7 +617,7 @@ async fn put_release(
     execute(
         &app,
         &caller,
-        write(command, Target::Release(release), if_match),
+        write(command, Target::Release(release), if_match, dry_run),
     )
     .await
 }
@@ -560,11 +627,12 @@ async fn release_state(
     caller: Caller,
     Path(name): Path<String>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<wire::ReleaseStateRequest>,
 ) -> Result<Response, ApiError> {
     let release = path_name("release", &name)?;
     let command = body.command(release.clone())?;
-    let mut w = write(command, Target::Release(release), if_match);
+    let mut w = write(command, Target::Release(release), if_match, dry_run);
     w.reason = body.reason;
     execute(&app, &caller, w).await
 }
@@ -583,6 +651,7 @@ async fn record_lesson(
     caller: Caller,
     Path(name): Path<String>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<LessonRequest>,
 ) -> Result<Response, ApiError> {
     let release = path_name("release", &name)?;
@@ -594,7 +663,7 @@ async fn record_lesson(
     execute(
         &app,
         &caller,
-        write(command, Target::Release(release), if_match),
+        write(command, Target::Release(release), if_match, dry_run),
     )
     .await
 }
@@ -602,6 +671,7 @@ async fn record_lesson(
 async fn create_item(
     Extract(app): Shared,
     caller: Caller,
+    dry_run: DryRun,
     Path(release): Path<String>,
     ApiJson(body): ApiJson<wire::Create<wire::ItemBody>>,
 ) -> Result<Response, ApiError> {
@@ -615,7 +685,7 @@ async fn create_item(
         release,
         spec: body.spec.spec()?,
     };
-    let mut w = write(command, Target::Item(item), IfMatch::default());
+    let mut w = write(command, Target::Item(item), IfMatch::default(), dry_run);
     w.created = true;
     execute(&app, &caller, w).await
 }
@@ -633,6 +703,7 @@ async fn put_item(
     caller: Caller,
     Path(name): Path<String>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<PutItem>,
 ) -> Result<Response, ApiError> {
     let item = path_name("item", &name)?;
@@ -643,7 +714,12 @@ async fn put_item(
         release,
         spec: body.spec.spec()?,
     };
-    execute(&app, &caller, write(command, Target::Item(item), if_match)).await
+    execute(
+        &app,
+        &caller,
+        write(command, Target::Item(item), if_match, dry_run),
+    )
+    .await
 }
 
 async fn move_item(
@@ -651,11 +727,12 @@ async fn move_item(
     caller: Caller,
     Path(name): Path<String>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<wire::MoveItemRequest>,
 ) -> Result<Response, ApiError> {
     let item = path_name("item", &name)?;
     let command = body.command(item.clone())?;
-    let mut w = write(command, Target::Item(item), if_match);
+    let mut w = write(command, Target::Item(item), if_match, dry_run);
     w.reason = body.reason;
     execute(&app, &caller, w).await
 }
@@ -665,6 +742,7 @@ async fn set_eta(
     caller: Caller,
     Path(name): Path<String>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<wire::SetEtaRequest>,
 ) -> Result<Response, ApiError> {
     let item = path_name("item", &name)?;
@@ -672,7 +750,7 @@ async fn set_eta(
         item: item.clone(),
         eta: body.eta,
     };
-    let mut w = write(command, Target::Item(item), if_match);
+    let mut w = write(command, Target::Item(item), if_match, dry_run);
     w.reason = body.reason;
     execute(&app, &caller, w).await
 }
@@ -683,11 +761,12 @@ async fn risk_status(
     caller: Caller,
     Path(name): Path<String>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<wire::RiskStatusRequest>,
 ) -> Result<Response, ApiError> {
     let risk = path_name("risk", &name)?;
     let command = body.command(risk.clone())?;
-    let mut w = write(command, Target::Risk(risk), if_match);
+    let mut w = write(command, Target::Risk(risk), if_match, dry_run);
     w.reason = Some(body.reason);
     execute(&app, &caller, w).await
 }
@@ -699,6 +778,7 @@ async fn record_scenario_result(
     caller: Caller,
     Path((name, number)): Path<(String, String)>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<wire::ScenarioResultRequest>,
 ) -> Result<Response, ApiError> {
     let task = path_name("integration task", &name)?;
@@ -717,7 +797,7 @@ async fn record_scenario_result(
         scenario,
         result: body.result()?,
     };
-    let mut w = write(command, Target::IntegrationTask(task), if_match);
+    let mut w = write(command, Target::IntegrationTask(task), if_match, dry_run);
     w.reason = body.reason;
     execute(&app, &caller, w).await
 }
@@ -823,17 +903,24 @@ async fn post_update(
     caller: Caller,
     Path(name): Path<String>,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<wire::PostUpdateRequest>,
 ) -> Result<Response, ApiError> {
     let item = path_name("item", &name)?;
     let command = body.command(item.clone())?;
-    execute(&app, &caller, write(command, Target::Item(item), if_match)).await
+    execute(
+        &app,
+        &caller,
+        write(command, Target::Item(item), if_match, dry_run),
+    )
+    .await
 }
 
 async fn add_dependency(
     Extract(app): Shared,
     caller: Caller,
     if_match: IfMatch,
+    dry_run: DryRun,
     ApiJson(body): ApiJson<wire::DependencyRequest>,
 ) -> Result<Response, ApiError> {
     let command = body.command()?;
@@ -867,7 +954,7 @@ async fn add_dependency(
         ));
     }
     let target = Target::Dependency(blocker.clone(), blocked.clone());
-    let mut w = write(command, target, if_match);
+    let mut w = write(command, target, if_match, dry_run);
     w.created = true;
     execute(&app, &caller, w).await
 }
@@ -877,6 +964,7 @@ async fn remove_dependency(
     caller: Caller,
     Path((blocker, blocked)): Path<(String, String)>,
     if_match: IfMatch,
+    dry_run: DryRun,
 ) -> Result<Response, ApiError> {
     let blocker = path_name("item", &blocker)?;
     let blocked = path_name("item", &blocked)?;
@@ -896,7 +984,12 @@ async fn remove_dependency(
     execute(
         &app,
         &caller,
-        write(command, Target::Dependency(blocker, blocked), if_match),
+        write(
+            command,
+            Target::Dependency(blocker, blocked),
+            if_match,
+            dry_run,
+        ),
     )
     .await
 }
@@ -911,7 +1004,10 @@ pub(crate) async fn idempotent(
     request: Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if request.method() != Method::POST {
+    // A preview changes nothing, so there is nothing to replay; storing its answer would
+    // replay the preview for the real write that follows with the same key.
+    let preview = DryRun::from_query(request.uri().query()).unwrap_or(DryRun(true));
+    if request.method() != Method::POST || preview.0 {
         return next.run(request).await;
     }
     let Some(key) = request
@@ -1038,6 +1134,7 @@ mod tests {
             },
             target: Target::Run(release),
             if_match: IfMatch::default(),
+            dry_run: DryRun::default(),
             reason: Some(note),
             created: false,
         };

@@ -48,9 +48,11 @@
           var focus = focused();
           var open = opened();
           var chosen = choices();
+          var typing = kept();
           live.innerHTML = next.innerHTML;
           reopen(open);
           rechoose(chosen);
+          restore(typing);
           refocus(focus);
         }
         if (status && summary) status.textContent = 'Updated: ' + summary;
@@ -122,6 +124,21 @@
     if (target) target.focus();
   }
 
+  // Sections marked data-keep hold forms: the re-rendered page keeps the reader's own
+  // copy, with what they typed, in place of the fresh one.
+  function kept() {
+    var sections = {};
+    live.querySelectorAll('[data-keep][id]').forEach(function (section) { sections[section.id] = section; });
+    return sections;
+  }
+
+  function restore(sections) {
+    live.querySelectorAll('[data-keep][id]').forEach(function (fresh) {
+      var mine = sections[fresh.id];
+      if (mine) fresh.replaceWith(mine);
+    });
+  }
+
   // Board moves: the select only chooses; the Move button writes.
   function move(button) {
     var item = button.getAttribute('data-move-button');
@@ -157,15 +174,20 @@
       change + ': ' + action);
   }
 
-  // Writes: board moves, and run steps and rollbacks on the runbook page.
-  function post(url, body, done) {
+  // Writes: board moves, item updates, and run steps and rollbacks on the runbook page.
+  // `then`, if given, gets the answer of a successful write (a dry run's impact).
+  function post(url, body, done, then) {
     fetch(url, {
       method: 'POST',
       credentials: 'same-origin',
       headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
       body: JSON.stringify(body)
     }).then(function (r) {
-      if (r.ok) { say(done); refresh(); return; }
+      if (r.ok) {
+        if (done) { say(done); refresh(); }
+        if (then) return r.json().then(then);
+        return;
+      }
       if (r.status === 401) { signedOut(); return; }
       return r.json().then(function (problem) {
         say('Refused: ' + (problem.detail || problem.title), true);
@@ -174,9 +196,91 @@
     });
   }
 
+  // The item page: move the ETA (after a preview of what it puts at risk, if wanted) and
+  // post a status note.
+  function etaBody(form) {
+    var reason = form.elements.reason.value.trim();
+    var body = { eta: form.elements.eta.value || null };
+    if (reason) body.reason = reason;
+    return body;
+  }
+
+  function element(tag, text) {
+    var node = document.createElement(tag);
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function showImpact(box, impact) {
+    box.textContent = '';
+    box.appendChild(element('h3', 'If you move it'));
+    var list = element('ul');
+    (impact.releases || []).forEach(function (release) {
+      if (release.atRiskAfter && !release.atRiskBefore) {
+        list.appendChild(element('li', 'Release ' + release.release + ' becomes at risk'));
+      } else if (release.atRiskBefore && !release.atRiskAfter) {
+        list.appendChild(element('li', 'Release ' + release.release + ' is no longer at risk'));
+      }
+    });
+    (impact.newlyAtRisk || []).forEach(function (entry) {
+      var item = element('li');
+      item.appendChild(element('b', entry[0]));
+      item.appendChild(document.createTextNode(' becomes at risk: ' + entry[1].join(' → ')));
+      list.appendChild(item);
+    });
+    (impact.noLongerAtRisk || []).forEach(function (name) {
+      list.appendChild(element('li', name + ' is no longer at risk'));
+    });
+    if (!list.children.length) list.appendChild(element('li', 'Nothing new is at risk.'));
+    box.appendChild(list);
+    if ((impact.teams || []).length) {
+      box.appendChild(element('p', 'Teams to tell: ' + impact.teams.join(', ')));
+    }
+    box.hidden = false;
+  }
+
+  function today() {
+    var now = new Date();
+    var pad = function (n) { return (n < 10 ? '0' : '') + n; };
+    return now.getFullYear() + '-' + pad(now.getMonth() + 1) + '-' + pad(now.getDate());
+  }
+
+  document.addEventListener('submit', function (e) {
+    var form = e.target;
+    if (form.hasAttribute('data-eta-form')) {
+      e.preventDefault();
+      var item = form.getAttribute('data-eta-form');
+      var body = etaBody(form);
+      if (!body.eta && !window.confirm('Clear the ETA of ' + item + '?')) return;
+      post('/api/v1/items/' + encodeURIComponent(item) + '/eta', body,
+        body.eta ? 'ETA of ' + item + ' moved to ' + body.eta : 'ETA of ' + item + ' cleared',
+        function () {
+          form.elements.reason.value = '';
+          var box = form.parentNode.querySelector('[data-eta-impact]');
+          if (box) box.hidden = true;
+        });
+    } else if (form.hasAttribute('data-note-form')) {
+      e.preventDefault();
+      var noted = form.getAttribute('data-note-form');
+      var text = form.elements.text.value.trim();
+      if (!text) return;
+      post('/api/v1/items/' + encodeURIComponent(noted) + '/updates', { date: today(), text: text },
+        'Note posted on ' + noted, function () { form.elements.text.value = ''; });
+    }
+  });
+
+  function previewEta(button) {
+    var form = button.closest('form');
+    var box = form.parentNode.querySelector('[data-eta-impact]');
+    var item = form.getAttribute('data-eta-form');
+    post('/api/v1/items/' + encodeURIComponent(item) + '/eta?dryRun', etaBody(form), null,
+      function (answer) { showImpact(box, answer.impact || {}); });
+  }
+
   document.addEventListener('click', function (e) {
-    var button = e.target.closest ? e.target.closest('button[data-step], button[data-rollback], button[data-run-start], button[data-move-button], button[data-change], button[data-lesson]') : null;
+    var button = e.target.closest ? e.target.closest('button[data-step], button[data-rollback], button[data-run-start], button[data-move-button], button[data-change], button[data-lesson], button[data-eta-preview]') : null;
     if (!button) return;
+    if (button.hasAttribute('data-eta-preview')) { previewEta(button); return; }
     if (button.hasAttribute('data-move-button')) { move(button); return; }
     if (button.hasAttribute('data-change')) { decideChange(button); return; }
     if (button.hasAttribute('data-lesson')) {

@@ -225,6 +225,10 @@ pub struct HistoryArgs {
 pub struct ItemArgs {
     #[command(subcommand)]
     pub verb: ItemVerb,
+    /// Print what the change would do (the items it would put at risk, with their
+    /// chains, and the teams to tell) and change nothing.
+    #[arg(long, global = true)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Subcommand)]

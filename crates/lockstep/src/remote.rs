@@ -677,6 +677,17 @@ pub async fn item(client: &Client, global: &Global, args: ItemArgs) -> anyhow::R
         }
     };
     let item = Name::parse(&item)?;
+    if args.dry_run {
+        let answer = client
+            .post_json(&format!("/api/v1/items/{item}/{verb}?dryRun"), &body)
+            .await?;
+        let impact: lockstep_core::change::Impact =
+            serde_json::from_value(answer["impact"].clone())
+                .with_context(|| format!("{}: the dry run's answer has no impact", client.base))?;
+        let changes = answer["events"].as_array().cloned().unwrap_or_default();
+        crate::verbs::print_preview(global.output, &changes, &impact);
+        return Ok(ExitCode::SUCCESS);
+    }
     let answer = client
         .post_json(&format!("/api/v1/items/{item}/{verb}"), &body)
         .await?;

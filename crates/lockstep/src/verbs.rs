@@ -66,7 +66,45 @@ pub async fn item(global: &Global, args: ItemArgs) -> anyhow::Result<ExitCode> {
             )
         }
     };
+    if args.dry_run {
+        return preview(global, command, now).await;
+    }
     commit(global, command, reason, now).await
+}
+
+/// Decides `command` on the database and prints what it would do; records nothing.
+async fn preview(
+    global: &Global,
+    command: Command,
+    now: jiff::Timestamp,
+) -> anyhow::Result<ExitCode> {
+    let state = open(global).await?.load().await?;
+    let events = decide(&state, command, now)?;
+    let impact = lockstep_core::change::impact(&state, &events);
+    let changes: Vec<serde_json::Value> = events
+        .iter()
+        .map(|event| serde_json::json!({ "summary": event.describe(), "event": event }))
+        .collect();
+    print_preview(global.output, &changes, &impact);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a dry run: the changes and their impact as Markdown, or all of it as JSON.
+pub(crate) fn print_preview(
+    output: Output,
+    changes: &[serde_json::Value],
+    impact: &lockstep_core::change::Impact,
+) {
+    match output {
+        Output::Json => println!(
+            "{:#}",
+            serde_json::json!({ "dryRun": true, "changes": changes, "impact": impact })
+        ),
+        _ => {
+            print!("{}", impact.to_markdown());
+            println!("\ndry run: nothing changed");
+        }
+    }
 }
 
 /// The result a scenario is given, or the error that lists the results there are.

@@ -137,6 +137,63 @@ fn reads_against_a_server_print_what_the_database_prints() {
 }
 
 #[test]
+fn a_dry_run_prints_the_impact_the_database_would_and_changes_nothing() {
+    let f = fixture();
+    let before = f.ws.n_events();
+    let slip = [
+        "item",
+        "eta",
+        "api-analytics-endpoints",
+        "2025-02-10",
+        "--dry-run",
+    ];
+    let local = f.ws.ok(&slip);
+    let remote = f.remote_ok(&f.mike, &slip);
+    assert_eq!(remote, local);
+    assert!(
+        local.contains("- item api-analytics-endpoints: eta 2025-02-05 → 2025-02-10"),
+        "{local}"
+    );
+    assert!(
+        local.contains("- frontend-dashboard becomes at risk: ")
+            && local.contains("- mobile-analytics-view becomes at risk: ")
+            && local.contains("- q1-2025: **becomes at risk**"),
+        "{local}"
+    );
+    assert!(local.contains("ETA Feb 10 > need-by Feb 8"), "{local}");
+    assert!(
+        local.trim_end().ends_with("dry run: nothing changed"),
+        "{local}"
+    );
+    let mut json_args = slip.to_vec();
+    json_args.extend(["-o", "json"]);
+    let local: serde_json::Value =
+        serde_json::from_str(&f.ws.ok(&json_args)).expect("json dry run");
+    let remote: serde_json::Value =
+        serde_json::from_str(&f.remote_ok(&f.mike, &json_args)).expect("json dry run");
+    assert_eq!(local["dryRun"], true);
+    assert_eq!(remote["impact"], local["impact"]);
+    assert_eq!(f.ws.n_events(), before, "a dry run records nothing");
+
+    // The server still checks who may: Mike does not lead the frontend.
+    let refused = f.remote(
+        &f.mike,
+        &[
+            "item",
+            "eta",
+            "frontend-dashboard",
+            "2025-02-20",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("403"),
+        "{refused:?}"
+    );
+}
+
+#[test]
 fn writes_against_a_server_follow_the_roles_and_say_why_not() {
     let f = fixture();
     let moved = f.remote_ok(
