@@ -145,6 +145,11 @@ impl RiskReport {
             self.set_late(state, name, None, previous.as_ref());
             return previous.is_some() || previous_finish.is_some();
         };
+        // Delivered work is late no more and holds nobody up, whatever its last ETA said.
+        if item.status.is_ready() {
+            self.set_late(state, name, None, previous.as_ref());
+            return previous.is_some() || previous_finish.is_some();
+        }
         let mut finish = item.eta.or(item.spec.due);
         // The dependency that explains the risk: the one with the longest chain.
         let mut worst: Option<(&crate::Dependency, Date, Option<&ItemRisk>, usize)> = None;
@@ -270,6 +275,10 @@ impl RiskReport {
                     && let Some(set) = self.late.get_mut(release)
                 {
                     set.remove(name);
+                    // As a full assessment leaves it: no entry for a release with none late.
+                    if set.is_empty() {
+                        self.late.remove(release);
+                    }
                 }
             }
         }
@@ -278,7 +287,11 @@ impl RiskReport {
     /// Re-evaluates one release from its late items.
     fn evaluate_release(&mut self, state: &State, release: &Name) {
         self.releases.remove(release);
-        let Some(release) = state.releases().get(release) else {
+        let Some(release) = state
+            .releases()
+            .get(release)
+            .filter(|release| !release.state.is_terminal())
+        else {
             return;
         };
         let Some(late) = self.late.get(&release.name).filter(|late| !late.is_empty()) else {

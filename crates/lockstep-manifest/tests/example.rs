@@ -140,6 +140,72 @@ fn slipped_api_eta_marks_frontend_mobile_and_the_release_at_risk() {
     );
 }
 
+/// Decides `commands` in order on `state` and applies what they decide.
+fn decide_in(state: &mut State, commands: Vec<lockstep_core::Command>) {
+    for command in commands {
+        for event in lockstep_core::decide(state, command, now()).expect("allowed") {
+            state.apply(state.position() + 1, &event);
+        }
+    }
+}
+
+#[test]
+fn delivered_work_and_cancelled_releases_are_not_at_risk() {
+    use lockstep_core::{Command, ItemStatus, ReleaseState};
+    let mut state = State::new();
+    apply(&mut state, &example_sources());
+    let api = name("api-analytics-endpoints");
+    decide_in(
+        &mut state,
+        vec![Command::SetEta {
+            item: api.clone(),
+            eta: Some(jiff::civil::date(2025, 2, 10)),
+        }],
+    );
+    assert_eq!(lockstep_core::risk::assess(&state).items.len(), 3);
+
+    // The API work is done (its last ETA was Feb 10): late no more, and nobody waits on it.
+    decide_in(
+        &mut state,
+        vec![Command::MoveItem {
+            item: api.clone(),
+            to: ItemStatus::ReadyForRelease,
+        }],
+    );
+    let report = lockstep_core::risk::assess(&state);
+    assert!(report.items.is_empty(), "{report:#?}");
+    assert!(report.releases.is_empty(), "{report:#?}");
+
+    // The frontend slips past the code freeze: the release is at risk.
+    decide_in(
+        &mut state,
+        vec![
+            Command::MoveItem {
+                item: api,
+                to: ItemStatus::InDevelopment,
+            },
+            Command::SetEta {
+                item: name("frontend-dashboard"),
+                eta: Some(jiff::civil::date(2025, 2, 25)),
+            },
+        ],
+    );
+    assert!(
+        lockstep_core::risk::assess(&state)
+            .releases
+            .contains_key(&name("q1-2025"))
+    );
+    // A cancelled release is at risk of nothing.
+    decide_in(
+        &mut state,
+        vec![Command::ChangeReleaseState {
+            release: name("q1-2025"),
+            to: ReleaseState::Cancelled,
+        }],
+    );
+    assert!(lockstep_core::risk::assess(&state).releases.is_empty());
+}
+
 #[test]
 fn a_slip_inside_the_buffer_warns_without_moving_dates() {
     let mut state = State::new();
