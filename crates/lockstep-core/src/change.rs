@@ -187,19 +187,46 @@ impl Impact {
             }
             let _ = writeln!(out, "- {}: {}", release.release, facts.join("; "));
         }
-        if !self.newly_at_risk.is_empty() || !self.no_longer_at_risk.is_empty() {
+        let items = self.item_risk_lines();
+        if !items.is_empty() {
             let _ = writeln!(out, "\n### Risk\n");
         }
-        for (item, chain) in &self.newly_at_risk {
-            let _ = writeln!(out, "- {item} becomes at risk: {}", chain.join(" → "));
-        }
-        for item in &self.no_longer_at_risk {
-            let _ = writeln!(out, "- {item} is no longer at risk");
+        for line in items {
+            let _ = writeln!(out, "- {line}");
         }
         if !self.teams.is_empty() {
             let _ = writeln!(out, "\n### Teams to tell\n\n{}", join(&self.teams));
         }
         out
+    }
+}
+
+impl Impact {
+    /// What changes in the risk of items: those newly at risk with their chains, then those
+    /// no longer at risk.
+    fn item_risk_lines(&self) -> Vec<String> {
+        let newly = self
+            .newly_at_risk
+            .iter()
+            .map(|(item, chain)| format!("{item} becomes at risk: {}", chain.join(" → ")));
+        let cleared = self
+            .no_longer_at_risk
+            .iter()
+            .map(|item| format!("{item} is no longer at risk"));
+        newly.chain(cleared).collect()
+    }
+
+    /// What changes in risk, releases first, one line each: what a dry run ends with.
+    pub fn risk_lines(&self) -> Vec<String> {
+        let releases =
+            self.releases
+                .iter()
+                .filter_map(|r| match (r.at_risk_before, r.at_risk_after) {
+                    (false, true) => Some(format!("release {} becomes at risk", r.release)),
+                    (true, false) => Some(format!("release {} is no longer at risk", r.release)),
+                    _ => None,
+                });
+        releases.chain(self.item_risk_lines()).collect()
     }
 }
 

@@ -345,12 +345,18 @@ pub struct DryRun(pub bool);
 impl DryRun {
     /// The flag in a request's query string.
     pub fn from_query(query: Option<&str>) -> Result<DryRun, ApiError> {
-        let mut dry_run = DryRun(false);
+        let mut dry_run = None;
         for (key, value) in form_pairs(query.unwrap_or_default()) {
             if key != "dryRun" {
                 continue;
             }
-            dry_run = match value.as_str() {
+            if dry_run.is_some() {
+                return Err(ApiError::bad_request(
+                    "dryRun",
+                    "dryRun is given more than once: give it once",
+                ));
+            }
+            dry_run = Some(match value.as_str() {
                 "true" | "" => DryRun(true),
                 "false" => DryRun(false),
                 other => {
@@ -359,9 +365,9 @@ impl DryRun {
                         format!("`{other}` is not a flag: use dryRun=true or dryRun=false"),
                     ));
                 }
-            };
+            });
         }
-        Ok(dry_run)
+        Ok(dry_run.unwrap_or_default())
     }
 }
 

@@ -157,9 +157,18 @@ async fn apply(
         .map(|e| json!({ "stream": state.stream_of(e), "summary": e.describe(), "event": e }))
         .collect();
     let notes: Vec<String> = manifest.notes().iter().map(|n| n.to_string()).collect();
-    if body.dry_run || events.is_empty() {
+    if body.dry_run {
         return Ok(Json(json!({
-            "dryRun": body.dry_run,
+            "dryRun": true,
+            "changes": changes,
+            "notes": notes,
+            "position": state.position(),
+            "impact": lockstep_core::change::impact(&state, &events),
+        })));
+    }
+    if events.is_empty() {
+        return Ok(Json(json!({
+            "dryRun": false,
             "changes": changes,
             "notes": notes,
             "position": state.position(),

@@ -203,7 +203,7 @@ pub(crate) async fn page(
             s.map_or_else(|| "n/a".to_owned(), |s| format!("{:.1} d", s.median))
         };
         let mut body = format!(
-            r#"<h1>Metrics</h1><p class="sub">Releases shipped from <time datetime="{first}">{first}</time> to <time datetime="{last}">{last}</time> (UTC), read off the event log. <a href="/api/v1/metrics?from={first}&amp;to={last}">As JSON</a></p><div id="live"><div class="kpis">"#,
+            r#"<h1>Metrics</h1><p class="sub">Releases shipped from <time datetime="{first}">{first}</time> to <time datetime="{last}">{last}</time> (UTC), read off the event log. <a href="/api/v1/metrics?from={first}&amp;to={last}">As JSON</a></p><form class="inline" method="get" action="/metrics" aria-label="Period"><label>From <input type="date" name="from" value="{first}" required></label><label>To <input type="date" name="to" value="{last}" required></label><button type="submit">Show</button></form><div id="live"><div class="kpis">"#,
             first = day(from),
         );
         for (value, label) in [

@@ -157,7 +157,7 @@ async fn a_preview_is_refused_as_the_write_would_be_but_not_audited() {
 }
 
 #[tokio::test]
-async fn a_flag_that_is_neither_true_nor_false_is_refused_before_anything_is_decided() {
+async fn a_flag_that_is_not_one_true_or_false_is_refused_before_anything_is_decided() {
     let h = harness().await;
     let before = position(&h).await;
     let (status, _, problem) = h
@@ -177,6 +177,20 @@ async fn a_flag_that_is_neither_true_nor_false_is_refused_before_anything_is_dec
             .is_some_and(|d| d.contains("`yes`")),
         "{problem}"
     );
+    // Twice, even agreeing, is refused rather than guessed at.
+    for query in ["dryRun&dryRun=false", "dryRun=true&dryRun=true"] {
+        let (status, _, problem) = h
+            .call(
+                "mike",
+                Method::POST,
+                &format!("/api/v1/items/api-endpoints/eta?{query}"),
+                Some(late_eta()),
+                &[],
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {problem}");
+        assert_eq!(problem["field"], "dryRun", "{problem}");
+    }
     assert_eq!(position(&h).await, before);
 }
 

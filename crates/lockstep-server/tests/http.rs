@@ -1053,6 +1053,15 @@ async fn pages_send_anonymous_users_to_login_and_render_for_users() {
         assert_eq!(status, StatusCode::OK, "{path}");
         let html = page.as_str().expect("html");
         assert!(!html.contains("<script>"), "no inline script on {path}");
+        if path == "/metrics?from=2020-01-01&to=2030-12-31" {
+            // The period form shows the period asked for, ready to change.
+            assert!(
+                html.contains(r#"<input type="date" name="from" value="2020-01-01" required>"#)
+                    && html
+                        .contains(r#"<input type="date" name="to" value="2030-12-31" required>"#),
+                "{html}"
+            );
+        }
         if path == "/metrics" {
             assert!(html.contains("<h1>Metrics</h1>"), "{html}");
             assert!(html.contains("deployment success"), "{html}");

@@ -170,7 +170,10 @@ pub async fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|e| (serde_json::json!(state.stream_of(e)), e))
             .collect();
-        print_changes(global.output, &changes, args.dry_run);
+        let impact = args
+            .dry_run
+            .then(|| lockstep_core::change::impact(&state, &events));
+        print_changes(global.output, &changes, args.dry_run, impact.as_ref());
         if args.dry_run || events.is_empty() {
             return Ok(ExitCode::SUCCESS);
         }
@@ -201,18 +204,24 @@ pub async fn run(global: &Global, args: ApplyArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Prints the change of an apply: each event with its stream (as JSON, since a
-/// server sends it that way).
-pub fn print_changes(output: Output, events: &[(serde_json::Value, &Event)], dry_run: bool) {
+/// server sends it that way), and for a dry run what it would do to the program's risk.
+pub fn print_changes(
+    output: Output,
+    events: &[(serde_json::Value, &Event)],
+    dry_run: bool,
+    impact: Option<&lockstep_core::change::Impact>,
+) {
     match output {
         Output::Json => {
             let changes: Vec<_> = events
                 .iter()
                 .map(|(stream, e)| serde_json::json!({ "stream": stream, "summary": e.describe(), "event": e }))
                 .collect();
-            println!(
-                "{:#}",
-                serde_json::json!({ "dryRun": dry_run, "changes": changes })
-            );
+            let mut answer = serde_json::json!({ "dryRun": dry_run, "changes": changes });
+            if let Some(impact) = impact {
+                answer["impact"] = serde_json::json!(impact);
+            }
+            println!("{answer:#}");
         }
         _ => {
             if events.is_empty() {
@@ -235,6 +244,9 @@ pub fn print_changes(output: Output, events: &[(serde_json::Value, &Event)], dry
                 println!("{sign} {}", event.describe());
             }
             if dry_run {
+                for line in impact.map(|i| i.risk_lines()).unwrap_or_default() {
+                    println!("! {line}");
+                }
                 println!("dry run: {} change(s) not applied", events.len());
             }
         }

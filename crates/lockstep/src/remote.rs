@@ -802,7 +802,14 @@ pub async fn apply(client: &Client, global: &Global, args: ApplyArgs) -> anyhow:
         changes.push((change["stream"].clone(), event));
     }
     let borrowed: Vec<(Value, &Event)> = changes.iter().map(|(s, e)| (s.clone(), e)).collect();
-    crate::apply::print_changes(global.output, &borrowed, args.dry_run);
+    let impact: Option<lockstep_core::change::Impact> = match answer.get("impact") {
+        Some(impact) if args.dry_run => Some(
+            serde_json::from_value(impact.clone())
+                .context("the server sent an impact this build does not know")?,
+        ),
+        _ => None,
+    };
+    crate::apply::print_changes(global.output, &borrowed, args.dry_run, impact.as_ref());
     if !args.dry_run && !changes.is_empty() && global.output == Output::Table {
         println!(
             "applied {} change(s) at position {}",

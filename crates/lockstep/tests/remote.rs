@@ -312,6 +312,28 @@ fn apply_against_a_server_is_one_atomic_change_with_located_errors() {
     let remote = f.remote_ok(&f.rita, &["apply", "-f", path, "--dry-run", "-o", "json"]);
     assert_eq!(remote, local);
 
+    // A dry run ends with what the change would do to the risk, here and on the server.
+    let slipped = release.replacen("eta: 2025-02-05", "eta: 2025-02-10", 1);
+    assert_ne!(slipped, release, "the example has the API's ETA");
+    let slip = f.ws.write("slip.yaml", &slipped);
+    let slip = slip.to_str().expect("utf-8 path");
+    let local = f.ws.ok(&["apply", "-f", slip, "--dry-run"]);
+    let remote = f.remote_ok(&f.rita, &["apply", "-f", slip, "--dry-run"]);
+    assert_eq!(remote, local);
+    assert!(
+        local.contains("! release q1-2025 becomes at risk\n")
+            && local.contains("! frontend-dashboard becomes at risk: API: Analytics endpoints ETA Feb 10 > need-by Feb 8")
+            && local.trim_end().ends_with("dry run: 1 change(s) not applied"),
+        "{local}"
+    );
+    let local: serde_json::Value =
+        serde_json::from_str(&f.ws.ok(&["apply", "-f", slip, "--dry-run", "-o", "json"]))
+            .expect("json");
+    assert_eq!(
+        local["impact"]["newlyAtRisk"].as_array().map(Vec::len),
+        Some(3)
+    );
+
     // mike may not change the release's scope: nothing is applied.
     let before = f.ws.n_events();
     let denied = f.remote(&f.mike, &["apply", "-f", path]);
