@@ -234,6 +234,8 @@ pub(crate) async fn index(
             let items: Vec<&Item> = state.items_of(&release.name).collect();
             let (ready, total) = readiness(&items);
             let risk = match report.releases.get(&release.name) {
+                // Shipped or abandoned: there is nothing left to be at risk of.
+                None if release.state.is_terminal() => "-".to_owned(),
                 Some(r) => format!(
                     r#"<span class="badge risk">at risk</span> <span class="hint">{}</span>"#,
                     escape(r.chain.last().map_or("", String::as_str))

@@ -360,6 +360,14 @@ fn serve_demo_shows_a_release_in_progress_today() {
     assert_eq!(metrics["runs"]["succeeded"], 1, "{metrics:#}");
     assert_eq!(metrics["incidents"], 1, "{metrics:#}");
     assert_eq!(metrics["leadTimeDays"]["count"], 3, "{metrics:#}");
+    // Its API item shipped four days past its due date: history, not a risk.
+    let shipped = ws.ok(&["--server", &url, "get", "items", "--release", "q4-2024"]);
+    let rows: Vec<&str> = shipped.lines().skip(1).collect();
+    assert_eq!(rows.len(), 3, "{shipped}");
+    assert!(
+        rows.iter().all(|row| row.trim_end().ends_with("  -")),
+        "{shipped}"
+    );
     let retro = ws.ok(&["--server", &url, "retro", "q4-2024"]);
     assert!(
         retro.contains("api-export-endpoint ETA ") && retro.contains("(+4 d), reported by mike"),
