@@ -406,6 +406,10 @@ pub struct DeploymentStep {
         skip_serializing_if = "is_default_step_minutes"
     )]
     pub minutes: u32,
+    /// The component version this release deploys (`3.2.0`). When its step is done, the
+    /// environment runs it, as `lockstep deployed` would record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<crate::contract::ComponentVersion>,
 }
 
 fn default_step_minutes() -> u32 {

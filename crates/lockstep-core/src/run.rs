@@ -720,6 +720,9 @@ pub(crate) fn change_step(
             }
         }
     }
+    let deployed = (to == StepStatus::Done)
+        .then(|| deployed_version(state, run, phase, &step, &by, now))
+        .flatten();
     events.push(Event::RunStepChanged {
         release,
         number: run.number,
@@ -731,7 +734,45 @@ pub(crate) fn change_step(
         at: now,
         note: note.filter(|n| !n.trim().is_empty()),
     });
+    events.extend(deployed);
     Ok(events)
+}
+
+/// What a step's completion changes in the environment's deployed versions: a deployment
+/// runs the version the plan names, a rollback brings back the one it replaced. `None`
+/// when the plan names no version or the environment already runs that one.
+fn deployed_version(
+    state: &State,
+    run: &Run,
+    phase: RunPhase,
+    component: &Name,
+    by: &str,
+    now: Timestamp,
+) -> Option<Event> {
+    let planned = run
+        .runbook
+        .steps
+        .iter()
+        .find(|s| &s.component == component)?;
+    let version = match phase {
+        RunPhase::Deploy => planned.version.as_ref()?,
+        RunPhase::Rollback => {
+            planned.version.as_ref()?;
+            planned.replaces.as_ref()?
+        }
+    };
+    let environment = &run.runbook.environment;
+    let current = state.contracts().deployed_in(environment, component);
+    if current.is_some_and(|d| &d.version == version) {
+        return None;
+    }
+    Some(Event::ComponentDeployed {
+        component: component.clone(),
+        environment: environment.clone(),
+        version: version.clone(),
+        by: by.to_owned(),
+        at: now,
+    })
 }
 
 /// Decides `StartRollback`.

@@ -21,6 +21,7 @@ use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
 use serde::{Deserialize, Serialize};
 
+use crate::contract::ComponentVersion;
 use crate::planning::{PlanError, deployment_day};
 use crate::{Name, Release, RollbackTrigger, State};
 
@@ -61,6 +62,13 @@ pub struct RunbookStep {
     pub starts_at: Option<Timestamp>,
     /// Minutes for deployment plus verification.
     pub minutes: u32,
+    /// The version deployed, if the plan says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<ComponentVersion>,
+    /// The version running in the environment when the runbook was made: what a rollback
+    /// of this step restores.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<ComponentVersion>,
     /// Why the step moved or could not be scheduled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
@@ -182,6 +190,24 @@ impl Runbook {
                 let _ = write!(out, " — {note}");
             }
             out.push('\n');
+        }
+        // Kept apart from the order so that its lines stay the seeds' template.
+        if self.steps.iter().any(|step| step.version.is_some()) {
+            let _ = writeln!(out, "\n## Versions");
+            for step in &self.steps {
+                let Some(version) = &step.version else {
+                    continue;
+                };
+                let _ = write!(out, "- {} {version}", step.component);
+                match &step.replaces {
+                    Some(replaces) if replaces != version => {
+                        let _ = write!(out, " (replaces {replaces})");
+                    }
+                    Some(_) => out.push_str(" (already running)"),
+                    None => {}
+                }
+                out.push('\n');
+            }
         }
         let _ = writeln!(out, "\n## Verification Steps");
         for step in &self.steps {
@@ -332,6 +358,10 @@ pub fn generate(
         let starts_at = scheduled_at
             .and_then(|at| at.to_zoned_datetime(zone.clone()).ok())
             .map(|zoned| zoned.timestamp());
+        let replaces = state
+            .contracts()
+            .deployed_in(&plan.environment, &component)
+            .map(|deployed| deployed.version.clone());
         steps.push(RunbookStep {
             title: planned_step
                 .title
@@ -345,6 +375,8 @@ pub fn generate(
             scheduled: scheduled_at,
             starts_at,
             minutes: planned_step.minutes,
+            version: planned_step.version.clone(),
+            replaces,
             note: timing.and_then(|t| t.note.clone()),
             primary,
             backup,

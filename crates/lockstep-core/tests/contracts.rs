@@ -51,6 +51,7 @@ impl ProgramBuilder {
                     at: time(9 + i8::try_from(index).expect("few steps"), 0, 0, 0),
                     title: None,
                     minutes: 30,
+                    version: None,
                 })
                 .collect(),
             verification: vec![],

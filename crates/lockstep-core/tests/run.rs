@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
+use lockstep_core::contract::ComponentVersion;
 use lockstep_core::run::{RunOptions, RunStatus, StepStatus};
 use lockstep_core::runbook::{Runbook, generate};
 use lockstep_core::{
@@ -15,6 +16,10 @@ use lockstep_core::{
 
 fn name(raw: &str) -> Name {
     Name::parse(raw).expect("test names are valid")
+}
+
+fn version(raw: &str) -> ComponentVersion {
+    ComponentVersion::parse(raw).expect("valid version")
 }
 
 fn at(raw: &str) -> Timestamp {
@@ -86,11 +91,17 @@ impl ProgramBuilder {
                 },
             });
         }
+        // The plan names the versions of the frontend and the pipeline, not the API's.
         let step = |component: &str| DeploymentStep {
             component: name(component),
             at: jiff::civil::time(9, 0, 0, 0),
             title: Some(format!("Deploy {component}")),
             minutes: 30,
+            version: match component {
+                "dashboard-ui" => Some(version("3.2.0")),
+                "data-pipeline" => Some(version("2.0.0")),
+                _ => None,
+            },
         };
         commands.push(Command::DefineRelease {
             release: name("q1"),
@@ -667,6 +678,120 @@ fn a_failed_integration_scenario_during_a_run_trips_the_integration_failure_trig
             .contains("Endpoints read pipeline aggregates")
     );
     assert!(run.rollback_proposed());
+}
+
+fn deployed(state: &State, component: &str) -> Option<String> {
+    state
+        .contracts()
+        .deployed_in(&name("production"), &name(component))
+        .map(|d| d.version.as_str().to_owned())
+}
+
+#[test]
+fn a_done_step_runs_its_version_and_a_rolled_back_one_the_version_it_replaced() {
+    let mut state = ProgramBuilder::seed().build();
+    check(
+        &mut state,
+        Command::RecordDeployment {
+            component: name("dashboard-ui"),
+            environment: name("production"),
+            version: version("3.1.4"),
+            by: "sarah".into(),
+        },
+        "2025-02-20T10:00:00Z",
+    )
+    .expect("recorded");
+    let book = runbook(&state);
+    let ui = book.step(&name("dashboard-ui")).expect("step");
+    assert_eq!(ui.version, Some(version("3.2.0")));
+    assert_eq!(ui.replaces, Some(version("3.1.4")));
+    assert!(
+        book.to_markdown().contains(
+            "## Versions\n- data-pipeline 2.0.0\n- dashboard-ui 3.2.0 (replaces 3.1.4)\n"
+        ),
+        "{}",
+        book.to_markdown()
+    );
+
+    start_run(&mut state, no_go_overridden()).expect("starts");
+    deploy(&mut state, "data-pipeline", 0);
+    assert_eq!(deployed(&state, "data-pipeline").as_deref(), Some("2.0.0"));
+    // The plan names no API version: its deployment records none.
+    deploy(&mut state, "analytics-api", 5);
+    assert_eq!(deployed(&state, "analytics-api"), None);
+    step(
+        &mut state,
+        "dashboard-ui",
+        StepStatus::Running,
+        "2025-03-01T09:10:00Z",
+    )
+    .expect("runs");
+    assert_eq!(
+        deployed(&state, "dashboard-ui").as_deref(),
+        Some("3.1.4"),
+        "a version runs once its step is done, not before"
+    );
+    step(
+        &mut state,
+        "dashboard-ui",
+        StepStatus::Verifying,
+        "2025-03-01T09:11:00Z",
+    )
+    .expect("ok");
+    let done = step(
+        &mut state,
+        "dashboard-ui",
+        StepStatus::Done,
+        "2025-03-01T09:12:00Z",
+    )
+    .expect("done");
+    assert!(
+        matches!(done.last(), Some(Event::ComponentDeployed { by, .. }) if by == "alex"),
+        "{done:?}"
+    );
+    assert_eq!(deployed(&state, "dashboard-ui").as_deref(), Some("3.2.0"));
+
+    check(
+        &mut state,
+        Command::StartRollback {
+            release: name("q1"),
+            by: "rita".into(),
+            reason: Some("checkout errors".into()),
+        },
+        "2025-03-01T09:20:00Z",
+    )
+    .expect("rollback starts");
+    for (minute, to) in [
+        (21, StepStatus::Running),
+        (22, StepStatus::Verifying),
+        (23, StepStatus::Done),
+    ] {
+        step(
+            &mut state,
+            "dashboard-ui",
+            to,
+            &format!("2025-03-01T09:{minute}:00Z"),
+        )
+        .expect("rollback step moves");
+    }
+    assert_eq!(
+        deployed(&state, "dashboard-ui").as_deref(),
+        Some("3.1.4"),
+        "the rollback brings back what ran before"
+    );
+    // Nothing ran before the pipeline's 2.0.0: its rollback cannot say what runs now.
+    for (component, first) in [("analytics-api", 24), ("data-pipeline", 27)] {
+        for (minute, to) in [
+            (first, StepStatus::Running),
+            (first + 1, StepStatus::Verifying),
+            (first + 2, StepStatus::Done),
+        ] {
+            let now = format!("2025-03-01T09:{minute}:00Z");
+            step(&mut state, component, to, &now).expect("rollback step moves");
+        }
+    }
+    assert_eq!(deployed(&state, "analytics-api"), None);
+    assert_eq!(deployed(&state, "data-pipeline").as_deref(), Some("2.0.0"));
 }
 
 #[test]

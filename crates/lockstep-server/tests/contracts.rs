@@ -75,6 +75,7 @@ fn commands() -> Vec<Command> {
                                 at: jiff::civil::time(hour, 0, 0, 0),
                                 title: None,
                                 minutes: 30,
+                                version: None,
                             })
                             .collect(),
                         verification: Vec::new(),

@@ -82,6 +82,7 @@ fn fixture() -> Vec<Command> {
                         at: jiff::civil::time(9, 0, 0, 0),
                         title: None,
                         minutes: 30,
+                        version: None,
                     }],
                     verification: vec![],
                     rollback_triggers: vec![],

@@ -61,7 +61,7 @@ pub struct DeployedArgs {
     /// The version now running.
     pub version: String,
     /// The environment it runs in.
-    #[arg(long = "env", alias = "environment")]
+    #[arg(long = "env", aliases = ["environment", "to"])]
     pub environment: String,
 }
 

@@ -53,6 +53,24 @@ fn statuses(run: &Value, list: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `component version` running in production, by component.
+fn running(ws: &Workspace) -> Vec<String> {
+    let deployed = json(&ws.ok(&["get", "deployments", "-o", "json"]));
+    deployed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|d| d["environment"] == "production")
+        .map(|d| {
+            format!(
+                "{} {}",
+                d["component"].as_str().unwrap_or("?"),
+                d["version"].as_str().unwrap_or("?")
+            )
+        })
+        .collect()
+}
+
 fn step(ws: &Workspace, component: &str, actions: &[&str]) {
     for action in actions {
         ws.ok(&["run", "step", "q1-2025", component, action]);
@@ -123,6 +141,7 @@ fn issue_6_a_release_day_runs_end_to_end_on_the_cli_and_rolls_back_in_reverse_wh
  {
     let ws = Workspace::new();
     ws.ok(&["apply", "-f", &example_with_short_trigger(&ws)]);
+    ws.ok(&["deployed", "analytics-api", "1.1.4", "--to", "production"]);
 
     // Refused before the run exists, then out of order, then skipping a state.
     let no_run = ws.fails(&["run", "step", "q1-2025", "data-pipeline", "start"]);
@@ -168,6 +187,8 @@ fn issue_6_a_release_day_runs_end_to_end_on_the_cli_and_rolls_back_in_reverse_wh
 
     step(&ws, "data-pipeline", &["start", "verify", "done"]);
     step(&ws, "analytics-api", &["start", "verify", "done"]);
+    // A done step runs the version the plan names.
+    assert_eq!(running(&ws), ["analytics-api 1.2.0", "data-pipeline 3.3.0"]);
     let twice = ws.fails(&["run", "step", "q1-2025", "analytics-api", "done"]);
     assert!(twice.contains("is already done (tester at"), "{twice}");
     step(&ws, "dashboard-ui", &["start"]);
@@ -217,6 +238,9 @@ fn issue_6_a_release_day_runs_end_to_end_on_the_cli_and_rolls_back_in_reverse_wh
     step(&ws, "analytics-api", &["start", "verify", "done"]);
     step(&ws, "data-pipeline", &["start", "verify", "done"]);
 
+    // The API's rollback brings back what ran before; nothing was known to run before the
+    // pipeline's 3.3.0, so it stays on record.
+    assert_eq!(running(&ws), ["analytics-api 1.1.4", "data-pipeline 3.3.0"]);
     let run = json(&ws.ok(&["run", "status", "q1-2025", "-o", "json"]));
     assert_eq!(run["status"], "rolled-back");
     assert_eq!(
