@@ -4,7 +4,7 @@
 
 mod common;
 
-use axum::http::{Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode};
 use common::{Harness, SMALL_PROGRAM_USERS, small_program};
 use serde_json::{Value, json};
 
@@ -34,19 +34,24 @@ fn late_eta() -> Value {
     json!({"eta": "2030-02-12", "reason": "pipeline migration slipped"})
 }
 
+/// `POST /api/v1/items/{item}/eta{query}` of [`late_eta`] as `user`, with `headers`.
+async fn slip(
+    h: &Harness,
+    user: &str,
+    item: &str,
+    query: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, HeaderMap, Value) {
+    let path = format!("/api/v1/items/{item}/eta{query}");
+    h.call(user, Method::POST, &path, Some(late_eta()), headers)
+        .await
+}
+
 #[tokio::test]
 async fn a_preview_shows_the_change_and_what_it_puts_at_risk_and_records_nothing() {
     let h = harness().await;
     let before = position(&h).await;
-    let (status, headers, preview) = h
-        .call(
-            "mike",
-            Method::POST,
-            "/api/v1/items/api-endpoints/eta?dryRun",
-            Some(late_eta()),
-            &[],
-        )
-        .await;
+    let (status, headers, preview) = slip(&h, "mike", "api-endpoints", "?dryRun", &[]).await;
     assert_eq!(status, StatusCode::OK, "{preview}");
     assert!(
         headers.get("etag").is_none(),
@@ -97,15 +102,7 @@ async fn a_preview_shows_the_change_and_what_it_puts_at_risk_and_records_nothing
     assert_eq!(item["item"]["eta"], Value::Null, "{item}");
 
     // The same write without the flag (or with dryRun=false) is the real one.
-    let (status, _, written) = h
-        .call(
-            "mike",
-            Method::POST,
-            "/api/v1/items/api-endpoints/eta?dryRun=false",
-            Some(late_eta()),
-            &[],
-        )
-        .await;
+    let (status, _, written) = slip(&h, "mike", "api-endpoints", "?dryRun=false", &[]).await;
     assert_eq!(status, StatusCode::OK, "{written}");
     assert!(written.get("dryRun").is_none(), "{written}");
     assert_eq!(position(&h).await, before + 1);
@@ -116,15 +113,7 @@ async fn a_preview_is_refused_as_the_write_would_be_but_not_audited() {
     let h = harness().await;
     let refusals = n_refusals(&h).await;
     // Mike leads the API team: the frontend's item is not his to move.
-    let (status, _, problem) = h
-        .call(
-            "mike",
-            Method::POST,
-            "/api/v1/items/dashboard/eta?dryRun=true",
-            Some(late_eta()),
-            &[],
-        )
-        .await;
+    let (status, _, problem) = slip(&h, "mike", "dashboard", "?dryRun=true", &[]).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
     // A rule, not a role: an unknown status.
     let (status, _, problem) = h
@@ -139,15 +128,7 @@ async fn a_preview_is_refused_as_the_write_would_be_but_not_audited() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
     assert_eq!(n_refusals(&h).await, refusals, "previews are not attempts");
 
-    let (status, _, _) = h
-        .call(
-            "mike",
-            Method::POST,
-            "/api/v1/items/dashboard/eta",
-            Some(late_eta()),
-            &[],
-        )
-        .await;
+    let (status, _, _) = slip(&h, "mike", "dashboard", "", &[]).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(
         n_refusals(&h).await,
@@ -160,15 +141,7 @@ async fn a_preview_is_refused_as_the_write_would_be_but_not_audited() {
 async fn a_flag_that_is_not_one_true_or_false_is_refused_before_anything_is_decided() {
     let h = harness().await;
     let before = position(&h).await;
-    let (status, _, problem) = h
-        .call(
-            "mike",
-            Method::POST,
-            "/api/v1/items/api-endpoints/eta?dryRun=yes",
-            Some(late_eta()),
-            &[],
-        )
-        .await;
+    let (status, _, problem) = slip(&h, "mike", "api-endpoints", "?dryRun=yes", &[]).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
     assert_eq!(problem["field"], "dryRun", "{problem}");
     assert!(
@@ -179,15 +152,8 @@ async fn a_flag_that_is_not_one_true_or_false_is_refused_before_anything_is_deci
     );
     // Twice, even agreeing, is refused rather than guessed at.
     for query in ["dryRun&dryRun=false", "dryRun=true&dryRun=true"] {
-        let (status, _, problem) = h
-            .call(
-                "mike",
-                Method::POST,
-                &format!("/api/v1/items/api-endpoints/eta?{query}"),
-                Some(late_eta()),
-                &[],
-            )
-            .await;
+        let (status, _, problem) =
+            slip(&h, "mike", "api-endpoints", &format!("?{query}"), &[]).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {problem}");
         assert_eq!(problem["field"], "dryRun", "{problem}");
     }
@@ -240,25 +206,9 @@ async fn a_preview_under_an_idempotency_key_does_not_stand_in_for_the_real_write
     let h = harness().await;
     let before = position(&h).await;
     let key = [("Idempotency-Key", "eta-slip-1")];
-    let (status, _, preview) = h
-        .call(
-            "mike",
-            Method::POST,
-            "/api/v1/items/api-endpoints/eta?dryRun",
-            Some(late_eta()),
-            &key,
-        )
-        .await;
+    let (status, _, preview) = slip(&h, "mike", "api-endpoints", "?dryRun", &key).await;
     assert_eq!(status, StatusCode::OK, "{preview}");
-    let (status, headers, written) = h
-        .call(
-            "mike",
-            Method::POST,
-            "/api/v1/items/api-endpoints/eta",
-            Some(late_eta()),
-            &key,
-        )
-        .await;
+    let (status, headers, written) = slip(&h, "mike", "api-endpoints", "", &key).await;
     assert_eq!(status, StatusCode::OK, "{written}");
     assert!(headers.get("idempotent-replayed").is_none(), "{written}");
     assert!(written.get("dryRun").is_none(), "{written}");
