@@ -755,12 +755,10 @@ fn deployed_version(
         .iter()
         .find(|s| &s.component == component)?;
     let version = match phase {
-        RunPhase::Deploy => planned.version.as_ref()?,
-        RunPhase::Rollback => {
-            planned.version.as_ref()?;
-            planned.replaces.as_ref()?
-        }
-    };
+        RunPhase::Deploy => planned.version.as_ref(),
+        // Only a step that deployed a version of its own has one to undo.
+        RunPhase::Rollback => planned.version.as_ref().and(planned.replaces.as_ref()),
+    }?;
     let environment = &run.runbook.environment;
     let current = state.contracts().deployed_in(environment, component);
     if current.is_some_and(|d| &d.version == version) {
