@@ -73,6 +73,9 @@ pub enum ComposeError {
     /// A stakeholder notice needs a role.
     #[error("a stakeholder notice needs a role (--role)")]
     MissingRole,
+    /// A dependency alert is written to one team.
+    #[error("a dependency alert needs a team (--team)")]
+    MissingTeam,
     /// An escalation needs its notice.
     #[error("an escalation message needs an escalation notice")]
     MissingEscalation,
@@ -151,6 +154,11 @@ pub fn compose(input: Compose<'_>, request: &Request) -> Result<Message, Compose
         MessageKind::StakeholderNotice => {
             let role = request.role.ok_or(ComposeError::MissingRole)?;
             let context = writer.stakeholder(role, &mut sources);
+            writer.render(&context)?
+        }
+        MessageKind::DependencyAlert => {
+            let team = request.team.as_ref().ok_or(ComposeError::MissingTeam)?;
+            let context = writer.dependency_alert(team, &mut sources);
             writer.render(&context)?
         }
         MessageKind::Escalation => {
@@ -815,6 +823,37 @@ impl<'a> Writer<'a> {
             "owner": self.person(&notice.owner),
             "raised_at": notice.raised_at.to_string(),
             "chain": risk.into_iter().collect::<Vec<_>>(),
+        })
+    }
+
+    /// The team's items of the release at risk because of what they wait on, each with
+    /// its chain; none when the risk has cleared.
+    fn dependency_alert(&self, team: &Name, sources: &mut Sources<'_>) -> serde_json::Value {
+        let release = self.release_view(sources);
+        sources.subject(&format!("team:{team}"));
+        let at_risk: Vec<RiskView> = self
+            .items()
+            .filter(|item| &item.spec.team == team)
+            .filter_map(|item| {
+                let risk = self
+                    .input
+                    .risk
+                    .items
+                    .get(&item.name)
+                    .filter(|r| r.upstream)?;
+                self.risk_sources(&item.name, sources);
+                Some(RiskView {
+                    item: item.spec.title.clone(),
+                    team: self.team_title(team),
+                    projected_finish: short(risk.projected_finish),
+                    chain: self.input.risk.chain(&risk.item),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "release": release,
+            "team": {"name": team.as_str(), "title": self.team_title(team)},
+            "at_risk": at_risk,
         })
     }
 

@@ -25,6 +25,9 @@ pub enum MessageKind {
     StakeholderNotice,
     /// An unacknowledged blocker, escalated to the next contact.
     Escalation,
+    /// To a waiting team: a blocker's slip puts their items at risk (each with its
+    /// chain), or that risk has cleared.
+    DependencyAlert,
     /// During a deployment run: a step failed or a rollback trigger tripped. Urgent: it
     /// waits for neither quiet hours nor a digest.
     DeploymentIncident,
@@ -51,7 +54,7 @@ pub struct UnknownKind(pub String);
 
 impl MessageKind {
     /// Every kind, in the order the documentation lists them.
-    pub const ALL: [MessageKind; 12] = [
+    pub const ALL: [MessageKind; 13] = [
         MessageKind::PreReleaseAnnouncement,
         MessageKind::CompletionAnnouncement,
         MessageKind::DailyUpdate,
@@ -59,6 +62,7 @@ impl MessageKind {
         MessageKind::ReleaseNotes,
         MessageKind::StakeholderNotice,
         MessageKind::Escalation,
+        MessageKind::DependencyAlert,
         MessageKind::DeploymentIncident,
         MessageKind::RollbackStarted,
         MessageKind::DeploymentStatus,
@@ -76,6 +80,7 @@ impl MessageKind {
             MessageKind::ReleaseNotes => "release-notes",
             MessageKind::StakeholderNotice => "stakeholder-notice",
             MessageKind::Escalation => "escalation",
+            MessageKind::DependencyAlert => "dependency-alert",
             MessageKind::DeploymentIncident => "deployment-incident",
             MessageKind::RollbackStarted => "rollback-started",
             MessageKind::DeploymentStatus => "deployment-status",

@@ -4,7 +4,8 @@
 //! [`on_commit`] runs inside `Program::commit` (as the store's outbox policy, wrapped by
 //! `lockstep-delivery`), so a message exists if and only if the events that caused it
 //! do: announcements when a release starts or ships, escalation notices when a blocker
-//! newly endangers other items, the notices of a deployment run (a failed step, a
+//! newly endangers other items and dependency alerts to the teams that wait on it (or
+//! whose risk cleared), the notices of a deployment run (a failed step, a
 //! tripped rollback trigger, a rollback, the run's end) and those of the review
 //! workflows (a change request or an interface change proposed or decided: `review`).
 //! [`scheduled`] writes the time-driven messages (daily updates, weekly agendas) with
@@ -64,6 +65,65 @@ pub struct Pending<'a> {
     pub stream_version: i64,
     /// The event.
     pub event: &'a Event,
+}
+
+/// `recipients`, then the `named` people on every channel they take `kind` on, whatever
+/// their filters; once per (person, channel).
+pub(crate) fn with_named<'a>(
+    config: &'a NotificationConfig,
+    state: &State,
+    kind: MessageKind,
+    mut recipients: Vec<Target<'a>>,
+    named: &[Name],
+) -> Vec<Target<'a>> {
+    for handle in named {
+        for subscription in subscriptions_of(config, state, handle, kind) {
+            let known = recipients.iter().any(|t| {
+                &t.recipient.handle == handle && t.subscription.channel == subscription.channel
+            });
+            if known {
+                continue;
+            }
+            let Some(mut recipient) = crate::notify::recipient(state, handle) else {
+                continue;
+            };
+            if let Some(zone) = &subscription.time_zone {
+                recipient.time_zone = zone.clone();
+            }
+            recipients.push(Target {
+                recipient,
+                subscription,
+            });
+        }
+    }
+    recipients
+}
+
+/// The envelopes of a message that is not urgent: quiet hours and digests hold it like an
+/// announcement. Keys are `KIND:SUBJECT:CAUSE:HANDLE`.
+pub(crate) fn held(
+    message: &Message,
+    targets: Vec<Target<'_>>,
+    subject: &str,
+    cause: &str,
+    now: Timestamp,
+) -> Vec<Envelope> {
+    let kind = message.kind;
+    targets
+        .into_iter()
+        .map(|target| {
+            let not_before = send_after(target.subscription, &target.recipient.time_zone, now);
+            let key = format!("{kind}:{subject}:{cause}:{}", target.recipient.handle);
+            let delivery = Delivery {
+                message: message.clone(),
+                recipient: Some(target.recipient),
+                not_before: (not_before > now).then_some(not_before),
+                caused_by: vec![cause.to_owned()],
+                digest: target.subscription.cadence == Cadence::Digest,
+            };
+            envelope(&target.subscription.channel, key, &delivery)
+        })
+        .collect()
 }
 
 pub(crate) fn envelope(channel: &str, key: String, delivery: &Delivery) -> Envelope {
@@ -193,12 +253,43 @@ pub fn on_commit(
     out.extend(crate::review::on_commit(
         config, templates, before, &after, events, meta,
     ));
-    // Escalations: blockers that newly endanger something downstream.
     let risk_before = lockstep_core::risk::assess(before);
     let cause = events
         .last()
         .map(|p| format!("{}@{}", p.stream, p.stream_version))
         .unwrap_or_default();
+    // Dependency alerts: a waiting team whose items of a release came to be, or stopped
+    // being, at risk because of what they wait on.
+    let kind = MessageKind::DependencyAlert;
+    for (release, team) in dependency_changes(&after, &risk_before, &risk_after) {
+        let Ok(message) = crate::compose(
+            Compose {
+                state: &after,
+                history: &[],
+                provenance: &empty,
+                risk: &risk_after,
+                templates,
+            },
+            &Request {
+                kind,
+                release: release.clone(),
+                team: Some(team.clone()),
+                role: None,
+                date: meta.at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
+                format: Format::Markdown,
+                escalation: None,
+                run: None,
+            },
+        ) else {
+            continue;
+        };
+        let subscribers = targets(config, &after, kind, &release, Some(&team));
+        let leads = crate::review::leads(&after, &team);
+        let recipients = with_named(config, &after, kind, subscribers, &leads);
+        let subject = format!("{release}:{team}");
+        out.extend(held(&message, recipients, &subject, &cause, meta.at));
+    }
+    // Escalations: blockers that newly endanger something downstream.
     for risk in risk_after.items.values().filter(|r| r.upstream) {
         if risk_before
             .items
@@ -232,6 +323,24 @@ pub fn on_commit(
     out.sort_by(|a, b| (&a.channel, &a.idempotency_key).cmp(&(&b.channel, &b.idempotency_key)));
     out.dedup_by(|a, b| a.channel == b.channel && a.idempotency_key == b.idempotency_key);
     out
+}
+
+/// (release, team) of every item that came to be, or stopped being, at risk because of
+/// a blocker (`upstream`), in that order and once each.
+fn dependency_changes(
+    after: &State,
+    before: &lockstep_core::risk::RiskReport,
+    now: &lockstep_core::risk::RiskReport,
+) -> std::collections::BTreeSet<(Name, Name)> {
+    let upstream = |report: &lockstep_core::risk::RiskReport, item: &Name| {
+        report.items.get(item).is_some_and(|risk| risk.upstream)
+    };
+    after
+        .items()
+        .values()
+        .filter(|item| upstream(before, &item.name) != upstream(now, &item.name))
+        .map(|item| (item.release.clone(), item.spec.team.clone()))
+        .collect()
 }
 
 fn escalation_envelopes(

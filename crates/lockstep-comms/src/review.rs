@@ -39,10 +39,8 @@ use lockstep_core::contract::{DecisionRecord, InterfaceVersion, ProposalDecision
 use lockstep_core::{Event, EventMeta, Name, Role, State};
 use serde_json::json;
 
-use crate::notify::{
-    Cadence, NotificationConfig, Scope, Target, recipient, send_after, subscriptions_of, targets_in,
-};
-use crate::policy::{Delivery, Envelope, Pending, envelope};
+use crate::notify::{NotificationConfig, Scope, Target, targets_in};
+use crate::policy::{Envelope, Pending, held, with_named};
 use crate::{ComposeError, Format, Message, MessageKind, Templates};
 
 /// Something a review workflow did that people must be told about.
@@ -326,7 +324,7 @@ fn release_managers(state: &State) -> Vec<Name> {
 }
 
 /// The people who answer for a team: its tech leads, then its on-call primary.
-fn leads(state: &State, team: &Name) -> Vec<Name> {
+pub(crate) fn leads(state: &State, team: &Name) -> Vec<Name> {
     let Some(team) = state.teams().get(team) else {
         return Vec::new();
     };
@@ -421,48 +419,13 @@ pub(crate) fn envelopes(
         return Vec::new();
     };
     let audience = audience(state, notice);
-    let mut recipients: Vec<Target<'_>> = if audience.subscribers {
+    let subscribers: Vec<Target<'_>> = if audience.subscribers {
         targets_in(config, state, kind, audience.scope())
     } else {
         Vec::new()
     };
-    for handle in &audience.named {
-        for subscription in subscriptions_of(config, state, handle, kind) {
-            let known = recipients.iter().any(|t| {
-                &t.recipient.handle == handle && t.subscription.channel == subscription.channel
-            });
-            if known {
-                continue;
-            }
-            let Some(mut recipient) = recipient(state, handle) else {
-                continue;
-            };
-            if let Some(zone) = &subscription.time_zone {
-                recipient.time_zone = zone.clone();
-            }
-            recipients.push(Target {
-                recipient,
-                subscription,
-            });
-        }
-    }
-    let subject = notice.subject();
-    recipients
-        .into_iter()
-        .map(|target| {
-            // Not urgent: quiet hours and digests hold it like an announcement.
-            let not_before = send_after(target.subscription, &target.recipient.time_zone, now);
-            let key = format!("{kind}:{subject}:{cause}:{}", target.recipient.handle);
-            let delivery = Delivery {
-                message: message.clone(),
-                recipient: Some(target.recipient),
-                not_before: (not_before > now).then_some(not_before),
-                caused_by: vec![cause.to_owned()],
-                digest: target.subscription.cadence == Cadence::Digest,
-            };
-            envelope(&target.subscription.channel, key, &delivery)
-        })
-        .collect()
+    let recipients = with_named(config, state, kind, subscribers, &audience.named);
+    held(&message, recipients, notice.subject().as_str(), cause, now)
 }
 
 // ---------------------------------------------------------------- composing

@@ -39,6 +39,10 @@ const EMBEDDED: &[(&str, &str)] = &[
     ),
     ("escalation.j2", include_str!("../templates/escalation.j2")),
     (
+        "dependency-alert.j2",
+        include_str!("../templates/dependency-alert.j2"),
+    ),
+    (
         "deployment-incident.j2",
         include_str!("../templates/deployment-incident.j2"),
     ),

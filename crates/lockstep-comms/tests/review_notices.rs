@@ -217,9 +217,17 @@ fn an_approved_change_tells_the_requester_the_teams_leads_managers_and_subscribe
             .into_iter()
             .partition(|(_, d)| d.message.kind == MessageKind::ChangeRequest);
     // What the change applies causes its own notices, as if applied directly: the
-    // slipped API now endangers the dashboard, an escalation (rita is the only contact
-    // on the escalation path who takes escalations).
-    assert_eq!(who(&others), [triple("hook", "rita", "escalation")]);
+    // slipped API now endangers the dashboard and the mobile view, a dependency alert per
+    // waiting team and an escalation (rita takes everything, and is the only contact on
+    // the escalation path who takes escalations).
+    assert_eq!(
+        who(&others),
+        [
+            triple("hook", "rita", "dependency-alert"),
+            triple("hook", "rita", "dependency-alert"),
+            triple("hook", "rita", "escalation"),
+        ]
+    );
     // Mike requested it and leads the API; sarah leads the frontend, which waits on the
     // API; rita manages releases; alex follows q1-2025 and sam the frontend. Priya leads
     // mobile, which also waits, but takes only daily updates: she has no channel for it.

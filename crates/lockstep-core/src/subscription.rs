@@ -16,7 +16,7 @@ use crate::{Name, Role};
 
 /// The message kinds a subscription may name, as `lockstep-comms` spells them (its tests
 /// keep the two lists equal).
-pub const MESSAGE_KINDS: [&str; 12] = [
+pub const MESSAGE_KINDS: [&str; 13] = [
     "pre-release-announcement",
     "completion-announcement",
     "daily-update",
@@ -24,6 +24,7 @@ pub const MESSAGE_KINDS: [&str; 12] = [
     "release-notes",
     "stakeholder-notice",
     "escalation",
+    "dependency-alert",
     "deployment-incident",
     "rollback-started",
     "deployment-status",

@@ -1,0 +1,97 @@
+//! Dependency alerts through the outbox policy: when a blocker's slip puts a waiting
+//! team's items at risk, that team's leads and the subscribers of its release and team
+//! hear it with the chain, once per team; when the risk clears, they hear that too; a
+//! change that leaves the risk as it was tells nobody. The blocking team is not alerted
+//! (its owner gets the escalation).
+
+mod common;
+
+use common::{Program, at, name, triple, who};
+use lockstep_comms::MessageKind;
+use lockstep_comms::notify::NotificationConfig;
+use lockstep_comms::policy::{Delivery, Envelope};
+use lockstep_core::{Command, decide};
+
+/// Sarah (frontend lead), priya (mobile lead) and mike (API lead) take dependency alerts
+/// on the hook, filtered to the API team or another release, so that what reaches sarah
+/// and priya is what they get as leads; sam (support) takes the frontend's by mail, as a
+/// digest; uma follows another release.
+const SUBSCRIPTIONS: &str = "\
+channels:
+  hook: {kind: webhook, url: \"http://127.0.0.1:9/\", secret: s3cret}
+  mail: {kind: email, smtp: {host: 127.0.0.1, port: 25, starttls: false, from: lockstep@example.com}}
+subscriptions:
+  - {member: sarah, channel: hook, teams: [api], kinds: [dependency-alert]}
+  - {member: priya, channel: hook, releases: [q2-2025], kinds: [dependency-alert]}
+  - {member: mike, channel: hook, teams: [api], kinds: [dependency-alert]}
+  - {member: sam, channel: mail, teams: [frontend], kinds: [dependency-alert], cadence: digest, digestAt: \"09:00\"}
+  - {member: uma, channel: mail, releases: [q2-2025], kinds: [dependency-alert]}
+";
+
+/// Moves the API item's ETA to `eta` (2025-MM-DD) at `now`, as mike; the alerts written.
+fn slip(program: &mut Program, eta: (i16, i8, i8), now: &str) -> Vec<(Envelope, Delivery)> {
+    let config = NotificationConfig::parse(SUBSCRIPTIONS).unwrap_or_else(|e| panic!("{e}"));
+    let command = Command::SetEta {
+        item: name("api-analytics-endpoints"),
+        eta: Some(jiff::civil::date(eta.0, eta.1, eta.2)),
+    };
+    let events = decide(&program.state, command.clone(), at(now)).unwrap_or_else(|e| panic!("{e}"));
+    let written = common::run_policy(&config, &program.state, &events, "mike", now, None);
+    program.run(now, "mike", command);
+    written
+        .into_iter()
+        .filter(|(_, d)| d.message.kind == MessageKind::DependencyAlert)
+        .collect()
+}
+
+fn to<'a>(written: &'a [(Envelope, Delivery)], handle: &str) -> &'a Delivery {
+    written
+        .iter()
+        .map(|(_, d)| d)
+        .find(|d| {
+            d.recipient
+                .as_ref()
+                .is_some_and(|r| r.handle.as_str() == handle)
+        })
+        .unwrap_or_else(|| panic!("a message to {handle} in {:?}", who(written)))
+}
+
+fn show(delivery: &Delivery) -> String {
+    format!(
+        "Subject: {}\n\n{}",
+        delivery.message.subject, delivery.message.body
+    )
+}
+
+#[test]
+fn a_slip_alerts_each_waiting_team_once_with_the_chain_and_its_clearing_too() {
+    let mut program = Program::seed();
+    let written = slip(&mut program, (2025, 2, 10), "2025-02-04T16:00:00Z");
+    assert_eq!(
+        who(&written),
+        [
+            triple("hook", "priya", "dependency-alert"),
+            triple("hook", "sarah", "dependency-alert"),
+            triple("mail", "sam", "dependency-alert"),
+        ],
+        "the waiting teams' leads and the frontend's follower; not the API's lead"
+    );
+    let sarah = to(&written, "sarah");
+    assert_eq!(sarah.message.team, Some(name("frontend")));
+    assert_eq!(sarah.message.release, Some(name("q1-2025")));
+    assert!(sarah.message.body.contains(
+        "API: Analytics endpoints ETA Feb 10 > need-by Feb 8 − 3 d buffer → Frontend: New dashboard UI at risk"
+    ));
+    assert_eq!(to(&written, "priya").message.team, Some(name("mobile")));
+    assert!(to(&written, "sam").digest, "sam reads his in the digest");
+    insta::assert_snapshot!("frontend_at_risk", show(sarah));
+
+    // Later still: the frontend was already at risk, so nobody is told again.
+    let again = slip(&mut program, (2025, 2, 11), "2025-02-05T16:00:00Z");
+    assert_eq!(who(&again), []);
+
+    // Back inside the buffer: the risk clears, and the same people hear it.
+    let cleared = slip(&mut program, (2025, 2, 5), "2025-02-06T16:00:00Z");
+    assert_eq!(who(&cleared), who(&written));
+    insta::assert_snapshot!("frontend_cleared", show(to(&cleared, "sarah")));
+}
