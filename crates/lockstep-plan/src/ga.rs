@@ -65,6 +65,33 @@
 //! late-acceptance hill climb (history of 20–1,000) from each island's best list, whose
 //! steps are 1–8 precedence-feasible insertions decoded and justified like children
 //! (31.56–31.68%).
+//!
+//! Measured in a seventh session on the same 100 j120 instances (this scheme: 33.29 and 33.26%
+//! at 5,000 schedules, 31.53 and 31.66% at 50,000, for seeds 1 and 2) and left out: Debels
+//! and Vanhoucke's bi-population GA put together as a whole, with schedules as individuals,
+//! a population of left-justified and one of right-justified schedules per island, each
+//! child made from two 2-tournament parents of the other population by peak crossover (the
+//! activities starting in the mother's most utilised interval, Σ r/R over time, keep her
+//! start or finish, the others take the father's), decoded once, backward for the right
+//! and forward for the left population, and kept by elitist selection of distinct
+//! schedules. At 5,000 schedules it is the better search: 32.97 and 33.06% with populations
+//! of 40 and intervals of 15–50% of the makespan (25–75%: 33.32%; 10–40%: 33.04%; 5–30%:
+//! 33.40%; populations of 20, 30, 80: 34.31, 33.56, 33.49%; one island of 40 or 60: 33.77,
+//! 33.47%; steady-state replacement of the worst: 34.23%; the peak kept as a block between
+//! the father's earlier and later activities: 33.28%). At 50,000 it needs diversity: 31.92%
+//! without mutation at populations of 126 (40, 60, 200: 32.81, 32.53, 31.55%); copying a
+//! random activity's key with probability 0.005, 0.01, 0.02: 31.56, 31.34, 31.74% (31.50%
+//! for seed 2; 31.45% with populations of 200; but 33.18 and 33.49% at 5,000); swapping
+//! neighbours in key order with probability 0.03 or 0.06: 31.67, 31.53% (31.42% with
+//! populations of 160). Its best setting (0.8·√share per population, intervals of 15–50%,
+//! key copying at 0.01) then gave 10.80 and 10.79% on all 480 j60 instances (this scheme:
+//! 10.77 and 10.74%) and 31.33% on all 600 j120 instances for seed 1 (this scheme: 31.37%),
+//! though it matched the best known makespan on 242 of them against 252. Adding the
+//! decomposition (DBGA: every 5 or 10 generations, a run of 5–40% of the best
+//! schedule's activities in start order re-sequenced by a sub-GA of 10–20 schedules per
+//! population over 10 generations, children decoded as the whole project with the other
+//! activities keeping their keys, its best offered back to both populations) made it worse:
+//! 31.48–31.82% at 50,000, 33.07–33.54% at 5,000.
 
 use crate::rcpsp::{Problem, Schedule, ScheduleError, diagnose};
 use crate::rng::SeededRng;
