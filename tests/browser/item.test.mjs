@@ -1,6 +1,6 @@
 // The item page in a real browser: the API lead previews what moving his ETA would put at
 // risk (nothing is written), keeps what he typed while the page refreshes under him,
-// moves the ETA and posts a status note; a viewer gets no forms.
+// moves the ETA, posts a status note and moves the status; a viewer gets no forms.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
@@ -69,6 +69,13 @@ test('mike previews a slip, keeps his typing through a refresh, then moves the E
   await update.getByLabel('Status note').fill('Migration rerun tonight');
   await update.getByRole('button', { name: 'Post' }).click();
   await page.locator('.activity').first().filter({ hasText: 'Migration rerun tonight' }).waitFor();
+  // The status moves from here too, as on the board.
+  await page.getByLabel('Move API: Analytics endpoints').selectOption('ready-for-release');
+  await page.getByRole('button', { name: 'Move', exact: true }).click();
+  await page.locator('#flash').filter({ hasText: 'to Ready for Release' }).waitFor();
+  await page.locator('.kpi').filter({ hasText: 'Ready for Release' }).waitFor();
+  assert.equal((await readItem(page)).status, 'ready-for-release');
+
   const history = await page.evaluate(async () =>
     (await (await fetch('/api/v1/history?last=5')).json()).items.map((e) => e.summary));
   assert.ok(history.some((s) => s.includes(`eta `) && s.includes(slipped)), JSON.stringify(history));
@@ -80,6 +87,7 @@ test('a viewer reads the item without the forms', async () => {
   const { context, page, errors } = await itemPageAs('viewer');
   await page.locator('h1').waitFor();
   assert.equal(await page.locator('#item-update').count(), 0);
+  assert.equal(await page.getByRole('button', { name: 'Move', exact: true }).count(), 0);
   assert.deepEqual(errors, []);
   await context.close();
 });

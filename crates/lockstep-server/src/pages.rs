@@ -587,6 +587,14 @@ fn card(state: &State, report: &RiskReport, item: &Item, caller: &Caller) -> Str
             escape(&risk.link),
         );
     }
+    out.push_str(&move_control(state, caller, item));
+    out.push_str("</article>");
+    out
+}
+
+/// The status select and Move button of an item, for those who may move it and while it
+/// can move (released is final); empty otherwise.
+fn move_control(state: &State, caller: &Caller, item: &Item) -> String {
     let movable = item.status != ItemStatus::Released
         && allowed(
             state,
@@ -596,41 +604,38 @@ fn card(state: &State, report: &RiskReport, item: &Item, caller: &Caller) -> Str
                 to: item.status,
             },
         );
-    if movable {
-        // Choosing a status writes nothing (arrow keys on a closed select fire `change`
-        // in Chromium); the Move button does, and asks first when the move is final.
+    if !movable {
+        return String::new();
+    }
+    let name = escape(item.name.as_str());
+    let title = escape(&item.spec.title);
+    // Choosing a status writes nothing (arrow keys on a closed select fire `change` in
+    // Chromium); the Move button does, and asks first when the move is final.
+    let mut out = format!(
+        r#"<div class="move"><label class="sr-only" for="move-{name}">Move {title}</label><select id="move-{name}" data-move="{name}">"#
+    );
+    for status in ItemStatus::COLUMNS {
         let _ = write!(
             out,
-            r#"<div class="move"><label class="sr-only" for="move-{name}">Move {title}</label><select id="move-{name}" data-move="{name}">"#,
-            name = escape(item.name.as_str()),
-            title = escape(&item.spec.title),
-        );
-        for status in ItemStatus::COLUMNS {
-            let _ = write!(
-                out,
-                r#"<option value="{v}"{sel}>{t}{fin}</option>"#,
-                v = status.as_str(),
-                t = status.title(),
-                sel = if status == item.status {
-                    " selected"
-                } else {
-                    ""
-                },
-                fin = if status == ItemStatus::Released {
-                    " (final)"
-                } else {
-                    ""
-                },
-            );
-        }
-        let _ = write!(
-            out,
-            r#"</select><button type="button" id="move-button-{name}" data-move-button="{name}" data-title="{title}">Move</button></div>"#,
-            name = escape(item.name.as_str()),
-            title = escape(&item.spec.title),
+            r#"<option value="{v}"{sel}>{t}{fin}</option>"#,
+            v = status.as_str(),
+            t = status.title(),
+            sel = if status == item.status {
+                " selected"
+            } else {
+                ""
+            },
+            fin = if status == ItemStatus::Released {
+                " (final)"
+            } else {
+                ""
+            },
         );
     }
-    out.push_str("</article>");
+    let _ = write!(
+        out,
+        r#"</select><button type="button" id="move-button-{name}" data-move-button="{name}" data-title="{title}">Move</button></div>"#
+    );
     out
 }
 
@@ -1044,8 +1049,8 @@ pub(crate) async fn item(
     .await
 }
 
-/// The item page's forms for those who may use them: move the ETA (with a preview of
-/// what it would put at risk) and post a status note. The live refresh keeps the section
+/// The item page's controls for those who may use them: move the status, move the ETA
+/// (with a preview of what it would put at risk) and post a status note. The live refresh keeps the section
 /// (`data-keep`) so that nothing typed is lost when someone else changes the program.
 fn update_panel(state: &State, caller: &Caller, item: &Item) -> String {
     let may_move = allowed(
@@ -1067,12 +1072,16 @@ fn update_panel(state: &State, caller: &Caller, item: &Item) -> String {
             },
         },
     );
-    if !may_move && !may_note {
+    let status = move_control(state, caller, item);
+    if !may_move && !may_note && status.is_empty() {
         return String::new();
     }
     let name = escape(item.name.as_str());
-    let mut out =
-        String::from(r#"<section class="panel update" id="item-update" data-keep><h2>Update</h2>"#);
+    // The status control is rendered afresh on every refresh (the board's select keeps
+    // its choice); the forms below it are kept as typed.
+    let mut out = format!(
+        r#"<section class="panel update"><h2>Update</h2>{status}<div id="item-update" data-keep>"#
+    );
     if may_move {
         let _ = write!(
             out,
@@ -1088,7 +1097,7 @@ fn update_panel(state: &State, caller: &Caller, item: &Item) -> String {
             text_max = crate::wire::MAX_UPDATE_CHARS,
         );
     }
-    out.push_str("</section>");
+    out.push_str("</div></section>");
     out
 }
 
