@@ -186,27 +186,28 @@ pub fn on_commit(
     let mut out = Vec::new();
     let empty = Provenance::default();
     let risk_after = lockstep_core::risk::assess(&after);
-    let compose_for = |kind: MessageKind, release: &Name| -> Result<Message, ComposeError> {
-        crate::compose(
-            Compose {
-                state: &after,
-                history: &[],
-                provenance: &empty,
-                risk: &risk_after,
-                templates,
-            },
-            &Request {
-                kind,
-                release: release.clone(),
-                team: None,
-                role: None,
-                date: meta.at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
-                format: Format::Markdown,
-                escalation: None,
-                run: None,
-            },
-        )
-    };
+    let compose_for =
+        |kind: MessageKind, release: &Name, team: Option<&Name>| -> Result<Message, ComposeError> {
+            crate::compose(
+                Compose {
+                    state: &after,
+                    history: &[],
+                    provenance: &empty,
+                    risk: &risk_after,
+                    templates,
+                },
+                &Request {
+                    kind,
+                    release: release.clone(),
+                    team: team.cloned(),
+                    role: None,
+                    date: meta.at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
+                    format: Format::Markdown,
+                    escalation: None,
+                    run: None,
+                },
+            )
+        };
     for pending in events {
         let cause = format!("{}@{}", pending.stream, pending.stream_version);
         let Event::ReleaseStateChanged { release, to, .. } = pending.event else {
@@ -217,7 +218,7 @@ pub fn on_commit(
             ReleaseState::Released => MessageKind::CompletionAnnouncement,
             _ => continue,
         };
-        let Ok(message) = compose_for(kind, release) else {
+        let Ok(message) = compose_for(kind, release, None) else {
             continue;
         };
         for target in targets(config, &after, kind, release, None) {
@@ -262,25 +263,7 @@ pub fn on_commit(
     // being, at risk because of what they wait on.
     let kind = MessageKind::DependencyAlert;
     for (release, team) in dependency_changes(&after, &risk_before, &risk_after) {
-        let Ok(message) = crate::compose(
-            Compose {
-                state: &after,
-                history: &[],
-                provenance: &empty,
-                risk: &risk_after,
-                templates,
-            },
-            &Request {
-                kind,
-                release: release.clone(),
-                team: Some(team.clone()),
-                role: None,
-                date: meta.at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
-                format: Format::Markdown,
-                escalation: None,
-                run: None,
-            },
-        ) else {
+        let Ok(message) = compose_for(kind, &release, Some(&team)) else {
             continue;
         };
         let subscribers = targets(config, &after, kind, &release, Some(&team));
