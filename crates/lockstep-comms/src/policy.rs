@@ -428,27 +428,14 @@ fn run_envelopes(
     ) else {
         return Vec::new();
     };
-    let mut recipients: Vec<Target<'_>> = targets(config, state, kind, release, team.as_ref());
-    for handle in notice.contacts(state, run) {
-        for subscription in subscriptions_of(config, state, &handle, kind) {
-            let known = recipients.iter().any(|t| {
-                t.recipient.handle == handle && t.subscription.channel == subscription.channel
-            });
-            if known {
-                continue;
-            }
-            let Some(mut recipient) = crate::notify::recipient(state, &handle) else {
-                continue;
-            };
-            if let Some(zone) = &subscription.time_zone {
-                recipient.time_zone = zone.clone();
-            }
-            recipients.push(Target {
-                recipient,
-                subscription,
-            });
-        }
-    }
+    let subscribers = targets(config, state, kind, release, team.as_ref());
+    let recipients = with_named(
+        config,
+        state,
+        kind,
+        subscribers,
+        &notice.contacts(state, run),
+    );
     let urgent = notice.urgent();
     recipients
         .into_iter()
