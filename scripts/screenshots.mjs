@@ -22,6 +22,7 @@ const PAGES = [
   ['releases', '/'],
   ['metrics', '/metrics'],
   ['retrospective', '/releases/q4-2024/retrospective'],
+  ['coordination', '/releases/q4-2024/coordination'],
   ['contracts', '/contracts'],
   ['change', '/changes/cr-1'],
 ];

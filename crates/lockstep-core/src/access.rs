@@ -234,6 +234,12 @@ pub fn action(command: &Command) -> String {
         ),
         Command::WithdrawChange { change, .. } => format!("withdraw change request {change}"),
         Command::RecordLesson { release, .. } => format!("keep a lesson with release {release}"),
+        Command::RecordCoordination { release, .. } => {
+            format!("record coordination time on release {release}")
+        }
+        Command::RetractCoordination {
+            release, number, ..
+        } => format!("retract coordination record {number} of release {release}"),
         // Commands added later are named by their variant until they get words here.
         #[allow(unreachable_patterns)]
         other => {
@@ -294,6 +300,8 @@ fn release_of_command(state: &State, command: &Command) -> Option<Name> {
         | Command::RequestGoNoGo { release, .. }
         | Command::SignOff { release, .. }
         | Command::RecordLesson { release, .. }
+        | Command::RecordCoordination { release, .. }
+        | Command::RetractCoordination { release, .. }
         | Command::WithdrawSignOff { release, .. } => Some(release.clone()),
         Command::MoveItem { item, .. }
         | Command::SetEta { item, .. }
@@ -371,6 +379,8 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
         | Command::DecideChange { by, .. }
         | Command::WithdrawChange { by, .. }
         | Command::RecordLesson { by, .. }
+        | Command::RecordCoordination { by, .. }
+        | Command::RetractCoordination { by, .. }
             if *by != principal.user =>
         {
             return deny(&format!("only {by} acts as {by}"));
@@ -397,9 +407,30 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
     {
         return Ok(());
     }
-    if let Command::ProposeChange { .. } | Command::RecordLesson { .. } = command {
-        // Proposing changes nothing until someone approves; a retrospective is everyone's.
+    if let Command::ProposeChange { .. }
+    | Command::RecordLesson { .. }
+    | Command::RecordCoordination { .. } = command
+    {
+        // Proposing changes nothing until someone approves; a retrospective, and the time
+        // it took to coordinate, are everyone's.
         return Ok(());
+    }
+    if let Command::RetractCoordination {
+        release, number, ..
+    } = command
+    {
+        // Whoever recorded it may take it back (the release's managers passed above).
+        let recorder = state
+            .coordination_of(release)
+            .iter()
+            .find(|entry| entry.number == *number)
+            .map(|entry| &entry.by);
+        return match recorder {
+            Some(recorder) if *recorder != principal.user => deny(&format!(
+                "only who recorded it ({recorder}) or a release manager retracts it"
+            )),
+            _ => Ok(()),
+        };
     }
     let ProgramRole::TeamMember { team } = role else {
         return deny("stakeholders sign off and read; they do not change the plan");
@@ -630,7 +661,9 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
         // requester's.
         Command::ProposeChange { .. }
         | Command::WithdrawChange { .. }
-        | Command::RecordLesson { .. } => Ok(()),
+        | Command::RecordLesson { .. }
+        | Command::RecordCoordination { .. }
+        | Command::RetractCoordination { .. } => Ok(()),
         Command::DecideChange { .. } => {
             deny("only a release manager or an administrator decides change requests")
         }

@@ -107,6 +107,24 @@ pub enum Command {
         text: String,
         by: String,
     },
+    /// Record time spent coordinating a release outside Lockstep (a meeting, a call, an
+    /// e-mail thread), as `by`. `on` defaults to today (UTC). Allowed in any state.
+    RecordCoordination {
+        release: Name,
+        activity: crate::coordination::Activity,
+        minutes: u32,
+        people: u32,
+        on: Option<jiff::civil::Date>,
+        note: Option<String>,
+        by: String,
+    },
+    /// Withdraw coordination record `number` of a release as a mistake, as `by` (who
+    /// recorded it, or a release manager).
+    RetractCoordination {
+        release: Name,
+        number: u32,
+        by: String,
+    },
     /// Declare an interface or change its declaration (an upsert; published versions
     /// a declaration leaves out are kept).
     DefineInterface {

@@ -692,6 +692,85 @@ impl Decider<'_> {
                     at: now,
                 }])
             }
+            Command::RecordCoordination {
+                release,
+                activity,
+                minutes,
+                people,
+                on,
+                note,
+                by,
+            } => {
+                use crate::coordination::{CoordinationEntry, MAX_MINUTES, MAX_PEOPLE};
+                if !state.releases().contains_key(&release) {
+                    return Err(not_found("release", &release, state.releases().keys()));
+                }
+                if minutes == 0 || minutes > MAX_MINUTES {
+                    return Err(DomainError::invalid(
+                        "minutes",
+                        format!("between 1 and {MAX_MINUTES} (one day) per record, not {minutes}"),
+                    ));
+                }
+                if people == 0 || people > MAX_PEOPLE {
+                    return Err(DomainError::invalid(
+                        "people",
+                        format!("between 1 and {MAX_PEOPLE}, not {people}"),
+                    ));
+                }
+                let today = now.to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
+                let on = on.unwrap_or(today);
+                if on > today {
+                    return Err(DomainError::invalid(
+                        "on",
+                        format!("{on} is after today ({today}): record time once it is spent"),
+                    ));
+                }
+                let number = u32::try_from(state.coordination_of(&release).len())
+                    .unwrap_or(u32::MAX)
+                    .saturating_add(1);
+                let note = note.filter(|note| !note.trim().is_empty());
+                Ok(vec![Event::CoordinationRecorded {
+                    release,
+                    entry: CoordinationEntry {
+                        number,
+                        activity,
+                        minutes,
+                        people,
+                        on,
+                        note,
+                        by,
+                        at: now,
+                        retracted: None,
+                    },
+                }])
+            }
+            Command::RetractCoordination {
+                release,
+                number,
+                by,
+            } => {
+                if !state.releases().contains_key(&release) {
+                    return Err(not_found("release", &release, state.releases().keys()));
+                }
+                let entries = state.coordination_of(&release);
+                let Some(entry) = entries.iter().find(|entry| entry.number == number) else {
+                    return Err(DomainError::NotFound {
+                        kind: "coordination record",
+                        name: format!("{release} #{number}"),
+                        suggestion: None,
+                    });
+                };
+                // Retracting twice (a retried request) retracts once.
+                if entry.retracted.is_some() {
+                    return Ok(vec![]);
+                }
+                Ok(vec![Event::CoordinationRetracted {
+                    release,
+                    number,
+                    by,
+                    at: now,
+                }])
+            }
             Command::ProposeChange { title, sources, by } => {
                 if title.trim().is_empty() {
                     return Err(DomainError::invalid(

@@ -280,6 +280,18 @@ pub enum Event {
         by: String,
         at: jiff::Timestamp,
     },
+    /// Time spent coordinating a release outside Lockstep was recorded.
+    CoordinationRecorded {
+        release: Name,
+        entry: crate::coordination::CoordinationEntry,
+    },
+    /// A coordination record was withdrawn as a mistake.
+    CoordinationRetracted {
+        release: Name,
+        number: u32,
+        by: String,
+        at: jiff::Timestamp,
+    },
     /// The requester withdrew a change request.
     ChangeWithdrawn {
         change: Name,
@@ -358,6 +370,8 @@ impl Event {
             Event::ChangeRejected { .. } => "ChangeRejected",
             Event::ChangeWithdrawn { .. } => "ChangeWithdrawn",
             Event::LessonRecorded { .. } => "LessonRecorded",
+            Event::CoordinationRecorded { .. } => "CoordinationRecorded",
+            Event::CoordinationRetracted { .. } => "CoordinationRetracted",
         }
     }
 
@@ -653,6 +667,16 @@ impl Event {
             } => {
                 format!("{release}: lesson from {by}: {text}")
             }
+            Event::CoordinationRecorded { release, entry } => format!(
+                "{release}: {} {} min × {} recorded by {}",
+                entry.activity, entry.minutes, entry.people, entry.by
+            ),
+            Event::CoordinationRetracted {
+                release,
+                number,
+                by,
+                ..
+            } => format!("{release}: coordination record {number} retracted by {by}"),
             Event::RollbackStarted {
                 release,
                 steps,

@@ -14,6 +14,7 @@ pub mod checklist;
 mod command;
 pub mod conflicts;
 pub mod contract;
+pub mod coordination;
 pub mod cron;
 mod decide;
 mod error;

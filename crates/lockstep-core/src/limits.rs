@@ -234,7 +234,13 @@ pub fn check(command: &Command) -> Result<(), DomainError> {
                 MAX_SENTENCE_CHARS,
             );
         }
-        Command::WithdrawChange { by, .. } => push(&mut texts, "by", Some(by), MAX_TITLE_CHARS),
+        Command::WithdrawChange { by, .. } | Command::RetractCoordination { by, .. } => {
+            push(&mut texts, "by", Some(by), MAX_TITLE_CHARS)
+        }
+        Command::RecordCoordination { note, by, .. } => {
+            push(&mut texts, "by", Some(by), MAX_TITLE_CHARS);
+            push(&mut texts, "note", note.as_ref(), MAX_SENTENCE_CHARS);
+        }
         Command::RecordLesson { text, by, .. } => {
             push(&mut texts, "by", Some(by), MAX_TITLE_CHARS);
             return checked("text", text, MAX_SENTENCE_CHARS, true).and_then(|()| {

@@ -10,8 +10,8 @@
 //! deployment success rate, time from code complete to production, rollbacks and hotfixes,
 //! incidents after a deployment, plus on-time delivery, preparation time, surprise
 //! dependencies and the share of deployment windows free of conflicts (the product's
-//! promise). Coordination time is not measured: nothing in the log records the meetings
-//! and e-mail it replaces.
+//! promise), and the coordination time per release with the last-minute changes to its
+//! plan ([`crate::coordination`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -20,6 +20,9 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
+use crate::coordination::{
+    CoordinationReport, LATE_CHANGE_HOURS, LateChange, TARGET_MINUTES, is_person,
+};
 use crate::{
     Event, EventMeta, IssueSeverity, ItemStatus, Name, ReleaseKind, ReleaseState, RiskStatus,
     ScenarioResult, State,
@@ -46,6 +49,10 @@ struct ReleaseFacts {
     break_glass: Vec<String>,
     /// Status updates posted, by team.
     updates: BTreeMap<Name, usize>,
+    /// When each person acted on the release: their time in Lockstep.
+    actions: BTreeMap<String, Vec<Timestamp>>,
+    /// Every change to its plan after it was first planned, for the late ones.
+    plan_changes: Vec<LateChange>,
 }
 
 #[derive(Clone, Debug)]
@@ -83,6 +90,9 @@ pub struct Ledger {
     position: i64,
     releases: BTreeMap<Name, ReleaseFacts>,
     items: BTreeMap<Name, ItemFacts>,
+    /// Risk and integration task to release.
+    risks: BTreeMap<Name, Name>,
+    tasks: BTreeMap<Name, Name>,
     issues: Vec<Issue>,
 }
 
@@ -105,6 +115,7 @@ impl Ledger {
         }
         self.position = position;
         let at = meta.at;
+        self.fold_coordination(meta, event);
         match event {
             Event::ReleasePlanned { release, spec } | Event::ReleaseRedefined { release, spec } => {
                 let facts = self.releases.entry(release.clone()).or_default();
@@ -234,6 +245,99 @@ impl Ledger {
         self.items.get(item).map(|facts| facts.release.clone())
     }
 
+    /// The release whose coordination an event is part of, if any. A deployment run's
+    /// events are the deployment itself, not its coordination: they are left out.
+    fn coordinated_release(&self, event: &Event) -> Option<Name> {
+        match event {
+            Event::ReleasePlanned { release, .. }
+            | Event::ReleaseRedefined { release, .. }
+            | Event::ReleaseStateChanged { release, .. }
+            | Event::ItemAdded { release, .. }
+            | Event::IntegrationTaskDefined { release, .. }
+            | Event::RiskIdentified { release, .. }
+            | Event::ChecklistItemChecked { release, .. }
+            | Event::ApprovalRulesDefined { release, .. }
+            | Event::GoNoGoRequested { release, .. }
+            | Event::SignOffRecorded { release, .. }
+            | Event::SignOffWithdrawn { release, .. }
+            | Event::LessonRecorded { release, .. }
+            | Event::CoordinationRecorded { release, .. }
+            | Event::CoordinationRetracted { release, .. } => Some(release.clone()),
+            Event::ItemRedefined { item, .. }
+            | Event::ItemStatusChanged { item, .. }
+            | Event::ItemEtaChanged { item, .. }
+            | Event::ItemUpdatePosted { item, .. }
+            | Event::EscalationAcknowledged { item, .. }
+            | Event::DependencyRemoved { blocked: item, .. } => self.release_of(item),
+            Event::DependencyAdded { dependency } | Event::DependencyChanged { dependency } => {
+                self.release_of(&dependency.blocked)
+            }
+            Event::RiskRedefined { risk, .. } | Event::RiskStatusChanged { risk, .. } => {
+                self.risks.get(risk).cloned()
+            }
+            Event::IntegrationTaskRedefined { task, .. }
+            | Event::ScenarioResultRecorded { task, .. } => self.tasks.get(task).cloned(),
+            _ => None,
+        }
+    }
+
+    /// Keeps who acted on which release and when, and the changes to its plan.
+    fn fold_coordination(&mut self, meta: &EventMeta, event: &Event) {
+        match event {
+            Event::RiskIdentified { risk, release, .. } => {
+                self.risks.insert(risk.clone(), release.clone());
+            }
+            Event::IntegrationTaskDefined { task, release, .. } => {
+                self.tasks.insert(task.clone(), release.clone());
+            }
+            _ => {}
+        }
+        if !is_person(&meta.actor) {
+            return;
+        }
+        let Some(release) = self.coordinated_release(event) else {
+            return;
+        };
+        let plan_change = matches!(
+            event,
+            Event::ReleaseRedefined { .. }
+                | Event::ItemAdded { .. }
+                | Event::ItemRedefined { .. }
+                | Event::ItemEtaChanged { .. }
+                | Event::DependencyAdded { .. }
+                | Event::DependencyChanged { .. }
+                | Event::DependencyRemoved { .. }
+        );
+        let facts = self.releases.entry(release).or_default();
+        let actions = facts.actions.entry(meta.actor.clone()).or_default();
+        // A bulk apply records many events at one instant: one action.
+        if actions.last() != Some(&meta.at) {
+            actions.push(meta.at);
+        }
+        // What the apply that planned the release declared is the plan, not a change to it.
+        if plan_change && facts.planned_at != Some(meta.at) {
+            facts.plan_changes.push(LateChange {
+                at: meta.at,
+                actor: meta.actor.clone(),
+                change: event.describe(),
+            });
+        }
+    }
+
+    /// The coordination time of `release`: recorded, in Lockstep, and the plan changes
+    /// close to its deployment; `None` when the program has no such release.
+    pub fn coordination(&self, state: &State, release: &Name) -> Option<CoordinationReport> {
+        let current = state.releases().get(release)?;
+        let empty = ReleaseFacts::default();
+        let facts = self.releases.get(release).unwrap_or(&empty);
+        Some(coordination_report(
+            release,
+            facts,
+            state.coordination_of(release).to_vec(),
+            current.spec.target_date,
+        ))
+    }
+
     /// Critical and high issues opened on `components` within [`INCIDENT_DAYS`] after
     /// `released_at`, once per component and number.
     fn incidents(&self, components: &BTreeSet<Name>, released_at: Timestamp) -> Vec<&Issue> {
@@ -262,6 +366,7 @@ impl Ledger {
         let mut releases = Vec::new();
         let mut lead_times = Vec::new();
         let mut preparation = Vec::new();
+        let mut coordination_minutes = Vec::new();
         let mut runs = RunCounts::default();
         for (name, facts) in &self.releases {
             for (started, rolled_back) in facts.runs.values() {
@@ -290,6 +395,13 @@ impl Ledger {
                 preparation.push(days_between(planned, released_at));
             }
             let released_on = released_at.to_zoned_datetime(TimeZone::UTC).date();
+            let coordination = coordination_report(
+                name,
+                facts,
+                state.coordination_of(name).to_vec(),
+                facts.target.unwrap_or(released_on),
+            );
+            coordination_minutes.push(coordination.total_minutes as f64);
             let slip_days = facts
                 .target
                 .map(|target| (released_on - target).get_days().max(0))
@@ -305,6 +417,8 @@ impl Ledger {
                 rollbacks: facts.runs.values().filter(|r| r.1.is_some()).count(),
                 incidents: self.incidents(&components, released_at).len(),
                 surprise_dependencies: facts.surprises.len(),
+                coordination_minutes: coordination.total_minutes,
+                late_changes: coordination.late_changes.len(),
             });
         }
         let days = (to - from).as_secs_f64() / 86_400.0;
@@ -343,6 +457,15 @@ impl Ledger {
             rollbacks: releases.iter().map(|r| r.rollbacks).sum(),
             incidents: releases.iter().map(|r| r.incidents).sum(),
             surprise_dependencies: releases.iter().map(|r| r.surprise_dependencies).sum(),
+            coordination: CoordinationCounts {
+                minutes: Summary::of(coordination_minutes),
+                within_target: releases
+                    .iter()
+                    .filter(|r| r.coordination_minutes <= TARGET_MINUTES)
+                    .count(),
+                target_minutes: TARGET_MINUTES,
+                late_changes: releases.iter().map(|r| r.late_changes).sum(),
+            },
             lead_time_days: Summary::of(lead_times),
             preparation_days: Summary::of(preparation),
             windows: WindowCounts {
@@ -507,7 +630,15 @@ impl Ledger {
         );
         let process = vec![
             Question::new("Was the release checklist complete?", checklist),
-            Question::new("Did communication cadence work?", Vec::new()),
+            Question::new(
+                "Did communication cadence work?",
+                cadence(&coordination_report(
+                    release,
+                    facts,
+                    state.coordination_of(release).to_vec(),
+                    target,
+                )),
+            ),
             Question::new(
                 "What would we do differently?",
                 state
@@ -620,6 +751,65 @@ fn scenarios(state: &State, release: &Name) -> Vec<String> {
         .collect()
 }
 
+/// The coordination time, and each plan change close to the deployment.
+fn cadence(report: &CoordinationReport) -> Vec<String> {
+    let mut lines = vec![report.summary()];
+    let late = report.late_changes.len();
+    if late > 0 {
+        lines.push(format!(
+            "{} in the {LATE_CHANGE_HOURS} h before the deployment:",
+            count(late, "plan change", "plan changes")
+        ));
+        lines.extend(report.late_changes.iter().map(|change| {
+            format!(
+                "{} by {}, {}.",
+                change.change,
+                change.actor,
+                change.at.strftime("%b %-d %H:%M UTC")
+            )
+        }));
+    }
+    lines
+}
+
+fn coordination_report(
+    release: &Name,
+    facts: &ReleaseFacts,
+    entries: Vec<crate::coordination::CoordinationEntry>,
+    target: Date,
+) -> CoordinationReport {
+    let start = facts
+        .runs
+        .values()
+        .map(|(started, _)| *started)
+        .min()
+        .or_else(|| {
+            target
+                .to_datetime(jiff::civil::Time::midnight())
+                .to_zoned_datetime(TimeZone::UTC)
+                .ok()
+                .map(|zoned| zoned.timestamp())
+        })
+        .unwrap_or_default();
+    let since = start - SignedDuration::from_hours(LATE_CHANGE_HOURS);
+    let late = facts
+        .plan_changes
+        .iter()
+        .filter(|change| change.at >= since && change.at < start)
+        .cloned()
+        .collect();
+    CoordinationReport::new(
+        release.clone(),
+        entries,
+        facts
+            .actions
+            .iter()
+            .map(|(actor, at)| (actor.clone(), at.clone())),
+        start,
+        late,
+    )
+}
+
 fn components_of(state: &State, release: &Name) -> BTreeSet<Name> {
     state
         .items_of(release)
@@ -640,7 +830,7 @@ fn ratio(part: usize, whole: usize) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
 }
 
-/// Median, 85th percentile and maximum of a sample, in days.
+/// Median, 85th percentile and maximum of a sample (in the unit its field names).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
@@ -719,6 +909,24 @@ pub struct ReleaseMetrics {
     pub incidents: usize,
     /// Dependencies added after planning began.
     pub surprise_dependencies: usize,
+    /// Person-minutes of coordination: recorded plus in Lockstep.
+    pub coordination_minutes: u64,
+    /// Plan changes in the [`LATE_CHANGE_HOURS`] before its deployment.
+    pub late_changes: usize,
+}
+
+/// Coordination over the shipped releases.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CoordinationCounts {
+    /// Person-minutes per shipped release.
+    pub minutes: Option<Summary>,
+    /// Shipped releases coordinated within the aim.
+    pub within_target: usize,
+    /// The aim, [`TARGET_MINUTES`].
+    pub target_minutes: u64,
+    /// Plan changes in the [`LATE_CHANGE_HOURS`] before a deployment, summed.
+    pub late_changes: usize,
 }
 
 /// The release metrics of a period.
@@ -747,6 +955,8 @@ pub struct Metrics {
     pub incidents: usize,
     /// Dependencies added after planning began, over the shipped releases.
     pub surprise_dependencies: usize,
+    /// Coordination time and last-minute changes of the shipped releases.
+    pub coordination: CoordinationCounts,
     /// Code complete (an item reaching testing) to production, over all shipped items.
     pub lead_time_days: Option<Summary>,
     /// Planned to shipped.

@@ -64,6 +64,9 @@ pub struct State {
     /// Lessons kept with each release, in the order they were recorded.
     #[serde(default)]
     lessons: BTreeMap<Name, Vec<crate::Lesson>>,
+    /// Coordination time recorded on each release, in the order it was recorded.
+    #[serde(default)]
+    coordination: BTreeMap<Name, Vec<crate::coordination::CoordinationEntry>>,
     /// Member handle to team.
     member_teams: BTreeMap<Name, Name>,
     stream_versions: HashMap<StreamId, i64>,
@@ -205,6 +208,11 @@ impl State {
         self.lessons.get(release).map_or(&[], Vec::as_slice)
     }
 
+    /// The coordination records of `release`, retracted ones included, oldest first.
+    pub fn coordination_of(&self, release: &Name) -> &[crate::coordination::CoordinationEntry] {
+        self.coordination.get(release).map_or(&[], Vec::as_slice)
+    }
+
     /// Registered risks by name.
     pub fn risks(&self) -> &BTreeMap<Name, crate::Risk> {
         &self.risks
@@ -315,7 +323,9 @@ impl State {
             | Event::ItemAdded { release, .. }
             | Event::IntegrationTaskDefined { release, .. }
             | Event::RiskIdentified { release, .. } => format!("release:{release}"),
-            Event::LessonRecorded { release, .. } => format!("release:{release}"),
+            Event::LessonRecorded { release, .. }
+            | Event::CoordinationRecorded { release, .. }
+            | Event::CoordinationRetracted { release, .. } => format!("release:{release}"),
             Event::ChangeProposed { change, .. }
             | Event::ChangeApproved { change, .. }
             | Event::ChangeRejected { change, .. }
@@ -629,6 +639,23 @@ impl State {
                     .entry(release)
                     .or_default()
                     .push(crate::Lesson { text, by, at });
+            }
+            Event::CoordinationRecorded { release, entry } => {
+                self.coordination.entry(release).or_default().push(entry);
+            }
+            Event::CoordinationRetracted {
+                release,
+                number,
+                by,
+                at,
+            } => {
+                if let Some(entry) = self
+                    .coordination
+                    .get_mut(&release)
+                    .and_then(|entries| entries.iter_mut().find(|e| e.number == number))
+                {
+                    entry.retracted = Some(crate::coordination::Retraction { by, at });
+                }
             }
             Event::ChangeWithdrawn { change, by, at } => {
                 if let Some(request) = self.change_requests.get_mut(&change) {

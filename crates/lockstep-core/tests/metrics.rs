@@ -113,6 +113,22 @@ fn log() -> Vec<(&'static str, &'static str, Value)> {
             "from": "in-development", "to": "staging"}),
         ),
         (
+            "2025-02-20T16:00:00Z",
+            "rm",
+            json!({"type": "CoordinationRecorded", "release": "q1", "entry": {
+            "number": 1, "activity": "meeting", "minutes": 30, "people": 6,
+            "on": "2025-02-20", "note": "go/no-go call", "by": "rm",
+            "at": "2025-02-20T16:00:00Z"}}),
+        ),
+        // A first ETA is no slip, but 33 hours before the target it is a last-minute
+        // change to the plan.
+        (
+            "2025-02-28T15:00:00Z",
+            "rm",
+            json!({"type": "ItemEtaChanged", "item": "fe",
+            "from": null, "to": "2025-02-27"}),
+        ),
+        (
             "2025-03-03T12:00:00Z",
             "rm",
             json!({"type": "ReleaseStateChanged", "release": "q1",
@@ -185,6 +201,14 @@ fn a_late_release_counts_its_slip_lead_times_surprises_and_incidents() {
     assert_eq!(report.hotfixes, 0);
     assert!((report.releases_per_month - 30.4375 / 90.0).abs() < 1e-9);
     assert_eq!(report.deployment_success_rate, None, "no run was started");
+    // 180 person-minutes recorded; in Lockstep, one minute per sitting: rm 6 (Jan 6, Jan
+    // 8, Feb 3, Feb 20, Feb 28, Mar 3), mike 5 (his Feb 1 actions are 30 min apart),
+    // sarah 1. The signals are no one's time.
+    assert_eq!(release.coordination_minutes, 192);
+    assert_eq!(release.late_changes, 1);
+    assert_eq!(report.coordination.within_target, 0);
+    assert_eq!(report.coordination.late_changes, 1);
+    assert_eq!(report.coordination.minutes.map(|m| m.median), Some(192.0));
     let preparation = report.preparation_days.expect("planned and shipped");
     assert!((preparation.median - (56.0 + 3.0 / 24.0)).abs() < 1e-9);
 }
@@ -249,6 +273,21 @@ fn the_retrospective_answers_the_seed_questions_from_the_record() {
         "1 status update posted on its items; 1 later ETA reported."
     );
     assert_eq!(communication[1], "No update from: backend, frontend.");
+    assert_eq!(
+        facts(&retro, "Did communication cadence work?"),
+        [
+            "192 person-minutes of coordination: 180 recorded (1 meeting), about 12 in Lockstep by 3 people (aim: 15 per deployment).",
+            "1 plan change in the 48 h before the deployment:",
+            "item fe: eta none → 2025-02-27 by rm, Feb 28 15:00 UTC."
+        ]
+    );
+    let coordination = ledger.coordination(&state, &q1).expect("q1 exists");
+    let people: Vec<(&str, u64)> = coordination
+        .in_tool
+        .iter()
+        .map(|p| (p.actor.as_str(), p.minutes))
+        .collect();
+    assert_eq!(people, [("rm", 6), ("mike", 5), ("sarah", 1)]);
     assert!(facts(&retro, "What would we do differently?").is_empty());
     let markdown = retro.to_markdown();
     assert!(markdown.starts_with("# Retrospective: q1\n"), "{markdown}");

@@ -48,6 +48,10 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
             "/releases/{name}/retrospective",
             get(crate::metrics::retrospective),
         )
+        .route(
+            "/releases/{name}/coordination",
+            get(crate::metrics::coordination),
+        )
         .route("/history", get(history))
 }
 
@@ -712,6 +716,24 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
     ),
     (
         "get",
+        "/releases/{name}/coordination",
+        "A release's coordination time in person-minutes: the records (meetings, calls, \
+         e-mail, chat), each person's estimated time in Lockstep, and the plan changes in \
+         the 48 h before its deployment",
+    ),
+    (
+        "post",
+        "/releases/{name}/coordination",
+        "Record time spent coordinating a release outside Lockstep, as the caller \
+         (activity: meeting|call|email|chat|other, minutes, people, on, note)",
+    ),
+    (
+        "post",
+        "/releases/{name}/coordination/{number}/retract",
+        "Withdraw a coordination record entered by mistake (its recorder or a release manager)",
+    ),
+    (
+        "get",
         "/change-requests",
         "Change requests, newest first (filter: status)",
     ),
@@ -745,6 +767,8 @@ pub(crate) const PREVIEWABLE: &[(&str, &str)] = &[
     ("put", "/releases/{name}"),
     ("post", "/releases/{name}/state"),
     ("post", "/releases/{name}/lessons"),
+    ("post", "/releases/{name}/coordination"),
+    ("post", "/releases/{name}/coordination/{number}/retract"),
     ("post", "/releases/{name}/items"),
     ("put", "/items/{name}"),
     ("post", "/items/{name}/status"),

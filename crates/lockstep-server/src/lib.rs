@@ -241,6 +241,10 @@ pub fn app(shared: Arc<AppState>) -> Router {
             "/releases/{name}/retrospective",
             get(metrics::retrospective_page),
         )
+        .route(
+            "/releases/{name}/coordination",
+            get(metrics::coordination_page),
+        )
         .route("/feeds", get(feeds::page).post(feeds::make_links))
         .route("/feeds/{token}/org.ics", get(feeds::organization))
         .route("/feeds/{token}/releases/{file}", get(feeds::release))

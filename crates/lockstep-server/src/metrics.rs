@@ -13,6 +13,7 @@ use axum::extract::Path;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
+use lockstep_core::coordination::{Activity, LATE_CHANGE_HOURS};
 use lockstep_core::metrics::{INCIDENT_DAYS, Ledger, Metrics};
 use serde_json::Value;
 
@@ -115,6 +116,193 @@ pub(crate) async fn retrospective(
     Ok(Json(serde_json::to_value(retro).map_err(|e| {
         ApiError::Internal(format!("retrospective: {e}"))
     })?))
+}
+
+/// `GET /releases/{name}/coordination`: the release's coordination time (records, the
+/// estimate of time in Lockstep) and the plan changes close to its deployment.
+pub(crate) async fn coordination(
+    Extract(app): Extract<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let ledger = ledger(&app).await?;
+    let state = app.state.read().await;
+    let release = crate::wire::path_name("release", &name)?;
+    let report = ledger
+        .coordination(&state, &release)
+        .ok_or(ApiError::NotFound {
+            kind: "release",
+            name,
+        })?;
+    Ok(Json(serde_json::to_value(report).map_err(|e| {
+        ApiError::Internal(format!("coordination: {e}"))
+    })?))
+}
+
+/// `GET /releases/{name}/coordination` (page): the records, each person's time in
+/// Lockstep, the late plan changes, and a form to record a meeting.
+pub(crate) async fn coordination_page(
+    Extract(app): Extract<Arc<AppState>>,
+    caller: Caller,
+    uri: axum::http::Uri,
+    Path(name): Path<String>,
+) -> Result<axum::response::Response, ApiError> {
+    let ledger = ledger(&app).await?;
+    render(&app, &caller, &uri, |state| {
+        let release = crate::wire::path_name("release", &name)?;
+        let report = ledger
+            .coordination(state, &release)
+            .ok_or_else(|| ApiError::NotFound {
+                kind: "release",
+                name: name.clone(),
+            })?;
+        let name = escape(release.as_str());
+        let mut body = format!(
+            r#"<h1>Coordination: {name}</h1><p class="sub">The time this release took to coordinate, in person-minutes: the meetings, calls, e-mail and chats recorded by those who took part, and each person's time in Lockstep, estimated from what they did. The aim is {aim} per deployment. <a href="/releases/{name}">Back to the release</a> · <a href="/releases/{name}/retrospective">Retrospective</a> · <a href="/api/v1/releases/{name}/coordination">As JSON</a></p><div id="live"><div class="kpis">"#,
+            aim = report.target_minutes,
+        );
+        let standing = report
+            .entries
+            .iter()
+            .filter(|e| e.retracted.is_none())
+            .count();
+        for (value, label) in [
+            (
+                report.total_minutes.to_string(),
+                format!("person-minutes in all (aim: {})", report.target_minutes),
+            ),
+            (
+                report.recorded_minutes.to_string(),
+                format!(
+                    "recorded ({standing} {})",
+                    if standing == 1 { "record" } else { "records" }
+                ),
+            ),
+            (
+                report.in_tool_minutes.to_string(),
+                format!("in Lockstep, by {} people (estimate)", report.in_tool.len()),
+            ),
+            (
+                report.late_changes.len().to_string(),
+                format!(
+                    "plan changes in the {LATE_CHANGE_HOURS} h before the deployment"
+                ),
+            ),
+        ] {
+            body.push_str(&kpi(&value, &label));
+        }
+        body.push_str("</div><h2>Recorded</h2>");
+        if report.entries.is_empty() {
+            body.push_str(r#"<p class="sub">Nothing recorded yet.</p>"#);
+        } else {
+            body.push_str(r#"<table><thead><tr><th scope="col">#</th><th scope="col">Day</th><th scope="col">Activity</th><th scope="col">Minutes</th><th scope="col">People</th><th scope="col">Person-minutes</th><th scope="col">Note</th><th scope="col">Recorded by</th><th scope="col"></th></tr></thead><tbody>"#);
+            for entry in &report.entries {
+                let action = match &entry.retracted {
+                    Some(retraction) => format!("retracted by {}", escape(&retraction.by)),
+                    None => {
+                        let retract = lockstep_core::Command::RetractCoordination {
+                            release: release.clone(),
+                            number: entry.number,
+                            by: caller
+                                .principal
+                                .as_ref()
+                                .map(|p| p.user.clone())
+                                .unwrap_or_default(),
+                        };
+                        if crate::pages::allowed(state, &caller, &retract) {
+                            format!(
+                                r#"<button type="button" data-retract="{name}" data-number="{number}">Retract</button>"#,
+                                number = entry.number
+                            )
+                        } else {
+                            String::new()
+                        }
+                    }
+                };
+                let _ = write!(
+                    body,
+                    r#"<tr{class}><td>{number}</td><td>{on}</td><td>{activity}</td><td>{minutes}</td><td>{people}</td><td>{total}</td><td>{note}</td><td>{by}</td><td>{action}</td></tr>"#,
+                    class = if entry.retracted.is_some() {
+                        r#" class="retracted""#
+                    } else {
+                        ""
+                    },
+                    number = entry.number,
+                    on = entry.on,
+                    activity = entry.activity,
+                    minutes = entry.minutes,
+                    people = entry.people,
+                    total = entry.person_minutes(),
+                    note = escape(entry.note.as_deref().unwrap_or_default()),
+                    by = escape(&entry.by),
+                );
+            }
+            body.push_str("</tbody></table>");
+        }
+        body.push_str("<h2>In Lockstep</h2>");
+        if report.in_tool.is_empty() {
+            body.push_str(r#"<p class="sub">No one has acted on this release yet.</p>"#);
+        } else {
+            body.push_str(r#"<table><thead><tr><th scope="col">Person</th><th scope="col">Actions</th><th scope="col">Sittings</th><th scope="col">Minutes</th></tr></thead><tbody>"#);
+            for person in &report.in_tool {
+                let _ = write!(
+                    body,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    escape(&person.actor),
+                    person.actions,
+                    person.sittings,
+                    person.minutes
+                );
+            }
+            body.push_str("</tbody></table>");
+        }
+        let _ = write!(
+            body,
+            r#"<h2>Late changes</h2><p class="sub">Changes to the plan in the {LATE_CHANGE_HOURS} h before the deployment ({start}).</p>"#,
+            start = report.deployment_start.strftime("%Y-%m-%d %H:%M UTC"),
+        );
+        if report.late_changes.is_empty() {
+            body.push_str(r#"<p class="sub">None.</p>"#);
+        } else {
+            body.push_str("<ul>");
+            for change in &report.late_changes {
+                let _ = write!(
+                    body,
+                    "<li>{} <span class=\"sub\">{} · {}</span></li>",
+                    escape(&change.change),
+                    escape(&change.actor),
+                    change.at.strftime("%b %-d %H:%M UTC")
+                );
+            }
+            body.push_str("</ul>");
+        }
+        body.push_str("</div>");
+        if let Some(principal) = &caller.principal {
+            let record = lockstep_core::Command::RecordCoordination {
+                release: release.clone(),
+                activity: Activity::Meeting,
+                minutes: 1,
+                people: 1,
+                on: None,
+                note: None,
+                by: principal.user.clone(),
+            };
+            if crate::pages::allowed(state, &caller, &record) {
+                let options: String = Activity::ALL
+                    .iter()
+                    .map(|a| format!(r#"<option value="{a}">{a}</option>"#))
+                    .collect();
+                let _ = write!(
+                    body,
+                    r#"<section class="panel"><h2>Record coordination time</h2><form class="inline" data-coordination-form="{name}"><label>Activity <select name="activity">{options}</select></label><label>Minutes <input type="number" name="minutes" min="1" max="{max_minutes}" required></label><label>People <input type="number" name="people" min="1" max="{max_people}" value="1" required></label><label>Day <input type="date" name="on"></label><label class="grow">Note <input type="text" name="note" maxlength="{note_max}" placeholder="what it was about"></label><button type="submit">Record</button></form></section>"#,
+                    max_minutes = lockstep_core::coordination::MAX_MINUTES,
+                    max_people = lockstep_core::coordination::MAX_PEOPLE,
+                    note_max = lockstep_core::limits::MAX_SENTENCE_CHARS,
+                );
+            }
+        }
+        Ok((format!("Coordination {release}"), body))
+    })
+    .await
 }
 
 fn query_date(uri: &axum::http::Uri, key: &str) -> Result<Option<Date>, ApiError> {
@@ -240,6 +428,22 @@ pub(crate) async fn page(
                 "surprise dependencies".to_owned(),
             ),
             (
+                m.coordination.minutes.map_or_else(
+                    || "n/a".to_owned(),
+                    |s| format!("{:.0} min", s.median),
+                ),
+                format!(
+                    "median coordination per release ({} of {} within {} min)",
+                    m.coordination.within_target,
+                    m.releases_shipped,
+                    m.coordination.target_minutes
+                ),
+            ),
+            (
+                m.coordination.late_changes.to_string(),
+                format!("plan changes in the {LATE_CHANGE_HOURS} h before a deployment"),
+            ),
+            (
                 percent(m.windows.free_rate),
                 format!(
                     "of {} open deployment windows free of conflicts",
@@ -255,11 +459,11 @@ pub(crate) async fn page(
         if m.releases.is_empty() {
             body.push_str(r#"<p class="sub">None in this period.</p>"#);
         } else {
-            body.push_str(r#"<table><thead><tr><th scope="col">Release</th><th scope="col">Target</th><th scope="col">Released</th><th scope="col">Days late</th><th scope="col">Lead time (median)</th><th scope="col">Rollbacks</th><th scope="col">Incidents</th><th scope="col">Surprises</th><th scope="col">Review</th></tr></thead><tbody>"#);
+            body.push_str(r#"<table><thead><tr><th scope="col">Release</th><th scope="col">Target</th><th scope="col">Released</th><th scope="col">Days late</th><th scope="col">Lead time (median)</th><th scope="col">Rollbacks</th><th scope="col">Incidents</th><th scope="col">Surprises</th><th scope="col">Coordination</th><th scope="col">Late changes</th><th scope="col">Review</th></tr></thead><tbody>"#);
             for r in &m.releases {
                 let _ = write!(
                     body,
-                    r#"<tr><td><a href="/releases/{name}">{name}</a></td><td>{target}</td><td>{released}</td><td>{late}</td><td>{lead}</td><td>{rollbacks}</td><td>{incidents}</td><td>{surprises}</td><td><a href="/releases/{name}/retrospective">Retrospective</a></td></tr>"#,
+                    r#"<tr><td><a href="/releases/{name}">{name}</a></td><td>{target}</td><td>{released}</td><td>{late}</td><td>{lead}</td><td>{rollbacks}</td><td>{incidents}</td><td>{surprises}</td><td><a href="/releases/{name}/coordination">{coordination} min</a></td><td>{late_changes}</td><td><a href="/releases/{name}/retrospective">Retrospective</a></td></tr>"#,
                     name = escape(r.release.as_str()),
                     target = r.target.map(|d| d.to_string()).unwrap_or_default(),
                     released = r.released,
@@ -268,6 +472,8 @@ pub(crate) async fn page(
                     rollbacks = r.rollbacks,
                     incidents = r.incidents,
                     surprises = r.surprise_dependencies,
+                    coordination = r.coordination_minutes,
+                    late_changes = r.late_changes,
                 );
             }
             body.push_str("</tbody></table>");
@@ -295,7 +501,7 @@ pub(crate) async fn retrospective_page(
                 name: name.clone(),
             })?;
         let mut body = format!(
-            r#"<h1>Retrospective: {name}</h1><p class="sub">The post-release review's questions with what the record shows. <a href="/releases/{name}">Back to the release</a></p><div id="live">"#,
+            r#"<h1>Retrospective: {name}</h1><p class="sub">The post-release review's questions with what the record shows. <a href="/releases/{name}">Back to the release</a> · <a href="/releases/{name}/coordination">Coordination</a></p><div id="live">"#,
             name = escape(release.as_str()),
         );
         for section in &retro.sections {

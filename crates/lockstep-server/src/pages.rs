@@ -335,7 +335,7 @@ pub(crate) async fn release(
         let (ready, total) = readiness(&items);
         let n_risk = items.iter().filter(|i| report.items.contains_key(&i.name)).count();
         let mut body = format!(
-            r#"<h1>{title}</h1><p class="sub">{kind:?} release{version} · {state} · manager {manager} · <a href="/feeds?release={name}">Subscribe in your calendar</a> · <a href="/releases/{name}/retrospective">Retrospective</a></p><div id="live" data-release="{name}">"#,
+            r#"<h1>{title}</h1><p class="sub">{kind:?} release{version} · {state} · manager {manager} · <a href="/feeds?release={name}">Subscribe in your calendar</a> · <a href="/releases/{name}/coordination">Coordination</a> · <a href="/releases/{name}/retrospective">Retrospective</a></p><div id="live" data-release="{name}">"#,
             title = escape(title),
             kind = release.spec.kind,
             version = release

@@ -39,6 +39,11 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         .route("/releases/{name}", put(put_release))
         .route("/releases/{name}/state", post(release_state))
         .route("/releases/{name}/lessons", post(record_lesson))
+        .route("/releases/{name}/coordination", post(record_coordination))
+        .route(
+            "/releases/{name}/coordination/{number}/retract",
+            post(retract_coordination),
+        )
         .route("/releases/{name}/items", post(create_item))
         .route("/items/{name}", put(put_item))
         .route("/items/{name}/status", post(move_item))
@@ -89,6 +94,8 @@ pub(crate) enum Target {
     Interface(Name),
     /// The component versions deployed in an environment (its stream).
     Deployments(Name),
+    /// A release's coordination records (versioned by the release stream).
+    Coordination(Name),
 }
 
 impl Target {
@@ -106,6 +113,7 @@ impl Target {
             Target::Risk(_) => "risk",
             Target::Interface(_) => "interface",
             Target::Deployments(_) => "environment",
+            Target::Coordination(_) => "release",
         }
     }
 
@@ -121,7 +129,8 @@ impl Target {
             | Target::IntegrationTask(n)
             | Target::Risk(n)
             | Target::Interface(n)
-            | Target::Deployments(n) => n.as_str().to_owned(),
+            | Target::Deployments(n)
+            | Target::Coordination(n) => n.as_str().to_owned(),
             Target::Dependency(a, b) => format!("{a}/{b}"),
         }
     }
@@ -138,7 +147,7 @@ impl Target {
                 .environments()
                 .contains_key(n)
                 .then(|| format!("environment:{n}")),
-            Target::Release(n) | Target::Readiness(n) => state
+            Target::Release(n) | Target::Readiness(n) | Target::Coordination(n) => state
                 .releases()
                 .contains_key(n)
                 .then(|| format!("release:{n}")),
@@ -191,6 +200,10 @@ impl Target {
                 .get(n)
                 .map(|interface| crate::contracts::interface_json(state, interface)),
             Target::Deployments(n) => crate::contracts::environment_deployments_json(state, n),
+            Target::Coordination(n) => state
+                .releases()
+                .contains_key(n)
+                .then(|| json!({ "release": n, "entries": state.coordination_of(n) })),
         }
     }
 }
@@ -664,6 +677,79 @@ async fn record_lesson(
         &app,
         &caller,
         write(command, Target::Release(release), if_match, dry_run),
+    )
+    .await
+}
+
+/// `POST /releases/{name}/coordination` body: one meeting, call, e-mail thread or chat.
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CoordinationRequest {
+    #[serde(default)]
+    activity: lockstep_core::coordination::Activity,
+    minutes: u32,
+    #[serde(default = "one")]
+    people: u32,
+    #[serde(default)]
+    on: Option<jiff::civil::Date>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// `POST /releases/{name}/coordination`: record time spent coordinating a release outside
+/// Lockstep, as the caller. Answers with the release's records.
+async fn record_coordination(
+    Extract(app): Shared,
+    caller: Caller,
+    Path(name): Path<String>,
+    if_match: IfMatch,
+    dry_run: DryRun,
+    ApiJson(body): ApiJson<CoordinationRequest>,
+) -> Result<Response, ApiError> {
+    let release = path_name("release", &name)?;
+    let command = Command::RecordCoordination {
+        release: release.clone(),
+        activity: body.activity,
+        minutes: body.minutes,
+        people: body.people,
+        on: body.on,
+        note: body.note,
+        by: caller.principal()?.user.clone(),
+    };
+    execute(
+        &app,
+        &caller,
+        write(command, Target::Coordination(release), if_match, dry_run),
+    )
+    .await
+}
+
+/// `POST /releases/{name}/coordination/{number}/retract`: withdraw a record entered by
+/// mistake (its recorder or a release manager). It stays in the record, counting nothing.
+async fn retract_coordination(
+    Extract(app): Shared,
+    caller: Caller,
+    Path((name, number)): Path<(String, String)>,
+    if_match: IfMatch,
+    dry_run: DryRun,
+) -> Result<Response, ApiError> {
+    let release = path_name("release", &name)?;
+    let number = number.parse::<u32>().map_err(|_| {
+        ApiError::bad_request("number", format!("`{number}` is not a record number"))
+    })?;
+    let command = Command::RetractCoordination {
+        release: release.clone(),
+        number,
+        by: caller.principal()?.user.clone(),
+    };
+    execute(
+        &app,
+        &caller,
+        write(command, Target::Coordination(release), if_match, dry_run),
     )
     .await
 }

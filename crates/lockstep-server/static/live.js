@@ -259,6 +259,19 @@
           var box = form.parentNode.querySelector('[data-eta-impact]');
           if (box) box.hidden = true;
         });
+    } else if (form.hasAttribute('data-coordination-form')) {
+      e.preventDefault();
+      var release = form.getAttribute('data-coordination-form');
+      var record = {
+        activity: form.elements.activity.value,
+        minutes: Number(form.elements.minutes.value),
+        people: Number(form.elements.people.value)
+      };
+      if (form.elements.on.value) record.on = form.elements.on.value;
+      if (form.elements.note.value.trim()) record.note = form.elements.note.value.trim();
+      post('/api/v1/releases/' + encodeURIComponent(release) + '/coordination', record,
+        'Recorded ' + record.minutes + ' min × ' + record.people + ' on ' + release,
+        function () { form.elements.minutes.value = ''; form.elements.note.value = ''; });
     } else if (form.hasAttribute('data-note-form')) {
       e.preventDefault();
       var noted = form.getAttribute('data-note-form');
@@ -278,11 +291,19 @@
   }
 
   document.addEventListener('click', function (e) {
-    var button = e.target.closest ? e.target.closest('button[data-step], button[data-rollback], button[data-run-start], button[data-move-button], button[data-change], button[data-lesson], button[data-eta-preview]') : null;
+    var button = e.target.closest ? e.target.closest('button[data-step], button[data-rollback], button[data-run-start], button[data-move-button], button[data-change], button[data-lesson], button[data-eta-preview], button[data-retract]') : null;
     if (!button) return;
     if (button.hasAttribute('data-eta-preview')) { previewEta(button); return; }
     if (button.hasAttribute('data-move-button')) { move(button); return; }
     if (button.hasAttribute('data-change')) { decideChange(button); return; }
+    if (button.hasAttribute('data-retract')) {
+      var owner = button.getAttribute('data-retract');
+      var number = button.getAttribute('data-number');
+      if (!window.confirm('Retract coordination record ' + number + ' of ' + owner + '?')) return;
+      post('/api/v1/releases/' + encodeURIComponent(owner) + '/coordination/' + number + '/retract',
+        {}, 'Record ' + number + ' retracted');
+      return;
+    }
     if (button.hasAttribute('data-lesson')) {
       var lesson = window.prompt('What would we do differently?', '');
       if (!lesson || !lesson.trim()) return;

@@ -1622,6 +1622,180 @@ async fn lessons_are_kept_with_the_release_and_answer_the_retrospectives_last_qu
 }
 
 #[tokio::test]
+async fn coordination_time_is_recorded_retracted_and_counted_with_the_time_in_lockstep() {
+    let h = Harness::new().await;
+    let records = "/api/v1/releases/r1/coordination";
+    let meeting = json!({ "activity": "meeting", "minutes": 30, "people": 6,
+        "note": "dependency sync" });
+    let (status, value) = h
+        .call(Some("sarah"), Method::POST, records, Some(meeting.clone()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_eq!(value["events"][0]["event"]["type"], "CoordinationRecorded");
+    let entry = &value["resource"]["entries"][0];
+    assert_eq!(
+        (&entry["number"], &entry["on"], &entry["by"]),
+        (&json!(1), &json!("2030-01-10"), &json!("sarah")),
+        "{value}"
+    );
+    // A slip of the finger, and its retraction: mike may not take back sarah's record,
+    // she and the release manager may.
+    let (_, typo) = h
+        .call(
+            Some("sarah"),
+            Method::POST,
+            records,
+            Some(json!({ "minutes": 450, "people": 6 })),
+        )
+        .await;
+    assert_eq!(
+        typo["resource"]["entries"][1]["activity"], "meeting",
+        "{typo}"
+    );
+    let retract = "/api/v1/releases/r1/coordination/2/retract";
+    let (status, value) = h.call(Some("mike"), Method::POST, retract, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{value}");
+    let (status, value) = h.call(Some("sarah"), Method::POST, retract, None).await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_eq!(
+        value["resource"]["entries"][1]["retracted"]["by"], "sarah",
+        "{value}"
+    );
+    let (_, report) = h.call(Some("viewer"), Method::GET, records, None).await;
+    assert_eq!(report["recordedMinutes"], 180, "{report}");
+    assert_eq!(report["targetMinutes"], 15);
+    // Sarah acted three times within a minute (the clock is fixed): one sitting.
+    let sarah = report["inTool"]
+        .as_array()
+        .and_then(|people| people.iter().find(|p| p["actor"] == "sarah"))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (&sarah["actions"], &sarah["minutes"]),
+        (&json!(1), &json!(1)),
+        "{report}"
+    );
+    assert_eq!(
+        report["totalMinutes"].as_u64(),
+        Some(180 + report["inToolMinutes"].as_u64().unwrap_or_default()),
+        "{report}"
+    );
+    for (user, path, body, expected) in [
+        ("viewer", records, meeting.clone(), StatusCode::FORBIDDEN),
+        (
+            "sarah",
+            records,
+            json!({ "minutes": 0 }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "sarah",
+            records,
+            json!({ "minutes": 30, "people": 0 }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "sarah",
+            records,
+            json!({ "minutes": 30, "on": "2030-01-11" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "sarah",
+            records,
+            json!({ "minutes": 30, "activity": "lunch" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "sarah",
+            records,
+            json!({ "minutes": -5 }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "sarah",
+            records,
+            json!({ "minutes": 30, "room": "4b" }),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "sarah",
+            "/api/v1/releases/nope/coordination",
+            meeting.clone(),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "sarah",
+            "/api/v1/releases/r1/coordination/9/retract",
+            json!({}),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "sarah",
+            "/api/v1/releases/r1/coordination/two/retract",
+            json!({}),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (status, value) = h
+            .call(Some(user), Method::POST, path, Some(body.clone()))
+            .await;
+        assert_eq!(status, expected, "{user} {path} {body}: {value}");
+    }
+    let (_, after) = h.call(Some("viewer"), Method::GET, records, None).await;
+    assert_eq!(
+        after["entries"].as_array().map(Vec::len),
+        Some(2),
+        "refusals record nothing"
+    );
+    let (_, retro) = h
+        .call(
+            Some("viewer"),
+            Method::GET,
+            "/api/v1/releases/r1/retrospective",
+            None,
+        )
+        .await;
+    let cadence = &retro["sections"][3]["questions"][1];
+    assert_eq!(cadence["question"], "Did communication cadence work?");
+    assert!(
+        cadence["facts"][0]
+            .as_str()
+            .is_some_and(|fact| fact.contains("180 recorded (1 meeting)")),
+        "{retro}"
+    );
+    let (_, page) = h
+        .call(
+            Some("sarah"),
+            Method::GET,
+            "/releases/r1/coordination",
+            None,
+        )
+        .await;
+    let html = page.as_str().unwrap_or_default();
+    assert!(
+        html.contains("dependency sync")
+            && html.contains(r#"data-coordination-form="r1""#)
+            && html.contains(r#"data-retract="r1" data-number="1""#)
+            && html.contains("retracted by sarah"),
+        "{html}"
+    );
+    let (_, page) = h
+        .call(
+            Some("viewer"),
+            Method::GET,
+            "/releases/r1/coordination",
+            None,
+        )
+        .await;
+    let html = page.as_str().unwrap_or_default();
+    assert!(
+        !html.contains("data-coordination-form") && !html.contains("data-retract"),
+        "viewers record nothing: {html}"
+    );
+}
+
+#[tokio::test]
 async fn metrics_and_retrospectives_follow_the_log_as_it_grows() {
     let h = Harness::new().await;
     let (status, value) = h

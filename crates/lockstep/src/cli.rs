@@ -140,6 +140,9 @@ pub enum Command {
     /// A release's post-release review: the seeds' questions with the facts on record,
     /// as Markdown.
     Retro(crate::metrics_cmd::RetroArgs),
+    /// A release's coordination time in person-minutes: meetings, calls and e-mail
+    /// recorded with it, and each person's time in Lockstep; `--log` records one.
+    Coordination(crate::metrics_cmd::CoordinationArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
 }

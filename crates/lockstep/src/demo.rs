@@ -4,6 +4,7 @@
 
 use jiff::Timestamp;
 use jiff::civil::Date;
+use lockstep_core::coordination::Activity;
 use lockstep_core::run::{RunOptions, StepStatus};
 use lockstep_core::{
     Command, IssueSeverity, ItemStatus, Name, ReleaseState, Signal, SignalReading, StatusUpdate,
@@ -328,6 +329,33 @@ pub fn past_history(today: Date) -> anyhow::Result<Vec<(Timestamp, &'static str,
                         severity: Some(IssueSeverity::High),
                     },
                 },
+            }),
+        ),
+        // The meetings and e-mail that still happened, recorded by those who were there.
+        (
+            at("2024-11-22", "21:20")?,
+            "mike",
+            command(Command::RecordCoordination {
+                release: release.clone(),
+                activity: Activity::Email,
+                minutes: 15,
+                people: 3,
+                on: Some(day("2024-11-22")?),
+                note: Some("Pagination rework agreed with the dashboard team".to_owned()),
+                by: "mike".to_owned(),
+            }),
+        ),
+        (
+            at("2024-12-09", "16:30")?,
+            "rita",
+            command(Command::RecordCoordination {
+                release: release.clone(),
+                activity: Activity::Call,
+                minutes: 20,
+                people: 5,
+                on: Some(day("2024-12-09")?),
+                note: Some("Go/no-go call".to_owned()),
+                by: "rita".to_owned(),
             }),
         ),
         (

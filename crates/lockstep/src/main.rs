@@ -139,6 +139,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Audit(args) => run_cmd::audit(&global, args).await,
         Command::Metrics(args) => metrics_cmd::metrics(&global, args).await,
         Command::Retro(args) => metrics_cmd::retro(&global, args).await,
+        Command::Coordination(args) => metrics_cmd::coordination(&global, args).await,
         Command::Completions(args) => {
             use clap::CommandFactory;
             clap_complete::generate(

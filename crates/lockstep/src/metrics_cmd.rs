@@ -6,9 +6,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use jiff::Timestamp;
 use jiff::civil::Date;
+use jiff::{SignedDuration, Timestamp};
 use lockstep_core::Name;
+use lockstep_core::coordination::{Activity, CoordinationReport, LATE_CHANGE_HOURS};
 use lockstep_core::metrics::Ledger;
 use serde_json::Value;
 
@@ -34,6 +35,206 @@ pub struct RetroArgs {
     /// printing the review.
     #[arg(long)]
     pub lesson: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CoordinationArgs {
+    /// The release.
+    pub release: String,
+    /// Record time spent coordinating it outside Lockstep: `45m`, `1h30m`, or minutes.
+    #[arg(long, value_name = "DURATION", value_parser = parse_minutes, conflicts_with = "retract")]
+    pub log: Option<u32>,
+    /// What it was: meeting, call, email, chat or other.
+    #[arg(long, default_value = "meeting", value_parser = parse_activity, requires = "log")]
+    pub activity: Activity,
+    /// How many people it took.
+    #[arg(long, default_value_t = 1, requires = "log")]
+    pub people: u32,
+    /// The day it happened (YYYY-MM-DD, UTC); today by default.
+    #[arg(long, requires = "log")]
+    pub on: Option<Date>,
+    /// What it was about.
+    #[arg(long, requires = "log")]
+    pub note: Option<String>,
+    /// Withdraw record N, entered by mistake (yours, or any as a release manager).
+    #[arg(long, value_name = "N")]
+    pub retract: Option<u32>,
+}
+
+/// `45m`, `1h30m`, `1 hour`, or a number of minutes: whole minutes, at least one.
+fn parse_minutes(raw: &str) -> Result<u32, String> {
+    let minutes = match raw.trim().parse::<u32>() {
+        Ok(minutes) => i64::from(minutes),
+        Err(_) => {
+            let duration: SignedDuration = raw.trim().parse().map_err(|_| {
+                format!("`{raw}` is not a duration: write 45m, 1h30m or a number of minutes")
+            })?;
+            if duration.as_secs() % 60 != 0 {
+                return Err(format!("`{raw}` is not a whole number of minutes"));
+            }
+            duration.as_mins()
+        }
+    };
+    u32::try_from(minutes)
+        .ok()
+        .filter(|m| *m > 0)
+        .ok_or_else(|| format!("`{raw}` is not a positive duration"))
+}
+
+fn parse_activity(raw: &str) -> Result<Activity, String> {
+    Activity::parse(raw).ok_or_else(|| {
+        let all: Vec<&str> = Activity::ALL.iter().map(|a| a.as_str()).collect();
+        format!("`{raw}` is not an activity: one of {}", all.join(", "))
+    })
+}
+
+/// `lockstep coordination RELEASE [--log DURATION … | --retract N]`
+pub async fn coordination(global: &Global, args: CoordinationArgs) -> anyhow::Result<ExitCode> {
+    let release = Name::parse(&args.release)?;
+    if let Some(minutes) = args.log {
+        let body = serde_json::json!({
+            "activity": args.activity,
+            "minutes": minutes,
+            "people": args.people,
+            "on": args.on,
+            "note": args.note,
+        });
+        let command = lockstep_core::Command::RecordCoordination {
+            release: release.clone(),
+            activity: args.activity,
+            minutes,
+            people: args.people,
+            on: args.on,
+            note: args.note,
+            by: global.actor.clone(),
+        };
+        return write(global, &release, "coordination", body, command).await;
+    }
+    if let Some(number) = args.retract {
+        let command = lockstep_core::Command::RetractCoordination {
+            release: release.clone(),
+            number,
+            by: global.actor.clone(),
+        };
+        let path = format!("coordination/{number}/retract");
+        return write(global, &release, &path, serde_json::json!({}), command).await;
+    }
+    let report = match &global.server {
+        Some(_) => {
+            Client::connect(global)?
+                .get_json(&format!("/api/v1/releases/{release}/coordination"))
+                .await?
+        }
+        None => {
+            let program = crate::apply::open(global).await?;
+            let mut ledger = Ledger::new();
+            program.fold_ledger(&mut ledger).await?;
+            let state = program.load().await?;
+            let report = ledger
+                .coordination(&state, &release)
+                .with_context(|| format!("no release named `{release}`"))?;
+            serde_json::to_value(report)?
+        }
+    };
+    match global.output {
+        Output::Json => println!("{report:#}"),
+        Output::Yaml => anyhow::bail!("coordination prints as a table or JSON, not YAML"),
+        Output::Table => {
+            let report: CoordinationReport = serde_json::from_value(report)
+                .context("the coordination report is not readable")?;
+            print_coordination(&report);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A write on a release's sub-resource `path`: posted to the server, or committed to
+/// the database.
+async fn write(
+    global: &Global,
+    release: &Name,
+    path: &str,
+    body: Value,
+    command: lockstep_core::Command,
+) -> anyhow::Result<ExitCode> {
+    match &global.server {
+        Some(_) => {
+            let answer = Client::connect(global)?
+                .post_json(&format!("/api/v1/releases/{release}/{path}"), &body)
+                .await?;
+            crate::remote::print_changes(global, &answer);
+            Ok(ExitCode::SUCCESS)
+        }
+        None => crate::verbs::commit(global, command, None, Timestamp::now()).await,
+    }
+}
+
+fn print_coordination(report: &CoordinationReport) {
+    println!("{}\n", report.summary());
+    if !report.entries.is_empty() {
+        let rows: Vec<Vec<String>> = report
+            .entries
+            .iter()
+            .map(|e| {
+                vec![
+                    e.number.to_string(),
+                    e.on.to_string(),
+                    e.activity.to_string(),
+                    e.minutes.to_string(),
+                    e.people.to_string(),
+                    e.person_minutes().to_string(),
+                    e.by.clone(),
+                    match &e.retracted {
+                        Some(r) => format!("retracted by {}", r.by),
+                        None => e.note.clone().unwrap_or_default(),
+                    },
+                ]
+            })
+            .collect();
+        print_table(
+            &[
+                "#",
+                "DAY",
+                "ACTIVITY",
+                "MINUTES",
+                "PEOPLE",
+                "PERSON-MIN",
+                "BY",
+                "NOTE",
+            ],
+            &rows,
+        );
+        println!();
+    }
+    if !report.in_tool.is_empty() {
+        let rows: Vec<Vec<String>> = report
+            .in_tool
+            .iter()
+            .map(|p| {
+                vec![
+                    p.actor.clone(),
+                    p.actions.to_string(),
+                    p.sittings.to_string(),
+                    p.minutes.to_string(),
+                ]
+            })
+            .collect();
+        print_table(&["IN LOCKSTEP", "ACTIONS", "SITTINGS", "MINUTES"], &rows);
+        println!();
+    }
+    println!(
+        "Plan changes in the {LATE_CHANGE_HOURS} h before the deployment ({}): {}",
+        report.deployment_start.strftime("%Y-%m-%d %H:%M UTC"),
+        report.late_changes.len()
+    );
+    for change in &report.late_changes {
+        println!(
+            "  {}  {}  {}",
+            change.at.strftime("%Y-%m-%d %H:%M"),
+            change.actor,
+            change.change
+        );
+    }
 }
 
 /// `lockstep metrics`
@@ -73,26 +274,13 @@ pub async fn metrics(global: &Global, args: MetricsArgs) -> anyhow::Result<ExitC
 pub async fn retro(global: &Global, args: RetroArgs) -> anyhow::Result<ExitCode> {
     let release = Name::parse(&args.release)?;
     if let Some(text) = args.lesson {
-        return match &global.server {
-            Some(_) => {
-                let answer = Client::connect(global)?
-                    .post_json(
-                        &format!("/api/v1/releases/{release}/lessons"),
-                        &serde_json::json!({ "text": text }),
-                    )
-                    .await?;
-                crate::remote::print_changes(global, &answer);
-                Ok(ExitCode::SUCCESS)
-            }
-            None => {
-                let command = lockstep_core::Command::RecordLesson {
-                    release,
-                    text,
-                    by: global.actor.clone(),
-                };
-                crate::verbs::commit(global, command, None, jiff::Timestamp::now()).await
-            }
+        let body = serde_json::json!({ "text": text });
+        let command = lockstep_core::Command::RecordLesson {
+            release: release.clone(),
+            text,
+            by: global.actor.clone(),
         };
+        return write(global, &release, "lessons", body, command).await;
     }
     let report = match &global.server {
         Some(_) => {
@@ -182,6 +370,19 @@ fn print_metrics(report: &Value) {
             "surprise dependencies",
             report["surpriseDependencies"].to_string(),
         ),
+        ("coordination per release", {
+            let c = &report["coordination"];
+            format!(
+                "{} ({} of {} within {} min); {} plan changes in the {LATE_CHANGE_HOURS} h before a deployment",
+                c["minutes"]["median"]
+                    .as_f64()
+                    .map_or_else(|| "n/a".to_owned(), |m| format!("median {m:.0} person-min")),
+                c["withinTarget"],
+                report["releasesShipped"],
+                c["targetMinutes"],
+                c["lateChanges"]
+            )
+        }),
         (
             "windows free of conflicts",
             format!(
@@ -215,6 +416,8 @@ fn print_metrics(report: &Value) {
                 r["rollbacks"].to_string(),
                 r["incidents"].to_string(),
                 r["surpriseDependencies"].to_string(),
+                r["coordinationMinutes"].to_string(),
+                r["lateChanges"].to_string(),
             ]
         })
         .collect();
@@ -229,6 +432,8 @@ fn print_metrics(report: &Value) {
             "ROLLBACKS",
             "INCIDENTS",
             "SURPRISES",
+            "COORDINATION (PERSON-MIN)",
+            "LATE CHANGES",
         ],
         &rows,
     );

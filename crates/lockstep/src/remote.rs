@@ -278,6 +278,7 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<Result<Exi
         // One code path for both: each asks the server when given one.
         Command::Metrics(args) => crate::metrics_cmd::metrics(global, args).await,
         Command::Retro(args) => crate::metrics_cmd::retro(global, args).await,
+        Command::Coordination(args) => crate::metrics_cmd::coordination(global, args).await,
         Command::Change(args) => crate::change_cmd::run(global, args).await,
         // Local by nature: planning files offline, serving, benchmarks, signing in.
         other @ (Command::Plan(_)

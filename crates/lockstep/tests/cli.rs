@@ -381,6 +381,33 @@ fn serve_demo_shows_a_release_in_progress_today() {
         retro.contains("Agree large-export pagination with the API team before the sprint"),
         "the lesson kept after the release: {retro}"
     );
+    // The e-mail and the go/no-go call it still took, beside the time in Lockstep.
+    let coordination = ws.ok(&["--server", &url, "coordination", "q4-2024"]);
+    assert!(
+        coordination.contains("145 recorded (1 call, 1 e-mail thread)")
+            && coordination.contains("Go/no-go call"),
+        "{coordination}"
+    );
+    assert!(
+        metrics["coordination"]["minutes"]["median"]
+            .as_f64()
+            .is_some_and(|m| m > 145.0),
+        "{metrics:#}"
+    );
+    // Rita drove the run for an hour and a half: the deployment, not its coordination.
+    let coordination = ws.ok(&["--server", &url, "coordination", "q4-2024", "-o", "json"]);
+    let coordination: serde_json::Value = serde_json::from_str(&coordination).expect("json");
+    let rita = coordination["inTool"]
+        .as_array()
+        .and_then(|people| people.iter().find(|p| p["actor"] == "rita"))
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        rita["minutes"]
+            .as_u64()
+            .is_some_and(|m| (1..10).contains(&m)),
+        "{coordination:#}"
+    );
     // Mike's slip waits for review, with the seed's chain as its impact.
     let change = ws.ok(&["--server", &url, "change", "show", "cr-1"]);
     assert!(
@@ -1620,4 +1647,84 @@ fn a_lesson_kept_with_a_release_answers_its_retrospective() {
     );
     let refused = ws.fails(&["retro", "q1-2052", "--lesson", "x"]);
     assert!(refused.contains("did you mean `q1-2025`"), "{refused}");
+}
+
+#[test]
+fn coordination_time_is_recorded_retracted_and_reported_with_the_time_in_lockstep() {
+    let ws = Workspace::new();
+    ws.ok(&["apply", "-f", &example()]);
+    let recorded = ws.ok(&[
+        "--actor",
+        "rita",
+        "coordination",
+        "q1-2025",
+        "--log",
+        "1h30m",
+        "--people",
+        "4",
+        "--activity",
+        "call",
+        "--note",
+        "integration planning",
+    ]);
+    assert!(
+        recorded.contains("q1-2025: call 90 min × 4 recorded by rita"),
+        "{recorded}"
+    );
+    ws.ok(&["--actor", "rita", "coordination", "q1-2025", "--log", "450"]);
+    ws.ok(&[
+        "--actor",
+        "rita",
+        "coordination",
+        "q1-2025",
+        "--retract",
+        "2",
+    ]);
+    let report = ws.ok(&["coordination", "q1-2025"]);
+    assert!(
+        report.contains("360 recorded (1 call)") && report.contains("retracted by rita"),
+        "{report}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&ws.ok(&["coordination", "q1-2025", "-o", "json"])).expect("JSON");
+    assert_eq!(json["recordedMinutes"], 360, "{json}");
+    // The apply and rita's three commands were one person each, minutes apart at most.
+    assert!(
+        json["inToolMinutes"].as_u64().is_some_and(|m| m >= 1),
+        "{json}"
+    );
+    for (args, expected) in [
+        (
+            vec!["coordination", "q1-2025", "--log", "soon"],
+            "is not a duration",
+        ),
+        (
+            vec!["coordination", "q1-2025", "--log", "90s"],
+            "whole number of minutes",
+        ),
+        (
+            vec!["coordination", "q1-2025", "--log", "0"],
+            "not a positive duration",
+        ),
+        (
+            vec![
+                "coordination",
+                "q1-2025",
+                "--log",
+                "30m",
+                "--activity",
+                "lunch",
+            ],
+            "not an activity",
+        ),
+        (vec!["coordination", "q1-2025", "--people", "3"], "--log"),
+        (
+            vec!["coordination", "q1-2025", "--retract", "7"],
+            "coordination record",
+        ),
+        (vec!["coordination", "q1-2052"], "no release named"),
+    ] {
+        let refused = ws.fails(&args);
+        assert!(refused.contains(expected), "{args:?}: {refused}");
+    }
 }
