@@ -104,18 +104,7 @@ pub(crate) async fn retrospective(
     Extract(app): Extract<Arc<AppState>>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let ledger = ledger(&app).await?;
-    let state = app.state.read().await;
-    let release = crate::wire::path_name("release", &name)?;
-    let retro = ledger
-        .retrospective(&state, &release)
-        .ok_or(ApiError::NotFound {
-            kind: "release",
-            name,
-        })?;
-    Ok(Json(serde_json::to_value(retro).map_err(|e| {
-        ApiError::Internal(format!("retrospective: {e}"))
-    })?))
+    release_view(&app, name, "retrospective", Ledger::retrospective).await
 }
 
 /// `GET /releases/{name}/coordination`: the release's coordination time (records, the
@@ -124,18 +113,27 @@ pub(crate) async fn coordination(
     Extract(app): Extract<Arc<AppState>>,
     Path(name): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let ledger = ledger(&app).await?;
+    release_view(&app, name, "coordination", Ledger::coordination).await
+}
+
+/// What `view` reads off the ledger about the release `name`, as JSON; 404 when there
+/// is no such release.
+async fn release_view<T: serde::Serialize>(
+    app: &AppState,
+    name: String,
+    what: &str,
+    view: impl Fn(&Ledger, &lockstep_core::State, &lockstep_core::Name) -> Option<T>,
+) -> Result<Json<Value>, ApiError> {
+    let ledger = ledger(app).await?;
     let state = app.state.read().await;
     let release = crate::wire::path_name("release", &name)?;
-    let report = ledger
-        .coordination(&state, &release)
-        .ok_or(ApiError::NotFound {
-            kind: "release",
-            name,
-        })?;
-    Ok(Json(serde_json::to_value(report).map_err(|e| {
-        ApiError::Internal(format!("coordination: {e}"))
-    })?))
+    let found = view(&ledger, &state, &release).ok_or(ApiError::NotFound {
+        kind: "release",
+        name,
+    })?;
+    Ok(Json(
+        serde_json::to_value(found).map_err(|e| ApiError::Internal(format!("{what}: {e}")))?,
+    ))
 }
 
 /// `GET /releases/{name}/coordination` (page): the records, each person's time in

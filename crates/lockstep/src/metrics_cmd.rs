@@ -119,23 +119,7 @@ pub async fn coordination(global: &Global, args: CoordinationArgs) -> anyhow::Re
         let path = format!("coordination/{number}/retract");
         return write(global, &release, &path, serde_json::json!({}), command).await;
     }
-    let report = match &global.server {
-        Some(_) => {
-            Client::connect(global)?
-                .get_json(&format!("/api/v1/releases/{release}/coordination"))
-                .await?
-        }
-        None => {
-            let program = crate::apply::open(global).await?;
-            let mut ledger = Ledger::new();
-            program.fold_ledger(&mut ledger).await?;
-            let state = program.load().await?;
-            let report = ledger
-                .coordination(&state, &release)
-                .with_context(|| format!("no release named `{release}`"))?;
-            serde_json::to_value(report)?
-        }
-    };
+    let report = release_view(global, &release, "coordination", Ledger::coordination).await?;
     match global.output {
         Output::Json => println!("{report:#}"),
         Output::Yaml => anyhow::bail!("coordination prints as a table or JSON, not YAML"),
@@ -146,6 +130,29 @@ pub async fn coordination(global: &Global, args: CoordinationArgs) -> anyhow::Re
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `view` reads off the ledger about `release`, as the server's
+/// `/releases/{release}/{path}` answers it: asked of the server, or folded from the
+/// database.
+async fn release_view<T: serde::Serialize>(
+    global: &Global,
+    release: &Name,
+    path: &str,
+    view: impl Fn(&Ledger, &lockstep_core::State, &Name) -> Option<T>,
+) -> anyhow::Result<Value> {
+    if global.server.is_some() {
+        return Client::connect(global)?
+            .get_json(&format!("/api/v1/releases/{release}/{path}"))
+            .await;
+    }
+    let program = crate::apply::open(global).await?;
+    let mut ledger = Ledger::new();
+    program.fold_ledger(&mut ledger).await?;
+    let state = program.load().await?;
+    let found =
+        view(&ledger, &state, release).with_context(|| format!("no release named `{release}`"))?;
+    Ok(serde_json::to_value(found)?)
 }
 
 /// A write on a release's sub-resource `path`: posted to the server, or committed to
@@ -282,23 +289,7 @@ pub async fn retro(global: &Global, args: RetroArgs) -> anyhow::Result<ExitCode>
         };
         return write(global, &release, "lessons", body, command).await;
     }
-    let report = match &global.server {
-        Some(_) => {
-            Client::connect(global)?
-                .get_json(&format!("/api/v1/releases/{release}/retrospective"))
-                .await?
-        }
-        None => {
-            let program = crate::apply::open(global).await?;
-            let mut ledger = Ledger::new();
-            program.fold_ledger(&mut ledger).await?;
-            let state = program.load().await?;
-            let retro = ledger
-                .retrospective(&state, &release)
-                .with_context(|| format!("no release named `{release}`"))?;
-            serde_json::to_value(retro)?
-        }
-    };
+    let report = release_view(global, &release, "retrospective", Ledger::retrospective).await?;
     match global.output {
         Output::Json => println!("{report:#}"),
         Output::Yaml => anyhow::bail!("a retrospective prints as Markdown or JSON, not YAML"),
