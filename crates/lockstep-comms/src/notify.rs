@@ -212,6 +212,9 @@ pub struct Subscription {
     /// Only messages about these teams (all when empty).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub teams: Vec<Name>,
+    /// Only messages about the subscriber's own team, for each person it reaches.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own_team: bool,
     /// Only these kinds (all when empty).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kinds: Vec<MessageKind>,
@@ -358,6 +361,7 @@ fn from_spec(spec: &lockstep_core::SubscriptionSpec) -> Subscription {
         channel: spec.channel.clone(),
         releases: spec.releases.clone(),
         teams: spec.teams.clone(),
+        own_team: spec.own_team,
         kinds: spec
             .kinds
             .iter()
@@ -421,12 +425,18 @@ pub fn targets<'a>(
     release: &Name,
     team: Option<&Name>,
 ) -> Vec<Target<'a>> {
-    subscribers(config, state, kind, |subscription| {
-        (subscription.releases.is_empty() || subscription.releases.contains(release))
-            && team.is_none_or(|team| {
-                subscription.teams.is_empty() || subscription.teams.contains(team)
-            })
-    })
+    subscribers(
+        config,
+        state,
+        kind,
+        |subscription| {
+            (subscription.releases.is_empty() || subscription.releases.contains(release))
+                && team.is_none_or(|team| {
+                    subscription.teams.is_empty() || subscription.teams.contains(team)
+                })
+        },
+        |own| team.is_none_or(|team| team == own),
+    )
 }
 
 /// Where a message about the program (a change request, an interface change) applies,
@@ -459,17 +469,24 @@ pub fn targets_in<'a>(
     kind: MessageKind,
     scope: Scope<'_>,
 ) -> Vec<Target<'a>> {
-    subscribers(config, state, kind, |subscription| {
-        scope.admits(subscription)
-    })
+    subscribers(
+        config,
+        state,
+        kind,
+        |subscription| scope.admits(subscription),
+        // Unknown teams: only a subscription without a team filter matches.
+        |own| scope.teams.is_some_and(|teams| teams.contains(own)),
+    )
 }
 
 /// The people of every subscription to `kind` that `admits`, once per (person, channel).
+/// Through an `own_team` subscription, only those whose team `about_team` admits.
 fn subscribers<'a>(
     config: &'a NotificationConfig,
     state: &State,
     kind: MessageKind,
     admits: impl Fn(&Subscription) -> bool,
+    about_team: impl Fn(&Name) -> bool,
 ) -> Vec<Target<'a>> {
     let mut out: Vec<Target<'a>> = Vec::new();
     for subscription in &config.subscriptions {
@@ -491,6 +508,13 @@ fn subscribers<'a>(
             (None, None) => Vec::new(),
         };
         for handle in handles {
+            if subscription.own_team
+                && !state
+                    .team_of_member(handle.as_str())
+                    .is_some_and(&about_team)
+            {
+                continue;
+            }
             let Some(mut recipient) = recipient(state, &handle) else {
                 continue;
             };
@@ -601,7 +625,8 @@ mod tests {
             NotificationConfig::parse(include_str!("../../../examples/notifications.yaml"))
                 .expect("examples/notifications.yaml");
         assert_eq!(config.channels["mail"].kind, ChannelKind::Email);
-        assert_eq!(config.subscriptions.len(), 3);
+        assert_eq!(config.subscriptions.len(), 4);
+        assert!(config.subscriptions[1].own_team);
     }
 
     fn subscription(yaml: &str) -> Subscription {

@@ -30,7 +30,17 @@ subscriptions:
 
 /// Moves the API item's ETA to `eta` (2025-MM-DD) at `now`, as mike; the alerts written.
 fn slip(program: &mut Program, eta: (i16, i8, i8), now: &str) -> Vec<(Envelope, Delivery)> {
-    let config = NotificationConfig::parse(SUBSCRIPTIONS).unwrap_or_else(|e| panic!("{e}"));
+    slip_with(SUBSCRIPTIONS, program, eta, now)
+}
+
+/// [`slip`] with the notification file `subscriptions`.
+fn slip_with(
+    subscriptions: &str,
+    program: &mut Program,
+    eta: (i16, i8, i8),
+    now: &str,
+) -> Vec<(Envelope, Delivery)> {
+    let config = NotificationConfig::parse(subscriptions).unwrap_or_else(|e| panic!("{e}"));
     let command = Command::SetEta {
         item: name("api-analytics-endpoints"),
         eta: Some(jiff::civil::date(eta.0, eta.1, eta.2)),
@@ -94,4 +104,37 @@ fn a_slip_alerts_each_waiting_team_once_with_the_chain_and_its_clearing_too() {
     let cleared = slip(&mut program, (2025, 2, 5), "2025-02-06T16:00:00Z");
     assert_eq!(who(&cleared), who(&written));
     insta::assert_snapshot!("frontend_cleared", show(to(&cleared, "sarah")));
+}
+
+#[test]
+fn a_role_subscription_for_the_own_team_tells_each_lead_of_their_own_team_only() {
+    let leads = |own_team: bool| {
+        let subscriptions = format!(
+            "\
+channels:
+  hook: {{kind: webhook, url: \"http://127.0.0.1:9/\", secret: s3cret}}
+subscriptions:
+  - {{role: tech-lead, channel: hook, ownTeam: {own_team}, kinds: [dependency-alert]}}
+"
+        );
+        let mut program = Program::seed();
+        let written = slip_with(
+            &subscriptions,
+            &mut program,
+            (2025, 2, 10),
+            "2025-02-04T16:00:00Z",
+        );
+        who(&written)
+            .into_iter()
+            .map(|(_, handle, _)| handle)
+            .collect::<Vec<_>>()
+    };
+    // The frontend's and the mobile team's leads wait on the API: they hear it.
+    assert_eq!(leads(true), ["priya", "sarah"]);
+    // Without the filter, every tech lead hears every waiting team's alert.
+    let everyone = leads(false);
+    assert!(
+        everyone.len() > 2 && everyone.contains(&"mike".to_owned()),
+        "{everyone:?}"
+    );
 }

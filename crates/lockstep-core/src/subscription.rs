@@ -78,6 +78,10 @@ pub struct SubscriptionSpec {
     /// Only messages about these teams.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub teams: Vec<Name>,
+    /// Only messages about the subscriber's own team, for each person it reaches: a role
+    /// subscription then tells every tech lead of their own team, not of everyone's.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own_team: bool,
     /// Only these message kinds (see [`MESSAGE_KINDS`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kinds: Vec<Name>,

@@ -430,6 +430,7 @@ impl<'m> Planner<'m> {
                 channel: doc.channel.clone(),
                 releases,
                 teams,
+                own_team: doc.own_team,
                 kinds,
                 cadence: doc.cadence,
                 digest_at: doc.digest_at,

@@ -539,6 +539,8 @@ pub(crate) struct SubscriptionDoc {
     pub releases: Vec<Spanned<String>>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub teams: Vec<Spanned<String>>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub own_team: bool,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub kinds: Vec<Spanned<String>>,
     #[serde(default, skip_serializing_if = "is_immediate")]
@@ -562,6 +564,7 @@ impl SubscriptionDoc {
             channel: spec.channel.clone(),
             releases: names(&spec.releases),
             teams: names(&spec.teams),
+            own_team: spec.own_team,
             kinds: names(&spec.kinds),
             cadence: spec.cadence,
             digest_at: spec.digest_at,

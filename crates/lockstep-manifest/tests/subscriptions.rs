@@ -111,10 +111,15 @@ apiVersion: lockstep.dev/v1
 kind: Subscription
 metadata: {{name: managers}}
 spec: {{role: release-manager, channel: chat, kinds: [escalation]}}
+---
+apiVersion: lockstep.dev/v1
+kind: Subscription
+metadata: {{name: leads}}
+spec: {{role: tech-lead, channel: chat, ownTeam: true, kinds: [dependency-alert]}}
 "
     );
     let mut state = State::new();
-    assert_eq!(apply(&mut state, &text), Ok(4));
+    assert_eq!(apply(&mut state, &text), Ok(5));
     assert_eq!(
         apply(&mut state, &text),
         Ok(0),
@@ -128,15 +133,19 @@ spec: {{role: release-manager, channel: chat, kinds: [escalation]}}
         ["daily-update", "weekly-agenda"]
     );
 
+    assert!(state.subscriptions()["leads"].spec.own_team);
+    assert!(!sarah.own_team);
+
     let yaml = export(&state, None).expect("export");
     assert!(yaml.contains("kind: Subscription"), "{yaml}");
+    assert!(yaml.contains("ownTeam: true"), "{yaml}");
     assert_eq!(
         apply(&mut state, &yaml),
         Ok(0),
         "export re-applies:\n{yaml}"
     );
     let mut fresh = State::new();
-    assert_eq!(apply(&mut fresh, &yaml), Ok(4));
+    assert_eq!(apply(&mut fresh, &yaml), Ok(5));
     assert_eq!(fresh.subscriptions(), state.subscriptions());
 
     // A change is a redefinition, recorded as such.

@@ -777,6 +777,7 @@ fn subscriptions_as_manifests(
                 end: q.end,
             }),
             time_zone: subscription.time_zone.clone(),
+            own_team: subscription.own_team,
         };
         commands.push(Command::DefineSubscription {
             subscription: parse_name(&name, "subscription")?,

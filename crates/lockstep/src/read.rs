@@ -429,11 +429,14 @@ pub fn listing(state: &impl View, args: &GetArgs) -> anyhow::Result<Listing> {
                 .subscriptions()
                 .values()
                 .map(|s| {
-                    let who = match (&s.spec.member, s.spec.role) {
+                    let mut who = match (&s.spec.member, s.spec.role) {
                         (Some(member), _) => member.to_string(),
                         (None, Some(role)) => format!("role {}", role.as_str()),
                         (None, None) => "-".to_owned(),
                     };
+                    if s.spec.own_team {
+                        who.push_str(" (own team)");
+                    }
                     let kinds: Vec<&str> = s.spec.kinds.iter().map(Name::as_str).collect();
                     vec![
                         s.name.to_string(),
