@@ -203,6 +203,24 @@ impl State {
     pub fn integration_tasks(&self) -> &BTreeMap<Name, IntegrationTask> {
         &self.integration_tasks
     }
+    /// Every lesson kept, with its release, newest first; those whose text or release
+    /// contain `search` (case-insensitive) when given.
+    pub fn lessons(&self, search: Option<&str>) -> Vec<(&Name, &crate::Lesson)> {
+        let search = search.map(str::to_lowercase);
+        let mut found: Vec<(&Name, &crate::Lesson)> = self
+            .lessons
+            .iter()
+            .flat_map(|(release, lessons)| lessons.iter().map(move |l| (release, l)))
+            .filter(|(release, lesson)| {
+                search.as_deref().is_none_or(|s| {
+                    lesson.text.to_lowercase().contains(s) || release.as_str().contains(s)
+                })
+            })
+            .collect();
+        found.sort_by(|a, b| b.1.at.cmp(&a.1.at).then(a.0.cmp(b.0)));
+        found
+    }
+
     /// The lessons kept with `release`, oldest first.
     pub fn lessons_of(&self, release: &Name) -> &[crate::Lesson] {
         self.lessons.get(release).map_or(&[], Vec::as_slice)

@@ -52,6 +52,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
             "/releases/{name}/coordination",
             get(crate::metrics::coordination),
         )
+        .route("/lessons", get(lessons))
         .route("/history", get(history))
 }
 
@@ -245,6 +246,24 @@ async fn integration_tasks(
 
 /// `GET /risks`: every at-risk item and release with its causal chain, root cause first
 /// (filter: release), as the dashboard and `lockstep plan` show them.
+/// `GET /lessons?q=`: every lesson kept with a release, newest first; `q` keeps those
+/// whose text or release contain it.
+async fn lessons(Extract(app): Shared, query: ListQuery) -> Result<Json<Value>, ApiError> {
+    let filters = query.filters(&["q"])?;
+    let state = app.state.read().await;
+    Ok(list(
+        state
+            .lessons(filters.get("q").map(String::as_str))
+            .into_iter()
+            .map(|(release, lesson)| lesson_json(release, lesson)),
+    ))
+}
+
+/// A lesson with the release it was kept with.
+pub(crate) fn lesson_json(release: &Name, lesson: &lockstep_core::Lesson) -> Value {
+    json!({ "release": release, "text": lesson.text, "by": lesson.by, "at": lesson.at })
+}
+
 async fn risks(Extract(app): Shared, query: ListQuery) -> Result<Json<Value>, ApiError> {
     let release = query.filters(&["release"])?.get("release").cloned();
     let state = app.state.read().await;
@@ -713,6 +732,11 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
         "post",
         "/releases/{name}/lessons",
         "Keep a lesson with a release (text): its retrospective's \"What would we do differently?\"",
+    ),
+    (
+        "get",
+        "/lessons",
+        "Every lesson kept with a release, newest first (q: words in the text or release)",
     ),
     (
         "get",

@@ -245,6 +245,7 @@ pub fn app(shared: Arc<AppState>) -> Router {
             "/releases/{name}/coordination",
             get(metrics::coordination_page),
         )
+        .route("/lessons", get(metrics::lessons_page))
         .route("/feeds", get(feeds::page).post(feeds::make_links))
         .route("/feeds/{token}/org.ics", get(feeds::organization))
         .route("/feeds/{token}/releases/{file}", get(feeds::release))

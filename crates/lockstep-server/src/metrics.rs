@@ -303,6 +303,59 @@ pub(crate) async fn coordination_page(
     .await
 }
 
+/// `GET /lessons` (page): what the teams would do differently, across releases, newest
+/// first, with a search (`?q=`): the knowledge kept for the next release's planning.
+pub(crate) async fn lessons_page(
+    Extract(app): Extract<Arc<AppState>>,
+    caller: Caller,
+    uri: axum::http::Uri,
+) -> Result<axum::response::Response, ApiError> {
+    let search = crate::extract::form_pairs(uri.query().unwrap_or(""))
+        .into_iter()
+        .find(|(key, _)| key == "q")
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|value| !value.is_empty());
+    render(&app, &caller, &uri, |state| {
+        let found = state.lessons(search.as_deref());
+        let mut body = format!(
+            r#"<h1>Lessons learned</h1><p class="sub">What the teams would do differently, kept with each release's retrospective, newest first. <a href="/api/v1/lessons">As JSON</a></p><form class="inline" method="get" action="/lessons" role="search"><label class="grow">Search <input type="search" name="q" value="{q}" placeholder="contract, buffer, staging…"></label><button type="submit">Search</button></form><div id="live">"#,
+            q = escape(search.as_deref().unwrap_or_default()),
+        );
+        if found.is_empty() {
+            body.push_str(&format!(
+                r#"<p class="sub">{}</p>"#,
+                if search.is_some() {
+                    "No lesson says that."
+                } else {
+                    "No lesson has been kept yet: a release's retrospective page keeps them."
+                }
+            ));
+        } else {
+            body.push_str(&lesson_list(&found));
+        }
+        body.push_str("</div>");
+        Ok(("Lessons learned".to_owned(), body))
+    })
+    .await
+}
+
+/// Lessons as a list: the text, then its release, who and when.
+pub(crate) fn lesson_list(lessons: &[(&lockstep_core::Name, &lockstep_core::Lesson)]) -> String {
+    let mut out = String::from(r#"<ul class="lessons">"#);
+    for (release, lesson) in lessons {
+        let _ = write!(
+            out,
+            r#"<li>{text} <span class="sub"><a href="/releases/{release}/retrospective">{release}</a> · {by} · {on}</span></li>"#,
+            text = escape(&lesson.text),
+            release = escape(release.as_str()),
+            by = escape(&lesson.by),
+            on = lesson.at.to_zoned_datetime(TimeZone::UTC).date(),
+        );
+    }
+    out.push_str("</ul>");
+    out
+}
+
 fn query_date(uri: &axum::http::Uri, key: &str) -> Result<Option<Date>, ApiError> {
     crate::extract::form_pairs(uri.query().unwrap_or(""))
         .into_iter()
@@ -389,7 +442,7 @@ pub(crate) async fn page(
             s.map_or_else(|| "n/a".to_owned(), |s| format!("{:.1} d", s.median))
         };
         let mut body = format!(
-            r#"<h1>Metrics</h1><p class="sub">Releases shipped from <time datetime="{first}">{first}</time> to <time datetime="{last}">{last}</time> (UTC), read off the event log. <a href="/api/v1/metrics?from={first}&amp;to={last}">As JSON</a></p><form class="inline" method="get" action="/metrics" aria-label="Period"><label>From <input type="date" name="from" value="{first}" required></label><label>To <input type="date" name="to" value="{last}" required></label><button type="submit">Show</button></form><div id="live"><div class="kpis">"#,
+            r#"<h1>Metrics</h1><p class="sub">Releases shipped from <time datetime="{first}">{first}</time> to <time datetime="{last}">{last}</time> (UTC), read off the event log. <a href="/lessons">Lessons learned</a> · <a href="/api/v1/metrics?from={first}&amp;to={last}">As JSON</a></p><form class="inline" method="get" action="/metrics" aria-label="Period"><label>From <input type="date" name="from" value="{first}" required></label><label>To <input type="date" name="to" value="{last}" required></label><button type="submit">Show</button></form><div id="live"><div class="kpis">"#,
             first = day(from),
         );
         for (value, label) in [

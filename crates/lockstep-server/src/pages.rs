@@ -16,10 +16,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use jiff::civil::Date;
 use lockstep_core::access::{authorize, role_of};
 use lockstep_core::risk::{RiskReport, assess};
-use lockstep_core::{Command, Item, ItemStatus, Name, Recorded, State};
+use lockstep_core::{Command, Item, ItemStatus, Name, Recorded, ReleaseState, State};
 
 use crate::auth::Caller;
 use crate::{ApiError, AppState};
+
+/// Lessons of earlier releases a release page shows while it is planned or built.
+const LESSONS_SHOWN: usize = 3;
 
 /// `2030-01-10 10:00 UTC`: an instant as people read it on a page (a `datetime`
 /// attribute keeps the instant itself).
@@ -374,6 +377,25 @@ pub(crate) async fn release(
             body.push_str("</ol></section>");
         }
         body.push_str(&risk_register(state, &release.name, today));
+        // While a release is being planned or built, what earlier ones taught.
+        if matches!(
+            release.state,
+            ReleaseState::Planned | ReleaseState::InProgress
+        ) {
+            let earlier: Vec<_> = state
+                .lessons(None)
+                .into_iter()
+                .filter(|(other, _)| **other != release.name)
+                .take(LESSONS_SHOWN)
+                .collect();
+            if !earlier.is_empty() {
+                let _ = write!(
+                    body,
+                    r#"<section class="panel" aria-labelledby="lessons-h"><h2 id="lessons-h">Lessons from earlier releases</h2>{}<p class="sub"><a href="/lessons">All lessons</a></p></section>"#,
+                    crate::metrics::lesson_list(&earlier)
+                );
+            }
+        }
         // Go/no-go: every criterion with what is missing (signals, items, scenarios).
         if let Ok(assessment) = lockstep_core::checklist::assess(state, &release.name) {
             let verdict = &assessment.verdict;

@@ -1622,6 +1622,89 @@ async fn lessons_are_kept_with_the_release_and_answer_the_retrospectives_last_qu
 }
 
 #[tokio::test]
+async fn lessons_of_every_release_are_searchable_and_shown_while_the_next_is_planned() {
+    let h = Harness::new().await;
+    let (status, value) = h
+        .call(
+            Some("rita"),
+            Method::POST,
+            "/api/v1/releases",
+            Some(json!({ "name": "r2", "spec": { "targetDate": "2030-06-01" } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{value}");
+    for text in [
+        "Agree the API <contract> before the sprint starts",
+        "Book staging a week ahead",
+    ] {
+        let (status, value) = h
+            .call(
+                Some("sarah"),
+                Method::POST,
+                "/api/v1/releases/r1/lessons",
+                Some(json!({ "text": text })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{value}");
+    }
+    let (_, all) = h
+        .call(Some("viewer"), Method::GET, "/api/v1/lessons", None)
+        .await;
+    assert_eq!(all["items"].as_array().map(Vec::len), Some(2), "{all}");
+    assert_eq!(all["items"][0]["release"], "r1");
+    let (_, found) = h
+        .call(
+            Some("viewer"),
+            Method::GET,
+            "/api/v1/lessons?q=STAGING",
+            None,
+        )
+        .await;
+    assert_eq!(
+        found["items"],
+        json!([{ "release": "r1", "text": "Book staging a week ahead", "by": "sarah",
+            "at": all["items"][0]["at"] }]),
+        "{found}"
+    );
+    let (status, _) = h
+        .call(
+            Some("viewer"),
+            Method::GET,
+            "/api/v1/lessons?team=api",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // The next release, being planned, shows them; r1's own page does not repeat its own.
+    let (_, page) = h
+        .call(Some("viewer"), Method::GET, "/releases/r2", None)
+        .await;
+    let html = page.as_str().unwrap_or_default();
+    assert!(
+        html.contains("Lessons from earlier releases")
+            && html.contains("Agree the API &lt;contract&gt; before the sprint starts"),
+        "{html}"
+    );
+    let (_, page) = h
+        .call(Some("viewer"), Method::GET, "/releases/r1", None)
+        .await;
+    assert!(
+        !page
+            .as_str()
+            .unwrap_or_default()
+            .contains("Lessons from earlier releases")
+    );
+    let (_, page) = h
+        .call(Some("viewer"), Method::GET, "/lessons?q=contract", None)
+        .await;
+    let html = page.as_str().unwrap_or_default();
+    assert!(
+        html.contains("&lt;contract&gt;") && !html.contains("Book staging"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
 async fn coordination_time_is_recorded_retracted_and_counted_with_the_time_in_lockstep() {
     let h = Harness::new().await;
     let records = "/api/v1/releases/r1/coordination";

@@ -143,6 +143,9 @@ pub enum Command {
     /// A release's coordination time in person-minutes: meetings, calls and e-mail
     /// recorded with it, and each person's time in Lockstep; `--log` records one.
     Coordination(crate::metrics_cmd::CoordinationArgs),
+    /// The lessons kept with every release, newest first: what to remember when planning
+    /// the next one.
+    Lessons(crate::metrics_cmd::LessonsArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
 }

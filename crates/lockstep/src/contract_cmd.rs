@@ -374,18 +374,6 @@ fn print_answer(
     }
 }
 
-/// A query-string value: unreserved characters as they are, the rest percent-encoded.
-fn percent_encode(raw: &str) -> String {
-    raw.bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                char::from(byte).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
-
 /// `--server`: the same verbs over the API.
 pub mod remote {
     use super::*;
@@ -501,7 +489,7 @@ pub mod remote {
         let json = client
             .get_json(&format!(
                 "/api/v1/can-i-deploy?component={component}&version={}&environment={environment}",
-                percent_encode(version.as_str())
+                crate::remote::percent_encode(version.as_str())
             ))
             .await?;
         let deployable = json["deployable"].as_bool().unwrap_or(false);

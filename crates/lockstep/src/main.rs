@@ -140,6 +140,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Metrics(args) => metrics_cmd::metrics(&global, args).await,
         Command::Retro(args) => metrics_cmd::retro(&global, args).await,
         Command::Coordination(args) => metrics_cmd::coordination(&global, args).await,
+        Command::Lessons(args) => metrics_cmd::lessons(&global, args).await,
         Command::Completions(args) => {
             use clap::CommandFactory;
             clap_complete::generate(

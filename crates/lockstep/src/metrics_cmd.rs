@@ -61,6 +61,67 @@ pub struct CoordinationArgs {
     pub retract: Option<u32>,
 }
 
+#[derive(Debug, Args)]
+pub struct LessonsArgs {
+    /// Only lessons whose text or release contain this (case-insensitive).
+    #[arg(long)]
+    pub search: Option<String>,
+}
+
+/// `lockstep lessons [--search TEXT]`
+pub async fn lessons(global: &Global, args: LessonsArgs) -> anyhow::Result<ExitCode> {
+    let found = match &global.server {
+        Some(_) => {
+            let mut path = "/api/v1/lessons".to_owned();
+            if let Some(search) = &args.search {
+                path.push_str("?q=");
+                path.push_str(&crate::remote::percent_encode(search));
+            }
+            Client::connect(global)?.get_json(&path).await?
+        }
+        None => {
+            let state = crate::apply::open(global).await?.load().await?;
+            let items: Vec<Value> = state
+                .lessons(args.search.as_deref())
+                .into_iter()
+                .map(|(release, lesson)| {
+                    serde_json::json!({ "release": release, "text": lesson.text,
+                        "by": lesson.by, "at": lesson.at })
+                })
+                .collect();
+            serde_json::json!({ "items": items })
+        }
+    };
+    match global.output {
+        Output::Json => println!("{found:#}"),
+        Output::Yaml => anyhow::bail!("lessons print as a list or JSON, not YAML"),
+        Output::Table => {
+            let items = found["items"].as_array().cloned().unwrap_or_default();
+            if items.is_empty() {
+                println!(
+                    "No lesson kept{}.",
+                    if args.search.is_some() {
+                        " says that"
+                    } else {
+                        " yet"
+                    }
+                );
+            }
+            let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+            for lesson in &items {
+                println!(
+                    "- {} ({}, {}, {})",
+                    text(&lesson["text"]),
+                    text(&lesson["release"]),
+                    text(&lesson["by"]),
+                    text(&lesson["at"]).get(..10).unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `45m`, `1h30m`, `1 hour`, or a number of minutes: whole minutes, at least one.
 fn parse_minutes(raw: &str) -> Result<u32, String> {
     let minutes = match raw.trim().parse::<u32>() {

@@ -232,6 +232,18 @@ async fn answer(base: &str, request: reqwest::RequestBuilder) -> anyhow::Result<
     .into())
 }
 
+/// A query-string value: unreserved characters as they are, the rest percent-encoded.
+pub fn percent_encode(raw: &str) -> String {
+    raw.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(byte).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
 /// Runs `command` against the server of `--server`. Commands that do not touch the
 /// program (plan, serve, bench, login, logout) come back to run as usual.
 pub async fn run(global: &Global, command: Command) -> anyhow::Result<Result<ExitCode, Command>> {
@@ -279,6 +291,7 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<Result<Exi
         Command::Metrics(args) => crate::metrics_cmd::metrics(global, args).await,
         Command::Retro(args) => crate::metrics_cmd::retro(global, args).await,
         Command::Coordination(args) => crate::metrics_cmd::coordination(global, args).await,
+        Command::Lessons(args) => crate::metrics_cmd::lessons(global, args).await,
         Command::Change(args) => crate::change_cmd::run(global, args).await,
         // Local by nature: planning files offline, serving, benchmarks, signing in.
         other @ (Command::Plan(_)

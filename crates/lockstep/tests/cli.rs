@@ -408,6 +408,14 @@ fn serve_demo_shows_a_release_in_progress_today() {
             .is_some_and(|m| (1..10).contains(&m)),
         "{coordination:#}"
     );
+    let lessons = ws.ok(&[
+        "--server",
+        &url,
+        "lessons",
+        "--search",
+        "large-export pagination",
+    ]);
+    assert!(lessons.contains("(q4-2024, rita, "), "{lessons}");
     // Mike's slip waits for review, with the seed's chain as its impact.
     let change = ws.ok(&["--server", &url, "change", "show", "cr-1"]);
     assert!(
@@ -1644,6 +1652,15 @@ fn a_lesson_kept_with_a_release_answers_its_retrospective() {
     assert!(
         after.contains("Agree the API contract before the sprint starts (rita, "),
         "{retro}"
+    );
+    let index = ws.ok(&["lessons", "--search", "api contract"]);
+    assert!(
+        index.starts_with("- Agree the API contract before the sprint starts (q1-2025, rita, "),
+        "{index}"
+    );
+    assert!(
+        ws.ok(&["lessons", "--search", "nothing like it"])
+            .contains("No lesson kept says that")
     );
     let refused = ws.fails(&["retro", "q1-2052", "--lesson", "x"]);
     assert!(refused.contains("did you mean `q1-2025`"), "{refused}");
