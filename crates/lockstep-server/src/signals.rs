@@ -10,10 +10,11 @@
 //!
 //! The go/no-go verdict (`lockstep_core::readiness`) is served here too, as JSON.
 //!
-//! This module does not count open bugs from individual issue events, nor turn
-//! deployment statuses, releases or pull requests into signals yet: those deliveries
-//! are verified and acknowledged (`"recorded": false`) so that the code host does not
-//! retry them.
+//! A successful deployment (GitHub `deployment_status`, GitLab `Deployment Hook`) records
+//! the version now running in its environment (`RecordDeployment`, by the webhook), when
+//! its ref is a tag or a commit and Lockstep declares the environment. Releases and pull
+//! requests are verified and acknowledged (`"recorded": false`) so that the code host
+//! does not retry them.
 
 use std::sync::Arc;
 
@@ -118,7 +119,32 @@ enum Parsed {
         observed_at: Option<jiff::Timestamp>,
         reading: SignalReading,
     },
+    /// A successful deployment of the repository's component: `reference` (a tag such
+    /// as `v1.2.0`, or the version the deployment's payload names) now runs in
+    /// `environment`.
+    Deployment {
+        repository: String,
+        environment: String,
+        reference: String,
+    },
     Ignored(String),
+}
+
+/// A deployment's version from its ref: a tag such as `v1.2.0` or `2025.1.3` (the `v`
+/// dropped), or a commit id (7 to 40 hexadecimal digits). A branch is no version: what
+/// it held when deployed is not known here.
+fn deployed_version(reference: &str) -> Result<lockstep_core::contract::ComponentVersion, String> {
+    let bare = reference
+        .strip_prefix(['v', 'V'])
+        .filter(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        .unwrap_or(reference);
+    let commit = (7..=40).contains(&bare.len()) && bare.chars().all(|c| c.is_ascii_hexdigit());
+    if !bare.starts_with(|c: char| c.is_ascii_digit()) && !commit {
+        return Err(format!(
+            "`{reference}` is not a version: deploy a tag (v1.2.0) or a commit, or name `version` in the deployment's payload"
+        ));
+    }
+    lockstep_core::contract::ComponentVersion::parse(bare)
 }
 
 /// `POST /api/v1/webhooks/github`.
@@ -330,7 +356,34 @@ fn parse_github(event: &str, payload: &Value) -> Result<Parsed, ApiError> {
                 },
             })
         }
-        "deployment_status" | "release" | "pull_request" => {
+        "deployment_status" => {
+            let state = required(payload, "/deployment_status/state")?;
+            if state != "success" {
+                repository()?;
+                return Ok(Parsed::Ignored(format!(
+                    "deployment_status {state} is acknowledged; only a successful deployment records a version"
+                )));
+            }
+            let environment = text(payload, "/deployment_status/environment")
+                .or_else(|| text(payload, "/deployment/environment"))
+                .ok_or_else(|| {
+                    ApiError::unprocessable(
+                        "/deployment/environment",
+                        "the deployment names no environment",
+                    )
+                })?;
+            let reference = text(payload, "/deployment/payload/version")
+                .or_else(|| text(payload, "/deployment/ref"))
+                .ok_or_else(|| {
+                    ApiError::unprocessable("/deployment/ref", "the deployment names no ref")
+                })?;
+            Ok(Parsed::Deployment {
+                repository: repository()?,
+                environment: environment.to_owned(),
+                reference: reference.to_owned(),
+            })
+        }
+        "release" | "pull_request" => {
             // Verified and understood, but not a signal Lockstep keeps yet.
             repository()?;
             Ok(Parsed::Ignored(format!(
@@ -410,7 +463,21 @@ fn parse_gitlab(event: &str, payload: &Value) -> Result<Parsed, ApiError> {
                 },
             })
         }
-        "Deployment Hook" | "Merge Request Hook" => {
+        "Deployment Hook" => {
+            let status = required(payload, "/status")?;
+            if status != "success" {
+                repository()?;
+                return Ok(Parsed::Ignored(format!(
+                    "Deployment Hook {status} is acknowledged; only a successful deployment records a version"
+                )));
+            }
+            Ok(Parsed::Deployment {
+                repository: repository()?,
+                environment: required(payload, "/environment")?.to_owned(),
+                reference: required(payload, "/ref")?.to_owned(),
+            })
+        }
+        "Merge Request Hook" => {
             repository()?;
             Ok(Parsed::Ignored(format!(
                 "{event} is acknowledged; it is not recorded as a signal"
@@ -437,23 +504,18 @@ async fn record(
             observed_at,
             reading,
         } => (repository, environment, observed_at, reading),
-        Parsed::Ignored(reason) => {
-            return Ok(axum::Json(json!({ "recorded": false, "reason": reason })).into_response());
+        Parsed::Deployment {
+            repository,
+            environment,
+            reference,
+        } => {
+            return record_deployment(app, source, &repository, &environment, &reference).await;
         }
+        Parsed::Ignored(reason) => return Ok(ignored(reason)),
     };
     let mut state = app.state.write().await;
     app.catch_up_locked(&mut state).await?;
-    let component = state
-        .component_by_repository(&repository)
-        .map(|c| c.name.clone())
-        .ok_or_else(|| {
-            let error = ApiError::unprocessable(
-                "repository",
-                format!("no component has the repository `{repository}`"),
-            );
-            log_refused(source, &error);
-            error
-        })?;
+    let component = component_of(&state, source, &repository)?;
     let now = app.now();
     let signal = Signal {
         component,
@@ -463,19 +525,89 @@ async fn record(
         observed_at: observed_at.unwrap_or(now),
         reading,
     };
-    commit(app, &mut state, signal, &format!("webhook:{source}"))
+    commit_signal(app, &mut state, signal, &format!("webhook:{source}"))
         .await
         .inspect_err(|error| log_refused(source, error))
 }
 
-async fn commit(
+/// A successful deployment: its version now runs in its environment. A deployment
+/// Lockstep cannot place (an environment it does not know, such as a review app, or a
+/// ref that is no version) is acknowledged with the reason, so that the code host does
+/// not retry it.
+async fn record_deployment(
+    app: &AppState,
+    source: &str,
+    repository: &str,
+    environment: &str,
+    reference: &str,
+) -> Result<Response, ApiError> {
+    let version = match deployed_version(reference) {
+        Ok(version) => version,
+        Err(reason) => return Ok(ignored(reason)),
+    };
+    let mut state = app.state.write().await;
+    app.catch_up_locked(&mut state).await?;
+    let component = component_of(&state, source, repository)?;
+    let Some(environment) = Name::parse(environment)
+        .ok()
+        .filter(|name| state.environments().contains_key(name))
+    else {
+        return Ok(ignored(format!(
+            "no environment `{environment}` in Lockstep: the deployment is not recorded"
+        )));
+    };
+    let actor = format!("webhook:{source}");
+    let command = Command::RecordDeployment {
+        component,
+        environment,
+        version,
+        by: actor.clone(),
+    };
+    let events = lockstep_core::decide(&state, command, app.now())?;
+    commit(app, &mut state, events, &actor)
+        .await
+        .inspect_err(|error| log_refused(source, error))
+}
+
+/// The answer to a delivery that is verified and understood but records nothing.
+fn ignored(reason: String) -> Response {
+    axum::Json(json!({ "recorded": false, "reason": reason })).into_response()
+}
+
+/// The component whose repository is `repository`; 422 when none is.
+fn component_of(state: &State, source: &str, repository: &str) -> Result<Name, ApiError> {
+    state
+        .component_by_repository(repository)
+        .map(|c| c.name.clone())
+        .ok_or_else(|| {
+            let error = ApiError::unprocessable(
+                "repository",
+                format!("no component has the repository `{repository}`"),
+            );
+            log_refused(source, &error);
+            error
+        })
+}
+
+/// Decides and commits a signal as `actor`.
+async fn commit_signal(
     app: &AppState,
     state: &mut State,
     signal: Signal,
     actor: &str,
 ) -> Result<Response, ApiError> {
+    let events = lockstep_core::decide(state, Command::RecordSignal { signal }, app.now())?;
+    commit(app, state, events, actor).await
+}
+
+/// Commits `events` as `actor` and answers what was recorded.
+async fn commit(
+    app: &AppState,
+    state: &mut State,
+    events: Vec<lockstep_core::Event>,
+    actor: &str,
+) -> Result<Response, ApiError> {
     let now = app.now();
-    let events = lockstep_core::decide(state, Command::RecordSignal { signal }, now)?;
     let meta = EventMeta {
         actor: actor.to_owned(),
         at: now,
@@ -674,7 +806,7 @@ pub(crate) async fn record_signal(
             .await;
         return Err(denied.into());
     }
-    match commit(&app, &mut state, signal, &principal.user).await {
+    match commit_signal(&app, &mut state, signal, &principal.user).await {
         Err(ApiError::Domain(refused)) => {
             let error = refused.to_string();
             crate::runs::record_refusal(&app, &state, &principal.user, &command, "domain", &error)
@@ -682,5 +814,21 @@ pub(crate) async fn record_signal(
             Err(ApiError::Domain(refused))
         }
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::deployed_version;
+
+    #[test]
+    fn tags_and_commits_are_versions_and_branches_are_not() {
+        let version = |raw: &str| deployed_version(raw).map(|v| v.as_str().to_owned());
+        assert_eq!(version("v1.2.0").as_deref(), Ok("1.2.0"));
+        assert_eq!(version("2025.1.3").as_deref(), Ok("2025.1.3"));
+        assert_eq!(version("9fceb02").as_deref(), Ok("9fceb02"));
+        for branch in ["main", "master", "feature/export", "vnext", "abc", ""] {
+            assert!(version(branch).is_err(), "{branch}");
+        }
     }
 }

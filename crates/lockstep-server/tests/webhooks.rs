@@ -194,6 +194,15 @@ impl Harness {
             .map(|s| s.reading.clone())
     }
 
+    /// `VERSION by WHO` of what runs of `component` in `environment`.
+    async fn deployed(&self, environment: &str, component: &str) -> Option<String> {
+        let state = self.app.state().await;
+        state
+            .contracts()
+            .deployed_in(&name(environment), &name(component))
+            .map(|d| format!("{} by {}", d.version.as_str(), d.by))
+    }
+
     async fn position(&self) -> i64 {
         self.app.state().await.position()
     }
@@ -359,20 +368,102 @@ async fn a_gitlab_pipeline_with_the_token_is_recorded() {
         "{:?}",
         h.latest("gitlab-test", SignalKind::Issue).await
     );
-    for (event, file) in [
-        ("Deployment Hook", "deployment"),
-        ("Merge Request Hook", "merge_request"),
-    ] {
-        let (status, value) = h
-            .gitlab(
-                event,
-                file,
-                GITLAB_TOKEN,
-                fixture(&format!("gitlab/{file}.json")),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{file}: {value}");
-    }
+    let (status, value) = h
+        .gitlab(
+            "Merge Request Hook",
+            "g-mr",
+            GITLAB_TOKEN,
+            fixture("gitlab/merge_request.json"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_eq!(value["recorded"], false, "{value}");
+    // A successful deployment of tag 1.0.0 to staging, pointed at the component's project.
+    let mut deployment: Value =
+        serde_json::from_slice(&fixture("gitlab/deployment.json")).expect("fixture is JSON");
+    deployment["project"]["web_url"] = json!("http://192.168.64.1:3005/gitlab-org/gitlab-test");
+    let (status, value) = h
+        .gitlab(
+            "Deployment Hook",
+            "g-deploy",
+            GITLAB_TOKEN,
+            serde_json::to_vec(&deployment).expect("serializes"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_eq!(value["recorded"], true, "{value}");
+    assert_eq!(
+        h.deployed("staging", "gitlab-test").await.as_deref(),
+        Some("1.0.0 by webhook:gitlab")
+    );
+}
+
+#[tokio::test]
+async fn a_successful_github_deployment_records_the_version_now_running() {
+    let h = Harness::new().await;
+    let mut deployment: Value =
+        serde_json::from_slice(&fixture("github/deployment_status.payload.json"))
+            .expect("fixture is JSON");
+    let mut send = async |delivery: &str, edit: &dyn Fn(&mut Value)| {
+        edit(&mut deployment);
+        h.github(
+            "deployment_status",
+            delivery,
+            serde_json::to_vec(&deployment).expect("serializes"),
+        )
+        .await
+    };
+    // The fixture deploys branch `master` to production: no version, no such environment.
+    let (status, value) = send("d-0", &|_| {}).await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_eq!(value["recorded"], false);
+    assert!(
+        value["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("`master` is not a version")),
+        "{value}"
+    );
+    let (_, value) = send("d-1", &|d| {
+        d["deployment"]["ref"] = json!("v2.3.0");
+        d["deployment_status"]["environment"] = json!("preview-42");
+    })
+    .await;
+    assert!(
+        value["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("no environment `preview-42`")),
+        "{value}"
+    );
+    let (_, value) = send("d-2", &|d| {
+        d["deployment_status"]["environment"] = json!("staging");
+    })
+    .await;
+    assert_eq!(value["recorded"], true, "{value}");
+    assert_eq!(
+        h.deployed("staging", "hello-world").await.as_deref(),
+        Some("2.3.0 by webhook:github")
+    );
+    // The same deployment again records nothing; a failed one neither.
+    let (_, value) = send("d-3", &|_| {}).await;
+    assert_eq!(value["recorded"], false, "{value}");
+    let (_, value) = send("d-4", &|d| {
+        d["deployment"]["ref"] = json!("v2.4.0");
+        d["deployment_status"]["state"] = json!("failure");
+    })
+    .await;
+    assert_eq!(value["recorded"], false, "{value}");
+    // A version named in the deployment's payload wins over its ref (a commit here).
+    let (_, value) = send("d-5", &|d| {
+        d["deployment"]["ref"] = json!("0a1b2c3d");
+        d["deployment"]["payload"] = json!({ "version": "2.4.1" });
+        d["deployment_status"]["state"] = json!("success");
+    })
+    .await;
+    assert_eq!(value["recorded"], true, "{value}");
+    assert_eq!(
+        h.deployed("staging", "hello-world").await.as_deref(),
+        Some("2.4.1 by webhook:github")
+    );
 }
 
 #[tokio::test]
