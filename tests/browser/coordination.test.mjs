@@ -1,6 +1,7 @@
 // The coordination page in a real browser: the release manager records the meeting that
 // still happened, sees it counted in person-minutes, takes back a typo (it stays, struck
-// through, counting nothing); a viewer reads the figures and gets no form.
+// through, counting nothing) and rates how it went; a viewer reads the figures and gets
+// no form.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
@@ -22,7 +23,7 @@ async function pageAs(user) {
 const report = (page) => page.evaluate(async (release) =>
   (await fetch(`/api/v1/releases/${release}/coordination`)).json(), RELEASE);
 
-test('rita records a meeting and retracts a typo, and the figures follow', async () => {
+test('rita records a meeting, retracts a typo and rates it, and the figures follow', async () => {
   const { context, page, errors } = await pageAs('rita');
   const before = await report(page);
   const form = page.locator('form[data-coordination-form]');
@@ -50,6 +51,15 @@ test('rita records a meeting and retracts a typo, and the figures follow', async
   assert.equal((await report(page)).recordedMinutes, after.recordedMinutes);
   const kpi = await page.locator('.kpi').first().textContent();
   assert.match(kpi, /person-minutes in all \(aim: 15\)/);
+
+  // And how it went: a rating with its reason, shown on the page.
+  const rating = page.locator('form[data-rating-form]');
+  await rating.getByLabel(/Score/).selectOption('4');
+  await rating.getByLabel('Why').fill('One call instead of three');
+  await rating.getByRole('button', { name: 'Rate' }).click();
+  await page.locator('#flash').filter({ hasText: 'Rated 4 of 5' }).waitFor();
+  await page.locator('#live li').filter({ hasText: 'One call instead of three' }).waitFor();
+  assert.equal((await report(page)).ratings.find((r) => r.by === 'rita').score, 4);
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -59,6 +69,7 @@ test('a viewer reads the coordination figures and gets no form', async () => {
   await page.locator('h2').filter({ hasText: 'In Lockstep' }).waitFor();
   assert.equal(await page.locator('form[data-coordination-form]').count(), 0);
   assert.equal(await page.locator('button[data-retract]').count(), 0);
+  assert.equal(await page.locator('form[data-rating-form]').count(), 0);
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -240,6 +240,9 @@ pub fn action(command: &Command) -> String {
         Command::RetractCoordination {
             release, number, ..
         } => format!("retract coordination record {number} of release {release}"),
+        Command::RateCoordination { release, .. } => {
+            format!("rate the coordination of release {release}")
+        }
         // Commands added later are named by their variant until they get words here.
         #[allow(unreachable_patterns)]
         other => {
@@ -301,6 +304,7 @@ fn release_of_command(state: &State, command: &Command) -> Option<Name> {
         | Command::SignOff { release, .. }
         | Command::RecordLesson { release, .. }
         | Command::RecordCoordination { release, .. }
+        | Command::RateCoordination { release, .. }
         | Command::RetractCoordination { release, .. }
         | Command::WithdrawSignOff { release, .. } => Some(release.clone()),
         Command::MoveItem { item, .. }
@@ -380,6 +384,7 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
         | Command::WithdrawChange { by, .. }
         | Command::RecordLesson { by, .. }
         | Command::RecordCoordination { by, .. }
+        | Command::RateCoordination { by, .. }
         | Command::RetractCoordination { by, .. }
             if *by != principal.user =>
         {
@@ -409,7 +414,8 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
     }
     if let Command::ProposeChange { .. }
     | Command::RecordLesson { .. }
-    | Command::RecordCoordination { .. } = command
+    | Command::RecordCoordination { .. }
+    | Command::RateCoordination { .. } = command
     {
         // Proposing changes nothing until someone approves; a retrospective, and the time
         // it took to coordinate, are everyone's.
@@ -663,6 +669,7 @@ pub fn authorize(state: &State, principal: &Principal, command: &Command) -> Res
         | Command::WithdrawChange { .. }
         | Command::RecordLesson { .. }
         | Command::RecordCoordination { .. }
+        | Command::RateCoordination { .. }
         | Command::RetractCoordination { .. } => Ok(()),
         Command::DecideChange { .. } => {
             deny("only a release manager or an administrator decides change requests")

@@ -118,6 +118,14 @@ pub enum Command {
         note: Option<String>,
         by: String,
     },
+    /// Rate how the coordination of a release went, 1 to 5, as `by`; a later rating by
+    /// the same person replaces theirs. Allowed in any state.
+    RateCoordination {
+        release: Name,
+        score: u8,
+        comment: Option<String>,
+        by: String,
+    },
     /// Withdraw coordination record `number` of a release as a mistake, as `by` (who
     /// recorded it, or a release manager).
     RetractCoordination {

@@ -31,6 +31,8 @@ pub const SITTING_GAP_MINUTES: i64 = 15;
 pub const ACTION_MINUTES: i64 = 1;
 /// How close to the deployment a plan change counts as last-minute.
 pub const LATE_CHANGE_HOURS: i64 = 48;
+/// The scale of a coordination rating: 1 (painful) to 5 (effortless).
+pub const MAX_SCORE: u8 = 5;
 /// The longest single record: one day of one activity.
 pub const MAX_MINUTES: u32 = 24 * 60;
 /// The most people a single record may name.
@@ -122,6 +124,22 @@ impl CoordinationEntry {
     }
 }
 
+/// How one person found the coordination of a release: the seeds' "team satisfaction
+/// with coordination communication and preparation quality".
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Rating {
+    /// 1 (painful) to [`MAX_SCORE`] (effortless).
+    pub score: u8,
+    /// Why, in their words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+    /// A login name.
+    pub by: String,
+    /// When; a later rating by the same person replaces theirs.
+    pub at: Timestamp,
+}
+
 /// Who withdrew a record, and when.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -198,7 +216,7 @@ pub struct LateChange {
 }
 
 /// A release's coordination time.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CoordinationReport {
     /// The release.
@@ -220,6 +238,10 @@ pub struct CoordinationReport {
     pub deployment_start: Timestamp,
     /// Plan changes in the [`LATE_CHANGE_HOURS`] before `deployment_start`.
     pub late_changes: Vec<LateChange>,
+    /// Each person's rating of the coordination, lowest first.
+    pub ratings: Vec<Rating>,
+    /// Their mean, when anyone rated.
+    pub satisfaction: Option<f64>,
 }
 
 impl CoordinationReport {
@@ -230,7 +252,12 @@ impl CoordinationReport {
         actions: impl IntoIterator<Item = (String, Vec<Timestamp>)>,
         deployment_start: Timestamp,
         late_changes: Vec<LateChange>,
+        mut ratings: Vec<Rating>,
     ) -> CoordinationReport {
+        ratings.sort_by(|a, b| a.score.cmp(&b.score).then(a.by.cmp(&b.by)));
+        let satisfaction = (!ratings.is_empty()).then(|| {
+            ratings.iter().map(|r| f64::from(r.score)).sum::<f64>() / ratings.len() as f64
+        });
         let mut in_tool: Vec<PersonTime> = actions
             .into_iter()
             .map(|(actor, at)| PersonTime::estimate(&actor, at))
@@ -248,7 +275,29 @@ impl CoordinationReport {
             target_minutes: TARGET_MINUTES,
             deployment_start,
             late_changes,
+            ratings,
+            satisfaction,
         }
+    }
+
+    /// `Rated 3.5 of 5 by 2 people; lowest: 2 by mike ("the API slip came late").`, or
+    /// `None` when no one rated.
+    pub fn satisfaction_line(&self) -> Option<String> {
+        let mean = self.satisfaction?;
+        let lowest = self.ratings.first()?;
+        let n = self.ratings.len();
+        let mut line = format!(
+            "Rated {mean:.1} of {MAX_SCORE} by {n} {}",
+            if n == 1 { "person" } else { "people" }
+        );
+        if n > 1 {
+            line.push_str(&format!("; lowest: {} by {}", lowest.score, lowest.by));
+            if let Some(comment) = &lowest.comment {
+                line.push_str(&format!(" ({comment:?})"));
+            }
+        }
+        line.push('.');
+        Some(line)
     }
 
     /// One line for a review: `57 person-minutes: 45 recorded (1 meeting), about 12 in
@@ -364,12 +413,39 @@ mod tests {
             [("rita".to_owned(), vec![at("2025-02-01T12:00:00Z")])],
             at("2025-03-01T00:00:00Z"),
             Vec::new(),
+            Vec::new(),
         );
         assert_eq!(report.recorded_minutes, 180);
         assert_eq!(report.total_minutes, 181);
         assert_eq!(
             report.summary(),
             "181 person-minutes of coordination: 180 recorded (1 meeting), about 1 in Lockstep by 1 person (aim: 15 per deployment)."
+        );
+    }
+
+    #[test]
+    fn ratings_average_and_the_lowest_is_quoted() {
+        let rating = |score, by: &str, comment: Option<&str>| Rating {
+            score,
+            comment: comment.map(str::to_owned),
+            by: by.to_owned(),
+            at: at("2025-03-05T12:00:00Z"),
+        };
+        let report = CoordinationReport::new(
+            Name::parse("q1").expect("name"),
+            Vec::new(),
+            Vec::new(),
+            at("2025-03-01T00:00:00Z"),
+            Vec::new(),
+            vec![
+                rating(5, "rita", None),
+                rating(2, "mike", Some("the API slip came late")),
+            ],
+        );
+        assert_eq!(report.satisfaction, Some(3.5));
+        assert_eq!(
+            report.satisfaction_line().as_deref(),
+            Some("Rated 3.5 of 5 by 2 people; lowest: 2 by mike (\"the API slip came late\").")
         );
     }
 }

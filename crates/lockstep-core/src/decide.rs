@@ -744,6 +744,41 @@ impl Decider<'_> {
                     },
                 }])
             }
+            Command::RateCoordination {
+                release,
+                score,
+                comment,
+                by,
+            } => {
+                use crate::coordination::{MAX_SCORE, Rating};
+                if !state.releases().contains_key(&release) {
+                    return Err(not_found("release", &release, state.releases().keys()));
+                }
+                if !(1..=MAX_SCORE).contains(&score) {
+                    return Err(DomainError::invalid(
+                        "score",
+                        format!("from 1 (painful) to {MAX_SCORE} (effortless), not {score}"),
+                    ));
+                }
+                let comment = comment.filter(|c| !c.trim().is_empty());
+                // The same rating again (a retried request) records nothing.
+                if state
+                    .ratings_of(&release)
+                    .iter()
+                    .any(|r| r.by == by && r.score == score && r.comment == comment)
+                {
+                    return Ok(vec![]);
+                }
+                Ok(vec![Event::CoordinationRated {
+                    release,
+                    rating: Rating {
+                        score,
+                        comment,
+                        by,
+                        at: now,
+                    },
+                }])
+            }
             Command::RetractCoordination {
                 release,
                 number,

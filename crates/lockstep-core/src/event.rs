@@ -285,6 +285,11 @@ pub enum Event {
         release: Name,
         entry: crate::coordination::CoordinationEntry,
     },
+    /// Someone rated how the coordination of a release went.
+    CoordinationRated {
+        release: Name,
+        rating: crate::coordination::Rating,
+    },
     /// A coordination record was withdrawn as a mistake.
     CoordinationRetracted {
         release: Name,
@@ -372,6 +377,7 @@ impl Event {
             Event::LessonRecorded { .. } => "LessonRecorded",
             Event::CoordinationRecorded { .. } => "CoordinationRecorded",
             Event::CoordinationRetracted { .. } => "CoordinationRetracted",
+            Event::CoordinationRated { .. } => "CoordinationRated",
         }
     }
 
@@ -677,6 +683,12 @@ impl Event {
                 by,
                 ..
             } => format!("{release}: coordination record {number} retracted by {by}"),
+            Event::CoordinationRated { release, rating } => format!(
+                "{release}: coordination rated {} of {} by {}",
+                rating.score,
+                crate::coordination::MAX_SCORE,
+                rating.by
+            ),
             Event::RollbackStarted {
                 release,
                 steps,

@@ -241,6 +241,10 @@ pub fn check(command: &Command) -> Result<(), DomainError> {
             push(&mut texts, "by", Some(by), MAX_TITLE_CHARS);
             push(&mut texts, "note", note.as_ref(), MAX_SENTENCE_CHARS);
         }
+        Command::RateCoordination { comment, by, .. } => {
+            push(&mut texts, "by", Some(by), MAX_TITLE_CHARS);
+            push(&mut texts, "comment", comment.as_ref(), MAX_SENTENCE_CHARS);
+        }
         Command::RecordLesson { text, by, .. } => {
             push(&mut texts, "by", Some(by), MAX_TITLE_CHARS);
             return checked("text", text, MAX_SENTENCE_CHARS, true).and_then(|()| {

@@ -262,7 +262,8 @@ impl Ledger {
             | Event::SignOffWithdrawn { release, .. }
             | Event::LessonRecorded { release, .. }
             | Event::CoordinationRecorded { release, .. }
-            | Event::CoordinationRetracted { release, .. } => Some(release.clone()),
+            | Event::CoordinationRetracted { release, .. }
+            | Event::CoordinationRated { release, .. } => Some(release.clone()),
             Event::ItemRedefined { item, .. }
             | Event::ItemStatusChanged { item, .. }
             | Event::ItemEtaChanged { item, .. }
@@ -331,9 +332,9 @@ impl Ledger {
         let empty = ReleaseFacts::default();
         let facts = self.releases.get(release).unwrap_or(&empty);
         Some(coordination_report(
+            state,
             release,
             facts,
-            state.coordination_of(release).to_vec(),
             current.spec.target_date,
         ))
     }
@@ -395,12 +396,8 @@ impl Ledger {
                 preparation.push(days_between(planned, released_at));
             }
             let released_on = released_at.to_zoned_datetime(TimeZone::UTC).date();
-            let coordination = coordination_report(
-                name,
-                facts,
-                state.coordination_of(name).to_vec(),
-                facts.target.unwrap_or(released_on),
-            );
+            let coordination =
+                coordination_report(state, name, facts, facts.target.unwrap_or(released_on));
             coordination_minutes.push(coordination.total_minutes as f64);
             let slip_days = facts
                 .target
@@ -419,6 +416,7 @@ impl Ledger {
                 surprise_dependencies: facts.surprises.len(),
                 coordination_minutes: coordination.total_minutes,
                 late_changes: coordination.late_changes.len(),
+                satisfaction: coordination.satisfaction,
             });
         }
         let days = (to - from).as_secs_f64() / 86_400.0;
@@ -465,6 +463,10 @@ impl Ledger {
                     .count(),
                 target_minutes: TARGET_MINUTES,
                 late_changes: releases.iter().map(|r| r.late_changes).sum(),
+                satisfaction: {
+                    let rated: Vec<f64> = releases.iter().filter_map(|r| r.satisfaction).collect();
+                    (!rated.is_empty()).then(|| rated.iter().sum::<f64>() / rated.len() as f64)
+                },
             },
             lead_time_days: Summary::of(lead_times),
             preparation_days: Summary::of(preparation),
@@ -632,12 +634,7 @@ impl Ledger {
             Question::new("Was the release checklist complete?", checklist),
             Question::new(
                 "Did communication cadence work?",
-                cadence(&coordination_report(
-                    release,
-                    facts,
-                    state.coordination_of(release).to_vec(),
-                    target,
-                )),
+                cadence(&coordination_report(state, release, facts, target)),
             ),
             Question::new(
                 "What would we do differently?",
@@ -754,6 +751,7 @@ fn scenarios(state: &State, release: &Name) -> Vec<String> {
 /// The coordination time, and each plan change close to the deployment.
 fn cadence(report: &CoordinationReport) -> Vec<String> {
     let mut lines = vec![report.summary()];
+    lines.extend(report.satisfaction_line());
     let late = report.late_changes.len();
     if late > 0 {
         lines.push(format!(
@@ -772,10 +770,12 @@ fn cadence(report: &CoordinationReport) -> Vec<String> {
     lines
 }
 
+/// The coordination of `release`: its records and ratings in `state`, the time in
+/// Lockstep and the plan changes in `facts`, late against its first run or `target`.
 fn coordination_report(
+    state: &State,
     release: &Name,
     facts: &ReleaseFacts,
-    entries: Vec<crate::coordination::CoordinationEntry>,
     target: Date,
 ) -> CoordinationReport {
     let start = facts
@@ -800,13 +800,14 @@ fn coordination_report(
         .collect();
     CoordinationReport::new(
         release.clone(),
-        entries,
+        state.coordination_of(release).to_vec(),
         facts
             .actions
             .iter()
             .map(|(actor, at)| (actor.clone(), at.clone())),
         start,
         late,
+        state.ratings_of(release),
     )
 }
 
@@ -913,6 +914,8 @@ pub struct ReleaseMetrics {
     pub coordination_minutes: u64,
     /// Plan changes in the [`LATE_CHANGE_HOURS`] before its deployment.
     pub late_changes: usize,
+    /// The mean rating of its coordination (1 to 5), when anyone rated it.
+    pub satisfaction: Option<f64>,
 }
 
 /// Coordination over the shipped releases.
@@ -927,6 +930,8 @@ pub struct CoordinationCounts {
     pub target_minutes: u64,
     /// Plan changes in the [`LATE_CHANGE_HOURS`] before a deployment, summed.
     pub late_changes: usize,
+    /// The mean of the rated releases' mean ratings (1 to 5).
+    pub satisfaction: Option<f64>,
 }
 
 /// The release metrics of a period.

@@ -67,6 +67,9 @@ pub struct State {
     /// Coordination time recorded on each release, in the order it was recorded.
     #[serde(default)]
     coordination: BTreeMap<Name, Vec<crate::coordination::CoordinationEntry>>,
+    /// Each person's latest rating of each release's coordination.
+    #[serde(default)]
+    ratings: BTreeMap<Name, BTreeMap<String, crate::coordination::Rating>>,
     /// Member handle to team.
     member_teams: BTreeMap<Name, Name>,
     stream_versions: HashMap<StreamId, i64>,
@@ -231,6 +234,14 @@ impl State {
         self.coordination.get(release).map_or(&[], Vec::as_slice)
     }
 
+    /// Each person's latest rating of the coordination of `release`, by login name.
+    pub fn ratings_of(&self, release: &Name) -> Vec<crate::coordination::Rating> {
+        self.ratings
+            .get(release)
+            .map(|ratings| ratings.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Registered risks by name.
     pub fn risks(&self) -> &BTreeMap<Name, crate::Risk> {
         &self.risks
@@ -343,7 +354,8 @@ impl State {
             | Event::RiskIdentified { release, .. } => format!("release:{release}"),
             Event::LessonRecorded { release, .. }
             | Event::CoordinationRecorded { release, .. }
-            | Event::CoordinationRetracted { release, .. } => format!("release:{release}"),
+            | Event::CoordinationRetracted { release, .. }
+            | Event::CoordinationRated { release, .. } => format!("release:{release}"),
             Event::ChangeProposed { change, .. }
             | Event::ChangeApproved { change, .. }
             | Event::ChangeRejected { change, .. }
@@ -660,6 +672,12 @@ impl State {
             }
             Event::CoordinationRecorded { release, entry } => {
                 self.coordination.entry(release).or_default().push(entry);
+            }
+            Event::CoordinationRated { release, rating } => {
+                self.ratings
+                    .entry(release)
+                    .or_default()
+                    .insert(rating.by.clone(), rating);
             }
             Event::CoordinationRetracted {
                 release,

@@ -163,3 +163,46 @@ fn anyone_but_a_viewer_records_and_only_the_recorder_or_a_release_manager_retrac
         assert!(denied.reason.contains("mike"), "{denied}");
     }
 }
+
+fn rate(score: u8, comment: Option<&str>, by: &str) -> Command {
+    Command::RateCoordination {
+        release: name("q1"),
+        score,
+        comment: comment.map(str::to_owned),
+        by: by.into(),
+    }
+}
+
+#[test]
+fn a_later_rating_replaces_the_persons_own_and_the_same_again_decides_nothing() {
+    let given = program()
+        .run(rate(2, Some("late API news"), "mike"))
+        .run(rate(5, None, "rita"))
+        .run(rate(4, Some("better after the sync"), "mike"));
+    let ratings = given.state.ratings_of(&name("q1"));
+    let scores: Vec<(&str, u8)> = ratings.iter().map(|r| (r.by.as_str(), r.score)).collect();
+    assert_eq!(scores, [("mike", 4), ("rita", 5)]);
+    let again = decide(
+        &given.state,
+        rate(4, Some("better after the sync"), "mike"),
+        now(),
+    )
+    .expect("decided");
+    assert!(again.is_empty(), "{again:?}");
+    for score in [0, 6] {
+        assert!(matches!(
+            decide(&given.state, rate(score, None, "mike"), now()),
+            Err(DomainError::Invalid { field, .. }) if field == "score"
+        ));
+    }
+    assert!(authorize(&given.state, &principal(Some("sid")), &rate(3, None, "sid")).is_ok());
+    assert!(authorize(&given.state, &principal(None), &rate(3, None, "viewer")).is_err());
+    assert!(
+        authorize(
+            &given.state,
+            &principal(Some("lisa")),
+            &rate(3, None, "mike")
+        )
+        .is_err()
+    );
+}

@@ -757,6 +757,12 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
         "Withdraw a coordination record entered by mistake (its recorder or a release manager)",
     ),
     (
+        "post",
+        "/releases/{name}/coordination/rating",
+        "Rate how the coordination of a release went, as the caller (score 1-5, comment); \
+         a later rating replaces theirs",
+    ),
+    (
         "get",
         "/change-requests",
         "Change requests, newest first (filter: status)",
@@ -793,6 +799,7 @@ pub(crate) const PREVIEWABLE: &[(&str, &str)] = &[
     ("post", "/releases/{name}/lessons"),
     ("post", "/releases/{name}/coordination"),
     ("post", "/releases/{name}/coordination/{number}/retract"),
+    ("post", "/releases/{name}/coordination/rating"),
     ("post", "/releases/{name}/items"),
     ("put", "/items/{name}"),
     ("post", "/items/{name}/status"),

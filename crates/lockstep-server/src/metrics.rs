@@ -253,6 +253,24 @@ pub(crate) async fn coordination_page(
             }
             body.push_str("</tbody></table>");
         }
+        body.push_str("<h2>How it went</h2>");
+        match report.satisfaction_line() {
+            None => body.push_str(r#"<p class="sub">No one has rated it yet.</p>"#),
+            Some(line) => {
+                let _ = write!(body, r#"<p>{}</p><ul class="lessons">"#, escape(&line));
+                for rating in &report.ratings {
+                    let _ = write!(
+                        body,
+                        r#"<li><b>{score} of {max}</b> {comment} <span class="sub">{by}</span></li>"#,
+                        score = rating.score,
+                        max = lockstep_core::coordination::MAX_SCORE,
+                        comment = escape(rating.comment.as_deref().unwrap_or_default()),
+                        by = escape(&rating.by),
+                    );
+                }
+                body.push_str("</ul>");
+            }
+        }
         let _ = write!(
             body,
             r#"<h2>Late changes</h2><p class="sub">Changes to the plan in the {LATE_CHANGE_HOURS} h before the deployment ({start}).</p>"#,
@@ -295,6 +313,15 @@ pub(crate) async fn coordination_page(
                     max_minutes = lockstep_core::coordination::MAX_MINUTES,
                     max_people = lockstep_core::coordination::MAX_PEOPLE,
                     note_max = lockstep_core::limits::MAX_SENTENCE_CHARS,
+                );
+                let scores: String = (1..=lockstep_core::coordination::MAX_SCORE)
+                    .rev()
+                    .map(|s| format!(r#"<option value="{s}">{s}</option>"#))
+                    .collect();
+                let _ = write!(
+                    body,
+                    r#"<section class="panel"><h2>How did coordinating it go?</h2><form class="inline" data-rating-form="{name}"><label>Score (5: effortless, 1: painful) <select name="score">{scores}</select></label><label class="grow">Why <input type="text" name="comment" maxlength="{max}" placeholder="what helped, what hurt"></label><button type="submit">Rate</button></form></section>"#,
+                    max = lockstep_core::limits::MAX_SENTENCE_CHARS,
                 );
             }
         }
@@ -489,6 +516,13 @@ pub(crate) async fn page(
                     m.releases_shipped,
                     m.coordination.target_minutes
                 ),
+            ),
+            (
+                m.coordination.satisfaction.map_or_else(
+                    || "n/a".to_owned(),
+                    |s| format!("{s:.1} of {}", lockstep_core::coordination::MAX_SCORE),
+                ),
+                "coordination rating by the teams".to_owned(),
             ),
             (
                 m.coordination.late_changes.to_string(),

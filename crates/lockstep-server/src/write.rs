@@ -44,6 +44,10 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
             "/releases/{name}/coordination/{number}/retract",
             post(retract_coordination),
         )
+        .route(
+            "/releases/{name}/coordination/rating",
+            post(rate_coordination),
+        )
         .route("/releases/{name}/items", post(create_item))
         .route("/items/{name}", put(put_item))
         .route("/items/{name}/status", post(move_item))
@@ -200,10 +204,10 @@ impl Target {
                 .get(n)
                 .map(|interface| crate::contracts::interface_json(state, interface)),
             Target::Deployments(n) => crate::contracts::environment_deployments_json(state, n),
-            Target::Coordination(n) => state
-                .releases()
-                .contains_key(n)
-                .then(|| json!({ "release": n, "entries": state.coordination_of(n) })),
+            Target::Coordination(n) => state.releases().contains_key(n).then(|| {
+                json!({ "release": n, "entries": state.coordination_of(n),
+                        "ratings": state.ratings_of(n) })
+            }),
         }
     }
 }
@@ -718,6 +722,40 @@ async fn record_coordination(
         people: body.people,
         on: body.on,
         note: body.note,
+        by: caller.principal()?.user.clone(),
+    };
+    execute(
+        &app,
+        &caller,
+        write(command, Target::Coordination(release), if_match, dry_run),
+    )
+    .await
+}
+
+/// `POST /releases/{name}/coordination/rating` body.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RatingRequest {
+    score: u8,
+    #[serde(default)]
+    comment: Option<String>,
+}
+
+/// `POST /releases/{name}/coordination/rating`: how the caller found the coordination of
+/// the release, 1 to 5; a later rating replaces theirs.
+async fn rate_coordination(
+    Extract(app): Shared,
+    caller: Caller,
+    Path(name): Path<String>,
+    if_match: IfMatch,
+    dry_run: DryRun,
+    ApiJson(body): ApiJson<RatingRequest>,
+) -> Result<Response, ApiError> {
+    let release = path_name("release", &name)?;
+    let command = Command::RateCoordination {
+        release: release.clone(),
+        score: body.score,
+        comment: body.comment,
         by: caller.principal()?.user.clone(),
     };
     execute(

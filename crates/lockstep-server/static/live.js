@@ -272,6 +272,13 @@
       post('/api/v1/releases/' + encodeURIComponent(release) + '/coordination', record,
         'Recorded ' + record.minutes + ' min × ' + record.people + ' on ' + release,
         function () { form.elements.minutes.value = ''; form.elements.note.value = ''; });
+    } else if (form.hasAttribute('data-rating-form')) {
+      e.preventDefault();
+      var rated = form.getAttribute('data-rating-form');
+      var rating = { score: Number(form.elements.score.value) };
+      if (form.elements.comment.value.trim()) rating.comment = form.elements.comment.value.trim();
+      post('/api/v1/releases/' + encodeURIComponent(rated) + '/coordination/rating', rating,
+        'Rated ' + rating.score + ' of 5', function () { form.elements.comment.value = ''; });
     } else if (form.hasAttribute('data-note-form')) {
       e.preventDefault();
       var noted = form.getAttribute('data-note-form');

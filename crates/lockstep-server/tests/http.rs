@@ -1831,6 +1831,28 @@ async fn coordination_time_is_recorded_retracted_and_counted_with_the_time_in_lo
         Some(2),
         "refusals record nothing"
     );
+    for (user, score, comment) in [("sarah", 2, "heard of the slip late"), ("rita", 4, "")] {
+        let (status, value) = h
+            .call(
+                Some(user),
+                Method::POST,
+                "/api/v1/releases/r1/coordination/rating",
+                Some(json!({ "score": score, "comment": comment })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{value}");
+    }
+    let (status, _) = h
+        .call(
+            Some("sarah"),
+            Method::POST,
+            "/api/v1/releases/r1/coordination/rating",
+            Some(json!({ "score": 9 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (_, rated) = h.call(Some("viewer"), Method::GET, records, None).await;
+    assert_eq!(rated["satisfaction"], 3.0, "{rated}");
     let (_, retro) = h
         .call(
             Some("viewer"),
@@ -1847,6 +1869,11 @@ async fn coordination_time_is_recorded_retracted_and_counted_with_the_time_in_lo
             .is_some_and(|fact| fact.contains("180 recorded (1 meeting)")),
         "{retro}"
     );
+    assert_eq!(
+        cadence["facts"][1],
+        "Rated 3.0 of 5 by 2 people; lowest: 2 by sarah (\"heard of the slip late\").",
+        "{retro}"
+    );
     let (_, page) = h
         .call(
             Some("sarah"),
@@ -1860,7 +1887,9 @@ async fn coordination_time_is_recorded_retracted_and_counted_with_the_time_in_lo
         html.contains("dependency sync")
             && html.contains(r#"data-coordination-form="r1""#)
             && html.contains(r#"data-retract="r1" data-number="1""#)
-            && html.contains("retracted by sarah"),
+            && html.contains("retracted by sarah")
+            && html.contains(r#"data-rating-form="r1""#)
+            && html.contains("heard of the slip late"),
         "{html}"
     );
     let (_, page) = h

@@ -359,6 +359,26 @@ pub fn past_history(today: Date) -> anyhow::Result<Vec<(Timestamp, &'static str,
             }),
         ),
         (
+            at("2024-12-13", "09:40")?,
+            "mike",
+            command(Command::RateCoordination {
+                release: release.clone(),
+                score: 2,
+                comment: Some("The pagination rework was agreed by e-mail, late".to_owned()),
+                by: "mike".to_owned(),
+            }),
+        ),
+        (
+            at("2024-12-13", "09:45")?,
+            "rita",
+            command(Command::RateCoordination {
+                release: release.clone(),
+                score: 4,
+                comment: Some("One go/no-go call, the run went by the book".to_owned()),
+                by: "rita".to_owned(),
+            }),
+        ),
+        (
             at("2024-12-13", "10:00")?,
             "rita",
             command(Command::RecordLesson {

@@ -57,8 +57,15 @@ pub struct CoordinationArgs {
     #[arg(long, requires = "log")]
     pub note: Option<String>,
     /// Withdraw record N, entered by mistake (yours, or any as a release manager).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", conflicts_with = "rate")]
     pub retract: Option<u32>,
+    /// Rate how coordinating the release went: 5 effortless … 1 painful (a later rating
+    /// replaces yours).
+    #[arg(long, value_name = "1-5", conflicts_with = "log")]
+    pub rate: Option<u8>,
+    /// Why, with --rate.
+    #[arg(long, requires = "rate")]
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -171,6 +178,16 @@ pub async fn coordination(global: &Global, args: CoordinationArgs) -> anyhow::Re
         };
         return write(global, &release, "coordination", body, command).await;
     }
+    if let Some(score) = args.rate {
+        let body = serde_json::json!({ "score": score, "comment": args.comment });
+        let command = lockstep_core::Command::RateCoordination {
+            release: release.clone(),
+            score,
+            comment: args.comment,
+            by: global.actor.clone(),
+        };
+        return write(global, &release, "coordination/rating", body, command).await;
+    }
     if let Some(number) = args.retract {
         let command = lockstep_core::Command::RetractCoordination {
             release: release.clone(),
@@ -238,7 +255,11 @@ async fn write(
 }
 
 fn print_coordination(report: &CoordinationReport) {
-    println!("{}\n", report.summary());
+    println!("{}", report.summary());
+    if let Some(line) = report.satisfaction_line() {
+        println!("{line}");
+    }
+    println!();
     if !report.entries.is_empty() {
         let rows: Vec<Vec<String>> = report
             .entries
@@ -425,13 +446,16 @@ fn print_metrics(report: &Value) {
         ("coordination per release", {
             let c = &report["coordination"];
             format!(
-                "{} ({} of {} within {} min); {} plan changes in the {LATE_CHANGE_HOURS} h before a deployment",
+                "{} ({} of {} within {} min), rated {}; {} plan changes in the {LATE_CHANGE_HOURS} h before a deployment",
                 c["minutes"]["median"]
                     .as_f64()
                     .map_or_else(|| "n/a".to_owned(), |m| format!("median {m:.0} person-min")),
                 c["withinTarget"],
                 report["releasesShipped"],
                 c["targetMinutes"],
+                c["satisfaction"]
+                    .as_f64()
+                    .map_or_else(|| "n/a".to_owned(), |s| format!("{s:.1} of 5")),
                 c["lateChanges"]
             )
         }),

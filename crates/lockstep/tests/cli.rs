@@ -385,7 +385,8 @@ fn serve_demo_shows_a_release_in_progress_today() {
     let coordination = ws.ok(&["--server", &url, "coordination", "q4-2024"]);
     assert!(
         coordination.contains("145 recorded (1 call, 1 e-mail thread)")
-            && coordination.contains("Go/no-go call"),
+            && coordination.contains("Go/no-go call")
+            && coordination.contains("Rated 3.0 of 5 by 2 people; lowest: 2 by mike"),
         "{coordination}"
     );
     assert!(
@@ -1697,9 +1698,21 @@ fn coordination_time_is_recorded_retracted_and_reported_with_the_time_in_lockste
         "--retract",
         "2",
     ]);
+    ws.ok(&[
+        "--actor",
+        "rita",
+        "coordination",
+        "q1-2025",
+        "--rate",
+        "4",
+        "--comment",
+        "one call instead of three",
+    ]);
     let report = ws.ok(&["coordination", "q1-2025"]);
     assert!(
-        report.contains("360 recorded (1 call)") && report.contains("retracted by rita"),
+        report.contains("360 recorded (1 call)")
+            && report.contains("retracted by rita")
+            && report.contains("Rated 4.0 of 5 by 1 person."),
         "{report}"
     );
     let json: serde_json::Value =
@@ -1740,6 +1753,8 @@ fn coordination_time_is_recorded_retracted_and_reported_with_the_time_in_lockste
             "coordination record",
         ),
         (vec!["coordination", "q1-2052"], "no release named"),
+        (vec!["coordination", "q1-2025", "--rate", "0"], "score"),
+        (vec!["coordination", "q1-2025", "--comment", "x"], "--rate"),
     ] {
         let refused = ws.fails(&args);
         assert!(refused.contains(expected), "{args:?}: {refused}");
