@@ -116,6 +116,13 @@ pub(crate) async fn coordination(
     release_view(&app, name, "coordination", Ledger::coordination).await
 }
 
+fn no_release(name: &str) -> ApiError {
+    ApiError::NotFound {
+        kind: "release",
+        name: name.to_owned(),
+    }
+}
+
 /// What `view` reads off the ledger about the release `name`, as JSON; 404 when there
 /// is no such release.
 async fn release_view<T: serde::Serialize>(
@@ -127,10 +134,7 @@ async fn release_view<T: serde::Serialize>(
     let ledger = ledger(app).await?;
     let state = app.state.read().await;
     let release = crate::wire::path_name("release", &name)?;
-    let found = view(&ledger, &state, &release).ok_or(ApiError::NotFound {
-        kind: "release",
-        name,
-    })?;
+    let found = view(&ledger, &state, &release).ok_or_else(|| no_release(&name))?;
     Ok(Json(
         serde_json::to_value(found).map_err(|e| ApiError::Internal(format!("{what}: {e}")))?,
     ))
@@ -149,10 +153,7 @@ pub(crate) async fn coordination_page(
         let release = crate::wire::path_name("release", &name)?;
         let report = ledger
             .coordination(state, &release)
-            .ok_or_else(|| ApiError::NotFound {
-                kind: "release",
-                name: name.clone(),
-            })?;
+            .ok_or_else(|| no_release(&name))?;
         let name = escape(release.as_str());
         let mut body = format!(
             r#"<h1>Coordination: {name}</h1><p class="sub">The time this release took to coordinate, in person-minutes: the meetings, calls, e-mail and chats recorded by those who took part, and each person's time in Lockstep, estimated from what they did. The aim is {aim} per deployment. <a href="/releases/{name}">Back to the release</a> · <a href="/releases/{name}/retrospective">Retrospective</a> · <a href="/api/v1/releases/{name}/coordination">As JSON</a></p><div id="live"><div class="kpis">"#,
@@ -581,10 +582,7 @@ pub(crate) async fn retrospective_page(
         let release = crate::wire::path_name("release", &name)?;
         let retro = ledger
             .retrospective(state, &release)
-            .ok_or_else(|| ApiError::NotFound {
-                kind: "release",
-                name: name.clone(),
-            })?;
+            .ok_or_else(|| no_release(&name))?;
         let mut body = format!(
             r#"<h1>Retrospective: {name}</h1><p class="sub">The post-release review's questions with what the record shows. <a href="/releases/{name}">Back to the release</a> · <a href="/releases/{name}/coordination">Coordination</a></p><div id="live">"#,
             name = escape(release.as_str()),

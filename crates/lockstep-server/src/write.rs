@@ -671,16 +671,18 @@ async fn record_lesson(
     dry_run: DryRun,
     ApiJson(body): ApiJson<LessonRequest>,
 ) -> Result<Response, ApiError> {
-    let release = path_name("release", &name)?;
-    let command = Command::RecordLesson {
-        release: release.clone(),
-        text: body.text,
-        by: caller.principal()?.user.clone(),
-    };
-    execute(
+    on_release_as_caller(
         &app,
         &caller,
-        write(command, Target::Release(release), if_match, dry_run),
+        &name,
+        if_match,
+        dry_run,
+        Target::Release,
+        |release, by| Command::RecordLesson {
+            release,
+            text: body.text,
+            by,
+        },
     )
     .await
 }
@@ -714,20 +716,22 @@ async fn record_coordination(
     dry_run: DryRun,
     ApiJson(body): ApiJson<CoordinationRequest>,
 ) -> Result<Response, ApiError> {
-    let release = path_name("release", &name)?;
-    let command = Command::RecordCoordination {
-        release: release.clone(),
-        activity: body.activity,
-        minutes: body.minutes,
-        people: body.people,
-        on: body.on,
-        note: body.note,
-        by: caller.principal()?.user.clone(),
-    };
-    execute(
+    on_release_as_caller(
         &app,
         &caller,
-        write(command, Target::Coordination(release), if_match, dry_run),
+        &name,
+        if_match,
+        dry_run,
+        Target::Coordination,
+        |release, by| Command::RecordCoordination {
+            release,
+            activity: body.activity,
+            minutes: body.minutes,
+            people: body.people,
+            on: body.on,
+            note: body.note,
+            by,
+        },
     )
     .await
 }
@@ -751,17 +755,19 @@ async fn rate_coordination(
     dry_run: DryRun,
     ApiJson(body): ApiJson<RatingRequest>,
 ) -> Result<Response, ApiError> {
-    let release = path_name("release", &name)?;
-    let command = Command::RateCoordination {
-        release: release.clone(),
-        score: body.score,
-        comment: body.comment,
-        by: caller.principal()?.user.clone(),
-    };
-    execute(
+    on_release_as_caller(
         &app,
         &caller,
-        write(command, Target::Coordination(release), if_match, dry_run),
+        &name,
+        if_match,
+        dry_run,
+        Target::Coordination,
+        |release, by| Command::RateCoordination {
+            release,
+            score: body.score,
+            comment: body.comment,
+            by,
+        },
     )
     .await
 }
@@ -775,19 +781,42 @@ async fn retract_coordination(
     if_match: IfMatch,
     dry_run: DryRun,
 ) -> Result<Response, ApiError> {
-    let release = path_name("release", &name)?;
     let number = number.parse::<u32>().map_err(|_| {
         ApiError::bad_request("number", format!("`{number}` is not a record number"))
     })?;
-    let command = Command::RetractCoordination {
-        release: release.clone(),
-        number,
-        by: caller.principal()?.user.clone(),
-    };
-    execute(
+    on_release_as_caller(
         &app,
         &caller,
-        write(command, Target::Coordination(release), if_match, dry_run),
+        &name,
+        if_match,
+        dry_run,
+        Target::Coordination,
+        |release, by| Command::RetractCoordination {
+            release,
+            number,
+            by,
+        },
+    )
+    .await
+}
+
+/// A write about the release `name` that records who made it: `command` gets the release
+/// and the caller's login name; the answer is `target` of the release.
+async fn on_release_as_caller(
+    app: &AppState,
+    caller: &Caller,
+    name: &str,
+    if_match: IfMatch,
+    dry_run: DryRun,
+    target: fn(Name) -> Target,
+    command: impl FnOnce(Name, String) -> Command,
+) -> Result<Response, ApiError> {
+    let release = path_name("release", name)?;
+    let command = command(release.clone(), caller.principal()?.user.clone());
+    execute(
+        app,
+        caller,
+        write(command, target(release), if_match, dry_run),
     )
     .await
 }
