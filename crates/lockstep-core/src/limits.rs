@@ -298,6 +298,7 @@ fn check_dates(command: &Command) -> Result<(), DomainError> {
         }
         Command::SetEta { eta, .. } => dates.extend(eta.map(|d| ("eta".to_owned(), d))),
         Command::PostUpdate { update, .. } => dates.push(("date".to_owned(), update.date)),
+        Command::RecordCoordination { on, .. } => dates.extend(on.map(|d| ("on".to_owned(), d))),
         Command::DefineBlackout { spec, .. } => {
             dates.push(("spec.start".to_owned(), spec.start.date()));
             dates.push(("spec.end".to_owned(), spec.end.date()));

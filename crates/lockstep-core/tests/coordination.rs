@@ -111,6 +111,19 @@ fn impossible_records_are_refused_with_the_field() {
         by: "mike".into(),
     };
     assert_eq!(refused(tomorrow), "on");
+    let ancient = Command::RecordCoordination {
+        release: name("q1"),
+        activity: Activity::Meeting,
+        minutes: 30,
+        people: 2,
+        on: Some(date(1900, 1, 1)),
+        note: None,
+        by: "mike".into(),
+    };
+    assert!(matches!(
+        lockstep_core::limits::check(&ancient),
+        Err(DomainError::Invalid { field, .. }) if field == "on"
+    ));
     let unknown = Command::RecordCoordination {
         release: name("q9"),
         activity: Activity::Call,
