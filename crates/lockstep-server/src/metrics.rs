@@ -116,6 +116,19 @@ pub(crate) async fn coordination(
     release_view(&app, name, "coordination", Ledger::coordination).await
 }
 
+/// The coordination of the release `name` as it stands, for pages that show its figure
+/// (the ledger is released before they render); `None` without such a release.
+pub(crate) async fn coordination_so_far(
+    app: &AppState,
+    name: &str,
+) -> Result<Option<lockstep_core::coordination::CoordinationReport>, ApiError> {
+    let ledger = ledger(app).await?;
+    let state = app.state.read().await;
+    Ok(lockstep_core::Name::parse(name)
+        .ok()
+        .and_then(|release| ledger.coordination(&state, &release)))
+}
+
 fn no_release(name: &str) -> ApiError {
     ApiError::NotFound {
         kind: "release",
@@ -415,31 +428,60 @@ fn lead_time_chart(metrics: &Metrics) -> String {
         .iter()
         .filter_map(|r| r.lead_time_days.map(|l| (r.release.as_str(), l.median)))
         .collect();
-    let Some(longest) = bars.iter().map(|b| b.1).reduce(f64::max) else {
+    if bars.is_empty() {
         return r#"<p class="sub">No shipped item has a known code-complete moment in this period.</p>"#.to_owned();
-    };
+    }
+    bar_chart(
+        "Median days from code complete to production, per release",
+        &bars,
+        |days| format!("{days:.1} d"),
+    )
+}
+
+/// Bars of each shipped release's coordination, in person-minutes.
+fn coordination_chart(metrics: &Metrics) -> String {
+    let bars: Vec<(&str, f64)> = metrics
+        .releases
+        .iter()
+        .map(|r| (r.release.as_str(), r.coordination_minutes as f64))
+        .collect();
+    if bars.is_empty() {
+        return r#"<p class="sub">No release shipped in this period.</p>"#.to_owned();
+    }
+    bar_chart(
+        "Person-minutes of coordination, per release",
+        &bars,
+        |minutes| format!("{minutes:.0} min"),
+    )
+}
+
+/// A horizontal bar per (label, value), longest bar for the largest value, drawn as SVG.
+fn bar_chart(aria: &str, bars: &[(&str, f64)], value: impl Fn(f64) -> String) -> String {
+    let longest = bars.iter().map(|b| b.1).fold(0.0, f64::max);
     let (row, label_width, width) = (24.0, 160.0, 420.0);
     let height = row * bars.len() as f64;
     let mut svg = format!(
-        r#"<svg class="chart" role="img" aria-label="Median days from code complete to production, per release" viewBox="0 0 {total} {height}" width="{total}" height="{height}">"#,
+        r#"<svg class="chart" role="img" aria-label="{aria}" viewBox="0 0 {total} {height}" width="{total}" height="{height}">"#,
+        aria = escape(aria),
         total = label_width + width + 60.0,
     );
-    for (index, (release, median)) in bars.iter().enumerate() {
+    for (index, (label, amount)) in bars.iter().enumerate() {
         let y = row * index as f64;
         let length = if longest > 0.0 {
-            width * median / longest
+            width * amount / longest
         } else {
             0.0
         };
         let _ = write!(
             svg,
-            r##"<text x="{lx}" y="{ty}" text-anchor="end" font-size="12">{name}</text><rect x="{label_width}" y="{ry}" width="{length:.1}" height="{h}" fill="#2b50c8"/><text x="{vx:.1}" y="{ty}" font-size="12">{median:.1} d</text>"##,
+            r##"<text x="{lx}" y="{ty}" text-anchor="end" font-size="12">{name}</text><rect x="{label_width}" y="{ry}" width="{length:.1}" height="{h}" fill="#2b50c8"/><text x="{vx:.1}" y="{ty}" font-size="12">{shown}</text>"##,
             lx = label_width - 6.0,
             ty = y + 16.0,
-            name = escape(release),
+            name = escape(label),
             ry = y + 4.0,
             h = row - 8.0,
             vx = label_width + length + 4.0,
+            shown = escape(&value(*amount)),
         );
     }
     svg.push_str("</svg>");
@@ -541,6 +583,12 @@ pub(crate) async fn page(
         }
         body.push_str("</div><h2>Code complete to production</h2>");
         body.push_str(&lead_time_chart(&m));
+        let _ = write!(
+            body,
+            "<h2>Coordination per release <span class=\"sub\">person-minutes; the aim is {}</span></h2>",
+            m.coordination.target_minutes
+        );
+        body.push_str(&coordination_chart(&m));
         body.push_str(r#"<h2>Shipped releases</h2>"#);
         if m.releases.is_empty() {
             body.push_str(r#"<p class="sub">None in this period.</p>"#);

@@ -323,6 +323,7 @@ pub(crate) async fn release(
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
     let history = history_tail(&app, 500).await;
+    let coordination = crate::metrics::coordination_so_far(&app, &name).await?;
     let today = app.now().to_zoned_datetime(jiff::tz::TimeZone::UTC).date();
     render(&app, &caller, &uri, |state| {
         let release = state
@@ -353,7 +354,13 @@ pub(crate) async fn release(
         );
         let _ = write!(
             body,
-            r#"<div class="kpis"><div class="kpi"><b>{date}</b><span>Release date</span></div><div class="kpi"><b>{pct}%</b><span>{ready} of {total} items ready</span></div><div class="kpi"><b>{n_risk}</b><span>items at risk</span></div><div class="kpi"><b>{ff}</b><span>Feature freeze</span></div><div class="kpi"><b>{cf}</b><span>Code freeze</span></div></div>"#,
+            r#"<div class="kpis"><div class="kpi"><b>{date}</b><span>Release date</span></div><div class="kpi"><b>{pct}%</b><span>{ready} of {total} items ready</span></div><div class="kpi"><b>{n_risk}</b><span>items at risk</span></div><div class="kpi"><b>{ff}</b><span>Feature freeze</span></div><div class="kpi"><b>{cf}</b><span>Code freeze</span></div>{coordination}</div>"#,
+            coordination = coordination.as_ref().map_or_else(String::new, |c| format!(
+                r#"<div class="kpi"><b>{} min</b><span><a href="/releases/{}/coordination">coordination</a> (aim: {})</span></div>"#,
+                c.total_minutes,
+                escape(release.name.as_str()),
+                c.target_minutes
+            )),
             date = short(release.spec.target_date),
             pct = percent(ready, total),
             ff = release.spec.feature_freeze.map_or("—".to_owned(), short),

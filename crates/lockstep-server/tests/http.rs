@@ -1040,6 +1040,8 @@ async fn pages_send_anonymous_users_to_login_and_render_for_users() {
         "/metrics",
         "/metrics?from=2020-01-01&to=2030-12-31",
         "/releases/r1/retrospective",
+        "/releases/r1/coordination",
+        "/lessons",
     ] {
         let (status, _, page) = h
             .send(request(
@@ -1065,6 +1067,7 @@ async fn pages_send_anonymous_users_to_login_and_render_for_users() {
         if path == "/metrics" {
             assert!(html.contains("<h1>Metrics</h1>"), "{html}");
             assert!(html.contains("deployment success"), "{html}");
+            assert!(html.contains("<h2>Coordination per release"), "{html}");
             assert!(
                 html.contains(r#"<a href="/metrics" aria-current="page">"#),
                 "{html}"
@@ -1873,6 +1876,16 @@ async fn coordination_time_is_recorded_retracted_and_counted_with_the_time_in_lo
         cadence["facts"][1],
         "Rated 3.0 of 5 by 2 people; lowest: 2 by sarah (\"heard of the slip late\").",
         "{retro}"
+    );
+    // The release page shows the figure so far.
+    let (_, page) = h
+        .call(Some("viewer"), Method::GET, "/releases/r1", None)
+        .await;
+    let (_, now) = h.call(Some("viewer"), Method::GET, records, None).await;
+    let total = format!("<b>{} min</b>", now["totalMinutes"]);
+    assert!(
+        page.as_str().is_some_and(|html| html.contains(&total)),
+        "{total}: {page}"
     );
     let (_, page) = h
         .call(
