@@ -27,9 +27,9 @@ pub struct Cli {
     pub output: Output,
     /// Work against a Lockstep server instead of the database: `get`, `describe`,
     /// `history`, `item`, `risk`, `apply`, `gonogo`, `signal`, `checklist`, `signoff`,
-    /// `runbook`, `run`, `audit`, `contract`, `deployed`, `can-i-deploy` and `interface`
-    /// go over its HTTP API. The token comes from
-    /// LOCKSTEP_TOKEN or from `lockstep login`.
+    /// `runbook`, `run`, `audit`, `contract`, `deployed`, `can-i-deploy`, `interface`,
+    /// `change`, `metrics`, `retro`, `coordination`, `lessons` and `outbox ack` go over its
+    /// HTTP API. The token comes from LOCKSTEP_TOKEN or from `lockstep login`.
     #[arg(long, global = true, env = "LOCKSTEP_SERVER")]
     pub server: Option<String>,
     #[command(subcommand)]
