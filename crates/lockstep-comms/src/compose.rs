@@ -59,6 +59,23 @@ pub struct Request {
     pub escalation: Option<crate::escalation::EscalationNotice>,
     /// For deployment incidents, rollbacks and run ends: what happened to the run.
     pub run: Option<crate::run_notice::RunNotice>,
+    /// For late changes: the changes to report.
+    pub late: Option<LateNotice>,
+}
+
+/// Changes to a release's plan made close to its deployment, by one person in one commit.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LateNotice {
+    /// When the deployment starts.
+    pub deployment: Timestamp,
+    /// When the changes were made.
+    pub at: Timestamp,
+    /// Each change, in words.
+    pub changes: Vec<String>,
+    /// Who made them (a login name).
+    pub by: String,
+    /// Why, if they said.
+    pub reason: Option<String>,
 }
 
 /// Why a message could not be composed.
@@ -76,6 +93,11 @@ pub enum ComposeError {
     /// A dependency alert is written to one team.
     #[error("a dependency alert needs a team (--team)")]
     MissingTeam,
+    /// A late-change message reports the changes of a commit.
+    #[error(
+        "a late-change message is written when a late change is committed, not composed for a release"
+    )]
+    MissingLateNotice,
     /// An escalation needs its notice.
     #[error("an escalation message needs an escalation notice")]
     MissingEscalation,
@@ -159,6 +181,14 @@ pub fn compose(input: Compose<'_>, request: &Request) -> Result<Message, Compose
         MessageKind::DependencyAlert => {
             let team = request.team.as_ref().ok_or(ComposeError::MissingTeam)?;
             let context = writer.dependency_alert(team, &mut sources);
+            writer.render(&context)?
+        }
+        MessageKind::LateChange => {
+            let notice = request
+                .late
+                .as_ref()
+                .ok_or(ComposeError::MissingLateNotice)?;
+            let context = writer.late_change(notice, &mut sources);
             writer.render(&context)?
         }
         MessageKind::Escalation => {
@@ -871,6 +901,26 @@ impl<'a> Writer<'a> {
             }
             _ => by.to_owned(),
         }
+    }
+
+    fn late_change(&self, notice: &LateNotice, sources: &mut Sources<'_>) -> serde_json::Value {
+        let release = self.release_view(sources);
+        let hours = notice.deployment.duration_since(notice.at).as_hours();
+        let by = Name::parse(&notice.by)
+            .map(|handle| self.person(&handle))
+            .unwrap_or_else(|_| PersonView {
+                handle: notice.by.clone(),
+                name: notice.by.clone(),
+                email: None,
+            });
+        serde_json::json!({
+            "release": release,
+            "deployment": notice.deployment.strftime("%b %-d %H:%M UTC").to_string(),
+            "hours": hours,
+            "changes": notice.changes,
+            "by": by,
+            "reason": notice.reason,
+        })
     }
 
     fn run_notice(

@@ -28,6 +28,9 @@ pub enum MessageKind {
     /// To a waiting team: a blocker's slip puts their items at risk (each with its
     /// chain), or that risk has cleared.
     DependencyAlert,
+    /// To the release's manager and subscribers: its plan changed in the 48 hours before
+    /// its deployment (scope, an ETA, a dependency, its dates), with who and why.
+    LateChange,
     /// During a deployment run: a step failed or a rollback trigger tripped. Urgent: it
     /// waits for neither quiet hours nor a digest.
     DeploymentIncident,
@@ -54,7 +57,7 @@ pub struct UnknownKind(pub String);
 
 impl MessageKind {
     /// Every kind, in the order the documentation lists them.
-    pub const ALL: [MessageKind; 13] = [
+    pub const ALL: [MessageKind; 14] = [
         MessageKind::PreReleaseAnnouncement,
         MessageKind::CompletionAnnouncement,
         MessageKind::DailyUpdate,
@@ -63,6 +66,7 @@ impl MessageKind {
         MessageKind::StakeholderNotice,
         MessageKind::Escalation,
         MessageKind::DependencyAlert,
+        MessageKind::LateChange,
         MessageKind::DeploymentIncident,
         MessageKind::RollbackStarted,
         MessageKind::DeploymentStatus,
@@ -81,6 +85,7 @@ impl MessageKind {
             MessageKind::StakeholderNotice => "stakeholder-notice",
             MessageKind::Escalation => "escalation",
             MessageKind::DependencyAlert => "dependency-alert",
+            MessageKind::LateChange => "late-change",
             MessageKind::DeploymentIncident => "deployment-incident",
             MessageKind::RollbackStarted => "rollback-started",
             MessageKind::DeploymentStatus => "deployment-status",

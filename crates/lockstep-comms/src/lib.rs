@@ -22,7 +22,7 @@ pub mod review;
 pub mod run_notice;
 mod templates;
 
-pub use compose::{Compose, ComposeError, Request, compose};
+pub use compose::{Compose, ComposeError, LateNotice, Request, compose};
 pub use kind::{Format, MessageKind, UnknownKind};
 pub use provenance::Provenance;
 pub use templates::{TemplateError, Templates};

@@ -205,6 +205,7 @@ pub fn on_commit(
                     format: Format::Markdown,
                     escalation: None,
                     run: None,
+                    late: None,
                 },
             )
         };
@@ -272,6 +273,35 @@ pub fn on_commit(
         let subject = format!("{release}:{team}");
         out.extend(held(&message, recipients, &subject, &cause, meta.at));
     }
+    out.extend(late_changes(
+        config,
+        &after,
+        before,
+        events,
+        meta,
+        |release, notice| {
+            crate::compose(
+                Compose {
+                    state: &after,
+                    history: &[],
+                    provenance: &empty,
+                    risk: &risk_after,
+                    templates,
+                },
+                &Request {
+                    kind: MessageKind::LateChange,
+                    release: release.clone(),
+                    team: None,
+                    role: None,
+                    date: meta.at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
+                    format: Format::Markdown,
+                    escalation: None,
+                    run: None,
+                    late: Some(notice),
+                },
+            )
+        },
+    ));
     // Escalations: blockers that newly endanger something downstream.
     for risk in risk_after.items.values().filter(|r| r.upstream) {
         if risk_before
@@ -305,6 +335,84 @@ pub fn on_commit(
     // One blocker endangering two items must not notify twice.
     out.sort_by(|a, b| (&a.channel, &a.idempotency_key).cmp(&(&b.channel, &b.idempotency_key)));
     out.dedup_by(|a, b| a.channel == b.channel && a.idempotency_key == b.idempotency_key);
+    out
+}
+
+/// Late changes: a person changed the plan of a release that already existed (scope, an
+/// ETA, a dependency, its dates) in the 48 hours before its deployment. Its manager and
+/// the kind's subscribers hear it once per release and commit, with every change, who
+/// made them and why. Not urgent: quiet hours and digests hold it.
+fn late_changes(
+    config: &NotificationConfig,
+    after: &State,
+    before: &State,
+    events: &[Pending<'_>],
+    meta: &EventMeta,
+    compose: impl Fn(&Name, crate::LateNotice) -> Result<Message, ComposeError>,
+) -> Vec<Envelope> {
+    use lockstep_core::coordination::{deployment_start, is_late, is_person, is_plan_change};
+    if !is_person(&meta.actor) {
+        return Vec::new();
+    }
+    let mut changed: std::collections::BTreeMap<Name, Vec<String>> = Default::default();
+    for pending in events.iter().filter(|p| is_plan_change(p.event)) {
+        let Some(release) = pending
+            .stream
+            .strip_prefix("release:")
+            .and_then(|name| Name::parse(name).ok())
+        else {
+            continue;
+        };
+        changed
+            .entry(release)
+            .or_default()
+            .push(pending.event.describe());
+    }
+    let cause = events
+        .last()
+        .map(|p| format!("{}@{}", p.stream, p.stream_version))
+        .unwrap_or_default();
+    let mut out = Vec::new();
+    for (release, changes) in changed {
+        let Some(current) = after.releases().get(&release) else {
+            continue;
+        };
+        // The apply that plans a release declares its plan; it changes nothing.
+        if !before.releases().contains_key(&release)
+            || matches!(
+                current.state,
+                ReleaseState::Released | ReleaseState::Cancelled
+            )
+        {
+            continue;
+        }
+        let run_start = after.runs().get(&release).map(|run| run.started_at);
+        let start = deployment_start(run_start, current.spec.target_date);
+        if !is_late(meta.at, start) {
+            continue;
+        }
+        let notice = crate::LateNotice {
+            deployment: start,
+            at: meta.at,
+            changes,
+            by: meta.actor.clone(),
+            reason: meta.reason.clone(),
+        };
+        let Ok(message) = compose(&release, notice) else {
+            continue;
+        };
+        let kind = MessageKind::LateChange;
+        let subscribers = targets(config, after, kind, &release, None);
+        let managers: Vec<Name> = current.spec.manager.iter().cloned().collect();
+        let recipients = with_named(config, after, kind, subscribers, &managers);
+        out.extend(held(
+            &message,
+            recipients,
+            release.as_str(),
+            &cause,
+            meta.at,
+        ));
+    }
     out
 }
 
@@ -361,6 +469,7 @@ fn escalation_envelopes(
             format: Format::Markdown,
             escalation: Some(notice.clone()),
             run: None,
+            late: None,
         },
     ) else {
         return Vec::new();
@@ -424,6 +533,7 @@ fn run_envelopes(
             format: Format::Markdown,
             escalation: None,
             run: Some(notice.clone()),
+            late: None,
         },
     ) else {
         return Vec::new();
@@ -489,6 +599,7 @@ pub fn scheduled(
                 format: Format::Markdown,
                 escalation: None,
                 run: None,
+                late: None,
             },
         )?;
         for target in targets(config, input.state, kind, release, None) {

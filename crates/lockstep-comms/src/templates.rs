@@ -43,6 +43,10 @@ const EMBEDDED: &[(&str, &str)] = &[
         include_str!("../templates/dependency-alert.j2"),
     ),
     (
+        "late-change.j2",
+        include_str!("../templates/late-change.j2"),
+    ),
+    (
         "deployment-incident.j2",
         include_str!("../templates/deployment-incident.j2"),
     ),

@@ -150,6 +150,40 @@ pub struct Retraction {
     pub at: Timestamp,
 }
 
+/// Whether an event changes a release's plan: its scope, an item, an ETA, a dependency,
+/// or the release's own dates. Late ones are counted and announced.
+pub fn is_plan_change(event: &crate::Event) -> bool {
+    use crate::Event;
+    matches!(
+        event,
+        Event::ReleaseRedefined { .. }
+            | Event::ItemAdded { .. }
+            | Event::ItemRedefined { .. }
+            | Event::ItemEtaChanged { .. }
+            | Event::DependencyAdded { .. }
+            | Event::DependencyChanged { .. }
+            | Event::DependencyRemoved { .. }
+    )
+}
+
+/// When the deployment of a release starts: its run's start, or 00:00 UTC of `target`.
+pub fn deployment_start(run_started: Option<Timestamp>, target: Date) -> Timestamp {
+    run_started
+        .or_else(|| {
+            target
+                .to_datetime(jiff::civil::Time::midnight())
+                .to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .ok()
+                .map(|zoned| zoned.timestamp())
+        })
+        .unwrap_or_default()
+}
+
+/// Whether `at` falls in the [`LATE_CHANGE_HOURS`] before `start`.
+pub fn is_late(at: Timestamp, start: Timestamp) -> bool {
+    at < start && start.duration_since(at) <= SignedDuration::from_hours(LATE_CHANGE_HOURS)
+}
+
 /// Whether an event's actor is a person: webhooks (`webhook:github`) and Lockstep's own
 /// automation (`lockstep`) are not, and take no one's time.
 pub fn is_person(actor: &str) -> bool {

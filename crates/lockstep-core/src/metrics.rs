@@ -21,7 +21,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use crate::coordination::{
-    CoordinationReport, LATE_CHANGE_HOURS, LateChange, TARGET_MINUTES, is_person,
+    CoordinationReport, LATE_CHANGE_HOURS, LateChange, TARGET_MINUTES, deployment_start, is_late,
+    is_person, is_plan_change,
 };
 use crate::{
     Event, EventMeta, IssueSeverity, ItemStatus, Name, ReleaseKind, ReleaseState, RiskStatus,
@@ -299,16 +300,7 @@ impl Ledger {
         let Some(release) = self.coordinated_release(event) else {
             return;
         };
-        let plan_change = matches!(
-            event,
-            Event::ReleaseRedefined { .. }
-                | Event::ItemAdded { .. }
-                | Event::ItemRedefined { .. }
-                | Event::ItemEtaChanged { .. }
-                | Event::DependencyAdded { .. }
-                | Event::DependencyChanged { .. }
-                | Event::DependencyRemoved { .. }
-        );
+        let plan_change = is_plan_change(event);
         let facts = self.releases.entry(release).or_default();
         let actions = facts.actions.entry(meta.actor.clone()).or_default();
         // A bulk apply records many events at one instant: one action.
@@ -778,24 +770,12 @@ fn coordination_report(
     facts: &ReleaseFacts,
     target: Date,
 ) -> CoordinationReport {
-    let start = facts
-        .runs
-        .values()
-        .map(|(started, _)| *started)
-        .min()
-        .or_else(|| {
-            target
-                .to_datetime(jiff::civil::Time::midnight())
-                .to_zoned_datetime(TimeZone::UTC)
-                .ok()
-                .map(|zoned| zoned.timestamp())
-        })
-        .unwrap_or_default();
-    let since = start - SignedDuration::from_hours(LATE_CHANGE_HOURS);
+    let first_run = facts.runs.values().map(|(started, _)| *started).min();
+    let start = deployment_start(first_run, target);
     let late = facts
         .plan_changes
         .iter()
-        .filter(|change| change.at >= since && change.at < start)
+        .filter(|change| is_late(change.at, start))
         .cloned()
         .collect();
     CoordinationReport::new(

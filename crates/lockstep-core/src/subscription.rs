@@ -16,7 +16,7 @@ use crate::{Name, Role};
 
 /// The message kinds a subscription may name, as `lockstep-comms` spells them (its tests
 /// keep the two lists equal).
-pub const MESSAGE_KINDS: [&str; 13] = [
+pub const MESSAGE_KINDS: [&str; 14] = [
     "pre-release-announcement",
     "completion-announcement",
     "daily-update",
@@ -25,6 +25,7 @@ pub const MESSAGE_KINDS: [&str; 13] = [
     "stakeholder-notice",
     "escalation",
     "dependency-alert",
+    "late-change",
     "deployment-incident",
     "rollback-started",
     "deployment-status",

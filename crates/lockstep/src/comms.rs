@@ -192,6 +192,7 @@ pub async fn message(global: &Global, args: MessageArgs) -> anyhow::Result<ExitC
                 },
                 escalation: None,
                 run: None,
+                late: None,
             };
             if kind == MessageKind::Escalation {
                 bail!("escalations are written by the outbox policy, not previewed");
@@ -387,6 +388,7 @@ mod bench {
                         format: Format::Markdown,
                         escalation: None,
                         run: None,
+                        late: None,
                     },
                 )
                 .context("composing a daily update")?;

@@ -179,6 +179,7 @@ pub fn request(kind: MessageKind, date: jiff::civil::Date) -> Request {
         format: Format::Markdown,
         escalation: None,
         run: None,
+        late: None,
     }
 }
 
