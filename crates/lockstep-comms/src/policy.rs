@@ -186,29 +186,32 @@ pub fn on_commit(
     let mut out = Vec::new();
     let empty = Provenance::default();
     let risk_after = lockstep_core::risk::assess(&after);
-    let compose_for =
-        |kind: MessageKind, release: &Name, team: Option<&Name>| -> Result<Message, ComposeError> {
-            crate::compose(
-                Compose {
-                    state: &after,
-                    history: &[],
-                    provenance: &empty,
-                    risk: &risk_after,
-                    templates,
-                },
-                &Request {
-                    kind,
-                    release: release.clone(),
-                    team: team.cloned(),
-                    role: None,
-                    date: meta.at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
-                    format: Format::Markdown,
-                    escalation: None,
-                    run: None,
-                    late: None,
-                },
-            )
-        };
+    let compose_for = |kind: MessageKind,
+                       release: &Name,
+                       team: Option<&Name>,
+                       late: Option<crate::LateNotice>|
+     -> Result<Message, ComposeError> {
+        crate::compose(
+            Compose {
+                state: &after,
+                history: &[],
+                provenance: &empty,
+                risk: &risk_after,
+                templates,
+            },
+            &Request {
+                kind,
+                release: release.clone(),
+                team: team.cloned(),
+                role: None,
+                date: meta.at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
+                format: Format::Markdown,
+                escalation: None,
+                run: None,
+                late,
+            },
+        )
+    };
     for pending in events {
         let cause = format!("{}@{}", pending.stream, pending.stream_version);
         let Event::ReleaseStateChanged { release, to, .. } = pending.event else {
@@ -219,7 +222,7 @@ pub fn on_commit(
             ReleaseState::Released => MessageKind::CompletionAnnouncement,
             _ => continue,
         };
-        let Ok(message) = compose_for(kind, release, None) else {
+        let Ok(message) = compose_for(kind, release, None, None) else {
             continue;
         };
         for target in targets(config, &after, kind, release, None) {
@@ -264,7 +267,7 @@ pub fn on_commit(
     // being, at risk because of what they wait on.
     let kind = MessageKind::DependencyAlert;
     for (release, team) in dependency_changes(&after, &risk_before, &risk_after) {
-        let Ok(message) = compose_for(kind, &release, Some(&team)) else {
+        let Ok(message) = compose_for(kind, &release, Some(&team), None) else {
             continue;
         };
         let subscribers = targets(config, &after, kind, &release, Some(&team));
@@ -279,28 +282,7 @@ pub fn on_commit(
         before,
         events,
         meta,
-        |release, notice| {
-            crate::compose(
-                Compose {
-                    state: &after,
-                    history: &[],
-                    provenance: &empty,
-                    risk: &risk_after,
-                    templates,
-                },
-                &Request {
-                    kind: MessageKind::LateChange,
-                    release: release.clone(),
-                    team: None,
-                    role: None,
-                    date: meta.at.to_zoned_datetime(jiff::tz::TimeZone::UTC).date(),
-                    format: Format::Markdown,
-                    escalation: None,
-                    run: None,
-                    late: Some(notice),
-                },
-            )
-        },
+        |release, notice| compose_for(MessageKind::LateChange, release, None, Some(notice)),
     ));
     // Escalations: blockers that newly endanger something downstream.
     for risk in risk_after.items.values().filter(|r| r.upstream) {
