@@ -436,7 +436,7 @@ fn day_in(at: Timestamp, zone: &TimeZone) -> Date {
     at.to_zoned_datetime(zone.clone()).date()
 }
 
-fn zone_named(name: &str) -> TimeZone {
+pub(crate) fn zone_named(name: &str) -> TimeZone {
     // Time zones are validated where manifests are read; an unknown one here means a
     // hand-made state, and UTC is the honest fallback.
     TimeZone::get(name).unwrap_or(TimeZone::UTC)

@@ -332,7 +332,9 @@ fn late_changes(
     meta: &EventMeta,
     compose: impl Fn(&Name, crate::LateNotice) -> Result<Message, ComposeError>,
 ) -> Vec<Envelope> {
-    use lockstep_core::coordination::{deployment_start, is_late, is_person, is_plan_change};
+    use lockstep_core::coordination::{
+        deployment_start, is_late, is_person, is_plan_change, planned_start,
+    };
     if !is_person(&meta.actor) {
         return Vec::new();
     }
@@ -369,7 +371,17 @@ fn late_changes(
             continue;
         }
         let run_start = after.runs().get(&release).map(|run| run.started_at);
-        let start = deployment_start(run_start, current.spec.target_date);
+        let zones: std::collections::BTreeMap<String, jiff::tz::TimeZone> = current
+            .spec
+            .deployment
+            .iter()
+            .map(|plan| {
+                let zone = crate::compose::zone_named(&plan.time_zone);
+                (plan.time_zone.clone(), zone)
+            })
+            .collect();
+        let planned = planned_start(&current.spec, &zones);
+        let start = deployment_start(run_start, planned, current.spec.target_date);
         if !is_late(meta.at, start) {
             continue;
         }

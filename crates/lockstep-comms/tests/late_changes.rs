@@ -45,9 +45,9 @@ fn slip(program: &Program, now: &str, actor: &str) -> Vec<(Envelope, Delivery)> 
 }
 
 #[test]
-fn a_change_a_day_before_the_deployment_tells_the_manager_and_subscribers_with_why() {
+fn a_change_two_days_before_the_deployment_tells_the_manager_and_subscribers_with_why() {
     let program = Program::seed();
-    // The release deploys March 1 (00:00 UTC here): 33 hours before.
+    // The release deploys March 1 from 9:00 in New York (14:00 UTC): 47 hours before.
     let written = slip(&program, "2025-02-27T15:00:00Z", "mike");
     assert_eq!(
         who(&written),
@@ -57,24 +57,29 @@ fn a_change_a_day_before_the_deployment_tells_the_manager_and_subscribers_with_w
         ]
     );
     let message = &written[0].1.message;
+    insta::assert_snapshot!(
+        "api_slips_before_the_deployment",
+        format!("Subject: {}\n\n{}", message.subject, message.body)
+    );
     assert_eq!(
         message.subject,
-        "[Late change] Q1 2025 Platform Release: 1 change 33 h before the deployment"
+        "[Late change] Q1 2025 Platform Release: 1 change 47 h before the deployment"
     );
     assert!(
         message
             .body
             .contains("- item api-analytics-endpoints: eta 2025-02-05 → 2025-02-27")
             && message.body.contains("schema migration rerun")
-            && message.body.contains("deploys Mar 1 00:00 UTC"),
+            && message.body.contains("deploys Mar 1 14:00 UTC"),
         "{}",
         message.body
     );
 }
 
 #[test]
-fn the_same_change_earlier_or_by_a_webhook_tells_nobody() {
+fn the_morning_of_the_deployment_is_late_and_the_same_change_earlier_or_by_a_webhook_is_not() {
     let program = Program::seed();
+    assert_eq!(slip(&program, "2025-03-01T10:00:00Z", "mike").len(), 2);
     assert!(slip(&program, "2025-02-20T15:00:00Z", "mike").is_empty());
     assert!(slip(&program, "2025-02-27T15:00:00Z", "webhook:github").is_empty());
 }

@@ -166,9 +166,31 @@ pub fn is_plan_change(event: &crate::Event) -> bool {
     )
 }
 
-/// When the deployment of a release starts: its run's start, or 00:00 UTC of `target`.
-pub fn deployment_start(run_started: Option<Timestamp>, target: Date) -> Timestamp {
+/// When the release's declared deployment starts: its first step's time on the target
+/// date, in the plan's time zone (from `zones`); `None` without steps or a known zone.
+pub fn planned_start(
+    spec: &crate::ReleaseSpec,
+    zones: &std::collections::BTreeMap<String, jiff::tz::TimeZone>,
+) -> Option<Timestamp> {
+    let plan = spec.deployment.as_ref()?;
+    let first = plan.steps.iter().map(|step| step.at).min()?;
+    let zone = zones.get(&plan.time_zone)?;
+    spec.target_date
+        .to_datetime(first)
+        .to_zoned_datetime(zone.clone())
+        .ok()
+        .map(|zoned| zoned.timestamp())
+}
+
+/// When the deployment of a release starts: its run's start, else its planned start,
+/// else 00:00 UTC of `target`.
+pub fn deployment_start(
+    run_started: Option<Timestamp>,
+    planned: Option<Timestamp>,
+    target: Date,
+) -> Timestamp {
     run_started
+        .or(planned)
         .or_else(|| {
             target
                 .to_datetime(jiff::civil::Time::midnight())
@@ -481,5 +503,48 @@ mod tests {
             report.satisfaction_line().as_deref(),
             Some("Rated 3.5 of 5 by 2 people; lowest: 2 by mike (\"the API slip came late\").")
         );
+    }
+
+    #[test]
+    fn the_deployment_starts_at_the_run_else_the_first_planned_step_else_midnight_utc() {
+        let spec: crate::ReleaseSpec = serde_json::from_value(serde_json::json!({
+            "targetDate": "2025-03-01",
+            "deployment": {"environment": "production", "timeZone": "America/New_York",
+                "steps": [{"component": "api", "at": "09:30"}, {"component": "backend", "at": "09:00"}]}
+        }))
+        .expect("spec");
+        let zone = jiff::tz::TimeZone::get("America/New_York").expect("zone");
+        let zones = std::collections::BTreeMap::from([("America/New_York".to_owned(), zone)]);
+        let planned = planned_start(&spec, &zones);
+        assert_eq!(planned, Some(at("2025-03-01T14:00:00Z")), "9:00 EST");
+        let target = spec.target_date;
+        assert_eq!(
+            deployment_start(None, planned, target),
+            at("2025-03-01T14:00:00Z")
+        );
+        let run = Some(at("2025-03-01T15:10:00Z"));
+        assert_eq!(
+            deployment_start(run, planned, target),
+            at("2025-03-01T15:10:00Z")
+        );
+        // A zone the caller could not resolve: the target day's start, UTC.
+        assert_eq!(planned_start(&spec, &Default::default()), None);
+        assert_eq!(
+            deployment_start(None, None, target),
+            at("2025-03-01T00:00:00Z")
+        );
+        // The morning of the deployment is late; two days and a minute before is not.
+        assert!(is_late(
+            at("2025-03-01T10:00:00Z"),
+            at("2025-03-01T14:00:00Z")
+        ));
+        assert!(!is_late(
+            at("2025-02-27T13:59:00Z"),
+            at("2025-03-01T14:00:00Z")
+        ));
+        assert!(!is_late(
+            at("2025-03-01T14:00:00Z"),
+            at("2025-03-01T14:00:00Z")
+        ));
     }
 }

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::coordination::{
     CoordinationReport, LATE_CHANGE_HOURS, LateChange, TARGET_MINUTES, deployment_start, is_late,
-    is_person, is_plan_change,
+    is_person, is_plan_change, planned_start,
 };
 use crate::{
     Event, EventMeta, IssueSeverity, ItemStatus, Name, ReleaseKind, ReleaseState, RiskStatus,
@@ -319,12 +319,19 @@ impl Ledger {
 
     /// The coordination time of `release`: recorded, in Lockstep, and the plan changes
     /// close to its deployment; `None` when the program has no such release.
-    pub fn coordination(&self, state: &State, release: &Name) -> Option<CoordinationReport> {
+    /// `zones` resolve the time zone of its deployment plan.
+    pub fn coordination(
+        &self,
+        state: &State,
+        zones: &BTreeMap<String, TimeZone>,
+        release: &Name,
+    ) -> Option<CoordinationReport> {
         let current = state.releases().get(release)?;
         let empty = ReleaseFacts::default();
         let facts = self.releases.get(release).unwrap_or(&empty);
         Some(coordination_report(
             state,
+            zones,
             release,
             facts,
             current.spec.target_date,
@@ -388,8 +395,13 @@ impl Ledger {
                 preparation.push(days_between(planned, released_at));
             }
             let released_on = released_at.to_zoned_datetime(TimeZone::UTC).date();
-            let coordination =
-                coordination_report(state, name, facts, facts.target.unwrap_or(released_on));
+            let coordination = coordination_report(
+                state,
+                zones,
+                name,
+                facts,
+                facts.target.unwrap_or(released_on),
+            );
             coordination_minutes.push(coordination.total_minutes as f64);
             let slip_days = facts
                 .target
@@ -473,7 +485,13 @@ impl Ledger {
 
     /// The seeds' post-release review questions for `release`, each with what the log and
     /// the state can answer; `None` when the program has no such release.
-    pub fn retrospective(&self, state: &State, release: &Name) -> Option<Retrospective> {
+    /// `zones` resolve the time zone of its deployment plan.
+    pub fn retrospective(
+        &self,
+        state: &State,
+        zones: &BTreeMap<String, TimeZone>,
+        release: &Name,
+    ) -> Option<Retrospective> {
         let current = state.releases().get(release)?;
         let empty = ReleaseFacts::default();
         let facts = self.releases.get(release).unwrap_or(&empty);
@@ -626,7 +644,7 @@ impl Ledger {
             Question::new("Was the release checklist complete?", checklist),
             Question::new(
                 "Did communication cadence work?",
-                cadence(&coordination_report(state, release, facts, target)),
+                cadence(&coordination_report(state, zones, release, facts, target)),
             ),
             Question::new(
                 "What would we do differently?",
@@ -766,12 +784,17 @@ fn cadence(report: &CoordinationReport) -> Vec<String> {
 /// Lockstep and the plan changes in `facts`, late against its first run or `target`.
 fn coordination_report(
     state: &State,
+    zones: &BTreeMap<String, TimeZone>,
     release: &Name,
     facts: &ReleaseFacts,
     target: Date,
 ) -> CoordinationReport {
     let first_run = facts.runs.values().map(|(started, _)| *started).min();
-    let start = deployment_start(first_run, target);
+    let planned = state
+        .releases()
+        .get(release)
+        .and_then(|current| planned_start(&current.spec, zones));
+    let start = deployment_start(first_run, planned, target);
     let late = facts
         .plan_changes
         .iter()

@@ -236,7 +236,10 @@ fn facts(retro: &Retrospective, question: &str) -> Vec<String> {
 fn the_retrospective_answers_the_seed_questions_from_the_record() {
     let (ledger, state) = replay();
     let q1 = Name::parse("q1").expect("valid");
-    let retro = ledger.retrospective(&state, &q1).expect("q1 exists");
+    let zones = BTreeMap::from([("UTC".to_owned(), TimeZone::UTC)]);
+    let retro = ledger
+        .retrospective(&state, &zones, &q1)
+        .expect("q1 exists");
     let titles: Vec<&str> = retro.sections.iter().map(|s| s.title.as_str()).collect();
     assert_eq!(
         titles,
@@ -281,7 +284,7 @@ fn the_retrospective_answers_the_seed_questions_from_the_record() {
             "item fe: eta none → 2025-02-27 by rm, Feb 28 15:00 UTC."
         ]
     );
-    let coordination = ledger.coordination(&state, &q1).expect("q1 exists");
+    let coordination = ledger.coordination(&state, &zones, &q1).expect("q1 exists");
     let people: Vec<(&str, u64)> = coordination
         .in_tool
         .iter()
@@ -296,7 +299,7 @@ fn the_retrospective_answers_the_seed_questions_from_the_record() {
     );
     assert!(
         ledger
-            .retrospective(&state, &Name::parse("nope").expect("valid"))
+            .retrospective(&state, &zones, &Name::parse("nope").expect("valid"))
             .is_none()
     );
 }

@@ -124,9 +124,17 @@ pub(crate) async fn coordination_so_far(
 ) -> Result<Option<lockstep_core::coordination::CoordinationReport>, ApiError> {
     let ledger = ledger(app).await?;
     let state = app.state.read().await;
+    let zones = zones(&state)?;
     Ok(lockstep_core::Name::parse(name)
         .ok()
-        .and_then(|release| ledger.coordination(&state, &release)))
+        .and_then(|release| ledger.coordination(&state, &zones, &release)))
+}
+
+/// The time zones of `state`, resolved.
+fn zones(
+    state: &lockstep_core::State,
+) -> Result<std::collections::BTreeMap<String, TimeZone>, ApiError> {
+    crate::runs::time_zones(state).map_err(|e| ApiError::unprocessable("timeZone", e))
 }
 
 fn no_release(name: &str) -> ApiError {
@@ -142,12 +150,18 @@ async fn release_view<T: serde::Serialize>(
     app: &AppState,
     name: String,
     what: &str,
-    view: impl Fn(&Ledger, &lockstep_core::State, &lockstep_core::Name) -> Option<T>,
+    view: impl Fn(
+        &Ledger,
+        &lockstep_core::State,
+        &std::collections::BTreeMap<String, TimeZone>,
+        &lockstep_core::Name,
+    ) -> Option<T>,
 ) -> Result<Json<Value>, ApiError> {
     let ledger = ledger(app).await?;
     let state = app.state.read().await;
     let release = crate::wire::path_name("release", &name)?;
-    let found = view(&ledger, &state, &release).ok_or_else(|| no_release(&name))?;
+    let found =
+        view(&ledger, &state, &zones(&state)?, &release).ok_or_else(|| no_release(&name))?;
     Ok(Json(
         serde_json::to_value(found).map_err(|e| ApiError::Internal(format!("{what}: {e}")))?,
     ))
@@ -165,7 +179,7 @@ pub(crate) async fn coordination_page(
     render(&app, &caller, &uri, |state| {
         let release = crate::wire::path_name("release", &name)?;
         let report = ledger
-            .coordination(state, &release)
+            .coordination(state, &zones(state)?, &release)
             .ok_or_else(|| no_release(&name))?;
         let name = escape(release.as_str());
         let mut body = format!(
@@ -503,9 +517,7 @@ pub(crate) async fn page(
     .map_err(|detail| ApiError::bad_request("from", detail))?;
     let ledger = ledger(&app).await?;
     render(&app, &caller, &uri, |state| {
-        let zones =
-            crate::runs::time_zones(state).map_err(|e| ApiError::unprocessable("timeZone", e))?;
-        let m = ledger.metrics(state, &zones, from, to);
+        let m = ledger.metrics(state, &zones(state)?, from, to);
         let day = |t: Timestamp| t.to_zoned_datetime(TimeZone::UTC).date();
         let last = day(to).yesterday().unwrap_or(day(to));
         let lead = |s: Option<lockstep_core::metrics::Summary>| {
@@ -629,7 +641,7 @@ pub(crate) async fn retrospective_page(
     render(&app, &caller, &uri, |state| {
         let release = crate::wire::path_name("release", &name)?;
         let retro = ledger
-            .retrospective(state, &release)
+            .retrospective(state, &zones(state)?, &release)
             .ok_or_else(|| no_release(&name))?;
         let mut body = format!(
             r#"<h1>Retrospective: {name}</h1><p class="sub">The post-release review's questions with what the record shows. <a href="/releases/{name}">Back to the release</a> · <a href="/releases/{name}/coordination">Coordination</a></p><div id="live">"#,

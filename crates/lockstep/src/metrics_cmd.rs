@@ -217,7 +217,12 @@ async fn release_view<T: serde::Serialize>(
     global: &Global,
     release: &Name,
     path: &str,
-    view: impl Fn(&Ledger, &lockstep_core::State, &Name) -> Option<T>,
+    view: impl Fn(
+        &Ledger,
+        &lockstep_core::State,
+        &std::collections::BTreeMap<String, jiff::tz::TimeZone>,
+        &Name,
+    ) -> Option<T>,
 ) -> anyhow::Result<Value> {
     if global.server.is_some() {
         return Client::connect(global)?
@@ -228,8 +233,9 @@ async fn release_view<T: serde::Serialize>(
     let mut ledger = Ledger::new();
     program.fold_ledger(&mut ledger).await?;
     let state = program.load().await?;
-    let found =
-        view(&ledger, &state, release).with_context(|| format!("no release named `{release}`"))?;
+    let zones = crate::plan_cmd::time_zones(&state)?;
+    let found = view(&ledger, &state, &zones, release)
+        .with_context(|| format!("no release named `{release}`"))?;
     Ok(serde_json::to_value(found)?)
 }
 
