@@ -213,6 +213,15 @@ struct Decider<'s> {
     added_items: &'s BTreeSet<Name>,
 }
 
+/// `Ok` when `release` exists; else the release it was probably meant to be.
+fn known_release(state: &State, release: &Name) -> Result<(), DomainError> {
+    if state.releases().contains_key(release) {
+        Ok(())
+    } else {
+        Err(not_found("release", release, state.releases().keys()))
+    }
+}
+
 fn not_found<'a>(
     kind: &'static str,
     name: &Name,
@@ -675,9 +684,7 @@ impl Decider<'_> {
                 }])
             }
             Command::RecordLesson { release, text, by } => {
-                if !state.releases().contains_key(&release) {
-                    return Err(not_found("release", &release, state.releases().keys()));
-                }
+                known_release(state, &release)?;
                 if text.trim().is_empty() {
                     return Err(DomainError::invalid("text", "a lesson says something"));
                 }
@@ -702,9 +709,7 @@ impl Decider<'_> {
                 by,
             } => {
                 use crate::coordination::{CoordinationEntry, MAX_MINUTES, MAX_PEOPLE};
-                if !state.releases().contains_key(&release) {
-                    return Err(not_found("release", &release, state.releases().keys()));
-                }
+                known_release(state, &release)?;
                 if minutes == 0 || minutes > MAX_MINUTES {
                     return Err(DomainError::invalid(
                         "minutes",
@@ -751,9 +756,7 @@ impl Decider<'_> {
                 by,
             } => {
                 use crate::coordination::{MAX_SCORE, Rating};
-                if !state.releases().contains_key(&release) {
-                    return Err(not_found("release", &release, state.releases().keys()));
-                }
+                known_release(state, &release)?;
                 if !(1..=MAX_SCORE).contains(&score) {
                     return Err(DomainError::invalid(
                         "score",
@@ -784,9 +787,7 @@ impl Decider<'_> {
                 number,
                 by,
             } => {
-                if !state.releases().contains_key(&release) {
-                    return Err(not_found("release", &release, state.releases().keys()));
-                }
+                known_release(state, &release)?;
                 let entries = state.coordination_of(&release);
                 let Some(entry) = entries.iter().find(|entry| entry.number == number) else {
                     return Err(DomainError::NotFound {
