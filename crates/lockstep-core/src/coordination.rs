@@ -17,6 +17,8 @@
 //! dependencies, the release's own dates) in the [`LATE_CHANGE_HOURS`] before the
 //! deployment starts.
 
+use std::collections::BTreeSet;
+
 use jiff::civil::Date;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -283,6 +285,10 @@ pub struct CoordinationReport {
     pub recorded_minutes: u64,
     /// Each person's estimated time in Lockstep, most first.
     pub in_tool: Vec<PersonTime>,
+    /// What automation accounts (a CI job applying the manifests) did on the release,
+    /// estimated the same way but counted in no total: it is no one's time.
+    #[serde(default)]
+    pub automation: Vec<PersonTime>,
     /// Their sum.
     pub in_tool_minutes: u64,
     /// Recorded plus in Lockstep.
@@ -301,11 +307,13 @@ pub struct CoordinationReport {
 }
 
 impl CoordinationReport {
-    /// Assembles the report; `actions` are each person's action instants.
+    /// Assembles the report; `actions` are each actor's action instants, and those of
+    /// the `automation` accounts are listed apart and counted in no total.
     pub fn new(
         release: Name,
         entries: Vec<CoordinationEntry>,
         actions: impl IntoIterator<Item = (String, Vec<Timestamp>)>,
+        automation: &BTreeSet<String>,
         deployment_start: Timestamp,
         late_changes: Vec<LateChange>,
         mut ratings: Vec<Rating>,
@@ -314,11 +322,13 @@ impl CoordinationReport {
         let satisfaction = (!ratings.is_empty()).then(|| {
             ratings.iter().map(|r| f64::from(r.score)).sum::<f64>() / ratings.len() as f64
         });
-        let mut in_tool: Vec<PersonTime> = actions
+        let (mut in_tool, mut automated): (Vec<PersonTime>, Vec<PersonTime>) = actions
             .into_iter()
             .map(|(actor, at)| PersonTime::estimate(&actor, at))
-            .collect();
-        in_tool.sort_by(|a, b| b.minutes.cmp(&a.minutes).then(a.actor.cmp(&b.actor)));
+            .partition(|time| !automation.contains(&time.actor));
+        for times in [&mut in_tool, &mut automated] {
+            times.sort_by(|a, b| b.minutes.cmp(&a.minutes).then(a.actor.cmp(&b.actor)));
+        }
         let recorded_minutes = entries.iter().map(CoordinationEntry::person_minutes).sum();
         let in_tool_minutes = in_tool.iter().map(|p| p.minutes).sum();
         CoordinationReport {
@@ -326,6 +336,7 @@ impl CoordinationReport {
             entries,
             recorded_minutes,
             in_tool,
+            automation: automated,
             in_tool_minutes,
             total_minutes: recorded_minutes + in_tool_minutes,
             target_minutes: TARGET_MINUTES,
@@ -466,13 +477,28 @@ mod tests {
         let report = CoordinationReport::new(
             Name::parse("q1").expect("name"),
             vec![entry(1, 30, 6, false), entry(2, 450, 6, true)],
-            [("rita".to_owned(), vec![at("2025-02-01T12:00:00Z")])],
+            [
+                ("rita".to_owned(), vec![at("2025-02-01T12:00:00Z")]),
+                // The CI job applying the manifests: listed, counted in no total.
+                (
+                    "ci".to_owned(),
+                    vec![at("2025-02-01T12:00:00Z"), at("2025-02-01T12:10:00Z")],
+                ),
+            ],
+            &BTreeSet::from(["ci".to_owned()]),
             at("2025-03-01T00:00:00Z"),
             Vec::new(),
             Vec::new(),
         );
         assert_eq!(report.recorded_minutes, 180);
         assert_eq!(report.total_minutes, 181);
+        let automation: Vec<(&str, u64)> = report
+            .automation
+            .iter()
+            .map(|time| (time.actor.as_str(), time.minutes))
+            .collect();
+        assert_eq!(automation, [("ci", 11)]);
+        assert_eq!(report.in_tool.len(), 1);
         assert_eq!(
             report.summary(),
             "181 person-minutes of coordination: 180 recorded (1 meeting), about 1 in Lockstep by 1 person (aim: 15 per deployment)."
@@ -491,6 +517,7 @@ mod tests {
             Name::parse("q1").expect("name"),
             Vec::new(),
             Vec::new(),
+            &BTreeSet::new(),
             at("2025-03-01T00:00:00Z"),
             Vec::new(),
             vec![

@@ -95,12 +95,20 @@ pub struct Ledger {
     risks: BTreeMap<Name, Name>,
     tasks: BTreeMap<Name, Name>,
     issues: Vec<Issue>,
+    /// The accounts that are not people (set by the caller, who keeps the users).
+    automation: BTreeSet<String>,
 }
 
 impl Ledger {
     /// An empty ledger.
     pub fn new() -> Ledger {
         Ledger::default()
+    }
+
+    /// Names the automation accounts: their actions are no one's coordination time. The
+    /// set is read when a report is made, so marking an account applies to its past too.
+    pub fn set_automation(&mut self, accounts: BTreeSet<String>) {
+        self.automation = accounts;
     }
 
     /// Position of the last event folded; fold only later ones.
@@ -330,6 +338,7 @@ impl Ledger {
         let empty = ReleaseFacts::default();
         let facts = self.releases.get(release).unwrap_or(&empty);
         Some(coordination_report(
+            &self.automation,
             state,
             zones,
             release,
@@ -396,6 +405,7 @@ impl Ledger {
             }
             let released_on = released_at.to_zoned_datetime(TimeZone::UTC).date();
             let coordination = coordination_report(
+                &self.automation,
                 state,
                 zones,
                 name,
@@ -644,7 +654,14 @@ impl Ledger {
             Question::new("Was the release checklist complete?", checklist),
             Question::new(
                 "Did communication cadence work?",
-                cadence(&coordination_report(state, zones, release, facts, target)),
+                cadence(&coordination_report(
+                    &self.automation,
+                    state,
+                    zones,
+                    release,
+                    facts,
+                    target,
+                )),
             ),
             Question::new(
                 "What would we do differently?",
@@ -781,8 +798,10 @@ fn cadence(report: &CoordinationReport) -> Vec<String> {
 }
 
 /// The coordination of `release`: its records and ratings in `state`, the time in
-/// Lockstep and the plan changes in `facts`, late against its first run or `target`.
+/// Lockstep (but not the `automation` accounts') and the plan changes in `facts`, late
+/// against its first run or `target`.
 fn coordination_report(
+    automation: &BTreeSet<String>,
     state: &State,
     zones: &BTreeMap<String, TimeZone>,
     release: &Name,
@@ -808,6 +827,7 @@ fn coordination_report(
             .actions
             .iter()
             .map(|(actor, at)| (actor.clone(), at.clone())),
+        automation,
         start,
         late,
         state.ratings_of(release),

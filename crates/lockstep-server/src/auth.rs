@@ -453,16 +453,44 @@ pub async fn logout(
     Ok(response)
 }
 
-/// Creates or updates user `name`; returns the password when one was generated.
+/// A user to create or update.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NewUser<'a> {
+    /// Login name.
+    pub name: &'a str,
+    /// The team member handle they act as; their roles follow from it.
+    pub member: Option<&'a str>,
+    /// Administers the server.
+    pub admin: bool,
+    /// Not a person (a CI job): their actions are no one's coordination time.
+    pub automation: bool,
+}
+
+impl<'a> NewUser<'a> {
+    /// A person called `name`, with no member link and no administration.
+    pub fn named(name: &'a str) -> NewUser<'a> {
+        NewUser {
+            name,
+            ..NewUser::default()
+        }
+    }
+}
+
+/// Creates or updates `user`, replacing their password, member link and flags; returns
+/// the password when one was generated.
 pub async fn add_user(
     auth: &AuthStore,
-    name: &str,
-    member: Option<&str>,
-    admin: bool,
+    user: &NewUser<'_>,
     password: Option<&str>,
     cost: PasswordCost,
     now: jiff::Timestamp,
 ) -> Result<Option<String>, ApiError> {
+    let NewUser {
+        name,
+        member,
+        admin,
+        automation,
+    } = *user;
     if name.is_empty() || name.len() > 64 || name.chars().any(|c| c.is_whitespace()) {
         return Err(ApiError::unprocessable(
             "name",
@@ -483,7 +511,7 @@ pub async fn add_user(
         member: member.map(str::to_owned),
         admin,
     };
-    auth.upsert_user(&record, now.as_second()).await?;
+    auth.save_user(&record, automation, now.as_second()).await?;
     Ok(generated)
 }
 
@@ -515,11 +543,13 @@ impl AppState {
         if self.auth.count_users().await? > 0 {
             return Ok(None);
         }
+        let admin = NewUser {
+            admin: true,
+            ..NewUser::named("admin")
+        };
         let generated = add_user(
             &self.auth,
-            "admin",
-            None,
-            true,
+            &admin,
             password,
             self.config.password_cost,
             self.now(),
@@ -532,16 +562,12 @@ impl AppState {
     /// Creates or updates a user with this server's password cost.
     pub async fn add_user(
         &self,
-        name: &str,
-        member: Option<&str>,
-        admin: bool,
+        user: &NewUser<'_>,
         password: Option<&str>,
     ) -> Result<Option<String>, ApiError> {
         add_user(
             &self.auth,
-            name,
-            member,
-            admin,
+            user,
             password,
             self.config.password_cost,
             self.now(),

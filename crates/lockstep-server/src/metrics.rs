@@ -28,8 +28,10 @@ use crate::{ApiError, AppState};
 pub const DEFAULT_DAYS: i32 = 90;
 
 async fn ledger(app: &AppState) -> Result<tokio::sync::MutexGuard<'_, Ledger>, ApiError> {
+    let automation = app.auth.automation_accounts().await?;
     let mut ledger = app.ledger.lock().await;
     app.program.fold_ledger(&mut ledger).await?;
+    ledger.set_automation(automation);
     Ok(ledger)
 }
 
@@ -280,6 +282,22 @@ pub(crate) async fn coordination_page(
                 );
             }
             body.push_str("</tbody></table>");
+        }
+        if !report.automation.is_empty() {
+            let accounts: Vec<String> = report
+                .automation
+                .iter()
+                .map(|account| {
+                    let n = account.actions;
+                    let actions = if n == 1 { "action" } else { "actions" };
+                    format!("{} ({n} {actions})", escape(&account.actor))
+                })
+                .collect();
+            let _ = write!(
+                body,
+                r#"<p class="sub" id="automation">Left out, as no one's time: what automation accounts did, {}.</p>"#,
+                accounts.join(", ")
+            );
         }
         body.push_str("<h2>How it went</h2>");
         match report.satisfaction_line() {

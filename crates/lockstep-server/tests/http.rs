@@ -1708,6 +1708,53 @@ async fn lessons_of_every_release_are_searchable_and_shown_while_the_next_is_pla
 }
 
 #[tokio::test]
+async fn what_an_automation_account_does_is_listed_but_counted_as_no_ones_time() {
+    let mut h = Harness::new().await;
+    let ci = lockstep_server::auth::NewUser {
+        admin: true,
+        automation: true,
+        ..lockstep_server::auth::NewUser::named("ci")
+    };
+    h.app.add_user(&ci, Some("ci-password")).await.expect("ci");
+    let token = h.app.issue_token("ci").await.expect("token");
+    h.tokens.insert("ci", token);
+    let eta = "/api/v1/items/api-endpoints/eta";
+    for (user, day) in [("ci", "2030-02-09"), ("mike", "2030-02-10")] {
+        let (status, value) = h
+            .call(Some(user), Method::POST, eta, Some(json!({ "eta": day })))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{value}");
+    }
+    let records = "/api/v1/releases/r1/coordination";
+    let (_, report) = h.call(Some("viewer"), Method::GET, records, None).await;
+    let actors = |key: &str| -> Vec<String> {
+        report[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|time| time["actor"].as_str().map(str::to_owned))
+            .collect()
+    };
+    // The fixture that set the program up acted too, a minute's sitting.
+    assert_eq!(actors("inTool"), ["fixture", "mike"], "{report}");
+    assert_eq!(actors("automation"), ["ci"], "{report}");
+    assert_eq!(report["inToolMinutes"], 2, "{report}");
+    let (_, page) = h
+        .call(
+            Some("viewer"),
+            Method::GET,
+            "/releases/r1/coordination",
+            None,
+        )
+        .await;
+    let html = page.as_str().unwrap_or_default();
+    assert!(
+        html.contains("automation accounts did, ci (1 action)"),
+        "{html}"
+    );
+}
+
+#[tokio::test]
 async fn coordination_time_is_recorded_retracted_and_counted_with_the_time_in_lockstep() {
     let h = Harness::new().await;
     let records = "/api/v1/releases/r1/coordination";

@@ -9,7 +9,9 @@
 //!
 //! [`AuthStore`] opens its own small connection pool to the same database as the log
 //! (`side::open`; for `sqlite::memory:`, a private in-memory database). Its tables are
-//! schema versions 2, 4 and 5 of the log's migrations.
+//! schema versions 2, 4, 5 and 7 of the log's migrations.
+
+use std::collections::BTreeSet;
 
 use crate::side::{self, Pool, SideTables, execute, fetch_all, fetch_optional};
 use crate::{OpenOptions, StoreError};
@@ -22,11 +24,13 @@ const SQLITE_SCHEMA: &str = concat!(
     include_str!("../migrations/sqlite/0002_auth.sql"),
     include_str!("../migrations/sqlite/0004_token_lifecycle.sql"),
     include_str!("../migrations/sqlite/0005_feed_tokens.sql"),
+    include_str!("../migrations/sqlite/0007_automation.sql"),
 );
 const POSTGRES_SCHEMA: &str = concat!(
     include_str!("../migrations/postgres/0002_auth.sql"),
     include_str!("../migrations/postgres/0004_token_lifecycle.sql"),
     include_str!("../migrations/postgres/0005_feed_tokens.sql"),
+    include_str!("../migrations/postgres/0007_automation.sql"),
 );
 
 /// A user as stored.
@@ -173,21 +177,60 @@ impl AuthStore {
         Ok(row.map_or(0, |(n,)| n))
     }
 
-    /// Creates `user`, or replaces its password hash, member link and admin flag.
-    pub async fn upsert_user(&self, user: &UserRecord, now: i64) -> Result<(), StoreError> {
-        execute!(
+    /// Creates `user`, or replaces its password hash, member link and admin flag, and
+    /// marks it an automation account (not a person: see `auth_automation`) or not, in
+    /// one transaction.
+    pub async fn save_user(
+        &self,
+        user: &UserRecord,
+        automation: bool,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        const UPSERT: &str = "INSERT INTO auth_users (name, password_hash, member, admin, created_at) \
+             VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET \
+             password_hash = excluded.password_hash, member = excluded.member, admin = excluded.admin";
+        let flag = if automation {
+            "INSERT INTO auth_automation (user_name) VALUES (?) ON CONFLICT (user_name) DO NOTHING"
+        } else {
+            "DELETE FROM auth_automation WHERE user_name = ?"
+        };
+        macro_rules! in_transaction {
+            ($pool:expr, $sql:expr) => {
+                async {
+                    let mut tx = $pool.begin().await?;
+                    sqlx::query(&$sql(UPSERT))
+                        .bind(user.name.clone())
+                        .bind(user.password_hash.clone())
+                        .bind(user.member.clone())
+                        .bind(i64::from(user.admin))
+                        .bind(now)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(&$sql(flag))
+                        .bind(user.name.clone())
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await
+                }
+                .await
+            };
+        }
+        match &self.pool {
+            Pool::Sqlite(pool) => in_transaction!(pool, str::to_owned),
+            Pool::Postgres(pool) => in_transaction!(pool, side::numbered),
+        }
+        .map_err(StoreError::database("saving a user"))
+    }
+
+    /// The names of the automation accounts.
+    pub async fn automation_accounts(&self) -> Result<BTreeSet<String>, StoreError> {
+        let rows = fetch_all!(
             self,
-            "saving a user",
-            "INSERT INTO auth_users (name, password_hash, member, admin, created_at) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (name) DO UPDATE SET password_hash = excluded.password_hash, \
-             member = excluded.member, admin = excluded.admin",
-            user.name.clone(),
-            user.password_hash.clone(),
-            user.member.clone(),
-            i64::from(user.admin),
-            now,
+            "listing automation accounts",
+            (String,),
+            "SELECT user_name FROM auth_automation"
         )?;
-        Ok(())
+        Ok(rows.into_iter().map(|(name,)| name).collect())
     }
 
     /// The user called `name`.

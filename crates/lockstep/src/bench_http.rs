@@ -63,7 +63,13 @@ pub async fn run(dir: &Path, args: HttpBenchArgs) -> anyhow::Result<()> {
     };
     let shared = lockstep_server::AppState::load(program, auth, config).await?;
     shared
-        .add_user("bench", None, true, Some("bench-password"))
+        .add_user(
+            &lockstep_server::auth::NewUser {
+                admin: true,
+                ..lockstep_server::auth::NewUser::named("bench")
+            },
+            Some("bench-password"),
+        )
         .await
         .map_err(|e| anyhow::anyhow!("cannot create the bench user: {e}"))?;
     let token = shared

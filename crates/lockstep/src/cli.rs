@@ -394,7 +394,7 @@ pub struct UserArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum UserVerb {
-    /// Create a user, or replace their password, member link and admin flag.
+    /// Create a user, or replace their password, member link and flags.
     Add {
         /// Login name.
         name: String,
@@ -404,6 +404,10 @@ pub enum UserVerb {
         /// Administers the server: may do everything.
         #[arg(long)]
         admin: bool,
+        /// Not a person but a job, such as the CI job that applies the manifests: it may
+        /// do what its roles allow, and its actions count as no one's coordination time.
+        #[arg(long)]
+        automation: bool,
         /// Read the password from the first line of stdin (default: generate one and print it once).
         #[arg(long)]
         password_stdin: bool,

@@ -229,14 +229,26 @@ async fn release_view<T: serde::Serialize>(
             .get_json(&format!("/api/v1/releases/{release}/{path}"))
             .await;
     }
-    let program = crate::apply::open(global).await?;
-    let mut ledger = Ledger::new();
-    program.fold_ledger(&mut ledger).await?;
+    let (program, ledger) = local_ledger(global).await?;
     let state = program.load().await?;
     let zones = crate::plan_cmd::time_zones(&state)?;
     let found = view(&ledger, &state, &zones, release)
         .with_context(|| format!("no release named `{release}`"))?;
     Ok(serde_json::to_value(found)?)
+}
+
+/// The database's program and its ledger, with the automation accounts of its users.
+async fn local_ledger(
+    global: &Global,
+) -> anyhow::Result<(lockstep_store::program::Program, Ledger)> {
+    let program = crate::apply::open(global).await?;
+    let mut ledger = Ledger::new();
+    program.fold_ledger(&mut ledger).await?;
+    let users = lockstep_store::auth::AuthStore::open(&global.database_url, &Default::default())
+        .await
+        .context("cannot open the credential store")?;
+    ledger.set_automation(users.automation_accounts().await?);
+    Ok((program, ledger))
 }
 
 /// A write on a release's sub-resource `path`: posted to the server, or committed to
@@ -317,6 +329,14 @@ fn print_coordination(report: &CoordinationReport) {
         print_table(&["IN LOCKSTEP", "ACTIONS", "SITTINGS", "MINUTES"], &rows);
         println!();
     }
+    for account in &report.automation {
+        let n = account.actions;
+        println!(
+            "Left out, as no one's time: {n} {} by the automation account {}.",
+            if n == 1 { "action" } else { "actions" },
+            account.actor
+        );
+    }
     println!(
         "Plan changes in the {LATE_CHANGE_HOURS} h before the deployment ({}): {}",
         report.deployment_start.strftime("%Y-%m-%d %H:%M UTC"),
@@ -349,9 +369,7 @@ pub async fn metrics(global: &Global, args: MetricsArgs) -> anyhow::Result<ExitC
         None => {
             let (from, to) = lockstep_server::metrics::period(args.from, args.to, Timestamp::now())
                 .map_err(anyhow::Error::msg)?;
-            let program = crate::apply::open(global).await?;
-            let mut ledger = Ledger::new();
-            program.fold_ledger(&mut ledger).await?;
+            let (program, ledger) = local_ledger(global).await?;
             let state = program.load().await?;
             let zones = crate::plan_cmd::time_zones(&state)?;
             serde_json::to_value(ledger.metrics(&state, &zones, from, to))?

@@ -80,7 +80,13 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
     if args.demo {
         for (user, member) in DEMO_USERS {
             shared
-                .add_user(user, member, false, Some(DEMO_PASSWORD))
+                .add_user(
+                    &lockstep_server::auth::NewUser {
+                        member,
+                        ..lockstep_server::auth::NewUser::named(user)
+                    },
+                    Some(DEMO_PASSWORD),
+                )
                 .await
                 .map_err(|e| anyhow::anyhow!("cannot create demo user {user}: {e}"))?;
         }

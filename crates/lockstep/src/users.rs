@@ -36,6 +36,7 @@ pub async fn run(global: &Global, args: UserArgs) -> anyhow::Result<ExitCode> {
             name,
             member,
             admin,
+            automation,
             password_stdin,
         } => {
             let member = match member.as_deref() {
@@ -47,11 +48,15 @@ pub async fn run(global: &Global, args: UserArgs) -> anyhow::Result<ExitCode> {
             } else {
                 None
             };
+            let user = auth::NewUser {
+                name: &name,
+                member: member.as_deref(),
+                admin,
+                automation,
+            };
             let generated = auth::add_user(
                 &store,
-                &name,
-                member.as_deref(),
-                admin,
+                &user,
                 password.as_deref(),
                 PasswordCost::Interactive,
                 now,
@@ -64,6 +69,7 @@ pub async fn run(global: &Global, args: UserArgs) -> anyhow::Result<ExitCode> {
                         "name": name,
                         "member": member,
                         "admin": admin,
+                        "automation": automation,
                         "password": generated,
                     });
                     println!("{value:#}");
@@ -98,6 +104,8 @@ pub async fn run(global: &Global, args: UserArgs) -> anyhow::Result<ExitCode> {
         }
         UserVerb::List => {
             let users = store.users().await?;
+            let automation = store.automation_accounts().await?;
+            let yes = |flag: bool| if flag { "yes" } else { "no" }.to_owned();
             match global.output {
                 Output::Json => {
                     let items: Vec<_> = users
@@ -107,6 +115,7 @@ pub async fn run(global: &Global, args: UserArgs) -> anyhow::Result<ExitCode> {
                                 "name": user.name,
                                 "member": user.member,
                                 "admin": user.admin,
+                                "automation": automation.contains(&user.name),
                                 "password": user.password_hash.is_some(),
                             })
                         })
@@ -120,17 +129,16 @@ pub async fn run(global: &Global, args: UserArgs) -> anyhow::Result<ExitCode> {
                             vec![
                                 user.name.clone(),
                                 user.member.clone().unwrap_or_else(|| "-".to_owned()),
-                                if user.admin { "yes" } else { "no" }.to_owned(),
-                                if user.password_hash.is_some() {
-                                    "yes"
-                                } else {
-                                    "no"
-                                }
-                                .to_owned(),
+                                yes(user.admin),
+                                yes(automation.contains(&user.name)),
+                                yes(user.password_hash.is_some()),
                             ]
                         })
                         .collect();
-                    print_table(&["NAME", "MEMBER", "ADMIN", "PASSWORD"], &rows);
+                    print_table(
+                        &["NAME", "MEMBER", "ADMIN", "AUTOMATION", "PASSWORD"],
+                        &rows,
+                    );
                 }
             }
         }

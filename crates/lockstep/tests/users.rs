@@ -95,3 +95,54 @@ fn user_verbs_refuse_bad_input_cleanly() {
     let table = ws.ok(&["user", "list"]);
     assert!(table.contains("ops") && table.contains("yes"), "{table}");
 }
+
+#[test]
+fn an_automation_account_applies_the_manifests_and_counts_as_no_ones_time() {
+    let ws = Workspace::new();
+    ws.ok(&["user", "add", "ci", "--admin", "--automation"]);
+    ws.ok(&["user", "add", "ops", "--admin"]);
+    let listed = ws.ok(&["user", "list", "-o", "json"]);
+    let value: serde_json::Value = serde_json::from_str(&listed).expect("json list");
+    let flags: Vec<(&str, bool)> = value["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|user| {
+            (
+                user["name"].as_str().unwrap_or_default(),
+                user["automation"] == true,
+            )
+        })
+        .collect();
+    assert_eq!(flags, [("ci", true), ("ops", false)], "{listed}");
+
+    ws.ok(&["--actor", "ci", "apply", "-f", &example()]);
+    ws.ok(&[
+        "--actor",
+        "rita",
+        "item",
+        "eta",
+        "api-analytics-endpoints",
+        "2025-02-09",
+        "--reason",
+        "pipeline migration slipped",
+    ]);
+    let report = ws.ok(&["coordination", "q1-2025"]);
+    assert!(
+        report.contains("about 1 in Lockstep by 1 person")
+            && report
+                .contains("Left out, as no one's time: 1 action by the automation account ci."),
+        "{report}"
+    );
+
+    // Saved again without the flag, the account is a person, and its past apply counts.
+    ws.ok(&["user", "add", "ci", "--admin"]);
+    let report = ws.ok(&["coordination", "q1-2025", "-o", "json"]);
+    let report: serde_json::Value = serde_json::from_str(&report).expect("json report");
+    assert_eq!(
+        report["inTool"].as_array().map(Vec::len),
+        Some(2),
+        "{report}"
+    );
+    assert_eq!(report["automation"], serde_json::json!([]), "{report}");
+}

@@ -92,7 +92,12 @@ pub async fn add_users(
 ) -> HashMap<&'static str, String> {
     let mut tokens = HashMap::new();
     for &(user, member, admin) in users {
-        app.add_user(user, member, admin, Some(PASSWORD))
+        let new = lockstep_server::auth::NewUser {
+            member,
+            admin,
+            ..lockstep_server::auth::NewUser::named(user)
+        };
+        app.add_user(&new, Some(PASSWORD))
             .await
             .expect("user added");
         tokens.insert(user, app.issue_token(user).await.expect("token issued"));

@@ -43,6 +43,7 @@ macro_rules! behaviour_suite {
             keeps_data_across_reopen,
             api_tokens_expire_are_revoked_and_move_from_version_2,
             feed_tokens_rotate_and_only_the_current_one_is_known,
+            automation_accounts_are_marked_with_the_user_and_cleared_by_saving_it_again,
         );
     };
     (@tests $make:path; $($name:ident,)*) => {
@@ -891,7 +892,7 @@ pub async fn api_tokens_expire_are_revoked_and_move_from_version_2(db: &TestDb) 
         member: Some("mike".to_owned()),
         admin: false,
     };
-    auth.upsert_user(&user, 100).await.expect("user");
+    auth.save_user(&user, false, 100).await.expect("user");
     auth.add_token(&NewToken {
         id: "aaaaaaaaaaaa",
         token_hash: "aaaaaaaaaaaa-digest",
@@ -982,7 +983,7 @@ pub async fn feed_tokens_rotate_and_only_the_current_one_is_known(db: &TestDb) {
         member: Some("mike".to_owned()),
         admin: false,
     };
-    auth.upsert_user(&mike, 1).await.expect("user");
+    auth.save_user(&mike, false, 1).await.expect("user");
     auth.set_feed_token("mike", "digest-1", 2)
         .await
         .expect("token");
@@ -1012,4 +1013,38 @@ pub async fn feed_tokens_rotate_and_only_the_current_one_is_known(db: &TestDb) {
         auth.user_by_feed_token("digest-3").await.expect("lookup"),
         None
     );
+}
+
+pub async fn automation_accounts_are_marked_with_the_user_and_cleared_by_saving_it_again(
+    db: &TestDb,
+) {
+    drop(db.open().await); // Migrates the log, credential tables included.
+    let auth = lockstep_store::auth::AuthStore::open(&db.url, &OpenOptions::default())
+        .await
+        .expect("credential store");
+    let user = |name: &str| lockstep_store::auth::UserRecord {
+        name: name.to_owned(),
+        password_hash: Some("hash".to_owned()),
+        member: None,
+        admin: true,
+    };
+    auth.save_user(&user("ci"), true, 1).await.expect("ci");
+    auth.save_user(&user("rita"), false, 1).await.expect("rita");
+    // Saving twice keeps one mark.
+    auth.save_user(&user("ci"), true, 2)
+        .await
+        .expect("ci again");
+    let marked = auth.automation_accounts().await.expect("list");
+    assert_eq!(marked.into_iter().collect::<Vec<_>>(), ["ci"]);
+    assert!(
+        auth.user("ci")
+            .await
+            .expect("read")
+            .is_some_and(|u| u.admin)
+    );
+    // Saved again without the mark, the account is a person again.
+    auth.save_user(&user("ci"), false, 3)
+        .await
+        .expect("ci as a person");
+    assert!(auth.automation_accounts().await.expect("list").is_empty());
 }
