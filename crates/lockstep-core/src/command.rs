@@ -149,6 +149,10 @@ pub enum Command {
         component: Name,
         environment: Name,
         version: crate::contract::ComponentVersion,
+        /// When it was deployed, where the source says so (a code host's deployment
+        /// status); now otherwise, and never later than now. A deployment older than the
+        /// one recorded changes nothing: a redelivered webhook does not move a version back.
+        deployed_at: Option<jiff::Timestamp>,
         by: String,
     },
     /// Propose a new version of an interface, for review.

@@ -641,7 +641,8 @@ pub struct Deployed {
     pub version: ComponentVersion,
     /// Who recorded it.
     pub by: String,
-    /// When.
+    /// When it was deployed: as its source said (a code host's deployment status), else
+    /// when it was recorded.
     pub at: Timestamp,
 }
 
@@ -803,6 +804,7 @@ pub(crate) fn decide(
             component,
             environment,
             version,
+            deployed_at,
             by,
         } => {
             if !state.components().contains_key(&component) {
@@ -819,10 +821,11 @@ pub(crate) fn decide(
                     state.environments().keys(),
                 ));
             }
+            let at = deployed_at.map_or(now, |at| at.min(now));
             if state
                 .contracts()
                 .deployed_in(&environment, &component)
-                .is_some_and(|d| d.version == version)
+                .is_some_and(|d| d.version == version || d.at > at)
             {
                 return Ok(vec![]);
             }
@@ -831,7 +834,7 @@ pub(crate) fn decide(
                 environment,
                 version,
                 by,
-                at: now,
+                at,
             }])
         }
         Command::ProposeInterfaceChange {

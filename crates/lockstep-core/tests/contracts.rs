@@ -97,6 +97,7 @@ impl ProgramBuilder {
             component: name(component),
             environment: name("production"),
             version: cv(version),
+            deployed_at: None,
             by: "ci".into(),
         })
     }
@@ -458,6 +459,25 @@ fn a_verification_names_a_declared_version_a_consumer_and_the_provider_version()
 }
 
 #[test]
+fn an_older_deployment_than_the_one_recorded_decides_nothing_and_none_is_in_the_future() {
+    // Recorded at `now()`, 12:00.
+    let given = ProgramBuilder::seed().deployed("analytics-api", "1.1.4");
+    let deploy = |at: &str| Command::RecordDeployment {
+        component: name("analytics-api"),
+        environment: name("production"),
+        version: cv("1.1.5"),
+        deployed_at: Some(at.parse().expect("instant")),
+        by: "webhook:github".into(),
+    };
+    assert_eq!(check(&given, deploy("2025-01-20T11:00:00Z")), Ok(vec![]));
+    let later = check(&given, deploy("2031-01-01T00:00:00Z")).expect("decided");
+    assert!(
+        matches!(later.as_slice(), [Event::ComponentDeployed { at, .. }] if *at == now()),
+        "a deployment is never dated after now: {later:?}"
+    );
+}
+
+#[test]
 fn a_deployment_is_a_fact_of_the_environment_and_the_same_version_again_decides_nothing() {
     let given = ProgramBuilder::seed().deployed("analytics-api", "1.1.4");
     assert_eq!(given.state.stream_version("environment:production"), 2);
@@ -476,6 +496,7 @@ fn a_deployment_is_a_fact_of_the_environment_and_the_same_version_again_decides_
                 component: name("analytics-api"),
                 environment: name("production"),
                 version: cv("1.1.4"),
+                deployed_at: None,
                 by: "ci".into(),
             }
         ),
@@ -488,6 +509,7 @@ fn a_deployment_is_a_fact_of_the_environment_and_the_same_version_again_decides_
                 component: name("analytics-api"),
                 environment: name("prod"),
                 version: cv("1.1.5"),
+                deployed_at: None,
                 by: "ci".into(),
             }
         ),
@@ -860,6 +882,7 @@ fn producers_declare_and_propose_consumers_review_and_teams_record_their_own_fac
         component: name("dashboard-ui"),
         environment: name("production"),
         version: cv("3.2.0"),
+        deployed_at: None,
         by: "sarah".into(),
     };
     assert!(allowed("sarah", &deploy));

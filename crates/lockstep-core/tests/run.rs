@@ -696,6 +696,7 @@ fn a_done_step_runs_its_version_and_a_rolled_back_one_the_version_it_replaced() 
             component: name("dashboard-ui"),
             environment: name("production"),
             version: version("3.1.4"),
+            deployed_at: None,
             by: "sarah".into(),
         },
         "2025-02-20T10:00:00Z",

@@ -119,15 +119,18 @@ enum Parsed {
         observed_at: Option<jiff::Timestamp>,
         reading: SignalReading,
     },
-    /// A successful deployment of the repository's component: `reference` (a tag such
-    /// as `v1.2.0`, or the version the deployment's payload names) now runs in
-    /// `environment`.
-    Deployment {
-        repository: String,
-        environment: String,
-        reference: String,
-    },
+    Deployment(DeploymentHook),
     Ignored(String),
+}
+
+/// A successful deployment of the repository's component: `reference` (a tag such as
+/// `v1.2.0`, or the version the deployment's payload names) runs in `environment` since
+/// `deployed_at`, when the payload says.
+struct DeploymentHook {
+    repository: String,
+    environment: String,
+    reference: String,
+    deployed_at: Option<jiff::Timestamp>,
 }
 
 /// A deployment's version from its ref: a tag such as `v1.2.0` or `2025.1.3` (the `v`
@@ -258,11 +261,15 @@ fn required<'v>(value: &'v Value, pointer: &str) -> Result<&'v str, ApiError> {
 }
 
 /// GitHub times are RFC 3339; GitLab's are `2016-08-12 15:26:29 UTC` or RFC 3339.
+/// An instant as code hosts write it: RFC 3339 (`2019-05-15T15:20:55Z`), or GitLab's
+/// `2021-04-28 21:50:00 UTC` and `2021-04-28 21:50:00 +0200`.
 fn timestamp(raw: Option<&str>) -> Option<jiff::Timestamp> {
     let raw = raw?;
     raw.parse().ok().or_else(|| {
         let iso = raw.replacen(' ', "T", 1).replace(" UTC", "Z");
-        iso.parse().ok()
+        iso.parse()
+            .ok()
+            .or_else(|| jiff::Timestamp::strptime("%Y-%m-%dT%H:%M:%S %z", &iso).ok())
     })
 }
 
@@ -377,11 +384,13 @@ fn parse_github(event: &str, payload: &Value) -> Result<Parsed, ApiError> {
                 .ok_or_else(|| {
                     ApiError::unprocessable("/deployment/ref", "the deployment names no ref")
                 })?;
-            Ok(Parsed::Deployment {
+            Ok(Parsed::Deployment(DeploymentHook {
                 repository: repository()?,
                 environment: environment.to_owned(),
                 reference: reference.to_owned(),
-            })
+                deployed_at: timestamp(text(payload, "/deployment_status/updated_at"))
+                    .or_else(|| timestamp(text(payload, "/deployment_status/created_at"))),
+            }))
         }
         "release" | "pull_request" => {
             // Verified and understood, but not a signal Lockstep keeps yet.
@@ -471,11 +480,12 @@ fn parse_gitlab(event: &str, payload: &Value) -> Result<Parsed, ApiError> {
                     "Deployment Hook {status} is acknowledged; only a successful deployment records a version"
                 )));
             }
-            Ok(Parsed::Deployment {
+            Ok(Parsed::Deployment(DeploymentHook {
                 repository: repository()?,
                 environment: required(payload, "/environment")?.to_owned(),
                 reference: required(payload, "/ref")?.to_owned(),
-            })
+                deployed_at: timestamp(text(payload, "/status_changed_at")),
+            }))
         }
         "Merge Request Hook" => {
             repository()?;
@@ -504,12 +514,8 @@ async fn record(
             observed_at,
             reading,
         } => (repository, environment, observed_at, reading),
-        Parsed::Deployment {
-            repository,
-            environment,
-            reference,
-        } => {
-            return record_deployment(app, source, &repository, &environment, &reference).await;
+        Parsed::Deployment(hook) => {
+            return record_deployment(app, source, hook).await;
         }
         Parsed::Ignored(reason) => return Ok(ignored(reason)),
     };
@@ -532,23 +538,27 @@ async fn record(
 
 /// A successful deployment: its version now runs in its environment. A deployment
 /// Lockstep cannot place (an environment it does not know, such as a review app, or a
-/// ref that is no version) is acknowledged with the reason, so that the code host does
-/// not retry it.
+/// ref that is no version), or one older than the deployment recorded (a redelivery), is
+/// acknowledged with the reason, so that the code host does not retry it.
 async fn record_deployment(
     app: &AppState,
     source: &str,
-    repository: &str,
-    environment: &str,
-    reference: &str,
+    hook: DeploymentHook,
 ) -> Result<Response, ApiError> {
-    let version = match deployed_version(reference) {
+    let DeploymentHook {
+        repository,
+        environment,
+        reference,
+        deployed_at,
+    } = hook;
+    let version = match deployed_version(&reference) {
         Ok(version) => version,
         Err(reason) => return Ok(ignored(reason)),
     };
     let mut state = app.state.write().await;
     app.catch_up_locked(&mut state).await?;
-    let component = component_of(&state, source, repository)?;
-    let Some(environment) = Name::parse(environment)
+    let component = component_of(&state, source, &repository)?;
+    let Some(environment) = Name::parse(&environment)
         .ok()
         .filter(|name| state.environments().contains_key(name))
     else {
@@ -556,11 +566,21 @@ async fn record_deployment(
             "no environment `{environment}` in Lockstep: the deployment is not recorded"
         )));
     };
+    let current = state.contracts().deployed_in(&environment, &component);
+    if let (Some(current), Some(at)) = (current, deployed_at)
+        && current.at > at
+    {
+        return Ok(ignored(format!(
+            "this deployment of {version} ({at}) is older than the one recorded for {component} in {environment} ({} at {}): not recorded",
+            current.version, current.at
+        )));
+    }
     let actor = format!("webhook:{source}");
     let command = Command::RecordDeployment {
         component,
         environment,
         version,
+        deployed_at,
         by: actor.clone(),
     };
     let events = lockstep_core::decide(&state, command, app.now())?;
@@ -819,7 +839,18 @@ pub(crate) async fn record_signal(
 
 #[cfg(test)]
 mod tests {
-    use super::deployed_version;
+    use super::{deployed_version, timestamp};
+
+    #[test]
+    fn code_hosts_instants_are_read_in_each_of_their_formats() {
+        let utc = |raw: &str| timestamp(Some(raw)).map(|at| at.to_string());
+        let expected = Some("2021-04-28T19:50:00Z".to_owned());
+        assert_eq!(utc("2021-04-28T19:50:00Z"), expected);
+        assert_eq!(utc("2021-04-28 19:50:00 UTC"), expected);
+        assert_eq!(utc("2021-04-28 21:50:00 +0200"), expected);
+        assert_eq!(utc("yesterday"), None);
+        assert_eq!(timestamp(None), None);
+    }
 
     #[test]
     fn tags_and_commits_are_versions_and_branches_are_not() {

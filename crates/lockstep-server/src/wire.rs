@@ -276,6 +276,7 @@ impl DeploymentRequest {
                 .map_err(|error| ApiError::unprocessable("component", error.to_string()))?,
             environment,
             version: component_version("version", &self.version)?,
+            deployed_at: None,
             by,
         })
     }

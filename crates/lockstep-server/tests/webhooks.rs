@@ -464,6 +464,29 @@ async fn a_successful_github_deployment_records_the_version_now_running() {
         h.deployed("staging", "hello-world").await.as_deref(),
         Some("2.4.1 by webhook:github")
     );
+    // An older deployment delivered late (a redelivery) does not move the version back.
+    let (_, value) = send("d-6", &|d| {
+        d["deployment"]["payload"] = json!({ "version": "2.3.5" });
+        d["deployment_status"]["updated_at"] = json!("2019-05-15T15:00:00Z");
+    })
+    .await;
+    assert_eq!(value["recorded"], false, "{value}");
+    assert!(
+        value["reason"].as_str().is_some_and(|r| r.contains(
+            "2.3.5 (2019-05-15T15:00:00Z) is older than the one recorded for hello-world in staging (2.4.1 at 2019-05-15T15:20:55Z)"
+        )),
+        "{value}"
+    );
+    let (_, value) = send("d-7", &|d| {
+        d["deployment"]["payload"] = json!({ "version": "2.5.0" });
+        d["deployment_status"]["updated_at"] = json!("2019-05-16T09:00:00Z");
+    })
+    .await;
+    assert_eq!(value["recorded"], true, "{value}");
+    assert_eq!(
+        h.deployed("staging", "hello-world").await.as_deref(),
+        Some("2.5.0 by webhook:github")
+    );
 }
 
 #[tokio::test]

@@ -5,9 +5,9 @@
 mod common;
 
 use common::TestDb;
+use lockstep_store::OpenOptions;
 use lockstep_store::audit::{AuditLog, Refusal};
 use lockstep_store::auth::AuthStore;
-use lockstep_store::OpenOptions;
 
 macro_rules! audit_suite {
     ($engine:ident, $make:path; $($name:ident,)*) => {

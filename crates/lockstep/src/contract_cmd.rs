@@ -213,6 +213,7 @@ pub async fn deployed(global: &Global, args: DeployedArgs) -> anyhow::Result<Exi
         component: name("component", &args.component)?,
         environment: name("--env", &args.environment)?,
         version: component_version("version", &args.version)?,
+        deployed_at: None,
         by: global.actor.clone(),
     };
     crate::verbs::commit(global, command, None, jiff::Timestamp::now()).await

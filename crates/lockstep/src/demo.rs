@@ -121,6 +121,7 @@ pub fn contract_facts() -> anyhow::Result<Vec<(&'static str, Command)>> {
                 component: name(component)?,
                 environment: name("production")?,
                 version: component_version(running)?,
+                deployed_at: None,
                 by: who.to_owned(),
             },
         ));
