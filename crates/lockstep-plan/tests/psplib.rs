@@ -182,3 +182,71 @@ fn summarizes_deviations_like_the_literature() {
     assert_eq!(summary.mean_deviation_from_best_known, Some(5.0));
     assert_eq!(summary.matching_best_known, 1);
 }
+
+mod hostile_numbers {
+    //! Any number of the instance replaced by another (zero, huge, negative, not a
+    //! number): the reader refuses it at a line of the file, or the solver schedules it
+    //! or says why it cannot. Nothing panics or loops.
+
+    use super::*;
+    use proptest::prelude::*;
+
+    const VALUES: [&str; 10] = [
+        "0",
+        "1",
+        "9",
+        "5",
+        "-1",
+        "99",
+        "4294967296",
+        "99999999999999999999999",
+        "x",
+        "",
+    ];
+
+    /// The byte ranges of the numbers in `text`.
+    fn numbers(text: &str) -> Vec<(usize, usize)> {
+        let mut ranges = Vec::new();
+        let mut start = None;
+        for (i, c) in text.char_indices().chain([(text.len(), ' ')]) {
+            match (c.is_ascii_digit(), start) {
+                (true, None) => start = Some(i),
+                (false, Some(s)) => {
+                    ranges.push((s, i));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        ranges
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+        #[test]
+        fn are_refused_at_a_line_or_scheduled(
+            picks in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(VALUES.to_vec())), 1..4),
+        ) {
+            let mut text = SMALL_SM.to_owned();
+            for (index, value) in &picks {
+                let ranges = numbers(&text);
+                let (start, end) = ranges[index.index(ranges.len())];
+                text.replace_range(start..end, value);
+            }
+            let lines = text.lines().count();
+            match psplib::parse_sm(&text) {
+                Err(PsplibError::Malformed { line, reason }) => {
+                    prop_assert!(line >= 1 && line <= lines + 1, "line {line} of {lines}: {reason}");
+                    prop_assert!(!reason.is_empty());
+                }
+                Err(PsplibError::Problem(error)) => prop_assert!(!error.to_string().is_empty()),
+                Ok(problem) => {
+                    if let Ok(solution) = psplib::solve(&problem, &Budget::schedules(50), 1) {
+                        prop_assert!(check_schedule(&problem, solution.schedule()).is_ok());
+                    }
+                }
+            }
+        }
+    }
+}
