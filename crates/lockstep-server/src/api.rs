@@ -575,7 +575,7 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
     (
         "post",
         "/environments/{name}/deployments",
-        "Record that a component version now runs in the environment",
+        "Record that a component version now runs in the environment (since deployedAt, when given; an older deployment than the one recorded changes nothing)",
     ),
     (
         "get",

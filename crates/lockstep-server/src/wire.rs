@@ -266,6 +266,10 @@ pub struct DeploymentRequest {
     pub component: String,
     /// Its version.
     pub version: String,
+    /// When it was deployed, if earlier than now (a pipeline reporting late); an older
+    /// deployment than the one recorded changes nothing.
+    #[serde(default)]
+    pub deployed_at: Option<jiff::Timestamp>,
 }
 
 impl DeploymentRequest {
@@ -276,7 +280,7 @@ impl DeploymentRequest {
                 .map_err(|error| ApiError::unprocessable("component", error.to_string()))?,
             environment,
             version: component_version("version", &self.version)?,
-            deployed_at: None,
+            deployed_at: self.deployed_at,
             by,
         })
     }

@@ -248,6 +248,19 @@ async fn can_i_deploy_says_no_with_reasons_until_the_pair_in_production_is_verif
         h.deploy("mike", "analytics-api", "1.1.4").await,
         StatusCode::OK
     );
+    // A pipeline reporting an older deployment late changes nothing.
+    let (status, _, late) = h
+        .call(
+            "mike",
+            Method::POST,
+            "/api/v1/environments/production/deployments",
+            Some(json!({ "component": "analytics-api", "version": "1.1.3",
+                "deployedAt": "2020-01-01T00:00:00Z" })),
+            &[],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{late}");
+    assert_eq!(late["events"], json!([]), "{late}");
     let deployments = h.get("/api/v1/deployments?environment=production").await;
     assert_eq!(deployments["items"][0]["version"], "1.1.4");
     assert_eq!(deployments["items"][0]["by"], "mike");

@@ -63,6 +63,10 @@ pub struct DeployedArgs {
     /// The environment it runs in.
     #[arg(long = "env", aliases = ["environment", "to"])]
     pub environment: String,
+    /// When it was deployed (RFC 3339, `2025-03-01T14:05:00Z`), if earlier than now; a
+    /// deployment older than the one recorded changes nothing.
+    #[arg(long)]
+    pub at: Option<jiff::Timestamp>,
 }
 
 /// `lockstep can-i-deploy COMPONENT VERSION --to ENV`
@@ -213,7 +217,7 @@ pub async fn deployed(global: &Global, args: DeployedArgs) -> anyhow::Result<Exi
         component: name("component", &args.component)?,
         environment: name("--env", &args.environment)?,
         version: component_version("version", &args.version)?,
-        deployed_at: None,
+        deployed_at: args.at,
         by: global.actor.clone(),
     };
     crate::verbs::commit(global, command, None, jiff::Timestamp::now()).await
@@ -413,7 +417,11 @@ pub mod remote {
         let answer = client
             .post_json(
                 &format!("/api/v1/environments/{environment}/deployments"),
-                &json!({ "component": args.component, "version": args.version }),
+                &json!({
+                    "component": args.component,
+                    "version": args.version,
+                    "deployedAt": args.at,
+                }),
             )
             .await?;
         crate::remote::print_changes(global, &answer);

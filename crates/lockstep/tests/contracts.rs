@@ -88,6 +88,27 @@ fn can_i_deploy_answers_no_with_reasons_then_yes_once_the_contract_is_verified()
             .trim(),
         "no changes"
     );
+    // Reported late, an older deployment does not move the version back.
+    let late = [
+        "deployed",
+        "analytics-api",
+        "1.1.3",
+        "--env",
+        "production",
+        "--at",
+        "2020-01-01T00:00:00Z",
+    ];
+    assert_eq!(ws.ok(&late).trim(), "no changes");
+    let error = ws.fails(&[
+        "deployed",
+        "analytics-api",
+        "1.1.5",
+        "--env",
+        "production",
+        "--at",
+        "yesterday",
+    ]);
+    assert!(error.contains("--at"), "{error}");
     let recorded = ws.ok(&[
         "contract",
         "verify",
