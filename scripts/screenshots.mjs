@@ -23,6 +23,7 @@ const PAGES = [
   ['metrics', '/metrics'],
   ['retrospective', '/releases/q4-2024/retrospective'],
   ['coordination', '/releases/q4-2024/coordination'],
+  ['calendar', '/calendar'],
   ['contracts', '/contracts'],
   ['change', '/changes/cr-1'],
 ];

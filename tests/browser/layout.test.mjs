@@ -91,3 +91,20 @@ test('the runbook page and the calendar links fit a phone', async () => {
   assert.ok(scrollWidth <= innerWidth, `the calendar links page is ${scrollWidth} px wide`);
   await context.close();
 });
+
+test('the calendar shows the blackout and pages through periods on a phone', async () => {
+  const context = await browser.newContext({ viewport: PHONE });
+  const page = await context.newPage();
+  await logIn(page, server.url, 'viewer', '/calendar');
+  const blackout = page.locator('tr[data-kind="blackout"]', { hasText: 'Data-centre network maintenance' });
+  await blackout.waitFor();
+  assert.match(await blackout.textContent(), /production/);
+  assert.equal(await page.locator('#conflicts .badge').textContent(), '0');
+  assert.equal(await page.locator('tr[data-kind="deployment"]').count(), 1);
+  const [scrollWidth, innerWidth] = await pageWidth(page);
+  assert.ok(scrollWidth <= innerWidth, `the calendar page is ${scrollWidth} px wide`);
+  const from = await page.getByLabel('From').inputValue();
+  await Promise.all([page.waitForURL(/from=/), page.getByRole('link', { name: 'Later' }).click()]);
+  assert.ok((await page.getByLabel('From').inputValue()) > from, 'Later moves the period on');
+  await context.close();
+});

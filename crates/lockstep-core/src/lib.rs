@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod access;
+pub mod calendar;
 pub mod change;
 pub mod checklist;
 mod command;

@@ -1,6 +1,8 @@
 //! Release trains and recurring blackouts: what they expand to, and how bad ones
 //! are reported.
 
+mod common;
+
 use lockstep_core::{Command, State, decide_all};
 use lockstep_manifest::{Limits, Source, TRAIN_LABEL, locate, parse, plan};
 
@@ -327,4 +329,137 @@ fn deploy_windows_can_repeat_by_cron() {
         .map(|(s, _)| s.to_string())
         .collect();
     assert_eq!(starts, ["2025-01-14T09:00:00"]);
+}
+
+/// The example program and its release calendar (two trains, a weekly weekend freeze
+/// and the year-end freeze), applied as `lockstep apply` would.
+fn example_with_calendar() -> State {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut files = Vec::new();
+    for dir in ["q1-2025", "release-calendar"] {
+        let mut paths: Vec<_> = std::fs::read_dir(root.join(dir))
+            .expect("an example directory")
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).expect("an example file");
+            files.push((path.display().to_string(), text));
+        }
+    }
+    let files: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(name, text)| (name.as_str(), text.as_str()))
+        .collect();
+    let mut state = State::new();
+    common::apply_files(&mut state, &files).expect("the examples apply");
+    state
+}
+
+fn zones(state: &State) -> std::collections::BTreeMap<String, jiff::tz::TimeZone> {
+    let names = state
+        .teams()
+        .values()
+        .map(|t| t.spec.time_zone.clone())
+        .chain(state.blackouts().values().map(|b| b.spec.time_zone.clone()))
+        .chain(
+            state
+                .releases()
+                .values()
+                .filter_map(|r| r.spec.deployment.as_ref().map(|d| d.time_zone.clone())),
+        );
+    names
+        .map(|name| {
+            let zone = jiff::tz::TimeZone::get(&name).expect("a known zone");
+            (name, zone)
+        })
+        .collect()
+}
+
+#[test]
+fn the_calendar_of_a_period_lists_departures_freezes_windows_and_blackouts() {
+    use lockstep_core::calendar::{EntryKind, calendar};
+    let state = example_with_calendar();
+    let zones = zones(&state);
+    let day = |raw: &str| raw.parse::<jiff::civil::Date>().expect("date");
+    let december =
+        calendar(&state, &zones, day("2025-12-15"), day("2025-12-29")).expect("calendar");
+    let lines: Vec<String> = december
+        .entries
+        .iter()
+        .map(|e| {
+            let until = e.until.map(|d| format!("..{d}")).unwrap_or_default();
+            format!("{} {}{until} {}", e.date, e.kind.label(), e.title)
+        })
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            // The weekend freeze that began on Friday the 12th still covers Monday morning.
+            "2025-12-12 Blackout..2025-12-15 Weekend freeze",
+            "2025-12-18 Feature freeze Web train Dec 23, 2025",
+            "2025-12-19 Blackout..2026-01-04 Year-end freeze",
+            "2025-12-19 Blackout..2025-12-22 Weekend freeze",
+            "2025-12-22 Code freeze Web train Dec 23, 2025",
+            "2025-12-23 Deployment Web train Dec 23, 2025",
+            "2025-12-23 Release Web train Dec 23, 2025",
+            "2025-12-26 Blackout..2025-12-29 Weekend freeze",
+        ],
+        "{lines:#?}"
+    );
+    // The nightly settlement batch and the payments platform's deploy days are rules,
+    // not a line a day.
+    let rules: Vec<String> = december
+        .rules
+        .iter()
+        .map(|r| format!("{} {}–{} {}", r.title, r.starts, r.ends, r.repeats))
+        .collect();
+    assert_eq!(
+        rules,
+        [
+            "payments-production 09:00:00–16:00:00 FREQ=WEEKLY;BYDAY=TU,WE,TH",
+            "Settlement batch 01:00:00–03:00:00 0 1 * * *",
+        ],
+        "{rules:#?}"
+    );
+    let deployment = &december.entries[5];
+    assert_eq!(
+        (deployment.start, deployment.end),
+        (
+            Some("2025-12-23T15:00:00Z".parse().expect("instant")),
+            Some("2025-12-23T16:00:00Z".parse().expect("instant"))
+        ),
+        "10:00–11:00 New York, as instants"
+    );
+    assert_eq!(deployment.environments, [common::name("production")]);
+    assert!(
+        december
+            .window_conflicts
+            .iter()
+            .any(|c| c.release.as_str() == "web-2025-12-23"
+                && c.explanation.contains("Year-end freeze")),
+        "{:#?}",
+        december.window_conflicts
+    );
+    assert!(
+        !december.conflicts.is_empty(),
+        "the trains collide on first Tuesdays"
+    );
+    assert!(
+        december
+            .entries
+            .iter()
+            .all(|e| e.kind != EntryKind::Milestone)
+    );
+
+    // A period the wrong way round, or longer than a year, is refused with the reason.
+    let error =
+        calendar(&state, &zones, day("2025-12-29"), day("2025-12-15")).expect_err("reversed");
+    assert!(
+        error.contains("ends (2025-12-15) before it starts (2025-12-29)"),
+        "{error}"
+    );
+    let error =
+        calendar(&state, &zones, day("2025-01-01"), day("2027-01-01")).expect_err("too long");
+    assert!(error.contains("at most 367 days"), "{error}");
 }

@@ -569,6 +569,11 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
     ),
     (
         "get",
+        "/calendar",
+        "The release calendar of a period: target dates, freezes, milestones, deployment windows and blackouts, the standing rules (short recurring blackouts, deploy windows), and the conflicts with a proposed move (from, to: YYYY-MM-DD; the current month and the two after it by default; at most a year)",
+    ),
+    (
+        "get",
         "/deployments",
         "Component versions deployed per environment (filter: environment)",
     ),

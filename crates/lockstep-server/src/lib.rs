@@ -14,6 +14,7 @@
 
 mod api;
 pub mod auth;
+mod calendar;
 pub mod changes;
 pub mod checklists;
 pub mod contracts;
@@ -215,6 +216,7 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .route("/me", get(auth::me))
         .route("/me/feed-token", post(feeds::rotate))
         .route("/signals", post(signals::record_signal))
+        .route("/calendar", get(calendar::calendar))
         .route("/releases/{name}/gonogo", get(signals::gonogo))
         .route("/openapi.json", get(api::openapi))
         .route("/releases/{name}/runbook", get(runs::runbook))
@@ -232,7 +234,7 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .route("/releases/{name}/run", get(runs::page))
         .route("/teams/{name}", get(pages::team))
         .route("/items/{name}", get(pages::item))
-        .route("/calendar", get(pages::calendar))
+        .route("/calendar", get(calendar::page))
         .route("/contracts", get(contracts::page))
         .route("/metrics", get(metrics::page))
         .route("/changes", get(changes::list_page))

@@ -429,7 +429,7 @@ pub(crate) fn lesson_list(lessons: &[(&lockstep_core::Name, &lockstep_core::Less
     out
 }
 
-fn query_date(uri: &axum::http::Uri, key: &str) -> Result<Option<Date>, ApiError> {
+pub(crate) fn query_date(uri: &axum::http::Uri, key: &str) -> Result<Option<Date>, ApiError> {
     crate::extract::form_pairs(uri.query().unwrap_or(""))
         .into_iter()
         .find(|(k, _)| k == key)

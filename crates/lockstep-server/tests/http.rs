@@ -23,9 +23,14 @@ struct Harness {
 
 impl Harness {
     async fn new() -> Harness {
+        Harness::with(small_program()).await
+    }
+
+    /// A program of `commands`, with the small program's users.
+    async fn with(commands: Vec<lockstep_core::Command>) -> Harness {
         let now: jiff::Timestamp = "2030-01-10T10:00:00Z".parse().expect("valid instant");
         let clock = Clock::fixed(now);
-        let app = application(small_program(), now, config(clock.clone())).await;
+        let app = application(commands, now, config(clock.clone())).await;
         let tokens = add_users(&app, &SMALL_PROGRAM_USERS).await;
         Harness { app, clock, tokens }
     }
@@ -2030,4 +2035,121 @@ async fn metrics_and_retrospectives_follow_the_log_as_it_grows() {
     assert_eq!(status, StatusCode::NOT_FOUND, "{value}");
     let (status, _) = h.call(None, Method::GET, "/api/v1/metrics", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+/// The files of `examples/DIR` for `/api/v1/apply`, in name order.
+fn example_sources(dirs: &[&str]) -> Vec<Value> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut sources = Vec::new();
+    for dir in dirs {
+        let mut paths: Vec<_> = std::fs::read_dir(root.join(dir))
+            .expect("an example directory")
+            .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+            .collect();
+        paths.sort();
+        for path in paths {
+            let text = std::fs::read_to_string(&path).expect("an example file");
+            sources.push(json!({ "name": path.display().to_string(), "text": text }));
+        }
+    }
+    sources
+}
+
+#[tokio::test]
+async fn the_calendar_lists_a_period_with_its_rules_and_conflicts_as_json_and_as_a_page() {
+    let h = Harness::with(Vec::new()).await;
+    let sources = example_sources(&["q1-2025", "release-calendar"]);
+    let (status, value) = h
+        .call(
+            Some("admin"),
+            Method::POST,
+            "/api/v1/apply",
+            Some(json!({ "sources": sources })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+
+    let december = "from=2025-12-15&to=2025-12-28";
+    let (status, calendar) = h
+        .call(
+            Some("viewer"),
+            Method::GET,
+            &format!("/api/v1/calendar?{december}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{calendar}");
+    assert_eq!(
+        (&calendar["from"], &calendar["to"]),
+        (&json!("2025-12-15"), &json!("2025-12-29"))
+    );
+    let departure = calendar["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["kind"] == "deployment" && e["release"] == "web-2025-12-23")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (&departure["start"], &departure["timeZone"]),
+        (&json!("2025-12-23T15:00:00Z"), &json!("America/New_York")),
+        "{calendar}"
+    );
+    assert!(
+        calendar["windowConflicts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["release"] == "web-2025-12-23" && c["blackout"] == "year-end-freeze"),
+        "{calendar}"
+    );
+    assert_eq!(calendar["rules"].as_array().map(Vec::len), Some(2));
+
+    let (status, page) = h
+        .call(
+            Some("viewer"),
+            Method::GET,
+            &format!("/calendar?{december}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let html = page.as_str().unwrap_or_default();
+    for wanted in [
+        r#"data-conflict="web-2025-12-23""#,
+        "Year-end freeze",
+        "Standing rules",
+        "Settlement batch",
+        "10:00–11:00 America/New_York",
+        r#"<span class="badge risk">conflict</span>"#,
+        "December 2025",
+        r#"href="/calendar?from=2025-12-29&amp;to=2026-01-11""#,
+    ] {
+        assert!(html.contains(wanted), "{wanted} in {html}");
+    }
+
+    // By default: this month (the clock says 2030-01-10) and the two after it.
+    let (_, default) = h
+        .call(Some("viewer"), Method::GET, "/api/v1/calendar", None)
+        .await;
+    assert_eq!(
+        (&default["from"], &default["to"]),
+        (&json!("2030-01-01"), &json!("2030-04-01"))
+    );
+    for (query, field) in [
+        ("from=2025-12-28&to=2025-12-01", "to"),
+        ("from=2025-01-01&to=2026-12-31", "to"),
+        ("from=soon", "from"),
+    ] {
+        let (status, problem) = h
+            .call(
+                Some("viewer"),
+                Method::GET,
+                &format!("/api/v1/calendar?{query}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {problem}");
+        assert_eq!(problem["field"], field, "{query}: {problem}");
+    }
 }

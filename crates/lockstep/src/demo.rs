@@ -13,7 +13,7 @@ use lockstep_manifest::Source;
 
 /// The example's manifests, compiled in so that `serve --demo` works from any
 /// directory.
-const EXAMPLE: [(&str, &str); 6] = [
+const EXAMPLE: [(&str, &str); 7] = [
     (
         "examples/q1-2025/teams.yaml",
         include_str!("../../../examples/q1-2025/teams.yaml"),
@@ -39,6 +39,11 @@ const EXAMPLE: [(&str, &str); 6] = [
     (
         "examples/checklists/templates.yaml",
         include_str!("../../../examples/checklists/templates.yaml"),
+    ),
+    // A blackout for the Calendar page, clear of the release day.
+    (
+        "examples/demo/calendar.yaml",
+        include_str!("../../../examples/demo/calendar.yaml"),
     ),
 ];
 
