@@ -491,7 +491,7 @@ pub(crate) async fn release(
         let _ = write!(
             body,
             r#"<h2>Timeline</h2><div class="panel scroll">{}</div>"#,
-            timeline(release, &items)
+            timeline(state, release, &items)
         );
         let _ = write!(
             body,
@@ -668,7 +668,45 @@ fn move_control(state: &State, caller: &Caller, item: &Item) -> String {
     out
 }
 
-fn timeline(release: &lockstep_core::Release, items: &[&Item]) -> String {
+/// The blackouts over `[start, end]` where `release` deploys (all, when it declares no
+/// deployment), as timeline rows: one-off periods and long recurring ones; short
+/// recurring rules (a nightly batch) would only draw a comb, and are on the Calendar.
+fn blackout_rows(
+    state: &State,
+    release: &lockstep_core::Release,
+    start: Date,
+    end: Date,
+) -> Vec<(String, Date, Option<Date>, &'static str)> {
+    let Ok(zones) = crate::runs::time_zones(state) else {
+        return Vec::new();
+    };
+    let Ok(after) = end.tomorrow() else {
+        return Vec::new();
+    };
+    let Ok(calendar) = lockstep_core::calendar::calendar(state, &zones, start, after) else {
+        return Vec::new();
+    };
+    let environment = release.spec.deployment.as_ref().map(|d| &d.environment);
+    calendar
+        .entries
+        .into_iter()
+        .filter(|entry| entry.kind == lockstep_core::calendar::EntryKind::Blackout)
+        .filter(|entry| {
+            entry.environments.is_empty()
+                || environment.is_none_or(|env| entry.environments.contains(env))
+        })
+        .map(|entry| {
+            (
+                format!("Blackout: {}", entry.title),
+                entry.date.max(start),
+                entry.until.map(|until| until.min(end)),
+                "#c62828",
+            )
+        })
+        .collect()
+}
+
+fn timeline(state: &State, release: &lockstep_core::Release, items: &[&Item]) -> String {
     let mut dates: Vec<Date> = vec![release.spec.target_date];
     dates.extend(release.spec.feature_freeze);
     dates.extend(release.spec.code_freeze);
@@ -699,6 +737,7 @@ fn timeline(release: &lockstep_core::Release, items: &[&Item]) -> String {
             "#2b50c8",
         ));
     }
+    rows.extend(blackout_rows(state, release, start, end));
     if let Some(deployment) = &release.spec.deployment {
         rows.push((
             format!("Deployment window ({})", deployment.environment),

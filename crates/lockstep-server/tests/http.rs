@@ -2128,6 +2128,23 @@ async fn the_calendar_lists_a_period_with_its_rules_and_conflicts_as_json_and_as
         assert!(html.contains(wanted), "{wanted} in {html}");
     }
 
+    // The release's timeline draws the blackouts of its environment, not the nightly
+    // rule of another.
+    let (_, page) = h
+        .call(
+            Some("viewer"),
+            Method::GET,
+            "/releases/web-2025-12-23",
+            None,
+        )
+        .await;
+    let html = page.as_str().unwrap_or_default();
+    assert!(
+        html.contains("Blackout: Year-end freeze") && html.contains("Blackout: Weekend freeze"),
+        "{html}"
+    );
+    assert!(!html.contains("Blackout: Settlement batch"), "{html}");
+
     // By default: this month (the clock says 2030-01-10) and the two after it.
     let (_, default) = h
         .call(Some("viewer"), Method::GET, "/api/v1/calendar", None)
