@@ -147,6 +147,18 @@ pub struct Calendar {
     pub window_conflicts: Vec<WindowConflict>,
 }
 
+/// The period `[from, to)` of a request that names its first and last days, each
+/// optional: by default the month of `today` and the two after it.
+pub fn period(from: Option<Date>, last: Option<Date>, today: Date) -> Result<(Date, Date), String> {
+    let from = from.unwrap_or_else(|| today.first_of_month());
+    let to = match last {
+        Some(last) => last.checked_add(1.day()),
+        None => from.checked_add(3.months()),
+    }
+    .map_err(|_| "the period ends too late".to_owned())?;
+    Ok((from, to))
+}
+
 /// The calendar of `[from, to)`; `zones` resolve the time zones the program names. A
 /// period longer than [`MAX_DAYS`] or ending before it starts is refused.
 pub fn calendar(

@@ -23,18 +23,12 @@ use crate::auth::Caller;
 use crate::pages::{escape, render};
 use crate::{ApiError, AppState};
 
-/// The period of the request, `[from, to)`: `to` is the day after the last one asked
-/// for; by default the current month (UTC) and the two after it.
+/// The period of the request, `[from, to)` (see `lockstep_core::calendar::period`).
 fn period(uri: &Uri, today: Date) -> Result<(Date, Date), ApiError> {
     let from = crate::metrics::query_date(uri, "from")?;
     let last = crate::metrics::query_date(uri, "to")?;
-    let from = from.unwrap_or_else(|| today.first_of_month());
-    let to = match last {
-        Some(last) => last.checked_add(1.day()),
-        None => from.checked_add(3.months()),
-    }
-    .map_err(|_| ApiError::bad_request("to", "the period ends too late"))?;
-    Ok((from, to))
+    lockstep_core::calendar::period(from, last, today)
+        .map_err(|detail| ApiError::bad_request("to", detail))
 }
 
 fn calendar_of(app: &AppState, state: &State, uri: &Uri) -> Result<Calendar, ApiError> {

@@ -18,6 +18,7 @@ use lockstep_core::{Name, Role};
 
 use crate::apply::open;
 use crate::cli::{Global, Output};
+use crate::read::print_table;
 
 /// `lockstep message …`
 #[derive(Debug, Args)]
@@ -111,6 +112,17 @@ pub enum CalendarVerb {
         /// The feed's DTSTAMP (RFC 3339); default now.
         #[arg(long)]
         now: Option<String>,
+    },
+    /// The release calendar of a period: conflicts with their proposed moves, the
+    /// standing rules, then release dates, freezes, milestones, deployment windows and
+    /// blackouts by day (on the database, or asked of `--server`).
+    Show {
+        /// First day (YYYY-MM-DD); the first of this month by default.
+        #[arg(long)]
+        from: Option<Date>,
+        /// Last day (YYYY-MM-DD); three months after `--from` by default.
+        #[arg(long)]
+        to: Option<Date>,
     },
 }
 
@@ -273,6 +285,124 @@ pub async fn calendar(global: &Global, args: CalendarArgs) -> anyhow::Result<Exi
             print!("{}", feed(&state, &scope, now)?);
             Ok(ExitCode::SUCCESS)
         }
+        CalendarVerb::Show { from, to } => show_calendar(global, from, to).await,
+    }
+}
+
+/// `lockstep calendar show`: the same document as `GET /api/v1/calendar`, printed.
+async fn show_calendar(
+    global: &Global,
+    from: Option<Date>,
+    to: Option<Date>,
+) -> anyhow::Result<ExitCode> {
+    let calendar = match &global.server {
+        Some(_) => {
+            let mut query = Vec::new();
+            query.extend(from.map(|d| format!("from={d}")));
+            query.extend(to.map(|d| format!("to={d}")));
+            crate::remote::Client::connect(global)?
+                .get_json(&format!("/api/v1/calendar?{}", query.join("&")))
+                .await?
+        }
+        None => {
+            let (from, to) =
+                lockstep_core::calendar::period(from, to, today()).map_err(anyhow::Error::msg)?;
+            let state = open(global).await?.load().await?;
+            let zones = crate::plan_cmd::time_zones(&state)?;
+            let calendar = lockstep_core::calendar::calendar(&state, &zones, from, to)
+                .map_err(anyhow::Error::msg)?;
+            serde_json::to_value(calendar)?
+        }
+    };
+    match global.output {
+        Output::Json => println!("{calendar:#}"),
+        Output::Yaml => anyhow::bail!("the calendar prints as a table or JSON, not YAML"),
+        Output::Table => print_calendar(&calendar),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_calendar(calendar: &serde_json::Value) {
+    let text = |value: &serde_json::Value| value.as_str().unwrap_or_default().to_owned();
+    let list = |key: &str| calendar[key].as_array().cloned().unwrap_or_default();
+    let conflicts: Vec<String> = list("conflicts")
+        .iter()
+        .chain(list("windowConflicts").iter())
+        .map(|c| text(&c["explanation"]))
+        .collect();
+    println!(
+        "Calendar {} to {}: {} conflict{}",
+        text(&calendar["from"]),
+        calendar["to"]
+            .as_str()
+            .and_then(|to| to.parse::<Date>().ok())
+            .and_then(|to| to.yesterday().ok())
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        conflicts.len(),
+        if conflicts.len() == 1 { "" } else { "s" }
+    );
+    for conflict in &conflicts {
+        println!("  ! {conflict}");
+    }
+    let rules = list("rules");
+    if !rules.is_empty() {
+        println!();
+        let rows: Vec<Vec<String>> = rules
+            .iter()
+            .map(|r| {
+                let time = |key: &str| text(&r[key]).chars().take(5).collect::<String>();
+                vec![
+                    format!("{} {}", text(&r["kind"]), text(&r["title"])),
+                    format!(
+                        "{}–{} {}",
+                        time("starts"),
+                        time("ends"),
+                        text(&r["timeZone"])
+                    ),
+                    text(&r["repeats"]),
+                    environments(&r["environments"]),
+                ]
+            })
+            .collect();
+        print_table(&["STANDING RULE", "WHEN", "REPEATS", "WHERE"], &rows);
+    }
+    println!();
+    let rows: Vec<Vec<String>> = list("entries")
+        .iter()
+        .map(|e| {
+            let date = match e["until"].as_str() {
+                Some(until) => format!("{}..{until}", text(&e["date"])),
+                None => text(&e["date"]),
+            };
+            let when = match (e["start"].as_str(), e["end"].as_str()) {
+                (Some(start), Some(end)) => format!("{start} – {end}"),
+                _ => String::new(),
+            };
+            vec![
+                date,
+                text(&e["kind"]),
+                text(&e["title"]),
+                when,
+                environments(&e["environments"]),
+            ]
+        })
+        .collect();
+    print_table(&["DATE", "KIND", "WHAT", "WHEN (UTC)", "WHERE"], &rows);
+}
+
+/// `production, staging`, or `-`.
+fn environments(value: &serde_json::Value) -> String {
+    let names: Vec<&str> = value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(serde_json::Value::as_str)
+        .collect();
+    if names.is_empty() {
+        "-".to_owned()
+    } else {
+        names.join(", ")
     }
 }
 

@@ -276,7 +276,12 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<Result<Exi
         Command::User(_) => refuse("user"),
         Command::Signal(args) => signal(&Client::connect(global)?, global, args).await,
         Command::Message(_) => refuse("message"),
-        Command::Calendar(_) => refuse("calendar"),
+        Command::Calendar(
+            args @ crate::comms::CalendarArgs {
+                verb: crate::comms::CalendarVerb::Show { .. },
+            },
+        ) => crate::comms::calendar(global, args).await,
+        Command::Calendar(_) => refuse("calendar (except `calendar show`)"),
         Command::Outbox(crate::comms::OutboxArgs {
             verb: crate::comms::OutboxVerb::Ack { item },
             ..
