@@ -383,6 +383,7 @@ pub(crate) async fn release(
             }
             body.push_str("</ol></section>");
         }
+        body.push_str(&calendar_conflicts(state, release));
         body.push_str(&risk_register(state, &release.name, today));
         // While a release is being planned or built, what earlier ones taught.
         if matches!(
@@ -666,6 +667,44 @@ fn move_control(state: &State, caller: &Caller, item: &Item) -> String {
         r#"</select><button type="button" id="move-button-{name}" data-move-button="{name}" data-title="{title}">Move</button></div>"#
     );
     out
+}
+
+/// The release's conflicts on the release calendar (another release in its window, a
+/// blackout, outside the deploy windows), each with its proposed move, as a panel; empty
+/// when it has none.
+fn calendar_conflicts(state: &State, release: &lockstep_core::Release) -> String {
+    let Ok(zones) = crate::runs::time_zones(state) else {
+        return String::new();
+    };
+    let name = &release.name;
+    let between = lockstep_core::conflicts::conflicts(state, &zones);
+    let windows = lockstep_core::conflicts::window_conflicts(state, &zones);
+    let explanations: Vec<&str> = between
+        .iter()
+        .filter(|c| &c.keeps == name || &c.moves == name)
+        .map(|c| c.explanation.as_str())
+        .chain(
+            windows
+                .iter()
+                .filter(|c| &c.release == name)
+                .map(|c| c.explanation.as_str()),
+        )
+        .collect();
+    if explanations.is_empty() {
+        return String::new();
+    }
+    let mut panel = String::from(
+        r#"<section class="panel" id="calendar-conflicts" aria-labelledby="calendar-conflicts-h"><h2 id="calendar-conflicts-h"><span class="badge risk">Conflict</span> On the release calendar</h2><ul class="chain">"#,
+    );
+    for explanation in explanations {
+        let _ = write!(panel, "<li>{}</li>", escape(explanation));
+    }
+    let month = release.spec.target_date.first_of_month();
+    let _ = write!(
+        panel,
+        r#"</ul><p class="sub"><a href="/calendar?from={month}">The calendar around it</a></p></section>"#
+    );
+    panel
 }
 
 /// The blackouts over `[start, end]` where `release` deploys (all, when it declares no

@@ -2144,6 +2144,13 @@ async fn the_calendar_lists_a_period_with_its_rules_and_conflicts_as_json_and_as
         "{html}"
     );
     assert!(!html.contains("Blackout: Settlement batch"), "{html}");
+    // And says, above all, that the release day is in the year-end freeze, and what to do.
+    assert!(
+        html.contains(r#"id="calendar-conflicts""#)
+            && html.contains("move it to Mon Jan 5 10:00 America/New_York")
+            && html.contains(r#"href="/calendar?from=2025-12-01""#),
+        "{html}"
+    );
 
     // By default: this month (the clock says 2030-01-10) and the two after it.
     let (_, default) = h
