@@ -673,6 +673,10 @@ fn move_control(state: &State, caller: &Caller, item: &Item) -> String {
 /// blackout, outside the deploy windows), each with its proposed move, as a panel; empty
 /// when it has none.
 fn calendar_conflicts(state: &State, release: &lockstep_core::Release) -> String {
+    // Only an open release with a release-day window can be in a conflict.
+    if release.spec.deployment.is_none() || release.state.is_terminal() {
+        return String::new();
+    }
     let Ok(zones) = crate::runs::time_zones(state) else {
         return String::new();
     };
