@@ -281,7 +281,7 @@ pub async fn run(global: &Global, command: Command) -> anyhow::Result<Result<Exi
                 verb: crate::comms::CalendarVerb::Show { .. },
             },
         ) => crate::comms::calendar(global, args).await,
-        Command::Calendar(_) => refuse("calendar (except `calendar show`)"),
+        Command::Calendar(_) => refuse("calendar export"),
         Command::Outbox(crate::comms::OutboxArgs {
             verb: crate::comms::OutboxVerb::Ack { item },
             ..

@@ -1403,14 +1403,16 @@ fn replanning_keeps_booked_starts_and_says_what_moved() {
 #[test]
 fn verbs_without_a_remote_form_refuse_a_server_instead_of_writing_locally() {
     let ws = Workspace::new();
-    for verb in [vec!["calendar", "export"], vec!["user", "list"]] {
+    for (verb, refused) in [
+        (vec!["calendar", "export"], "calendar export"),
+        (vec!["user", "list"], "user"),
+    ] {
         let mut args = vec!["--server", "http://127.0.0.1:9"];
         args.extend(verb.iter().copied());
         let err = ws.fails(&args);
         assert!(
             err.contains(&format!(
-                "`{}` works on the database, not against a server yet",
-                verb[0]
+                "`{refused}` works on the database, not against a server yet"
             )),
             "{err}"
         );
