@@ -167,12 +167,16 @@ pub fn calendar(
     from: Date,
     to: Date,
 ) -> Result<Calendar, String> {
+    // Said in the days people name: the last one, not the day after it.
+    let last = to.yesterday().unwrap_or(to);
     if to <= from {
-        return Err(format!("the period ends ({to}) before it starts ({from})"));
+        return Err(format!(
+            "the period's last day ({last}) is before its first ({from})"
+        ));
     }
     if (to - from).get_days() > MAX_DAYS {
         return Err(format!(
-            "a calendar covers at most {MAX_DAYS} days; {from} to {to} is longer"
+            "a calendar covers at most {MAX_DAYS} days; {from} to {last} is longer"
         ));
     }
     let within = |date: Date, until: Option<Date>| date < to && until.unwrap_or(date) >= from;

@@ -456,7 +456,7 @@ fn the_calendar_of_a_period_lists_departures_freezes_windows_and_blackouts() {
     let error =
         calendar(&state, &zones, day("2025-12-29"), day("2025-12-15")).expect_err("reversed");
     assert!(
-        error.contains("ends (2025-12-15) before it starts (2025-12-29)"),
+        error.contains("the period's last day (2025-12-14) is before its first (2025-12-29)"),
         "{error}"
     );
     let error =

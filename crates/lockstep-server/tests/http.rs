@@ -2164,6 +2164,9 @@ async fn the_calendar_lists_a_period_with_its_rules_and_conflicts_as_json_and_as
         ("from=2025-12-28&to=2025-12-01", "to"),
         ("from=2025-01-01&to=2026-12-31", "to"),
         ("from=soon", "from"),
+        // The end of jiff's calendar: refused, not an overflow.
+        ("from=9999-12-01", "to"),
+        ("from=9999-12-01&to=9999-12-31", "to"),
     ] {
         let (status, problem) = h
             .call(

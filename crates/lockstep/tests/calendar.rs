@@ -56,5 +56,8 @@ fn the_calendar_shows_a_period_with_its_conflicts_here_and_against_a_server() {
         "--to",
         "2025-12-01",
     ]);
-    assert!(error.contains("before it starts"), "{error}");
+    assert!(
+        error.contains("the period's last day (2025-12-01) is before its first (2025-12-28)"),
+        "{error}"
+    );
 }
