@@ -167,6 +167,24 @@ pub fn calendar(
     from: Date,
     to: Date,
 ) -> Result<Calendar, String> {
+    let (entries, rules) = agenda(state, zones, from, to)?;
+    Ok(Calendar {
+        from,
+        to,
+        entries,
+        rules,
+        conflicts: conflicts::conflicts(state, zones),
+        window_conflicts: conflicts::window_conflicts(state, zones),
+    })
+}
+
+/// The entries and the standing rules of [`calendar`], without looking for conflicts.
+pub fn agenda(
+    state: &State,
+    zones: &BTreeMap<String, TimeZone>,
+    from: Date,
+    to: Date,
+) -> Result<(Vec<CalendarEntry>, Vec<CalendarRule>), String> {
     // Said in the days people name: the last one, not the day after it.
     let last = to.yesterday().unwrap_or(to);
     if to <= from {
@@ -343,14 +361,7 @@ pub fn calendar(
     entries.sort_by(|a, b| {
         (a.date, a.kind, a.start, &a.title).cmp(&(b.date, b.kind, b.start, &b.title))
     });
-    Ok(Calendar {
-        from,
-        to,
-        entries,
-        rules,
-        conflicts: conflicts::conflicts(state, zones),
-        window_conflicts: conflicts::window_conflicts(state, zones),
-    })
+    Ok((entries, rules))
 }
 
 /// How a window repeats, as declared.

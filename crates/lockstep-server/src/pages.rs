@@ -726,12 +726,11 @@ fn blackout_rows(
     let Ok(after) = end.tomorrow() else {
         return Vec::new();
     };
-    let Ok(calendar) = lockstep_core::calendar::calendar(state, &zones, start, after) else {
+    let Ok((entries, _)) = lockstep_core::calendar::agenda(state, &zones, start, after) else {
         return Vec::new();
     };
     let environment = release.spec.deployment.as_ref().map(|d| &d.environment);
-    calendar
-        .entries
+    entries
         .into_iter()
         .filter(|entry| entry.kind == lockstep_core::calendar::EntryKind::Blackout)
         .filter(|entry| {
