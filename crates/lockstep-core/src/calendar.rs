@@ -1,8 +1,8 @@
 //! The release calendar of a period, as one dated list: each release's target date,
 //! freezes and milestones, the release-day deployment windows of the open releases, and
-//! every occurrence of a blackout; beside it the conflicts that need a decision (two
-//! releases in one window, a window in a blackout or outside the deploy windows), each
-//! with its proposed move (`crate::conflicts`).
+//! every occurrence of a blackout; beside it the conflicts of the releases departing in
+//! the period that need a decision (two releases in one window, a window in a blackout or
+//! outside the deploy windows), each with its proposed move (`crate::conflicts`).
 //!
 //! Time zones are resolved by the caller, so the module stays pure. Instants are kept as
 //! instants; the day an entry falls on is the day in its own time zone (a blackout
@@ -141,9 +141,11 @@ pub struct Calendar {
     pub entries: Vec<CalendarEntry>,
     /// Short recurring blackouts and deploy windows, which hold on every day they select.
     pub rules: Vec<CalendarRule>,
-    /// Open releases that would deploy to one environment at the same time, whenever.
+    /// Open releases that would deploy to one environment at the same time, one of
+    /// them departing in the period.
     pub conflicts: Vec<ReleaseConflict>,
-    /// Open releases whose window is in a blackout or outside the deploy windows.
+    /// Open releases departing in the period whose window is in a blackout or outside
+    /// the deploy windows.
     pub window_conflicts: Vec<WindowConflict>,
 }
 
@@ -168,13 +170,24 @@ pub fn calendar(
     to: Date,
 ) -> Result<Calendar, String> {
     let (entries, rules) = agenda(state, zones, from, to)?;
+    // A conflict is the period's when a release in it departs in the period.
+    let departs = |release: &Name| {
+        state
+            .releases()
+            .get(release)
+            .is_some_and(|r| (from..to).contains(&r.spec.target_date))
+    };
+    let mut between = conflicts::conflicts(state, zones);
+    between.retain(|c| departs(&c.keeps) || departs(&c.moves));
+    let mut windows = conflicts::window_conflicts(state, zones);
+    windows.retain(|c| departs(&c.release));
     Ok(Calendar {
         from,
         to,
         entries,
         rules,
-        conflicts: conflicts::conflicts(state, zones),
-        window_conflicts: conflicts::window_conflicts(state, zones),
+        conflicts: between,
+        window_conflicts: windows,
     })
 }
 

@@ -20,7 +20,7 @@ use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use serde::Serialize;
 
-use crate::{Name, Release, ReleaseKind, State};
+use crate::{Name, Release, ReleaseKind, ReleaseSpec, State};
 
 /// One release's deployment window.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -437,4 +437,147 @@ pub fn window_conflicts(state: &State, zones: &BTreeMap<String, TimeZone>) -> Ve
         });
     }
     found
+}
+
+/// Where the conflicts propose to move `release`: the proposed start of the first conflict
+/// that asks it to yield, between releases first, then with the calendar.
+pub fn proposed_move(
+    state: &State,
+    zones: &BTreeMap<String, TimeZone>,
+    release: &Name,
+) -> Option<DateTime> {
+    conflicts(state, zones)
+        .into_iter()
+        .find(|c| &c.moves == release)
+        .map(|c| c.proposed_start)
+        .or_else(|| {
+            window_conflicts(state, zones)
+                .into_iter()
+                .filter(|c| &c.release == release)
+                .find_map(|c| c.proposed_start)
+        })
+}
+
+/// `spec` with its release day moved so that the deployment's first step starts at
+/// `start`, in the deployment's time zone: the target date becomes `start`'s day and every
+/// step keeps its distance from the first. Without a deployment plan only the target date
+/// moves. Freezes and milestones stay where they are; a move before them is refused when
+/// the moved release is decided, like any other date.
+///
+/// Refused when the release already starts then, or when a step would start on another
+/// day (a step's time is a time of its release day).
+pub fn moved(spec: &ReleaseSpec, start: DateTime) -> Result<ReleaseSpec, String> {
+    let mut moved = spec.clone();
+    moved.target_date = start.date();
+    let Some(plan) = moved.deployment.as_mut() else {
+        if spec.target_date == start.date() {
+            return Err(format!("it is already planned for {}", start.date()));
+        }
+        return Ok(moved);
+    };
+    let Some(first) = plan.steps.first() else {
+        if spec.target_date == start.date() {
+            return Err(format!("it is already planned for {}", start.date()));
+        }
+        return Ok(moved);
+    };
+    let was = spec.target_date.to_datetime(first.at);
+    if was == start {
+        return Err(format!(
+            "its deployment already starts at {} {}",
+            start.strftime("%Y-%m-%d %H:%M"),
+            plan.time_zone
+        ));
+    }
+    let by = was.duration_until(start);
+    for step in &mut plan.steps {
+        let at = spec
+            .target_date
+            .to_datetime(step.at)
+            .checked_add(by)
+            .map_err(|_| format!("{start} is out of range"))?;
+        if at.date() != start.date() {
+            return Err(format!(
+                "its step `{}` would start at {} {}, a day other than the release day {}: \
+                 a deployment's steps are on one day, so pick an earlier start",
+                step.component,
+                at.strftime("%Y-%m-%d %H:%M"),
+                plan.time_zone,
+                start.date(),
+            ));
+        }
+        step.at = at.time();
+    }
+    Ok(moved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(steps: serde_json::Value) -> ReleaseSpec {
+        serde_json::from_value(serde_json::json!({
+            "targetDate": "2025-03-04",
+            "codeFreeze": "2025-02-25",
+            "deployment": {
+                "environment": "production",
+                "timeZone": "America/New_York",
+                "steps": steps,
+            },
+        }))
+        .expect("a release spec")
+    }
+
+    fn at(raw: &str) -> DateTime {
+        raw.parse().expect("a civil datetime")
+    }
+
+    #[test]
+    fn a_move_shifts_the_release_day_and_keeps_the_steps_apart() {
+        let before = spec(serde_json::json!([
+            {"component": "backend", "at": "06:00", "minutes": 60},
+            {"component": "frontend", "at": "08:30"},
+        ]));
+        let after = moved(&before, at("2025-03-06T13:00")).expect("moved");
+        assert_eq!(after.target_date, at("2025-03-06T00:00").date());
+        let steps: Vec<String> = after
+            .deployment
+            .as_ref()
+            .expect("plan")
+            .steps
+            .iter()
+            .map(|s| format!("{} {}", s.component, s.at))
+            .collect();
+        assert_eq!(steps, ["backend 13:00:00", "frontend 15:30:00"]);
+        assert_eq!(after.code_freeze, before.code_freeze, "freezes stay");
+
+        // Earlier in the same day is a move too.
+        let earlier = moved(&before, at("2025-03-04T05:00")).expect("moved");
+        assert_eq!(earlier.target_date, before.target_date);
+    }
+
+    #[test]
+    fn a_move_that_splits_the_release_day_or_moves_nothing_is_refused() {
+        let before = spec(serde_json::json!([
+            {"component": "backend", "at": "06:00"},
+            {"component": "frontend", "at": "08:30"},
+        ]));
+        let error = moved(&before, at("2025-03-05T22:00")).expect_err("past midnight");
+        assert!(
+            error.contains("its step `frontend` would start at 2025-03-06 00:30 America/New_York"),
+            "{error}"
+        );
+        let error = moved(&before, at("2025-03-04T06:00")).expect_err("no move");
+        assert!(
+            error.contains("already starts at 2025-03-04 06:00 America/New_York"),
+            "{error}"
+        );
+
+        let mut unplanned = before.clone();
+        unplanned.deployment = None;
+        let after = moved(&unplanned, at("2025-03-11T10:00")).expect("moved");
+        assert_eq!(after.target_date, at("2025-03-11T00:00").date());
+        let error = moved(&unplanned, at("2025-03-04T10:00")).expect_err("same day");
+        assert!(error.contains("already planned for 2025-03-04"), "{error}");
+    }
 }

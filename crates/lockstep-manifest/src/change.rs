@@ -91,3 +91,66 @@ pub fn find<'s>(state: &'s State, change: &Name) -> Result<&'s ChangeRequest, St
         )
     })
 }
+
+/// A change request that moves a release: its title and its one manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Move {
+    /// `Move web-2025-12-23 to 2026-01-06 10:00 America/New_York`.
+    pub title: String,
+    /// The release's document, re-dated.
+    pub sources: Vec<ChangeSource>,
+}
+
+/// The change request that moves `release` so its deployment starts at `to`, in its
+/// deployment's time zone; without `to`, where the calendar's conflicts propose
+/// (`lockstep_core::conflicts::proposed_move`). Refused, with the reason, for an unknown
+/// or finished release, a release no conflict asks to move when `to` is not given, and a
+/// move `lockstep_core::conflicts::moved` refuses. Whether the moved release still
+/// decides is the proposal's own check, as for every change request.
+pub fn move_release(
+    state: &State,
+    zones: &std::collections::BTreeMap<String, jiff::tz::TimeZone>,
+    release: &Name,
+    to: Option<jiff::civil::DateTime>,
+) -> Result<Move, String> {
+    let found = state.releases().get(release).ok_or_else(|| {
+        format!(
+            "unknown release `{release}`{}",
+            lockstep_core::suggest::hint(
+                release.as_str(),
+                state.releases().keys().map(Name::as_str)
+            )
+        )
+    })?;
+    if found.state.is_terminal() {
+        return Err(format!(
+            "release `{release}` is {}: only an open release moves",
+            found.state
+        ));
+    }
+    let to = match to {
+        Some(to) => to,
+        None => {
+            lockstep_core::conflicts::proposed_move(state, zones, release).ok_or_else(|| {
+                format!("no conflict asks to move `{release}`: say where to, with a start time")
+            })?
+        }
+    };
+    let spec = lockstep_core::conflicts::moved(&found.spec, to)
+        .map_err(|why| format!("`{release}` cannot move to {to}: {why}"))?;
+    let when = match spec
+        .deployment
+        .as_ref()
+        .filter(|plan| !plan.steps.is_empty())
+    {
+        Some(plan) => format!("{} {}", to.strftime("%Y-%m-%d %H:%M"), plan.time_zone),
+        None => to.date().to_string(),
+    };
+    Ok(Move {
+        title: format!("Move {release} to {when}"),
+        sources: vec![ChangeSource {
+            name: format!("move-{release}.yaml"),
+            text: crate::release_document(release, &spec)?,
+        }],
+    })
+}

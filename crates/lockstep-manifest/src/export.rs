@@ -7,7 +7,7 @@
 //! published.
 
 use lockstep_core::checklist::ChecklistTemplate;
-use lockstep_core::{Name, State};
+use lockstep_core::{Name, ReleaseSpec, State};
 use serde::Serialize;
 
 use crate::API_VERSION;
@@ -145,16 +145,7 @@ pub fn export(state: &State, kind: Option<&str>) -> Result<String, String> {
                 })
                 .collect();
             let doc = ReleaseDoc {
-                title: spec.title.clone(),
-                kind: spec.kind,
-                version: spec.version.clone(),
                 state: Some(release.state),
-                target_date: spec.target_date,
-                feature_freeze: spec.feature_freeze,
-                code_freeze: spec.code_freeze,
-                manager: spec.manager.as_ref().map(|m| spanned(m.to_string())),
-                milestones: spec.milestones.clone(),
-                deployment: spec.deployment.clone(),
                 items,
                 integration_tasks,
                 approvals: state
@@ -163,6 +154,7 @@ pub fn export(state: &State, kind: Option<&str>) -> Result<String, String> {
                     .get(&release.name)
                     .and_then(|r| r.approval_rules.as_ref())
                     .map(|rules| rules.iter().map(ApprovalRuleDoc::from_rule).collect()),
+                ..release_doc(spec)
             };
             write(&document(
                 "Release",
@@ -226,6 +218,34 @@ pub fn export_templates(templates: &[ChecklistTemplate]) -> Result<String, Strin
         ))?);
     }
     Ok(out)
+}
+
+/// One release's own document, its spec only: no state, items, integration tasks or
+/// approval rules, which applying it leaves as they are. A change request that re-dates
+/// a release proposes this.
+pub fn release_document(name: &Name, spec: &ReleaseSpec) -> Result<String, String> {
+    let doc = release_doc(spec);
+    let yaml = erased::Doc::to_yaml(&document("Release", name, spec.labels.clone(), doc))?;
+    Ok(format!("---\n{yaml}"))
+}
+
+/// A release's document with its spec and nothing else.
+fn release_doc(spec: &ReleaseSpec) -> ReleaseDoc {
+    ReleaseDoc {
+        title: spec.title.clone(),
+        kind: spec.kind,
+        version: spec.version.clone(),
+        state: None,
+        target_date: spec.target_date,
+        feature_freeze: spec.feature_freeze,
+        code_freeze: spec.code_freeze,
+        manager: spec.manager.as_ref().map(|m| spanned(m.to_string())),
+        milestones: spec.milestones.clone(),
+        deployment: spec.deployment.clone(),
+        items: Vec::new(),
+        integration_tasks: Vec::new(),
+        approvals: None,
+    }
 }
 
 fn document<S: Serialize>(

@@ -20,7 +20,7 @@ mod wire;
 
 pub use backstage::{ROLES_ANNOTATION, TIME_ZONE_ANNOTATION};
 pub use error::{Location, ManifestError, ManifestErrors};
-pub use export::{export, export_templates};
+pub use export::{export, export_templates, release_document};
 pub use parse::{Limits, Manifest, Resource, Source, parse};
 pub use plan::{LocatedCommand, locate, plan};
 pub use train::TRAIN_LABEL;

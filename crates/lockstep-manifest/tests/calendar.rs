@@ -441,10 +441,23 @@ fn the_calendar_of_a_period_lists_departures_freezes_windows_and_blackouts() {
         "{:#?}",
         december.window_conflicts
     );
-    assert!(
-        !december.conflicts.is_empty(),
-        "the trains collide on first Tuesdays"
-    );
+    // The trains collide on first Tuesdays, which the calendar lists in their period
+    // only: none departs in these two weeks.
+    assert!(december.conflicts.is_empty(), "{:#?}", december.conflicts);
+    let clash = lockstep_core::conflicts::conflicts(&state, &zones)
+        .into_iter()
+        .next()
+        .expect("the trains collide");
+    let departs = state.releases()[&clash.moves].spec.target_date;
+    let month = departs.first_of_month();
+    let around = calendar(
+        &state,
+        &zones,
+        month,
+        month.last_of_month().tomorrow().expect("a day"),
+    )
+    .expect("calendar");
+    assert_eq!(around.conflicts, [clash]);
     assert!(
         december
             .entries
@@ -462,4 +475,119 @@ fn the_calendar_of_a_period_lists_departures_freezes_windows_and_blackouts() {
     let error =
         calendar(&state, &zones, day("2025-01-01"), day("2027-01-01")).expect_err("too long");
     assert!(error.contains("at most 367 days"), "{error}");
+}
+
+#[test]
+fn a_conflict_becomes_a_change_request_that_moves_the_release_out_of_it() {
+    use lockstep_core::conflicts::{conflicts, window_conflicts};
+    use lockstep_manifest::change::{assess, move_release};
+    let mut state = example_with_calendar();
+    let zones = zones(&state);
+    let now = "2025-12-01T12:00:00Z".parse().expect("valid");
+
+    // The Dec 23 train departs in the year-end freeze: the move is to the first clear day.
+    let frozen = common::name("web-2025-12-23");
+    let proposal = window_conflicts(&state, &zones)
+        .into_iter()
+        .find(|c| c.release == frozen)
+        .and_then(|c| c.proposed_start)
+        .expect("a proposed day");
+    let change = move_release(&state, &zones, &frozen, None).expect("a move");
+    assert_eq!(
+        change.title,
+        format!(
+            "Move web-2025-12-23 to {} America/New_York",
+            proposal.strftime("%Y-%m-%d %H:%M")
+        )
+    );
+    assert_eq!(change.sources.len(), 1);
+    let text = &change.sources[0].text;
+    assert!(text.contains("kind: Release"), "{text}");
+    assert!(
+        !text.contains("items:") && !text.contains("state:"),
+        "only the spec moves: {text}"
+    );
+    let impact = assess(&state, &change.sources, now).expect("it applies");
+    let moved = impact
+        .releases
+        .iter()
+        .find(|r| r.release == frozen)
+        .expect("the release is in the impact");
+    assert_eq!(
+        (moved.target_before, moved.target_after),
+        (Some(day("2025-12-23")), Some(proposal.date()))
+    );
+
+    // Applied, as an approval would: the release is out of the freeze, its items untouched.
+    let items_before = state.items_of(&frozen).count();
+    let files: Vec<(&str, &str)> = change
+        .sources
+        .iter()
+        .map(|s| (s.name.as_str(), s.text.as_str()))
+        .collect();
+    common::apply_files(&mut state, &files).expect("the move applies");
+    assert_eq!(state.items_of(&frozen).count(), items_before);
+    let zones = self::zones(&state);
+    assert!(
+        window_conflicts(&state, &zones)
+            .iter()
+            .all(|c| c.release != frozen),
+        "{:#?}",
+        window_conflicts(&state, &zones)
+    );
+
+    // Two trains in one window: the one that yields moves to where the conflict says.
+    let clash = conflicts(&state, &zones)
+        .into_iter()
+        .next()
+        .expect("the trains collide");
+    let change = move_release(&state, &zones, &clash.moves, None).expect("a move");
+    assert!(
+        change
+            .title
+            .contains(&clash.proposed_start.strftime("%Y-%m-%d %H:%M").to_string()),
+        "{}",
+        change.title
+    );
+    assess(&state, &change.sources, now).expect("it applies");
+
+    // A named start wins; refusals say why.
+    let at: jiff::civil::DateTime = "2026-02-03T07:00".parse().expect("valid");
+    let change = move_release(&state, &zones, &clash.moves, Some(at)).expect("a move");
+    assert!(
+        change
+            .title
+            .ends_with("to 2026-02-03 07:00 America/New_York"),
+        "{}",
+        change.title
+    );
+    let quiet = state
+        .releases()
+        .keys()
+        .find(|r| {
+            conflicts(&state, &zones).iter().all(|c| &c.moves != *r)
+                && window_conflicts(&state, &zones)
+                    .iter()
+                    .all(|c| &c.release != *r)
+        })
+        .expect("a release in no conflict")
+        .clone();
+    let error = move_release(&state, &zones, &quiet, None).expect_err("nowhere to go");
+    assert!(error.contains("no conflict asks to move"), "{error}");
+    let error =
+        move_release(&state, &zones, &common::name("web-2025-12-32"), None).expect_err("unknown");
+    assert!(
+        error.starts_with("unknown release `web-2025-12-32`"),
+        "{error}"
+    );
+    let late: jiff::civil::DateTime = "2026-02-03T23:50".parse().expect("valid");
+    let error = move_release(&state, &zones, &clash.moves, Some(late)).expect_err("past midnight");
+    assert!(
+        error.contains("a day other than the release day"),
+        "{error}"
+    );
+}
+
+fn day(raw: &str) -> jiff::civil::Date {
+    raw.parse().expect("a date")
 }

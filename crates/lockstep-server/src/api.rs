@@ -784,6 +784,11 @@ pub(crate) const ROUTES: &[(&str, &str, &str)] = &[
     ),
     (
         "post",
+        "/releases/{name}/move",
+        "Propose moving a release's deployment (to: local start; default: where its conflict proposes) as a change request",
+    ),
+    (
+        "post",
         "/change-requests/{name}/{action}",
         "approve (applies it; not the requester), reject (rationale required) or withdraw",
     ),

@@ -60,12 +60,12 @@ pub(crate) async fn page(
 ) -> Result<Response, ApiError> {
     render(&app, &caller, &uri, |state| {
         let calendar = calendar_of(&app, state, &uri)?;
-        Ok(("Calendar".to_owned(), body(&calendar)))
+        Ok(("Calendar".to_owned(), body(state, &caller, &calendar)))
     })
     .await
 }
 
-fn body(calendar: &Calendar) -> String {
+fn body(state: &State, caller: &Caller, calendar: &Calendar) -> String {
     let first = calendar.from;
     let last = calendar.to.yesterday().unwrap_or(calendar.to);
     let days = (calendar.to - calendar.from).get_days();
@@ -86,15 +86,16 @@ fn body(calendar: &Calendar) -> String {
         out,
         r#"<a href="/api/v1/calendar?from={first}&amp;to={last}">As JSON</a> · <a href="/feeds">Subscribe in your calendar</a></p><form class="inline" method="get" action="/calendar" aria-label="Period"><label>From <input type="date" name="from" value="{first}" required></label><label>To <input type="date" name="to" value="{last}" required></label><button type="submit">Show</button></form><div id="live">"#
     );
-    conflicts(&mut out, calendar);
+    conflicts(&mut out, state, caller, calendar);
     rules(&mut out, calendar);
     agenda(&mut out, calendar);
     out.push_str("</div>");
     out
 }
 
-/// What needs a decision: releases in one window, windows in a blackout.
-fn conflicts(out: &mut String, calendar: &Calendar) {
+/// What needs a decision: releases in one window, windows in a blackout, each with the
+/// button that proposes its move.
+fn conflicts(out: &mut String, state: &State, caller: &Caller, calendar: &Calendar) {
     let n = calendar.conflicts.len() + calendar.window_conflicts.len();
     let _ = write!(
         out,
@@ -102,29 +103,76 @@ fn conflicts(out: &mut String, calendar: &Calendar) {
         class = if n == 0 { "ok" } else { "risk" },
     );
     if n == 0 {
-        out.push_str(r#"<p class="sub">None: no two open releases deploy to one environment at the same time, and every release-day window is clear of blackouts and inside its environment's deploy windows.</p>"#);
+        out.push_str(r#"<p class="sub">None: no two open releases departing in this period deploy to one environment at the same time, and each of their release-day windows is clear of blackouts and inside its environment's deploy windows.</p>"#);
     } else {
         out.push_str(r#"<ul class="chain">"#);
         for conflict in &calendar.conflicts {
             let _ = write!(
                 out,
-                r#"<li data-conflict="{moves}"><a href="/releases/{keeps}">{keeps}</a> and <a href="/releases/{moves}">{moves}</a>: {why}</li>"#,
+                r#"<li data-conflict="{moves}"><a href="/releases/{keeps}">{keeps}</a> and <a href="/releases/{moves}">{moves}</a>: {why}{act}</li>"#,
                 keeps = escape(conflict.keeps.as_str()),
                 moves = escape(conflict.moves.as_str()),
                 why = escape(&conflict.explanation),
+                act = move_action(
+                    state,
+                    caller,
+                    &conflict.moves,
+                    Some(conflict.proposed_start)
+                ),
             );
         }
         for conflict in &calendar.window_conflicts {
             let _ = write!(
                 out,
-                r#"<li data-conflict="{release}"><a href="/releases/{release}">{release}</a>: {why}</li>"#,
+                r#"<li data-conflict="{release}"><a href="/releases/{release}">{release}</a>: {why}{act}</li>"#,
                 release = escape(conflict.release.as_str()),
                 why = escape(&conflict.explanation),
+                act = move_action(state, caller, &conflict.release, conflict.proposed_start),
             );
         }
         out.push_str("</ul>");
     }
     out.push_str("</section>");
+}
+
+/// What to do about a proposed move: the open change request that already proposes to
+/// move `release`, else a button proposing one, for a caller who may; nothing else.
+pub(crate) fn move_action(
+    state: &State,
+    caller: &Caller,
+    release: &lockstep_core::Name,
+    to: Option<jiff::civil::DateTime>,
+) -> String {
+    let prefix = format!("Move {release} to ");
+    if let Some(open) = state.change_requests().values().find(|r| {
+        r.status == lockstep_core::change::ChangeStatus::Open && r.title.starts_with(&prefix)
+    }) {
+        return format!(
+            r#" <a class="badge" href="/changes/{name}">{title}: waiting for approval</a>"#,
+            name = escape(open.name.as_str()),
+            title = escape(&open.title),
+        );
+    }
+    let Some(to) = to else {
+        return String::new();
+    };
+    let Some(principal) = &caller.principal else {
+        return String::new();
+    };
+    let propose = lockstep_core::Command::ProposeChange {
+        title: prefix,
+        sources: Vec::new(),
+        by: principal.user.clone(),
+    };
+    if !crate::pages::allowed(state, caller, &propose) {
+        return String::new();
+    }
+    let release = escape(release.as_str());
+    let at = to.strftime("%Y-%m-%dT%H:%M");
+    let shown = to.strftime("%a %b %-d %H:%M");
+    format!(
+        r#" <button type="button" data-propose-move="{release}" data-to="{at}" data-confirm="Propose moving {release} to {shown} as a change request? It moves when someone else approves it.">Propose this move</button>"#
+    )
 }
 
 /// Short recurring blackouts and deploy windows.

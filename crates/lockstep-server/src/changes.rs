@@ -38,6 +38,7 @@ pub(crate) fn routes() -> Router<Arc<AppState>> {
         )
         .route("/change-requests/{name}", get(show))
         .route("/change-requests/{name}/{action}", post(decide))
+        .route("/releases/{name}/move", post(propose_move))
 }
 
 /// A change request as JSON, with its impact now (while it is open) or the reason it
@@ -196,6 +197,17 @@ struct SourceBody {
     text: String,
 }
 
+/// `POST /releases/{name}/move` body: where to (the deployment's first step, in its time
+/// zone; by default where the calendar's conflicts propose) and why.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct MoveBody {
+    #[serde(default)]
+    to: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
 /// `POST /change-requests/{name}/approve|reject|withdraw` body.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -349,6 +361,50 @@ async fn propose(
     };
     let (_, view) = commit(&app, &caller, write, body.reason).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// `POST /releases/{name}/move`: proposes, as a change request, to move the release's
+/// deployment to `to` or to where its conflict proposes. Answered like a proposal.
+async fn propose_move(
+    Extract(app): Shared,
+    caller: Caller,
+    Path(name): Path<String>,
+    ApiJson(body): ApiJson<MoveBody>,
+) -> Result<Response, ApiError> {
+    let release = path_name("release", &name)?;
+    if let Some(reason) = &body.reason {
+        crate::wire::check_length("reason", reason, crate::wire::MAX_REASON_CHARS)?;
+    }
+    let to = body.to.as_deref().map(parse_start).transpose()?;
+    let proposal = {
+        let state = app.state.read().await;
+        if !state.releases().contains_key(&release) {
+            return Err(ApiError::NotFound {
+                kind: "release",
+                name: release.to_string(),
+            });
+        }
+        let zones =
+            crate::runs::time_zones(&state).map_err(|e| ApiError::unprocessable("timeZone", e))?;
+        lockstep_manifest::change::move_release(&state, &zones, &release, to)
+            .map_err(|detail| ApiError::unprocessable("to", detail))?
+    };
+    let write = Write::Propose {
+        title: proposal.title,
+        sources: proposal.sources,
+    };
+    let (_, view) = commit(&app, &caller, write, body.reason).await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// A local start such as `2026-01-06T10:00`, or a 400 naming `to`.
+fn parse_start(raw: &str) -> Result<jiff::civil::DateTime, ApiError> {
+    raw.trim().parse().map_err(|_| {
+        ApiError::bad_request(
+            "to",
+            format!("`{raw}` is not a local date and time such as 2026-01-06T10:00"),
+        )
+    })
 }
 
 /// `POST /change-requests/{name}/approve|reject|withdraw`.

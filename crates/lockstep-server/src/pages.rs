@@ -383,7 +383,7 @@ pub(crate) async fn release(
             }
             body.push_str("</ol></section>");
         }
-        body.push_str(&calendar_conflicts(state, release));
+        body.push_str(&calendar_conflicts(state, &caller, release));
         body.push_str(&risk_register(state, &release.name, today));
         // While a release is being planned or built, what earlier ones taught.
         if matches!(
@@ -672,7 +672,7 @@ fn move_control(state: &State, caller: &Caller, item: &Item) -> String {
 /// The release's conflicts on the release calendar (another release in its window, a
 /// blackout, outside the deploy windows), each with its proposed move, as a panel; empty
 /// when it has none.
-fn calendar_conflicts(state: &State, release: &lockstep_core::Release) -> String {
+fn calendar_conflicts(state: &State, caller: &Caller, release: &lockstep_core::Release) -> String {
     // Only an open release with a release-day window can be in a conflict.
     if release.spec.deployment.is_none() || release.state.is_terminal() {
         return String::new();
@@ -683,25 +683,30 @@ fn calendar_conflicts(state: &State, release: &lockstep_core::Release) -> String
     let name = &release.name;
     let between = lockstep_core::conflicts::conflicts(state, &zones);
     let windows = lockstep_core::conflicts::window_conflicts(state, &zones);
-    let explanations: Vec<&str> = between
+    let found: Vec<(&str, &Name, Option<jiff::civil::DateTime>)> = between
         .iter()
         .filter(|c| &c.keeps == name || &c.moves == name)
-        .map(|c| c.explanation.as_str())
+        .map(|c| (c.explanation.as_str(), &c.moves, Some(c.proposed_start)))
         .chain(
             windows
                 .iter()
                 .filter(|c| &c.release == name)
-                .map(|c| c.explanation.as_str()),
+                .map(|c| (c.explanation.as_str(), &c.release, c.proposed_start)),
         )
         .collect();
-    if explanations.is_empty() {
+    if found.is_empty() {
         return String::new();
     }
     let mut panel = String::from(
         r#"<section class="panel" id="calendar-conflicts" aria-labelledby="calendar-conflicts-h"><h2 id="calendar-conflicts-h"><span class="badge risk">Conflict</span> On the release calendar</h2><ul class="chain">"#,
     );
-    for explanation in explanations {
-        let _ = write!(panel, "<li>{}</li>", escape(explanation));
+    for (explanation, moves, to) in found {
+        let _ = write!(
+            panel,
+            "<li>{}{}</li>",
+            escape(explanation),
+            crate::calendar::move_action(state, caller, moves, to)
+        );
     }
     let month = release.spec.target_date.first_of_month();
     let _ = write!(

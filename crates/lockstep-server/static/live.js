@@ -174,6 +174,15 @@
       change + ': ' + action);
   }
 
+  // A calendar conflict's proposed move, as a change request: its page, once proposed.
+  function proposeMove(button) {
+    if (!window.confirm(button.getAttribute('data-confirm'))) return;
+    var release = button.getAttribute('data-propose-move');
+    post('/api/v1/releases/' + encodeURIComponent(release) + '/move',
+      { to: button.getAttribute('data-to') }, null,
+      function (answer) { window.location.href = '/changes/' + encodeURIComponent(answer.name); });
+  }
+
   // Writes: board moves, item updates, and run steps and rollbacks on the runbook page.
   // `then`, if given, gets the answer of a successful write (a dry run's impact).
   function post(url, body, done, then) {
@@ -298,11 +307,12 @@
   }
 
   document.addEventListener('click', function (e) {
-    var button = e.target.closest ? e.target.closest('button[data-step], button[data-rollback], button[data-run-start], button[data-move-button], button[data-change], button[data-lesson], button[data-eta-preview], button[data-retract]') : null;
+    var button = e.target.closest ? e.target.closest('button[data-step], button[data-rollback], button[data-run-start], button[data-move-button], button[data-change], button[data-lesson], button[data-eta-preview], button[data-retract], button[data-propose-move]') : null;
     if (!button) return;
     if (button.hasAttribute('data-eta-preview')) { previewEta(button); return; }
     if (button.hasAttribute('data-move-button')) { move(button); return; }
     if (button.hasAttribute('data-change')) { decideChange(button); return; }
+    if (button.hasAttribute('data-propose-move')) { proposeMove(button); return; }
     if (button.hasAttribute('data-retract')) {
       var owner = button.getAttribute('data-retract');
       var number = button.getAttribute('data-number');

@@ -2055,8 +2055,8 @@ fn example_sources(dirs: &[&str]) -> Vec<Value> {
     sources
 }
 
-#[tokio::test]
-async fn the_calendar_lists_a_period_with_its_rules_and_conflicts_as_json_and_as_a_page() {
+/// The example program and its release calendar, applied by the administrator.
+async fn with_release_calendar() -> Harness {
     let h = Harness::with(Vec::new()).await;
     let sources = example_sources(&["q1-2025", "release-calendar"]);
     let (status, value) = h
@@ -2068,6 +2068,12 @@ async fn the_calendar_lists_a_period_with_its_rules_and_conflicts_as_json_and_as
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{value}");
+    h
+}
+
+#[tokio::test]
+async fn the_calendar_lists_a_period_with_its_rules_and_conflicts_as_json_and_as_a_page() {
+    let h = with_release_calendar().await;
 
     let december = "from=2025-12-15&to=2025-12-28";
     let (status, calendar) = h
@@ -2179,4 +2185,166 @@ async fn the_calendar_lists_a_period_with_its_rules_and_conflicts_as_json_and_as
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {problem}");
         assert_eq!(problem["field"], field, "{query}: {problem}");
     }
+}
+
+#[tokio::test]
+async fn a_calendar_conflict_is_proposed_as_a_move_and_approved_by_someone_else() {
+    let h = with_release_calendar().await;
+    let december = "/calendar?from=2025-12-15&to=2025-12-28";
+    let (_, calendar) = h
+        .call(
+            Some("viewer"),
+            Method::GET,
+            &format!("/api/v1{december}"),
+            None,
+        )
+        .await;
+    let proposed = calendar["windowConflicts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["release"] == "web-2025-12-23")
+        .and_then(|c| c["proposedStart"].as_str())
+        .and_then(|at| at.parse::<jiff::civil::DateTime>().ok())
+        .expect("a proposed start");
+    let at = proposed.strftime("%Y-%m-%dT%H:%M").to_string();
+
+    // Who may propose sees the button; a viewer does not.
+    let button = format!(r#"data-propose-move="web-2025-12-23" data-to="{at}""#);
+    let (_, page) = h.call(Some("mike"), Method::GET, december, None).await;
+    assert!(
+        page.as_str().unwrap_or_default().contains(&button),
+        "{page}"
+    );
+    let (_, page) = h.call(Some("viewer"), Method::GET, december, None).await;
+    assert!(
+        !page
+            .as_str()
+            .unwrap_or_default()
+            .contains("data-propose-move")
+    );
+
+    // What is wrong is said, and nothing is proposed.
+    let path = "/api/v1/releases/web-2025-12-23/move";
+    for (body, expected, field) in [
+        (json!({"to": "next tuesday"}), StatusCode::BAD_REQUEST, "to"),
+        (
+            json!({"to": "2026-01-06T23:50"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "to",
+        ),
+        (
+            json!({"when": at}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "when",
+        ),
+    ] {
+        let (status, problem) = h.call(Some("mike"), Method::POST, path, Some(body)).await;
+        assert_eq!(status, expected, "{problem}");
+        assert_eq!(problem["field"], field, "{problem}");
+    }
+    let (status, problem) = h
+        .call(
+            Some("mike"),
+            Method::POST,
+            "/api/v1/releases/nope/move",
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{problem}");
+    let (status, problem) = h
+        .call(Some("viewer"), Method::POST, path, Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{problem}");
+    let (_, listed) = h
+        .call(Some("viewer"), Method::GET, "/api/v1/change-requests", None)
+        .await;
+    assert_eq!(listed["items"], json!([]), "no half-made proposal");
+
+    // The proposal moves the release to the proposed day and says so.
+    let (status, view) = h
+        .call(
+            Some("mike"),
+            Method::POST,
+            path,
+            Some(json!({"reason": "out of the year-end freeze"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{view}");
+    let title = format!(
+        "Move web-2025-12-23 to {} America/New_York",
+        proposed.strftime("%Y-%m-%d %H:%M")
+    );
+    assert_eq!(view["title"], title.as_str(), "{view}");
+    assert_eq!(view["requestedBy"], "mike");
+    let impact = view["impact"]["releases"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["release"] == "web-2025-12-23")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        (&impact["targetBefore"], &impact["targetAfter"]),
+        (&json!("2025-12-23"), &json!(proposed.date().to_string())),
+        "{view}"
+    );
+    // Until it is decided, the calendar links the request instead of a second button.
+    let (_, page) = h.call(Some("mike"), Method::GET, december, None).await;
+    let html = page.as_str().unwrap_or_default();
+    assert!(!html.contains(&button), "{html}");
+    assert!(html.contains("waiting for approval"), "{html}");
+
+    // Approved by the release manager, the release leaves the freeze.
+    let change = view["name"].as_str().unwrap_or_default();
+    let (status, view) = h
+        .call(
+            Some("rita"),
+            Method::POST,
+            &format!("/api/v1/change-requests/{change}/approve"),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let (_, release) = h
+        .call(
+            Some("viewer"),
+            Method::GET,
+            "/api/v1/releases/web-2025-12-23",
+            None,
+        )
+        .await;
+    assert_eq!(
+        release["spec"]["targetDate"],
+        proposed.date().to_string(),
+        "{release}"
+    );
+    let (_, calendar) = h
+        .call(
+            Some("viewer"),
+            Method::GET,
+            &format!("/api/v1{december}"),
+            None,
+        )
+        .await;
+    assert!(
+        calendar["windowConflicts"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|c| c["release"] != "web-2025-12-23"),
+        "{calendar}"
+    );
+    // Nothing asks to move it any more.
+    let (status, problem) = h
+        .call(Some("mike"), Method::POST, path, Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("no conflict asks to move"),
+        "{problem}"
+    );
 }

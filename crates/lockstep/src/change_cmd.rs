@@ -53,6 +53,25 @@ pub async fn run(global: &Global, args: ChangeArgs) -> anyhow::Result<ExitCode> 
                 .collect();
             (Command::ProposeChange { title, sources, by }, reason)
         }
+        ChangeVerb::Move {
+            release,
+            to,
+            reason,
+        } => {
+            let release = Name::parse(&release)?;
+            let to = to.as_deref().map(parse_start).transpose()?;
+            let zones = crate::plan_cmd::time_zones(&state)?;
+            let moved = lockstep_manifest::change::move_release(&state, &zones, &release, to)
+                .map_err(|e| anyhow!(e))?;
+            (
+                Command::ProposeChange {
+                    title: moved.title,
+                    sources: moved.sources,
+                    by,
+                },
+                reason,
+            )
+        }
         ChangeVerb::Approve { change, note } => (
             Command::DecideChange {
                 change: Name::parse(&change)?,
@@ -149,6 +168,13 @@ fn decide_change(
     Ok(decide(state, command.clone(), now)?)
 }
 
+/// `--to` as a local date and time.
+fn parse_start(raw: &str) -> anyhow::Result<jiff::civil::DateTime> {
+    raw.trim()
+        .parse()
+        .map_err(|_| anyhow!("--to: `{raw}` is not a local date and time such as 2026-01-06T10:00"))
+}
+
 fn print_view(output: Output, view: &Value) {
     match output {
         Output::Json => println!("{view:#}"),
@@ -239,6 +265,19 @@ async fn remote(global: &Global, verb: ChangeVerb) -> anyhow::Result<ExitCode> {
                 "reason": reason,
             });
             client.post_json("/api/v1/change-requests", &body).await?
+        }
+        ChangeVerb::Move {
+            release,
+            to,
+            reason,
+        } => {
+            if let Some(to) = &to {
+                parse_start(to)?;
+            }
+            let path = format!("/api/v1/releases/{}/move", Name::parse(&release)?);
+            client
+                .post_json(&path, &json!({ "to": to, "reason": reason }))
+                .await?
         }
         ChangeVerb::Approve { change, note } => {
             client

@@ -323,6 +323,18 @@ pub enum ChangeVerb {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Propose moving a release's deployment as a change request: to where its calendar
+    /// conflict proposes, or to `--to`.
+    Move {
+        release: String,
+        /// When its deployment's first step starts, in the deployment's time zone
+        /// (`2026-01-06T10:00`); default: where its conflict proposes.
+        #[arg(long)]
+        to: Option<String>,
+        /// Why, recorded with the event.
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// List change requests, newest first.
     List {
         /// Only requests in this status: open, approved, rejected or withdrawn.
