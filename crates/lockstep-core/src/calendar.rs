@@ -171,23 +171,14 @@ pub fn calendar(
 ) -> Result<Calendar, String> {
     let (entries, rules) = agenda(state, zones, from, to)?;
     // A conflict is the period's when a release in it departs in the period.
-    let departs = |release: &Name| {
-        state
-            .releases()
-            .get(release)
-            .is_some_and(|r| (from..to).contains(&r.spec.target_date))
-    };
-    let mut between = conflicts::conflicts(state, zones);
-    between.retain(|c| departs(&c.keeps) || departs(&c.moves));
-    let mut windows = conflicts::window_conflicts(state, zones);
-    windows.retain(|c| departs(&c.release));
+    let departs = |release: &crate::Release| (from..to).contains(&release.spec.target_date);
     Ok(Calendar {
         from,
         to,
         entries,
         rules,
-        conflicts: between,
-        window_conflicts: windows,
+        conflicts: conflicts::conflicts_where(state, zones, departs),
+        window_conflicts: conflicts::window_conflicts_where(state, zones, departs),
     })
 }
 

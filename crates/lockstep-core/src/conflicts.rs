@@ -117,82 +117,145 @@ fn priority(release: &Release) -> (u8, jiff::civil::Date, &Name) {
 
 /// Every pair of overlapping windows in one environment, with a proposal.
 pub fn conflicts(state: &State, zones: &BTreeMap<String, TimeZone>) -> Vec<ReleaseConflict> {
+    conflicts_where(state, zones, |_| true)
+}
+
+/// The pairs of [`conflicts`] with at least one release `wanted` picks: one release's
+/// (its page), or those of a period (the calendar), without working out the others'.
+pub fn conflicts_where(
+    state: &State,
+    zones: &BTreeMap<String, TimeZone>,
+    wanted: impl Fn(&Release) -> bool,
+) -> Vec<ReleaseConflict> {
     let windows = windows(state, zones);
-    let mut found = Vec::new();
-    for (index, a) in windows.iter().enumerate() {
-        for b in &windows[index + 1..] {
-            if a.environment != b.environment || a.end <= b.start || b.end <= a.start {
-                continue;
+    // Swept in start order per environment: a window meets only those that start
+    // before it ends. The pairs keep the order of the releases' names.
+    let mut order: Vec<usize> = (0..windows.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&windows[a], &windows[b]);
+        (&a.environment, a.start).cmp(&(&b.environment, b.start))
+    });
+    let mut overlapping = Vec::new();
+    for (position, &i) in order.iter().enumerate() {
+        let a = &windows[i];
+        for &j in &order[position + 1..] {
+            let b = &windows[j];
+            if b.environment != a.environment || b.start >= a.end {
+                break;
             }
-            let (Some(release_a), Some(release_b)) = (
-                state.releases().get(&a.release),
-                state.releases().get(&b.release),
-            ) else {
-                continue;
-            };
-            let (keeps, moves) = if priority(release_a) <= priority(release_b) {
-                (a, b)
-            } else {
-                (b, a)
-            };
-            let Some(zone) = zones.get(&moves.time_zone) else {
-                continue;
-            };
-            let length = moves.start.duration_until(moves.end);
-            let rules = EnvironmentRules::new(state, zones, &moves.environment, keeps.end);
-            let clear = rules.clear_start(keeps.end, length);
-            let proposed_start = clear.to_zoned_datetime(zone.clone()).datetime();
-            let after_blackout = match (clear > keeps.end, rules.obstacle(keeps.end, length)) {
-                (true, Some(Obstacle::Blackout(label))) => format!(" and {label} is over"),
-                (true, Some(Obstacle::OutsideWindows)) => {
-                    format!(", in the next deploy window of {}", moves.environment)
-                }
-                _ => String::new(),
-            };
-            let shared_components: Vec<Name> = moves
-                .components
-                .iter()
-                .filter(|c| keeps.components.contains(c))
-                .cloned()
-                .collect();
-            let local = |at: Timestamp| {
-                at.to_zoned_datetime(zone.clone())
-                    .datetime()
-                    .strftime("%b %-d %H:%M")
-                    .to_string()
-            };
-            let shared = if shared_components.is_empty() {
-                String::new()
-            } else {
-                let names: Vec<&str> = shared_components.iter().map(Name::as_str).collect();
-                format!(", both deploying {}", names.join(", "))
-            };
-            let explanation = format!(
-                "{} and {} deploy to {} at the same time ({}–{} {}){shared}: move {} to start at {} {}, when {} is done{after_blackout}",
-                keeps.release,
-                moves.release,
-                keeps.environment,
-                local(keeps.start.max(moves.start)),
-                local(keeps.end.min(moves.end)),
-                moves.time_zone,
-                moves.release,
-                proposed_start.strftime("%b %-d %H:%M"),
-                moves.time_zone,
-                keeps.release,
-            );
-            found.push(ReleaseConflict {
-                keeps: keeps.release.clone(),
-                moves: moves.release.clone(),
-                environment: keeps.environment.clone(),
-                overlap_start: keeps.start.max(moves.start),
-                overlap_end: keeps.end.min(moves.end),
-                shared_components,
-                proposed_start,
-                explanation,
-            });
+            if a.start < b.end {
+                overlapping.push((i.min(j), i.max(j)));
+            }
         }
     }
+    overlapping.sort_unstable();
+    let mut pairs = Vec::new();
+    for (i, j) in overlapping {
+        let (a, b) = (&windows[i], &windows[j]);
+        let (Some(release_a), Some(release_b)) = (
+            state.releases().get(&a.release),
+            state.releases().get(&b.release),
+        ) else {
+            continue;
+        };
+        if !(wanted(release_a) || wanted(release_b)) {
+            continue;
+        }
+        pairs.push(if priority(release_a) <= priority(release_b) {
+            (a, b)
+        } else {
+            (b, a)
+        });
+    }
+    let rules = rules_by_environment(
+        state,
+        zones,
+        pairs
+            .iter()
+            .map(|(keeps, moves)| (&moves.environment, keeps.end)),
+    );
+    let mut found = Vec::new();
+    for (keeps, moves) in pairs {
+        let (Some(zone), Some(rules)) =
+            (zones.get(&moves.time_zone), rules.get(&moves.environment))
+        else {
+            continue;
+        };
+        let length = moves.start.duration_until(moves.end);
+        let clear = rules.clear_start(keeps.end, length);
+        let proposed_start = clear.to_zoned_datetime(zone.clone()).datetime();
+        let after_blackout = match (clear > keeps.end, rules.obstacle(keeps.end, length)) {
+            (true, Some(Obstacle::Blackout(label))) => format!(" and {label} is over"),
+            (true, Some(Obstacle::OutsideWindows)) => {
+                format!(", in the next deploy window of {}", moves.environment)
+            }
+            _ => String::new(),
+        };
+        let shared_components: Vec<Name> = moves
+            .components
+            .iter()
+            .filter(|c| keeps.components.contains(c))
+            .cloned()
+            .collect();
+        let local = |at: Timestamp| {
+            at.to_zoned_datetime(zone.clone())
+                .datetime()
+                .strftime("%b %-d %H:%M")
+                .to_string()
+        };
+        let shared = if shared_components.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<&str> = shared_components.iter().map(Name::as_str).collect();
+            format!(", both deploying {}", names.join(", "))
+        };
+        let explanation = format!(
+            "{} and {} deploy to {} at the same time ({}–{} {}){shared}: move {} to start at {} {}, when {} is done{after_blackout}",
+            keeps.release,
+            moves.release,
+            keeps.environment,
+            local(keeps.start.max(moves.start)),
+            local(keeps.end.min(moves.end)),
+            moves.time_zone,
+            moves.release,
+            proposed_start.strftime("%b %-d %H:%M"),
+            moves.time_zone,
+            keeps.release,
+        );
+        found.push(ReleaseConflict {
+            keeps: keeps.release.clone(),
+            moves: moves.release.clone(),
+            environment: keeps.environment.clone(),
+            overlap_start: keeps.start.max(moves.start),
+            overlap_end: keeps.end.min(moves.end),
+            shared_components,
+            proposed_start,
+            explanation,
+        });
+    }
     found
+}
+
+/// The rules of each environment named in `moments`, expanded once over the span of its
+/// moments instead of once per moment.
+fn rules_by_environment<'s, 'n>(
+    state: &'s State,
+    zones: &BTreeMap<String, TimeZone>,
+    moments: impl Iterator<Item = (&'n Name, Timestamp)>,
+) -> BTreeMap<&'n Name, EnvironmentRules<'s>> {
+    let mut spans: BTreeMap<&Name, (Timestamp, Timestamp)> = BTreeMap::new();
+    for (environment, at) in moments {
+        let span = spans.entry(environment).or_insert((at, at));
+        span.0 = span.0.min(at);
+        span.1 = span.1.max(at);
+    }
+    spans
+        .into_iter()
+        .map(|(environment, span)| {
+            let rules = EnvironmentRules::new(state, zones, environment, span);
+            (environment, rules)
+        })
+        .collect()
 }
 
 /// A release whose deployment window breaks its environment's calendar: it
@@ -216,12 +279,25 @@ pub struct WindowConflict {
 /// How far ahead a clear day is looked for.
 pub const SEARCH_DAYS: i64 = 120;
 
-/// One occurrence of a blackout, as instants.
+/// One occurrence of a blackout, as instants; described only when it is in the way.
 struct Deny<'s> {
     start: Timestamp,
     end: Timestamp,
-    label: String,
+    local: (DateTime, DateTime),
+    spec: &'s crate::BlackoutSpec,
     blackout: &'s Name,
+}
+
+impl Deny<'_> {
+    fn label(&self) -> String {
+        format!(
+            "blackout {} {}–{} {}",
+            self.spec.title.as_deref().unwrap_or(self.blackout.as_str()),
+            self.local.0.strftime("%b %-d %H:%M"),
+            self.local.1.strftime("%b %-d %H:%M"),
+            self.spec.time_zone
+        )
+    }
 }
 
 /// Why a window cannot take place where it is.
@@ -232,8 +308,8 @@ enum Obstacle {
     OutsideWindows,
 }
 
-/// When an environment may take a deploy, as instants, from a day before a
-/// moment to [`SEARCH_DAYS`] after it.
+/// When an environment may take a deploy, as instants, from a day before a first
+/// moment to [`SEARCH_DAYS`] after a last one.
 struct EnvironmentRules<'s> {
     /// Blackout occurrences in start order.
     denies: Vec<Deny<'s>>,
@@ -261,17 +337,17 @@ impl<'s> EnvironmentRules<'s> {
     fn new(
         state: &'s State,
         zones: &BTreeMap<String, TimeZone>,
-        environment: &'s Name,
-        from: Timestamp,
+        environment: &Name,
+        (from, until): (Timestamp, Timestamp),
     ) -> EnvironmentRules<'s> {
         let range = |zone: &TimeZone| {
-            let local = |days: i64| {
-                from.checked_add(SignedDuration::from_hours(24 * days))
-                    .unwrap_or(from)
+            let local = |at: Timestamp, days: i64| {
+                at.checked_add(SignedDuration::from_hours(24 * days))
+                    .unwrap_or(at)
                     .to_zoned_datetime(zone.clone())
                     .datetime()
             };
-            (local(-1), local(SEARCH_DAYS + 1))
+            (local(from, -1), local(until, SEARCH_DAYS + 1))
         };
         let mut denies = Vec::new();
         for blackout in state.blackouts().values() {
@@ -289,13 +365,8 @@ impl<'s> EnvironmentRules<'s> {
                 denies.push(Deny {
                     start: start_at,
                     end: end_at,
-                    label: format!(
-                        "blackout {} {}–{} {}",
-                        spec.title.as_deref().unwrap_or(blackout.name.as_str()),
-                        start.strftime("%b %-d %H:%M"),
-                        end.strftime("%b %-d %H:%M"),
-                        spec.time_zone
-                    ),
+                    local: (start, end),
+                    spec,
                     blackout: &blackout.name,
                 });
             }
@@ -345,7 +416,7 @@ impl<'s> EnvironmentRules<'s> {
     /// What keeps a window of `length` at `start` out.
     fn obstacle(&self, start: Timestamp, length: SignedDuration) -> Option<Obstacle> {
         if let Some(deny) = self.overlapping(start, length).next() {
-            return Some(Obstacle::Blackout(deny.label.clone()));
+            return Some(Obstacle::Blackout(deny.label()));
         }
         (!self.inside_allowed(start, length)).then_some(Obstacle::OutsideWindows)
     }
@@ -381,13 +452,32 @@ impl<'s> EnvironmentRules<'s> {
 /// environment or falls outside its deploy windows, with the first later day
 /// that is clear at the same local time.
 pub fn window_conflicts(state: &State, zones: &BTreeMap<String, TimeZone>) -> Vec<WindowConflict> {
+    window_conflicts_where(state, zones, |_| true)
+}
+
+/// The conflicts of [`window_conflicts`] of the releases `wanted` picks.
+pub fn window_conflicts_where(
+    state: &State,
+    zones: &BTreeMap<String, TimeZone>,
+    wanted: impl Fn(&Release) -> bool,
+) -> Vec<WindowConflict> {
+    let windows: Vec<DeploymentWindow> = windows(state, zones)
+        .into_iter()
+        .filter(|w| state.releases().get(&w.release).is_some_and(&wanted))
+        .collect();
+    let rules = rules_by_environment(
+        state,
+        zones,
+        windows.iter().map(|w| (&w.environment, w.start)),
+    );
     let mut found = Vec::new();
-    for window in windows(state, zones) {
-        let Some(zone) = zones.get(&window.time_zone) else {
+    for window in &windows {
+        let (Some(zone), Some(rules)) =
+            (zones.get(&window.time_zone), rules.get(&window.environment))
+        else {
             continue;
         };
         let length = window.start.duration_until(window.end);
-        let rules = EnvironmentRules::new(state, zones, &window.environment, window.start);
         let Some(obstacle) = rules.obstacle(window.start, length) else {
             continue;
         };
@@ -446,14 +536,14 @@ pub fn proposed_move(
     zones: &BTreeMap<String, TimeZone>,
     release: &Name,
 ) -> Option<DateTime> {
-    conflicts(state, zones)
+    let only = |r: &Release| &r.name == release;
+    conflicts_where(state, zones, only)
         .into_iter()
         .find(|c| &c.moves == release)
         .map(|c| c.proposed_start)
         .or_else(|| {
-            window_conflicts(state, zones)
+            window_conflicts_where(state, zones, only)
                 .into_iter()
-                .filter(|c| &c.release == release)
                 .find_map(|c| c.proposed_start)
         })
 }

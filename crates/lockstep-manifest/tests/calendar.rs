@@ -591,3 +591,33 @@ fn a_conflict_becomes_a_change_request_that_moves_the_release_out_of_it() {
 fn day(raw: &str) -> jiff::civil::Date {
     raw.parse().expect("a date")
 }
+
+#[test]
+fn one_releases_conflicts_are_those_of_the_whole_program_that_name_it() {
+    use lockstep_core::conflicts::{
+        conflicts, conflicts_where, window_conflicts, window_conflicts_where,
+    };
+    let state = example_with_calendar();
+    let zones = zones(&state);
+    let (all, outside) = (conflicts(&state, &zones), window_conflicts(&state, &zones));
+    assert!(all.len() > 1 && !outside.is_empty());
+    for name in state.releases().keys() {
+        let this = |r: &lockstep_core::Release| &r.name == name;
+        let expected: Vec<_> = all
+            .iter()
+            .filter(|c| &c.keeps == name || &c.moves == name)
+            .cloned()
+            .collect();
+        assert_eq!(conflicts_where(&state, &zones, this), expected, "{name}");
+        let expected: Vec<_> = outside
+            .iter()
+            .filter(|c| &c.release == name)
+            .cloned()
+            .collect();
+        assert_eq!(
+            window_conflicts_where(&state, &zones, this),
+            expected,
+            "{name}"
+        );
+    }
+}

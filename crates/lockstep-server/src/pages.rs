@@ -680,17 +680,15 @@ fn calendar_conflicts(state: &State, caller: &Caller, release: &lockstep_core::R
     let Ok(zones) = crate::runs::time_zones(state) else {
         return String::new();
     };
-    let name = &release.name;
-    let between = lockstep_core::conflicts::conflicts(state, &zones);
-    let windows = lockstep_core::conflicts::window_conflicts(state, &zones);
+    let this = |r: &lockstep_core::Release| r.name == release.name;
+    let between = lockstep_core::conflicts::conflicts_where(state, &zones, this);
+    let windows = lockstep_core::conflicts::window_conflicts_where(state, &zones, this);
     let found: Vec<(&str, &Name, Option<jiff::civil::DateTime>)> = between
         .iter()
-        .filter(|c| &c.keeps == name || &c.moves == name)
         .map(|c| (c.explanation.as_str(), &c.moves, Some(c.proposed_start)))
         .chain(
             windows
                 .iter()
-                .filter(|c| &c.release == name)
                 .map(|c| (c.explanation.as_str(), &c.release, c.proposed_start)),
         )
         .collect();

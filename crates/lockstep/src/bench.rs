@@ -28,6 +28,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         BenchWhich::Append { events } => append(&dir, events).await,
         BenchWhich::Startup { events } => startup(&dir, events).await,
         BenchWhich::Psplib(args) => psplib(args),
+        BenchWhich::Calendar {
+            releases,
+            environments,
+        } => {
+            let args = crate::bench_calendar::CalendarBenchArgs {
+                releases,
+                environments,
+            };
+            crate::bench_calendar::run(args).await
+        }
         BenchWhich::Plan {
             cpm_activities,
             items,
@@ -100,17 +110,17 @@ fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
 }
 
 /// SplitMix64: a tiny deterministic generator so that every run builds the same program.
-struct SplitMix(u64);
+pub(crate) struct SplitMix(pub(crate) u64);
 
 impl SplitMix {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
 }
@@ -374,7 +384,7 @@ fn psplib(args: PsplibArgs) -> anyhow::Result<()> {
 }
 
 /// Median wall time of `runs` calls of `f`, in milliseconds.
-fn median_millis(runs: usize, mut f: impl FnMut()) -> f64 {
+pub(crate) fn median_millis(runs: usize, mut f: impl FnMut()) -> f64 {
     let mut times: Vec<f64> = (0..runs.max(1))
         .map(|_| {
             let started = Instant::now();

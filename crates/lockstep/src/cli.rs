@@ -540,6 +540,16 @@ pub enum BenchWhich {
         #[arg(long, default_value_t = 10_000)]
         trials: usize,
     },
+    /// The release calendar of a large program: every conflict (what a release page
+    /// looks for), a quarter's Calendar, one proposed move.
+    Calendar {
+        /// Open releases, each with a release-day deployment.
+        #[arg(long, default_value_t = 1_000)]
+        releases: usize,
+        /// Production environments they deploy to.
+        #[arg(long, default_value_t = 20)]
+        environments: usize,
+    },
     /// Solve PSPLIB single-mode RCPSP instances and compare with the best known makespans.
     Psplib(PsplibArgs),
     /// Outbox throughput: enqueue messages, deliver them all to a local HTTP receiver.

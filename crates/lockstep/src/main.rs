@@ -6,6 +6,7 @@
 
 mod apply;
 mod bench;
+mod bench_calendar;
 mod bench_http;
 mod bench_psplib;
 mod change_cmd;
