@@ -264,17 +264,43 @@ pub fn on_commit(
         .map(|p| format!("{}@{}", p.stream, p.stream_version))
         .unwrap_or_default();
     // Dependency alerts: a waiting team whose items of a release came to be, or stopped
-    // being, at risk because of what they wait on.
+    // being, at risk because of what they wait on. Whoever follows several of those teams
+    // (a subscriber with no team filter) hears them in one message per release.
     let kind = MessageKind::DependencyAlert;
+    let mut alerts: std::collections::BTreeMap<(Name, String, Name), Vec<(Message, Target<'_>)>> =
+        Default::default();
     for (release, team) in dependency_changes(&after, &risk_before, &risk_after) {
         let Ok(message) = compose_for(kind, &release, Some(&team), None) else {
             continue;
         };
         let subscribers = targets(config, &after, kind, &release, Some(&team));
         let leads = crate::review::leads(&after, &team);
-        let recipients = with_named(config, &after, kind, subscribers, &leads);
-        let subject = format!("{release}:{team}");
-        out.extend(held(&message, recipients, &subject, &cause, meta.at));
+        for target in with_named(config, &after, kind, subscribers, &leads) {
+            let to = (
+                release.clone(),
+                target.subscription.channel.clone(),
+                target.recipient.handle.clone(),
+            );
+            alerts
+                .entry(to)
+                .or_default()
+                .push((message.clone(), target));
+        }
+    }
+    for ((release, _, _), mut parts) in alerts {
+        let teams: Vec<&str> = parts
+            .iter()
+            .filter_map(|(message, _)| message.team.as_ref().map(Name::as_str))
+            .collect();
+        let subject = format!("{release}:{}", teams.join("+"));
+        let message = match parts.len() {
+            1 => parts[0].0.clone(),
+            _ => merged_alert(&release, &parts),
+        };
+        let Some((_, target)) = parts.pop() else {
+            continue;
+        };
+        out.extend(held(&message, vec![target], &subject, &cause, meta.at));
     }
     out.extend(late_changes(
         config,
@@ -318,6 +344,39 @@ pub fn on_commit(
     out.sort_by(|a, b| (&a.channel, &a.idempotency_key).cmp(&(&b.channel, &b.idempotency_key)));
     out.dedup_by(|a, b| a.channel == b.channel && a.idempotency_key == b.idempotency_key);
     out
+}
+
+/// One message holding the dependency alerts of several teams of `release` for one
+/// person: each team's, in team order, under one subject.
+fn merged_alert(release: &Name, parts: &[(Message, Target<'_>)]) -> Message {
+    let teams: Vec<&str> = parts
+        .iter()
+        .filter_map(|(message, _)| message.team.as_ref().map(Name::as_str))
+        .collect();
+    let bodies: Vec<&str> = parts
+        .iter()
+        .map(|(message, _)| message.body.trim_end())
+        .collect();
+    let mut sources: Vec<i64> = parts
+        .iter()
+        .flat_map(|(message, _)| message.sources.iter().copied())
+        .collect();
+    sources.sort_unstable();
+    sources.dedup();
+    Message {
+        kind: MessageKind::DependencyAlert,
+        release: Some(release.clone()),
+        team: None,
+        role: None,
+        date: parts[0].0.date,
+        subject: format!(
+            "[Dependency alerts] {} teams of {release}: {}",
+            teams.len(),
+            teams.join(", ")
+        ),
+        body: format!("{}\n", bodies.join("\n\n---\n\n")),
+        sources,
+    }
 }
 
 /// Late changes: a person changed the plan of a release that already existed (scope, an

@@ -138,3 +138,75 @@ subscriptions:
         "{everyone:?}"
     );
 }
+
+#[test]
+fn whoever_follows_every_waiting_team_hears_them_in_one_message() {
+    let subscriptions = "\
+channels:
+  hook: {kind: webhook, url: \"http://127.0.0.1:9/\", secret: s3cret}
+subscriptions:
+  - {member: rita, channel: hook, kinds: [dependency-alert]}
+  - {member: sam, channel: hook, teams: [frontend], kinds: [dependency-alert]}
+";
+    let mut program = Program::seed();
+    let written = slip_with(
+        subscriptions,
+        &mut program,
+        (2025, 2, 10),
+        "2025-02-04T16:00:00Z",
+    );
+    // Rita, with no team filter, gets one message for both waiting teams; sam, who
+    // follows the frontend, its own; the teams' leads have no channel here.
+    assert_eq!(
+        who(&written),
+        [
+            triple("hook", "rita", "dependency-alert"),
+            triple("hook", "sam", "dependency-alert"),
+        ]
+    );
+    let rita = to(&written, "rita");
+    assert_eq!(rita.message.team, None);
+    assert_eq!(rita.message.release, Some(name("q1-2025")));
+    assert_eq!(
+        rita.message.subject,
+        "[Dependency alerts] 2 teams of q1-2025: frontend, mobile"
+    );
+    let frontend = rita.message.body.find("Frontend: New dashboard UI at risk");
+    let mobile = rita.message.body.find("Mobile: ");
+    assert!(
+        frontend.is_some() && mobile.is_some() && frontend < mobile,
+        "both teams' chains, in team order: {}",
+        rita.message.body
+    );
+    let sam = to(&written, "sam");
+    assert_eq!(sam.message.team, Some(name("frontend")));
+    assert!(
+        !sam.message.body.contains("Mobile: "),
+        "{}",
+        sam.message.body
+    );
+    let keys: Vec<&str> = written
+        .iter()
+        .map(|(envelope, _)| envelope.idempotency_key.as_str())
+        .collect();
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("dependency-alert:q1-2025:frontend+mobile:")),
+        "{keys:?}"
+    );
+
+    // The clearing reaches her the same way.
+    let cleared = slip_with(
+        subscriptions,
+        &mut program,
+        (2025, 2, 5),
+        "2025-02-06T16:00:00Z",
+    );
+    assert_eq!(who(&cleared), who(&written));
+    assert!(
+        to(&cleared, "rita")
+            .message
+            .subject
+            .starts_with("[Dependency alerts] 2 teams")
+    );
+}
