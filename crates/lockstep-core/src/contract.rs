@@ -701,6 +701,20 @@ impl Ledger {
                         },
                     );
             }
+            Event::ComponentWithdrawn {
+                component,
+                environment,
+                version,
+                ..
+            } => {
+                if let Some(running) = self.deployed.get_mut(environment)
+                    && running
+                        .get(component)
+                        .is_some_and(|d| &d.version == version)
+                {
+                    running.remove(component);
+                }
+            }
             Event::InterfaceChangeProposed {
                 interface,
                 proposal,

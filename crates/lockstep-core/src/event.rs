@@ -151,6 +151,15 @@ pub enum Event {
         by: String,
         at: jiff::Timestamp,
     },
+    /// A rollback undid a component's version where no earlier version is on record:
+    /// the environment no longer runs `version`, and what it runs is not known.
+    ComponentWithdrawn {
+        component: Name,
+        environment: Name,
+        version: crate::contract::ComponentVersion,
+        by: String,
+        at: jiff::Timestamp,
+    },
     /// A new version of an interface was proposed for review.
     InterfaceChangeProposed {
         interface: Name,
@@ -353,6 +362,7 @@ impl Event {
             Event::InterfaceRedefined { .. } => "InterfaceRedefined",
             Event::ContractVerified { .. } => "ContractVerified",
             Event::ComponentDeployed { .. } => "ComponentDeployed",
+            Event::ComponentWithdrawn { .. } => "ComponentWithdrawn",
             Event::InterfaceChangeProposed { .. } => "InterfaceChangeProposed",
             Event::InterfaceChangeDecided { .. } => "InterfaceChangeDecided",
             Event::InterfaceVersionPublished { .. } => "InterfaceVersionPublished",
@@ -518,6 +528,14 @@ impl Event {
                 version,
                 ..
             } => format!("{component} {version} deployed in {environment}"),
+            Event::ComponentWithdrawn {
+                component,
+                environment,
+                version,
+                ..
+            } => format!(
+                "{component} {version} rolled back in {environment}; the version it runs now is not on record"
+            ),
             Event::InterfaceChangeProposed {
                 interface,
                 proposal,

@@ -739,8 +739,9 @@ pub(crate) fn change_step(
 }
 
 /// What a step's completion changes in the environment's deployed versions: a deployment
-/// runs the version the plan names, a rollback brings back the one it replaced. `None`
-/// when the plan names no version or the environment already runs that one.
+/// runs the version the plan names, a rollback brings back the one it replaced, or, when
+/// none was on record, withdraws the one it deployed (the environment then runs a version
+/// nobody recorded). `None` when the plan names no version or nothing changes.
 fn deployed_version(
     state: &State,
     run: &Run,
@@ -754,13 +755,27 @@ fn deployed_version(
         .steps
         .iter()
         .find(|s| &s.component == component)?;
+    let environment = &run.runbook.environment;
+    let current = state.contracts().deployed_in(environment, component);
     let version = match phase {
         RunPhase::Deploy => planned.version.as_ref(),
         // Only a step that deployed a version of its own has one to undo.
-        RunPhase::Rollback => planned.version.as_ref().and(planned.replaces.as_ref()),
+        RunPhase::Rollback => match (&planned.version, &planned.replaces) {
+            (Some(_), Some(replaces)) => Some(replaces),
+            (Some(deployed), None) => {
+                return current.is_some_and(|d| &d.version == deployed).then(|| {
+                    Event::ComponentWithdrawn {
+                        component: component.clone(),
+                        environment: environment.clone(),
+                        version: deployed.clone(),
+                        by: by.to_owned(),
+                        at: now,
+                    }
+                });
+            }
+            (None, _) => None,
+        },
     }?;
-    let environment = &run.runbook.environment;
-    let current = state.contracts().deployed_in(environment, component);
     if current.is_some_and(|d| &d.version == version) {
         return None;
     }

@@ -384,7 +384,8 @@ impl State {
             | Event::InterfaceVersionPublished { interface, .. } => {
                 crate::contract::stream(interface)
             }
-            Event::ComponentDeployed { environment, .. } => format!("environment:{environment}"),
+            Event::ComponentDeployed { environment, .. }
+            | Event::ComponentWithdrawn { environment, .. } => format!("environment:{environment}"),
             Event::ChecklistTemplateDefined { template, .. }
             | Event::ChecklistTemplateRedefined { template, .. } => {
                 format!("checklist-template:{template}")
@@ -724,6 +725,7 @@ impl State {
             | Event::InterfaceRedefined { .. }
             | Event::ContractVerified { .. }
             | Event::ComponentDeployed { .. }
+            | Event::ComponentWithdrawn { .. }
             | Event::InterfaceChangeProposed { .. }
             | Event::InterfaceChangeDecided { .. }
             | Event::InterfaceVersionPublished { .. }) => self.contracts.apply(&contract),

@@ -780,7 +780,9 @@ fn a_done_step_runs_its_version_and_a_rolled_back_one_the_version_it_replaced() 
         Some("3.1.4"),
         "the rollback brings back what ran before"
     );
-    // Nothing ran before the pipeline's 2.0.0: its rollback cannot say what runs now.
+    // Nothing was on record before the pipeline's 2.0.0: once rolled back, the
+    // environment no longer runs 2.0.0, and what it runs is not known.
+    let mut last = Vec::new();
     for (component, first) in [("analytics-api", 24), ("data-pipeline", 27)] {
         for (minute, to) in [
             (first, StepStatus::Running),
@@ -788,11 +790,17 @@ fn a_done_step_runs_its_version_and_a_rolled_back_one_the_version_it_replaced() 
             (first + 2, StepStatus::Done),
         ] {
             let now = format!("2025-03-01T09:{minute}:00Z");
-            step(&mut state, component, to, &now).expect("rollback step moves");
+            last = step(&mut state, component, to, &now).expect("rollback step moves");
         }
     }
     assert_eq!(deployed(&state, "analytics-api"), None);
-    assert_eq!(deployed(&state, "data-pipeline").as_deref(), Some("2.0.0"));
+    assert_eq!(deployed(&state, "data-pipeline"), None);
+    let withdrawn = last.last().expect("events");
+    assert_eq!(withdrawn.kind(), "ComponentWithdrawn");
+    assert_eq!(
+        withdrawn.describe(),
+        "data-pipeline 2.0.0 rolled back in production; the version it runs now is not on record"
+    );
 }
 
 #[test]
