@@ -153,6 +153,7 @@ fn propose(program: &mut Program, by: &str) -> Vec<(Envelope, Delivery)> {
         Command::ProposeChange {
             title: "API slips to Feb 10, release to Mar 8".to_owned(),
             sources: slip_sources(),
+            releases: Vec::new(),
             by: by.to_owned(),
         },
     )

@@ -82,6 +82,9 @@ pub struct ChangeRequest {
     pub title: String,
     /// The manifests it applies.
     pub sources: Vec<ChangeSource>,
+    /// The releases it touched when proposed: its review is part of their coordination.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub releases: Vec<Name>,
     /// Who proposed it (a login name), and when.
     pub requested_by: String,
     /// When it was proposed.
@@ -91,6 +94,22 @@ pub struct ChangeRequest {
     /// The decision that closed it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decision: Option<ChangeDecision>,
+}
+
+/// `command`, a proposal, with the releases `impact` says it touches; any other command
+/// as it is.
+pub fn with_releases(command: crate::Command, impact: &Impact) -> crate::Command {
+    match command {
+        crate::Command::ProposeChange {
+            title, sources, by, ..
+        } => crate::Command::ProposeChange {
+            title,
+            sources,
+            releases: impact.touched_releases(),
+            by,
+        },
+        other => other,
+    }
 }
 
 /// The name the next change request gets.
@@ -141,6 +160,11 @@ pub struct Impact {
 }
 
 impl Impact {
+    /// The names of the releases it touches.
+    pub fn touched_releases(&self) -> Vec<Name> {
+        self.releases.iter().map(|r| r.release.clone()).collect()
+    }
+
     /// The impact as Markdown, for the CLI and messages.
     pub fn to_markdown(&self) -> String {
         use std::fmt::Write as _;

@@ -88,6 +88,9 @@ pub enum Command {
     ProposeChange {
         title: String,
         sources: Vec<crate::change::ChangeSource>,
+        /// The releases its manifests touch, as the edge assessed them: the request is
+        /// part of their coordination. Names that are not releases are dropped.
+        releases: Vec<Name>,
         by: String,
     },
     /// Approve (and so apply: the edge decides the request's manifests in the same

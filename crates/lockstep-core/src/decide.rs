@@ -807,7 +807,12 @@ impl Decider<'_> {
                     at: now,
                 }])
             }
-            Command::ProposeChange { title, sources, by } => {
+            Command::ProposeChange {
+                title,
+                sources,
+                releases,
+                by,
+            } => {
                 if title.trim().is_empty() {
                     return Err(DomainError::invalid(
                         "title",
@@ -820,10 +825,17 @@ impl Decider<'_> {
                         "a change request holds at least one manifest",
                     ));
                 }
+                let mut releases: Vec<Name> = releases
+                    .into_iter()
+                    .filter(|r| state.releases().contains_key(r))
+                    .collect();
+                releases.sort();
+                releases.dedup();
                 Ok(vec![Event::ChangeProposed {
                     change: crate::change::next_name(state),
                     title,
                     sources,
+                    releases,
                     by,
                     at: now,
                 }])

@@ -269,6 +269,9 @@ pub enum Event {
         change: Name,
         title: String,
         sources: Vec<crate::change::ChangeSource>,
+        /// The releases it touches (empty in requests proposed before they were kept).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        releases: Vec<Name>,
         by: String,
         at: jiff::Timestamp,
     },

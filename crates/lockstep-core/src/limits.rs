@@ -198,7 +198,12 @@ pub fn check(command: &Command) -> Result<(), DomainError> {
                 push(&mut texts, "escalations", Some(escalation), MAX_TITLE_CHARS);
             }
         }
-        Command::ProposeChange { title, sources, by } => {
+        Command::ProposeChange {
+            title,
+            sources,
+            releases: _,
+            by,
+        } => {
             push(&mut texts, "title", Some(title), MAX_TITLE_CHARS);
             push(&mut texts, "by", Some(by), MAX_TITLE_CHARS);
             if sources.len() > MAX_CHANGE_SOURCES {

@@ -94,6 +94,8 @@ pub struct Ledger {
     /// Risk and integration task to release.
     risks: BTreeMap<Name, Name>,
     tasks: BTreeMap<Name, Name>,
+    /// Change request to the releases it touched when proposed.
+    changes: BTreeMap<Name, Vec<Name>>,
     issues: Vec<Issue>,
     /// The accounts that are not people (set by the caller, who keeps the users).
     automation: BTreeSet<String>,
@@ -254,8 +256,23 @@ impl Ledger {
         self.items.get(item).map(|facts| facts.release.clone())
     }
 
-    /// The release whose coordination an event is part of, if any. A deployment run's
-    /// events are the deployment itself, not its coordination: they are left out.
+    /// The releases whose coordination an event is part of: one for most, those a
+    /// change request touches for its proposal and decision. A deployment run's events
+    /// are the deployment itself, not its coordination: they are left out.
+    fn coordinated_releases(&self, event: &Event) -> Vec<Name> {
+        match event {
+            Event::ChangeProposed { releases, .. } => return releases.clone(),
+            Event::ChangeApproved { change, .. }
+            | Event::ChangeRejected { change, .. }
+            | Event::ChangeWithdrawn { change, .. } => {
+                return self.changes.get(change).cloned().unwrap_or_default();
+            }
+            _ => {}
+        }
+        self.coordinated_release(event).into_iter().collect()
+    }
+
+    /// The one release of an event about a release, an item, a risk or a task.
     fn coordinated_release(&self, event: &Event) -> Option<Name> {
         match event {
             Event::ReleasePlanned { release, .. }
@@ -300,28 +317,33 @@ impl Ledger {
             Event::IntegrationTaskDefined { task, release, .. } => {
                 self.tasks.insert(task.clone(), release.clone());
             }
+            Event::ChangeProposed {
+                change, releases, ..
+            } => {
+                self.changes.insert(change.clone(), releases.clone());
+            }
             _ => {}
         }
         if !is_person(&meta.actor) {
             return;
         }
-        let Some(release) = self.coordinated_release(event) else {
-            return;
-        };
         let plan_change = is_plan_change(event);
-        let facts = self.releases.entry(release).or_default();
-        let actions = facts.actions.entry(meta.actor.clone()).or_default();
-        // A bulk apply records many events at one instant: one action.
-        if actions.last() != Some(&meta.at) {
-            actions.push(meta.at);
-        }
-        // What the apply that planned the release declared is the plan, not a change to it.
-        if plan_change && facts.planned_at != Some(meta.at) {
-            facts.plan_changes.push(LateChange {
-                at: meta.at,
-                actor: meta.actor.clone(),
-                change: event.describe(),
-            });
+        for release in self.coordinated_releases(event) {
+            let facts = self.releases.entry(release).or_default();
+            let actions = facts.actions.entry(meta.actor.clone()).or_default();
+            // A bulk apply records many events at one instant: one action.
+            if actions.last() != Some(&meta.at) {
+                actions.push(meta.at);
+            }
+            // What the apply that planned the release declared is the plan, not a change
+            // to it.
+            if plan_change && facts.planned_at != Some(meta.at) {
+                facts.plan_changes.push(LateChange {
+                    at: meta.at,
+                    actor: meta.actor.clone(),
+                    change: event.describe(),
+                });
+            }
         }
     }
 

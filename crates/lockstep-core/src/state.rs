@@ -632,6 +632,7 @@ impl State {
                 change,
                 title,
                 sources,
+                releases,
                 by,
                 at,
             } => {
@@ -641,6 +642,7 @@ impl State {
                         name: change,
                         title,
                         sources,
+                        releases,
                         requested_by: by,
                         requested_at: at,
                         status: crate::change::ChangeStatus::Open,

@@ -303,3 +303,82 @@ fn the_retrospective_answers_the_seed_questions_from_the_record() {
             .is_none()
     );
 }
+
+#[test]
+fn a_change_requests_review_counts_for_the_releases_it_touched() {
+    let source = json!([{"name": "slip.yaml", "text": "kind: Release"}]);
+    let log = [
+        (
+            "2025-01-06T09:00:00Z",
+            "rm",
+            json!({"type": "ReleasePlanned", "release": "q1", "spec": {"targetDate": "2025-03-01"}}),
+        ),
+        (
+            "2025-01-06T09:00:00Z",
+            "rm",
+            json!({"type": "ReleasePlanned", "release": "q2", "spec": {"targetDate": "2025-06-01"}}),
+        ),
+        // Touches both releases.
+        (
+            "2025-02-03T10:00:00Z",
+            "alex",
+            json!({"type": "ChangeProposed", "change": "cr-1", "title": "Slip both",
+            "sources": source, "releases": ["q1", "q2"], "by": "alex",
+            "at": "2025-02-03T10:00:00Z"}),
+        ),
+        (
+            "2025-02-04T10:00:00Z",
+            "rm",
+            json!({"type": "ChangeRejected", "change": "cr-1",
+            "decision": {"by": "rm", "at": "2025-02-04T10:00:00Z", "rationale": "no"}}),
+        ),
+        // Proposed before requests kept their releases: no release's.
+        (
+            "2025-02-05T10:00:00Z",
+            "bob",
+            json!({"type": "ChangeProposed", "change": "cr-2", "title": "Old",
+            "sources": source, "by": "bob", "at": "2025-02-05T10:00:00Z"}),
+        ),
+        (
+            "2025-02-05T11:00:00Z",
+            "bob",
+            json!({"type": "ChangeWithdrawn", "change": "cr-2", "by": "bob",
+            "at": "2025-02-05T11:00:00Z"}),
+        ),
+    ];
+    let mut ledger = Ledger::new();
+    let mut state = State::new();
+    for (position, (when, actor, event)) in log.into_iter().enumerate() {
+        let event: Event = serde_json::from_value(event.clone())
+            .unwrap_or_else(|e| panic!("event {position} does not parse: {e}: {event}"));
+        let meta = EventMeta {
+            actor: actor.to_owned(),
+            at: at(when),
+            reason: None,
+        };
+        state.apply(position as i64 + 1, &event);
+        ledger.fold(position as i64 + 1, &meta, &event);
+    }
+    assert_eq!(
+        state.change_requests()[&Name::parse("cr-1").expect("valid")].releases,
+        [
+            Name::parse("q1").expect("valid"),
+            Name::parse("q2").expect("valid")
+        ]
+    );
+    let zones = BTreeMap::from([("UTC".to_owned(), TimeZone::UTC)]);
+    for release in ["q1", "q2"] {
+        let release = Name::parse(release).expect("valid");
+        let coordination = ledger
+            .coordination(&state, &zones, &release)
+            .expect("exists");
+        let people: Vec<(&str, u64)> = coordination
+            .in_tool
+            .iter()
+            .map(|p| (p.actor.as_str(), p.minutes))
+            .collect();
+        // The planning apply and the rejection are two sittings of rm's; alex's proposal
+        // one; bob's request touched nothing on record.
+        assert_eq!(people, [("rm", 2), ("alex", 1)], "{release}");
+    }
+}

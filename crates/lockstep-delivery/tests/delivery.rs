@@ -528,6 +528,7 @@ async fn a_change_request_reaches_the_release_manager_and_the_requester_by_webho
                 text: std::fs::read_to_string(format!("{examples}/api-slip.yaml"))
                     .expect("example"),
             }],
+            releases: Vec::new(),
             by: "mike".to_owned(),
         },
         proposed_at,

@@ -162,6 +162,7 @@ pub(crate) fn move_action(
     let propose = lockstep_core::Command::ProposeChange {
         title: prefix,
         sources: Vec::new(),
+        releases: vec![release.clone()],
         by: principal.user.clone(),
     };
     if !crate::pages::allowed(state, caller, &propose) {

@@ -57,6 +57,7 @@ pub fn view(state: &State, request: &ChangeRequest, now: jiff::Timestamp) -> Val
         "status": request.status,
         "requestedBy": request.requested_by,
         "requestedAt": request.requested_at,
+        "releases": request.releases,
         "decision": request.decision,
         "sources": request.sources.iter().map(|s| json!({"name": s.name, "text": s.text})).collect::<Vec<_>>(),
         "impact": impact,
@@ -238,9 +239,11 @@ async fn commit(
     let principal = caller.principal()?;
     let by = principal.user.clone();
     let command = match &write {
+        // The releases it touches come from its assessment, below.
         Write::Propose { title, sources } => Command::ProposeChange {
             title: title.clone(),
             sources: sources.clone(),
+            releases: Vec::new(),
             by,
         },
         Write::Approve(change, rationale) => Command::DecideChange {
@@ -285,7 +288,12 @@ async fn commit(
                     detail: format!("the change does not apply as the program stands: {problem}"),
                     field: Some("sources".to_owned()),
                 }),
-                Ok(_) => lockstep_core::decide(&state, command.clone(), now).map_err(Into::into),
+                Ok(impact) => lockstep_core::decide(
+                    &state,
+                    lockstep_core::change::with_releases(command.clone(), &impact),
+                    now,
+                )
+                .map_err(Into::into),
             }
         }
         Write::Approve(change, rationale) => {

@@ -80,6 +80,11 @@ async fn a_proposal_shows_its_impact_and_changes_nothing_until_approved() {
     assert_eq!(view["name"], "cr-1");
     assert_eq!(view["status"], "open");
     assert_eq!(view["requestedBy"], "mike");
+    assert_eq!(
+        view["releases"],
+        json!(["r1"]),
+        "kept for its coordination time"
+    );
     let release = &view["impact"]["releases"][0];
     assert_eq!(release["release"], "r1");
     assert_eq!(

@@ -2277,6 +2277,7 @@ async fn a_calendar_conflict_is_proposed_as_a_move_and_approved_by_someone_else(
     );
     assert_eq!(view["title"], title.as_str(), "{view}");
     assert_eq!(view["requestedBy"], "mike");
+    assert_eq!(view["releases"], json!(["web-2025-12-23"]));
     let impact = view["impact"]["releases"]
         .as_array()
         .into_iter()

@@ -51,7 +51,15 @@ pub async fn run(global: &Global, args: ChangeArgs) -> anyhow::Result<ExitCode> 
                     text: s.text,
                 })
                 .collect();
-            (Command::ProposeChange { title, sources, by }, reason)
+            (
+                Command::ProposeChange {
+                    title,
+                    sources,
+                    releases: Vec::new(),
+                    by,
+                },
+                reason,
+            )
         }
         ChangeVerb::Move {
             release,
@@ -67,6 +75,7 @@ pub async fn run(global: &Global, args: ChangeArgs) -> anyhow::Result<ExitCode> 
                 Command::ProposeChange {
                     title: moved.title,
                     sources: moved.sources,
+                    releases: Vec::new(),
                     by,
                 },
                 reason,
@@ -149,9 +158,13 @@ fn decide_change(
 ) -> anyhow::Result<Vec<Event>> {
     match command {
         Command::ProposeChange { sources, .. } => {
-            lockstep_manifest::change::assess(state, sources, now).map_err(|problem| {
-                anyhow!("the change does not apply as the program stands: {problem}")
-            })?;
+            // The releases it touches come from its assessment.
+            let impact =
+                lockstep_manifest::change::assess(state, sources, now).map_err(|problem| {
+                    anyhow!("the change does not apply as the program stands: {problem}")
+                })?;
+            let command = lockstep_core::change::with_releases(command.clone(), &impact);
+            return Ok(decide(state, command, now)?);
         }
         Command::DecideChange {
             change,

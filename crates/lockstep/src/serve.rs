@@ -279,15 +279,19 @@ async fn load_demo(program: &Program, actor: &str) -> anyhow::Result<()> {
     tracing::info!(n_events = recorded.len(), "loaded the demo program");
     // Mike proposes the API slip for review, as seed 004's Wednesday would have it.
     let (title, sources) = crate::demo::open_change(today)?;
+    let sources: Vec<lockstep_core::change::ChangeSource> = sources
+        .into_iter()
+        .map(|s| lockstep_core::change::ChangeSource {
+            name: s.name,
+            text: s.text,
+        })
+        .collect();
+    let impact =
+        lockstep_manifest::change::assess(&state, &sources, now).map_err(anyhow::Error::msg)?;
     let proposal = lockstep_core::Command::ProposeChange {
         title,
-        sources: sources
-            .into_iter()
-            .map(|s| lockstep_core::change::ChangeSource {
-                name: s.name,
-                text: s.text,
-            })
-            .collect(),
+        sources,
+        releases: impact.touched_releases(),
         by: "mike".to_owned(),
     };
     let events = lockstep_core::decide(&state, proposal, now)?;

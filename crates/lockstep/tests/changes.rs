@@ -40,6 +40,9 @@ fn a_change_is_proposed_with_its_impact_and_applied_only_when_someone_else_appro
         proposed.contains("target 2025-03-01 → 2025-03-08"),
         "{proposed}"
     );
+    let shown: serde_json::Value =
+        serde_json::from_str(&ws.ok(&["change", "show", "cr-1", "-o", "json"])).expect("json");
+    assert_eq!(shown["releases"], serde_json::json!(["q1-2025"]));
     let n_events = ws.n_events();
     let list = ws.ok(&["change", "list"]);
     assert!(
