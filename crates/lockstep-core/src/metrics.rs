@@ -96,6 +96,8 @@ pub struct Ledger {
     tasks: BTreeMap<Name, Name>,
     /// Change request to the releases it touched when proposed.
     changes: BTreeMap<Name, Vec<Name>>,
+    /// Interface change proposal (interface, number) to the releases it touched.
+    proposals: BTreeMap<(Name, u32), Vec<Name>>,
     issues: Vec<Issue>,
     /// The accounts that are not people (set by the caller, who keeps the users).
     automation: BTreeSet<String>,
@@ -257,8 +259,9 @@ impl Ledger {
     }
 
     /// The releases whose coordination an event is part of: one for most, those a
-    /// change request touches for its proposal and decision. A deployment run's events
-    /// are the deployment itself, not its coordination: they are left out.
+    /// change request or an interface change touched for its proposal and decision. A
+    /// deployment run's events are the deployment itself, not its coordination: they are
+    /// left out.
     fn coordinated_releases(&self, event: &Event) -> Vec<Name> {
         match event {
             Event::ChangeProposed { releases, .. } => return releases.clone(),
@@ -266,6 +269,19 @@ impl Ledger {
             | Event::ChangeRejected { change, .. }
             | Event::ChangeWithdrawn { change, .. } => {
                 return self.changes.get(change).cloned().unwrap_or_default();
+            }
+            Event::InterfaceChangeProposed {
+                interface,
+                proposal: crate::contract::Proposal { number, .. },
+            }
+            | Event::InterfaceChangeDecided {
+                interface, number, ..
+            } => {
+                return self
+                    .proposals
+                    .get(&(interface.clone(), *number))
+                    .cloned()
+                    .unwrap_or_default();
             }
             _ => {}
         }
@@ -321,6 +337,19 @@ impl Ledger {
                 change, releases, ..
             } => {
                 self.changes.insert(change.clone(), releases.clone());
+            }
+            Event::InterfaceChangeProposed {
+                interface,
+                proposal,
+            } => {
+                let releases = proposal
+                    .impact
+                    .releases
+                    .iter()
+                    .map(|r| r.release.clone())
+                    .collect();
+                self.proposals
+                    .insert((interface.clone(), proposal.number), releases);
             }
             _ => {}
         }

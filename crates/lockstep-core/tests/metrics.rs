@@ -305,7 +305,7 @@ fn the_retrospective_answers_the_seed_questions_from_the_record() {
 }
 
 #[test]
-fn a_change_requests_review_counts_for_the_releases_it_touched() {
+fn a_change_requests_and_an_interface_changes_review_count_for_the_releases_they_touched() {
     let source = json!([{"name": "slip.yaml", "text": "kind: Release"}]);
     let log = [
         (
@@ -346,14 +346,64 @@ fn a_change_requests_review_counts_for_the_releases_it_touched() {
             "at": "2025-02-05T11:00:00Z"}),
         ),
     ];
+    // An interface change whose impact touched q2 only, reviewed by rm.
+    let interface_change = |number: u32, by: &str, when: &str| {
+        use lockstep_core::contract::{
+            Compatibility, DecisionRecord, Impact, Proposal, ProposalDecision, ReleaseImpact,
+            Version,
+        };
+        let version = Version::parse("2.0.0").expect("valid");
+        let proposed = Event::InterfaceChangeProposed {
+            interface: Name::parse("orders-api").expect("valid"),
+            proposal: Proposal {
+                number,
+                version: version.clone(),
+                compatibility: Compatibility::Breaking,
+                summary: "drop v1 fields".into(),
+                by: by.into(),
+                at: at(when),
+                impact: Impact {
+                    releases: vec![ReleaseImpact {
+                        release: Name::parse("q2").expect("valid"),
+                        state: lockstep_core::ReleaseState::Planned,
+                        target_date: jiff::civil::date(2025, 6, 1),
+                        items: Vec::new(),
+                    }],
+                    ..Impact::default()
+                },
+                decision: None,
+            },
+        };
+        let decided = Event::InterfaceChangeDecided {
+            interface: Name::parse("orders-api").expect("valid"),
+            number,
+            version,
+            record: DecisionRecord {
+                decision: ProposalDecision::Reject,
+                rationale: "not yet".into(),
+                by: "rm".into(),
+                at: at("2025-02-06T16:00:00Z"),
+            },
+        };
+        [
+            (when.to_owned(), by.to_owned(), proposed),
+            ("2025-02-06T16:00:00Z".to_owned(), "rm".to_owned(), decided),
+        ]
+    };
     let mut ledger = Ledger::new();
     let mut state = State::new();
-    for (position, (when, actor, event)) in log.into_iter().enumerate() {
-        let event: Event = serde_json::from_value(event.clone())
-            .unwrap_or_else(|e| panic!("event {position} does not parse: {e}: {event}"));
+    let log = log
+        .into_iter()
+        .map(|(when, actor, event)| {
+            let event: Event =
+                serde_json::from_value(event.clone()).unwrap_or_else(|e| panic!("{e}: {event}"));
+            (when.to_owned(), actor.to_owned(), event)
+        })
+        .chain(interface_change(1, "priya", "2025-02-06T09:00:00Z"));
+    for (position, (when, actor, event)) in log.enumerate() {
         let meta = EventMeta {
-            actor: actor.to_owned(),
-            at: at(when),
+            actor,
+            at: at(&when),
             reason: None,
         };
         state.apply(position as i64 + 1, &event);
@@ -367,7 +417,11 @@ fn a_change_requests_review_counts_for_the_releases_it_touched() {
         ]
     );
     let zones = BTreeMap::from([("UTC".to_owned(), TimeZone::UTC)]);
-    for release in ["q1", "q2"] {
+    for (release, expected) in [
+        ("q1", vec![("rm", 2), ("alex", 1)]),
+        // The interface change touched q2: priya's proposal and rm's review count there.
+        ("q2", vec![("rm", 3), ("alex", 1), ("priya", 1)]),
+    ] {
         let release = Name::parse(release).expect("valid");
         let coordination = ledger
             .coordination(&state, &zones, &release)
@@ -377,8 +431,8 @@ fn a_change_requests_review_counts_for_the_releases_it_touched() {
             .iter()
             .map(|p| (p.actor.as_str(), p.minutes))
             .collect();
-        // The planning apply and the rejection are two sittings of rm's; alex's proposal
+        // The planning apply and each rejection are sittings of rm's; alex's proposal
         // one; bob's request touched nothing on record.
-        assert_eq!(people, [("rm", 2), ("alex", 1)], "{release}");
+        assert_eq!(people, expected, "{release}");
     }
 }
