@@ -655,6 +655,10 @@ pub struct Ledger {
     /// Environment to component to the version deployed there.
     #[serde(default)]
     pub deployed: BTreeMap<Name, BTreeMap<Name, Deployed>>,
+    /// Environment to component to when a rollback withdrew its version with nothing
+    /// earlier on record: a deployment reported as older than that is not recorded.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub withdrawn: BTreeMap<Name, BTreeMap<Name, Timestamp>>,
 }
 
 impl Ledger {
@@ -689,6 +693,9 @@ impl Ledger {
                 by,
                 at,
             } => {
+                if let Some(withdrawn) = self.withdrawn.get_mut(environment) {
+                    withdrawn.remove(component);
+                }
                 self.deployed
                     .entry(environment.clone())
                     .or_default()
@@ -705,6 +712,7 @@ impl Ledger {
                 component,
                 environment,
                 version,
+                at,
                 ..
             } => {
                 if let Some(running) = self.deployed.get_mut(environment)
@@ -713,6 +721,10 @@ impl Ledger {
                         .is_some_and(|d| &d.version == version)
                 {
                     running.remove(component);
+                    self.withdrawn
+                        .entry(environment.clone())
+                        .or_default()
+                        .insert(component.clone(), *at);
                 }
             }
             Event::InterfaceChangeProposed {
@@ -836,10 +848,17 @@ pub(crate) fn decide(
                 ));
             }
             let at = deployed_at.map_or(now, |at| at.min(now));
-            if state
-                .contracts()
+            let contracts = state.contracts();
+            // Older than what is on record, or than the rollback that withdrew it: a
+            // late or redelivered report, which must not move the environment back.
+            let withdrawn = contracts
+                .withdrawn
+                .get(&environment)
+                .and_then(|w| w.get(&component));
+            if contracts
                 .deployed_in(&environment, &component)
                 .is_some_and(|d| d.version == version || d.at > at)
+                || withdrawn.is_some_and(|w| *w > at)
             {
                 return Ok(vec![]);
             }

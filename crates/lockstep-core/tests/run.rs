@@ -801,6 +801,25 @@ fn a_done_step_runs_its_version_and_a_rolled_back_one_the_version_it_replaced() 
         withdrawn.describe(),
         "data-pipeline 2.0.0 rolled back in production; the version it runs now is not on record"
     );
+    // A deployment report older than the rollback (a code host redelivering the morning's
+    // status) does not bring 2.0.0 back; one from after it does.
+    let report = |deployed_at: Option<&str>| Command::RecordDeployment {
+        component: name("data-pipeline"),
+        environment: name("production"),
+        version: version("2.0.0"),
+        deployed_at: deployed_at.map(|t| t.parse().expect("instant")),
+        by: "webhook:github".into(),
+    };
+    let late = check(
+        &mut state,
+        report(Some("2025-03-01T09:05:00Z")),
+        "2025-03-01T09:40:00Z",
+    )
+    .expect("decided");
+    assert!(late.is_empty(), "{late:?}");
+    assert_eq!(deployed(&state, "data-pipeline"), None);
+    check(&mut state, report(None), "2025-03-01T09:45:00Z").expect("recorded");
+    assert_eq!(deployed(&state, "data-pipeline").as_deref(), Some("2.0.0"));
 }
 
 #[test]
