@@ -295,7 +295,7 @@ pub fn on_commit(
         let subject = format!("{release}:{}", teams.join("+"));
         let message = match parts.len() {
             1 => parts[0].0.clone(),
-            _ => merged_alert(&release, &parts),
+            _ => merged_alert(&release, &teams, &parts),
         };
         let Some((_, target)) = parts.pop() else {
             continue;
@@ -348,11 +348,7 @@ pub fn on_commit(
 
 /// One message holding the dependency alerts of several teams of `release` for one
 /// person: each team's, in team order, under one subject.
-fn merged_alert(release: &Name, parts: &[(Message, Target<'_>)]) -> Message {
-    let teams: Vec<&str> = parts
-        .iter()
-        .filter_map(|(message, _)| message.team.as_ref().map(Name::as_str))
-        .collect();
+fn merged_alert(release: &Name, teams: &[&str], parts: &[(Message, Target<'_>)]) -> Message {
     let bodies: Vec<&str> = parts
         .iter()
         .map(|(message, _)| message.body.trim_end())
