@@ -38,6 +38,33 @@ pub struct DeploymentWindow {
     pub components: Vec<Name>,
     /// Its deployment time zone.
     pub time_zone: String,
+    /// Its first step's local start, and how far before and after it the other steps
+    /// start: a moved window keeps them on one day.
+    #[serde(skip)]
+    pub day: ReleaseDay,
+}
+
+/// The shape of a release day: the first step's local start, and the earliest and latest
+/// step start relative to it (steps need not be listed in time order).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReleaseDay {
+    /// The first step's local start.
+    pub first: jiff::civil::Time,
+    /// The earliest step start minus the first's.
+    pub earliest: SignedDuration,
+    /// The latest step start minus the first's.
+    pub latest: SignedDuration,
+}
+
+impl ReleaseDay {
+    /// Whether every step of a window starting at `start` (local) starts on its day.
+    fn fits(&self, start: DateTime) -> bool {
+        [self.earliest, self.latest].iter().all(|offset| {
+            start
+                .checked_add(*offset)
+                .is_ok_and(|at| at.date() == start.date())
+        })
+    }
 }
 
 /// Two releases that would deploy to one environment at the same time.
@@ -93,6 +120,15 @@ fn window(release: &Release, zones: &BTreeMap<String, TimeZone>) -> Option<Deplo
                 .ok()
         })
         .max()?;
+    let offsets = plan
+        .steps
+        .iter()
+        .map(|step| first.at.duration_until(step.at));
+    let shape = ReleaseDay {
+        first: first.at,
+        earliest: offsets.clone().min().unwrap_or_default(),
+        latest: offsets.max().unwrap_or_default(),
+    };
     Some(DeploymentWindow {
         release: release.name.clone(),
         environment: plan.environment.clone(),
@@ -100,6 +136,7 @@ fn window(release: &Release, zones: &BTreeMap<String, TimeZone>) -> Option<Deplo
         end,
         components: plan.steps.iter().map(|s| s.component.clone()).collect(),
         time_zone: plan.time_zone.clone(),
+        day: shape,
     })
 }
 
@@ -174,23 +211,28 @@ pub fn conflicts_where(
             .iter()
             .map(|(keeps, moves)| (&moves.environment, keeps.end)),
     );
+    let busy = by_environment(&windows);
     let mut found = Vec::new();
     for (keeps, moves) in pairs {
-        let (Some(zone), Some(rules)) =
-            (zones.get(&moves.time_zone), rules.get(&moves.environment))
-        else {
+        let Some(placement) = Placement::of(moves, &rules, &busy, zones) else {
             continue;
         };
-        let length = moves.start.duration_until(moves.end);
-        let clear = rules.clear_start(keeps.end, length);
+        let zone = placement.zone;
+        let (clear, in_the_way) = placement.clear_start(keeps.end);
         let proposed_start = clear.to_zoned_datetime(zone.clone()).datetime();
-        let after_blackout = match (clear > keeps.end, rules.obstacle(keeps.end, length)) {
-            (true, Some(Obstacle::Blackout(label))) => format!(" and {label} is over"),
-            (true, Some(Obstacle::OutsideWindows)) => {
-                format!(", in the next deploy window of {}", moves.environment)
-            }
-            _ => String::new(),
-        };
+        let after_obstacles: String = in_the_way
+            .iter()
+            .map(|obstacle| match obstacle {
+                Obstacle::Blackout(label) => format!(" and {label} is over"),
+                Obstacle::Release(other) => format!(" and {other} is done"),
+                Obstacle::OutsideWindows => {
+                    format!(", in the next deploy window of {}", moves.environment)
+                }
+                Obstacle::NextDay => {
+                    ", on a later day (its steps would start past midnight)".to_owned()
+                }
+            })
+            .collect();
         let shared_components: Vec<Name> = moves
             .components
             .iter()
@@ -210,7 +252,7 @@ pub fn conflicts_where(
             format!(", both deploying {}", names.join(", "))
         };
         let explanation = format!(
-            "{} and {} deploy to {} at the same time ({}–{} {}){shared}: move {} to start at {} {}, when {} is done{after_blackout}",
+            "{} and {} deploy to {} at the same time ({}–{} {}){shared}: move {} to start at {} {}, when {} is done{after_obstacles}",
             keeps.release,
             moves.release,
             keeps.environment,
@@ -301,9 +343,14 @@ impl Deny<'_> {
 }
 
 /// Why a window cannot take place where it is.
+#[derive(PartialEq, Eq)]
 enum Obstacle {
     /// It overlaps this blackout occurrence (described).
     Blackout(String),
+    /// It overlaps this other release's window.
+    Release(Name),
+    /// A step would start on another day than the first.
+    NextDay,
     /// It is not inside one of the environment's deploy windows.
     OutsideWindows,
 }
@@ -421,30 +468,111 @@ impl<'s> EnvironmentRules<'s> {
         (!self.inside_allowed(start, length)).then_some(Obstacle::OutsideWindows)
     }
 
-    /// The earliest instant at or after `from` when a window of `length` overlaps
-    /// no blackout and lies inside a deploy window; `from` itself if none is found.
-    fn clear_start(&self, from: Timestamp, length: SignedDuration) -> Timestamp {
+    /// The start of the first deploy-window occurrence after `at`.
+    fn next_allowed(&self, at: Timestamp) -> Option<Timestamp> {
+        self.allows
+            .as_ref()?
+            .iter()
+            .map(|(start, _)| *start)
+            .find(|start| *start > at)
+    }
+}
+
+/// The windows of every environment, in start order.
+fn by_environment(windows: &[DeploymentWindow]) -> BTreeMap<&Name, Vec<&DeploymentWindow>> {
+    let mut busy: BTreeMap<&Name, Vec<&DeploymentWindow>> = BTreeMap::new();
+    for window in windows {
+        busy.entry(&window.environment).or_default().push(window);
+    }
+    for windows in busy.values_mut() {
+        windows.sort_by_key(|w| w.start);
+    }
+    busy
+}
+
+/// Where a release's window may move: clear of its environment's blackouts and of the
+/// other releases' windows there, inside a deploy window, with every step on one day.
+struct Placement<'a, 's> {
+    window: &'a DeploymentWindow,
+    length: SignedDuration,
+    rules: &'a EnvironmentRules<'s>,
+    others: &'a [&'a DeploymentWindow],
+    zone: &'a TimeZone,
+}
+
+impl<'a, 's> Placement<'a, 's> {
+    fn of(
+        window: &'a DeploymentWindow,
+        rules: &'a BTreeMap<&Name, EnvironmentRules<'s>>,
+        busy: &'a BTreeMap<&Name, Vec<&'a DeploymentWindow>>,
+        zones: &'a BTreeMap<String, TimeZone>,
+    ) -> Option<Placement<'a, 's>> {
+        Some(Placement {
+            window,
+            length: window.start.duration_until(window.end),
+            rules: rules.get(&window.environment)?,
+            others: busy.get(&window.environment).map_or(&[], Vec::as_slice),
+            zone: zones.get(&window.time_zone)?,
+        })
+    }
+
+    /// What keeps the window out of `start`, and the next instant worth trying.
+    fn obstacle(&self, start: Timestamp) -> Option<(Obstacle, Option<Timestamp>)> {
+        if let Some(deny) = self
+            .rules
+            .overlapping(start, self.length)
+            .max_by_key(|d| d.end)
+        {
+            return Some((Obstacle::Blackout(deny.label()), Some(deny.end)));
+        }
+        let end = start.checked_add(self.length).unwrap_or(start);
+        if let Some(other) = self
+            .others
+            .iter()
+            .filter(|w| w.release != self.window.release && w.start < end && start < w.end)
+            .max_by_key(|w| w.end)
+        {
+            return Some((Obstacle::Release(other.release.clone()), Some(other.end)));
+        }
+        let local = start.to_zoned_datetime(self.zone.clone()).datetime();
+        if !self.window.day.fits(local) {
+            // The next day, at the release's own start time.
+            let next = local
+                .date()
+                .tomorrow()
+                .ok()
+                .map(|day| day.to_datetime(self.window.day.first))
+                .and_then(|at| at.to_zoned_datetime(self.zone.clone()).ok())
+                .map(|at| at.timestamp());
+            return Some((Obstacle::NextDay, next));
+        }
+        (!self.rules.inside_allowed(start, self.length))
+            .then(|| (Obstacle::OutsideWindows, self.rules.next_allowed(start)))
+    }
+
+    /// The earliest instant at or after `from` that is clear, with what was in the way on
+    /// the way there; `from` itself if none is found within [`SEARCH_DAYS`].
+    fn clear_start(&self, from: Timestamp) -> (Timestamp, Vec<Obstacle>) {
+        let horizon = from
+            .checked_add(SignedDuration::from_hours(24 * SEARCH_DAYS))
+            .unwrap_or(from);
         let mut at = from;
-        // Each step moves past a blackout or to a later deploy window, so the
-        // loop ends; the bound only guards against pathological calendars.
+        let mut in_the_way = Vec::new();
+        // Each step moves strictly later, so the loop ends; the bound only guards
+        // against pathological calendars.
         for _ in 0..10_000 {
-            if let Some(end) = self.overlapping(at, length).map(|d| d.end).max() {
-                at = end;
-                continue;
+            let Some((obstacle, next)) = self.obstacle(at) else {
+                return (at, in_the_way);
+            };
+            if !in_the_way.contains(&obstacle) {
+                in_the_way.push(obstacle);
             }
-            if self.inside_allowed(at, length) {
-                return at;
-            }
-            let next = self
-                .allows
-                .as_ref()
-                .and_then(|allows| allows.iter().map(|(s, _)| *s).find(|s| *s > at));
             match next {
-                Some(next) => at = next,
-                None => return from,
+                Some(next) if next > at && next <= horizon => at = next,
+                _ => break,
             }
         }
-        from
+        (from, Vec::new())
     }
 }
 
@@ -461,8 +589,9 @@ pub fn window_conflicts_where(
     zones: &BTreeMap<String, TimeZone>,
     wanted: impl Fn(&Release) -> bool,
 ) -> Vec<WindowConflict> {
-    let windows: Vec<DeploymentWindow> = windows(state, zones)
-        .into_iter()
+    let all = windows(state, zones);
+    let windows: Vec<&DeploymentWindow> = all
+        .iter()
         .filter(|w| state.releases().get(&w.release).is_some_and(&wanted))
         .collect();
     let rules = rules_by_environment(
@@ -470,14 +599,13 @@ pub fn window_conflicts_where(
         zones,
         windows.iter().map(|w| (&w.environment, w.start)),
     );
+    let busy = by_environment(&all);
     let mut found = Vec::new();
-    for window in &windows {
-        let (Some(zone), Some(rules)) =
-            (zones.get(&window.time_zone), rules.get(&window.environment))
-        else {
+    for window in windows {
+        let Some(placement) = Placement::of(window, &rules, &busy, zones) else {
             continue;
         };
-        let length = window.start.duration_until(window.end);
+        let (zone, rules, length) = (placement.zone, placement.rules, placement.length);
         let Some(obstacle) = rules.obstacle(window.start, length) else {
             continue;
         };
@@ -489,7 +617,7 @@ pub fn window_conflicts_where(
         let proposed_start = (1..=SEARCH_DAYS).find_map(|days| {
             let candidate = local_start.checked_add(jiff::Span::new().days(days)).ok()?;
             let at = candidate.to_zoned_datetime(zone.clone()).ok()?.timestamp();
-            rules.obstacle(at, length).is_none().then_some(candidate)
+            placement.obstacle(at).is_none().then_some(candidate)
         });
         let local = |at: Timestamp| {
             at.to_zoned_datetime(zone.clone())
@@ -509,7 +637,7 @@ pub fn window_conflicts_where(
         };
         let clash = match obstacle {
             Obstacle::Blackout(label) => format!("during {label}"),
-            Obstacle::OutsideWindows => "outside its deploy windows".to_owned(),
+            _ => "outside its deploy windows".to_owned(),
         };
         found.push(WindowConflict {
             release: window.release.clone(),

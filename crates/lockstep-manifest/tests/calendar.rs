@@ -520,12 +520,7 @@ fn a_conflict_becomes_a_change_request_that_moves_the_release_out_of_it() {
 
     // Applied, as an approval would: the release is out of the freeze, its items untouched.
     let items_before = state.items_of(&frozen).count();
-    let files: Vec<(&str, &str)> = change
-        .sources
-        .iter()
-        .map(|s| (s.name.as_str(), s.text.as_str()))
-        .collect();
-    common::apply_files(&mut state, &files).expect("the move applies");
+    apply_change(&mut state, &change);
     assert_eq!(state.items_of(&frozen).count(), items_before);
     let zones = self::zones(&state);
     assert!(
@@ -588,6 +583,16 @@ fn a_conflict_becomes_a_change_request_that_moves_the_release_out_of_it() {
     );
 }
 
+/// Applies a change request's manifests, as its approval would.
+fn apply_change(state: &mut State, change: &lockstep_manifest::change::Move) {
+    let files: Vec<(&str, &str)> = change
+        .sources
+        .iter()
+        .map(|s| (s.name.as_str(), s.text.as_str()))
+        .collect();
+    common::apply_files(state, &files).expect("the move applies");
+}
+
 fn day(raw: &str) -> jiff::civil::Date {
     raw.parse().expect("a date")
 }
@@ -619,5 +624,156 @@ fn one_releases_conflicts_are_those_of_the_whole_program_that_name_it() {
             expected,
             "{name}"
         );
+    }
+}
+
+/// A release of the example's components deploying to production, from a line
+/// `NAME KIND DAY COMPONENT@HH:MM/MINUTES…`.
+fn release_on(line: &str) -> String {
+    let mut words = line.split_whitespace();
+    let (name, kind, day) = (
+        words.next().expect("a name"),
+        words.next().expect("a kind"),
+        words.next().expect("a day"),
+    );
+    let steps: String = words
+        .map(|step| {
+            let (component, time) = step.split_once('@').expect("COMPONENT@TIME");
+            let (at, minutes) = time.split_once('/').expect("TIME/MINUTES");
+            format!("      - {{component: {component}, at: \"{at}\", minutes: {minutes}}}\n")
+        })
+        .collect();
+    format!(
+        "apiVersion: lockstep.dev/v1\nkind: Release\nmetadata: {{name: {name}}}\nspec:\n  kind: {kind}\n  targetDate: {day}\n  manager: rita\n  deployment:\n    environment: production\n    timeZone: America/New_York\n    steps:\n{steps}"
+    )
+}
+
+/// Adds releases in each other's way on two days of March 2026.
+fn add_crowded_days(state: &mut State) {
+    // Tuesday 2026-03-10: a hotfix at 10:00, a release at 10:30 that keeps its window
+    // against `b-release` by name, and `b-release` between them. The next night, a release
+    // whose steps start two hours apart, behind a hotfix until 22:30.
+    let text: Vec<String> = [
+        "hotfix hotfix 2026-03-10 analytics-api@10:00/30",
+        "a-release regular 2026-03-10 dashboard-ui@10:30/60",
+        "b-release regular 2026-03-10 data-pipeline@10:15/30",
+        "night-hotfix hotfix 2026-03-11 analytics-api@20:30/120",
+        "night regular 2026-03-11 data-pipeline@21:00/60 dashboard-ui@23:00/60",
+    ]
+    .into_iter()
+    .map(release_on)
+    .collect();
+    let text = text.join("---\n");
+    common::apply_files(state, &[("crowded.yaml", text.as_str())]).expect("the releases apply");
+}
+
+#[test]
+fn a_proposed_move_lands_clear_of_every_other_release_and_on_one_day() {
+    use lockstep_core::conflicts::conflicts;
+    let mut state = example_with_calendar();
+    add_crowded_days(&mut state);
+    let zones = zones(&state);
+    let found = conflicts(&state, &zones);
+    let of = |keeps: &str, moves: &str| {
+        found
+            .iter()
+            .find(|c| c.keeps.as_str() == keeps && c.moves.as_str() == moves)
+            .unwrap_or_else(|| panic!("{keeps} keeps against {moves}: {found:#?}"))
+    };
+
+    // After the hotfix (10:30), a-release holds production until 11:30.
+    let pushed = of("hotfix", "b-release");
+    assert_eq!(
+        pushed.proposed_start,
+        "2026-03-10T11:30".parse().expect("valid")
+    );
+    assert!(
+        pushed
+            .explanation
+            .ends_with("move b-release to start at Mar 10 11:30 America/New_York, when hotfix is done and a-release is done"),
+        "{}",
+        pushed.explanation
+    );
+    assert_eq!(
+        of("a-release", "b-release").proposed_start,
+        pushed.proposed_start
+    );
+
+    // Starting at 22:30 would start the second step past midnight: the next day, at 21:00.
+    let night = of("night-hotfix", "night");
+    assert_eq!(
+        night.proposed_start,
+        "2026-03-12T21:00".parse().expect("valid")
+    );
+    assert!(
+        night.explanation.ends_with(
+            "when night-hotfix is done, on a later day (its steps would start past midnight)"
+        ),
+        "{}",
+        night.explanation
+    );
+    let change =
+        lockstep_manifest::change::move_release(&state, &zones, &common::name("night"), None)
+            .expect("the proposed move is one a change request can make");
+    assert!(
+        change.title.contains("2026-03-12 21:00"),
+        "{}",
+        change.title
+    );
+}
+
+#[test]
+fn following_every_proposed_move_clears_the_calendar() {
+    use lockstep_core::conflicts::{conflicts, proposed_move, window_conflicts};
+    use lockstep_manifest::change::move_release;
+    let mut state = example_with_calendar();
+    add_crowded_days(&mut state);
+    let count = |state: &State| {
+        let zones = zones(state);
+        conflicts(state, &zones).len() + window_conflicts(state, &zones).len()
+    };
+    let mut left = count(&state);
+    assert!(left > 5, "the example has conflicts to clear: {left}");
+    while left > 0 {
+        let zones = zones(&state);
+        let release = conflicts(&state, &zones)
+            .into_iter()
+            .map(|c| c.moves)
+            .chain(
+                window_conflicts(&state, &zones)
+                    .into_iter()
+                    .map(|c| c.release),
+            )
+            .next()
+            .expect("a conflict asks a release to move");
+        assert!(
+            proposed_move(&state, &zones, &release).is_some(),
+            "{release}"
+        );
+        let change = move_release(&state, &zones, &release, None)
+            .unwrap_or_else(|e| panic!("{release}: {e}"));
+        apply_change(&mut state, &change);
+        let zones = self::zones(&state);
+        assert!(
+            conflicts(&state, &zones)
+                .iter()
+                .all(|c| c.keeps != release && c.moves != release)
+                && window_conflicts(&state, &zones)
+                    .iter()
+                    .all(|c| c.release != release),
+            "{release} moved into another conflict ({}): {:#?} {:#?}",
+            change.title,
+            conflicts(&state, &zones),
+            window_conflicts(&state, &zones)
+        );
+        let now = count(&state);
+        assert!(
+            now < left,
+            "moving {release} ({}) left {now} conflicts of {left}: {:#?} {:#?}",
+            change.title,
+            conflicts(&state, &self::zones(&state)),
+            window_conflicts(&state, &self::zones(&state))
+        );
+        left = now;
     }
 }

@@ -40,14 +40,11 @@ fn the_calendar_shows_a_period_with_its_conflicts_here_and_against_a_server() {
 
     let token = reader_token(&ws);
     let server = serve(&ws, &[]);
-    let remote = ws
-        .command()
-        .env("LOCKSTEP_SERVER", format!("http://{}", server.address))
-        .env("LOCKSTEP_TOKEN", &token)
-        .args(december)
-        .args(["-o", "json"])
-        .output()
-        .expect("binary runs");
+    let remote = ws.remote(
+        &server.url(),
+        &token,
+        &[&december[..], &["-o", "json"]].concat(),
+    );
     assert!(remote.status.success(), "{remote:?}");
     let remote: serde_json::Value = serde_json::from_slice(&remote.stdout).expect("json");
     let local: serde_json::Value =
@@ -153,24 +150,19 @@ fn a_conflict_is_proposed_as_a_move_here_and_against_a_server() {
 
     // Against a server, the caller proposes, with a start of their own.
     ws.ok(&["user", "add", "mike", "--member", "mike"]);
-    let token = ws
-        .ok(&["user", "token", "create", "mike"])
-        .trim()
-        .to_owned();
+    let token = ws.token("mike");
     let server = serve(&ws, &[]);
-    let remote = ws
-        .command()
-        .env("LOCKSTEP_SERVER", format!("http://{}", server.address))
-        .env("LOCKSTEP_TOKEN", &token)
-        .args([
+    let remote = ws.remote(
+        &server.url(),
+        &token,
+        &[
             "change",
             "move",
             "web-2025-12-23",
             "--to",
             "2026-01-13T10:00",
-        ])
-        .output()
-        .expect("binary runs");
+        ],
+    );
     assert!(remote.status.success(), "{remote:?}");
     let stdout = String::from_utf8_lossy(&remote.stdout);
     assert!(

@@ -82,18 +82,10 @@ fn change_requests_go_through_a_server_with_the_callers_identity() {
     ws.ok(&["apply", "-f", &example()]);
     ws.ok(&["user", "add", "rita", "--member", "release-office/rita"]);
     ws.ok(&["user", "add", "mike", "--member", "mike"]);
-    let token = |user: &str| ws.ok(&["user", "token", "create", user]).trim().to_owned();
-    let (rita, mike) = (token("rita"), token("mike"));
+    let (rita, mike) = (ws.token("rita"), ws.token("mike"));
     let server = serve(&ws, &[]);
-    let url = format!("http://{}", server.address);
-    let remote = |token: &str, args: &[&str]| {
-        ws.command()
-            .env("LOCKSTEP_SERVER", &url)
-            .env("LOCKSTEP_TOKEN", token)
-            .args(args)
-            .output()
-            .expect("binary runs")
-    };
+    let url = server.url();
+    let remote = |token: &str, args: &[&str]| ws.remote(&url, token, args);
     let slip = slipped_release(&ws);
     let proposed = remote(
         &mike,

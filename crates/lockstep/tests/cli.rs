@@ -314,7 +314,7 @@ fn serve_demo_shows_a_release_in_progress_today() {
         ],
     );
     // The demo's users have a known password: sign in as the viewer with the CLI.
-    let url = format!("http://{}", server.address);
+    let url = server.url();
     let login = ws.run_with(
         &["login", "--server", &url, "--user", "viewer"],
         "lockstep-demo\n",
@@ -1547,18 +1547,13 @@ fn scenario_results_are_recorded_on_the_database_and_against_a_server() {
         "correct-horse-battery\n",
     );
     assert!(added.status.success(), "{added:?}");
-    let token = ws
-        .ok(&["user", "token", "create", "sarah"])
-        .trim()
-        .to_owned();
+    let token = ws.token("sarah");
     let server = serve(&ws, &[]);
-    let remote = ws
-        .command()
-        .env("LOCKSTEP_SERVER", format!("http://{}", server.address))
-        .env("LOCKSTEP_TOKEN", &token)
-        .args(["integration", "result", task, "2", "failed"])
-        .output()
-        .expect("binary runs");
+    let remote = ws.remote(
+        &server.url(),
+        &token,
+        &["integration", "result", task, "2", "failed"],
+    );
     assert!(remote.status.success(), "{remote:?}");
     assert!(
         String::from_utf8_lossy(&remote.stdout).contains("scenario 2 failed"),
@@ -1609,15 +1604,9 @@ fn a_backstage_catalog_applies_with_its_notes_locally_and_through_a_server() {
     // The same file through the API, on a fresh program: the notes come back too.
     let fresh = Workspace::new();
     fresh.ok(&["user", "add", "ops", "--admin"]);
-    let token = fresh.ok(&["user", "token", "create", "ops"]);
+    let token = fresh.token("ops");
     let server = serve(&fresh, &[]);
-    let output = fresh
-        .command()
-        .env("LOCKSTEP_SERVER", format!("http://{}", server.address))
-        .env("LOCKSTEP_TOKEN", token.trim())
-        .args(["apply", "-f", &catalog])
-        .output()
-        .expect("binary runs");
+    let output = fresh.remote(&server.url(), &token, &["apply", "-f", &catalog]);
     assert!(output.status.success(), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(

@@ -340,18 +340,10 @@ fn against_a_server_the_verbs_act_as_the_caller_and_follow_the_roles() {
     ws.ok(&["apply", "-f", &example()]);
     ws.ok(&["user", "add", "mike", "--member", "mike"]);
     ws.ok(&["user", "add", "sarah", "--member", "sarah"]);
-    let token = |user: &str| ws.ok(&["user", "token", "create", user]).trim().to_owned();
-    let (mike, sarah) = (token("mike"), token("sarah"));
+    let (mike, sarah) = (ws.token("mike"), ws.token("sarah"));
     let server = serve(&ws, &[]);
-    let url = format!("http://{}", server.address);
-    let remote = |token: &str, args: &[&str]| {
-        ws.command()
-            .env("LOCKSTEP_SERVER", &url)
-            .env("LOCKSTEP_TOKEN", token)
-            .args(args)
-            .output()
-            .expect("binary runs")
-    };
+    let url = server.url();
+    let remote = |token: &str, args: &[&str]| ws.remote(&url, token, args);
     let listed = remote(&mike, &["get", "interfaces"]);
     assert!(listed.status.success(), "{listed:?}");
     assert_eq!(

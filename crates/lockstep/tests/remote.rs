@@ -18,19 +18,15 @@ struct Fixture {
     mike: String,
 }
 
-fn token(ws: &Workspace, user: &str) -> String {
-    ws.ok(&["user", "token", "create", user]).trim().to_owned()
-}
-
 fn fixture() -> Fixture {
     let ws = Workspace::new();
     ws.ok(&["apply", "-f", &example()]);
     ws.ok(&["user", "add", "rita", "--member", "release-office/rita"]);
     ws.ok(&["user", "add", "mike", "--member", "mike"]);
-    let rita = token(&ws, "rita");
-    let mike = token(&ws, "mike");
+    let rita = ws.token("rita");
+    let mike = ws.token("mike");
     let server = serve(&ws, &[]);
-    let url = format!("http://{}", server.address);
+    let url = server.url();
     Fixture {
         ws,
         server,
@@ -43,13 +39,7 @@ fn fixture() -> Fixture {
 impl Fixture {
     /// Runs against the server with `token`.
     fn remote(&self, token: &str, args: &[&str]) -> Output {
-        self.ws
-            .command()
-            .env("LOCKSTEP_SERVER", &self.url)
-            .env("LOCKSTEP_TOKEN", token)
-            .args(args)
-            .output()
-            .expect("binary runs")
+        self.ws.remote(&self.url, token, args)
     }
 
     fn remote_ok(&self, token: &str, args: &[&str]) -> String {
@@ -597,7 +587,7 @@ fn checklists_and_sign_offs_against_a_server() {
     f.ws.ok(&["apply", "-f", checklists]);
     f.ws.ok(&["user", "add", "uma", "--member", "uma"]);
     f.ws.ok(&["user", "add", "sam", "--member", "sam"]);
-    let (uma, sam) = (token(&f.ws, "uma"), token(&f.ws, "sam"));
+    let (uma, sam) = (f.ws.token("uma"), f.ws.token("sam"));
     // uma (UX designer) ticks her item over HTTP; --as cannot speak for someone else.
     let refused = f.remote(
         &uma,

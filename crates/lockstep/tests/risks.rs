@@ -120,24 +120,10 @@ fn against_a_server_the_register_reads_the_same_and_the_owner_moves_a_risk() {
     ws.ok(&["apply", "-f", &example()]);
     ws.ok(&["user", "add", "mike", "--member", "mike"]);
     ws.ok(&["user", "add", "emma", "--member", "emma"]);
-    let mike = ws
-        .ok(&["user", "token", "create", "mike"])
-        .trim()
-        .to_owned();
-    let emma = ws
-        .ok(&["user", "token", "create", "emma"])
-        .trim()
-        .to_owned();
+    let (mike, emma) = (ws.token("mike"), ws.token("emma"));
     let server = serve(&ws, &[]);
-    let url = format!("http://{}", server.address);
-    let remote = |token: &str, args: &[&str]| {
-        ws.command()
-            .env("LOCKSTEP_SERVER", &url)
-            .env("LOCKSTEP_TOKEN", token)
-            .args(args)
-            .output()
-            .expect("binary runs")
-    };
+    let url = server.url();
+    let remote = |token: &str, args: &[&str]| ws.remote(&url, token, args);
     let listed = remote(&mike, &["get", "risks"]);
     assert!(listed.status.success(), "{listed:?}");
     assert_eq!(

@@ -455,8 +455,12 @@ fn issue_6_the_same_release_day_over_http_with_authorization_problems_and_an_aut
         );
         assert!(added.status.success(), "{added:?}");
     }
-    let token = |user: &str| ws.ok(&["user", "token", "create", user]).trim().to_owned();
-    let (rita, alex, mike, sarah) = (token("rita"), token("alex"), token("mike"), token("sarah"));
+    let (rita, alex, mike, sarah) = (
+        ws.token("rita"),
+        ws.token("alex"),
+        ws.token("mike"),
+        ws.token("sarah"),
+    );
     let server = serve(&ws, &[]);
     let address = server.address.as_str();
 

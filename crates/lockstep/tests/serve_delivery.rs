@@ -89,10 +89,7 @@ fn the_server_delivers_escalations_and_the_daily_schedule_once_across_restarts()
     let ws = Workspace::new();
     ws.ok(&["apply", "-f", &example()]);
     ws.ok(&["user", "add", "mike", "--member", "mike"]);
-    let token = ws
-        .ok(&["user", "token", "create", "mike"])
-        .trim()
-        .to_owned();
+    let token = ws.token("mike");
     let (url, log) = receiver();
     ws.write(
         "notifications.yaml",

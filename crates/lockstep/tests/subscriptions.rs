@@ -143,16 +143,14 @@ fn an_escalation_is_acknowledged_against_a_server() {
         );
         assert!(added.status.success(), "{added:?}");
     }
-    let token = |user: &str| ws.ok(&["user", "token", "create", user]).trim().to_owned();
-    let (mike, sarah) = (token("mike"), token("sarah"));
+    let (mike, sarah) = (ws.token("mike"), ws.token("sarah"));
     let server = serve(&ws, &["--notifications", "notifications.yaml"]);
     let ack = |token: &str| {
-        ws.command()
-            .env("LOCKSTEP_SERVER", format!("http://{}", server.address))
-            .env("LOCKSTEP_TOKEN", token)
-            .args(["outbox", "ack", "api-analytics-endpoints"])
-            .output()
-            .expect("binary runs")
+        ws.remote(
+            &server.url(),
+            token,
+            &["outbox", "ack", "api-analytics-endpoints"],
+        )
     };
     // The frontend's lead may not answer for the API's item; its owner may.
     let refused = ack(&sarah);

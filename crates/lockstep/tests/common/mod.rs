@@ -44,6 +44,23 @@ impl Workspace {
         self.command().args(args).output().expect("binary runs")
     }
 
+    /// A new API token of the existing user `user`.
+    pub fn token(&self, user: &str) -> String {
+        self.ok(&["user", "token", "create", user])
+            .trim()
+            .to_owned()
+    }
+
+    /// Runs `args` against `url` (`http://…`) as the holder of `token`.
+    pub fn remote(&self, url: &str, token: &str, args: &[&str]) -> Output {
+        self.command()
+            .env("LOCKSTEP_SERVER", url)
+            .env("LOCKSTEP_TOKEN", token)
+            .args(args)
+            .output()
+            .expect("binary runs")
+    }
+
     /// Runs with `stdin` as standard input.
     pub fn run_with(&self, args: &[&str], stdin: &str) -> Output {
         let mut child = self
@@ -102,9 +119,7 @@ impl Workspace {
 /// A read-only user `reader` on the workspace's database, and a token of theirs.
 pub fn reader_token(ws: &Workspace) -> String {
     ws.ok(&["user", "add", "reader"]);
-    ws.ok(&["user", "token", "create", "reader", "--label", "tests"])
-        .trim()
-        .to_owned()
+    ws.token("reader")
 }
 
 pub fn example() -> String {
@@ -133,6 +148,11 @@ pub struct Server {
 }
 
 impl Server {
+    /// `http://address`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
     /// The process id, to send it signals.
     pub fn pid(&self) -> u32 {
         self.child.id()
