@@ -933,8 +933,8 @@ pub struct Meeting {
 }
 
 impl Meeting {
-    /// The sign-offs criterion.
-    fn criterion(&self) -> Criterion {
+    /// The sign-offs criterion of `release`.
+    fn criterion(&self, release: &Name) -> Criterion {
         let mut evidence = Vec::new();
         let mut missing = Vec::new();
         let mut failed = false;
@@ -949,9 +949,9 @@ impl Meeting {
                     ""
                 }
             )),
-            None if !self.rules.is_empty() => {
-                missing.push("go/no-go not requested yet (`lockstep signoff request`)".to_owned())
-            }
+            None if !self.rules.is_empty() => missing.push(format!(
+                "go/no-go not requested yet (`lockstep signoff {release} --request`)"
+            )),
             None => {}
         }
         if self.rules.is_empty() {
@@ -1073,7 +1073,7 @@ pub fn checklist(state: &State, verdict: &Verdict, meeting: &Meeting) -> Checkli
     let target = found.map(|r| r.spec.target_date).unwrap_or_default();
     let (template, builtin) = template_for(state, kind);
     let ticks = state.checklists().releases.get(release).map(|r| &r.ticks);
-    let signoffs = meeting.criterion();
+    let signoffs = meeting.criterion(release);
     let rehearsed = crate::readiness::rollback_rehearsed(state, &verdict.components);
     let entries = template
         .spec
@@ -1230,7 +1230,7 @@ pub fn assess(state: &State, release: &Name) -> Result<Assessment, DomainError> 
         evidence,
         missing,
     });
-    verdict.criteria.push(meeting.criterion());
+    verdict.criteria.push(meeting.criterion(&verdict.release));
     Ok(Assessment {
         verdict,
         checklist,

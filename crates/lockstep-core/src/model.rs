@@ -1354,9 +1354,76 @@ pub fn add_days(date: jiff::civil::Date, days: i64) -> Option<jiff::civil::Date>
     date.checked_add(span).ok()
 }
 
+/// A date as people write it (`YYYY-MM-DD`); the error says what is wrong with `raw` in
+/// words, not in the date library's.
+pub fn parse_date(raw: &str) -> Result<jiff::civil::Date, String> {
+    raw.trim().parse().map_err(|e: jiff::Error| {
+        format!(
+            "`{raw}` is not a date: {}",
+            date_problem(&e.to_string()).unwrap_or_else(|| "use YYYY-MM-DD".to_owned())
+        )
+    })
+}
+
+/// What is wrong with a date, in words, when `message` is the date library's complaint
+/// about one (`2025-02 has days 1 to 28`, `use YYYY-MM-DD`); `None` for other messages.
+pub fn date_problem(message: &str) -> Option<String> {
+    // jiff: "parsed date is not valid: parameter 'day' for `2025-02` is invalid, must be
+    // in range `1..=28`".
+    if let Some(rest) = message.strip_prefix("parsed date is not valid: parameter 'day' for `")
+        && let Some((month, tail)) = rest.split_once('`')
+        && let Some(last) = tail.split("..=").nth(1).map(|t| {
+            t.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        })
+    {
+        return Some(format!("{month} has days 1 to {last}"));
+    }
+    // "failed to parse two digit integer as month: …", "failed to parse separator after
+    // month: …", "parsed date is not valid: …": the shape is wrong.
+    let about_a_date = message.starts_with("parsed date is not valid")
+        || (message.starts_with("failed to parse")
+            && ["year", "month", "day"]
+                .iter()
+                .any(|part| message.contains(part))
+            && !message.contains("hour"));
+    about_a_date.then(|| "use YYYY-MM-DD".to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::Role;
+
+    #[test]
+    fn dates_are_refused_in_words() {
+        assert_eq!(
+            super::parse_date(" 2025-02-14 ").map(|d| d.to_string()),
+            Ok("2025-02-14".to_owned())
+        );
+        for (raw, expected) in [
+            (
+                "2025-02-30",
+                "`2025-02-30` is not a date: 2025-02 has days 1 to 28",
+            ),
+            ("2025-2-3", "`2025-2-3` is not a date: use YYYY-MM-DD"),
+            ("2026-13-01", "`2026-13-01` is not a date: use YYYY-MM-DD"),
+            ("2025-015", "`2025-015` is not a date: use YYYY-MM-DD"),
+            ("soon", "`soon` is not a date: use YYYY-MM-DD"),
+        ] {
+            assert_eq!(super::parse_date(raw), Err(expected.to_owned()), "{raw}");
+        }
+        assert_eq!(super::date_problem("unknown field `x`"), None);
+        assert_eq!(
+            super::date_problem(
+                "parsed date is not valid: parameter 'day' for `2030-02` is invalid, must be in \
+                 range `1..=28` at line 1 column 19"
+            )
+            .as_deref(),
+            Some("2030-02 has days 1 to 28"),
+            "serde's position after the message is not part of the problem"
+        );
+    }
 
     #[test]
     fn business_is_the_product_owner_role_in_manifests_and_on_the_command_line() {

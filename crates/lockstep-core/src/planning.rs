@@ -192,8 +192,44 @@ pub fn remaining_share(status: ItemStatus) -> f64 {
     }
 }
 
-/// How far ahead calendars are laid out.
+/// How far beyond the program's last date calendars are laid out.
 const HORIZON_DAYS: i64 = 3 * 366;
+
+/// The most days a calendar is laid out for, whatever the dates: a century.
+const MAX_HORIZON_DAYS: i64 = 100 * 366;
+
+/// How many days from `today` the team calendars cover: [`HORIZON_DAYS`] past the
+/// program's last date (target dates, ETAs, due dates, pins), plus twice its longest
+/// pessimistic estimate, so a plan made long before its release, or an item of years,
+/// is laid out in working days rather than cut off.
+fn calendar_horizon(state: &State, today: Date) -> i64 {
+    let last = state
+        .releases()
+        .values()
+        .map(|r| r.spec.target_date)
+        .chain(
+            state
+                .items()
+                .values()
+                .flat_map(|i| [i.eta, i.spec.due, i.spec.pinned_start])
+                .flatten(),
+        )
+        .map(|date| day_index(today, date))
+        .max()
+        .unwrap_or(0)
+        .max(0);
+    let longest = state
+        .items()
+        .values()
+        .filter_map(|i| {
+            i.spec
+                .estimate
+                .map(|e| i64::from(e.pessimistic.max(e.likely)))
+        })
+        .max()
+        .unwrap_or(0);
+    (last + 2 * longest + HORIZON_DAYS).min(MAX_HORIZON_DAYS)
+}
 
 fn day_index(today: Date, date: Date) -> i64 {
     i64::from((date - today).get_days())
@@ -205,9 +241,9 @@ fn date_at(today: Date, day: i64) -> Date {
 }
 
 /// Working days of a team from `today` on, as one-day intervals.
-fn team_calendar(state: &State, team: &Name, today: Date) -> Calendar {
+fn team_calendar(state: &State, team: &Name, today: Date, horizon: i64) -> Calendar {
     let Some(team) = state.teams().get(team) else {
-        return Calendar::new([Interval::new(0, HORIZON_DAYS)]);
+        return Calendar::new([Interval::new(0, horizon)]);
     };
     let days: Vec<jiff::civil::Weekday> = team
         .spec
@@ -216,7 +252,7 @@ fn team_calendar(state: &State, team: &Name, today: Date) -> Calendar {
         .iter()
         .map(|d| Weekday::to_jiff(*d))
         .collect();
-    Calendar::new((0..HORIZON_DAYS).filter_map(|day| {
+    Calendar::new((0..horizon).filter_map(|day| {
         let date = date_at(today, day);
         let working = days.contains(&date.weekday()) && !team.spec.holidays.contains(&date);
         working.then(|| Interval::new(day, day + 1))
@@ -253,6 +289,7 @@ fn constrained_starts(
     seed: u64,
     previous: Option<&BTreeMap<String, Date>>,
 ) -> Result<HashMap<Name, Constrained>, PlanError> {
+    let horizon = calendar_horizon(state, today);
     let items: Vec<&Item> = state
         .items()
         .values()
@@ -296,9 +333,9 @@ fn constrained_starts(
         }
         let work = remaining_working_days(item).ceil() as i64;
         let activity = builder.activity(work, &demand);
-        let calendar = *calendars
-            .entry(&item.spec.team)
-            .or_insert_with(|| builder.add_calendar(team_calendar(state, &item.spec.team, today)));
+        let calendar = *calendars.entry(&item.spec.team).or_insert_with(|| {
+            builder.add_calendar(team_calendar(state, &item.spec.team, today, horizon))
+        });
         builder.use_calendar(activity, calendar, ActivityMode::Interruptible);
         // Due by its own date, else its release's code freeze, else target date
         // (the day itself included).
@@ -447,6 +484,7 @@ pub fn plan_release(
         .get(release)
         .ok_or_else(|| PlanError::UnknownRelease(release.to_owned()))?;
     let today = options.today;
+    let horizon = calendar_horizon(state, today);
     let items: Vec<&Item> = state.items_of(&release.name).collect();
     let index: HashMap<&Name, usize> = items
         .iter()
@@ -599,7 +637,7 @@ pub fn plan_release(
             let work = remaining_working_days(item).ceil() as i64;
             let calendar = calendars
                 .entry(&item.spec.team)
-                .or_insert_with(|| team_calendar(state, &item.spec.team, today));
+                .or_insert_with(|| team_calendar(state, &item.spec.team, today, horizon));
             let s = calendar
                 .earliest_start(earliest, work, ActivityMode::Interruptible)
                 .unwrap_or(earliest);
@@ -607,16 +645,31 @@ pub fn plan_release(
                 .finish(s, work, ActivityMode::Interruptible)
                 .unwrap_or(s + work);
             // The team's reported ETA is what it expects; the plan never promises an
-            // earlier finish than the team itself does.
-            match item.eta.filter(|_| remaining_share(item.status) > 0.0) {
-                Some(eta) if day_index(today, eta) + 1 > f => {
-                    waits_for[activity].push(format!("the team's ETA {eta}"));
-                    eta_working_days[activity] = Some(
-                        calendar
-                            .working_time_between(s, day_index(today, eta) + 1)
-                            .max(work),
-                    );
-                    (s, day_index(today, eta) + 1)
+            // earlier finish than the team itself does. An ETA on a day the team does
+            // not work is the end of its last working day before, as the forecast,
+            // which counts working days, reads it too.
+            let by_eta = item
+                .eta
+                .filter(|_| remaining_share(item.status) > 0.0)
+                .map(|eta| {
+                    let end = day_index(today, eta) + 1;
+                    let worked = calendar.working_time_between(s, end).max(work);
+                    let finish = calendar
+                        .finish(s, worked, ActivityMode::Interruptible)
+                        .unwrap_or(end)
+                        .min(end);
+                    (eta, worked, finish)
+                });
+            match by_eta {
+                Some((eta, worked, finish)) if finish > f => {
+                    let last = date_at(today, finish - 1);
+                    waits_for[activity].push(if last == eta {
+                        format!("the team's ETA {eta}")
+                    } else {
+                        format!("the team's ETA {eta}, a day it does not work: done by {last}")
+                    });
+                    eta_working_days[activity] = Some(worked);
+                    (s, finish)
                 }
                 _ => (s, f),
             }

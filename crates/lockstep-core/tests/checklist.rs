@@ -242,8 +242,13 @@ fn a_hotfix_takes_the_smaller_expedited_checklist_and_needs_named_approvers() {
 #[test]
 fn quorum_counts_distinct_approvers_and_is_met_at_two_of_three() {
     let mut given = Given::new();
+    given.rules("q1", vec![people(&["sid", "sam", "uma"], 2)]);
+    let (_, missing) = sign_offs(&given, "q1");
+    assert_eq!(
+        missing[0], "go/no-go not requested yet (`lockstep signoff q1 --request`)",
+        "the hint is a command that runs"
+    );
     given
-        .rules("q1", vec![people(&["sid", "sam", "uma"], 2)])
         .request("q1", "rita")
         .sign("q1", "sid", SignOffDecision::Approve);
     let (status, missing) = sign_offs(&given, "q1");

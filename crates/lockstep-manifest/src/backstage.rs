@@ -280,7 +280,8 @@ pub(crate) fn resolve(entities: Vec<Parsed>, files: &[String]) -> Resolved {
             Kind::Skipped(kind, name) => resolved.notes.push(ManifestError {
                 location: at(parsed, &name.referenced),
                 message: format!(
-                    "Backstage {kind} `{}` skipped: Lockstep has no {kind} to import it as",
+                    "Backstage {kind} `{}` skipped: Lockstep imports Groups, Users, Components \
+                     and APIs only",
                     name.value
                 ),
             }),

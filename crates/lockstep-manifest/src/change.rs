@@ -101,6 +101,28 @@ pub struct Move {
     pub sources: Vec<ChangeSource>,
 }
 
+/// A move's start as written by a person: a local date and time such as
+/// `2026-01-06T10:00` (or with a space, or seconds), read in the deployment's time zone.
+/// A date alone (which would mean midnight) and a time with an offset or zone (which
+/// would be silently ignored) are refused, with what to write instead.
+pub fn parse_start(raw: &str) -> Result<jiff::civil::DateTime, String> {
+    const EXAMPLE: &str =
+        "a local date and time such as 2026-01-06T10:00, read in the deployment's time zone";
+    let raw = raw.trim();
+    match raw.split_once(['T', ' ']) {
+        None if raw.parse::<jiff::civil::Date>().is_ok() => {
+            return Err(format!("`{raw}` has no time of day: give {EXAMPLE}"));
+        }
+        Some((_, time)) if time.contains(['Z', 'z', '+', '-', '[']) => {
+            return Err(format!(
+                "`{raw}` carries an offset or zone, which a move does not take: give {EXAMPLE}"
+            ));
+        }
+        _ => {}
+    }
+    raw.parse().map_err(|_| format!("`{raw}` is not {EXAMPLE}"))
+}
+
 /// The change request that moves `release` so its deployment starts at `to`, in its
 /// deployment's time zone; without `to`, where the calendar's conflicts propose
 /// (`lockstep_core::conflicts::proposed_move`). Refused, with the reason, for an unknown

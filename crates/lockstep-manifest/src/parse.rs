@@ -580,19 +580,12 @@ fn readable(message: &str) -> String {
     if message.starts_with("non-finite float") {
         return "expected a number, found `.nan` or `.inf`".to_owned();
     }
-    // jiff: "parsed date is not valid: parameter 'day' for `2025-02` is invalid, must be
-    // in range `1..=28`".
-    if let Some(rest) = message.strip_prefix("parsed date is not valid: parameter 'day' for `")
-        && let Some((month, tail)) = rest.split_once('`')
-        && let Some(last) = tail
-            .split("..=")
-            .nth(1)
-            .map(|t| t.trim_matches(|c: char| !c.is_ascii_digit()))
-    {
-        return format!("not a date: {month} has days 1 to {last}");
-    }
-    if message.starts_with("parsed date is not valid") {
-        return "not a valid date: use YYYY-MM-DD".to_owned();
+    if let Some(problem) = lockstep_core::date_problem(message) {
+        return if problem.starts_with("use ") {
+            format!("not a valid date: {problem}")
+        } else {
+            format!("not a date: {problem}")
+        };
     }
     message.to_owned()
 }

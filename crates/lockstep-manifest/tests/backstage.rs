@@ -130,7 +130,7 @@ fn the_example_catalog_stands_in_for_the_programs_teams_and_components() {
     let notes = notes.join("\n");
     for expected in [
         "Backstage System `analytics` skipped",
-        "Backstage Resource `analytics-db` skipped",
+        "Backstage Resource `analytics-db` skipped: Lockstep imports Groups, Users, Components and APIs only",
         "dependsOn `resource:default/analytics-db` ignored",
         "user `sarah` is in groups `frontend`, `platform`; Lockstep keeps one team per person: `frontend`",
     ] {

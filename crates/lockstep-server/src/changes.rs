@@ -383,7 +383,12 @@ async fn propose_move(
     if let Some(reason) = &body.reason {
         crate::wire::check_length("reason", reason, crate::wire::MAX_REASON_CHARS)?;
     }
-    let to = body.to.as_deref().map(parse_start).transpose()?;
+    let to = body
+        .to
+        .as_deref()
+        .map(lockstep_manifest::change::parse_start)
+        .transpose()
+        .map_err(|e| ApiError::bad_request("to", e))?;
     let proposal = {
         let state = app.state.read().await;
         if !state.releases().contains_key(&release) {
@@ -403,16 +408,6 @@ async fn propose_move(
     };
     let (_, view) = commit(&app, &caller, write, body.reason).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
-}
-
-/// A local start such as `2026-01-06T10:00`, or a 400 naming `to`.
-fn parse_start(raw: &str) -> Result<jiff::civil::DateTime, ApiError> {
-    raw.trim().parse().map_err(|_| {
-        ApiError::bad_request(
-            "to",
-            format!("`{raw}` is not a local date and time such as 2026-01-06T10:00"),
-        )
-    })
 }
 
 /// `POST /change-requests/{name}/approve|reject|withdraw`.

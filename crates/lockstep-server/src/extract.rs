@@ -113,10 +113,14 @@ fn json_problem(rejection: &JsonRejection, limit: usize) -> ApiError {
         .split_once("target type: ")
         .or_else(|| text.split_once("JSON body: "))
         .map_or(text.as_str(), |(_, rest)| rest);
-    let (mut field, detail) = match message.split_once(": ") {
+    let (mut field, mut detail) = match message.split_once(": ") {
         Some((path, detail)) if !path.contains(' ') => (Some(path.to_owned()), detail.to_owned()),
         _ => (None, message.to_owned()),
     };
+    if let Some(problem) = lockstep_core::date_problem(&detail) {
+        let at = detail.rfind(" at line ").map_or("", |i| &detail[i..]);
+        detail = format!("not a date: {problem}{at}");
+    }
     if let Some(unknown) = detail
         .strip_prefix("unknown field `")
         .and_then(|rest| rest.split('`').next())

@@ -263,6 +263,7 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .nest("/api/v1", api)
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(axum::middleware::from_fn(pages::html_problems))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
             auth::authenticate,

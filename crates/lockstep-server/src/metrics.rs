@@ -40,42 +40,48 @@ fn date_param(query: &ListQuery, key: &str) -> Result<Option<Date>, ApiError> {
         .filters(&["from", "to"])?
         .get(key)
         .map(|raw| {
-            raw.parse::<Date>().map_err(|_| {
-                ApiError::bad_request(key, format!("`{raw}` is not a date: use YYYY-MM-DD"))
-            })
+            lockstep_core::parse_date(raw).map_err(|detail| ApiError::bad_request(key, detail))
         })
         .transpose()
 }
 
 /// The period `[from, to)` of whole UTC days: `to` is the day after the last (today by
-/// default), `from` defaults to [`DEFAULT_DAYS`] before it.
+/// default), `from` defaults to [`DEFAULT_DAYS`] before it. An error names the field at
+/// fault (`from` or `to`) and says what is wrong with it.
 pub fn period(
     from: Option<Date>,
     to: Option<Date>,
     now: Timestamp,
-) -> Result<(Timestamp, Timestamp), String> {
-    let last = to.unwrap_or_else(|| now.to_zoned_datetime(TimeZone::UTC).date());
-    let end = last
-        .checked_add(1.day())
-        .map_err(|_| format!("{last} is too late a date"))?;
-    let start = match from {
-        Some(from) => from,
-        None => end
-            .checked_sub(DEFAULT_DAYS.days())
-            .map_err(|_| format!("{last} is too early a date"))?,
-    };
-    if start >= end {
-        return Err(format!(
-            "the period starts ({start}) after it ends ({last})"
-        ));
-    }
+) -> Result<(Timestamp, Timestamp), (&'static str, String)> {
     let instant = |date: Date| {
         date.to_datetime(jiff::civil::Time::midnight())
             .to_zoned_datetime(TimeZone::UTC)
             .map(|zoned| zoned.timestamp())
-            .map_err(|e| e.to_string())
+            .ok()
     };
-    Ok((instant(start)?, instant(end)?))
+    let last = to.unwrap_or_else(|| now.to_zoned_datetime(TimeZone::UTC).date());
+    let end = last
+        .checked_add(1.day())
+        .ok()
+        .and_then(|end| Some((end, instant(end)?)));
+    let Some((end, end_at)) = end else {
+        return Err(("to", format!("{last} is too late a date")));
+    };
+    let start = match from {
+        Some(from) => from,
+        None => end
+            .checked_sub(DEFAULT_DAYS.days())
+            .map_err(|_| ("to", format!("{last} is too early a date")))?,
+    };
+    if start >= end {
+        return Err((
+            "to",
+            format!("the period starts ({start}) after it ends ({last})"),
+        ));
+    }
+    let start_at =
+        instant(start).ok_or_else(|| ("from", format!("{start} is too early a date")))?;
+    Ok((start_at, end_at))
 }
 
 /// `GET /metrics?from=&to=`: the figures of releases shipped from `from` to `to`
@@ -89,7 +95,7 @@ pub(crate) async fn metrics(
         date_param(&query, "to")?,
         Timestamp::now(),
     )
-    .map_err(|detail| ApiError::bad_request("from", detail))?;
+    .map_err(|(field, detail)| ApiError::bad_request(field, detail))?;
     let ledger = ledger(&app).await?;
     let state = app.state.read().await;
     let zones =
@@ -434,9 +440,7 @@ pub(crate) fn query_date(uri: &axum::http::Uri, key: &str) -> Result<Option<Date
         .into_iter()
         .find(|(k, _)| k == key)
         .map(|(_, raw)| {
-            raw.parse::<Date>().map_err(|_| {
-                ApiError::bad_request(key, format!("`{raw}` is not a date: use YYYY-MM-DD"))
-            })
+            lockstep_core::parse_date(&raw).map_err(|detail| ApiError::bad_request(key, detail))
         })
         .transpose()
 }
@@ -532,7 +536,7 @@ pub(crate) async fn page(
         query_date(&uri, "to")?,
         Timestamp::now(),
     )
-    .map_err(|detail| ApiError::bad_request("from", detail))?;
+    .map_err(|(field, detail)| ApiError::bad_request(field, detail))?;
     let ledger = ledger(&app).await?;
     render(&app, &caller, &uri, |state| {
         let m = ledger.metrics(state, &zones(state)?, from, to);

@@ -60,6 +60,56 @@ pub(crate) fn code_spans(text: &str) -> String {
         .collect()
 }
 
+/// A problem answered to a browser's page request becomes a page: the same status, the
+/// problem's title and detail inside the site's header, and a way back, instead of a raw
+/// JSON document. API paths, and requests that do not ask for HTML first (`fetch`, curl,
+/// the CLI), keep the problem document.
+pub(crate) async fn html_problems(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let wants_html = !request.uri().path().starts_with("/api/")
+        && request
+            .headers()
+            .get(axum::http::header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.starts_with("text/html"));
+    let caller = request.extensions().get::<Caller>().cloned();
+    let response = next.run(request).await;
+    let is_problem = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/problem+json"));
+    let Some(caller) = caller.filter(|_| wants_html && is_problem) else {
+        return response;
+    };
+    let (parts, body) = response.into_parts();
+    let problem: serde_json::Value = match axum::body::to_bytes(body, 64 * 1024).await {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        Err(_) => serde_json::Value::Null,
+    };
+    let title = problem["title"].as_str().unwrap_or("Something went wrong");
+    let detail = problem["detail"].as_str().unwrap_or_default();
+    let page = layout(
+        title,
+        &caller,
+        None,
+        "",
+        &format!(
+            r#"<h1>{}</h1><p class="sub">{}</p><p><a href="/">Back to the releases</a></p>"#,
+            escape(title),
+            escape(detail),
+        ),
+    );
+    let mut response = (parts.status, Html(page)).into_response();
+    for (name, value) in &parts.headers {
+        if name != axum::http::header::CONTENT_TYPE && name != axum::http::header::CONTENT_LENGTH {
+            response.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    response
+}
+
 /// The page at `path`, with the site's header around `body`.
 pub(crate) fn layout(
     title: &str,

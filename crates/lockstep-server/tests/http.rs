@@ -173,6 +173,31 @@ async fn team_member_moves_own_team_items_but_not_other_teams() {
         )
         .await;
     }
+    // A bad date is refused in words, with where it is.
+    for (eta, says) in [
+        (
+            "2030-02-30",
+            "not a date: 2030-02 has days 1 to 28 at line 1 column ",
+        ),
+        ("2030-13-01", "not a date: use YYYY-MM-DD at line 1 column "),
+    ] {
+        let (status, problem) = h
+            .call(
+                Some("mike"),
+                Method::POST,
+                "/api/v1/items/api-endpoints/eta",
+                Some(json!({ "eta": eta })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(problem["field"], "eta", "{problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .is_some_and(|d| d.starts_with(says)),
+            "{problem}"
+        );
+    }
     check(
         &h,
         "mike",
@@ -1107,6 +1132,61 @@ async fn pages_send_anonymous_users_to_login_and_render_for_users() {
         html.contains("<svg") && html.contains("data-move=\"dashboard\""),
         "{html}"
     );
+
+    // A page that cannot be shown is a page too, for a browser; a script or the CLI asking
+    // the same path, and every API path, still get the problem document.
+    let browser = "text/html,application/xhtml+xml,*/*;q=0.8";
+    for (path, status, says) in [
+        ("/items/nope", StatusCode::NOT_FOUND, "nope"),
+        ("/releases", StatusCode::NOT_FOUND, "/releases"),
+        (
+            "/metrics?from=2026-12-01&to=2026-11-01",
+            StatusCode::BAD_REQUEST,
+            "the period starts (2026-12-01) after it ends (2026-11-01)",
+        ),
+    ] {
+        let headers = [("cookie", cookie.as_str()), ("accept", browser)];
+        let (got, headers, page) = h
+            .send(request(None, Method::GET, path, None, &headers))
+            .await;
+        assert_eq!(got, status, "{path}: {page}");
+        assert!(
+            headers[header::CONTENT_TYPE]
+                .as_bytes()
+                .starts_with(b"text/html"),
+            "{path}"
+        );
+        let html = page.as_str().expect("html");
+        assert!(
+            html.contains(says) && html.contains(r#"<a href="/">Back to the releases</a>"#),
+            "{path}: {html}"
+        );
+        let (got, headers, problem) = h
+            .send(request(
+                None,
+                Method::GET,
+                path,
+                None,
+                &[("cookie", &cookie)],
+            ))
+            .await;
+        assert_eq!(got, status, "{path}");
+        assert_eq!(
+            headers[header::CONTENT_TYPE],
+            "application/problem+json",
+            "{path}: {problem}"
+        );
+    }
+    let (_, headers, _) = h
+        .send(request(
+            None,
+            Method::GET,
+            "/api/v1/items/nope",
+            None,
+            &[("cookie", &cookie), ("accept", browser)],
+        ))
+        .await;
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
 }
 
 #[tokio::test]
@@ -2017,12 +2097,20 @@ async fn metrics_and_retrospectives_follow_the_log_as_it_grows() {
     for (path, field) in [
         ("/api/v1/metrics?from=soon", "from"),
         ("/api/v1/metrics?to=2025-02-30", "to"),
-        ("/api/v1/metrics?from=2025-03-01&to=2025-02-01", "from"),
+        ("/api/v1/metrics?from=2025-03-01&to=2025-02-01", "to"),
+        ("/api/v1/metrics?from=2026-01-01&to=9999-12-31", "to"),
+        ("/api/v1/metrics?from=2026-01-01&to=9999-12-30", "to"),
+        ("/api/v1/metrics?from=-009999-01-01&to=2026-01-01", "from"),
         ("/api/v1/metrics?release=r1", "release"),
     ] {
         let (status, value) = h.call(Some("viewer"), Method::GET, path, None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {value}");
         assert_eq!(value["field"], field, "{path}: {value}");
+        let detail = value["detail"].as_str().unwrap_or_default();
+        assert!(
+            !detail.contains("overflow") && !detail.contains("parameter '"),
+            "a person's words, not the date library's: {detail}"
+        );
     }
     let (status, value) = h
         .call(
@@ -2228,6 +2316,12 @@ async fn a_calendar_conflict_is_proposed_as_a_move_and_approved_by_someone_else(
     let path = "/api/v1/releases/web-2025-12-23/move";
     for (body, expected, field) in [
         (json!({"to": "next tuesday"}), StatusCode::BAD_REQUEST, "to"),
+        (json!({"to": "2026-01-06"}), StatusCode::BAD_REQUEST, "to"),
+        (
+            json!({"to": "2026-01-06T10:00Z"}),
+            StatusCode::BAD_REQUEST,
+            "to",
+        ),
         (
             json!({"to": "2026-01-06T23:50"}),
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -181,13 +181,6 @@ fn decide_change(
     Ok(decide(state, command.clone(), now)?)
 }
 
-/// `--to` as a local date and time.
-fn parse_start(raw: &str) -> anyhow::Result<jiff::civil::DateTime> {
-    raw.trim()
-        .parse()
-        .map_err(|_| anyhow!("--to: `{raw}` is not a local date and time such as 2026-01-06T10:00"))
-}
-
 fn print_view(output: Output, view: &Value) {
     match output {
         Output::Json => println!("{view:#}"),
@@ -316,4 +309,9 @@ async fn remote(global: &Global, verb: ChangeVerb) -> anyhow::Result<ExitCode> {
     };
     print_view(global.output, &answer);
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--to` as a local date and time.
+fn parse_start(raw: &str) -> anyhow::Result<jiff::civil::DateTime> {
+    lockstep_manifest::change::parse_start(raw).map_err(|e| anyhow!("--to: {e}"))
 }

@@ -130,11 +130,6 @@ fn parse_name(raw: &str, what: &str) -> anyhow::Result<Name> {
     Name::parse(raw).with_context(|| format!("invalid {what} name `{raw}`"))
 }
 
-fn parse_date(raw: &str) -> anyhow::Result<Date> {
-    raw.parse::<Date>()
-        .with_context(|| format!("invalid date `{raw}` (expected YYYY-MM-DD)"))
-}
-
 fn today() -> Date {
     Timestamp::now().to_zoned_datetime(TimeZone::UTC).date()
 }
@@ -195,7 +190,7 @@ pub async fn message(global: &Global, args: MessageArgs) -> anyhow::Result<ExitC
                     .transpose()?,
                 role: preview.role.as_deref().map(parse_role).transpose()?,
                 date: match preview.date.as_deref() {
-                    Some(raw) => parse_date(raw)?,
+                    Some(raw) => crate::verbs::parse_date(raw)?,
                     None => today(),
                 },
                 format: match format {
@@ -781,7 +776,7 @@ pub async fn outbox(global: &Global, args: OutboxArgs) -> anyhow::Result<ExitCod
             let templates = load_templates(templates.as_deref())?;
             warn_undeclared_channels(&config, &open(global).await?.load().await?);
             let date = match date.as_deref() {
-                Some(raw) => parse_date(raw)?,
+                Some(raw) => crate::verbs::parse_date(raw)?,
                 None => today(),
             };
             let weekly_on = parse_weekday(&weekly_on)?;

@@ -368,7 +368,7 @@ pub async fn metrics(global: &Global, args: MetricsArgs) -> anyhow::Result<ExitC
         }
         None => {
             let (from, to) = lockstep_server::metrics::period(args.from, args.to, Timestamp::now())
-                .map_err(anyhow::Error::msg)?;
+                .map_err(|(field, detail)| anyhow::anyhow!("--{field}: {detail}"))?;
             let (program, ledger) = local_ledger(global).await?;
             let state = program.load().await?;
             let zones = crate::plan_cmd::time_zones(&state)?;

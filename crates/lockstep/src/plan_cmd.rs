@@ -95,9 +95,7 @@ pub fn run(args: PlanArgs, output: Output) -> anyhow::Result<ExitCode> {
         state.apply(index as i64 + 1, event);
     }
     let today = match &args.today {
-        Some(raw) => raw
-            .parse()
-            .with_context(|| format!("`{raw}` is not a date: use YYYY-MM-DD"))?,
+        Some(raw) => crate::verbs::parse_date(raw)?,
         None => now.to_zoned_datetime(TimeZone::UTC).date(),
     };
     let releases: Vec<String> = match &args.release {

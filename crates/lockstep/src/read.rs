@@ -693,11 +693,7 @@ pub async fn describe(global: &Global, args: DescribeArgs) -> anyhow::Result<Exi
                     .releases()
                     .get(name)
                     .ok_or_else(|| missing("release", &mut state.releases().keys()))?;
-                let items: Vec<_> = state
-                    .items_of(&release.name)
-                    .map(|i| (i.name.to_string(), i.status.to_string()))
-                    .collect();
-                json!({ "release": release, "items": items })
+                json!({ "release": release, "items": release_items(state.items_of(&release.name)) })
             }
             Kind::Items => {
                 let item = state
@@ -817,6 +813,22 @@ pub async fn history(global: &Global, args: HistoryArgs) -> anyhow::Result<ExitC
         ),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A release's items as `describe release` shows them: name, title, team and status.
+pub(crate) fn release_items<'a>(
+    items: impl Iterator<Item = &'a lockstep_core::Item>,
+) -> Vec<Value> {
+    items
+        .map(|i| {
+            json!({
+                "name": i.name,
+                "title": i.spec.title,
+                "team": i.spec.team,
+                "status": i.status.to_string(),
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -585,11 +585,7 @@ pub async fn describe(
         };
         if args.kind == Kind::Releases {
             let items: Vec<Item> = client.all(&format!("{path}/items")).await?;
-            let items: Vec<(String, String)> = items
-                .iter()
-                .map(|i| (i.name.to_string(), i.status.to_string()))
-                .collect();
-            json!({ "release": value, "items": items })
+            json!({ "release": value, "items": crate::read::release_items(items.iter()) })
         } else {
             value
         }
@@ -654,11 +650,6 @@ pub async fn history(
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse_date(raw: &str) -> anyhow::Result<jiff::civil::Date> {
-    raw.parse()
-        .with_context(|| format!("`{raw}` is not a date: use YYYY-MM-DD"))
-}
-
 /// `lockstep --server URL item status|eta|update`
 pub async fn item(client: &Client, global: &Global, args: ItemArgs) -> anyhow::Result<ExitCode> {
     let (item, verb, body) = match args.verb {
@@ -681,13 +672,13 @@ pub async fn item(client: &Client, global: &Global, args: ItemArgs) -> anyhow::R
             let eta = if eta == "none" {
                 None
             } else {
-                Some(parse_date(&eta)?)
+                Some(crate::verbs::parse_date(&eta)?)
             };
             (item, "eta", json!({ "eta": eta, "reason": reason }))
         }
         ItemVerb::Update { item, text, date } => {
             let date = match date {
-                Some(date) => parse_date(&date)?,
+                Some(date) => crate::verbs::parse_date(&date)?,
                 None => jiff::Timestamp::now()
                     .to_zoned_datetime(jiff::tz::TimeZone::UTC)
                     .date(),

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, anyhow};
+use anyhow::anyhow;
 use lockstep_core::{
     Command, EventMeta, ItemStatus, Name, RiskStatus, ScenarioResult, StatusUpdate, decide,
 };
@@ -13,9 +13,9 @@ use crate::cli::{
     Global, IntegrationArgs, IntegrationVerb, ItemArgs, ItemVerb, Output, RiskArgs, RiskVerb,
 };
 
-fn parse_date(raw: &str) -> anyhow::Result<jiff::civil::Date> {
-    raw.parse()
-        .with_context(|| format!("`{raw}` is not a date: use YYYY-MM-DD"))
+/// A date argument, refused in words.
+pub(crate) fn parse_date(raw: &str) -> anyhow::Result<jiff::civil::Date> {
+    lockstep_core::parse_date(raw).map_err(anyhow::Error::msg)
 }
 
 pub async fn item(global: &Global, args: ItemArgs) -> anyhow::Result<ExitCode> {

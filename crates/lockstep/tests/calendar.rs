@@ -96,6 +96,20 @@ fn a_conflict_is_proposed_as_a_move_here_and_against_a_server() {
             "--to: `tuesday` is not a local date and time",
         ),
         (
+            &["change", "move", "web-2025-12-23", "--to", "2026-01-13"][..],
+            "--to: `2026-01-13` has no time of day",
+        ),
+        (
+            &[
+                "change",
+                "move",
+                "web-2025-12-23",
+                "--to",
+                "2026-01-13T10:00-08:00",
+            ][..],
+            "--to: `2026-01-13T10:00-08:00` carries an offset or zone",
+        ),
+        (
             &[
                 "change",
                 "move",

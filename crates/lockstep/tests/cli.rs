@@ -152,6 +152,11 @@ fn item_verbs_record_who_and_why() {
         error.contains("unknown item `frontend-dashbord` (did you mean `frontend-dashboard`?)"),
         "{error}"
     );
+    let error = ws.fails(&["item", "eta", "frontend-dashboard", "2025-2-3"]);
+    assert!(
+        error.contains("`2025-2-3` is not a date: use YYYY-MM-DD") && !error.contains("digit"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -328,6 +333,15 @@ fn serve_demo_shows_a_release_in_progress_today() {
         "--server", &url, "describe", "release", "q1-2025", "-o", "json",
     ]);
     let release: serde_json::Value = serde_json::from_str(&release).expect("json");
+    let backend = release["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|i| i["name"] == "backend-data-pipeline"))
+        .expect("the release's items, by name");
+    assert_eq!(backend["team"], "backend", "{backend}");
+    assert!(
+        backend["status"].as_str().is_some_and(|s| !s.is_empty()),
+        "{backend}"
+    );
     let release = &release["release"];
     let (status, body) = get(&server.address, "/api/v1/releases/q1-2025");
     assert_eq!(status, 401, "{body}");
@@ -465,8 +479,9 @@ fn plan_shows_the_seed_chain_as_critical_path() {
         "--trials",
         "500",
     ]);
-    // Frontend (ETA Friday Feb 14) and Mobile (ETA Feb 15) both feed integration testing
-    // on Monday: both are critical, and the chain runs through one of them.
+    // Frontend (ETA Friday Feb 14) and Mobile (ETA Saturday Feb 15, a day the team does
+    // not work, so done by Friday) both feed integration testing, which starts that
+    // Saturday as committed: both are critical, and the chain runs through one of them.
     let chain = out
         .lines()
         .find_map(|line| line.strip_prefix("critical path: "))
@@ -487,8 +502,47 @@ fn plan_shows_the_seed_chain_as_critical_path() {
         );
     }
     assert!(out.contains("chance of finishing by 2025-03-01"), "{out}");
+    assert!(
+        out.contains(
+            "mobile-analytics-view waits for the team's ETA 2025-02-15, a day it does not work: done by 2025-02-14"
+        ),
+        "{out}"
+    );
+    // The plan and the forecast read the weekend ETA alike: the forecast's median is the
+    // planned finish, and integration testing keeps its committed end.
+    assert!(
+        out.contains("planned finish 2025-02-23 (6 day(s) before the target)")
+            && out.contains("forecast (500 trials): P50 2025-02-23"),
+        "{out}"
+    );
+    assert!(
+        out.lines()
+            .any(|line| line.starts_with("*  integration-testing")
+                && line.contains("2025-02-15  2025-02-22  2025-02-22  ")),
+        "{out}"
+    );
     // Offline: nothing was written to the log.
     assert_eq!(ws.n_events(), 0);
+}
+
+#[test]
+fn a_plan_made_years_ahead_forecasts_in_working_days_to_the_end() {
+    // Team calendars reach past the release's dates, however early the plan is made: the
+    // forecast is not cut off where a fixed horizon from today would end.
+    let ws = Workspace::new();
+    let out = ws.ok(&[
+        "plan",
+        &example(),
+        "--today",
+        "2020-01-01",
+        "--trials",
+        "200",
+    ]);
+    assert!(
+        out.contains("planned finish 2025-02-23")
+            && out.contains("forecast (200 trials): P50 2025-02-23"),
+        "{out}"
+    );
 }
 
 #[test]
