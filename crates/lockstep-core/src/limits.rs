@@ -1,6 +1,7 @@
 //! Limits on what a command carries. Free text stays in the event log and on every page
 //! and message that shows it, so a title is a line, not a document, and no text carries
-//! control characters that break terminals, feeds or XML. Dates stay within the years a
+//! control characters that break terminals, feeds or XML, nor the invisible ones that
+//! reorder text on screen. Dates stay within the years a
 //! release plan can mean (1970 to 2199): `-009999-01-01` or `9999-12-31` is a typo, and
 //! would break calendar feeds and day arithmetic downstream.
 
@@ -356,7 +357,23 @@ fn checked(field: &str, text: &str, limit: usize, multiline: bool) -> Result<(),
             ),
         ));
     }
+    if let Some(bidi) = text.chars().find(|&c| is_bidi_control(c)) {
+        return Err(DomainError::invalid(
+            field,
+            format!(
+                "holds the bidirectional control character U+{:04X}, which makes text show \
+                 in another order than it is written; use plain text",
+                u32::from(bidi)
+            ),
+        ));
+    }
     Ok(())
+}
+
+/// The invisible characters that reorder text on screen (embeddings, overrides, isolates
+/// and marks): in a title they misalign tables and can make one name look like another.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
@@ -390,6 +407,17 @@ mod tests {
         let bell = check(&team_titled("API\u{7} team")).expect_err("control");
         assert!(bell.to_string().contains("U+0007"), "{bell}");
         assert!(check(&team_titled("two\nlines")).is_err());
+        let flipped = check(&team_titled("API \u{202E}maet")).expect_err("bidi override");
+        assert!(
+            flipped
+                .to_string()
+                .contains("bidirectional control character U+202E"),
+            "{flipped}"
+        );
+        assert!(
+            check(&team_titled("مرحبا API")).is_ok(),
+            "right-to-left text is fine"
+        );
     }
 
     #[test]
