@@ -478,16 +478,49 @@ impl<'s> EnvironmentRules<'s> {
     }
 }
 
-/// The windows of every environment, in start order.
-fn by_environment(windows: &[DeploymentWindow]) -> BTreeMap<&Name, Vec<&DeploymentWindow>> {
-    let mut busy: BTreeMap<&Name, Vec<&DeploymentWindow>> = BTreeMap::new();
+/// The windows of one environment in start order, and the longest of them.
+struct Busy<'a> {
+    windows: Vec<&'a DeploymentWindow>,
+    longest: SignedDuration,
+}
+
+/// The windows of every environment.
+fn by_environment(windows: &[DeploymentWindow]) -> BTreeMap<&Name, Busy<'_>> {
+    let mut busy: BTreeMap<&Name, Busy<'_>> = BTreeMap::new();
     for window in windows {
-        busy.entry(&window.environment).or_default().push(window);
+        let entry = busy.entry(&window.environment).or_insert(Busy {
+            windows: Vec::new(),
+            longest: SignedDuration::ZERO,
+        });
+        entry.windows.push(window);
+        entry.longest = entry.longest.max(window.start.duration_until(window.end));
     }
-    for windows in busy.values_mut() {
-        windows.sort_by_key(|w| w.start);
+    for busy in busy.values_mut() {
+        busy.windows.sort_by_key(|w| w.start);
     }
     busy
+}
+
+impl Busy<'_> {
+    /// The window other than `release`'s overlapping `[start, end)` that ends last: found
+    /// among those starting before `end`, walking back no further than the longest window
+    /// can reach.
+    fn overlapping(
+        &self,
+        release: &Name,
+        start: Timestamp,
+        end: Timestamp,
+    ) -> Option<&DeploymentWindow> {
+        let before_end = self.windows.partition_point(|w| w.start < end);
+        let reach = start.checked_sub(self.longest).unwrap_or(start);
+        self.windows[..before_end]
+            .iter()
+            .rev()
+            .take_while(|w| w.start >= reach)
+            .filter(|w| &w.release != release && start < w.end)
+            .max_by_key(|w| w.end)
+            .copied()
+    }
 }
 
 /// Where a release's window may move: clear of its environment's blackouts and of the
@@ -496,7 +529,7 @@ struct Placement<'a, 's> {
     window: &'a DeploymentWindow,
     length: SignedDuration,
     rules: &'a EnvironmentRules<'s>,
-    others: &'a [&'a DeploymentWindow],
+    busy: Option<&'a Busy<'a>>,
     zone: &'a TimeZone,
 }
 
@@ -504,14 +537,14 @@ impl<'a, 's> Placement<'a, 's> {
     fn of(
         window: &'a DeploymentWindow,
         rules: &'a BTreeMap<&Name, EnvironmentRules<'s>>,
-        busy: &'a BTreeMap<&Name, Vec<&'a DeploymentWindow>>,
+        busy: &'a BTreeMap<&Name, Busy<'a>>,
         zones: &'a BTreeMap<String, TimeZone>,
     ) -> Option<Placement<'a, 's>> {
         Some(Placement {
             window,
             length: window.start.duration_until(window.end),
             rules: rules.get(&window.environment)?,
-            others: busy.get(&window.environment).map_or(&[], Vec::as_slice),
+            busy: busy.get(&window.environment),
             zone: zones.get(&window.time_zone)?,
         })
     }
@@ -527,10 +560,8 @@ impl<'a, 's> Placement<'a, 's> {
         }
         let end = start.checked_add(self.length).unwrap_or(start);
         if let Some(other) = self
-            .others
-            .iter()
-            .filter(|w| w.release != self.window.release && w.start < end && start < w.end)
-            .max_by_key(|w| w.end)
+            .busy
+            .and_then(|busy| busy.overlapping(&self.window.release, start, end))
         {
             return Some((Obstacle::Release(other.release.clone()), Some(other.end)));
         }
