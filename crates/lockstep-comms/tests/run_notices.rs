@@ -160,6 +160,7 @@ fn step_with_note(
             by: by.to_owned(),
             note: note.map(str::to_owned),
             break_glass: None,
+            freezes: Vec::new(),
         },
     )
 }
@@ -240,6 +241,7 @@ fn the_same_commit_writes_the_same_keys_so_writing_it_again_is_a_no_op() {
             by: "mike".to_owned(),
             note: None,
             break_glass: None,
+            freezes: Vec::new(),
         },
         at(now),
     )

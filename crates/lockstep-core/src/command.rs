@@ -213,7 +213,10 @@ pub enum Command {
         by: String,
         options: crate::run::RunOptions,
     },
-    /// Move one step of the current phase (deploy or rollback) of a run.
+    /// Move one step of the current phase (deploy or rollback) of a run. `freezes` are
+    /// the blackouts in force now, resolved at the edge like a runbook
+    /// ([`crate::runbook::freezes_at`]); starting a deploy step inside one, or inside a
+    /// deny window of the run's runbook, needs `break_glass`.
     ChangeRunStep {
         release: Name,
         step: Name,
@@ -221,6 +224,7 @@ pub enum Command {
         by: String,
         note: Option<String>,
         break_glass: Option<String>,
+        freezes: Vec<crate::runbook::DenyWindow>,
     },
     /// Answer for the escalations of the blocker `item`: `escalations` names them by the
     /// event that raised each (`release:q1-2025@24`, as the outbox keys of their notices

@@ -943,6 +943,7 @@ impl Decider<'_> {
                 by,
                 note,
                 break_glass,
+                freezes,
             } => crate::run::change_step(
                 state,
                 crate::run::StepChange {
@@ -952,6 +953,7 @@ impl Decider<'_> {
                     by,
                     note,
                     break_glass,
+                    freezes,
                 },
                 now,
             ),

@@ -344,15 +344,30 @@ impl Run {
         }
     }
 
-    /// Whether this run watches signals: it is deploying or completed, with no
-    /// rollback started.
-    fn watches(&self) -> bool {
-        self.rollback.is_none()
+    /// Whether this run watches what happens at `at`: no rollback has started, and it is
+    /// deploying, or completed less than [`WATCH_AFTER_COMPLETION`] before. A release
+    /// shipped weeks ago is not proposed for rollback by today's incident.
+    fn watches(&self, at: Timestamp) -> bool {
+        if self.rollback.is_some() {
+            return false;
+        }
+        if self.status() != RunStatus::Completed {
+            return true;
+        }
+        let completed = self
+            .steps
+            .iter()
+            .flat_map(|s| s.history.iter().map(|t| t.at))
+            .max()
+            .unwrap_or(self.started_at);
+        completed
+            .checked_add(WATCH_AFTER_COMPLETION)
+            .is_ok_and(|until| at < until)
     }
 
     /// Folds a signal into the breach windows of the threshold triggers.
     fn observe(&mut self, signal: &Signal) {
-        if !self.watches() || !self.concerns(signal) {
+        if !self.watches(signal.observed_at) || !self.concerns(signal) {
             return;
         }
         for trigger in &self.runbook.rollback_triggers {
@@ -379,6 +394,10 @@ impl Run {
             && signal.observed_at >= self.started_at
     }
 }
+
+/// How long a completed run keeps watching its components' signals for its rollback
+/// triggers: the first day after the last step, when a bad deploy usually shows.
+pub const WATCH_AFTER_COMPLETION: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
 fn breach_key(component: &Name, trigger: &str) -> String {
     format!("{component}/{trigger}")
@@ -557,6 +576,8 @@ pub(crate) struct StepChange {
     pub(crate) by: String,
     pub(crate) note: Option<String>,
     pub(crate) break_glass: Option<String>,
+    /// Blackouts in force now, from the edge.
+    pub(crate) freezes: Vec<crate::runbook::DenyWindow>,
 }
 
 /// Decides `ChangeRunStep`: one transition of one step of the current phase.
@@ -572,6 +593,7 @@ pub(crate) fn change_step(
         by,
         note,
         break_glass,
+        freezes,
     } = change;
     let run = state.runs().get(&release).ok_or_else(|| {
         if state.releases().contains_key(&release) {
@@ -691,12 +713,15 @@ pub(crate) fn change_step(
                 .iter()
                 .flat_map(|b| b.windows.iter())
                 .collect();
-            let open: Vec<_> = run
+            let mut open: Vec<&crate::runbook::DenyWindow> = run
                 .runbook
                 .windows_at(now)
                 .into_iter()
+                .chain(freezes.iter().filter(|w| w.contains(now)))
                 .filter(|w| !overridden.contains(&w.name))
                 .collect();
+            open.sort_by(|a, b| (&a.name, a.start).cmp(&(&b.name, b.start)));
+            open.dedup_by(|a, b| a.name == b.name && a.start == b.start);
             if !open.is_empty() {
                 let Some(reason) = break_glass_reason(break_glass.as_deref())? else {
                     return Err(DomainError::DeployFrozen {
@@ -804,8 +829,12 @@ pub(crate) fn start_rollback(
         return Err(DomainError::invalid(
             "run",
             format!(
-                "run {} of release `{release}` is already rolling back (started by {} at {})",
-                run.number, rollback.by, rollback.at
+                "run {} of release `{release}` is already {} (the rollback was started by {} \
+                 at {})",
+                run.number,
+                run.status().as_str().replace('-', " "),
+                rollback.by,
+                rollback.at
             ),
         ));
     }
@@ -888,7 +917,7 @@ fn rollback_steps(run: &Run) -> Vec<PlannedRunStep> {
 pub(crate) fn on_signal(state: &State, signal: &Signal) -> Vec<Event> {
     let mut events = Vec::new();
     for run in state.runs().values() {
-        if !run.watches() || !run.concerns(signal) {
+        if !run.watches(signal.observed_at) || !run.concerns(signal) {
             continue;
         }
         let mut probe = run.clone();
@@ -1005,7 +1034,7 @@ pub(crate) fn on_scenario_failed(
         .tripped
         .iter()
         .any(|t| t.trigger == "integration-failure" && &t.component == component);
-    if !run.watches() || !has_trigger || already {
+    if !run.watches(now) || !has_trigger || already {
         return Vec::new();
     }
     let scenario_title = task

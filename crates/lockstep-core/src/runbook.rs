@@ -246,14 +246,32 @@ impl Runbook {
                     window.title, window.start, window.end
                 );
             }
-            if let (Some(first), Some(last)) = (other.first(), other.last()) {
-                let _ = writeln!(
-                    out,
-                    "- {} other occurrence(s) between {} and {}, enforced alike",
-                    other.len(),
-                    first.start,
-                    last.end
-                );
+            // The others by blackout: a one-off in full, a recurring one in a line.
+            let mut by_blackout: BTreeMap<&Name, Vec<&DenyWindow>> = BTreeMap::new();
+            for window in other {
+                by_blackout.entry(&window.name).or_default().push(window);
+            }
+            for windows in by_blackout.values() {
+                match windows.as_slice() {
+                    [window] => {
+                        let _ = writeln!(
+                            out,
+                            "- {}: {} to {}",
+                            window.title, window.start, window.end
+                        );
+                    }
+                    [first, .., last] => {
+                        let _ = writeln!(
+                            out,
+                            "- {}: {} occurrences between {} and {}, enforced alike",
+                            first.title,
+                            windows.len(),
+                            first.start,
+                            last.end
+                        );
+                    }
+                    [] => {}
+                }
             }
         }
         let _ = writeln!(out, "\n## Contacts");
@@ -300,6 +318,75 @@ const DENY_HORIZON_DAYS: i64 = 14;
 /// Occurrences of one recurring blackout a runbook lists at most (a daily window over the
 /// horizon is a few dozen).
 const MAX_OCCURRENCES: usize = 1_000;
+
+/// Every occurrence of every blackout of `environment` that overlaps `horizon`, in start
+/// order.
+fn deny_windows(
+    state: &State,
+    environment: &Name,
+    time_zones: &BTreeMap<String, TimeZone>,
+    horizon: (Timestamp, Timestamp),
+) -> Result<Vec<DenyWindow>, PlanError> {
+    let mut deny_windows = Vec::new();
+    for blackout in state.blackouts().values() {
+        let applies = blackout.spec.environments.is_empty()
+            || blackout.spec.environments.contains(environment);
+        if !applies {
+            continue;
+        }
+        let tz = time_zones
+            .get(&blackout.spec.time_zone)
+            .ok_or_else(|| PlanError::UnknownTimeZone(blackout.spec.time_zone.clone()))?;
+        let instant = |at: DateTime| at.to_zoned_datetime(tz.clone()).ok().map(|z| z.timestamp());
+        let civil = |at: Timestamp| at.to_zoned_datetime(tz.clone()).datetime();
+        let title = blackout
+            .spec
+            .title
+            .clone()
+            .unwrap_or_else(|| blackout.name.to_string());
+        let occurrences = blackout
+            .spec
+            .occurrences(civil(horizon.0), civil(horizon.1), Some(tz));
+        for (start, end) in occurrences.into_iter().take(MAX_OCCURRENCES) {
+            if let (Some(start), Some(end)) = (instant(start), instant(end)) {
+                deny_windows.push(DenyWindow {
+                    name: blackout.name.clone(),
+                    title: title.clone(),
+                    start,
+                    end,
+                });
+            }
+        }
+    }
+    deny_windows.sort_by_key(|window| (window.start, window.end));
+    Ok(deny_windows)
+}
+
+/// The blackouts of `release`'s current run's environment in force at `at`, as they are
+/// now: a freeze declared after the run started stops its next step as it would have
+/// stopped the start (the run's own runbook keeps the windows known when it started).
+/// Empty when the release has no run or a zone is unknown (the apply that named it was
+/// refused).
+pub fn freezes_at(
+    state: &State,
+    release: &Name,
+    time_zones: &BTreeMap<String, TimeZone>,
+    at: Timestamp,
+) -> Vec<DenyWindow> {
+    let Some(run) = state.runs().get(release) else {
+        return Vec::new();
+    };
+    let day = jiff::SignedDuration::from_hours(24);
+    let horizon = (
+        at.checked_sub(day).unwrap_or(at),
+        at.checked_add(day).unwrap_or(at),
+    );
+    deny_windows(state, &run.runbook.environment, time_zones, horizon)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|window| window.contains(at))
+        .collect()
+}
 
 /// Generates the runbook of `release`. `time_zones` holds every IANA zone the
 /// release's plan and the blackouts name, resolved by the caller. Its deny windows are
@@ -399,38 +486,7 @@ pub fn generate(
             ))
             .unwrap_or(Timestamp::MAX),
     );
-    let mut deny_windows = Vec::new();
-    for blackout in state.blackouts().values() {
-        let applies = blackout.spec.environments.is_empty()
-            || blackout.spec.environments.contains(&plan.environment);
-        if !applies {
-            continue;
-        }
-        let tz = time_zones
-            .get(&blackout.spec.time_zone)
-            .ok_or_else(|| PlanError::UnknownTimeZone(blackout.spec.time_zone.clone()))?;
-        let instant = |at: DateTime| at.to_zoned_datetime(tz.clone()).ok().map(|z| z.timestamp());
-        let civil = |at: Timestamp| at.to_zoned_datetime(tz.clone()).datetime();
-        let title = blackout
-            .spec
-            .title
-            .clone()
-            .unwrap_or_else(|| blackout.name.to_string());
-        let occurrences = blackout
-            .spec
-            .occurrences(civil(horizon.0), civil(horizon.1), Some(tz));
-        for (start, end) in occurrences.into_iter().take(MAX_OCCURRENCES) {
-            if let (Some(start), Some(end)) = (instant(start), instant(end)) {
-                deny_windows.push(DenyWindow {
-                    name: blackout.name.clone(),
-                    title: title.clone(),
-                    start,
-                    end,
-                });
-            }
-        }
-    }
-    deny_windows.sort_by_key(|window| (window.start, window.end));
+    let deny_windows = deny_windows(state, &plan.environment, time_zones, horizon)?;
 
     Ok(Runbook {
         release: release.name.clone(),

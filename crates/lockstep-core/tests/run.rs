@@ -289,6 +289,8 @@ fn step(
     to: StepStatus,
     now: &str,
 ) -> Result<Vec<Event>, DomainError> {
+    // As the edges do: the blackouts in force now, beside the run's own runbook.
+    let freezes = lockstep_core::runbook::freezes_at(state, &name("q1"), &zones(), at(now));
     check(
         state,
         Command::ChangeRunStep {
@@ -298,6 +300,7 @@ fn step(
             by: "alex".into(),
             note: None,
             break_glass: None,
+            freezes,
         },
         now,
     )
@@ -611,6 +614,63 @@ fn a_run_inside_a_blackout_needs_break_glass_with_a_reason_and_names_who_and_why
 }
 
 #[test]
+fn a_freeze_declared_after_the_run_started_stops_its_next_step() {
+    let mut state = ProgramBuilder::seed().build();
+    start_run(&mut state, no_go_overridden()).expect("the run starts");
+    deploy(&mut state, "data-pipeline", 0);
+    // An emergency freeze, declared mid-run: not in the runbook the run started with.
+    let freeze = ProgramBuilder::seed()
+        .blackout("2025-03-01T09:00", "2025-03-01T13:00")
+        .commands
+        .pop()
+        .expect("the blackout's command");
+    check(&mut state, freeze, "2025-03-01T09:05:00Z").expect("the freeze is declared");
+    let refused = step(
+        &mut state,
+        "analytics-api",
+        StepStatus::Running,
+        "2025-03-01T09:10:00Z",
+    );
+    let Err(DomainError::DeployFrozen { windows, .. }) = &refused else {
+        panic!("{refused:?}");
+    };
+    assert!(windows[0].starts_with("Quarter close until"), "{windows:?}");
+    // After it, the run goes on.
+    step(
+        &mut state,
+        "analytics-api",
+        StepStatus::Running,
+        "2025-03-01T13:00:00Z",
+    )
+    .expect("the freeze is over");
+}
+
+#[test]
+fn a_completed_run_watches_its_signals_for_a_day_then_no_longer() {
+    let trips = |days_later: u32| {
+        let mut state = ProgramBuilder::seed().build();
+        start_run(&mut state, no_go_overridden()).expect("the run starts");
+        deploy(&mut state, "data-pipeline", 0);
+        deploy(&mut state, "analytics-api", 3);
+        deploy(&mut state, "dashboard-ui", 6);
+        let day = 1 + days_later;
+        let mut kinds = Vec::new();
+        for (delivery, minute) in [("a", 0), ("b", 11)] {
+            let observed = format!("2025-03-{day:02}T10:{minute:02}:00Z");
+            let events = check(&mut state, error_rate(delivery, &observed, 9), &observed)
+                .expect("signal recorded");
+            kinds.extend(events.iter().map(|e| e.kind().to_owned()));
+        }
+        kinds.contains(&"RollbackTriggerTripped".to_owned())
+    };
+    assert!(trips(0), "the same day, a bad error rate trips the trigger");
+    assert!(
+        !trips(2),
+        "two days after the last step, a shipped release is not proposed for rollback"
+    );
+}
+
+#[test]
 fn a_run_on_a_no_go_verdict_needs_a_reason_which_names_the_unmet_criteria() {
     let mut state = ProgramBuilder::seed().build();
     let refused = start_run(&mut state, RunOptions::default());
@@ -640,20 +700,35 @@ fn a_run_on_a_no_go_verdict_needs_a_reason_which_names_the_unmet_criteria() {
 fn a_recurring_blackout_freezes_every_occurrence_not_only_its_first() {
     // The run starts on Saturday 2025-03-01, the ninth weekend of the freeze.
     let mut state = ProgramBuilder::seed().weekend_freeze().build();
-    let runbook = runbook(&state);
+    let generated = runbook(&state);
     assert!(
-        runbook
+        generated
             .deny_windows
             .iter()
             .any(|w| w.start == at("2025-03-01T00:00:00Z") && w.end == at("2025-03-03T00:00:00Z")),
         "{:?}",
-        runbook.deny_windows
+        generated.deny_windows
     );
     let refused = start_run(&mut state, RunOptions::default());
     let Err(DomainError::DeployFrozen { windows, .. }) = &refused else {
         panic!("{refused:?}");
     };
     assert_eq!(windows, &["Weekend freeze until 2025-03-03T00:00:00Z"]);
+    // The runbook names the freeze around the day in full, and its other weekends by
+    // title in one line; a one-off blackout later on is listed by its own title.
+    let mut state = ProgramBuilder::seed()
+        .weekend_freeze()
+        .blackout("2025-03-05T08:00", "2025-03-05T12:00")
+        .build();
+    let markdown = runbook(&state).to_markdown();
+    start_run(&mut state, RunOptions::default()).expect_err("frozen");
+    for line in [
+        "- Weekend freeze: 2025-03-01T00:00:00Z to 2025-03-03T00:00:00Z (a run inside needs --break-glass with a reason)",
+        "- Quarter close: 2025-03-05T08:00:00Z to 2025-03-05T12:00:00Z",
+        "- Weekend freeze: 2 occurrences between 2025-03-08T00:00:00Z and 2025-03-17T00:00:00Z, enforced alike",
+    ] {
+        assert!(markdown.contains(line), "{line}\n{markdown}");
+    }
 }
 
 #[test]

@@ -419,6 +419,7 @@ fn step_change(step: &str, to: lockstep_core::run::StepStatus, note: Option<&str
         by: "mike".to_owned(),
         note: note.map(str::to_owned),
         break_glass: None,
+        freezes: Vec::new(),
     }
 }
 

@@ -331,12 +331,19 @@ fn split_documents(text: &str) -> Vec<(u64, &str)> {
         .collect()
 }
 
+/// Most values (mappings, sequences and scalars, an alias's each time it repeats) one
+/// document may hold.
+const MAX_VALUES: usize = 1_000_000;
+
 fn options() -> Options {
     // Nesting and aliases bounded: a "billion laughs" document fails fast instead
     // of eating memory. The crate's defaults already bound events and scalar bytes.
     let mut budget = Budget::default();
     budget.max_depth = 64;
     budget.max_aliases = 10_000;
+    // A release of 20,000 inline items is about 200,000 values; a document past a
+    // million is either generated far beyond reason or an alias bomb.
+    budget.max_nodes = MAX_VALUES;
     let mut options = Options::default();
     options.budget = Some(budget);
     options
@@ -564,8 +571,15 @@ fn readable(message: &str) -> String {
     if message.starts_with("budget breached: Depth") {
         return "nested more than 64 levels deep".to_owned();
     }
-    if message.starts_with("budget breached: Nodes") {
-        return "the document expands to too many values (an alias repeated into a bomb?)"
+    if message.starts_with("budget breached: AliasAnchorRatio") {
+        return "aliases repeat their anchors far more than a manifest needs (an alias bomb?)"
+            .to_owned();
+    }
+    if message.starts_with("budget breached: Nodes")
+        || message.starts_with("budget breached: Events")
+    {
+        return "the document expands to more than 1,000,000 values (an alias counts each \
+                time it repeats): split it into one document per resource"
             .to_owned();
     }
     if message.starts_with("budget breached: Aliases") {

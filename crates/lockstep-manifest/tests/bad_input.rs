@@ -212,7 +212,11 @@ fn alias_bombs_are_refused() {
     }
     let message = errors(&text);
     assert!(message.starts_with("bad.yaml:"), "{message}");
-    assert!(message.contains("expands to too many values"), "{message}");
+    assert!(
+        message.contains("expands to more than 1,000,000 values")
+            || message.contains("an alias bomb?"),
+        "{message}"
+    );
 }
 
 #[test]

@@ -253,6 +253,11 @@ pub(crate) async fn change_step(
     let step = path_name("step", &step)?;
     let to = parse_action(&body.action).map_err(|e| ApiError::unprocessable("action", e))?;
     let by = caller.principal()?.user.clone();
+    let freezes = {
+        let state = app.state.read().await;
+        let zones = time_zones(&state).map_err(|e| ApiError::unprocessable("timeZone", e))?;
+        lockstep_core::runbook::freezes_at(&state, &release, &zones, app.now())
+    };
     let command = Command::ChangeRunStep {
         release: release.clone(),
         step,
@@ -260,6 +265,7 @@ pub(crate) async fn change_step(
         by,
         note: body.note.clone(),
         break_glass: body.break_glass_reason,
+        freezes,
     };
     let mut w = write(command, Target::Run(release), if_match, dry_run);
     w.reason = body.note;
@@ -657,6 +663,11 @@ pub(crate) async fn page(
                 body.push_str(&steps_svg(&run.steps));
                 // Buttons for the steps of the phase in progress only, each shown when
                 // the caller may move that step and enabled when the move would pass.
+                let freezes = time_zones(state)
+                    .map(|zones| {
+                        lockstep_core::runbook::freezes_at(state, &release.name, &zones, now)
+                    })
+                    .unwrap_or_default();
                 let control = |step: &RunStep, to: StepStatus| {
                     let command = Command::ChangeRunStep {
                         release: release.name.clone(),
@@ -665,6 +676,7 @@ pub(crate) async fn page(
                         by: by.clone(),
                         note: None,
                         break_glass: None,
+                        freezes: freezes.clone(),
                     };
                     if !allowed(state, &caller, &command) {
                         return Control::Hidden;

@@ -1284,6 +1284,7 @@ mod tests {
                 by: "rita".into(),
                 note: Some(note.clone()),
                 break_glass: None,
+                freezes: Vec::new(),
             },
             target: Target::Run(release),
             if_match: IfMatch::default(),

@@ -131,6 +131,7 @@ fn start_step(by: &str) -> Command {
         by: by.to_owned(),
         note: None,
         break_glass: None,
+        freezes: Vec::new(),
     }
 }
 

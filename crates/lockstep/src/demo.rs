@@ -304,6 +304,7 @@ pub fn past_history(today: Date) -> anyhow::Result<Vec<(Timestamp, &'static str,
                     by: "rita".to_owned(),
                     note: None,
                     break_glass: None,
+                    freezes: Vec::new(),
                 }),
             ));
         }

@@ -263,7 +263,8 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
             let step = Name::parse(&step).context("a step is named by its component")?;
             let to = parse_action(&action).map_err(|e| anyhow!(e))?;
             let break_glass = break_glass.then(|| reason.clone().unwrap_or_default());
-            let build = |_: &State| {
+            let build = |state: &State| {
+                let zones = crate::plan_cmd::time_zones(state)?;
                 Ok(Command::ChangeRunStep {
                     release: release.clone(),
                     step: step.clone(),
@@ -271,6 +272,12 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
                     by: by.clone(),
                     note: note.clone(),
                     break_glass: break_glass.clone(),
+                    freezes: lockstep_core::runbook::freezes_at(
+                        state,
+                        &release,
+                        &zones,
+                        jiff::Timestamp::now(),
+                    ),
                 })
             };
             commit(global, &program, &mut state, build, reason.or(note.clone())).await
