@@ -236,25 +236,34 @@ pub struct Subscription {
 /// What is wrong with a configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    /// Not valid YAML for this format.
-    #[error("notifications: {0}")]
-    Syntax(String),
+    /// Not valid YAML for this format, at a 1-based line and column.
+    #[error("line {line}, column {column}: {message}")]
+    Syntax {
+        /// The line.
+        line: u64,
+        /// The column.
+        column: u64,
+        /// What is wrong.
+        message: String,
+    },
     /// A subscription names a channel that is not declared.
-    #[error("subscription {index} uses unknown channel `{channel}`")]
+    #[error("subscription {} (of `subscriptions`, counting from 1) uses unknown channel `{channel}`{}", index + 1, lockstep_core::suggest::hint(channel, known.iter().map(String::as_str)))]
     UnknownChannel {
         /// 0-based.
         index: usize,
         /// The name.
         channel: String,
+        /// The declared channels.
+        known: Vec<String>,
     },
     /// A subscription names neither a member nor a role, or both.
-    #[error("subscription {index} needs exactly one of `member` or `role`")]
+    #[error("subscription {} (of `subscriptions`, counting from 1) needs exactly one of `member` or `role`", index + 1)]
     Subscriber {
         /// 0-based.
         index: usize,
     },
     /// A subscription names a time zone the time zone database does not know.
-    #[error("subscription {index} has unknown time zone `{zone}`")]
+    #[error("subscription {} (of `subscriptions`, counting from 1) has unknown time zone `{zone}`", index + 1)]
     UnknownTimeZone {
         /// 0-based.
         index: usize,
@@ -276,8 +285,22 @@ pub enum ConfigError {
 impl NotificationConfig {
     /// Parses and checks `notifications.yaml`.
     pub fn parse(text: &str) -> Result<NotificationConfig, ConfigError> {
-        let mut config: NotificationConfig =
-            serde_saphyr::from_str(text).map_err(|e| ConfigError::Syntax(e.to_string()))?;
+        let mut config: NotificationConfig = serde_saphyr::from_str(text).map_err(|error| {
+            let at = error.location().unwrap_or(serde_saphyr::Location::UNKNOWN);
+            // The first line without the parser's own " at line L, column C" and snippet.
+            let rendered = error.without_snippet().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid YAML").trim();
+            let message = first
+                .rfind(" at line ")
+                .map_or(first, |cut| &first[..cut])
+                .trim_end_matches('.')
+                .to_owned();
+            ConfigError::Syntax {
+                line: at.line(),
+                column: at.column(),
+                message,
+            }
+        })?;
         for (name, channel) in &config.channels {
             let missing = match channel.kind {
                 ChannelKind::Slack | ChannelKind::Teams if channel.url.is_none() => Some("a url"),
@@ -316,6 +339,7 @@ impl NotificationConfig {
                 return Err(ConfigError::UnknownChannel {
                     index,
                     channel: subscription.channel.clone(),
+                    known: config.channels.keys().cloned().collect(),
                 });
             }
         }
@@ -689,7 +713,26 @@ mod tests {
         .expect_err("unknown channel");
         assert_eq!(
             error.to_string(),
-            "subscription 0 uses unknown channel `chat`"
+            "subscription 1 (of `subscriptions`, counting from 1) uses unknown channel `chat`"
+        );
+        let error = NotificationConfig::parse(
+            "channels: {hook: {kind: webhook, url: \"http://127.0.0.1:9/\", secret: s}}\nsubscriptions:\n  - {member: sarah, channel: hok}\n",
+        )
+        .expect_err("a typo");
+        assert!(
+            error
+                .to_string()
+                .ends_with("uses unknown channel `hok` (did you mean `hook`?)"),
+            "{error}"
+        );
+        let error = NotificationConfig::parse("channels: {}\nretry:\n  maxAtempts: 2\n")
+            .expect_err("unknown field");
+        let text = error.to_string();
+        assert!(
+            text.starts_with("line 3, column 3: unknown field `maxAtempts`")
+                && !text.contains('\n')
+                && !text.contains("-->"),
+            "located, one line, no snippet: {text}"
         );
     }
 
@@ -717,7 +760,7 @@ mod tests {
         .expect_err("unknown zone");
         assert_eq!(
             error.to_string(),
-            "subscription 0 has unknown time zone `europe/atlantis`"
+            "subscription 1 (of `subscriptions`, counting from 1) has unknown time zone `europe/atlantis`"
         );
     }
 

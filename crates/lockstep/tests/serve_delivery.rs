@@ -164,7 +164,9 @@ fn serve_refuses_a_bad_notification_file_and_bad_settings() {
     );
     let error = ws.fails(&["serve", "--listen", "127.0.0.1:0"]);
     assert!(
-        error.contains("subscription 0 uses unknown channel `chat`"),
+        error.contains(
+            "subscription 1 (of `subscriptions`, counting from 1) uses unknown channel `chat`"
+        ),
         "{error}"
     );
     let error = ws.fails(&[
