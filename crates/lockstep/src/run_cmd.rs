@@ -295,10 +295,19 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
         }
         RunVerb::Status { release } => {
             let release = Name::parse(&release)?;
-            let run = state
-                .runs()
-                .get(&release)
-                .ok_or_else(|| anyhow!("release `{release}` has no deployment run"))?;
+            let run = state.runs().get(&release).ok_or_else(|| {
+                if state.releases().contains_key(&release) {
+                    anyhow!("release `{release}` has no deployment run")
+                } else {
+                    anyhow!(
+                        "unknown release `{release}`{}",
+                        lockstep_core::suggest::hint(
+                            release.as_str(),
+                            state.releases().keys().map(Name::as_str)
+                        )
+                    )
+                }
+            })?;
             match global.output {
                 Output::Json | Output::Yaml => println!("{:#}", run_json(run)),
                 Output::Table => print_run(&run_json(run)),

@@ -218,6 +218,11 @@ fn issue_6_a_release_day_runs_end_to_end_on_the_cli_and_rolls_back_in_reverse_wh
         table.contains("TRIPPED: error-rate on analytics-api"),
         "{table}"
     );
+    let typo = ws.fails(&["run", "status", "q1-202"]);
+    assert!(
+        typo.contains("unknown release `q1-202` (did you mean `q1-2025`?)"),
+        "{typo}"
+    );
     let further = ws.fails(&["run", "step", "q1-2025", "mobile-app", "start"]);
     assert!(further.contains("start the rollback"), "{further}");
 
