@@ -23,6 +23,15 @@ pub fn hint<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> 
         .unwrap_or_default()
 }
 
+/// `unknown KIND `WANTED`` with the [`hint`] of the closest candidate.
+pub fn unknown<'a>(
+    kind: &str,
+    wanted: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> String {
+    format!("unknown {kind} `{wanted}`{}", hint(wanted, candidates))
+}
+
 fn levenshtein(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut previous: Vec<usize> = (0..=b.len()).collect();

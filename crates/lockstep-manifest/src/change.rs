@@ -136,12 +136,10 @@ pub fn move_release(
     to: Option<jiff::civil::DateTime>,
 ) -> Result<Move, String> {
     let found = state.releases().get(release).ok_or_else(|| {
-        format!(
-            "unknown release `{release}`{}",
-            lockstep_core::suggest::hint(
-                release.as_str(),
-                state.releases().keys().map(Name::as_str)
-            )
+        lockstep_core::suggest::unknown(
+            "release",
+            release.as_str(),
+            state.releases().keys().map(Name::as_str),
         )
     })?;
     if found.state.is_terminal() {

@@ -224,8 +224,7 @@ pub fn check_filter_names<'a>(
         if names.contains(&wanted) {
             return Ok(());
         }
-        let hint = lockstep_core::suggest::hint(wanted, names);
-        bail!("unknown {kind} `{wanted}`{hint}")
+        bail!(lockstep_core::suggest::unknown(kind, wanted, names))
     }
     known("release", args.release.as_deref(), releases)?;
     known("team", args.team.as_deref(), teams)
@@ -662,8 +661,11 @@ pub fn listing(state: &impl View, args: &GetArgs) -> anyhow::Result<Listing> {
 pub async fn describe(global: &Global, args: DescribeArgs) -> anyhow::Result<ExitCode> {
     let state = open(global).await?.load().await?;
     let missing = |kind: &str, names: &mut dyn Iterator<Item = &Name>| {
-        let hint = lockstep_core::suggest::hint(&args.name, names.map(Name::as_str));
-        anyhow::anyhow!("unknown {kind} `{}`{hint}", args.name)
+        anyhow::anyhow!(lockstep_core::suggest::unknown(
+            kind,
+            &args.name,
+            names.map(Name::as_str)
+        ))
     };
     let name = args.name.as_str();
     let value =

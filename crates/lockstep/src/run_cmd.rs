@@ -299,13 +299,11 @@ pub async fn run(global: &Global, args: RunArgs) -> anyhow::Result<ExitCode> {
                 if state.releases().contains_key(&release) {
                     anyhow!("release `{release}` has no deployment run")
                 } else {
-                    anyhow!(
-                        "unknown release `{release}`{}",
-                        lockstep_core::suggest::hint(
-                            release.as_str(),
-                            state.releases().keys().map(Name::as_str)
-                        )
-                    )
+                    anyhow!(lockstep_core::suggest::unknown(
+                        "release",
+                        release.as_str(),
+                        state.releases().keys().map(Name::as_str)
+                    ))
                 }
             })?;
             match global.output {
