@@ -4,15 +4,27 @@
 //! few enough that nothing cleverer pays.
 
 /// The candidate closest to `wanted`, if any is close enough to be a plausible typo
-/// (at most a third of the longer name's length, and at least one edit allowed).
+/// (at most a third of the longer name's length, and at least one edit allowed), else
+/// the one name that `wanted` abbreviates (`prod` for `production`, three letters or
+/// more, when no other name starts the same way).
 pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (wanted.chars().count() / 3).max(1);
-    candidates
-        .into_iter()
-        .map(|candidate| (levenshtein(wanted, candidate), candidate))
+    let candidates: Vec<&str> = candidates.into_iter().collect();
+    let typo = candidates
+        .iter()
+        .map(|candidate| (levenshtein(wanted, candidate), *candidate))
         .filter(|(distance, _)| *distance <= limit)
         .min_by_key(|(distance, candidate)| (*distance, *candidate))
-        .map(|(_, candidate)| candidate)
+        .map(|(_, candidate)| candidate);
+    typo.or_else(|| {
+        let mut abbreviated = candidates
+            .iter()
+            .filter(|candidate| wanted.chars().count() >= 3 && candidate.starts_with(wanted));
+        match (abbreviated.next(), abbreviated.next()) {
+            (Some(only), None) => Some(*only),
+            _ => None,
+        }
+    })
 }
 
 /// ` (did you mean `NAME`?)` for the closest candidate, or nothing: the tail of an
@@ -57,5 +69,10 @@ mod tests {
         assert_eq!(closest("fronted", names), Some("frontend"));
         assert_eq!(closest("backedn", names), Some("backend"));
         assert_eq!(closest("payments", names), None);
+        let environments = ["production", "staging", "payments-production"];
+        assert_eq!(closest("prod", environments), Some("production"));
+        assert_eq!(closest("pr", environments), None, "too short to abbreviate");
+        assert_eq!(closest("p", ["prod-eu", "prod-us"]), None);
+        assert_eq!(closest("prod", ["prod-eu", "prod-us"]), None, "ambiguous");
     }
 }
