@@ -230,7 +230,7 @@ async fn single(app: &AppState, target: Target) -> Result<Response, ApiError> {
 }
 
 async fn dependencies(Extract(app): Shared, query: ListQuery) -> Result<Json<Value>, ApiError> {
-    query.filters(&[])?;
+    query.whole(&[])?;
     Ok(list(app.state.read().await.dependencies()))
 }
 async fn integration_tasks(
@@ -249,7 +249,7 @@ async fn integration_tasks(
 /// `GET /lessons?q=`: every lesson kept with a release, newest first; `q` keeps those
 /// whose text or release contain it.
 async fn lessons(Extract(app): Shared, query: ListQuery) -> Result<Json<Value>, ApiError> {
-    let filters = query.filters(&["q"])?;
+    let filters = query.whole(&["q"])?;
     let state = app.state.read().await;
     Ok(list(
         state
@@ -265,7 +265,7 @@ pub(crate) fn lesson_json(release: &Name, lesson: &lockstep_core::Lesson) -> Val
 }
 
 async fn risks(Extract(app): Shared, query: ListQuery) -> Result<Json<Value>, ApiError> {
-    let release = query.filters(&["release"])?.get("release").cloned();
+    let release = query.whole(&["release"])?.get("release").cloned();
     let state = app.state.read().await;
     if let Some(release) = &release {
         lookup(state.releases(), "release", release)?;

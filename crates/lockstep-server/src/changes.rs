@@ -144,20 +144,15 @@ pub fn parse_status(raw: &str) -> Result<ChangeStatus, String> {
     .ok_or_else(|| format!("unknown status `{raw}`: use open, approved, rejected or withdrawn"))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    status: Option<String>,
-}
-
+/// `GET /change-requests?status=`: newest first, answered whole.
 async fn list(
     Extract(app): Shared,
-    axum::extract::Query(query): axum::extract::Query<ListQuery>,
+    query: crate::extract::ListQuery,
 ) -> Result<Json<Value>, ApiError> {
     let status = query
-        .status
-        .as_deref()
-        .map(parse_status)
+        .whole(&["status"])?
+        .get("status")
+        .map(|raw| parse_status(raw))
         .transpose()
         .map_err(|detail| ApiError::bad_request("status", detail))?;
     let state = app.state.read().await;
@@ -298,17 +293,23 @@ async fn commit(
         }
         Write::Approve(change, rationale) => {
             let request = lookup(&state, change)?;
-            lockstep_manifest::change::approve(
-                &state,
-                request,
-                &principal.user,
-                rationale.clone(),
-                now,
-            )
-            .map_err(|detail| ApiError::Unprocessable {
-                detail,
-                field: None,
-            })
+            // The decision's own rules (four eyes, already decided) answer as every
+            // refusal does; then whether the manifests still apply.
+            lockstep_core::decide(&state, command.clone(), now)
+                .map_err(ApiError::from)
+                .and_then(|_| {
+                    lockstep_manifest::change::approve(
+                        &state,
+                        request,
+                        &principal.user,
+                        rationale.clone(),
+                        now,
+                    )
+                    .map_err(|detail| ApiError::Unprocessable {
+                        detail,
+                        field: None,
+                    })
+                })
         }
         _ => lockstep_core::decide(&state, command.clone(), now).map_err(Into::into),
     };

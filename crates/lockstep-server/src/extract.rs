@@ -153,6 +153,8 @@ pub struct ListQuery {
     pub cursor: Option<Name>,
     /// Filters by name, validated by the endpoint with [`ListQuery::filters`].
     filters: BTreeMap<String, String>,
+    /// `limit` or `cursor`, when the request gave one.
+    paged_by: Option<&'static str>,
 }
 
 impl ListQuery {
@@ -161,8 +163,31 @@ impl ListQuery {
     /// Largest page size.
     pub const MAX_LIMIT: usize = 1000;
 
+    /// The filters of a list answered whole (small, or ordered by something other than
+    /// name), refusing `limit` and `cursor` as well as any filter not in `allowed`.
+    pub fn whole(&self, allowed: &[&str]) -> Result<&BTreeMap<String, String>, ApiError> {
+        if let Some(parameter) = self.paged_by {
+            return Err(ApiError::bad_request(
+                parameter,
+                format!(
+                    "this list is answered whole and takes no `{parameter}`{}",
+                    accepted(&[], allowed)
+                ),
+            ));
+        }
+        self.checked(&[], allowed)
+    }
+
     /// The filters, refusing any not in `allowed` with a 400.
     pub fn filters(&self, allowed: &[&str]) -> Result<&BTreeMap<String, String>, ApiError> {
+        self.checked(&["limit", "cursor"], allowed)
+    }
+
+    fn checked(
+        &self,
+        paging: &[&str],
+        allowed: &[&str],
+    ) -> Result<&BTreeMap<String, String>, ApiError> {
         match self
             .filters
             .keys()
@@ -171,8 +196,8 @@ impl ListQuery {
             Some(key) => Err(ApiError::bad_request(
                 key.clone(),
                 format!(
-                    "unknown query parameter `{key}`; this list accepts limit, cursor{}",
-                    allowed.iter().map(|a| format!(", {a}")).collect::<String>()
+                    "unknown query parameter `{key}`{}",
+                    accepted(paging, allowed)
                 ),
             )),
             None => Ok(&self.filters),
@@ -208,6 +233,16 @@ impl ListQuery {
     }
 }
 
+/// `; this list accepts a, b` for an error about a query parameter, or nothing.
+fn accepted(paging: &[&str], allowed: &[&str]) -> String {
+    let all: Vec<&str> = paging.iter().chain(allowed).copied().collect();
+    if all.is_empty() {
+        "; this list takes no parameters".to_owned()
+    } else {
+        format!("; this list accepts {}", all.join(", "))
+    }
+}
+
 impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
     type Rejection = ApiError;
 
@@ -216,6 +251,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
         let mut filters = BTreeMap::new();
         let mut limit = ListQuery::DEFAULT_LIMIT;
         let mut cursor = None;
+        let mut paged_by = None;
         let mut seen = std::collections::BTreeSet::new();
         for (key, value) in form_pairs(raw) {
             if !seen.insert(key.clone()) {
@@ -226,6 +262,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
             }
             match key.as_str() {
                 "limit" => {
+                    paged_by = Some("limit");
                     limit = value
                         .parse::<usize>()
                         .ok()
@@ -241,6 +278,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
                         })?;
                 }
                 "cursor" => {
+                    paged_by = Some("cursor");
                     cursor = Some(Name::parse(&value).map_err(|error| {
                         ApiError::bad_request("cursor", format!("invalid cursor: {error}"))
                     })?);
@@ -254,6 +292,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ListQuery {
             limit,
             cursor,
             filters,
+            paged_by,
         })
     }
 }

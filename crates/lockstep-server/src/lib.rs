@@ -224,7 +224,12 @@ pub fn app(shared: Arc<AppState>) -> Router {
         .route("/audit", get(runs::audit))
         .merge(tokens::routes())
         .merge(manifests::routes())
-        .merge(changes::routes())
+        .merge(
+            changes::routes().layer(axum::middleware::from_fn_with_state(
+                shared.clone(),
+                write::idempotent,
+            )),
+        )
         .merge(checklists::read_routes())
         .merge(contracts::read_routes())
         .route_layer(axum::middleware::from_fn(auth::require_api_access));

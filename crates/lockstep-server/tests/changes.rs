@@ -156,9 +156,12 @@ async fn only_someone_else_with_the_right_approves_and_approval_applies_in_one_c
     assert!(
         problem["detail"]
             .as_str()
-            .unwrap_or_default()
-            .contains("four eyes"),
+            .is_some_and(|d| d.contains("four eyes")),
         "{problem}"
+    );
+    assert_eq!(
+        problem["type"], "https://lockstep.dev/problems/rejected",
+        "a rule of the decision, answered like a rejection's: {problem}"
     );
 
     let before = h.n_events().await;
@@ -391,4 +394,58 @@ async fn the_pages_list_requests_and_show_the_impact_with_the_callers_buttons() 
             .unwrap_or_default()
             .contains("data-change-action")
     );
+}
+
+#[tokio::test]
+async fn a_retried_proposal_is_replayed_and_the_list_says_which_parameters_it_takes() {
+    let h = Changes::new().await;
+    let key = [("idempotency-key", "slip-1")];
+    let (status, headers, first) =
+        h.0.call(
+            "mike",
+            Method::POST,
+            "/api/v1/change-requests",
+            Some(slip("2030-03-15", "2030-02-12")),
+            &key,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert!(headers.get("idempotent-replayed").is_none());
+    let (status, headers, again) =
+        h.0.call(
+            "mike",
+            Method::POST,
+            "/api/v1/change-requests",
+            Some(slip("2030-03-15", "2030-02-12")),
+            &key,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{again}");
+    assert_eq!(headers["idempotent-replayed"], "true");
+    assert_eq!(again["name"], first["name"], "one request, not two");
+    let (_, listed) = h
+        .call("viewer", Method::GET, "/api/v1/change-requests", None)
+        .await;
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+
+    // The list is answered whole: paging and unknown parameters are problems, by field.
+    for (path, field) in [
+        ("/api/v1/change-requests?limit=2", "limit"),
+        ("/api/v1/change-requests?foo=1", "foo"),
+        ("/api/v1/change-requests?status=maybe", "status"),
+        ("/api/v1/dependencies?limit=1", "limit"),
+        ("/api/v1/lessons?cursor=x", "cursor"),
+    ] {
+        let (status, headers, problem) = h.0.call("viewer", Method::GET, path, None, &[]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {problem}");
+        assert_eq!(
+            headers["content-type"], "application/problem+json",
+            "{path}"
+        );
+        assert_eq!(problem["field"], field, "{path}: {problem}");
+    }
 }
