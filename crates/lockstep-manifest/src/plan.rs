@@ -778,6 +778,24 @@ impl<'m> Planner<'m> {
                     );
                 }
                 if let Some(to) = spec.state {
+                    // A release declared shipped that the program has as planned (or not
+                    // at all: an export applied to an empty log) passes through in
+                    // progress, as it did when it shipped.
+                    use lockstep_core::ReleaseState;
+                    let now = self
+                        .state
+                        .releases()
+                        .get(&name)
+                        .map_or(ReleaseState::Planned, |r| r.state);
+                    if to == ReleaseState::Released && now == ReleaseState::Planned {
+                        push(
+                            RELEASE_STATE,
+                            Command::ChangeReleaseState {
+                                release: name.clone(),
+                                to: ReleaseState::InProgress,
+                            },
+                        );
+                    }
                     push(
                         RELEASE_STATE,
                         Command::ChangeReleaseState {

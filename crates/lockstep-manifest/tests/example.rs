@@ -80,6 +80,48 @@ fn exported_yaml_reapplies_with_no_change() {
     assert_eq!(export(&fresh, None).expect("export"), yaml);
 }
 
+#[test]
+fn the_export_of_a_shipped_release_rebuilds_it_on_an_empty_log() {
+    // A release the manifests declare released (its items ready), applied where it does
+    // not exist yet, passes through in progress as it did when it shipped.
+    let shipped: Vec<Source> = example_sources()
+        .into_iter()
+        .map(|source| {
+            let text = ["in-development", "testing", "staging"].iter().fold(
+                source.text,
+                |text, status| {
+                    text.replace(&format!("status: {status}"), "status: ready-for-release")
+                },
+            );
+            Source {
+                text: text.replace("state: in-progress", "state: released"),
+                ..source
+            }
+        })
+        .collect();
+    let mut state = State::new();
+    apply(&mut state, &shipped);
+    assert_eq!(
+        state.releases()[&name("q1-2025")].state,
+        lockstep_core::ReleaseState::Released
+    );
+    let yaml = export(&state, None).expect("export");
+    let mut fresh = State::new();
+    apply(
+        &mut fresh,
+        &[Source {
+            name: "exported.yaml".into(),
+            text: yaml.clone(),
+        }],
+    );
+    assert_eq!(export(&fresh, None).expect("export"), yaml);
+    assert_eq!(
+        apply(&mut fresh, &shipped),
+        0,
+        "and re-applying changes nothing"
+    );
+}
+
 fn name(raw: &str) -> lockstep_core::Name {
     lockstep_core::Name::parse(raw).expect("valid name")
 }
