@@ -19,7 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::Caller;
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, IfMatch};
 use crate::wire::path_name;
 use crate::{ApiError, AppState};
 
@@ -159,11 +159,18 @@ async fn list(
     Ok(Json(json!({ "items": rows(&state, status) })))
 }
 
-async fn show(Extract(app): Shared, Path(name): Path<String>) -> Result<Json<Value>, ApiError> {
+/// `GET /change-requests/{name}`, with its stream version as `ETag` for `If-Match` on a
+/// decision.
+async fn show(Extract(app): Shared, Path(name): Path<String>) -> Result<Response, ApiError> {
     let change = path_name("change request", &name)?;
     let state = app.state.read().await;
     let request = lookup(&state, &change)?;
-    Ok(Json(view(&state, request, app.now())))
+    let mut response = Json(view(&state, request, app.now())).into_response();
+    let version = state.stream_version(&format!("change:{change}"));
+    if let Ok(tag) = axum::http::HeaderValue::from_str(&crate::extract::etag(version)) {
+        response.headers_mut().insert(axum::http::header::ETAG, tag);
+    }
+    Ok(response)
 }
 
 fn lookup<'s>(state: &'s State, change: &Name) -> Result<&'s ChangeRequest, ApiError> {
@@ -230,6 +237,7 @@ async fn commit(
     caller: &Caller,
     write: Write,
     reason: Option<String>,
+    if_match: &IfMatch,
 ) -> Result<(Name, Value), ApiError> {
     let principal = caller.principal()?;
     let by = principal.user.clone();
@@ -263,6 +271,26 @@ async fn commit(
     }
     let mut state = app.state.write().await;
     app.catch_up_locked(&mut state).await?;
+    // A decision taken on the request as the caller last read it (its ETag).
+    if let (
+        IfMatch(Some(tags)),
+        Write::Approve(change, _) | Write::Reject(change, _) | Write::Withdraw(change),
+    ) = (if_match, &write)
+    {
+        let actual = state.stream_version(&format!("change:{change}"));
+        if actual == 0 || (!tags.is_empty() && !tags.iter().any(|tag| tag == &actual.to_string())) {
+            return Err(ApiError::PreconditionFailed {
+                kind: "change request",
+                name: change.to_string(),
+                expected: if tags.is_empty() {
+                    "it to exist (*)".to_owned()
+                } else {
+                    tags.join(", ")
+                },
+                actual,
+            });
+        }
+    }
     if let Err(denied) = authorize(&state, principal, &command) {
         crate::runs::record_refusal(
             app,
@@ -368,7 +396,7 @@ async fn propose(
         title: body.title,
         sources,
     };
-    let (_, view) = commit(&app, &caller, write, body.reason).await?;
+    let (_, view) = commit(&app, &caller, write, body.reason, &IfMatch(None)).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
@@ -407,7 +435,7 @@ async fn propose_move(
         title: proposal.title,
         sources: proposal.sources,
     };
-    let (_, view) = commit(&app, &caller, write, body.reason).await?;
+    let (_, view) = commit(&app, &caller, write, body.reason, &IfMatch(None)).await?;
     Ok((StatusCode::CREATED, Json(view)).into_response())
 }
 
@@ -416,6 +444,7 @@ async fn decide(
     Extract(app): Shared,
     caller: Caller,
     Path((name, action)): Path<(String, String)>,
+    if_match: IfMatch,
     ApiJson(body): ApiJson<DecisionBody>,
 ) -> Result<Json<Value>, ApiError> {
     let change = path_name("change request", &name)?;
@@ -429,7 +458,7 @@ async fn decide(
             )));
         }
     };
-    let (_, view) = commit(&app, &caller, write, reason).await?;
+    let (_, view) = commit(&app, &caller, write, reason, &if_match).await?;
     Ok(Json(view))
 }
 

@@ -432,6 +432,40 @@ async fn a_retried_proposal_is_replayed_and_the_list_says_which_parameters_it_ta
         "{listed}"
     );
 
+    // A decision on the request as last read: its ETag, and 412 once it moved on.
+    let path = format!(
+        "/api/v1/change-requests/{}",
+        first["name"].as_str().unwrap_or_default()
+    );
+    let (status, headers, _) = h.0.call("rita", Method::GET, &path, None, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    let tag = headers["etag"].to_str().unwrap_or_default().to_owned();
+    assert_eq!(tag, "\"1\"", "proposed: one event on its stream");
+    let decide = |user: &'static str, action: &'static str, tag: String| {
+        let path = format!("{path}/{action}");
+        let h = &h;
+        async move {
+            h.0.call(
+                user,
+                Method::POST,
+                &path,
+                Some(json!({})),
+                &[("if-match", tag.as_str())],
+            )
+            .await
+        }
+    };
+    let (status, _, problem) = decide("rita", "approve", "\"7\"".to_owned()).await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{problem}");
+    let (status, _, view) = decide("rita", "approve", tag.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let (status, _, problem) = decide("mike", "withdraw", tag).await;
+    assert_eq!(
+        status,
+        StatusCode::PRECONDITION_FAILED,
+        "decided since it was read: {problem}"
+    );
+
     // The list is answered whole: paging and unknown parameters are problems, by field.
     for (path, field) in [
         ("/api/v1/change-requests?limit=2", "limit"),
