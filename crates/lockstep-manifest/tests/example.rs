@@ -106,20 +106,26 @@ fn the_export_of_a_shipped_release_rebuilds_it_on_an_empty_log() {
         lockstep_core::ReleaseState::Released
     );
     let yaml = export(&state, None).expect("export");
-    let mut fresh = State::new();
-    apply(
-        &mut fresh,
-        &[Source {
-            name: "exported.yaml".into(),
-            text: yaml.clone(),
-        }],
-    );
+    let mut fresh = rebuilt(&yaml);
     assert_eq!(export(&fresh, None).expect("export"), yaml);
     assert_eq!(
         apply(&mut fresh, &shipped),
         0,
         "and re-applying changes nothing"
     );
+}
+
+/// A fresh program with nothing but the exported `yaml` applied.
+fn rebuilt(yaml: &str) -> State {
+    let mut fresh = State::new();
+    apply(
+        &mut fresh,
+        &[Source {
+            name: "exported.yaml".into(),
+            text: yaml.to_owned(),
+        }],
+    );
+    fresh
 }
 
 fn name(raw: &str) -> lockstep_core::Name {
@@ -323,14 +329,7 @@ fn the_example_checklists_are_the_built_in_templates_with_approval_rules() {
     // Export round-trip, templates included.
     let yaml = export(&state, None).expect("export");
     assert!(yaml.contains("kind: ChecklistTemplate"), "{yaml}");
-    let mut fresh = State::new();
-    apply(
-        &mut fresh,
-        &[Source {
-            name: "exported.yaml".into(),
-            text: yaml.clone(),
-        }],
-    );
+    let fresh = rebuilt(&yaml);
     assert_eq!(fresh.checklists(), state.checklists());
     assert_eq!(export(&fresh, None).expect("export"), yaml);
 }
