@@ -16,17 +16,21 @@ fn with_release_calendar() -> Workspace {
     ws
 }
 
+/// The last two weeks of December 2025: the web train of Dec 23 departs in the year-end
+/// freeze.
+const DECEMBER: [&str; 6] = [
+    "calendar",
+    "show",
+    "--from",
+    "2025-12-15",
+    "--to",
+    "2025-12-28",
+];
+
 #[test]
 fn the_calendar_shows_a_period_with_its_conflicts_here_and_against_a_server() {
     let ws = with_release_calendar();
-    let december = [
-        "calendar",
-        "show",
-        "--from",
-        "2025-12-15",
-        "--to",
-        "2025-12-28",
-    ];
+    let december = DECEMBER;
     let table = ws.ok(&december);
     for wanted in [
         "Calendar 2025-12-15 to 2025-12-28: 1 conflict",
@@ -68,17 +72,8 @@ fn the_calendar_shows_a_period_with_its_conflicts_here_and_against_a_server() {
 #[test]
 fn a_conflict_is_proposed_as_a_move_here_and_against_a_server() {
     let ws = with_release_calendar();
-    let shown: serde_json::Value = serde_json::from_str(&ws.ok(&[
-        "calendar",
-        "show",
-        "--from",
-        "2025-12-15",
-        "--to",
-        "2025-12-28",
-        "-o",
-        "json",
-    ]))
-    .expect("json");
+    let shown: serde_json::Value =
+        serde_json::from_str(&ws.ok(&[&DECEMBER[..], &["-o", "json"]].concat())).expect("json");
     let proposed = shown["windowConflicts"]
         .as_array()
         .into_iter()
@@ -147,14 +142,7 @@ fn a_conflict_is_proposed_as_a_move_here_and_against_a_server() {
         "{moved}"
     );
     ws.ok(&["--actor", "rita", "change", "approve", "cr-1"]);
-    let table = ws.ok(&[
-        "calendar",
-        "show",
-        "--from",
-        "2025-12-15",
-        "--to",
-        "2025-12-28",
-    ]);
+    let table = ws.ok(&DECEMBER);
     assert!(!table.contains("! web-2025-12-23"), "{table}");
     let error = ws.fails(&["--actor", "mike", "change", "move", "web-2025-12-23"]);
     assert!(
